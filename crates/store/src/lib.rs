@@ -1,1 +1,55 @@
-//! todo
+//! Storage for a liaison node: every version of every object exactly as received, with the
+//! time it was added and where it came from; partners' agreements; consents. The [`Store`]
+//! trait is what the release pipeline sees; [`SqliteStore`] is the embedded default.
+//! Invariant: a batch is written whole or not at all.
+#![deny(missing_docs)]
+
+mod error;
+mod record;
+mod sqlite;
+
+pub use error::StoreError;
+pub use record::{ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored};
+pub use sqlite::SqliteStore;
+
+/// What the release pipeline needs from storage. Implementations must make [`Store::ingest`]
+/// atomic and keep versions by (`id`, version) unique.
+pub trait Store {
+    /// The node's own identity, once `init` has run.
+    fn node(&self) -> Result<Option<NodeRecord>, StoreError>;
+    /// Records the node's identity; refuses to change the party of an initialised node.
+    fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError>;
+
+    /// Adds a batch of objects atomically. An exact duplicate of a stored version is not an
+    /// error; a different object under the same id and version refuses the whole batch.
+    /// `progress` is called with the number of objects written so far.
+    fn ingest(
+        &mut self,
+        batch: &[NewObject<'_>],
+        source: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestReport, StoreError>;
+
+    /// The newest version of an object.
+    fn latest(&self, id: &str) -> Result<Option<Stored>, StoreError>;
+    /// Every version of an object, oldest first.
+    fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError>;
+    /// The newest version of every object, in the order they were added.
+    fn scan_latest(&self, f: &mut dyn FnMut(Stored) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// What the label engine needs of the newest version of every object, without bodies.
+    fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError>;
+    /// How many objects (newest versions) and versions are held.
+    fn counts(&self) -> Result<(u64, u64), StoreError>;
+
+    /// Adds or replaces a partner's agreement.
+    fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError>;
+    /// One partner.
+    fn partner(&self, party: &str) -> Result<Option<PartnerRecord>, StoreError>;
+    /// Every partner, by party.
+    fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError>;
+
+    /// Records a consent.
+    fn add_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError>;
+    /// Every consent on record.
+    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+}

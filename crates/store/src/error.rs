@@ -1,0 +1,36 @@
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database itself failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A different object already holds this id and version; the batch was not written.
+    #[error("object {index} (`{id}`): a different object with version `{version}` is already stored; nothing from this batch was written")]
+    Conflict {
+        /// Position in the batch.
+        index: usize,
+        /// The object's id.
+        id: String,
+        /// The version (`modified`, else `created`).
+        version: String,
+    },
+    /// The node was initialised for another party.
+    #[error("this node belongs to `{existing}`, not `{requested}`")]
+    OtherParty {
+        /// The party on record.
+        existing: String,
+        /// The party asked for.
+        requested: String,
+    },
+    /// A stored row does not read back (the database was changed behind liaison's back).
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
+    /// The database was written by a newer liaison.
+    #[error("the store has schema version {found}; this liaison knows up to {known}")]
+    Schema {
+        /// Found in the file.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+}

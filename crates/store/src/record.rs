@@ -1,0 +1,108 @@
+use liaison_stix::{StixId, StixObject, Timestamp};
+
+/// The node's own identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// The party that runs this node (e.g. `USA`).
+    pub party: String,
+    /// When the node was initialised.
+    pub created: String,
+}
+
+/// One object to ingest.
+#[derive(Debug, Clone, Copy)]
+pub struct NewObject<'a> {
+    /// The object, as received.
+    pub object: &'a StixObject,
+    /// The label assigned on ingest to an object that carried none of its own (a
+    /// marking-definition id), kept beside the object rather than written into it.
+    pub assigned_label: Option<&'a StixId>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Versions newly stored.
+    pub added: u64,
+    /// Exact duplicates of stored versions, skipped.
+    pub duplicates: u64,
+}
+
+/// One stored version of an object.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Storage order; increases with every stored version.
+    pub seq: i64,
+    /// The object, exactly as received.
+    pub object: StixObject,
+    /// When this version was added to this node (microsecond precision).
+    pub date_added: Timestamp,
+    /// Who gave it to us: `local` for our own ingest, else the partner's party.
+    pub source: String,
+    /// The label assigned on ingest, if the object carried none.
+    pub assigned_label: Option<StixId>,
+}
+
+/// What the label engine needs to know of the newest version of an object, without its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRow {
+    /// Storage order of this version.
+    pub seq: i64,
+    /// `id`.
+    pub id: String,
+    /// `object_marking_refs`.
+    pub markings: Vec<String>,
+    /// The label assigned on ingest, if any.
+    pub assigned_label: Option<String>,
+    /// For a tear line, the object it sanitizes.
+    pub tearline_of: Option<String>,
+    /// For a `derived-from` relationship: (derived, source).
+    pub derivation: Option<(String, String)>,
+    /// The object's free-form `labels`, for agreements scoped by topic.
+    pub tags: Vec<String>,
+    /// Who gave it to us.
+    pub source: String,
+}
+
+impl IndexRow {
+    pub(crate) fn of(seq: i64, object: &StixObject, assigned_label: Option<&StixId>, source: &str) -> IndexRow {
+        IndexRow {
+            seq,
+            id: object.id().to_string(),
+            markings: object.object_marking_refs().iter().map(ToString::to_string).collect(),
+            assigned_label: assigned_label.map(ToString::to_string),
+            tearline_of: object.tearline_of().map(ToString::to_string),
+            derivation: object
+                .derivation()
+                .map(|(a, b)| (a.to_owned(), b.to_owned())),
+            tags: object.tags().map(str::to_owned).collect(),
+            source: source.to_owned(),
+        }
+    }
+}
+
+/// A partner and its agreement, kept as the TOML text the operator gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerRecord {
+    /// The partner's party (e.g. `RUS`).
+    pub party: String,
+    /// The agreement, as TOML.
+    pub agreement: String,
+    /// When it was last set.
+    pub updated: String,
+}
+
+/// An originator's permission to release an object, and what is derived from it, to a party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The consent's own id.
+    pub id: String,
+    /// The object consented for.
+    pub object: String,
+    /// The party it may go to.
+    pub to: String,
+    /// The originator who consents.
+    pub by: String,
+    /// When it was recorded.
+    pub created: String,
+}
