@@ -1,1 +1,17 @@
-//! todo
+//! The release pipeline of a liaison node: the only crate that knows the order of the steps
+//! (decide, then cut; fingerprinting, the log and the ledger join here as they arrive).
+//! It reads from a [`Store`](liaison_store::Store), asks the pure policy, and gives back
+//! values the CLI and the server print or send.
+#![deny(missing_docs)]
+
+mod error;
+mod explain;
+mod ingest;
+mod node;
+mod preview;
+
+pub use error::ReleaseError;
+pub use explain::{Explanation, Lineage};
+pub use ingest::{IngestOptions, IngestSummary};
+pub use node::Node;
+pub use preview::{Entry, Export};

@@ -293,6 +293,17 @@ impl StixObject {
         self.tearline_of.as_ref()
     }
 
+    /// The objects a relationship or sighting joins, which a recipient must be able to see
+    /// for it to flow: `source_ref` and `target_ref`, or `sighting_of_ref`.
+    pub fn ends(&self) -> impl Iterator<Item = &str> {
+        let keys: &[&str] = match self.object_type() {
+            "relationship" => &["source_ref", "target_ref"],
+            "sighting" => &["sighting_of_ref"],
+            _ => &[],
+        };
+        keys.iter().filter_map(|k| self.str_prop(k))
+    }
+
     /// For a `derived-from` relationship, the (derived, source) pair.
     pub fn derivation(&self) -> Option<(&str, &str)> {
         if self.object_type() == "relationship" && self.relationship_type() == Some("derived-from")

@@ -58,6 +58,9 @@ pub struct IndexRow {
     pub tearline_of: Option<String>,
     /// For a `derived-from` relationship: (derived, source).
     pub derivation: Option<(String, String)>,
+    /// The ends a relationship or sighting needs visible to flow (`source_ref` and
+    /// `target_ref`; `sighting_of_ref`).
+    pub ends: Vec<String>,
     /// The object's free-form `labels`, for agreements scoped by topic.
     pub tags: Vec<String>,
     /// Who gave it to us.
@@ -75,6 +78,7 @@ impl IndexRow {
             derivation: object
                 .derivation()
                 .map(|(a, b)| (a.to_owned(), b.to_owned())),
+            ends: object.ends().map(str::to_owned).collect(),
             tags: object.tags().map(str::to_owned).collect(),
             source: source.to_owned(),
         }

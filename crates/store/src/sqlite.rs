@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS objects (
     tearline_of TEXT,
     derived_src TEXT,
     derived_dst TEXT,
+    ends TEXT,
     tags TEXT,
     body TEXT NOT NULL,
     UNIQUE (id, version)
@@ -164,8 +165,8 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let result = (|| {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO objects (id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, tags, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                "INSERT INTO objects (id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, ends, tags, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id, version) DO NOTHING",
             )?;
             let mut head = tx.prepare_cached(
@@ -197,6 +198,7 @@ impl Store for SqliteStore {
                     row.tearline_of,
                     dsrc,
                     ddst,
+                    row.ends.join(" "),
                     tags,
                     o.raw(),
                 ])?;
@@ -267,7 +269,7 @@ impl Store for SqliteStore {
 
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source
+            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
              FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY o.seq",
         )?;
         let mut rows = stmt.query([])?;
@@ -289,6 +291,7 @@ impl Store for SqliteStore {
                 assigned_label: row.get(3)?,
                 tearline_of: row.get(4)?,
                 derivation: src.zip(dst),
+                ends: row.get::<_, String>(9)?.split_whitespace().map(str::to_owned).collect(),
                 tags,
                 source: row.get(8)?,
             });

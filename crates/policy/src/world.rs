@@ -1,0 +1,641 @@
+//! What a node holds, as the policy sees it: every object's own label, the `derived-from`
+//! graph, tear lines and consents, and the effective label of every object (its own label
+//! joined with the effective labels of everything it is derived from). Labels are interned,
+//! so that a join is a table lookup once seen. Invariant: `effective` is always up to date
+//! with `nodes` and the graph; anything that cannot be evaluated is a [`Fault`].
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use liaison_labels::{Label, Party, Restriction, Tetragraphs, Tlp};
+use rustc_hash::FxHashMap;
+
+use crate::consent::Consent;
+
+/// Index of an object in a [`World`].
+pub type Ix = u32;
+
+/// Index of an interned [`Restriction`].
+pub type LabelId = u32;
+
+/// Why an object's label cannot be evaluated. Every fault withholds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// A label is malformed, unknown or missing.
+    InvalidLabel(Arc<str>),
+    /// The object is on, or derived from, a cycle of `derived-from` relationships.
+    Cycle,
+}
+
+type Eff = Result<LabelId, Fault>;
+
+/// What the policy needs to know of one object (the newest version), without its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Item {
+    /// `id`.
+    pub id: String,
+    /// `object_marking_refs`.
+    pub markings: Vec<String>,
+    /// The label assigned on ingest when the object carried none.
+    pub assigned_label: Option<String>,
+    /// For an owner's sanitized version, the object it sanitizes.
+    pub tearline_of: Option<String>,
+    /// For a `derived-from` relationship: (derived, source).
+    pub derivation: Option<(String, String)>,
+    /// The ends a relationship or sighting needs visible.
+    pub ends: Vec<String>,
+    /// The object's `labels`, used as topics.
+    pub tags: Vec<String>,
+}
+
+/// The marking-definitions a node holds, read into labels (or the error that made a label
+/// unreadable). TLP markings are known without being held.
+#[derive(Debug, Clone, Default)]
+pub struct Markings {
+    labels: HashMap<String, Result<Label, String>>,
+}
+
+impl Markings {
+    /// No markings.
+    pub fn new() -> Markings {
+        Markings::default()
+    }
+
+    /// Records the label a marking-definition carries, or why it could not be read.
+    pub fn insert(&mut self, id: &str, label: Result<Label, String>) {
+        self.labels.insert(id.to_owned(), label);
+    }
+
+    /// The label behind a marking id, if it is a liaison label.
+    pub fn get(&self, id: &str) -> Option<&Result<Label, String>> {
+        self.labels.get(id)
+    }
+
+    /// Whether `id` names a marking liaison can deliver (a held liaison label, or TLP).
+    pub fn is_known(&self, id: &str) -> bool {
+        self.labels.contains_key(id) || Tlp::from_marking_id(id).is_some()
+    }
+}
+
+/// The node's default label for an object that carries none: unclassified, owner only.
+pub(crate) fn owner_only(us: Party) -> Label {
+    Label {
+        banner: liaison_labels::Banner::new(liaison_labels::Classification::Unclassified),
+        originator: us,
+        grading: None,
+        duty_to_warn: false,
+    }
+}
+
+/// Facts of an object's own label that are not joined: they belong to the object itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OwnMeta {
+    pub(crate) originator: Option<Party>,
+    pub(crate) orcon: bool,
+    pub(crate) duty_to_warn: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) id: Arc<str>,
+    pub(crate) held: bool,
+    pub(crate) type_ix: u16,
+    pub(crate) own: Eff,
+    pub(crate) meta: OwnMeta,
+    pub(crate) tags: Box<[Box<str>]>,
+    pub(crate) ends: Box<[Ix]>,
+    pub(crate) tearline_of: Option<Ix>,
+    /// The edge this object (a `derived-from` relationship) adds: (derived, source).
+    pub(crate) edge: Option<(Ix, Ix)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LabelTable {
+    pub(crate) list: Vec<Restriction>,
+    map: HashMap<Restriction, LabelId>,
+    joins: FxHashMap<(LabelId, LabelId), LabelId>,
+}
+
+impl LabelTable {
+    fn intern(&mut self, r: Restriction) -> LabelId {
+        if let Some(id) = self.map.get(&r) {
+            return *id;
+        }
+        let id = self.list.len() as LabelId;
+        self.list.push(r.clone());
+        self.map.insert(r, id);
+        id
+    }
+
+    fn join(&mut self, a: LabelId, b: LabelId) -> LabelId {
+        if a == b {
+            return a;
+        }
+        let key = (a.min(b), a.max(b));
+        if let Some(j) = self.joins.get(&key) {
+            return *j;
+        }
+        let joined = match (self.list.get(a as usize), self.list.get(b as usize)) {
+            (Some(x), Some(y)) => x.join(y),
+            _ => return a.max(b),
+        };
+        let j = self.intern(joined);
+        self.joins.insert(key, j);
+        j
+    }
+
+    fn join_eff(&mut self, a: &Eff, b: &Eff) -> Eff {
+        match (a, b) {
+            (Ok(x), Ok(y)) => Ok(self.join(*x, *y)),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        }
+    }
+}
+
+/// Everything a node holds, as the policy sees it, with effective labels kept current.
+#[derive(Debug)]
+pub struct World {
+    pub(crate) us: Party,
+    pub(crate) nodes: Vec<Node>,
+    index: HashMap<Arc<str>, Ix>,
+    pub(crate) parents: Vec<Vec<Ix>>,
+    pub(crate) children: Vec<Vec<Ix>>,
+    pub(crate) effective: Vec<Eff>,
+    pub(crate) tearlines: HashMap<Ix, Vec<Ix>>,
+    pub(crate) labels: LabelTable,
+    pub(crate) types: Vec<Box<str>>,
+    type_index: HashMap<Box<str>, u16>,
+    pub(crate) markings: Markings,
+    pub(crate) consents: HashMap<(Ix, Party), BTreeSet<Party>>,
+    default_label: LabelId,
+    has_cycles: bool,
+}
+
+impl World {
+    /// Builds the world of a node run by `us` from its markings and items (objects' newest
+    /// versions, in any order), and computes every effective label.
+    pub fn build(us: Party, markings: Markings, items: impl IntoIterator<Item = Item>) -> World {
+        let mut labels = LabelTable::default();
+        let default = owner_only(us.clone());
+        let default_label = labels.intern(Restriction::of(&default, Tetragraphs::current()));
+        let mut w = World {
+            us,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            parents: Vec::new(),
+            children: Vec::new(),
+            effective: Vec::new(),
+            tearlines: HashMap::new(),
+            labels,
+            types: Vec::new(),
+            type_index: HashMap::new(),
+            markings,
+            consents: HashMap::new(),
+            default_label,
+            has_cycles: false,
+        };
+        let items: Vec<Item> = items.into_iter().collect();
+        for item in &items {
+            w.put_node(item);
+        }
+        for item in &items {
+            w.link(item);
+        }
+        w.recompute_all();
+        w
+    }
+
+    /// The party that runs this node.
+    pub fn us(&self) -> &Party {
+        &self.us
+    }
+
+    /// How many objects (including referenced objects that are not held).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The index of an object, if it is known (held or referenced).
+    pub fn lookup(&self, id: &str) -> Option<Ix> {
+        self.index.get(id).copied()
+    }
+
+    /// An object's id.
+    pub fn id(&self, ix: Ix) -> &str {
+        self.nodes.get(ix as usize).map(|n| &*n.id).unwrap_or("")
+    }
+
+    /// Whether the object is held (rather than only referenced).
+    pub fn is_held(&self, ix: Ix) -> bool {
+        self.nodes.get(ix as usize).is_some_and(|n| n.held)
+    }
+
+    /// The object's STIX type.
+    pub fn object_type(&self, ix: Ix) -> &str {
+        self.nodes
+            .get(ix as usize)
+            .and_then(|n| self.types.get(n.type_ix as usize))
+            .map(|t| &**t)
+            .unwrap_or("")
+    }
+
+    /// Indices of every held object, in the order they were added.
+    pub fn held(&self) -> impl Iterator<Item = Ix> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.held)
+            .map(|(i, _)| i as Ix)
+    }
+
+    /// The effective label of an object.
+    pub fn effective(&self, ix: Ix) -> Result<&Restriction, Fault> {
+        match self.effective.get(ix as usize) {
+            Some(Ok(l)) => self
+                .labels
+                .list
+                .get(*l as usize)
+                .ok_or_else(|| Fault::InvalidLabel("label table is inconsistent".into())),
+            Some(Err(f)) => Err(f.clone()),
+            None => Err(Fault::InvalidLabel("unknown object".into())),
+        }
+    }
+
+    /// The effective label's interned id (equal ids are equal labels).
+    pub fn effective_id(&self, ix: Ix) -> Result<LabelId, Fault> {
+        self.effective
+            .get(ix as usize)
+            .cloned()
+            .unwrap_or_else(|| Err(Fault::InvalidLabel("unknown object".into())))
+    }
+
+    /// The object's own label (before joining what it is derived from).
+    pub fn own(&self, ix: Ix) -> Result<&Restriction, Fault> {
+        match self.nodes.get(ix as usize).map(|n| &n.own) {
+            Some(Ok(l)) => self
+                .labels
+                .list
+                .get(*l as usize)
+                .ok_or_else(|| Fault::InvalidLabel("label table is inconsistent".into())),
+            Some(Err(f)) => Err(f.clone()),
+            None => Err(Fault::InvalidLabel("unknown object".into())),
+        }
+    }
+
+    /// The originator of the object's own label.
+    pub fn originator(&self, ix: Ix) -> Option<&Party> {
+        self.nodes.get(ix as usize).and_then(|n| n.meta.originator.as_ref())
+    }
+
+    /// Whether the object's own label marks a warning of imminent threat to life.
+    pub fn duty_to_warn(&self, ix: Ix) -> bool {
+        self.nodes.get(ix as usize).is_some_and(|n| n.meta.duty_to_warn)
+    }
+
+    /// What the object is directly derived from.
+    pub fn parents(&self, ix: Ix) -> &[Ix] {
+        self.parents.get(ix as usize).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The valid tear lines of an object.
+    pub fn tearlines(&self, ix: Ix) -> &[Ix] {
+        self.tearlines.get(&ix).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every object the given one is derived from, transitively, nearest first, each once.
+    pub fn ancestors(&self, ix: Ix) -> Vec<Ix> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut queue: VecDeque<Ix> = self.parents(ix).iter().copied().collect();
+        while let Some(p) = queue.pop_front() {
+            if p == ix || !seen.insert(p) {
+                continue;
+            }
+            out.push(p);
+            queue.extend(self.parents(p).iter().copied());
+        }
+        out
+    }
+
+    /// The markings this node holds.
+    pub fn markings(&self) -> &Markings {
+        &self.markings
+    }
+
+    /// Records a consent. A consent for an object that is not known is kept for when it
+    /// arrives.
+    pub fn add_consent(&mut self, consent: &Consent) {
+        let ix = self.intern_id(&consent.object);
+        self.consents
+            .entry((ix, consent.to.clone()))
+            .or_default()
+            .insert(consent.by.clone());
+    }
+
+    /// Whether `by` consented to release `ix` (or something it is derived from) to `to`.
+    pub(crate) fn consented(&self, ix: Ix, by: &Party, to: &Party) -> bool {
+        self.consents
+            .get(&(ix, to.clone()))
+            .is_some_and(|s| s.contains(by))
+    }
+
+    /// Adds (or replaces with a newer version) one object and brings effective labels up to
+    /// date: only the object and what is derived from it are recomputed.
+    pub fn upsert(&mut self, item: &Item) -> Ix {
+        let ix = self.put_node(item);
+        let old_edge = self.nodes.get(ix as usize).and_then(|n| n.edge);
+        let old_tearline = self.nodes.get(ix as usize).and_then(|n| n.tearline_of);
+        if let Some((child, parent)) = old_edge {
+            if let Some(ps) = self.parents.get_mut(child as usize) {
+                if let Some(pos) = ps.iter().position(|p| *p == parent) {
+                    ps.remove(pos);
+                }
+            }
+            if let Some(cs) = self.children.get_mut(parent as usize) {
+                if let Some(pos) = cs.iter().position(|c| *c == child) {
+                    cs.remove(pos);
+                }
+            }
+            if let Some(n) = self.nodes.get_mut(ix as usize) {
+                n.edge = None;
+            }
+        }
+        if let Some(orig) = old_tearline {
+            if let Some(ts) = self.tearlines.get_mut(&orig) {
+                ts.retain(|t| *t != ix);
+            }
+        }
+        let new_edge = self.link(item);
+        if self.has_cycles || new_edge.is_some_and(|(child, parent)| self.reaches(child, parent)) {
+            self.recompute_all();
+            return ix;
+        }
+        let mut start = vec![ix];
+        if let Some((child, _)) = new_edge.or(old_edge) {
+            start.push(child);
+        }
+        self.propagate(start);
+        ix
+    }
+
+    fn intern_id(&mut self, id: &str) -> Ix {
+        if let Some(ix) = self.index.get(id) {
+            return *ix;
+        }
+        let ix = self.nodes.len() as Ix;
+        let ty = id.split_once("--").map(|(t, _)| t).unwrap_or("");
+        let type_ix = self.intern_type(ty);
+        let id: Arc<str> = id.into();
+        self.nodes.push(Node {
+            id: id.clone(),
+            held: false,
+            type_ix,
+            own: Err(Fault::InvalidLabel(
+                format!("`{id}` is not held, so its label is unknown").into(),
+            )),
+            meta: OwnMeta { originator: None, orcon: false, duty_to_warn: false },
+            tags: Box::new([]),
+            ends: Box::new([]),
+            tearline_of: None,
+            edge: None,
+        });
+        self.index.insert(id, ix);
+        self.parents.push(Vec::new());
+        self.children.push(Vec::new());
+        self.effective.push(Err(Fault::Cycle));
+        ix
+    }
+
+    fn intern_type(&mut self, ty: &str) -> u16 {
+        if let Some(t) = self.type_index.get(ty) {
+            return *t;
+        }
+        let t = self.types.len().min(u16::MAX as usize) as u16;
+        self.types.push(ty.into());
+        self.type_index.insert(ty.into(), t);
+        t
+    }
+
+    /// Sets an object's own facts (not its links).
+    fn put_node(&mut self, item: &Item) -> Ix {
+        let ix = self.intern_id(&item.id);
+        let (own, meta) = self.own_label(item);
+        let ends: Box<[Ix]> = item.ends.iter().map(|e| self.intern_id(e)).collect();
+        if let Some(n) = self.nodes.get_mut(ix as usize) {
+            n.held = true;
+            n.own = own;
+            n.meta = meta;
+            n.tags = item.tags.iter().map(|t| t.as_str().into()).collect();
+            n.ends = ends;
+        }
+        ix
+    }
+
+    /// Adds the object's derivation edge and tear-line link; returns the edge added.
+    fn link(&mut self, item: &Item) -> Option<(Ix, Ix)> {
+        let ix = self.lookup(&item.id)?;
+        let mut edge = None;
+        if let Some((derived, source)) = &item.derivation {
+            let child = self.intern_id(derived);
+            let parent = self.intern_id(source);
+            self.parents.get_mut(child as usize)?.push(parent);
+            self.children.get_mut(parent as usize)?.push(child);
+            edge = Some((child, parent));
+        }
+        if let Some(orig) = &item.tearline_of {
+            let o = self.intern_id(orig);
+            let valid = {
+                let t_org = self.originator(ix);
+                let o_org = self.originator(o);
+                t_org.is_some() && t_org == o_org && o != ix
+            };
+            if valid {
+                self.tearlines.entry(o).or_default().push(ix);
+                if let Some(n) = self.nodes.get_mut(ix as usize) {
+                    n.tearline_of = Some(o);
+                }
+            } else if o != ix {
+                // A tear line that its original's owner did not make is no downgrade: it is
+                // treated as derived from the original, so it cannot launder anything.
+                self.parents.get_mut(ix as usize)?.push(o);
+                self.children.get_mut(o as usize)?.push(ix);
+                edge = edge.or(Some((ix, o)));
+            }
+        }
+        if let Some(n) = self.nodes.get_mut(ix as usize) {
+            n.edge = edge;
+        }
+        edge
+    }
+
+    fn own_label(&mut self, item: &Item) -> (Eff, OwnMeta) {
+        let mut meta = OwnMeta { originator: None, orcon: false, duty_to_warn: false };
+        if item.id.starts_with("marking-definition--") || item.id.starts_with("extension-definition--") {
+            // Markings and extension definitions are published metadata, not intelligence.
+            return (Ok(self.default_label), meta);
+        }
+        let mut liaison: Vec<Label> = Vec::new();
+        let mut tlp: Option<Tlp> = None;
+        for m in &item.markings {
+            if let Some(t) = Tlp::from_marking_id(m) {
+                tlp = tlp.max(Some(t));
+                continue;
+            }
+            match self.markings.get(m) {
+                Some(Ok(l)) => liaison.push(l.clone()),
+                Some(Err(e)) => {
+                    return (Err(Fault::InvalidLabel(format!("marking `{m}`: {e}").into())), meta)
+                }
+                None => {
+                    return (
+                        Err(Fault::InvalidLabel(format!("marking `{m}` is not held, so it cannot be evaluated").into())),
+                        meta,
+                    )
+                }
+            }
+        }
+        if liaison.is_empty() {
+            if let Some(a) = &item.assigned_label {
+                match self.markings.get(a) {
+                    Some(Ok(l)) => liaison.push(l.clone()),
+                    Some(Err(e)) => return (Err(Fault::InvalidLabel(format!("assigned label `{a}`: {e}").into())), meta),
+                    None => {
+                        return (Err(Fault::InvalidLabel(format!("assigned label `{a}` is not held").into())), meta)
+                    }
+                }
+            } else {
+                liaison.push(owner_only(self.us.clone()));
+            }
+        }
+        let originators: BTreeSet<&Party> = liaison.iter().map(|l| &l.originator).collect();
+        if originators.len() > 1 {
+            let names: Vec<&str> = originators.iter().map(|p| p.as_str()).collect();
+            return (
+                Err(Fault::InvalidLabel(format!("labels name several originators: {}", names.join(", ")).into())),
+                meta,
+            );
+        }
+        let table = Tetragraphs::current();
+        let mut joined: Option<LabelId> = None;
+        for l in &liaison {
+            let id = self.labels.intern(Restriction::of(l, table));
+            joined = Some(match joined {
+                None => id,
+                Some(j) => self.labels.join(j, id),
+            });
+            meta.originator = Some(l.originator.clone());
+            meta.orcon |= l.banner.controls.contains(&liaison_labels::Control::Orcon);
+            meta.duty_to_warn |= l.duty_to_warn;
+        }
+        let Some(mut own) = joined else {
+            return (Err(Fault::InvalidLabel("no label".into())), meta);
+        };
+        if let Some(t) = tlp {
+            let mut r = self.labels.list.get(own as usize).cloned().unwrap_or_else(|| {
+                Restriction::of(&owner_only(self.us.clone()), table)
+            });
+            r.tlp = r.tlp.max(Some(t));
+            own = self.labels.intern(r);
+        }
+        (Ok(own), meta)
+    }
+
+    /// Whether `to` is reachable from `from` following derivation (child) edges.
+    fn reaches(&self, from: Ix, to: Ix) -> bool {
+        if from == to {
+            return true;
+        }
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            for c in self.children.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                if *c == to {
+                    return true;
+                }
+                if seen.insert(*c) {
+                    stack.push(*c);
+                }
+            }
+        }
+        false
+    }
+
+    fn compute_one(&mut self, ix: Ix) -> Eff {
+        let mut eff = self
+            .nodes
+            .get(ix as usize)
+            .map(|n| n.own.clone())
+            .unwrap_or(Err(Fault::Cycle));
+        let parents = self.parents.get(ix as usize).cloned().unwrap_or_default();
+        for p in parents {
+            let pe = self.effective.get(p as usize).cloned().unwrap_or(Err(Fault::Cycle));
+            eff = self.labels.join_eff(&eff, &pe);
+        }
+        eff
+    }
+
+    /// Recomputes from `start` down through what is derived from it (the graph is acyclic
+    /// here: callers check).
+    fn propagate(&mut self, start: Vec<Ix>) {
+        let mut queue: VecDeque<Ix> = start.into();
+        let mut first = true;
+        let mut forced: BTreeSet<Ix> = queue.iter().copied().collect();
+        while let Some(n) = queue.pop_front() {
+            let new = self.compute_one(n);
+            let changed = self.effective.get(n as usize) != Some(&new);
+            if changed || forced.remove(&n) || first {
+                if let Some(slot) = self.effective.get_mut(n as usize) {
+                    *slot = new;
+                }
+                if changed {
+                    queue.extend(self.children.get(n as usize).map(Vec::as_slice).unwrap_or(&[]).iter().copied());
+                }
+            }
+            first = false;
+        }
+    }
+
+    /// Computes every effective label from scratch, in topological order (Kahn); whatever
+    /// is left unordered is on or below a cycle.
+    pub fn recompute_all(&mut self) {
+        let n = self.nodes.len();
+        let mut indeg: Vec<u32> = self.parents.iter().map(|p| p.len() as u32).collect();
+        let mut eff: Vec<Eff> = self.nodes.iter().map(|n| n.own.clone()).collect();
+        let mut done = vec![false; n];
+        let mut queue: VecDeque<Ix> = (0..n as Ix).filter(|i| indeg.get(*i as usize) == Some(&0)).collect();
+        while let Some(i) = queue.pop_front() {
+            if let Some(d) = done.get_mut(i as usize) {
+                *d = true;
+            }
+            let here = eff.get(i as usize).cloned().unwrap_or(Err(Fault::Cycle));
+            for c in self.children.get(i as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                let ci = *c as usize;
+                if let Some(slot) = eff.get_mut(ci) {
+                    let cur = std::mem::replace(slot, Err(Fault::Cycle));
+                    *slot = self.labels.join_eff(&cur, &here);
+                }
+                if let Some(d) = indeg.get_mut(ci) {
+                    *d = d.saturating_sub(1);
+                    if *d == 0 {
+                        queue.push_back(*c);
+                    }
+                }
+            }
+        }
+        self.has_cycles = false;
+        for (i, d) in done.iter().enumerate() {
+            if !d {
+                self.has_cycles = true;
+                if let Some(slot) = eff.get_mut(i) {
+                    *slot = Err(Fault::Cycle);
+                }
+            }
+        }
+        self.effective = eff;
+    }
+}

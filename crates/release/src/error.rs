@@ -1,0 +1,39 @@
+use liaison_policy::PolicyError;
+use liaison_stix::StixError;
+use liaison_store::StoreError;
+
+/// Why a pipeline step refused or failed. Messages name the input at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// Input that is not valid STIX 2.1.
+    #[error("{0}")]
+    Stix(#[from] StixError),
+    /// A label that does not parse.
+    #[error("{at}: field `{field}`: {problem}")]
+    Label {
+        /// Which object.
+        at: String,
+        /// Which field.
+        field: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An agreement or consent that does not parse.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    /// The store failed or refused.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The node has not been initialised.
+    #[error("no liaison node here: run `liaison init --party XXX` first")]
+    NotInitialised,
+    /// An unknown partner.
+    #[error("`{0}` is not a partner of this node (see `liaison partner list`)")]
+    UnknownPartner(String),
+    /// An unknown object.
+    #[error("no object `{0}` is held")]
+    UnknownObject(String),
+    /// A party code that does not parse.
+    #[error("{0}")]
+    Party(String),
+}

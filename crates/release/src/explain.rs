@@ -1,0 +1,112 @@
+//! `explain`: a decision and the chain of labels that produced it.
+
+use liaison_labels::{Banner, Party, Restriction};
+use liaison_policy::{Fault, Judge, World};
+use liaison_store::Store;
+use serde::Serialize;
+
+use crate::error::ReleaseError;
+use crate::node::Node;
+use crate::preview::Entry;
+
+/// One object in the derivation chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lineage {
+    /// How many `derived-from` steps above the object (0 is the object itself).
+    pub depth: usize,
+    /// The object.
+    pub object: String,
+    /// Its own label.
+    pub label: String,
+    /// Its originator, when its label could be read.
+    pub originator: Option<String>,
+    /// Whether it is held (a derivation may name an object that is not).
+    pub held: bool,
+}
+
+/// Why an object gets the decision it gets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The decision, as `release preview` shows it.
+    pub decision: Entry,
+    /// The object's effective label: its own joined with everything above it.
+    pub effective: String,
+    /// The object, then everything it is derived from.
+    pub chain: Vec<Lineage>,
+    /// Valid tear lines of the object.
+    pub tearlines: Vec<String>,
+}
+
+/// A label as a banner line, with what the banner cannot show (who must consent).
+pub fn describe(r: Result<&Restriction, Fault>) -> String {
+    match r {
+        Err(Fault::InvalidLabel(d)) => format!("(cannot be evaluated: {d})"),
+        Err(Fault::Cycle) => "(derivation cycle)".to_owned(),
+        Ok(r) => {
+            let banner = Banner {
+                classification: r.classification,
+                compartments: r.compartments.clone(),
+                controls: r.controls.clone(),
+                rel_to: if r.rel_to.is_empty() { None } else { Some(r.rel_to.clone()) },
+                tlp: r.tlp,
+                pap: r.pap,
+            };
+            let mut s = banner.to_string();
+            if r.rel_to.is_empty() {
+                s.push_str(" (releasable to nobody)");
+            }
+            if !r.consent_from.is_empty() {
+                let who: Vec<&str> = r.consent_from.iter().map(Party::as_str).collect();
+                s.push_str(&format!(" [ORCON: consent of {}]", who.join(", ")));
+            }
+            s
+        }
+    }
+}
+
+fn chain(world: &World, ix: u32) -> Vec<Lineage> {
+    let mut out = Vec::new();
+    let mut level = vec![ix];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut depth = 0;
+    while !level.is_empty() && depth < 64 {
+        let mut next = Vec::new();
+        for n in level {
+            if !seen.insert(n) {
+                continue;
+            }
+            out.push(Lineage {
+                depth,
+                object: world.id(n).to_owned(),
+                label: describe(world.own(n)),
+                originator: world.originator(n).map(ToString::to_string),
+                held: world.is_held(n),
+            });
+            next.extend(world.parents(n).iter().copied());
+        }
+        level = next;
+        depth += 1;
+    }
+    out
+}
+
+impl<S: Store> Node<S> {
+    /// Explains the decision on `object` for partner `to`.
+    pub fn explain(&self, object: &str, to: &Party) -> Result<Explanation, ReleaseError> {
+        let entries = self.preview(to)?;
+        let decision = entries
+            .into_iter()
+            .find(|e| e.object == object)
+            .ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
+        let world = self.world()?;
+        let agreement = self.agreement(to)?;
+        let _judge = Judge::new(&world, &agreement);
+        let ix = world.lookup(object).ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
+        Ok(Explanation {
+            decision,
+            effective: describe(world.effective(ix)),
+            chain: chain(&world, ix),
+            tearlines: world.tearlines(ix).iter().map(|t| world.id(*t).to_owned()).collect(),
+        })
+    }
+}

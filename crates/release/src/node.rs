@@ -1,0 +1,174 @@
+//! A node: its store and its party, and the operations the CLI and the server offer.
+
+use std::path::Path;
+
+use liaison_labels::{Label, Party};
+use liaison_policy::{Agreement, Consent, Item, Markings, World};
+use liaison_stix::{StixId, Timestamp};
+use liaison_store::{ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
+
+use crate::error::ReleaseError;
+
+/// The file of the embedded store inside a node's home.
+pub const STORE_FILE: &str = "node.db";
+
+/// A liaison node over a store.
+pub struct Node<S: Store> {
+    pub(crate) store: S,
+    pub(crate) party: Party,
+}
+
+impl Node<SqliteStore> {
+    /// Creates (or reopens, for the same party) the node whose home is `home`.
+    pub fn init(home: &Path, party: &Party) -> Result<Node<SqliteStore>, ReleaseError> {
+        std::fs::create_dir_all(home).map_err(|e| {
+            ReleaseError::Store(liaison_store::StoreError::Damaged(format!(
+                "cannot create `{}`: {e}",
+                home.display()
+            )))
+        })?;
+        let mut store = SqliteStore::open(&home.join(STORE_FILE))?;
+        store.init_node(&NodeRecord { party: party.to_string(), created: Timestamp::now().to_string() })?;
+        Node::with_store(store)
+    }
+
+    /// Opens the node whose home is `home`; it must have been initialised.
+    pub fn open(home: &Path) -> Result<Node<SqliteStore>, ReleaseError> {
+        let path = home.join(STORE_FILE);
+        if !path.exists() {
+            return Err(ReleaseError::NotInitialised);
+        }
+        Node::with_store(SqliteStore::open(&path)?)
+    }
+}
+
+impl<S: Store> Node<S> {
+    /// A node over an initialised store.
+    pub fn with_store(store: S) -> Result<Node<S>, ReleaseError> {
+        let record = store.node()?.ok_or(ReleaseError::NotInitialised)?;
+        let party = Party::parse(&record.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
+        Ok(Node { store, party })
+    }
+
+    /// The party that runs this node.
+    pub fn party(&self) -> &Party {
+        &self.party
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Adds or replaces a partner, checking its agreement first.
+    pub fn add_partner(&mut self, party: &Party, agreement: &str) -> Result<Agreement, ReleaseError> {
+        let parsed = Agreement::from_toml(party, agreement)?;
+        if party == &self.party {
+            return Err(ReleaseError::Party(format!("`{party}` is this node's own party, not a partner")));
+        }
+        self.store.put_partner(&PartnerRecord {
+            party: party.to_string(),
+            agreement: agreement.to_owned(),
+            updated: Timestamp::now().to_string(),
+        })?;
+        tracing::info!(partner = %party, "agreement set");
+        Ok(parsed)
+    }
+
+    /// Every partner's agreement.
+    pub fn partners(&self) -> Result<Vec<Agreement>, ReleaseError> {
+        self.store
+            .partners()?
+            .into_iter()
+            .map(|p| {
+                let party = Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
+                Ok(Agreement::from_toml(&party, &p.agreement)?)
+            })
+            .collect()
+    }
+
+    /// One partner's agreement.
+    pub fn agreement(&self, party: &Party) -> Result<Agreement, ReleaseError> {
+        let p = self
+            .store
+            .partner(party.as_str())?
+            .ok_or_else(|| ReleaseError::UnknownPartner(party.to_string()))?;
+        Ok(Agreement::from_toml(party, &p.agreement)?)
+    }
+
+    /// The agreement text as stored.
+    pub fn agreement_text(&self, party: &Party) -> Result<String, ReleaseError> {
+        Ok(self
+            .store
+            .partner(party.as_str())?
+            .ok_or_else(|| ReleaseError::UnknownPartner(party.to_string()))?
+            .agreement)
+    }
+
+    /// Records an originator's consent to release `object` (and what is derived from it) to
+    /// `to`. For now the node owner enters it; signed consents come with the log.
+    pub fn add_consent(&mut self, object: &str, to: &Party, by: &Party) -> Result<ConsentRecord, ReleaseError> {
+        let id = StixId::parse(object).map_err(|e| ReleaseError::Party(format!("field `object`: {e}")))?;
+        if self.store.latest(id.as_str())?.is_none() {
+            return Err(ReleaseError::UnknownObject(object.to_owned()));
+        }
+        let record = ConsentRecord {
+            id: StixId::new_random("consent").to_string(),
+            object: id.to_string(),
+            to: to.to_string(),
+            by: by.to_string(),
+            created: Timestamp::now().to_string(),
+        };
+        self.store.add_consent(&record)?;
+        tracing::info!(object, to = %to, by = %by, "consent recorded");
+        Ok(record)
+    }
+
+    /// The marking-definitions held, read into labels.
+    pub fn markings(&self) -> Result<Markings, ReleaseError> {
+        let mut ids = Vec::new();
+        self.store.scan_index(&mut |row| {
+            if row.id.starts_with("marking-definition--") {
+                ids.push(row.id);
+            }
+        })?;
+        let mut markings = Markings::new();
+        for id in ids {
+            if let Some(stored) = self.store.latest(&id)? {
+                match Label::from_marking_definition(&stored.object) {
+                    Ok(Some(label)) => markings.insert(&id, Ok(label)),
+                    Ok(None) => {}
+                    Err(e) => markings.insert(&id, Err(e.to_string())),
+                }
+            }
+        }
+        Ok(markings)
+    }
+
+    /// What the policy sees of this node: every object's labels and links, and the
+    /// consents, with effective labels computed.
+    pub fn world(&self) -> Result<World, ReleaseError> {
+        let markings = self.markings()?;
+        let mut items = Vec::new();
+        self.store.scan_index(&mut |row| {
+            items.push(Item {
+                id: row.id,
+                markings: row.markings,
+                assigned_label: row.assigned_label,
+                tearline_of: row.tearline_of,
+                derivation: row.derivation,
+                ends: row.ends,
+                tags: row.tags,
+            })
+        })?;
+        let mut world = World::build(self.party.clone(), markings, items);
+        for c in self.store.consents()? {
+            let (Ok(to), Ok(by)) = (Party::parse(&c.to), Party::parse(&c.by)) else {
+                tracing::warn!(consent = %c.id, "consent with an unreadable party ignored");
+                continue;
+            };
+            world.add_consent(&Consent { object: c.object, to, by });
+        }
+        Ok(world)
+    }
+}

@@ -1,0 +1,180 @@
+//! What a partner would receive: a decision for every object, and the cut copies that go.
+
+use std::collections::BTreeSet;
+
+use liaison_labels::{extension_definition, liaison_identity, Party, Tlp};
+use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
+use liaison_stix::{bundle_json, StixObject, LIAISON_EXTENSION_ID};
+use liaison_store::Store;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ReleaseError;
+use crate::node::Node;
+
+/// One object's decision for a partner, as `release preview` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// The object.
+    pub object: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub object_type: String,
+    /// `release`, `tearline` or `withhold`.
+    pub decision: Verdict,
+    /// Every reason that applied, in the design's order.
+    pub reasons: Vec<Reason>,
+    /// Field selectors and reference ids removed from the copy that goes.
+    pub cut: Vec<String>,
+    /// For `tearline`, the tear line that goes instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tearline: Option<String>,
+}
+
+/// A partner's bundle and the decisions behind it.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The STIX bundle, as it would be sent.
+    pub bundle: String,
+    /// Every decision.
+    pub entries: Vec<Entry>,
+    /// How many intelligence objects the bundle carries (markings aside).
+    pub delivered: usize,
+}
+
+fn is_meta(ty: &str) -> bool {
+    matches!(ty, "marking-definition" | "extension-definition")
+}
+
+/// The copy of `object` for the partner; adds the assigned label when the object carries
+/// none of its own.
+fn deliver(
+    judge: &mut Judge<'_>,
+    world: &World,
+    object: &StixObject,
+    assigned: Option<&str>,
+) -> Result<(Map<String, Value>, Vec<Reason>, Vec<String>), Reason> {
+    let ix = world
+        .lookup(object.id().as_str())
+        .ok_or_else(|| Reason { code: ReasonCode::InvalidLabel, detail: "object not indexed".into() })?;
+    let delivered = cut_for(judge, ix, object)?;
+    let reasons = delivered.reasons();
+    let cut = delivered.cuts.iter().map(|c| c.what.clone()).collect();
+    let mut copy = delivered.object;
+    if let Some(label) = assigned {
+        let has_liaison = object
+            .object_marking_refs()
+            .iter()
+            .any(|m| matches!(world.markings().get(m.as_str()), Some(Ok(_))));
+        if !has_liaison {
+            let refs = copy.entry("object_marking_refs").or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(a) = refs {
+                a.push(Value::String(label.to_owned()));
+            }
+        }
+    }
+    Ok((copy, reasons, cut))
+}
+
+impl<S: Store> Node<S> {
+    fn run(&self, to: &Party) -> Result<(Vec<Entry>, Vec<Map<String, Value>>), ReleaseError> {
+        let agreement: Agreement = self.agreement(to)?;
+        let world = self.world()?;
+        let mut judge = Judge::new(&world, &agreement);
+        let mut entries = Vec::new();
+        let mut copies: Vec<Map<String, Value>> = Vec::new();
+        let mut sent: BTreeSet<String> = BTreeSet::new();
+        let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
+        self.store.scan_latest(&mut |stored| {
+            let o = &stored.object;
+            if is_meta(o.object_type()) {
+                return Ok(());
+            }
+            let Some(ix) = world.lookup(o.id().as_str()) else { return Ok(()) };
+            let d = judge.decide(ix);
+            let mut entry = Entry {
+                object: o.id().to_string(),
+                object_type: o.object_type().to_owned(),
+                decision: d.verdict,
+                reasons: d.reasons,
+                cut: Vec::new(),
+                tearline: d.tearline.map(|t| world.id(t).to_owned()),
+            };
+            let goes = match d.verdict {
+                Verdict::Release => Some((o.clone(), stored.assigned_label.as_ref().map(|l| l.to_string()))),
+                Verdict::Tearline => match d.tearline.map(|t| self.store.latest(world.id(t))) {
+                    Some(Ok(Some(t))) => Some((t.object, t.assigned_label.map(|l| l.to_string()))),
+                    Some(Err(e)) => {
+                        pending.push(Err(e.into()));
+                        None
+                    }
+                    _ => None,
+                },
+                Verdict::Withhold => None,
+            };
+            if let Some((obj, assigned)) = goes {
+                match deliver(&mut judge, &world, &obj, assigned.as_deref()) {
+                    Ok((copy, reasons, cut)) => {
+                        entry.reasons.extend(reasons);
+                        entry.cut = cut;
+                        if sent.insert(obj.id().to_string()) {
+                            copies.push(copy);
+                        }
+                    }
+                    Err(reason) => {
+                        entry.decision = Verdict::Withhold;
+                        entry.tearline = None;
+                        entry.reasons.push(reason);
+                    }
+                }
+            }
+            entries.push(entry);
+            Ok(())
+        })?;
+        pending.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok((entries, copies))
+    }
+
+    /// The decision on every object this node holds, for partner `to`.
+    pub fn preview(&self, to: &Party) -> Result<Vec<Entry>, ReleaseError> {
+        Ok(self.run(to)?.0)
+    }
+
+    /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
+    /// liaison's extension-definition.
+    pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
+        let (entries, copies) = self.run(to)?;
+        let mut marks: BTreeSet<String> = BTreeSet::new();
+        for c in &copies {
+            for key in ["object_marking_refs"] {
+                if let Some(Value::Array(a)) = c.get(key) {
+                    marks.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+            }
+            if let Some(Value::Array(gms)) = c.get("granular_markings") {
+                for gm in gms {
+                    if let Some(m) = gm.get("marking_ref").and_then(Value::as_str) {
+                        marks.insert(m.to_owned());
+                    }
+                }
+            }
+        }
+        let mut texts: Vec<String> = Vec::new();
+        let mut uses_liaison = false;
+        for m in &marks {
+            if let Some(stored) = self.store.latest(m)? {
+                uses_liaison |= stored.object.extensions().is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
+                texts.push(stored.object.raw().to_owned());
+            } else if let Some(t) = Tlp::from_marking_id(m) {
+                texts.push(Value::Object(t.marking_definition()).to_string());
+            }
+        }
+        if uses_liaison {
+            texts.push(Value::Object(liaison_identity()).to_string());
+            texts.push(Value::Object(extension_definition()).to_string());
+        }
+        texts.extend(copies.iter().map(|c| Value::Object(c.clone()).to_string()));
+        let bundle = bundle_json(texts.iter().map(String::as_str));
+        Ok(Export { bundle, entries, delivered: copies.len() })
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# liaison's full test suite: the one command for local runs and CI (.ci/run).
+#
+#   1. Python env (OASIS stix2-validator, stix2, taxii2-client) via scripts/python-env.sh
+#   2. cargo fmt --check
+#   3. cargo clippy -D warnings (all targets)
+#   4. tests: cargo nextest (falls back to cargo test when nextest is absent)
+#   5. doctests (nextest doesn't run them)
+#   6. fuzz smoke run, if fuzz/smoke.sh exists
+#
+# Exported for integration tests:
+#   LIAISON_PYTHON          python of the venv
+#   LIAISON_VALIDATE        command line of the STIX 2.1 validator (append file names)
+#   LIAISON_REQUIRE_PYTHON  =1: tests must fail, not skip, when Python tooling is missing
+#
+# Works from any cwd. Output ends with the test runner's summary line.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+if [[ -n "${CI:-}" ]]; then
+    export CARGO_TERM_COLOR=never
+fi
+
+section_start=$SECONDS
+section() {
+    if [[ -n "${section_name:-}" ]]; then
+        echo "--- ${section_name}: done in $((SECONDS - section_start))s"
+    fi
+    section_name="$1"
+    section_start=$SECONDS
+    echo
+    echo "=== $1"
+}
+
+log_dir="$(mktemp -d "${TMPDIR:-/tmp}/liaison-test.XXXXXX")"
+trap 'rm -rf "$log_dir"' EXIT
+
+section "python environment"
+export LIAISON_VENV="${LIAISON_VENV:-$repo_root/.venv}"
+scripts/python-env.sh
+export LIAISON_PYTHON="$LIAISON_VENV/bin/python"
+export LIAISON_VALIDATE="$LIAISON_PYTHON $repo_root/tests/python/validate.py"
+export LIAISON_REQUIRE_PYTHON=1
+echo "LIAISON_PYTHON=$LIAISON_PYTHON"
+echo "LIAISON_VALIDATE=$LIAISON_VALIDATE"
+echo "LIAISON_REQUIRE_PYTHON=$LIAISON_REQUIRE_PYTHON"
+
+section "toolchain"
+cargo --version
+rustc --version
+
+section "cargo fmt --check"
+cargo fmt --all --check
+
+section "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Tests. Output is teed to a log so the runner's summary can be repeated at the end.
+if cargo nextest --version >/dev/null 2>&1; then
+    section "cargo nextest run"
+    cargo nextest run --workspace --locked 2>&1 | tee "$log_dir/tests.log"
+    summary="$(grep -E '^[[:space:]]*Summary \[' "$log_dir/tests.log" | tail -n1 || true)"
+else
+    section "cargo test (cargo-nextest not installed)"
+    cargo test --workspace --locked 2>&1 | tee "$log_dir/tests.log"
+    summary=""
+fi
+
+section "doctests"
+cargo test --workspace --doc --locked 2>&1 | tee "$log_dir/doctests.log"
+
+if [[ -f fuzz/smoke.sh ]]; then
+    section "fuzz smoke"
+    bash fuzz/smoke.sh
+fi
+
+# Totals of libtest "test result:" lines: "<passed> passed; <failed> failed; <ignored> ignored".
+libtest_totals() {
+    awk '/^test result:/ {
+            for (i = 1; i <= NF; i++) {
+                if ($(i+1) ~ /^passed/) p += $i
+                if ($(i+1) ~ /^failed/) f += $i
+                if ($(i+1) ~ /^ignored/) g += $i
+            }
+        }
+        END { printf "%d passed; %d failed; %d ignored", p, f, g }' "$1"
+}
+
+section "summary"
+echo "doctests: $(libtest_totals "$log_dir/doctests.log")"
+echo "all checks passed in ${SECONDS}s"
+if [[ -n "$summary" ]]; then
+    echo "$summary"
+else
+    echo "test result: ok. $(libtest_totals "$log_dir/tests.log")"
+fi
