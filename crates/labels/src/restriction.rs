@@ -117,6 +117,8 @@ mod tests {
         assert_eq!(a.rel_to.len(), 6);
         assert!(!a.rel_to.contains(&p("FVEY")));
         assert_eq!(a.consent_from, BTreeSet::from([p("ISR")]));
+        let back = r("SECRET//REL TO USA, GBR", "ISR");
+        assert!(back.releasable_to(&p("ISR")), "the originator may have its own material back");
         let owner = r("SECRET", "GBR");
         assert_eq!(owner.rel_to, BTreeSet::from([p("GBR")]));
         assert!(owner.consent_from.is_empty());
@@ -130,7 +132,8 @@ mod tests {
         assert_eq!(j.classification, Classification::TopSecret);
         assert_eq!(j.compartments, ["SI".to_owned(), "TK".to_owned()].into());
         assert_eq!(j.controls, [Control::Orcon].into());
-        assert_eq!(j.rel_to, BTreeSet::from([p("USA")]));
+        // ISR is the originator of `a`, so it is in both release lists.
+        assert_eq!(j.rel_to, BTreeSet::from([p("ISR"), p("USA")]));
         assert_eq!(j.consent_from, BTreeSet::from([p("ISR")]));
         assert_eq!(j.tlp, Some(Tlp::Amber));
         assert_eq!(j.pap, Some(Pap::Green));

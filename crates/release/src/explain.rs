@@ -38,7 +38,7 @@ pub struct Explanation {
 }
 
 /// A label as a banner line, with what the banner cannot show (who must consent).
-pub fn describe(r: Result<&Restriction, Fault>) -> String {
+pub(crate) fn describe(r: Result<&Restriction, Fault>) -> String {
     match r {
         Err(Fault::InvalidLabel(d)) => format!("(cannot be evaluated: {d})"),
         Err(Fault::Cycle) => "(derivation cycle)".to_owned(),

@@ -10,7 +10,7 @@ use liaison_store::{ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store
 use crate::error::ReleaseError;
 
 /// The file of the embedded store inside a node's home.
-pub const STORE_FILE: &str = "node.db";
+pub(crate) const STORE_FILE: &str = "node.db";
 
 /// A liaison node over a store.
 pub struct Node<S: Store> {
