@@ -1,1 +1,190 @@
-fn main(){}
+//! `liaison`: the command line of a liaison node. Thin: parse arguments, call the release
+//! pipeline, print for people or as JSON.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Format;
+
+/// An intelligence exchange for partners who do not trust each other.
+#[derive(Parser, Debug)]
+#[command(name = "liaison", version, about, max_term_width = 100)]
+struct Cli {
+    /// The node's directory (its embedded store lives there).
+    #[arg(long, global = true, env = "LIAISON_HOME")]
+    home: Option<PathBuf>,
+    /// Output for people (`human`) or tools (`json`).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// More log output (repeat for more); logs go to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a node for a party (an ISO 3166 trigraph, e.g. `USA`).
+    Init {
+        /// The party that runs this node.
+        #[arg(long)]
+        party: String,
+    },
+    /// Partners and their agreements.
+    #[command(subcommand)]
+    Partner(PartnerCmd),
+    /// Show or replace a partner's agreement.
+    #[command(subcommand)]
+    Agreement(AgreementCmd),
+    /// Take in STIX 2.1 files (bundles or single objects); each file whole or not at all.
+    Ingest {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Label for objects that carry none, as a banner line, e.g. "SECRET//REL TO USA, GBR".
+        #[arg(long)]
+        label: Option<String>,
+        /// Originator of that label (default: this node's party).
+        #[arg(long, requires = "label")]
+        originator: Option<String>,
+        /// Who the files came from (a partner's party), if not from this node.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Originators' consents to onward release.
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// What a partner would receive.
+    #[command(subcommand)]
+    Release(ReleaseCmd),
+    /// Why an object gets its decision: the decision and the chain of labels behind it.
+    Explain {
+        /// The object's STIX id.
+        id: String,
+        /// The partner.
+        #[arg(long)]
+        to: String,
+    },
+    /// Walk through a small counter-terrorism exchange in a temporary node.
+    Demo {
+        /// Keep the demo node in this directory instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PartnerCmd {
+    /// Add (or update) a partner with its agreement file (TOML).
+    Add {
+        /// The partner's party, e.g. `RUS`.
+        party: String,
+        /// The agreement file.
+        #[arg(long)]
+        agreement: PathBuf,
+    },
+    /// List the partners and their agreements.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum AgreementCmd {
+    /// Replace a partner's agreement.
+    Set {
+        /// The partner.
+        party: String,
+        /// The agreement file (TOML).
+        file: PathBuf,
+    },
+    /// Show a partner's agreement.
+    Show {
+        /// The partner.
+        party: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConsentCmd {
+    /// Record an originator's consent to release an object (and what derives from it).
+    Add {
+        /// The object consented for.
+        #[arg(long)]
+        object: String,
+        /// The party it may go to.
+        #[arg(long)]
+        to: String,
+        /// The originator who consents.
+        #[arg(long)]
+        by: String,
+    },
+    /// List consents on record.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReleaseCmd {
+    /// The decision on every object for a partner, with reasons and cuts.
+    Preview {
+        /// The partner.
+        #[arg(long)]
+        to: String,
+    },
+    /// Write the bundle a partner would receive, cut for it.
+    Export {
+        /// The partner.
+        #[arg(long)]
+        to: String,
+        /// Where to write the bundle (`-` for standard output).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let home = commands::home(cli.home)?;
+    let fmt = cli.format;
+    match cli.command {
+        Command::Init { party } => commands::init(&home, &party, fmt),
+        Command::Partner(PartnerCmd::Add { party, agreement }) => commands::partner_add(&home, &party, &agreement, fmt),
+        Command::Partner(PartnerCmd::List) => commands::partner_list(&home, fmt),
+        Command::Agreement(AgreementCmd::Set { party, file }) => commands::partner_add(&home, &party, &file, fmt),
+        Command::Agreement(AgreementCmd::Show { party }) => commands::agreement_show(&home, &party, fmt),
+        Command::Ingest { files, label, originator, from } => {
+            commands::ingest(&home, &files, label.as_deref(), originator.as_deref(), from.as_deref(), fmt)
+        }
+        Command::Consent(ConsentCmd::Add { object, to, by }) => commands::consent_add(&home, &object, &to, &by, fmt),
+        Command::Consent(ConsentCmd::List) => commands::consent_list(&home, fmt),
+        Command::Release(ReleaseCmd::Preview { to }) => commands::preview(&home, &to, fmt),
+        Command::Release(ReleaseCmd::Export { to, output }) => commands::export(&home, &to, &output, fmt),
+        Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
+        Command::Demo { keep } => demo::run(keep, fmt),
+    }
+}

@@ -209,7 +209,10 @@ impl<'w> Judge<'w> {
                 format!("type `{}` is outside the agreement's scope", w.object_type(ix)),
             ));
         }
-        if let Some(topics) = &self.agreement.scope.topics {
+        // Topics gate intelligence; identities are context, and relationships and sightings
+        // already need both ends visible.
+        let topical = !matches!(w.object_type(ix), "identity" | "relationship" | "sighting");
+        if let Some(topics) = self.agreement.scope.topics.as_ref().filter(|_| topical) {
             let hit = w
                 .nodes
                 .get(ix as usize)

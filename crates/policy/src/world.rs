@@ -104,7 +104,11 @@ pub(crate) struct Node {
     pub(crate) meta: OwnMeta,
     pub(crate) tags: Box<[Box<str>]>,
     pub(crate) ends: Box<[Ix]>,
+    /// The original this object is a valid tear line of.
     pub(crate) tearline_of: Option<Ix>,
+    /// The original this object claims to be a tear line of, valid or not. Validity depends
+    /// on the original's originator, so it is re-checked whenever the original changes.
+    pub(crate) claim: Option<Ix>,
     /// The edge this object (a `derived-from` relationship) adds: (derived, source).
     pub(crate) edge: Option<(Ix, Ix)>,
 }
@@ -144,10 +148,28 @@ impl LabelTable {
         j
     }
 
+    /// Joins two effective labels. Faults absorb labels; of two faults the worse is kept
+    /// (a cycle over an invalid label, then the first detail in text order), so that the join
+    /// stays commutative and the result does not depend on the order objects arrived in.
     fn join_eff(&mut self, a: &Eff, b: &Eff) -> Eff {
         match (a, b) {
             (Ok(x), Ok(y)) => Ok(self.join(*x, *y)),
-            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e.clone()),
+            (Err(x), Err(y)) => Err(worse(x, y).clone()),
+        }
+    }
+}
+
+fn worse<'a>(a: &'a Fault, b: &'a Fault) -> &'a Fault {
+    match (a, b) {
+        (Fault::Cycle, _) => a,
+        (_, Fault::Cycle) => b,
+        (Fault::InvalidLabel(x), Fault::InvalidLabel(y)) => {
+            if x <= y {
+                a
+            } else {
+                b
+            }
         }
     }
 }
@@ -162,6 +184,8 @@ pub struct World {
     pub(crate) children: Vec<Vec<Ix>>,
     pub(crate) effective: Vec<Eff>,
     pub(crate) tearlines: HashMap<Ix, Vec<Ix>>,
+    /// Original -> the objects claiming to be its tear line (valid or not).
+    claimants: HashMap<Ix, Vec<Ix>>,
     pub(crate) labels: LabelTable,
     pub(crate) types: Vec<Box<str>>,
     type_index: HashMap<Box<str>, u16>,
@@ -186,6 +210,7 @@ impl World {
             children: Vec::new(),
             effective: Vec::new(),
             tearlines: HashMap::new(),
+            claimants: HashMap::new(),
             labels,
             types: Vec::new(),
             type_index: HashMap::new(),
@@ -349,38 +374,62 @@ impl World {
     pub fn upsert(&mut self, item: &Item) -> Ix {
         let ix = self.put_node(item);
         let old_edge = self.nodes.get(ix as usize).and_then(|n| n.edge);
-        let old_tearline = self.nodes.get(ix as usize).and_then(|n| n.tearline_of);
         if let Some((child, parent)) = old_edge {
-            if let Some(ps) = self.parents.get_mut(child as usize) {
-                if let Some(pos) = ps.iter().position(|p| *p == parent) {
-                    ps.remove(pos);
-                }
-            }
-            if let Some(cs) = self.children.get_mut(parent as usize) {
-                if let Some(pos) = cs.iter().position(|c| *c == child) {
-                    cs.remove(pos);
-                }
-            }
+            self.remove_edge(child, parent);
             if let Some(n) = self.nodes.get_mut(ix as usize) {
                 n.edge = None;
             }
         }
-        if let Some(orig) = old_tearline {
-            if let Some(ts) = self.tearlines.get_mut(&orig) {
-                ts.retain(|t| *t != ix);
+        self.unlink_tearline(ix);
+        if let Some(old) = self.nodes.get_mut(ix as usize).and_then(|n| n.claim.take()) {
+            if let Some(cs) = self.claimants.get_mut(&old) {
+                cs.retain(|t| *t != ix);
             }
         }
-        let new_edge = self.link(item);
-        if self.has_cycles || new_edge.is_some_and(|(child, parent)| self.reaches(child, parent)) {
+        let (new_edge, tear_edge) = self.link(item);
+        let mut added: Vec<(Ix, Ix)> = new_edge.into_iter().chain(tear_edge).collect();
+        let mut start = vec![ix];
+        // Whether a tear line of this object is valid depends on this object's originator,
+        // which may have changed (or become known): check its claimants again.
+        let claimants: Vec<Ix> = self.claimants.get(&ix).cloned().unwrap_or_default();
+        for t in claimants {
+            if t == ix {
+                continue;
+            }
+            self.unlink_tearline(t);
+            added.extend(self.link_tearline(t));
+            start.push(t);
+        }
+        if self.has_cycles || added.iter().any(|(child, parent)| self.reaches(*child, *parent)) {
             self.recompute_all();
             return ix;
         }
-        let mut start = vec![ix];
-        if let Some((child, _)) = new_edge.or(old_edge) {
-            start.push(child);
-        }
+        start.extend(old_edge.map(|(child, _)| child));
+        start.extend(new_edge.map(|(child, _)| child));
         self.propagate(start);
         ix
+    }
+
+    fn remove_edge(&mut self, child: Ix, parent: Ix) {
+        if let Some(ps) = self.parents.get_mut(child as usize) {
+            if let Some(pos) = ps.iter().position(|p| *p == parent) {
+                ps.remove(pos);
+            }
+        }
+        if let Some(cs) = self.children.get_mut(parent as usize) {
+            if let Some(pos) = cs.iter().position(|c| *c == child) {
+                cs.remove(pos);
+            }
+        }
+    }
+
+    fn add_edge(&mut self, child: Ix, parent: Ix) {
+        if let Some(ps) = self.parents.get_mut(child as usize) {
+            ps.push(parent);
+        }
+        if let Some(cs) = self.children.get_mut(parent as usize) {
+            cs.push(child);
+        }
     }
 
     fn intern_id(&mut self, id: &str) -> Ix {
@@ -402,12 +451,14 @@ impl World {
             tags: Box::new([]),
             ends: Box::new([]),
             tearline_of: None,
+            claim: None,
             edge: None,
         });
         self.index.insert(id, ix);
         self.parents.push(Vec::new());
         self.children.push(Vec::new());
-        self.effective.push(Err(Fault::Cycle));
+        // Nothing is derived into a new node yet: its effective label is its own.
+        self.effective.push(self.nodes.get(ix as usize).map_or(Err(Fault::Cycle), |n| n.own.clone()));
         ix
     }
 
@@ -436,41 +487,72 @@ impl World {
         ix
     }
 
-    /// Adds the object's derivation edge and tear-line link; returns the edge added.
-    fn link(&mut self, item: &Item) -> Option<(Ix, Ix)> {
-        let ix = self.lookup(&item.id)?;
+    /// Adds the object's derivation edge and tear-line claim; returns the derivation edge and
+    /// the edge an invalid tear line adds.
+    fn link(&mut self, item: &Item) -> (Option<(Ix, Ix)>, Option<(Ix, Ix)>) {
+        let Some(ix) = self.lookup(&item.id) else {
+            return (None, None);
+        };
         let mut edge = None;
         if let Some((derived, source)) = &item.derivation {
             let child = self.intern_id(derived);
             let parent = self.intern_id(source);
-            self.parents.get_mut(child as usize)?.push(parent);
-            self.children.get_mut(parent as usize)?.push(child);
+            self.add_edge(child, parent);
             edge = Some((child, parent));
-        }
-        if let Some(orig) = &item.tearline_of {
-            let o = self.intern_id(orig);
-            let valid = {
-                let t_org = self.originator(ix);
-                let o_org = self.originator(o);
-                t_org.is_some() && t_org == o_org && o != ix
-            };
-            if valid {
-                self.tearlines.entry(o).or_default().push(ix);
-                if let Some(n) = self.nodes.get_mut(ix as usize) {
-                    n.tearline_of = Some(o);
-                }
-            } else if o != ix {
-                // A tear line that its original's owner did not make is no downgrade: it is
-                // treated as derived from the original, so it cannot launder anything.
-                self.parents.get_mut(ix as usize)?.push(o);
-                self.children.get_mut(o as usize)?.push(ix);
-                edge = edge.or(Some((ix, o)));
-            }
         }
         if let Some(n) = self.nodes.get_mut(ix as usize) {
             n.edge = edge;
         }
-        edge
+        let mut tear = None;
+        if let Some(orig) = &item.tearline_of {
+            let o = self.intern_id(orig);
+            if let Some(n) = self.nodes.get_mut(ix as usize) {
+                n.claim = Some(o);
+            }
+            self.claimants.entry(o).or_default().push(ix);
+            tear = self.link_tearline(ix);
+        }
+        (edge, tear)
+    }
+
+    /// Links a tear-line claim as what it is now: a valid tear line, or (when its originator
+    /// is not the original's) an object derived from the original. Returns the edge added.
+    fn link_tearline(&mut self, ix: Ix) -> Option<(Ix, Ix)> {
+        let o = self.nodes.get(ix as usize)?.claim?;
+        if o == ix {
+            return None;
+        }
+        let t_org = self.originator(ix);
+        let valid = t_org.is_some() && t_org == self.originator(o);
+        if valid {
+            self.tearlines.entry(o).or_default().push(ix);
+            if let Some(n) = self.nodes.get_mut(ix as usize) {
+                n.tearline_of = Some(o);
+            }
+            None
+        } else {
+            // A tear line that its original's owner did not make is no downgrade: it is
+            // treated as derived from the original, so it cannot launder anything.
+            self.add_edge(ix, o);
+            Some((ix, o))
+        }
+    }
+
+    /// Undoes [`World::link_tearline`] (the claim itself is kept).
+    fn unlink_tearline(&mut self, ix: Ix) {
+        let Some(n) = self.nodes.get_mut(ix as usize) else {
+            return;
+        };
+        let Some(o) = n.claim else {
+            return;
+        };
+        if n.tearline_of.take().is_some() {
+            if let Some(ts) = self.tearlines.get_mut(&o) {
+                ts.retain(|t| *t != ix);
+            }
+        } else if o != ix {
+            self.remove_edge(ix, o);
+        }
     }
 
     fn own_label(&mut self, item: &Item) -> (Eff, OwnMeta) {

@@ -1,0 +1,309 @@
+//! One function per subcommand: read the arguments into typed values, call the pipeline,
+//! print.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use liaison_labels::{Banner, Label, Party};
+use liaison_release::{Entry, IngestOptions, Node};
+use liaison_stix::parse_document;
+use liaison_store::SqliteStore;
+use serde_json::json;
+
+use crate::output::{json, table, Format};
+
+/// The node's home: `--home`, else `LIAISON_HOME`, else `~/.liaison`.
+pub(crate) fn home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(h) = given {
+        return Ok(h);
+    }
+    let base = std::env::var_os("HOME").ok_or_else(|| anyhow!("no `--home` given and `HOME` is not set"))?;
+    Ok(PathBuf::from(base).join(".liaison"))
+}
+
+pub(crate) fn party(s: &str, what: &str) -> anyhow::Result<Party> {
+    Party::parse(s).map_err(|e| anyhow!("{what}: {e}"))
+}
+
+fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
+    Node::open(home).with_context(|| format!("node at `{}`", home.display()))
+}
+
+pub(crate) fn init(home: &Path, p: &str, fmt: Format) -> anyhow::Result<()> {
+    let p = party(p, "--party")?;
+    let node = Node::init(home, &p)?;
+    match fmt {
+        Format::Json => json(&json!({"home": home, "party": node.party().as_str()})),
+        Format::Human => {
+            println!("node for {} ready at {}", node.party(), home.display());
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn partner_add(home: &Path, p: &str, file: &Path, fmt: Format) -> anyhow::Result<()> {
+    let p = party(p, "partner")?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let mut node = open(home)?;
+    let a = node.add_partner(&p, &text).with_context(|| format!("`{}`", file.display()))?;
+    match fmt {
+        Format::Json => json(&json!({"partner": p.as_str(), "ceiling": a.ceiling.to_string()})),
+        Format::Human => {
+            println!("partner {} set (ceiling {}, TLP up to {})", p, a.ceiling, a.scope.max_tlp);
+            Ok(())
+        }
+    }
+}
+
+fn agreement_json(a: &liaison_policy::Agreement) -> serde_json::Value {
+    json!({
+        "partner": a.party.as_str(),
+        "ceiling": a.ceiling.to_string(),
+        "compartments": a.compartments,
+        "scope": {
+            "types": a.scope.types,
+            "max_tlp": a.scope.max_tlp.as_str(),
+            "topics": a.scope.topics,
+        }
+    })
+}
+
+pub(crate) fn partner_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
+    let node = open(home)?;
+    let partners = node.partners()?;
+    match fmt {
+        Format::Json => json(&partners.iter().map(agreement_json).collect::<Vec<_>>()),
+        Format::Human => {
+            if partners.is_empty() {
+                println!("no partners yet: add one with `liaison partner add XXX --agreement FILE`");
+                return Ok(());
+            }
+            let mut t = table(&["partner", "ceiling", "compartments", "types", "max TLP", "topics"]);
+            for a in &partners {
+                let list = |s: &Option<std::collections::BTreeSet<String>>| match s {
+                    None => "any".to_owned(),
+                    Some(s) => s.iter().cloned().collect::<Vec<_>>().join(", "),
+                };
+                t.add_row(vec![
+                    a.party.to_string(),
+                    a.ceiling.to_string(),
+                    a.compartments.iter().cloned().collect::<Vec<_>>().join(", "),
+                    list(&a.scope.types),
+                    a.scope.max_tlp.to_string(),
+                    list(&a.scope.topics),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn agreement_show(home: &Path, p: &str, fmt: Format) -> anyhow::Result<()> {
+    let p = party(p, "partner")?;
+    let node = open(home)?;
+    let a = node.agreement(&p)?;
+    match fmt {
+        Format::Json => json(&agreement_json(&a)),
+        Format::Human => {
+            print!("{}", node.agreement_text(&p)?);
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn ingest(
+    home: &Path,
+    files: &[PathBuf],
+    label: Option<&str>,
+    originator: Option<&str>,
+    from: Option<&str>,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let mut node = open(home)?;
+    let default_label = match label {
+        None => None,
+        Some(b) => {
+            let banner: Banner = b.parse().map_err(|e| anyhow!("--label: {e}"))?;
+            let originator = match originator {
+                Some(o) => party(o, "--originator")?,
+                None => node.party().clone(),
+            };
+            Some(Label { banner, originator, grading: None, duty_to_warn: false })
+        }
+    };
+    let source = match from {
+        Some(f) => Some(party(f, "--from")?.to_string()),
+        None => None,
+    };
+    let options = IngestOptions { default_label, source };
+    let show = fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr());
+
+    // Every file is read and checked before anything is written.
+    let mut docs = Vec::with_capacity(files.len());
+    for f in files {
+        let spinner = if show { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+        spinner.set_message(format!("reading {}", f.display()));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?;
+        let doc = parse_document(&text).with_context(|| format!("`{}`", f.display()))?;
+        spinner.finish_and_clear();
+        docs.push((f, doc));
+    }
+    let mut results = Vec::new();
+    for (f, doc) in &docs {
+        let bar = if show { ProgressBar::new(doc.objects.len() as u64) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} objects ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("storing {}", f.display()));
+        let summary = node
+            .ingest(doc, &options, &mut |n| bar.set_position(n))
+            .with_context(|| format!("`{}`", f.display()))?;
+        bar.finish_and_clear();
+        results.push((f, summary));
+    }
+    match fmt {
+        Format::Json => json(
+            &results
+                .iter()
+                .map(|(f, s)| json!({"file": f, "summary": s}))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Human => {
+            for (f, s) in &results {
+                println!(
+                    "{}: {} objects, {} new, {} already held{}",
+                    f.display(),
+                    s.objects,
+                    s.added,
+                    s.duplicates,
+                    if s.labelled > 0 { format!(", {} given the default label", s.labelled) } else { String::new() }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn consent_add(home: &Path, object: &str, to: &str, by: &str, fmt: Format) -> anyhow::Result<()> {
+    let to = party(to, "--to")?;
+    let by = party(by, "--by")?;
+    let mut node = open(home)?;
+    let c = node.add_consent(object, &to, &by)?;
+    match fmt {
+        Format::Json => json(&json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created})),
+        Format::Human => {
+            println!("consent recorded: {by} allows {object} (and what derives from it) to go to {to}");
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn consent_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
+    let node = open(home)?;
+    let all = liaison_store::Store::consents(node.store())?;
+    match fmt {
+        Format::Json => json(
+            &all.iter()
+                .map(|c| json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created}))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Human => {
+            let mut t = table(&["object", "to", "by", "recorded"]);
+            for c in &all {
+                t.add_row(vec![c.object.clone(), c.to.clone(), c.by.clone(), c.created.clone()]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+    }
+}
+
+/// The preview as a table.
+pub(crate) fn entries_table(entries: &[Entry]) -> comfy_table::Table {
+    let mut t = table(&["object", "decision", "reasons", "cut"]);
+    for e in entries {
+        let reasons: Vec<String> = e.reasons.iter().map(|r| format!("{}: {}", r.code, r.detail)).collect();
+        t.add_row(vec![e.object.clone(), e.decision.as_str().to_owned(), reasons.join("\n"), e.cut.join("\n")]);
+    }
+    t
+}
+
+pub(crate) fn tally(entries: &[Entry]) -> String {
+    let count = |v: liaison_policy::Verdict| entries.iter().filter(|e| e.decision == v).count();
+    format!(
+        "{} release, {} at the tear line, {} withheld",
+        count(liaison_policy::Verdict::Release),
+        count(liaison_policy::Verdict::Tearline),
+        count(liaison_policy::Verdict::Withhold)
+    )
+}
+
+pub(crate) fn preview(home: &Path, to: &str, fmt: Format) -> anyhow::Result<()> {
+    let to = party(to, "--to")?;
+    let node = open(home)?;
+    let entries = node.preview(&to)?;
+    match fmt {
+        Format::Json => json(&entries),
+        Format::Human => {
+            println!("{}", entries_table(&entries));
+            println!("for {to}: {}", tally(&entries));
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn export(home: &Path, to: &str, output: &Path, fmt: Format) -> anyhow::Result<()> {
+    let to = party(to, "--to")?;
+    let node = open(home)?;
+    let export = node.export(&to)?;
+    if output == Path::new("-") {
+        println!("{}", export.bundle);
+        return Ok(());
+    }
+    // Write beside the target and rename, so that a reader never sees half a bundle.
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, export.bundle.as_bytes())?;
+    tmp.persist(output).with_context(|| format!("cannot write `{}`", output.display()))?;
+    match fmt {
+        Format::Json => json(&json!({"file": output, "delivered": export.delivered, "decisions": export.entries})),
+        Format::Human => {
+            println!("{}: {} objects for {to} ({})", output.display(), export.delivered, tally(&export.entries));
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::Result<()> {
+    let to = party(to, "--to")?;
+    let node = open(home)?;
+    let x = node.explain(id, &to)?;
+    match fmt {
+        Format::Json => json(&x),
+        Format::Human => {
+            println!("{} for {}: {}", x.decision.object, to, x.decision.decision.as_str().to_uppercase());
+            for r in &x.decision.reasons {
+                println!("  {}: {}", r.code, r.detail);
+            }
+            if !x.decision.cut.is_empty() {
+                println!("  cut: {}", x.decision.cut.join(", "));
+            }
+            println!("effective label: {}", x.effective);
+            println!("labels behind it:");
+            for l in &x.chain {
+                let indent = "  ".repeat(l.depth + 1);
+                let held = if l.held { "" } else { " (not held)" };
+                println!("{indent}{}{held}: {}", l.object, l.label);
+            }
+            if !x.tearlines.is_empty() {
+                println!("tear lines: {}", x.tearlines.join(", "));
+            }
+            Ok(())
+        }
+    }
+}
+

@@ -1,0 +1,305 @@
+//! `liaison demo`: a node for the USA in a temporary directory walks through a small
+//! counter-terrorism exchange, narrating each step. It checks its own claims as it goes and
+//! fails loudly if one does not hold, so the tests run it as they run the product.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use liaison_labels::{Banner, Grading, Label, Party};
+use liaison_policy::Verdict;
+use liaison_release::{Entry, IngestOptions, Node};
+use liaison_stix::{parse_document, StixObject};
+use liaison_store::SqliteStore;
+use serde_json::{json, Value};
+
+use crate::commands::{entries_table, tally};
+use crate::output::{self, Format};
+
+const ISR_IDENTITY: &str = "identity--0c7b5f0e-6a51-4d2e-9c1f-3b8e2d7a4f10";
+const USA_IDENTITY: &str = "identity--5d2a8c34-1f6e-4b7a-8d93-c2e0f1a6b722";
+const AQAP: &str = "threat-actor--8a4e2b61-3c5d-4f7e-9a1b-6d2c8e0f4a33";
+const ISR_REPORT: &str = "report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44";
+const ISR_TEARLINE: &str = "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55";
+const INDICATOR: &str = "indicator--4b7f2d96-0e3a-4c1b-8f5d-7a9c1e3b5d66";
+const ASSESSMENT: &str = "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77";
+const DERIVED: &str = "relationship--1a9d6f42-5c3b-4e8a-9b7d-0c2e4a6f8b88";
+const NOFORN_NOTE: &str = "note--3d8a2e57-6b1c-4f9d-a0e2-4c6b8d0f2a99";
+
+const T0: &str = "2026-11-20T08:00:00.000Z";
+
+fn label(banner: &str, originator: &str, grading: Option<&str>) -> anyhow::Result<Label> {
+    Ok(Label {
+        banner: banner.parse::<Banner>()?,
+        originator: Party::parse(originator)?,
+        grading: grading.map(str::parse::<Grading>).transpose()?,
+        duty_to_warn: false,
+    })
+}
+
+fn bundle(objects: Vec<Value>) -> anyhow::Result<liaison_stix::Document> {
+    let text = json!({"type": "bundle", "id": "bundle--6e0f2a4c-8b1d-4e3f-9a5c-7d2b0e4f6a10", "objects": objects}).to_string();
+    Ok(parse_document(&text)?)
+}
+
+fn marking(l: &Label) -> Value {
+    Value::Object(l.to_marking_definition(T0))
+}
+
+struct Labels {
+    isr_orcon: Label,
+    isr_tearline: Label,
+    isr_identity: Label,
+    usa_secret: Label,
+    usa_shared: Label,
+    usa_noforn_field: Label,
+    usa_ts_noforn: Label,
+}
+
+fn labels() -> anyhow::Result<Labels> {
+    Ok(Labels {
+        isr_orcon: label("SECRET//ORCON//REL TO USA, GBR", "ISR", Some("B2"))?,
+        isr_tearline: label("CONFIDENTIAL//REL TO USA, GBR, RUS", "ISR", Some("B2"))?,
+        isr_identity: label("UNCLASSIFIED//REL TO USA, GBR", "ISR", None)?,
+        usa_secret: label("SECRET//REL TO USA, GBR, RUS", "USA", None)?,
+        usa_shared: label("UNCLASSIFIED//REL TO USA, GBR, RUS//TLP:GREEN", "USA", None)?,
+        usa_noforn_field: label("SECRET//NOFORN", "USA", None)?,
+        usa_ts_noforn: label("TOP SECRET//SI//NOFORN", "USA", None)?,
+    })
+}
+
+fn sdo(ty: &str, id: &str, mark: &Label, extra: Value) -> Value {
+    let mut o = json!({
+        "type": ty, "spec_version": "2.1", "id": id, "created": T0, "modified": T0,
+        "object_marking_refs": [mark.marking_id().to_string()],
+    });
+    if let (Value::Object(o), Value::Object(extra)) = (&mut o, extra) {
+        o.extend(extra);
+    }
+    o
+}
+
+/// What ISR, an ally, sent us: an ORCON report on an airline bomb plot and its own tear line.
+fn isr_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
+    bundle(vec![
+        marking(&l.isr_orcon),
+        marking(&l.isr_tearline),
+        marking(&l.isr_identity),
+        sdo("identity", ISR_IDENTITY, &l.isr_identity, json!({"name": "ISR liaison office", "identity_class": "organization"})),
+        sdo("report", ISR_REPORT, &l.isr_orcon, json!({
+            "created_by_ref": ISR_IDENTITY,
+            "name": "Airline bomb plot: explosives concealed in printer cartridges",
+            "description": "A human source with direct access reports that an AQAP cell in Sanaa has built explosive devices concealed in printer toner cartridges, to be sent as air cargo to the United States.",
+            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+            "object_refs": [AQAP],
+        })),
+        sdo("report", ISR_TEARLINE, &l.isr_tearline, json!({
+            "created_by_ref": ISR_IDENTITY,
+            "name": "Threat warning: explosive devices in air cargo",
+            "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo. Screen toner cartridges shipped from Yemen.",
+            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+            "object_refs": [AQAP],
+            "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
+        })),
+    ])
+}
+
+/// Our own holdings: shared context, an assessment derived from ISR's report, and a NOFORN
+/// note that must never leave.
+fn usa_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
+    bundle(vec![
+        marking(&l.usa_secret),
+        marking(&l.usa_shared),
+        marking(&l.usa_noforn_field),
+        marking(&l.usa_ts_noforn),
+        sdo("identity", USA_IDENTITY, &l.usa_shared, json!({"name": "USA liaison office", "identity_class": "organization"})),
+        sdo("threat-actor", AQAP, &l.usa_shared, json!({
+            "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
+            "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
+        })),
+        sdo("indicator", INDICATOR, &l.usa_shared, json!({
+            "name": "Courier e-mail address", "pattern": "[email-addr:value = 'courier@example.net']",
+            "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
+        })),
+        sdo("report", ASSESSMENT, &l.usa_secret, json!({
+            "created_by_ref": USA_IDENTITY,
+            "name": "Assessment: AQAP capability against air cargo",
+            "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
+            "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
+            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+            "object_refs": [ISR_REPORT, AQAP, INDICATOR],
+            "granular_markings": [{"marking_ref": l.usa_noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
+        })),
+        sdo("relationship", DERIVED, &l.usa_shared, json!({
+            "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
+        })),
+        sdo("note", NOFORN_NOTE, &l.usa_ts_noforn, json!({
+            "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
+            "object_refs": [INDICATOR],
+        })),
+    ])
+}
+
+const GBR_AGREEMENT: &str = r#"# United Kingdom: close partner
+party = "GBR"
+ceiling = "SECRET"
+compartments = []
+
+[scope]
+max_tlp = "amber"
+"#;
+
+const RUS_AGREEMENT: &str = r#"# Russia: counter-terrorism only, low ceiling
+party = "RUS"
+ceiling = "CONFIDENTIAL"
+
+[scope]
+types = ["identity", "indicator", "relationship", "report", "threat-actor"]
+max_tlp = "green"
+topics = ["terrorism"]
+"#;
+
+struct Narrator {
+    human: bool,
+    step: usize,
+}
+
+impl Narrator {
+    fn say(&mut self, title: &str, text: &str) {
+        if self.human {
+            self.step += 1;
+            println!("\n── {}. {title}", self.step);
+            for line in text.lines() {
+                println!("   {line}");
+            }
+        }
+    }
+
+    fn show(&self, entries: &[Entry], to: &str) {
+        if self.human {
+            println!("{}", entries_table(entries));
+            println!("   for {to}: {}", tally(entries));
+        }
+    }
+}
+
+fn decision<'a>(entries: &'a [Entry], id: &str) -> anyhow::Result<&'a Entry> {
+    entries.iter().find(|e| e.object == id).with_context(|| format!("demo: no decision for `{id}`"))
+}
+
+fn expect(entries: &[Entry], id: &str, verdict: Verdict, codes: &[&str]) -> anyhow::Result<()> {
+    let e = decision(entries, id)?;
+    let got: Vec<&str> = e.reasons.iter().map(|r| r.code.as_str()).collect();
+    if e.decision != verdict || codes.iter().any(|c| !got.contains(c)) {
+        bail!("demo check failed for `{id}`: expected {} with {codes:?}, got {} with {got:?}", verdict.as_str(), e.decision.as_str());
+    }
+    Ok(())
+}
+
+pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
+    let tmp;
+    let home = match keep {
+        Some(dir) => dir,
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let mut n = Narrator { human: fmt == Format::Human, step: 0 };
+    let l = labels()?;
+    let usa = Party::parse("USA")?;
+    let gbr = Party::parse("GBR")?;
+    let rus = Party::parse("RUS")?;
+    let isr = Party::parse("ISR")?;
+
+    n.say("A node for the USA", &format!("liaison init --party USA   (home: {})", home.display()));
+    let mut node: Node<SqliteStore> = Node::init(&home, &usa)?;
+
+    n.say(
+        "Two partners, two agreements",
+        "GBR: a close partner, up to SECRET, TLP up to AMBER.\nRUS: counter-terrorism only, up to CONFIDENTIAL, TLP:GREEN, a few STIX types, topic `terrorism`.",
+    );
+    node.add_partner(&gbr, GBR_AGREEMENT)?;
+    node.add_partner(&rus, RUS_AGREEMENT)?;
+
+    n.say(
+        "ISR, an ally, shares an ORCON report on an airline bomb plot",
+        "Labelled SECRET//ORCON//REL TO USA, GBR and graded B2: ISR owns it, and onward release needs ISR's consent.\nISR also sends its own tear line: a CONFIDENTIAL warning releasable to RUS.",
+    );
+    let s = node.ingest(&isr_bundle(&l)?, &IngestOptions { default_label: None, source: Some("ISR".into()) }, &mut |_| {})?;
+    if n.human {
+        println!("   ingested {} objects from ISR", s.added);
+    }
+
+    n.say(
+        "Our analysts write an assessment derived from ISR's report",
+        "The assessment is our own SECRET//REL TO USA, GBR, RUS, but a `derived-from` relationship ties it to ISR's report,\nso its effective label joins ISR's: REL TO shrinks to USA, GBR and ISR's ORCON comes with it.\nA NOFORN collection note stays home whatever happens.",
+    );
+    let s = node.ingest(&usa_bundle(&l)?, &IngestOptions::default(), &mut |_| {})?;
+    if n.human {
+        println!("   ingested {} objects of our own", s.added);
+    }
+
+    n.say("ISR consents to release its report (and what derives from it) to GBR", "liaison consent add --object <ISR report> --to GBR --by ISR");
+    node.add_consent(ISR_REPORT, &gbr, &isr)?;
+
+    n.say("What RUS would receive", "liaison release preview --to RUS");
+    let to_rus = node.preview(&rus)?;
+    n.show(&to_rus, "RUS");
+    expect(&to_rus, ASSESSMENT, Verdict::Withhold, &["third_party_rule", "not_releasable_to"])?;
+    expect(&to_rus, ISR_REPORT, Verdict::Tearline, &["third_party_rule", "tearline"])?;
+    expect(&to_rus, ISR_TEARLINE, Verdict::Release, &[])?;
+    expect(&to_rus, NOFORN_NOTE, Verdict::Withhold, &["noforn"])?;
+    expect(&to_rus, DERIVED, Verdict::Withhold, &["endpoint_withheld"])?;
+
+    n.say("What GBR would receive", "liaison release preview --to GBR");
+    let to_gbr = node.preview(&gbr)?;
+    n.show(&to_gbr, "GBR");
+    expect(&to_gbr, ASSESSMENT, Verdict::Release, &["field_cut"])?;
+    expect(&to_gbr, NOFORN_NOTE, Verdict::Withhold, &["noforn"])?;
+
+    n.say("Why the assessment does not go to RUS", &format!("liaison explain {ASSESSMENT} --to RUS"));
+    let why = node.explain(ASSESSMENT, &rus)?;
+    if n.human {
+        println!("   effective label: {}", why.effective);
+        for c in &why.chain {
+            println!("   {}{}: {}", "  ".repeat(c.depth), c.object, c.label);
+        }
+    }
+
+    n.say("The bundles that would go", "liaison release export --to RUS -o rus.json; liaison release export --to GBR -o gbr.json");
+    let rus_export = node.export(&rus)?;
+    let gbr_export = node.export(&gbr)?;
+    for (name, text) in [("rus.json", &rus_export.bundle), ("gbr.json", &gbr_export.bundle)] {
+        std::fs::write(home.join(name), text)?;
+    }
+    // The third-party rule, checked on the bytes: nothing of ISR's report or our assessment
+    // (not even a reference) reaches RUS; NOFORN reaches nobody.
+    for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
+        if rus_export.bundle.contains(forbidden) {
+            bail!("demo check failed: `{forbidden}` appears in the bundle for RUS");
+        }
+    }
+    if gbr_export.bundle.contains(NOFORN_NOTE) || gbr_export.bundle.contains("x_collection_method") {
+        bail!("demo check failed: NOFORN material appears in the bundle for GBR");
+    }
+    let gbr_doc = parse_document(&gbr_export.bundle)?;
+    let gbr_ids: Vec<&str> = gbr_doc.objects.iter().map(|o: &StixObject| o.id().as_str()).collect();
+    if !gbr_ids.contains(&ASSESSMENT) {
+        bail!("demo check failed: the assessment did not reach GBR");
+    }
+    if n.human {
+        println!("   RUS: {} objects, none of them ISR's report or anything derived from it (ISR's tear line instead)", rus_export.delivered);
+        println!("   GBR: {} objects, the assessment without its NOFORN collection detail", gbr_export.delivered);
+        println!("   written to {}", home.display());
+        println!("\nEvery check of the demo held.");
+    } else {
+        output::json(&json!({
+            "home": home,
+            "RUS": to_rus,
+            "GBR": to_gbr,
+            "explain": why,
+            "checks": "passed",
+        }))?;
+    }
+    Ok(())
+}
