@@ -117,7 +117,7 @@ fn usa_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
             "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
         })),
         sdo("indicator", INDICATOR, &l.usa_shared, json!({
-            "name": "Courier e-mail address", "pattern": "[email-addr:value = 'courier@example.net']",
+            "name": "Courier e-mail address", "description": "Mailbox used by the cell's courier to arrange cargo shipments.", "pattern": "[email-addr:value = 'courier@example.net']",
             "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
         })),
         sdo("report", ASSESSMENT, &l.usa_secret, json!({
