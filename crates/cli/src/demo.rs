@@ -287,6 +287,23 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     if !gbr_ids.contains(&ASSESSMENT) {
         bail!("demo check failed: the assessment did not reach GBR");
     }
+    // GBR's copy carries the effective label, ORCON included, so that GBR's own node will
+    // not pass ISR-derived material on without consent.
+    let carried = gbr_doc
+        .objects
+        .iter()
+        .find(|o| o.id().as_str() == ASSESSMENT)
+        .and_then(|a| a.object_marking_refs().first().cloned())
+        .and_then(|m| gbr_doc.objects.iter().find(|o| *o.id() == m))
+        .map(Label::from_marking_definition);
+    match carried {
+        Some(Ok(Some(l))) if l.banner.controls.contains(&liaison_labels::Control::Orcon) => {
+            if n.human {
+                println!("   GBR's copy of the assessment is labelled {}", l.banner);
+            }
+        }
+        _ => bail!("demo check failed: GBR's copy of the assessment does not carry its effective ORCON label"),
+    }
     if n.human {
         println!("   RUS: {} objects, none of them ISR's report or anything derived from it (ISR's tear line instead)", rus_export.delivered);
         println!("   GBR: {} objects, the assessment without its NOFORN collection detail", gbr_export.delivered);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use liaison_labels::{extension_definition, liaison_identity, Party, Tlp};
+use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
 use liaison_stix::{bundle_json, StixObject, LIAISON_EXTENSION_ID};
 use liaison_store::Store;
@@ -46,14 +46,21 @@ fn is_meta(ty: &str) -> bool {
     matches!(ty, "marking-definition" | "extension-definition")
 }
 
-/// The copy of `object` for the partner; adds the assigned label when the object carries
-/// none of its own.
+/// When computed labels are written out, they get this `created`: their id is a function of
+/// their content, so every copy of one label must be the same object.
+const COMPUTED_LABEL_CREATED: &str = "2026-01-01T00:00:00.000Z";
+
+/// The copy of `object` for the partner, and any label written for it.
+///
+/// The copy carries the object's *effective* label: when it is derived from material more
+/// restricted than its own label says, the recipient must see the joined label (with ORCON
+/// kept), or it could pass the material on further than its sources allow.
 fn deliver(
     judge: &mut Judge<'_>,
     world: &World,
     object: &StixObject,
     assigned: Option<&str>,
-) -> Result<(Map<String, Value>, Vec<Reason>, Vec<String>), Reason> {
+) -> Result<(Map<String, Value>, Vec<Reason>, Vec<String>, Option<Label>), Reason> {
     let ix = world
         .lookup(object.id().as_str())
         .ok_or_else(|| Reason { code: ReasonCode::InvalidLabel, detail: "object not indexed".into() })?;
@@ -61,28 +68,58 @@ fn deliver(
     let reasons = delivered.reasons();
     let cut = delivered.cuts.iter().map(|c| c.what.clone()).collect();
     let mut copy = delivered.object;
-    if let Some(label) = assigned {
-        let has_liaison = object
-            .object_marking_refs()
-            .iter()
-            .any(|m| matches!(world.markings().get(m.as_str()), Some(Ok(_))));
-        if !has_liaison {
-            let refs = copy.entry("object_marking_refs").or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(a) = refs {
-                a.push(Value::String(label.to_owned()));
+
+    let liaison_refs: Vec<String> = object
+        .object_marking_refs()
+        .iter()
+        .filter(|m| matches!(world.markings().get(m.as_str()), Some(Ok(_))))
+        .map(ToString::to_string)
+        .collect();
+    let own_label: Option<Label> = liaison_refs
+        .first()
+        .or(assigned.map(str::to_owned).as_ref())
+        .and_then(|m| world.markings().get(m).and_then(|l| l.as_ref().ok()).cloned());
+    let mut label_id: Option<String> = if liaison_refs.is_empty() { assigned.map(str::to_owned) } else { None };
+    let mut computed = None;
+    if let (Ok(eff), Ok(own), Some(own_label)) = (world.effective(ix), world.own(ix), &own_label) {
+        if eff != own {
+            let label = Label {
+                banner: Banner {
+                    classification: eff.classification,
+                    compartments: eff.compartments.clone(),
+                    controls: eff.controls.clone(),
+                    rel_to: Some(eff.rel_to.clone()),
+                    tlp: eff.tlp,
+                    pap: eff.pap,
+                },
+                originator: own_label.originator.clone(),
+                grading: own_label.grading,
+                duty_to_warn: own_label.duty_to_warn,
+            };
+            label_id = Some(label.marking_id().to_string());
+            if let Some(Value::Array(refs)) = copy.get_mut("object_marking_refs") {
+                refs.retain(|r| r.as_str().is_none_or(|r| !liaison_refs.iter().any(|l| l == r)));
             }
+            computed = Some(label);
         }
     }
-    Ok((copy, reasons, cut))
+    if let Some(id) = label_id {
+        let refs = copy.entry("object_marking_refs").or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = refs {
+            a.push(Value::String(id));
+        }
+    }
+    Ok((copy, reasons, cut, computed))
 }
 
 impl<S: Store> Node<S> {
-    fn run(&self, to: &Party) -> Result<(Vec<Entry>, Vec<Map<String, Value>>), ReleaseError> {
+    fn run(&self, to: &Party) -> Result<(Vec<Entry>, Vec<Map<String, Value>>, Vec<Label>), ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
         let mut judge = Judge::new(&world, &agreement);
         let mut entries = Vec::new();
         let mut copies: Vec<Map<String, Value>> = Vec::new();
+        let mut computed: Vec<Label> = Vec::new();
         let mut sent: BTreeSet<String> = BTreeSet::new();
         let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
         self.store.scan_latest(&mut |stored| {
@@ -114,9 +151,14 @@ impl<S: Store> Node<S> {
             };
             if let Some((obj, assigned)) = goes {
                 match deliver(&mut judge, &world, &obj, assigned.as_deref()) {
-                    Ok((copy, reasons, cut)) => {
+                    Ok((copy, reasons, cut, label)) => {
                         entry.reasons.extend(reasons);
                         entry.cut = cut;
+                        if let Some(label) = label {
+                            if !computed.contains(&label) {
+                                computed.push(label);
+                            }
+                        }
                         if sent.insert(obj.id().to_string()) {
                             copies.push(copy);
                         }
@@ -132,7 +174,7 @@ impl<S: Store> Node<S> {
             Ok(())
         })?;
         pending.into_iter().collect::<Result<Vec<()>, _>>()?;
-        Ok((entries, copies))
+        Ok((entries, copies, computed))
     }
 
     /// The decision on every object this node holds, for partner `to`.
@@ -143,7 +185,7 @@ impl<S: Store> Node<S> {
     /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
     /// liaison's extension-definition.
     pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
-        let (entries, copies) = self.run(to)?;
+        let (entries, copies, computed) = self.run(to)?;
         let mut marks: BTreeSet<String> = BTreeSet::new();
         for c in &copies {
             for key in ["object_marking_refs"] {
@@ -162,7 +204,10 @@ impl<S: Store> Node<S> {
         let mut texts: Vec<String> = Vec::new();
         let mut uses_liaison = false;
         for m in &marks {
-            if let Some(stored) = self.store.latest(m)? {
+            if let Some(label) = computed.iter().find(|l| l.marking_id().as_str() == m) {
+                uses_liaison = true;
+                texts.push(Value::Object(label.to_marking_definition(COMPUTED_LABEL_CREATED)).to_string());
+            } else if let Some(stored) = self.store.latest(m)? {
                 uses_liaison |= stored.object.extensions().is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
                 texts.push(stored.object.raw().to_owned());
             } else if let Some(t) = Tlp::from_marking_id(m) {
