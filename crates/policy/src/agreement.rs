@@ -54,8 +54,8 @@ impl Agreement {
     /// Reads an agreement with `party` from its TOML text. A `party` written in the file
     /// must match.
     pub fn from_toml(party: &Party, text: &str) -> Result<Agreement, PolicyError> {
-        let file: AgreementFile =
-            toml::from_str(text).map_err(|e| PolicyError::Agreement(e.to_string().trim_end().to_owned()))?;
+        let file: AgreementFile = toml::from_str(text)
+            .map_err(|e| PolicyError::Agreement(e.to_string().trim_end().to_owned()))?;
         if let Some(named) = &file.party {
             if named != party.as_str() {
                 return Err(PolicyError::Agreement(format!(
@@ -76,15 +76,22 @@ impl Agreement {
         for c in file.compartments {
             let up = c.trim().to_ascii_uppercase();
             if up.is_empty() || !up.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(PolicyError::Agreement(format!("field `compartments`: `{c}` is not a compartment name")));
+                return Err(PolicyError::Agreement(format!(
+                    "field `compartments`: `{c}` is not a compartment name"
+                )));
             }
             compartments.insert(up);
         }
         if let Some(types) = &file.scope.types {
             if let Some(bad) = types.iter().find(|t| {
-                t.len() < 3 || !t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                t.len() < 3
+                    || !t
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             }) {
-                return Err(PolicyError::Agreement(format!("field `scope.types`: `{bad}` is not a STIX type")));
+                return Err(PolicyError::Agreement(format!(
+                    "field `scope.types`: `{bad}` is not a STIX type"
+                )));
             }
         }
         Ok(Agreement {
@@ -132,11 +139,23 @@ mod tests {
     #[test]
     fn refuses_what_it_does_not_understand() {
         let cases = [
-            ("ceiling = \"SEKRET\"\n[scope]\nmax_tlp = \"green\"", "ceiling"),
-            ("ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"purple\"", "max_tlp"),
-            ("ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\ntypos = []", "typos"),
+            (
+                "ceiling = \"SEKRET\"\n[scope]\nmax_tlp = \"green\"",
+                "ceiling",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"purple\"",
+                "max_tlp",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\ntypos = []",
+                "typos",
+            ),
             ("ceiling = \"SECRET\"", "scope"),
-            ("party = \"GBR\"\nceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"", "party"),
+            (
+                "party = \"GBR\"\nceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"",
+                "party",
+            ),
         ];
         for (text, field) in cases {
             let err = Agreement::from_toml(&rus(), text).unwrap_err().to_string();

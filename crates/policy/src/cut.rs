@@ -48,8 +48,14 @@ impl Delivered {
         self.cuts
             .iter()
             .map(|c| match c.kind {
-                CutKind::Field => Reason::new(ReasonCode::FieldCut, format!("`{}` removed: {}", c.what, c.detail)),
-                CutKind::Ref => Reason::new(ReasonCode::RefCut, format!("reference to `{}` removed: {}", c.what, c.detail)),
+                CutKind::Field => Reason::new(
+                    ReasonCode::FieldCut,
+                    format!("`{}` removed: {}", c.what, c.detail),
+                ),
+                CutKind::Ref => Reason::new(
+                    ReasonCode::RefCut,
+                    format!("reference to `{}` removed: {}", c.what, c.detail),
+                ),
             })
             .collect()
     }
@@ -157,7 +163,10 @@ fn remove(v: &mut Value, path: &[Seg]) {
 /// The selector `s` after the removals: `None` if it points into something removed, else
 /// with list indices shifted down past removed siblings.
 fn remap(s: &Path, removed: &[Path]) -> Option<Path> {
-    if removed.iter().any(|r| r.len() <= s.len() && s.starts_with(r)) {
+    if removed
+        .iter()
+        .any(|r| r.len() <= s.len() && s.starts_with(r))
+    {
         return None;
     }
     let mut out = s.clone();
@@ -198,26 +207,29 @@ fn find_refs(
                     continue;
                 }
                 path.push(Seg::Key(k.clone()));
-                if k.ends_with("_ref") {
-                    if let Value::String(id) = child {
+                match child {
+                    Value::String(id) if k.ends_with("_ref") => {
                         if !ref_visible(judge, id) {
                             out.push((path.clone(), id.clone()));
                         }
                     }
-                } else if k.ends_with("_refs") {
-                    if let Value::Array(items) = child {
+                    Value::Array(items) if k.ends_with("_refs") => {
                         for (i, item) in items.iter().enumerate() {
-                            if let Value::String(id) = item {
-                                if !ref_visible(judge, id) {
-                                    let mut p = path.clone();
-                                    p.push(Seg::Index(i));
-                                    out.push((p, id.clone()));
+                            path.push(Seg::Index(i));
+                            match item {
+                                Value::String(id) => {
+                                    if !ref_visible(judge, id) {
+                                        out.push((path.clone(), id.clone()));
+                                    }
                                 }
+                                // Not a reference as STIX writes one, but whatever it holds
+                                // is still looked through: nothing may point past a cut.
+                                other => find_refs(judge, other, path, skip, out),
                             }
+                            path.pop();
                         }
                     }
-                } else {
-                    find_refs(judge, child, path, skip, out);
+                    _ => find_refs(judge, child, path, skip, out),
                 }
                 path.pop();
             }
@@ -232,6 +244,84 @@ fn find_refs(
         _ => {}
     }
 }
+
+/// Whether the value at `path` is gone after `removed`: removed itself, or a list or object
+/// that the removals empty (an extension left with only its `extension_type` counts as
+/// empty), since STIX has no empty lists. Emptied containers are added to `emptied`. All
+/// paths are in the coordinates of the object before any removal.
+fn gone(v: &Value, path: &mut Path, removed: &[Path], emptied: &mut Vec<Path>) -> bool {
+    if removed.iter().any(|r| r == path) {
+        return true;
+    }
+    if !removed
+        .iter()
+        .any(|r| r.len() > path.len() && r.starts_with(path))
+    {
+        return false;
+    }
+    let left = match v {
+        Value::Object(m) => {
+            let mut left = 0;
+            for (k, child) in m {
+                path.push(Seg::Key(k.clone()));
+                if !gone(child, path, removed, emptied) && k != "extension_type" {
+                    left += 1;
+                }
+                path.pop();
+            }
+            left
+        }
+        Value::Array(items) => {
+            let mut left = 0;
+            for (i, child) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                if !gone(child, path, removed, emptied) {
+                    left += 1;
+                }
+                path.pop();
+            }
+            left
+        }
+        _ => return false,
+    };
+    if left == 0 && !path.is_empty() {
+        emptied.push(path.clone());
+        return true;
+    }
+    false
+}
+
+/// Properties a cut must never remove: the common ones, and those STIX 2.1 requires of the
+/// type (sections 4 to 6). Without them the copy would not be the object any more.
+fn required(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "indicator" => &["pattern", "pattern_type", "valid_from"],
+        "report" => &["name", "published", "object_refs"],
+        "grouping" => &["context", "object_refs"],
+        "note" => &["content", "object_refs"],
+        "opinion" => &["opinion", "object_refs"],
+        "observed-data" => &["first_observed", "last_observed", "number_observed"],
+        "relationship" => &["relationship_type", "source_ref", "target_ref"],
+        "sighting" => &["sighting_of_ref"],
+        "malware" => &["is_family"],
+        "malware-analysis" => &["product"],
+        "attack-pattern" | "campaign" | "course-of-action" | "identity" | "incident"
+        | "infrastructure" | "intrusion-set" | "threat-actor" | "tool" | "vulnerability" => {
+            &["name"]
+        }
+        "marking-definition" => &["definition_type", "definition", "extensions"],
+        "domain-name" | "email-addr" | "ipv4-addr" | "ipv6-addr" | "mac-addr" | "mutex" | "url" => {
+            &["value"]
+        }
+        "directory" => &["path"],
+        "autonomous-system" => &["number"],
+        "user-account" => &["user_id"],
+        "windows-registry-key" => &["key"],
+        _ => &[],
+    }
+}
+
+const COMMON: [&str; 5] = ["type", "id", "spec_version", "created", "modified"];
 
 fn ref_visible(judge: &mut Judge<'_>, id: &str) -> bool {
     if id.starts_with("marking-definition--") {
@@ -296,34 +386,23 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
                 Seg::Key(LIAISON_EXTENSION_ID.into()),
                 Seg::Key("tearline_of".into()),
             ];
-            cuts.push(Cut { kind: CutKind::Ref, what: orig.to_string(), detail: format!("not released to {partner}").into() });
+            cuts.push(Cut {
+                kind: CutKind::Ref,
+                what: orig.to_string(),
+                detail: format!("not released to {partner}").into(),
+            });
             removed.push(p);
         }
     }
 
+    let mut emptied = Vec::new();
+    gone(&root, &mut Vec::new(), &removed, &mut emptied);
+    removed.extend(emptied);
     removed.sort_by(cmp_path);
     removed.dedup();
+    // In reverse order, a removal never shifts the index of one still to come.
     for p in removed.iter().rev() {
         remove(&mut root, p);
-    }
-    // Emptied lists and objects are not valid STIX: drop them.
-    let mut parents: Vec<Path> = removed.iter().filter_map(|p| p.split_last().map(|(_, a)| a.to_vec())).collect();
-    parents.sort_by(cmp_path);
-    parents.dedup();
-    for p in parents.iter().rev() {
-        let empty = match get_mut(&mut root, p) {
-            Some(Value::Array(a)) => a.is_empty(),
-            Some(Value::Object(m)) => m.is_empty() || (m.len() == 1 && m.contains_key("extension_type")),
-            _ => false,
-        };
-        if empty && !p.is_empty() {
-            remove(&mut root, p);
-            if let Some((_, up)) = p.split_last() {
-                if matches!(get_mut(&mut root, up), Some(Value::Object(m)) if m.is_empty()) && !up.is_empty() {
-                    remove(&mut root, up);
-                }
-            }
-        }
     }
 
     if !dropped_markings.is_empty() || !removed.is_empty() {
@@ -362,15 +441,38 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
     }
 
     let Value::Object(props) = root else {
-        return Err(Reason::new(ReasonCode::InvalidLabel, "object is not a JSON object"));
+        return Err(Reason::new(
+            ReasonCode::InvalidLabel,
+            "object is not a JSON object",
+        ));
     };
     if !cuts.is_empty() {
+        let code = if cuts.iter().any(|c| c.kind == CutKind::Field) {
+            ReasonCode::FieldCut
+        } else {
+            ReasonCode::RefCut
+        };
+        let lost = COMMON
+            .iter()
+            .chain(required(object.object_type()))
+            .find(|k| object.props().contains_key(**k) && !props.contains_key(**k));
+        if let Some(k) = lost {
+            return Err(Reason::new(
+                code,
+                format!("the cuts would remove `{k}`, which the object cannot do without"),
+            ));
+        }
         if let Err(e) = StixObject::from_props(props.clone()) {
-            let code = if cuts.iter().any(|c| c.kind == CutKind::Field) { ReasonCode::FieldCut } else { ReasonCode::RefCut };
-            return Err(Reason::new(code, format!("the cuts leave no valid object ({})", e.field)));
+            return Err(Reason::new(
+                code,
+                format!("the cuts leave no valid object ({})", e.field),
+            ));
         }
     }
-    Ok(Delivered { object: props, cuts })
+    Ok(Delivered {
+        object: props,
+        cuts,
+    })
 }
 
 #[cfg(test)]
@@ -383,7 +485,10 @@ mod tests {
 
     #[test]
     fn selectors_parse_and_render() {
-        assert_eq!(render(&p("external_references.[2].url")), "external_references.[2].url");
+        assert_eq!(
+            render(&p("external_references.[2].url")),
+            "external_references.[2].url"
+        );
         assert!(parse_selector("a..b").is_none());
         assert!(parse_selector("a.[x]").is_none());
     }
@@ -391,7 +496,10 @@ mod tests {
     #[test]
     fn remap_shifts_siblings_and_drops_children_of_removed() {
         let removed = vec![p("external_references.[0]"), p("description")];
-        assert_eq!(remap(&p("external_references.[2].url"), &removed), Some(p("external_references.[1].url")));
+        assert_eq!(
+            remap(&p("external_references.[2].url"), &removed),
+            Some(p("external_references.[1].url"))
+        );
         assert_eq!(remap(&p("external_references.[0].url"), &removed), None);
         assert_eq!(remap(&p("description"), &removed), None);
         assert_eq!(remap(&p("name"), &removed), Some(p("name")));
@@ -400,7 +508,7 @@ mod tests {
     #[test]
     fn removing_in_reverse_order_keeps_indices_right() {
         let mut v: Value = serde_json::json!({"a": [0, 1, 2, 3], "b": 1});
-        let mut removed = vec![p("a.[1]"), p("a.[3]"), p("b")];
+        let mut removed = [p("a.[1]"), p("a.[3]"), p("b")];
         removed.sort_by(cmp_path);
         for r in removed.iter().rev() {
             remove(&mut v, r);

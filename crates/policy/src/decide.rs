@@ -120,7 +120,11 @@ impl<'w> Judge<'w> {
             return if t <= self.agreement.scope.max_tlp {
                 Ok(())
             } else {
-                Err(format!("{t} is above the agreement's {}", self.agreement.scope.max_tlp).into())
+                Err(format!(
+                    "{t} is above the agreement's {}",
+                    self.agreement.scope.max_tlp
+                )
+                .into())
             };
         }
         match self.world.markings.get(marking) {
@@ -130,11 +134,28 @@ impl<'w> Judge<'w> {
                 if let Some(first) = lv.reasons.first() {
                     return Err(first.detail.clone());
                 }
+                if let Some(t) = r.tlp {
+                    if t > self.agreement.scope.max_tlp {
+                        return Err(format!(
+                            "{t} is above the agreement's {}",
+                            self.agreement.scope.max_tlp
+                        )
+                        .into());
+                    }
+                }
                 for x in lv.consent_from.iter() {
                     let consented = self.world.consented(ix, x, &self.agreement.party)
-                        || self.world.ancestors(ix).iter().any(|a| self.world.consented(*a, x, &self.agreement.party));
+                        || self
+                            .world
+                            .ancestors(ix)
+                            .iter()
+                            .any(|a| self.world.consented(*a, x, &self.agreement.party));
                     if !consented {
-                        return Err(format!("marked ORCON by {x}, which has not consented to release to {}", self.agreement.party).into());
+                        return Err(format!(
+                            "marked ORCON by {x}, which has not consented to release to {}",
+                            self.agreement.party
+                        )
+                        .into());
                     }
                 }
                 Ok(())
@@ -151,19 +172,37 @@ impl<'w> Judge<'w> {
             if let Some(v) = self.visible.get_mut(ix as usize) {
                 *v = VISIBLE;
             }
-            return Decision { object: ix, verdict: Verdict::Release, reasons, tearline: None };
+            return Decision {
+                object: ix,
+                verdict: Verdict::Release,
+                reasons,
+                tearline: None,
+            };
         }
         let mut reasons = reasons;
         for t in self.world.tearlines(ix).to_vec() {
             if self.visible(t) {
                 reasons.push(Reason::new(
                     ReasonCode::Tearline,
-                    format!("the owner's tear line `{}` is released instead", self.world.id(t)),
+                    format!(
+                        "the owner's tear line `{}` is released instead",
+                        self.world.id(t)
+                    ),
                 ));
-                return Decision { object: ix, verdict: Verdict::Tearline, reasons, tearline: Some(t) };
+                return Decision {
+                    object: ix,
+                    verdict: Verdict::Tearline,
+                    reasons,
+                    tearline: Some(t),
+                };
             }
         }
-        Decision { object: ix, verdict: Verdict::Withhold, reasons, tearline: None }
+        Decision {
+            object: ix,
+            verdict: Verdict::Withhold,
+            reasons,
+            tearline: None,
+        }
     }
 
     /// Every reason that withholds the object itself (empty: it may be released).
@@ -196,7 +235,10 @@ impl<'w> Judge<'w> {
                             // Reported under scope, after the consent rule, as DESIGN.md orders.
                             reasons.push(Reason::new(
                                 ReasonCode::OutOfScope,
-                                format!("{t} is above the agreement's {}", self.agreement.scope.max_tlp),
+                                format!(
+                                    "{t} is above the agreement's {}",
+                                    self.agreement.scope.max_tlp
+                                ),
                             ));
                         }
                     }
@@ -206,7 +248,10 @@ impl<'w> Judge<'w> {
         if !self.type_in_scope(ix) {
             reasons.push(Reason::new(
                 ReasonCode::OutOfScope,
-                format!("type `{}` is outside the agreement's scope", w.object_type(ix)),
+                format!(
+                    "type `{}` is outside the agreement's scope",
+                    w.object_type(ix)
+                ),
             ));
         }
         // Topics gate intelligence; identities are context, and relationships and sightings
@@ -224,12 +269,20 @@ impl<'w> Judge<'w> {
                 ));
             }
         }
-        let ends: Vec<Ix> = w.nodes.get(ix as usize).map(|n| n.ends.to_vec()).unwrap_or_default();
+        let ends: Vec<Ix> = w
+            .nodes
+            .get(ix as usize)
+            .map(|n| n.ends.to_vec())
+            .unwrap_or_default();
         for e in ends {
             if !self.visible(e) {
                 reasons.push(Reason::new(
                     ReasonCode::EndpointWithheld,
-                    format!("its end `{}` is not released to {}", w.id(e), self.agreement.party),
+                    format!(
+                        "its end `{}` is not released to {}",
+                        w.id(e),
+                        self.agreement.party
+                    ),
                 ));
             }
         }
@@ -240,7 +293,12 @@ impl<'w> Judge<'w> {
         let Some(types) = &self.agreement.scope.types else {
             return true;
         };
-        let t = self.world.nodes.get(ix as usize).map(|n| n.type_ix as usize).unwrap_or(0);
+        let t = self
+            .world
+            .nodes
+            .get(ix as usize)
+            .map(|n| n.type_ix as usize)
+            .unwrap_or(0);
         if self.type_allowed.len() <= t {
             self.type_allowed.resize(t + 1, None);
         }
@@ -282,7 +340,11 @@ impl<'w> Judge<'w> {
         let v = match self.world.labels.list.get(i) {
             Some(r) => self.label_verdict_of(r),
             None => LabelVerdict {
-                reasons: vec![Reason::new(ReasonCode::InvalidLabel, "label table is inconsistent")].into(),
+                reasons: vec![Reason::new(
+                    ReasonCode::InvalidLabel,
+                    "label table is inconsistent",
+                )]
+                .into(),
                 consent_from: Arc::new([]),
             },
         };
@@ -301,10 +363,17 @@ impl<'w> Judge<'w> {
         let p = &a.party;
         let mut reasons = Vec::new();
         if r.controls.contains(&Control::Noforn) {
-            reasons.push(Reason::new(ReasonCode::Noforn, "NOFORN: never released to a foreign partner"));
+            reasons.push(Reason::new(
+                ReasonCode::Noforn,
+                "NOFORN: never released to a foreign partner",
+            ));
         } else if !r.rel_to.contains(p) {
             let list: Vec<&str> = r.rel_to.iter().map(|x| x.as_str()).collect();
-            let to = if list.is_empty() { "nobody".to_owned() } else { list.join(", ") };
+            let to = if list.is_empty() {
+                "nobody".to_owned()
+            } else {
+                list.join(", ")
+            };
             reasons.push(Reason::new(
                 ReasonCode::NotReleasableTo,
                 format!("{p} is not among the parties it is releasable to ({to})"),
@@ -313,15 +382,34 @@ impl<'w> Judge<'w> {
         if r.classification > a.ceiling {
             reasons.push(Reason::new(
                 ReasonCode::AboveCeiling,
-                format!("{} is above the ceiling agreed with {p} ({})", r.classification, a.ceiling),
+                format!(
+                    "{} is above the ceiling agreed with {p} ({})",
+                    r.classification, a.ceiling
+                ),
             ));
         }
-        let missing: BTreeSet<&String> = r.compartments.iter().filter(|c| !a.compartments.contains(*c)).collect();
+        let missing: BTreeSet<&String> = r
+            .compartments
+            .iter()
+            .filter(|c| !a.compartments.contains(*c))
+            .collect();
         for c in missing {
-            reasons.push(Reason::new(ReasonCode::Compartment, format!("{p} is not cleared for compartment {c}")));
+            reasons.push(Reason::new(
+                ReasonCode::Compartment,
+                format!("{p} is not cleared for compartment {c}"),
+            ));
         }
-        let consent_from: Vec<Party> =
-            r.consent_from.iter().filter(|x| *x != self.world.us()).cloned().collect();
-        LabelVerdict { reasons: reasons.into(), consent_from: consent_from.into() }
+        // Neither we nor the originator itself need consent: the third-party rule governs
+        // release to a third party, and an originator may always have its material back.
+        let consent_from: Vec<Party> = r
+            .consent_from
+            .iter()
+            .filter(|x| *x != self.world.us() && *x != p)
+            .cloned()
+            .collect();
+        LabelVerdict {
+            reasons: reasons.into(),
+            consent_from: consent_from.into(),
+        }
     }
 }

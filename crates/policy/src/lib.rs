@@ -18,4 +18,4 @@ pub use cut::{cut_for, Cut, CutKind, Delivered};
 pub use decide::{Decision, Judge, Verdict};
 pub use error::PolicyError;
 pub use reason::{Reason, ReasonCode};
-pub use world::{Fault, Ix, Item, LabelId, Markings, World};
+pub use world::{Fault, Item, Ix, LabelId, Markings, World};

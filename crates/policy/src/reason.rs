@@ -74,6 +74,9 @@ pub struct Reason {
 
 impl Reason {
     pub(crate) fn new(code: ReasonCode, detail: impl Into<Arc<str>>) -> Reason {
-        Reason { code, detail: detail.into() }
+        Reason {
+            code,
+            detail: detail.into(),
+        }
     }
 }

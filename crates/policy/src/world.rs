@@ -29,6 +29,9 @@ pub enum Fault {
 
 type Eff = Result<LabelId, Fault>;
 
+/// A derivation edge: (derived, source).
+type DerivEdge = (Ix, Ix);
+
 /// What the policy needs to know of one object (the newest version), without its body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Item {
@@ -314,17 +317,24 @@ impl World {
 
     /// The originator of the object's own label.
     pub fn originator(&self, ix: Ix) -> Option<&Party> {
-        self.nodes.get(ix as usize).and_then(|n| n.meta.originator.as_ref())
+        self.nodes
+            .get(ix as usize)
+            .and_then(|n| n.meta.originator.as_ref())
     }
 
     /// Whether the object's own label marks a warning of imminent threat to life.
     pub fn duty_to_warn(&self, ix: Ix) -> bool {
-        self.nodes.get(ix as usize).is_some_and(|n| n.meta.duty_to_warn)
+        self.nodes
+            .get(ix as usize)
+            .is_some_and(|n| n.meta.duty_to_warn)
     }
 
     /// What the object is directly derived from.
     pub fn parents(&self, ix: Ix) -> &[Ix] {
-        self.parents.get(ix as usize).map(Vec::as_slice).unwrap_or(&[])
+        self.parents
+            .get(ix as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The valid tear lines of an object.
@@ -400,7 +410,11 @@ impl World {
             added.extend(self.link_tearline(t));
             start.push(t);
         }
-        if self.has_cycles || added.iter().any(|(child, parent)| self.reaches(*child, *parent)) {
+        if self.has_cycles
+            || added
+                .iter()
+                .any(|(child, parent)| self.reaches(*child, *parent))
+        {
             self.recompute_all();
             return ix;
         }
@@ -447,7 +461,11 @@ impl World {
             own: Err(Fault::InvalidLabel(
                 format!("`{id}` is not held, so its label is unknown").into(),
             )),
-            meta: OwnMeta { originator: None, orcon: false, duty_to_warn: false },
+            meta: OwnMeta {
+                originator: None,
+                orcon: false,
+                duty_to_warn: false,
+            },
             tags: Box::new([]),
             ends: Box::new([]),
             tearline_of: None,
@@ -458,7 +476,11 @@ impl World {
         self.parents.push(Vec::new());
         self.children.push(Vec::new());
         // Nothing is derived into a new node yet: its effective label is its own.
-        self.effective.push(self.nodes.get(ix as usize).map_or(Err(Fault::Cycle), |n| n.own.clone()));
+        self.effective.push(
+            self.nodes
+                .get(ix as usize)
+                .map_or(Err(Fault::Cycle), |n| n.own.clone()),
+        );
         ix
     }
 
@@ -489,7 +511,7 @@ impl World {
 
     /// Adds the object's derivation edge and tear-line claim; returns the derivation edge and
     /// the edge an invalid tear line adds.
-    fn link(&mut self, item: &Item) -> (Option<(Ix, Ix)>, Option<(Ix, Ix)>) {
+    fn link(&mut self, item: &Item) -> (Option<DerivEdge>, Option<DerivEdge>) {
         let Some(ix) = self.lookup(&item.id) else {
             return (None, None);
         };
@@ -556,8 +578,14 @@ impl World {
     }
 
     fn own_label(&mut self, item: &Item) -> (Eff, OwnMeta) {
-        let mut meta = OwnMeta { originator: None, orcon: false, duty_to_warn: false };
-        if item.id.starts_with("marking-definition--") || item.id.starts_with("extension-definition--") {
+        let mut meta = OwnMeta {
+            originator: None,
+            orcon: false,
+            duty_to_warn: false,
+        };
+        if item.id.starts_with("marking-definition--")
+            || item.id.starts_with("extension-definition--")
+        {
             // Markings and extension definitions are published metadata, not intelligence.
             return (Ok(self.default_label), meta);
         }
@@ -571,11 +599,16 @@ impl World {
             match self.markings.get(m) {
                 Some(Ok(l)) => liaison.push(l.clone()),
                 Some(Err(e)) => {
-                    return (Err(Fault::InvalidLabel(format!("marking `{m}`: {e}").into())), meta)
+                    return (
+                        Err(Fault::InvalidLabel(format!("marking `{m}`: {e}").into())),
+                        meta,
+                    )
                 }
                 None => {
                     return (
-                        Err(Fault::InvalidLabel(format!("marking `{m}` is not held, so it cannot be evaluated").into())),
+                        Err(Fault::InvalidLabel(
+                            format!("marking `{m}` is not held, so it cannot be evaluated").into(),
+                        )),
                         meta,
                     )
                 }
@@ -585,9 +618,21 @@ impl World {
             if let Some(a) = &item.assigned_label {
                 match self.markings.get(a) {
                     Some(Ok(l)) => liaison.push(l.clone()),
-                    Some(Err(e)) => return (Err(Fault::InvalidLabel(format!("assigned label `{a}`: {e}").into())), meta),
+                    Some(Err(e)) => {
+                        return (
+                            Err(Fault::InvalidLabel(
+                                format!("assigned label `{a}`: {e}").into(),
+                            )),
+                            meta,
+                        )
+                    }
                     None => {
-                        return (Err(Fault::InvalidLabel(format!("assigned label `{a}` is not held").into())), meta)
+                        return (
+                            Err(Fault::InvalidLabel(
+                                format!("assigned label `{a}` is not held").into(),
+                            )),
+                            meta,
+                        )
                     }
                 }
             } else {
@@ -598,7 +643,9 @@ impl World {
         if originators.len() > 1 {
             let names: Vec<&str> = originators.iter().map(|p| p.as_str()).collect();
             return (
-                Err(Fault::InvalidLabel(format!("labels name several originators: {}", names.join(", ")).into())),
+                Err(Fault::InvalidLabel(
+                    format!("labels name several originators: {}", names.join(", ")).into(),
+                )),
                 meta,
             );
         }
@@ -618,9 +665,12 @@ impl World {
             return (Err(Fault::InvalidLabel("no label".into())), meta);
         };
         if let Some(t) = tlp {
-            let mut r = self.labels.list.get(own as usize).cloned().unwrap_or_else(|| {
-                Restriction::of(&owner_only(self.us.clone()), table)
-            });
+            let mut r = self
+                .labels
+                .list
+                .get(own as usize)
+                .cloned()
+                .unwrap_or_else(|| Restriction::of(&owner_only(self.us.clone()), table));
             r.tlp = r.tlp.max(Some(t));
             own = self.labels.intern(r);
         }
@@ -635,7 +685,12 @@ impl World {
         let mut seen = BTreeSet::new();
         let mut stack = vec![from];
         while let Some(n) = stack.pop() {
-            for c in self.children.get(n as usize).map(Vec::as_slice).unwrap_or(&[]) {
+            for c in self
+                .children
+                .get(n as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 if *c == to {
                     return true;
                 }
@@ -655,7 +710,11 @@ impl World {
             .unwrap_or(Err(Fault::Cycle));
         let parents = self.parents.get(ix as usize).cloned().unwrap_or_default();
         for p in parents {
-            let pe = self.effective.get(p as usize).cloned().unwrap_or(Err(Fault::Cycle));
+            let pe = self
+                .effective
+                .get(p as usize)
+                .cloned()
+                .unwrap_or(Err(Fault::Cycle));
             eff = self.labels.join_eff(&eff, &pe);
         }
         eff
@@ -675,7 +734,14 @@ impl World {
                     *slot = new;
                 }
                 if changed {
-                    queue.extend(self.children.get(n as usize).map(Vec::as_slice).unwrap_or(&[]).iter().copied());
+                    queue.extend(
+                        self.children
+                            .get(n as usize)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                            .iter()
+                            .copied(),
+                    );
                 }
             }
             first = false;
@@ -689,13 +755,20 @@ impl World {
         let mut indeg: Vec<u32> = self.parents.iter().map(|p| p.len() as u32).collect();
         let mut eff: Vec<Eff> = self.nodes.iter().map(|n| n.own.clone()).collect();
         let mut done = vec![false; n];
-        let mut queue: VecDeque<Ix> = (0..n as Ix).filter(|i| indeg.get(*i as usize) == Some(&0)).collect();
+        let mut queue: VecDeque<Ix> = (0..n as Ix)
+            .filter(|i| indeg.get(*i as usize) == Some(&0))
+            .collect();
         while let Some(i) = queue.pop_front() {
             if let Some(d) = done.get_mut(i as usize) {
                 *d = true;
             }
             let here = eff.get(i as usize).cloned().unwrap_or(Err(Fault::Cycle));
-            for c in self.children.get(i as usize).map(Vec::as_slice).unwrap_or(&[]) {
+            for c in self
+                .children
+                .get(i as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
                 let ci = *c as usize;
                 if let Some(slot) = eff.get_mut(ci) {
                     let cur = std::mem::replace(slot, Err(Fault::Cycle));
@@ -719,5 +792,144 @@ impl World {
             }
         }
         self.effective = eff;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liaison_labels::Banner;
+
+    fn p(s: &str) -> Party {
+        Party::parse(s).unwrap()
+    }
+
+    fn markings() -> (Markings, String, String) {
+        let mut m = Markings::new();
+        let mut add = |banner: &str, org: &str| {
+            let l = Label {
+                banner: banner.parse::<Banner>().unwrap(),
+                originator: p(org),
+                grading: None,
+                duty_to_warn: false,
+            };
+            let id = l.marking_id().as_str().to_owned();
+            m.insert(&id, Ok(l));
+            id
+        };
+        let secret = add("SECRET//NOFORN", "USA");
+        let open = add("UNCLASSIFIED//REL TO GBR", "USA");
+        (m, secret, open)
+    }
+
+    fn item(id: &str, marking: &str) -> Item {
+        Item {
+            id: id.into(),
+            markings: vec![marking.into()],
+            ..Item::default()
+        }
+    }
+
+    fn derived(id: &str, marking: &str, child: &str, parent: &str) -> Item {
+        Item {
+            derivation: Some((child.into(), parent.into())),
+            ..item(id, marking)
+        }
+    }
+
+    fn effective(w: &World, id: &str) -> Result<Restriction, Fault> {
+        w.effective(w.lookup(id).unwrap()).cloned()
+    }
+
+    /// Regression: a tear line that arrived before its original was judged invalid (the
+    /// original's originator was unknown) and stayed derived from the original for good.
+    #[test]
+    fn regression_tearline_before_its_original_becomes_valid() {
+        let (m, secret, open) = markings();
+        let tear = Item {
+            tearline_of: Some("report--2".into()),
+            ..item("report--1", &open)
+        };
+        let orig = item("report--2", &secret);
+        let batch = World::build(p("USA"), m.clone(), [tear.clone(), orig.clone()]);
+        let mut inc = World::build(p("USA"), m, []);
+        inc.upsert(&tear);
+        inc.upsert(&orig);
+        for w in [&batch, &inc] {
+            assert_eq!(
+                w.tearlines(w.lookup("report--2").unwrap()),
+                [w.lookup("report--1").unwrap()]
+            );
+            assert!(effective(w, "report--1").unwrap().releasable_to(&p("GBR")));
+        }
+    }
+
+    /// Regression: an object first seen as a reference started with a `Cycle` fault, so what
+    /// was derived from it said `derivation_cycle` instead of `invalid_label`.
+    #[test]
+    fn regression_derived_from_an_unheld_object_is_invalid_not_a_cycle() {
+        let (m, _, open) = markings();
+        let mut w = World::build(p("USA"), m, [item("indicator--1", &open)]);
+        w.upsert(&derived(
+            "relationship--1",
+            &open,
+            "indicator--1",
+            "report--9",
+        ));
+        assert!(matches!(
+            effective(&w, "report--9"),
+            Err(Fault::InvalidLabel(_))
+        ));
+        assert!(matches!(
+            effective(&w, "indicator--1"),
+            Err(Fault::InvalidLabel(_))
+        ));
+    }
+
+    /// Regression: a new version of a relationship that moved its `source_ref` left the old
+    /// derived object with the old source's restrictions.
+    #[test]
+    fn regression_upsert_moving_a_derivation_recomputes_both_children() {
+        let (m, secret, open) = markings();
+        let items = [
+            item("indicator--1", &open),
+            item("indicator--2", &open),
+            item("report--3", &secret),
+        ];
+        let mut w = World::build(p("USA"), m, items);
+        w.upsert(&derived(
+            "relationship--1",
+            &open,
+            "indicator--1",
+            "report--3",
+        ));
+        assert!(!effective(&w, "indicator--1")
+            .unwrap()
+            .releasable_to(&p("GBR")));
+        w.upsert(&derived(
+            "relationship--1",
+            &open,
+            "indicator--2",
+            "report--3",
+        ));
+        assert!(effective(&w, "indicator--1")
+            .unwrap()
+            .releasable_to(&p("GBR")));
+        assert!(!effective(&w, "indicator--2")
+            .unwrap()
+            .releasable_to(&p("GBR")));
+    }
+
+    /// Faults join commutatively, so arrival order does not pick the reason.
+    #[test]
+    fn fault_join_is_commutative() {
+        let mut t = LabelTable::default();
+        let a: Eff = Err(Fault::InvalidLabel("a".into()));
+        let b: Eff = Err(Fault::InvalidLabel("b".into()));
+        let c: Eff = Err(Fault::Cycle);
+        for (x, y) in [(&a, &b), (&a, &c), (&b, &c)] {
+            assert_eq!(t.join_eff(x, y), t.join_eff(y, x));
+        }
+        assert_eq!(t.join_eff(&a, &c), Err(Fault::Cycle));
     }
 }

@@ -1,0 +1,641 @@
+//! Release decisions, one scenario per reason code (DESIGN.md, "The release decision"): each
+//! test builds a small world from banners and asserts the exact codes, in the design's order.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+
+use liaison_labels::{Banner, Classification, Label, Party, Tlp};
+use liaison_policy::{
+    Agreement, Consent, Decision, Item, Judge, Markings, ReasonCode, Scope, Verdict, World,
+};
+
+fn party(s: &str) -> Party {
+    Party::parse(s).unwrap()
+}
+
+fn id(ty: &str, n: u32) -> String {
+    format!("{ty}--00000000-0000-4000-8000-{n:012}")
+}
+
+fn label(banner: &str, originator: &str) -> Label {
+    Label {
+        banner: banner.parse::<Banner>().unwrap(),
+        originator: party(originator),
+        grading: None,
+        duty_to_warn: false,
+    }
+}
+
+/// A node's holdings, built up one object at a time.
+struct Scenario {
+    us: Party,
+    markings: Markings,
+    items: Vec<Item>,
+    consents: Vec<Consent>,
+    next: u32,
+}
+
+impl Scenario {
+    fn new(us: &str) -> Scenario {
+        Scenario {
+            us: party(us),
+            markings: Markings::new(),
+            items: Vec::new(),
+            consents: Vec::new(),
+            next: 1,
+        }
+    }
+
+    /// Registers the label and returns its marking id.
+    fn mark(&mut self, banner: &str, originator: &str) -> String {
+        let l = label(banner, originator);
+        let mid = l.marking_id().as_str().to_owned();
+        self.markings.insert(&mid, Ok(l));
+        mid
+    }
+
+    fn fresh(&mut self, ty: &str) -> String {
+        self.next += 1;
+        id(ty, self.next)
+    }
+
+    /// An object of type `ty` under the given banner (`None`: no marking at all).
+    fn obj(&mut self, ty: &str, banner: Option<(&str, &str)>) -> String {
+        let markings = banner
+            .map(|(b, o)| vec![self.mark(b, o)])
+            .unwrap_or_default();
+        let oid = self.fresh(ty);
+        self.items.push(Item {
+            id: oid.clone(),
+            markings,
+            ..Item::default()
+        });
+        oid
+    }
+
+    fn item(&mut self, oid: &str) -> &mut Item {
+        self.items.iter_mut().find(|i| i.id == oid).unwrap()
+    }
+
+    /// A `derived-from` relationship: `derived` is derived from `source`.
+    fn derive(&mut self, derived: &str, source: &str) -> String {
+        let m = self.mark("UNCLASSIFIED//REL TO FVEY", "USA");
+        let rid = self.fresh("relationship");
+        self.items.push(Item {
+            id: rid.clone(),
+            markings: vec![m],
+            derivation: Some((derived.to_owned(), source.to_owned())),
+            ends: vec![derived.to_owned(), source.to_owned()],
+            ..Item::default()
+        });
+        rid
+    }
+
+    fn consent(&mut self, object: &str, to: &str, by: &str) {
+        self.consents.push(Consent {
+            object: object.to_owned(),
+            to: party(to),
+            by: party(by),
+        });
+    }
+
+    fn world(&self) -> World {
+        let mut w = World::build(self.us.clone(), self.markings.clone(), self.items.clone());
+        for c in &self.consents {
+            w.add_consent(c);
+        }
+        w
+    }
+}
+
+fn agreement(p: &str) -> Agreement {
+    Agreement {
+        party: party(p),
+        ceiling: Classification::Secret,
+        compartments: BTreeSet::new(),
+        scope: Scope {
+            types: None,
+            max_tlp: Tlp::Red,
+            topics: None,
+        },
+    }
+}
+
+fn decide(w: &World, a: &Agreement, oid: &str) -> Decision {
+    let ix = w.lookup(oid).unwrap();
+    Judge::new(w, a).decide(ix)
+}
+
+fn codes(d: &Decision) -> Vec<ReasonCode> {
+    d.reasons.iter().map(|r| r.code).collect()
+}
+
+#[track_caller]
+fn assert_released(w: &World, a: &Agreement, oid: &str) {
+    let d = decide(w, a, oid);
+    assert_eq!(
+        (d.verdict, codes(&d)),
+        (Verdict::Release, vec![]),
+        "{oid} to {}: {:?}",
+        a.party,
+        d.reasons
+    );
+}
+
+#[track_caller]
+fn assert_withheld(w: &World, a: &Agreement, oid: &str, want: &[ReasonCode]) {
+    let d = decide(w, a, oid);
+    assert_eq!(
+        (d.verdict, codes(&d)),
+        (Verdict::Withhold, want.to_vec()),
+        "{oid} to {}: {:?}",
+        a.party,
+        d.reasons
+    );
+}
+
+#[test]
+fn noforn_withholds_even_when_the_release_list_names_the_partner() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj(
+        "indicator",
+        Some(("SECRET//NOFORN//REL TO USA, GBR", "USA")),
+    );
+    let ok = s.obj("indicator", Some(("SECRET//REL TO USA, GBR", "USA")));
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::Noforn]);
+    assert_released(&w, &agreement("GBR"), &ok);
+}
+
+#[test]
+fn not_releasable_to_a_party_outside_rel_to() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("SECRET//REL TO USA, ISR", "USA")));
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::NotReleasableTo]);
+    assert_released(&w, &agreement("ISR"), &o);
+}
+
+#[test]
+fn fvey_expands_to_its_members_only() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("SECRET//REL TO FVEY", "USA")));
+    let w = s.world();
+    for member in ["GBR", "AUS", "CAN", "NZL"] {
+        assert_released(&w, &agreement(member), &o);
+    }
+    for outsider in ["ISR", "FRA", "RUS"] {
+        assert_withheld(&w, &agreement(outsider), &o, &[ReasonCode::NotReleasableTo]);
+    }
+}
+
+#[test]
+fn an_unmarked_object_is_owner_only() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", None);
+    let w = s.world();
+    for p in ["GBR", "ISR"] {
+        assert_withheld(&w, &agreement(p), &o, &[ReasonCode::NotReleasableTo]);
+    }
+}
+
+#[test]
+fn derivation_intersects_release_lists() {
+    let mut s = Scenario::new("USA");
+    let src = s.obj("report", Some(("SECRET//REL TO USA, GBR", "USA")));
+    let derived = s.obj("indicator", Some(("SECRET//REL TO FVEY", "USA")));
+    s.derive(&derived, &src);
+    let w = s.world();
+    assert_released(&w, &agreement("GBR"), &derived);
+    assert_withheld(
+        &w,
+        &agreement("AUS"),
+        &derived,
+        &[ReasonCode::NotReleasableTo],
+    );
+}
+
+#[test]
+fn above_ceiling() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("TOP SECRET//REL TO USA, GBR", "USA")));
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::AboveCeiling]);
+    let mut a = agreement("GBR");
+    a.ceiling = Classification::TopSecret;
+    assert_released(&w, &a, &o);
+}
+
+#[test]
+fn compartment_each_one_not_cleared() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("SECRET//SI/TK//REL TO USA, GBR", "USA")));
+    let w = s.world();
+    assert_withheld(
+        &w,
+        &agreement("GBR"),
+        &o,
+        &[ReasonCode::Compartment, ReasonCode::Compartment],
+    );
+    let mut a = agreement("GBR");
+    a.compartments.insert("SI".into());
+    let d = decide(&w, &a, &o);
+    assert_eq!(codes(&d), [ReasonCode::Compartment]);
+    assert!(d.reasons[0].detail.contains("TK"), "{:?}", d.reasons);
+    a.compartments.insert("TK".into());
+    assert_released(&w, &a, &o);
+}
+
+/// ISR's ORCON report, and a USA assessment derived from it.
+fn third_party_scenario() -> (Scenario, String, String) {
+    let mut s = Scenario::new("USA");
+    let report = s.obj(
+        "report",
+        Some(("SECRET//ORCON//REL TO USA, GBR, RUS", "ISR")),
+    );
+    let assessment = s.obj("indicator", Some(("SECRET//REL TO GBR, RUS, ISR", "USA")));
+    s.derive(&assessment, &report);
+    (s, report, assessment)
+}
+
+#[test]
+fn third_party_rule_withholds_derived_material_without_consent() {
+    let (s, report, assessment) = third_party_scenario();
+    let w = s.world();
+    for p in ["RUS", "GBR"] {
+        assert_withheld(
+            &w,
+            &agreement(p),
+            &assessment,
+            &[ReasonCode::ThirdPartyRule],
+        );
+        assert_withheld(&w, &agreement(p), &report, &[ReasonCode::ThirdPartyRule]);
+    }
+    let d = decide(&w, &agreement("GBR"), &assessment);
+    assert!(d.reasons[0].detail.contains("ISR"), "{:?}", d.reasons);
+}
+
+#[test]
+fn third_party_rule_consent_by_the_originator_releases_to_that_party_only() {
+    let (mut s, report, assessment) = third_party_scenario();
+    s.consent(&report, "GBR", "ISR");
+    let w = s.world();
+    assert_released(&w, &agreement("GBR"), &assessment);
+    assert_released(&w, &agreement("GBR"), &report);
+    assert_withheld(
+        &w,
+        &agreement("RUS"),
+        &assessment,
+        &[ReasonCode::ThirdPartyRule],
+    );
+}
+
+#[test]
+fn third_party_rule_consent_by_the_wrong_party_does_not_count() {
+    let (mut s, report, assessment) = third_party_scenario();
+    s.consent(&report, "GBR", "GBR");
+    s.consent(&report, "GBR", "USA");
+    s.consent(&report, "RUS", "ISR");
+    let w = s.world();
+    assert_withheld(
+        &w,
+        &agreement("GBR"),
+        &assessment,
+        &[ReasonCode::ThirdPartyRule],
+    );
+}
+
+#[test]
+fn third_party_rule_consent_added_after_build_counts() {
+    let (s, report, assessment) = third_party_scenario();
+    let mut w = s.world();
+    assert_withheld(
+        &w,
+        &agreement("GBR"),
+        &assessment,
+        &[ReasonCode::ThirdPartyRule],
+    );
+    w.add_consent(&Consent {
+        object: report,
+        to: party("GBR"),
+        by: party("ISR"),
+    });
+    assert_released(&w, &agreement("GBR"), &assessment);
+}
+
+/// Regression: the originator of ORCON material was asked for its own consent to receive a
+/// derivative of it back (the labels crate already puts the originator in every `rel_to`).
+#[test]
+fn regression_orcon_originator_gets_derived_material_back_without_consent() {
+    let (s, _report, assessment) = third_party_scenario();
+    let w = s.world();
+    assert_released(&w, &agreement("ISR"), &assessment);
+}
+
+#[test]
+fn out_of_scope_type() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("malware", Some(("SECRET//REL TO GBR", "USA")));
+    let w = s.world();
+    let mut a = agreement("GBR");
+    a.scope.types = Some(["indicator".to_owned()].into());
+    assert_withheld(&w, &a, &o, &[ReasonCode::OutOfScope]);
+    a.scope.types = Some(["indicator".to_owned(), "malware".to_owned()].into());
+    assert_released(&w, &a, &o);
+}
+
+#[test]
+fn out_of_scope_tlp_from_the_banner_and_from_a_tlp_marking() {
+    let mut s = Scenario::new("USA");
+    let banner = s.obj("indicator", Some(("SECRET//REL TO GBR//TLP:RED", "USA")));
+    let m = s.mark("SECRET//REL TO GBR", "USA");
+    let marked = s.fresh("indicator");
+    s.items.push(Item {
+        id: marked.clone(),
+        markings: vec![m, Tlp::Red.marking_id().to_owned()],
+        ..Item::default()
+    });
+    // TLP joins through derivation too.
+    let derived = s.obj("indicator", Some(("SECRET//REL TO GBR//TLP:GREEN", "USA")));
+    s.derive(&derived, &banner);
+    let w = s.world();
+    let mut a = agreement("GBR");
+    a.scope.max_tlp = Tlp::Amber;
+    for o in [&banner, &marked, &derived] {
+        assert_withheld(&w, &a, o, &[ReasonCode::OutOfScope]);
+    }
+    a.scope.max_tlp = Tlp::Red;
+    for o in [&banner, &marked, &derived] {
+        assert_released(&w, &a, o);
+    }
+}
+
+#[test]
+fn out_of_scope_topics() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("SECRET//REL TO GBR", "USA")));
+    s.item(&o).tags = vec!["crime".into()];
+    let tagged = s.obj("indicator", Some(("SECRET//REL TO GBR", "USA")));
+    s.item(&tagged).tags = vec!["crime".into(), "terrorism".into()];
+    let w = s.world();
+    let mut a = agreement("GBR");
+    a.scope.topics = Some(["terrorism".to_owned()].into());
+    assert_withheld(&w, &a, &o, &[ReasonCode::OutOfScope]);
+    assert_released(&w, &a, &tagged);
+}
+
+#[test]
+fn endpoint_withheld_relationship_and_sighting() {
+    let mut s = Scenario::new("USA");
+    let open = s.obj("indicator", Some(("SECRET//REL TO GBR", "USA")));
+    let closed = s.obj("malware", Some(("SECRET//NOFORN", "USA")));
+    let open2 = s.obj("malware", Some(("SECRET//REL TO GBR", "USA")));
+    let m = s.mark("UNCLASSIFIED//REL TO GBR", "USA");
+    let rel = |s: &mut Scenario, ty: &str, ends: Vec<String>| {
+        let rid = s.fresh(ty);
+        s.items.push(Item {
+            id: rid.clone(),
+            markings: vec![m.clone()],
+            ends,
+            ..Item::default()
+        });
+        rid
+    };
+    let bad_rel = rel(&mut s, "relationship", vec![open.clone(), closed.clone()]);
+    let good_rel = rel(&mut s, "relationship", vec![open.clone(), open2.clone()]);
+    let bad_sighting = rel(&mut s, "sighting", vec![closed.clone()]);
+    let good_sighting = rel(&mut s, "sighting", vec![open.clone()]);
+    let missing = id("malware", 999);
+    let dangling = rel(&mut s, "relationship", vec![open.clone(), missing]);
+    let w = s.world();
+    let a = agreement("GBR");
+    assert_withheld(&w, &a, &bad_rel, &[ReasonCode::EndpointWithheld]);
+    assert_withheld(&w, &a, &bad_sighting, &[ReasonCode::EndpointWithheld]);
+    assert_withheld(&w, &a, &dangling, &[ReasonCode::EndpointWithheld]);
+    assert_released(&w, &a, &good_rel);
+    assert_released(&w, &a, &good_sighting);
+    let d = decide(&w, &a, &bad_rel);
+    assert!(d.reasons[0].detail.contains(&closed), "{:?}", d.reasons);
+}
+
+#[test]
+fn invalid_label_unknown_marking_ref() {
+    let mut s = Scenario::new("USA");
+    let o = s.fresh("indicator");
+    s.items.push(Item {
+        id: o.clone(),
+        markings: vec![id("marking-definition", 4242)],
+        ..Item::default()
+    });
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::InvalidLabel]);
+}
+
+#[test]
+fn invalid_label_unreadable_marking() {
+    let mut s = Scenario::new("USA");
+    let mid = id("marking-definition", 77);
+    s.markings.insert(
+        &mid,
+        Err("field `classification`: `SEKRET` is not a level".into()),
+    );
+    let o = s.fresh("indicator");
+    s.items.push(Item {
+        id: o.clone(),
+        markings: vec![mid],
+        ..Item::default()
+    });
+    let derived = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&derived, &o);
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::InvalidLabel]);
+    assert_withheld(&w, &agreement("GBR"), &derived, &[ReasonCode::InvalidLabel]);
+    assert!(decide(&w, &agreement("GBR"), &o).reasons[0]
+        .detail
+        .contains("SEKRET"));
+}
+
+#[test]
+fn invalid_label_derived_from_an_object_not_held() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&o, &id("report", 31337));
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::InvalidLabel]);
+}
+
+#[test]
+fn invalid_label_several_originators_on_one_object() {
+    let mut s = Scenario::new("USA");
+    let a = s.mark("SECRET//REL TO GBR", "USA");
+    let b = s.mark("SECRET//REL TO GBR", "ISR");
+    let o = s.fresh("indicator");
+    s.items.push(Item {
+        id: o.clone(),
+        markings: vec![a, b],
+        ..Item::default()
+    });
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &o, &[ReasonCode::InvalidLabel]);
+}
+
+#[test]
+fn derivation_cycle_and_what_is_derived_from_it() {
+    let mut s = Scenario::new("USA");
+    let x = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let y = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let below = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let apart = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&x, &y);
+    s.derive(&y, &x);
+    s.derive(&below, &x);
+    let w = s.world();
+    for o in [&x, &y, &below] {
+        assert_withheld(&w, &agreement("GBR"), o, &[ReasonCode::DerivationCycle]);
+    }
+    assert_released(&w, &agreement("GBR"), &apart);
+}
+
+#[test]
+fn derivation_self_loop_is_a_cycle() {
+    let mut s = Scenario::new("USA");
+    let x = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&x, &x);
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &x, &[ReasonCode::DerivationCycle]);
+}
+
+#[test]
+fn tearline_by_the_originator_goes_instead() {
+    let mut s = Scenario::new("USA");
+    let orig = s.obj("report", Some(("SECRET//NOFORN", "USA")));
+    let tear = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.item(&tear).tearline_of = Some(orig.clone());
+    let w = s.world();
+    let a = agreement("GBR");
+    let d = decide(&w, &a, &orig);
+    assert_eq!(d.verdict, Verdict::Tearline);
+    assert_eq!(codes(&d), [ReasonCode::Noforn, ReasonCode::Tearline]);
+    assert_eq!(d.tearline, w.lookup(&tear));
+    assert_released(&w, &a, &tear);
+    // A partner the tear line is not for gets nothing.
+    assert_withheld(&w, &agreement("ISR"), &orig, &[ReasonCode::Noforn]);
+}
+
+#[test]
+fn tearline_above_ceiling_is_released_at_the_tear_line() {
+    let mut s = Scenario::new("USA");
+    let orig = s.obj("report", Some(("TOP SECRET//REL TO GBR", "USA")));
+    let tear = s.obj("report", Some(("CONFIDENTIAL//REL TO GBR", "USA")));
+    s.item(&tear).tearline_of = Some(orig.clone());
+    let w = s.world();
+    let d = decide(&w, &agreement("GBR"), &orig);
+    assert_eq!(
+        (d.verdict, codes(&d)),
+        (
+            Verdict::Tearline,
+            vec![ReasonCode::AboveCeiling, ReasonCode::Tearline]
+        )
+    );
+}
+
+#[test]
+fn tearline_by_another_originator_cannot_launder() {
+    let mut s = Scenario::new("USA");
+    let orig = s.obj("report", Some(("SECRET//NOFORN", "USA")));
+    let fake = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR, USA", "GBR")));
+    s.item(&fake).tearline_of = Some(orig.clone());
+    let w = s.world();
+    let a = agreement("GBR");
+    assert_withheld(&w, &a, &orig, &[ReasonCode::Noforn]);
+    // The fake tear line is derived from the original, so NOFORN reaches it.
+    assert_withheld(&w, &a, &fake, &[ReasonCode::Noforn]);
+    let (o, f) = (w.lookup(&orig).unwrap(), w.lookup(&fake).unwrap());
+    assert!(w.tearlines(o).is_empty());
+    assert_eq!(w.parents(f), [o]);
+}
+
+#[test]
+fn tearline_that_is_itself_withheld_does_not_go() {
+    let mut s = Scenario::new("USA");
+    let orig = s.obj("report", Some(("SECRET//NOFORN", "USA")));
+    let tear = s.obj("report", Some(("UNCLASSIFIED//REL TO ISR", "USA")));
+    s.item(&tear).tearline_of = Some(orig.clone());
+    let w = s.world();
+    assert_withheld(&w, &agreement("GBR"), &orig, &[ReasonCode::Noforn]);
+}
+
+#[test]
+fn multiple_reasons_in_design_order() {
+    let mut s = Scenario::new("USA");
+    let isr = s.obj("report", Some(("SECRET//ORCON//REL TO USA, GBR", "ISR")));
+    let closed = s.obj("malware", Some(("SECRET//NOFORN", "USA")));
+    let m = s.mark("TOP SECRET//SI//NOFORN//REL TO GBR//TLP:RED", "USA");
+    let rel = s.fresh("relationship");
+    s.items.push(Item {
+        id: rel.clone(),
+        markings: vec![m],
+        ends: vec![isr.clone(), closed.clone()],
+        tags: vec!["crime".into()],
+        ..Item::default()
+    });
+    s.derive(&rel, &isr);
+    let w = s.world();
+    let mut a = agreement("GBR");
+    a.scope.max_tlp = Tlp::Amber;
+    a.scope.types = Some(["indicator".to_owned()].into());
+    // Topics do not gate relationships (their ends do): TLP and type are the scope reasons.
+    a.scope.topics = Some(["terrorism".to_owned()].into());
+    use ReasonCode::*;
+    assert_withheld(
+        &w,
+        &a,
+        &rel,
+        &[
+            Noforn,
+            AboveCeiling,
+            Compartment,
+            ThirdPartyRule,
+            OutOfScope,
+            OutOfScope,
+            EndpointWithheld,
+            EndpointWithheld,
+        ],
+    );
+    // Without NOFORN the release-list reason takes its place.
+    let mut s2 = Scenario::new("USA");
+    let o = s2.obj("indicator", Some(("TOP SECRET//REL TO ISR", "USA")));
+    let w2 = s2.world();
+    assert_withheld(&w2, &agreement("GBR"), &o, &[NotReleasableTo, AboveCeiling]);
+}
+
+#[test]
+fn reason_codes_are_the_design_strings() {
+    use ReasonCode::*;
+    let all = [
+        (Noforn, "noforn"),
+        (NotReleasableTo, "not_releasable_to"),
+        (AboveCeiling, "above_ceiling"),
+        (Compartment, "compartment"),
+        (ThirdPartyRule, "third_party_rule"),
+        (OutOfScope, "out_of_scope"),
+        (Reciprocity, "reciprocity"),
+        (EndpointWithheld, "endpoint_withheld"),
+        (InvalidLabel, "invalid_label"),
+        (DerivationCycle, "derivation_cycle"),
+        (Tearline, "tearline"),
+        (FieldCut, "field_cut"),
+        (RefCut, "ref_cut"),
+    ];
+    for (c, s) in all {
+        assert_eq!(c.as_str(), s);
+        assert_eq!(serde_json::to_value(c).unwrap(), serde_json::Value::from(s));
+    }
+    for (v, s) in [
+        (Verdict::Release, "release"),
+        (Verdict::Tearline, "tearline"),
+        (Verdict::Withhold, "withhold"),
+    ] {
+        assert_eq!(v.as_str(), s);
+    }
+}
