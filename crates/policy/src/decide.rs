@@ -319,16 +319,30 @@ impl<'w> Judge<'w> {
     fn consent_covers(&self, ix: Ix, x: &Party) -> bool {
         let w = self.world;
         let to = &self.agreement.party;
-        let mut sources: Vec<Ix> = Vec::new();
-        for a in std::iter::once(ix).chain(w.ancestors(ix)) {
-            let n = w.nodes.get(a as usize);
-            if n.is_some_and(|n| n.meta.orcon && n.meta.originator.as_ref() == Some(x)) {
-                sources.push(a);
-            }
-        }
+        let lineage: Vec<Ix> = std::iter::once(ix).chain(w.ancestors(ix)).collect();
+        let sources: Vec<Ix> = lineage
+            .iter()
+            .copied()
+            .filter(|a| {
+                w.nodes
+                    .get(*a as usize)
+                    .is_some_and(|n| n.meta.orcon && n.meta.originator.as_ref() == Some(x))
+            })
+            .collect();
+        // A consent on an object covers it and what is derived from it. So an ORCON source is
+        // covered by a consent on the source or on something above it, and also by a consent
+        // on the object decided or anything between it and the source (X then consents to
+        // that derivative, its own material included).
+        let consents_below: Vec<Ix> = lineage
+            .iter()
+            .copied()
+            .filter(|c| w.consented(*c, x, to))
+            .collect();
         !sources.is_empty()
             && sources.iter().all(|s| {
-                w.consented(*s, x, to) || w.ancestors(*s).iter().any(|a| w.consented(*a, x, to))
+                w.consented(*s, x, to)
+                    || w.ancestors(*s).iter().any(|a| w.consented(*a, x, to))
+                    || consents_below.iter().any(|c| w.ancestors(*c).contains(s))
             })
     }
 

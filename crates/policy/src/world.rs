@@ -343,16 +343,47 @@ impl World {
     }
 
     /// Every object the given one is derived from, transitively, nearest first, each once.
+    /// A valid tear line counts as derived from what its original is derived from.
     pub fn ancestors(&self, ix: Ix) -> Vec<Ix> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        let mut queue: VecDeque<Ix> = self.parents(ix).iter().copied().collect();
+        let mut queue: VecDeque<Ix> = self.inputs(ix).collect();
         while let Some(p) = queue.pop_front() {
             if p == ix || !seen.insert(p) {
                 continue;
             }
             out.push(p);
-            queue.extend(self.parents(p).iter().copied());
+            queue.extend(self.inputs(p));
+        }
+        out
+    }
+
+    /// What an object's effective label joins: its `derived-from` sources and, for a valid
+    /// tear line, its original's sources. The owner may relax only its own contribution: a
+    /// tear line of an assessment built on an ally's ORCON report still carries the ally's
+    /// restrictions.
+    fn inputs(&self, ix: Ix) -> impl Iterator<Item = Ix> + '_ {
+        let inherited = self
+            .nodes
+            .get(ix as usize)
+            .and_then(|n| n.tearline_of)
+            .map(|o| self.parents(o))
+            .unwrap_or(&[]);
+        self.parents(ix).iter().chain(inherited).copied()
+    }
+
+    /// Whose effective label depends on this object's: what is derived from it, and the tear
+    /// lines of what is derived from it.
+    fn dependents(&self, ix: Ix) -> Vec<Ix> {
+        let mut out = Vec::new();
+        for c in self
+            .children
+            .get(ix as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            out.push(*c);
+            out.extend_from_slice(self.tearlines(*c));
         }
         out
     }
@@ -410,7 +441,17 @@ impl World {
             added.extend(self.link_tearline(t));
             start.push(t);
         }
+        let tearlines_involved = self
+            .nodes
+            .get(ix as usize)
+            .is_some_and(|n| n.tearline_of.is_some())
+            || !self.tearlines(ix).is_empty()
+            || added
+                .iter()
+                .chain(old_edge.iter())
+                .any(|(child, _)| !self.tearlines(*child).is_empty());
         if self.has_cycles
+            || tearlines_involved
             || added
                 .iter()
                 .any(|(child, parent)| self.reaches(*child, *parent))
@@ -708,8 +749,8 @@ impl World {
             .get(ix as usize)
             .map(|n| n.own.clone())
             .unwrap_or(Err(Fault::Cycle));
-        let parents = self.parents.get(ix as usize).cloned().unwrap_or_default();
-        for p in parents {
+        let inputs: Vec<Ix> = self.inputs(ix).collect();
+        for p in inputs {
             let pe = self
                 .effective
                 .get(p as usize)
@@ -734,14 +775,7 @@ impl World {
                     *slot = new;
                 }
                 if changed {
-                    queue.extend(
-                        self.children
-                            .get(n as usize)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[])
-                            .iter()
-                            .copied(),
-                    );
+                    queue.extend(self.dependents(n));
                 }
             }
             first = false;
@@ -752,7 +786,9 @@ impl World {
     /// is left unordered is on or below a cycle.
     pub fn recompute_all(&mut self) {
         let n = self.nodes.len();
-        let mut indeg: Vec<u32> = self.parents.iter().map(|p| p.len() as u32).collect();
+        let mut indeg: Vec<u32> = (0..n as Ix)
+            .map(|i| self.inputs(i).count() as u32)
+            .collect();
         let mut eff: Vec<Eff> = self.nodes.iter().map(|n| n.own.clone()).collect();
         let mut done = vec![false; n];
         let mut queue: VecDeque<Ix> = (0..n as Ix)
@@ -763,13 +799,8 @@ impl World {
                 *d = true;
             }
             let here = eff.get(i as usize).cloned().unwrap_or(Err(Fault::Cycle));
-            for c in self
-                .children
-                .get(i as usize)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
-                let ci = *c as usize;
+            for c in self.dependents(i) {
+                let ci = c as usize;
                 if let Some(slot) = eff.get_mut(ci) {
                     let cur = std::mem::replace(slot, Err(Fault::Cycle));
                     *slot = self.labels.join_eff(&cur, &here);
@@ -777,7 +808,7 @@ impl World {
                 if let Some(d) = indeg.get_mut(ci) {
                     *d = d.saturating_sub(1);
                     if *d == 0 {
-                        queue.push_back(*c);
+                        queue.push_back(c);
                     }
                 }
             }

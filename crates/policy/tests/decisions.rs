@@ -556,6 +556,63 @@ fn tearline_by_another_originator_cannot_launder() {
 }
 
 #[test]
+fn regression_a_tear_line_cannot_shed_an_allys_restrictions() {
+    // USA's assessment rests on ISR's ORCON report; USA tears its own assessment down to
+    // UNCLASSIFIED. USA may relax its own contribution, never ISR's: the tear line still
+    // carries ISR's REL TO and ORCON.
+    let mut s = Scenario::new("USA");
+    let isr = s.obj("report", Some(("SECRET//ORCON//REL TO USA, GBR", "ISR")));
+    let assessment = s.obj("report", Some(("SECRET//REL TO USA, GBR, RUS", "USA")));
+    s.derive(&assessment, &isr);
+    let tear = s.obj(
+        "report",
+        Some(("UNCLASSIFIED//REL TO USA, GBR, RUS", "USA")),
+    );
+    s.item(&tear).tearline_of = Some(assessment.clone());
+    let w = s.world();
+    let t = w.lookup(&tear).unwrap();
+    assert_eq!(
+        w.tearlines(w.lookup(&assessment).unwrap()),
+        [t],
+        "the tear line itself is valid"
+    );
+    assert_withheld(
+        &w,
+        &agreement("RUS"),
+        &tear,
+        &[ReasonCode::NotReleasableTo, ReasonCode::ThirdPartyRule],
+    );
+    assert_withheld(
+        &w,
+        &agreement("RUS"),
+        &assessment,
+        &[ReasonCode::NotReleasableTo, ReasonCode::ThirdPartyRule],
+    );
+    // With ISR's consent for GBR, GBR may have the tear line.
+    s.consent(&isr, "GBR", "ISR");
+    let w = s.world();
+    let d = Judge::new(&w, &agreement("GBR")).decide(w.lookup(&tear).unwrap());
+    assert_eq!(d.verdict, Verdict::Release, "{d:?}");
+}
+
+#[test]
+fn a_consent_on_a_derivative_covers_the_originators_material_in_it() {
+    // DESIGN.md: a consent says "release object X (or its derivatives)". ISR may consent to
+    // USA's assessment directly, not only to its own report.
+    let mut s = Scenario::new("USA");
+    let isr = s.obj("report", Some(("SECRET//ORCON//REL TO USA, GBR", "ISR")));
+    let other = s.obj("report", Some(("SECRET//ORCON//REL TO USA, GBR", "ISR")));
+    let assessment = s.obj("report", Some(("SECRET//REL TO USA, GBR", "USA")));
+    s.derive(&assessment, &isr);
+    s.consent(&assessment, "GBR", "ISR");
+    let w = s.world();
+    assert_released(&w, &agreement("GBR"), &assessment);
+    // ...but it does not reach ISR material the assessment does not rest on.
+    assert_withheld(&w, &agreement("GBR"), &other, &[ReasonCode::ThirdPartyRule]);
+    assert_withheld(&w, &agreement("GBR"), &isr, &[ReasonCode::ThirdPartyRule]);
+}
+
+#[test]
 fn tearline_that_is_itself_withheld_does_not_go() {
     let mut s = Scenario::new("USA");
     let orig = s.obj("report", Some(("SECRET//NOFORN", "USA")));

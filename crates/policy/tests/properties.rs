@@ -494,8 +494,15 @@ fn check_safety(spec: &Spec) -> Result<(), TestCaseError> {
                     };
                     let (banner, org) = POOL[l];
                     if banner.contains("ORCON") && org != US && org != a.party.as_str() {
+                        // A consent covers its object and what derives from it: one on
+                        // the source or above it, or on a derivative of the source on the
+                        // way down to the released object.
+                        let below = std::iter::once(k)
+                            .chain(ancestors(&parents, k).into_iter().flatten())
+                            .filter(|c| ancestors(&parents, *c).contains(&Some(anc)));
                         let covered = std::iter::once(anc)
                             .chain(ancestors(&parents, anc).into_iter().flatten())
+                            .chain(below)
                             .any(|c| {
                                 spec.consents.iter().any(|(co, to, by)| {
                                     co % n == c
