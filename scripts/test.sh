@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # liaison's full test suite: the one command for local runs and CI (.ci/run).
 #
-#   1. Python env (OASIS stix2-validator, stix2, taxii2-client) via scripts/python-env.sh
+#   1. Python env (OASIS stix2-validator, stix2, taxii2-client) via scripts/python-env.sh,
+#      and a throwaway PostgreSQL 15 cluster via scripts/pg-test-cluster.sh (stopped on exit)
 #   2. cargo fmt --check
 #   3. cargo clippy -D warnings (all targets)
 #   4. tests: cargo nextest (falls back to cargo test when nextest is absent)
@@ -12,6 +13,9 @@
 #   LIAISON_PYTHON          python of the venv
 #   LIAISON_VALIDATE        command line of the STIX 2.1 validator (append file names)
 #   LIAISON_REQUIRE_PYTHON  =1: tests must fail, not skip, when Python tooling is missing
+#   LIAISON_TEST_PG_URL     maintenance URL of the PostgreSQL cluster (store tests make a
+#                           database per test in it)
+#   LIAISON_REQUIRE_PG      =1: store tests must fail, not skip, without LIAISON_TEST_PG_URL
 #
 # Works from any cwd. Output ends with the test runner's summary line.
 set -euo pipefail
@@ -35,7 +39,14 @@ section() {
 }
 
 log_dir="$(mktemp -d "${TMPDIR:-/tmp}/liaison-test.XXXXXX")"
-trap 'rm -rf "$log_dir"' EXIT
+pg_dir=""
+cleanup() {
+    if [[ -n "$pg_dir" ]]; then
+        scripts/pg-test-cluster.sh stop "$pg_dir" || true
+    fi
+    rm -rf "$log_dir"
+}
+trap cleanup EXIT
 
 section "python environment"
 export LIAISON_VENV="${LIAISON_VENV:-$repo_root/.venv}"
@@ -46,6 +57,15 @@ export LIAISON_REQUIRE_PYTHON=1
 echo "LIAISON_PYTHON=$LIAISON_PYTHON"
 echo "LIAISON_VALIDATE=$LIAISON_VALIDATE"
 echo "LIAISON_REQUIRE_PYTHON=$LIAISON_REQUIRE_PYTHON"
+
+section "postgresql test cluster"
+scripts/pg-test-cluster.sh start >"$log_dir/pg.env"
+# shellcheck disable=SC1091
+source "$log_dir/pg.env"
+pg_dir="$LIAISON_TEST_PG_DIR"
+export LIAISON_REQUIRE_PG=1
+echo "LIAISON_TEST_PG_URL=$LIAISON_TEST_PG_URL"
+echo "LIAISON_REQUIRE_PG=$LIAISON_REQUIRE_PG"
 
 section "toolchain"
 cargo --version

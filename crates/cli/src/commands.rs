@@ -18,7 +18,8 @@ pub(crate) fn home(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(h) = given {
         return Ok(h);
     }
-    let base = std::env::var_os("HOME").ok_or_else(|| anyhow!("no `--home` given and `HOME` is not set"))?;
+    let base = std::env::var_os("HOME")
+        .ok_or_else(|| anyhow!("no `--home` given and `HOME` is not set"))?;
     Ok(PathBuf::from(base).join(".liaison"))
 }
 
@@ -44,13 +45,19 @@ pub(crate) fn init(home: &Path, p: &str, fmt: Format) -> anyhow::Result<()> {
 
 pub(crate) fn partner_add(home: &Path, p: &str, file: &Path, fmt: Format) -> anyhow::Result<()> {
     let p = party(p, "partner")?;
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
     let mut node = open(home)?;
-    let a = node.add_partner(&p, &text).with_context(|| format!("`{}`", file.display()))?;
+    let a = node
+        .add_partner(&p, &text)
+        .with_context(|| format!("`{}`", file.display()))?;
     match fmt {
         Format::Json => json(&json!({"partner": p.as_str(), "ceiling": a.ceiling.to_string()})),
         Format::Human => {
-            println!("partner {} set (ceiling {}, TLP up to {})", p, a.ceiling, a.scope.max_tlp);
+            println!(
+                "partner {} set (ceiling {}, TLP up to {})",
+                p, a.ceiling, a.scope.max_tlp
+            );
             Ok(())
         }
     }
@@ -76,10 +83,19 @@ pub(crate) fn partner_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
         Format::Json => json(&partners.iter().map(agreement_json).collect::<Vec<_>>()),
         Format::Human => {
             if partners.is_empty() {
-                println!("no partners yet: add one with `liaison partner add XXX --agreement FILE`");
+                println!(
+                    "no partners yet: add one with `liaison partner add XXX --agreement FILE`"
+                );
                 return Ok(());
             }
-            let mut t = table(&["partner", "ceiling", "compartments", "types", "max TLP", "topics"]);
+            let mut t = table(&[
+                "partner",
+                "ceiling",
+                "compartments",
+                "types",
+                "max TLP",
+                "topics",
+            ]);
             for a in &partners {
                 let list = |s: &Option<std::collections::BTreeSet<String>>| match s {
                     None => "any".to_owned(),
@@ -88,7 +104,11 @@ pub(crate) fn partner_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
                 t.add_row(vec![
                     a.party.to_string(),
                     a.ceiling.to_string(),
-                    a.compartments.iter().cloned().collect::<Vec<_>>().join(", "),
+                    a.compartments
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     list(&a.scope.types),
                     a.scope.max_tlp.to_string(),
                     list(&a.scope.topics),
@@ -130,30 +150,47 @@ pub(crate) fn ingest(
                 Some(o) => party(o, "--originator")?,
                 None => node.party().clone(),
             };
-            Some(Label { banner, originator, grading: None, duty_to_warn: false })
+            Some(Label {
+                banner,
+                originator,
+                grading: None,
+                duty_to_warn: false,
+            })
         }
     };
     let source = match from {
         Some(f) => Some(party(f, "--from")?.to_string()),
         None => None,
     };
-    let options = IngestOptions { default_label, source };
+    let options = IngestOptions {
+        default_label,
+        source,
+    };
     let show = fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr());
 
     // Every file is read and checked before anything is written.
     let mut docs = Vec::with_capacity(files.len());
     for f in files {
-        let spinner = if show { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+        let spinner = if show {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
         spinner.set_message(format!("reading {}", f.display()));
         spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?;
         let doc = parse_document(&text).with_context(|| format!("`{}`", f.display()))?;
         spinner.finish_and_clear();
         docs.push((f, doc));
     }
     let mut results = Vec::new();
     for (f, doc) in &docs {
-        let bar = if show { ProgressBar::new(doc.objects.len() as u64) } else { ProgressBar::hidden() };
+        let bar = if show {
+            ProgressBar::new(doc.objects.len() as u64)
+        } else {
+            ProgressBar::hidden()
+        };
         bar.set_style(
             ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} objects ({per_sec})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -180,7 +217,11 @@ pub(crate) fn ingest(
                     s.objects,
                     s.added,
                     s.duplicates,
-                    if s.labelled > 0 { format!(", {} given the default label", s.labelled) } else { String::new() }
+                    if s.labelled > 0 {
+                        format!(", {} given the default label", s.labelled)
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(())
@@ -188,15 +229,25 @@ pub(crate) fn ingest(
     }
 }
 
-pub(crate) fn consent_add(home: &Path, object: &str, to: &str, by: &str, fmt: Format) -> anyhow::Result<()> {
+pub(crate) fn consent_add(
+    home: &Path,
+    object: &str,
+    to: &str,
+    by: &str,
+    fmt: Format,
+) -> anyhow::Result<()> {
     let to = party(to, "--to")?;
     let by = party(by, "--by")?;
     let mut node = open(home)?;
     let c = node.add_consent(object, &to, &by)?;
     match fmt {
-        Format::Json => json(&json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created})),
+        Format::Json => json(
+            &json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created}),
+        ),
         Format::Human => {
-            println!("consent recorded: {by} allows {object} (and what derives from it) to go to {to}");
+            println!(
+                "consent recorded: {by} allows {object} (and what derives from it) to go to {to}"
+            );
             Ok(())
         }
     }
@@ -226,8 +277,17 @@ pub(crate) fn consent_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
 pub(crate) fn entries_table(entries: &[Entry]) -> comfy_table::Table {
     let mut t = table(&["object", "decision", "reasons", "cut"]);
     for e in entries {
-        let reasons: Vec<String> = e.reasons.iter().map(|r| format!("{}: {}", r.code, r.detail)).collect();
-        t.add_row(vec![e.object.clone(), e.decision.as_str().to_owned(), reasons.join("\n"), e.cut.join("\n")]);
+        let reasons: Vec<String> = e
+            .reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.code, r.detail))
+            .collect();
+        t.add_row(vec![
+            e.object.clone(),
+            e.decision.as_str().to_owned(),
+            reasons.join("\n"),
+            e.cut.join("\n"),
+        ]);
     }
     t
 }
@@ -265,14 +325,26 @@ pub(crate) fn export(home: &Path, to: &str, output: &Path, fmt: Format) -> anyho
         return Ok(());
     }
     // Write beside the target and rename, so that a reader never sees half a bundle.
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, export.bundle.as_bytes())?;
-    tmp.persist(output).with_context(|| format!("cannot write `{}`", output.display()))?;
+    tmp.persist(output)
+        .with_context(|| format!("cannot write `{}`", output.display()))?;
     match fmt {
-        Format::Json => json(&json!({"file": output, "delivered": export.delivered, "decisions": export.entries})),
+        Format::Json => json(
+            &json!({"file": output, "delivered": export.delivered, "decisions": export.entries}),
+        ),
         Format::Human => {
-            println!("{}: {} objects for {to} ({})", output.display(), export.delivered, tally(&export.entries));
+            println!(
+                "{}: {} objects for {to} ({})",
+                output.display(),
+                export.delivered,
+                tally(&export.entries)
+            );
             Ok(())
         }
     }
@@ -285,7 +357,12 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
     match fmt {
         Format::Json => json(&x),
         Format::Human => {
-            println!("{} for {}: {}", x.decision.object, to, x.decision.decision.as_str().to_uppercase());
+            println!(
+                "{} for {}: {}",
+                x.decision.object,
+                to,
+                x.decision.decision.as_str().to_uppercase()
+            );
             for r in &x.decision.reasons {
                 println!("  {}: {}", r.code, r.detail);
             }
@@ -306,4 +383,3 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
         }
     }
 }
-

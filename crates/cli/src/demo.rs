@@ -84,22 +84,37 @@ fn isr_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
         marking(&l.isr_orcon),
         marking(&l.isr_tearline),
         marking(&l.isr_identity),
-        sdo("identity", ISR_IDENTITY, &l.isr_identity, json!({"name": "ISR liaison office", "identity_class": "organization"})),
-        sdo("report", ISR_REPORT, &l.isr_orcon, json!({
-            "created_by_ref": ISR_IDENTITY,
-            "name": "Airline bomb plot: explosives concealed in printer cartridges",
-            "description": "A human source with direct access reports that an AQAP cell in Sanaa has built explosive devices concealed in printer toner cartridges, to be sent as air cargo to the United States.",
-            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-            "object_refs": [AQAP],
-        })),
-        sdo("report", ISR_TEARLINE, &l.isr_tearline, json!({
-            "created_by_ref": ISR_IDENTITY,
-            "name": "Threat warning: explosive devices in air cargo",
-            "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo. Screen toner cartridges shipped from Yemen.",
-            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-            "object_refs": [AQAP],
-            "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
-        })),
+        sdo(
+            "identity",
+            ISR_IDENTITY,
+            &l.isr_identity,
+            json!({"name": "ISR liaison office", "identity_class": "organization"}),
+        ),
+        sdo(
+            "report",
+            ISR_REPORT,
+            &l.isr_orcon,
+            json!({
+                "created_by_ref": ISR_IDENTITY,
+                "name": "Airline bomb plot: explosives concealed in printer cartridges",
+                "description": "A human source with direct access reports that an AQAP cell in Sanaa has built explosive devices concealed in printer toner cartridges, to be sent as air cargo to the United States.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [AQAP],
+            }),
+        ),
+        sdo(
+            "report",
+            ISR_TEARLINE,
+            &l.isr_tearline,
+            json!({
+                "created_by_ref": ISR_IDENTITY,
+                "name": "Threat warning: explosive devices in air cargo",
+                "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo. Screen toner cartridges shipped from Yemen.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [AQAP],
+                "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
+            }),
+        ),
     ])
 }
 
@@ -111,31 +126,61 @@ fn usa_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
         marking(&l.usa_shared),
         marking(&l.usa_noforn_field),
         marking(&l.usa_ts_noforn),
-        sdo("identity", USA_IDENTITY, &l.usa_shared, json!({"name": "USA liaison office", "identity_class": "organization"})),
-        sdo("threat-actor", AQAP, &l.usa_shared, json!({
-            "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
-            "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
-        })),
-        sdo("indicator", INDICATOR, &l.usa_shared, json!({
-            "name": "Courier e-mail address", "description": "Mailbox used by the cell's courier to arrange cargo shipments.", "pattern": "[email-addr:value = 'courier@example.net']",
-            "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
-        })),
-        sdo("report", ASSESSMENT, &l.usa_secret, json!({
-            "created_by_ref": USA_IDENTITY,
-            "name": "Assessment: AQAP capability against air cargo",
-            "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
-            "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
-            "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-            "object_refs": [ISR_REPORT, AQAP, INDICATOR],
-            "granular_markings": [{"marking_ref": l.usa_noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
-        })),
-        sdo("relationship", DERIVED, &l.usa_shared, json!({
-            "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
-        })),
-        sdo("note", NOFORN_NOTE, &l.usa_ts_noforn, json!({
-            "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
-            "object_refs": [INDICATOR],
-        })),
+        sdo(
+            "identity",
+            USA_IDENTITY,
+            &l.usa_shared,
+            json!({"name": "USA liaison office", "identity_class": "organization"}),
+        ),
+        sdo(
+            "threat-actor",
+            AQAP,
+            &l.usa_shared,
+            json!({
+                "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
+                "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
+            }),
+        ),
+        sdo(
+            "indicator",
+            INDICATOR,
+            &l.usa_shared,
+            json!({
+                "name": "Courier e-mail address", "description": "Mailbox used by the cell's courier to arrange cargo shipments.", "pattern": "[email-addr:value = 'courier@example.net']",
+                "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
+            }),
+        ),
+        sdo(
+            "report",
+            ASSESSMENT,
+            &l.usa_secret,
+            json!({
+                "created_by_ref": USA_IDENTITY,
+                "name": "Assessment: AQAP capability against air cargo",
+                "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
+                "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [ISR_REPORT, AQAP, INDICATOR],
+                "granular_markings": [{"marking_ref": l.usa_noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
+            }),
+        ),
+        sdo(
+            "relationship",
+            DERIVED,
+            &l.usa_shared,
+            json!({
+                "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
+            }),
+        ),
+        sdo(
+            "note",
+            NOFORN_NOTE,
+            &l.usa_ts_noforn,
+            json!({
+                "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
+                "object_refs": [INDICATOR],
+            }),
+        ),
     ])
 }
 
@@ -183,14 +228,21 @@ impl Narrator {
 }
 
 fn decision<'a>(entries: &'a [Entry], id: &str) -> anyhow::Result<&'a Entry> {
-    entries.iter().find(|e| e.object == id).with_context(|| format!("demo: no decision for `{id}`"))
+    entries
+        .iter()
+        .find(|e| e.object == id)
+        .with_context(|| format!("demo: no decision for `{id}`"))
 }
 
 fn expect(entries: &[Entry], id: &str, verdict: Verdict, codes: &[&str]) -> anyhow::Result<()> {
     let e = decision(entries, id)?;
     let got: Vec<&str> = e.reasons.iter().map(|r| r.code.as_str()).collect();
     if e.decision != verdict || codes.iter().any(|c| !got.contains(c)) {
-        bail!("demo check failed for `{id}`: expected {} with {codes:?}, got {} with {got:?}", verdict.as_str(), e.decision.as_str());
+        bail!(
+            "demo check failed for `{id}`: expected {} with {codes:?}, got {} with {got:?}",
+            verdict.as_str(),
+            e.decision.as_str()
+        );
     }
     Ok(())
 }
@@ -204,14 +256,20 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let mut n = Narrator { human: fmt == Format::Human, step: 0 };
+    let mut n = Narrator {
+        human: fmt == Format::Human,
+        step: 0,
+    };
     let l = labels()?;
     let usa = Party::parse("USA")?;
     let gbr = Party::parse("GBR")?;
     let rus = Party::parse("RUS")?;
     let isr = Party::parse("ISR")?;
 
-    n.say("A node for the USA", &format!("liaison init --party USA   (home: {})", home.display()));
+    n.say(
+        "A node for the USA",
+        &format!("liaison init --party USA   (home: {})", home.display()),
+    );
     let mut node: Node<SqliteStore> = Node::init(&home, &usa)?;
 
     n.say(
@@ -225,7 +283,14 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         "ISR, an ally, shares an ORCON report on an airline bomb plot",
         "Labelled SECRET//ORCON//REL TO USA, GBR and graded B2: ISR owns it, and onward release needs ISR's consent.\nISR also sends its own tear line: a CONFIDENTIAL warning releasable to RUS.",
     );
-    let s = node.ingest(&isr_bundle(&l)?, &IngestOptions { default_label: None, source: Some("ISR".into()) }, &mut |_| {})?;
+    let s = node.ingest(
+        &isr_bundle(&l)?,
+        &IngestOptions {
+            default_label: None,
+            source: Some("ISR".into()),
+        },
+        &mut |_| {},
+    )?;
     if n.human {
         println!("   ingested {} objects from ISR", s.added);
     }
@@ -239,14 +304,27 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         println!("   ingested {} objects of our own", s.added);
     }
 
-    n.say("ISR consents to release its report (and what derives from it) to GBR", "liaison consent add --object <ISR report> --to GBR --by ISR");
+    n.say(
+        "ISR consents to release its report (and what derives from it) to GBR",
+        "liaison consent add --object <ISR report> --to GBR --by ISR",
+    );
     node.add_consent(ISR_REPORT, &gbr, &isr)?;
 
     n.say("What RUS would receive", "liaison release preview --to RUS");
     let to_rus = node.preview(&rus)?;
     n.show(&to_rus, "RUS");
-    expect(&to_rus, ASSESSMENT, Verdict::Withhold, &["third_party_rule", "not_releasable_to"])?;
-    expect(&to_rus, ISR_REPORT, Verdict::Tearline, &["third_party_rule", "tearline"])?;
+    expect(
+        &to_rus,
+        ASSESSMENT,
+        Verdict::Withhold,
+        &["third_party_rule", "not_releasable_to"],
+    )?;
+    expect(
+        &to_rus,
+        ISR_REPORT,
+        Verdict::Tearline,
+        &["third_party_rule", "tearline"],
+    )?;
     expect(&to_rus, ISR_TEARLINE, Verdict::Release, &[])?;
     expect(&to_rus, NOFORN_NOTE, Verdict::Withhold, &["noforn"])?;
     expect(&to_rus, DERIVED, Verdict::Withhold, &["endpoint_withheld"])?;
@@ -257,7 +335,10 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     expect(&to_gbr, ASSESSMENT, Verdict::Release, &["field_cut"])?;
     expect(&to_gbr, NOFORN_NOTE, Verdict::Withhold, &["noforn"])?;
 
-    n.say("Why the assessment does not go to RUS", &format!("liaison explain {ASSESSMENT} --to RUS"));
+    n.say(
+        "Why the assessment does not go to RUS",
+        &format!("liaison explain {ASSESSMENT} --to RUS"),
+    );
     let why = node.explain(ASSESSMENT, &rus)?;
     if n.human {
         println!("   effective label: {}", why.effective);
@@ -266,10 +347,16 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         }
     }
 
-    n.say("The bundles that would go", "liaison release export --to RUS -o rus.json; liaison release export --to GBR -o gbr.json");
+    n.say(
+        "The bundles that would go",
+        "liaison release export --to RUS -o rus.json; liaison release export --to GBR -o gbr.json",
+    );
     let rus_export = node.export(&rus)?;
     let gbr_export = node.export(&gbr)?;
-    for (name, text) in [("rus.json", &rus_export.bundle), ("gbr.json", &gbr_export.bundle)] {
+    for (name, text) in [
+        ("rus.json", &rus_export.bundle),
+        ("gbr.json", &gbr_export.bundle),
+    ] {
         std::fs::write(home.join(name), text)?;
     }
     // The third-party rule, checked on the bytes: nothing of ISR's report or our assessment
@@ -279,11 +366,16 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
             bail!("demo check failed: `{forbidden}` appears in the bundle for RUS");
         }
     }
-    if gbr_export.bundle.contains(NOFORN_NOTE) || gbr_export.bundle.contains("x_collection_method") {
+    if gbr_export.bundle.contains(NOFORN_NOTE) || gbr_export.bundle.contains("x_collection_method")
+    {
         bail!("demo check failed: NOFORN material appears in the bundle for GBR");
     }
     let gbr_doc = parse_document(&gbr_export.bundle)?;
-    let gbr_ids: Vec<&str> = gbr_doc.objects.iter().map(|o: &StixObject| o.id().as_str()).collect();
+    let gbr_ids: Vec<&str> = gbr_doc
+        .objects
+        .iter()
+        .map(|o: &StixObject| o.id().as_str())
+        .collect();
     if !gbr_ids.contains(&ASSESSMENT) {
         bail!("demo check failed: the assessment did not reach GBR");
     }
@@ -306,7 +398,10 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     }
     if n.human {
         println!("   RUS: {} objects, none of them ISR's report or anything derived from it (ISR's tear line instead)", rus_export.delivered);
-        println!("   GBR: {} objects, the assessment without its NOFORN collection detail", gbr_export.delivered);
+        println!(
+            "   GBR: {} objects, the assessment without its NOFORN collection detail",
+            gbr_export.delivered
+        );
         println!("   written to {}", home.display());
         println!("\nEvery check of the demo held.");
     } else {

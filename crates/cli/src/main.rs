@@ -157,7 +157,10 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,17 +176,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let fmt = cli.format;
     match cli.command {
         Command::Init { party } => commands::init(&home, &party, fmt),
-        Command::Partner(PartnerCmd::Add { party, agreement }) => commands::partner_add(&home, &party, &agreement, fmt),
-        Command::Partner(PartnerCmd::List) => commands::partner_list(&home, fmt),
-        Command::Agreement(AgreementCmd::Set { party, file }) => commands::partner_add(&home, &party, &file, fmt),
-        Command::Agreement(AgreementCmd::Show { party }) => commands::agreement_show(&home, &party, fmt),
-        Command::Ingest { files, label, originator, from } => {
-            commands::ingest(&home, &files, label.as_deref(), originator.as_deref(), from.as_deref(), fmt)
+        Command::Partner(PartnerCmd::Add { party, agreement }) => {
+            commands::partner_add(&home, &party, &agreement, fmt)
         }
-        Command::Consent(ConsentCmd::Add { object, to, by }) => commands::consent_add(&home, &object, &to, &by, fmt),
+        Command::Partner(PartnerCmd::List) => commands::partner_list(&home, fmt),
+        Command::Agreement(AgreementCmd::Set { party, file }) => {
+            commands::partner_add(&home, &party, &file, fmt)
+        }
+        Command::Agreement(AgreementCmd::Show { party }) => {
+            commands::agreement_show(&home, &party, fmt)
+        }
+        Command::Ingest {
+            files,
+            label,
+            originator,
+            from,
+        } => commands::ingest(
+            &home,
+            &files,
+            label.as_deref(),
+            originator.as_deref(),
+            from.as_deref(),
+            fmt,
+        ),
+        Command::Consent(ConsentCmd::Add { object, to, by }) => {
+            commands::consent_add(&home, &object, &to, &by, fmt)
+        }
         Command::Consent(ConsentCmd::List) => commands::consent_list(&home, fmt),
         Command::Release(ReleaseCmd::Preview { to }) => commands::preview(&home, &to, fmt),
-        Command::Release(ReleaseCmd::Export { to, output }) => commands::export(&home, &to, &output, fmt),
+        Command::Release(ReleaseCmd::Export { to, output }) => {
+            commands::export(&home, &to, &output, fmt)
+        }
         Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
         Command::Demo { keep } => demo::run(keep, fmt),
     }

@@ -78,24 +78,46 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
     ok(&home, &["init", "--party", "USA"]);
     let agreement = dir.path().join("gbr.toml");
     std::fs::write(&agreement, AGREEMENT).unwrap();
-    ok(&home, &["partner", "add", "GBR", "--agreement", agreement.to_str().unwrap()]);
+    ok(
+        &home,
+        &[
+            "partner",
+            "add",
+            "GBR",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
     (dir, home)
 }
 
 #[test]
 fn a_bad_object_names_file_index_id_and_field_and_nothing_is_written() {
     let (dir, home) = setup();
-    let bad = indicator(2, "").replace("\"2026-01-01T00:00:00.000Z\",\"pattern\"", "\"last tuesday\",\"pattern\"");
+    let bad = indicator(2, "").replace(
+        "\"2026-01-01T00:00:00.000Z\",\"pattern\"",
+        "\"last tuesday\",\"pattern\"",
+    );
     let file = dir.path().join("bad.json");
     std::fs::write(&file, bundle(&[indicator(1, ""), bad])).unwrap();
     let err = fails(&home, &["ingest", file.to_str().unwrap()]);
     assert!(err.contains("bad.json"), "{err}");
     assert!(err.contains("object 1"), "{err}");
-    assert!(err.contains("indicator--00000000-0000-4000-8000-000000000002"), "{err}");
+    assert!(
+        err.contains("indicator--00000000-0000-4000-8000-000000000002"),
+        "{err}"
+    );
     assert!(err.contains("field `modified`"), "{err}");
-    let preview = ok(&home, &["release", "preview", "--to", "GBR", "--format", "json"]);
+    let preview = ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    );
     let entries: serde_json::Value = serde_json::from_str(&preview).unwrap();
-    assert_eq!(entries.as_array().unwrap().len(), 0, "half a bundle was ingested");
+    assert_eq!(
+        entries.as_array().unwrap().len(),
+        0,
+        "half a bundle was ingested"
+    );
 }
 
 #[test]
@@ -105,10 +127,22 @@ fn several_files_are_all_checked_before_any_is_written() {
     std::fs::write(&good, bundle(&[indicator(1, "")])).unwrap();
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"type\": \"bundle\", ").unwrap();
-    let err = fails(&home, &["ingest", good.to_str().unwrap(), broken.to_str().unwrap()]);
-    assert!(err.contains("broken.json") && err.contains("not valid JSON"), "{err}");
-    let preview = ok(&home, &["release", "preview", "--to", "GBR", "--format", "json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&preview).unwrap(), serde_json::json!([]));
+    let err = fails(
+        &home,
+        &["ingest", good.to_str().unwrap(), broken.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("broken.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    let preview = ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&preview).unwrap(),
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -116,13 +150,42 @@ fn bad_labels_agreements_and_parties_are_refused_precisely() {
     let (dir, home) = setup();
     let file = dir.path().join("one.json");
     std::fs::write(&file, bundle(&[indicator(1, "")])).unwrap();
-    let err = fails(&home, &["ingest", file.to_str().unwrap(), "--label", "SEKRET//REL TO USA"]);
+    let err = fails(
+        &home,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--label",
+            "SEKRET//REL TO USA",
+        ],
+    );
     assert!(err.contains("--label") && err.contains("SEKRET"), "{err}");
-    let err = fails(&home, &["ingest", file.to_str().unwrap(), "--label", "SECRET//REL TO XYZ"]);
+    let err = fails(
+        &home,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--label",
+            "SECRET//REL TO XYZ",
+        ],
+    );
     assert!(err.contains("XYZ"), "{err}");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypo = 1\n").unwrap();
-    let err = fails(&home, &["partner", "add", "RUS", "--agreement", bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypo = 1\n",
+    )
+    .unwrap();
+    let err = fails(
+        &home,
+        &[
+            "partner",
+            "add",
+            "RUS",
+            "--agreement",
+            bad.to_str().unwrap(),
+        ],
+    );
     assert!(err.contains("bad.toml") && err.contains("typo"), "{err}");
     let err = fails(&home, &["release", "preview", "--to", "FRA"]);
     assert!(err.contains("`FRA` is not a partner"), "{err}");
@@ -138,11 +201,22 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
     ok(&home, &["ingest", a.to_str().unwrap()]);
     let b = dir.path().join("b.json");
     std::fs::write(&b, bundle(&[indicator(2, "")])).unwrap();
-    let said = ok(&home, &["ingest", b.to_str().unwrap(), "--label", "CONFIDENTIAL//REL TO FVEY"]);
+    let said = ok(
+        &home,
+        &[
+            "ingest",
+            b.to_str().unwrap(),
+            "--label",
+            "CONFIDENTIAL//REL TO FVEY",
+        ],
+    );
     assert!(said.contains("1 given the default label"), "{said}");
 
-    let preview: serde_json::Value =
-        serde_json::from_str(&ok(&home, &["release", "preview", "--to", "GBR", "--format", "json"])).unwrap();
+    let preview: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
     let by_id = |n: u32| {
         preview
             .as_array()
@@ -157,12 +231,26 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
     assert_eq!(by_id(2)["decision"], "release", "{preview}");
 
     let out = dir.path().join("gbr.json");
-    ok(&home, &["release", "export", "--to", "GBR", "-o", out.to_str().unwrap()]);
+    ok(
+        &home,
+        &[
+            "release",
+            "export",
+            "--to",
+            "GBR",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("indicator--00000000-0000-4000-8000-000000000002"));
     assert!(!text.contains("indicator--00000000-0000-4000-8000-000000000001"));
     let doc = liaison_stix::parse_document(&text).unwrap();
-    let delivered = doc.objects.iter().find(|o| o.object_type() == "indicator").unwrap();
+    let delivered = doc
+        .objects
+        .iter()
+        .find(|o| o.object_type() == "indicator")
+        .unwrap();
     let label = &delivered.object_marking_refs()[0];
     assert!(
         doc.objects.iter().any(|o| o.id() == label),
@@ -175,16 +263,33 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
 fn demo_runs_checks_itself_and_writes_valid_stix() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("demo");
-    let out = ok(&home, &["demo", "--keep", home.to_str().unwrap(), "--format", "json"]);
+    let out = ok(
+        &home,
+        &["demo", "--keep", home.to_str().unwrap(), "--format", "json"],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["checks"], "passed");
     let rus = std::fs::read_to_string(home.join("rus.json")).unwrap();
-    assert!(!rus.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"), "the ISR-derived assessment reached RUS");
+    assert!(
+        !rus.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"),
+        "the ISR-derived assessment reached RUS"
+    );
     validate(&[home.join("rus.json"), home.join("gbr.json")]);
 
     // The node the demo leaves behind answers the ordinary commands.
-    let why = ok(&home, &["explain", "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77", "--to", "RUS"]);
-    assert!(why.contains("WITHHOLD") && why.contains("third_party_rule"), "{why}");
+    let why = ok(
+        &home,
+        &[
+            "explain",
+            "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77",
+            "--to",
+            "RUS",
+        ],
+    );
+    assert!(
+        why.contains("WITHHOLD") && why.contains("third_party_rule"),
+        "{why}"
+    );
     let preview = ok(&home, &["release", "preview", "--to", "RUS"]);
     insta::assert_snapshot!("demo_preview_rus", preview);
     let partners = ok(&home, &["partner", "list"]);

@@ -118,7 +118,10 @@ mod tests {
         assert!(!a.rel_to.contains(&p("FVEY")));
         assert_eq!(a.consent_from, BTreeSet::from([p("ISR")]));
         let back = r("SECRET//REL TO USA, GBR", "ISR");
-        assert!(back.releasable_to(&p("ISR")), "the originator may have its own material back");
+        assert!(
+            back.releasable_to(&p("ISR")),
+            "the originator may have its own material back"
+        );
         let owner = r("SECRET", "GBR");
         assert_eq!(owner.rel_to, BTreeSet::from([p("GBR")]));
         assert!(owner.consent_from.is_empty());

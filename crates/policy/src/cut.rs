@@ -291,36 +291,6 @@ fn gone(v: &Value, path: &mut Path, removed: &[Path], emptied: &mut Vec<Path>) -
     false
 }
 
-/// Properties a cut must never remove: the common ones, and those STIX 2.1 requires of the
-/// type (sections 4 to 6). Without them the copy would not be the object any more.
-fn required(ty: &str) -> &'static [&'static str] {
-    match ty {
-        "indicator" => &["pattern", "pattern_type", "valid_from"],
-        "report" => &["name", "published", "object_refs"],
-        "grouping" => &["context", "object_refs"],
-        "note" => &["content", "object_refs"],
-        "opinion" => &["opinion", "object_refs"],
-        "observed-data" => &["first_observed", "last_observed", "number_observed"],
-        "relationship" => &["relationship_type", "source_ref", "target_ref"],
-        "sighting" => &["sighting_of_ref"],
-        "malware" => &["is_family"],
-        "malware-analysis" => &["product"],
-        "attack-pattern" | "campaign" | "course-of-action" | "identity" | "incident"
-        | "infrastructure" | "intrusion-set" | "threat-actor" | "tool" | "vulnerability" => {
-            &["name"]
-        }
-        "marking-definition" => &["definition_type", "definition", "extensions"],
-        "domain-name" | "email-addr" | "ipv4-addr" | "ipv6-addr" | "mac-addr" | "mutex" | "url" => {
-            &["value"]
-        }
-        "directory" => &["path"],
-        "autonomous-system" => &["number"],
-        "user-account" => &["user_id"],
-        "windows-registry-key" => &["key"],
-        _ => &[],
-    }
-}
-
 const COMMON: [&str; 5] = ["type", "id", "spec_version", "created", "modified"];
 
 fn ref_visible(judge: &mut Judge<'_>, id: &str) -> bool {
@@ -454,7 +424,7 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
         };
         let lost = COMMON
             .iter()
-            .chain(required(object.object_type()))
+            .chain(liaison_stix::required_properties(object.object_type()))
             .find(|k| object.props().contains_key(**k) && !props.contains_key(**k));
         if let Some(k) = lost {
             return Err(Reason::new(

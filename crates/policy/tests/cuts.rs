@@ -98,10 +98,19 @@ impl Fixture {
             self.closed.clone()
         };
         let oid = id(ty, n);
-        self.add(
-            json!({"type": ty, "spec_version": "2.1", "id": oid, "created": T, "modified": T,
-            "name": format!("{ty} {n}"), "object_marking_refs": [m]}),
-        );
+        let mut o = json!({"type": ty, "spec_version": "2.1", "id": oid, "created": T, "modified": T,
+            "name": format!("{ty} {n}"), "object_marking_refs": [m]});
+        // What STIX 2.1 requires of the types these tests use.
+        match ty {
+            "malware" => o["is_family"] = json!(false),
+            "indicator" => {
+                o["pattern"] = json!("[ipv4-addr:value = '198.51.100.7']");
+                o["pattern_type"] = json!("stix");
+                o["valid_from"] = json!(T);
+            }
+            _ => {}
+        }
+        self.add(o);
         oid
     }
 

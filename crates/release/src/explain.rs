@@ -47,7 +47,11 @@ pub(crate) fn describe(r: Result<&Restriction, Fault>) -> String {
                 classification: r.classification,
                 compartments: r.compartments.clone(),
                 controls: r.controls.clone(),
-                rel_to: if r.rel_to.is_empty() { None } else { Some(r.rel_to.clone()) },
+                rel_to: if r.rel_to.is_empty() {
+                    None
+                } else {
+                    Some(r.rel_to.clone())
+                },
                 tlp: r.tlp,
                 pap: r.pap,
             };
@@ -101,12 +105,18 @@ impl<S: Store> Node<S> {
         let world = self.world()?;
         let agreement = self.agreement(to)?;
         let _judge = Judge::new(&world, &agreement);
-        let ix = world.lookup(object).ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
+        let ix = world
+            .lookup(object)
+            .ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
         Ok(Explanation {
             decision,
             effective: describe(world.effective(ix)),
             chain: chain(&world, ix),
-            tearlines: world.tearlines(ix).iter().map(|t| world.id(*t).to_owned()).collect(),
+            tearlines: world
+                .tearlines(ix)
+                .iter()
+                .map(|t| world.id(*t).to_owned())
+                .collect(),
         })
     }
 }

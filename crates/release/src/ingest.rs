@@ -64,9 +64,9 @@ impl<S: Store> Node<S> {
         }
         let held = self.markings()?;
         let carries_label = |o: &StixObject| {
-            o.object_marking_refs()
-                .iter()
-                .any(|m| liaison_ids.contains(m.as_str()) || matches!(held.get(m.as_str()), Some(Ok(_))))
+            o.object_marking_refs().iter().any(|m| {
+                liaison_ids.contains(m.as_str()) || matches!(held.get(m.as_str()), Some(Ok(_)))
+            })
         };
 
         let mut extra: Vec<StixObject> = Vec::new();
@@ -76,8 +76,11 @@ impl<S: Store> Node<S> {
                 let id = label.marking_id();
                 if self.store.latest(id.as_str())?.is_none() && !liaison_ids.contains(id.as_str()) {
                     let created = Timestamp::now().unix_nanos();
-                    let created = Timestamp::from_unix_nanos(created, 3).unwrap_or_else(Timestamp::now);
-                    extra.push(StixObject::from_props(label.to_marking_definition(created.as_str()))?);
+                    let created =
+                        Timestamp::from_unix_nanos(created, 3).unwrap_or_else(Timestamp::now);
+                    extra.push(StixObject::from_props(
+                        label.to_marking_definition(created.as_str()),
+                    )?);
                 }
                 Some(id)
             }
@@ -86,19 +89,37 @@ impl<S: Store> Node<S> {
         let mut labelled = 0;
         let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(doc.objects.len() + extra.len());
         for o in &extra {
-            batch.push(NewObject { object: o, assigned_label: None });
+            batch.push(NewObject {
+                object: o,
+                assigned_label: None,
+            });
         }
         for o in &doc.objects {
-            let meta = matches!(o.object_type(), "marking-definition" | "extension-definition");
-            let assigned = if !meta && !carries_label(o) { label_id.as_ref() } else { None };
+            let meta = matches!(
+                o.object_type(),
+                "marking-definition" | "extension-definition"
+            );
+            let assigned = if !meta && !carries_label(o) {
+                label_id.as_ref()
+            } else {
+                None
+            };
             if assigned.is_some() {
                 labelled += 1;
             }
-            batch.push(NewObject { object: o, assigned_label: assigned });
+            batch.push(NewObject {
+                object: o,
+                assigned_label: assigned,
+            });
         }
         let source = options.source.as_deref().unwrap_or("local");
         let report = self.store.ingest(&batch, source, progress)?;
-        tracing::info!(added = report.added, duplicates = report.duplicates, source, "ingested");
+        tracing::info!(
+            added = report.added,
+            duplicates = report.duplicates,
+            source,
+            "ingested"
+        );
         Ok(IngestSummary {
             objects: doc.objects.len() as u64,
             added: report.added,

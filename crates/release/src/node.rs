@@ -28,7 +28,10 @@ impl Node<SqliteStore> {
             )))
         })?;
         let mut store = SqliteStore::open(&home.join(STORE_FILE))?;
-        store.init_node(&NodeRecord { party: party.to_string(), created: Timestamp::now().to_string() })?;
+        store.init_node(&NodeRecord {
+            party: party.to_string(),
+            created: Timestamp::now().to_string(),
+        })?;
         Node::with_store(store)
     }
 
@@ -61,10 +64,16 @@ impl<S: Store> Node<S> {
     }
 
     /// Adds or replaces a partner, checking its agreement first.
-    pub fn add_partner(&mut self, party: &Party, agreement: &str) -> Result<Agreement, ReleaseError> {
+    pub fn add_partner(
+        &mut self,
+        party: &Party,
+        agreement: &str,
+    ) -> Result<Agreement, ReleaseError> {
         let parsed = Agreement::from_toml(party, agreement)?;
         if party == &self.party {
-            return Err(ReleaseError::Party(format!("`{party}` is this node's own party, not a partner")));
+            return Err(ReleaseError::Party(format!(
+                "`{party}` is this node's own party, not a partner"
+            )));
         }
         self.store.put_partner(&PartnerRecord {
             party: party.to_string(),
@@ -81,7 +90,8 @@ impl<S: Store> Node<S> {
             .partners()?
             .into_iter()
             .map(|p| {
-                let party = Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
+                let party =
+                    Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
                 Ok(Agreement::from_toml(&party, &p.agreement)?)
             })
             .collect()
@@ -107,8 +117,14 @@ impl<S: Store> Node<S> {
 
     /// Records an originator's consent to release `object` (and what is derived from it) to
     /// `to`. For now the node owner enters it; signed consents come with the log.
-    pub fn add_consent(&mut self, object: &str, to: &Party, by: &Party) -> Result<ConsentRecord, ReleaseError> {
-        let id = StixId::parse(object).map_err(|e| ReleaseError::Party(format!("field `object`: {e}")))?;
+    pub fn add_consent(
+        &mut self,
+        object: &str,
+        to: &Party,
+        by: &Party,
+    ) -> Result<ConsentRecord, ReleaseError> {
+        let id = StixId::parse(object)
+            .map_err(|e| ReleaseError::Party(format!("field `object`: {e}")))?;
         if self.store.latest(id.as_str())?.is_none() {
             return Err(ReleaseError::UnknownObject(object.to_owned()));
         }
@@ -167,7 +183,11 @@ impl<S: Store> Node<S> {
                 tracing::warn!(consent = %c.id, "consent with an unreadable party ignored");
                 continue;
             };
-            world.add_consent(&Consent { object: c.object, to, by });
+            world.add_consent(&Consent {
+                object: c.object,
+                to,
+                by,
+            });
         }
         Ok(world)
     }

@@ -61,9 +61,10 @@ fn deliver(
     object: &StixObject,
     assigned: Option<&str>,
 ) -> Result<(Map<String, Value>, Vec<Reason>, Vec<String>, Option<Label>), Reason> {
-    let ix = world
-        .lookup(object.id().as_str())
-        .ok_or_else(|| Reason { code: ReasonCode::InvalidLabel, detail: "object not indexed".into() })?;
+    let ix = world.lookup(object.id().as_str()).ok_or_else(|| Reason {
+        code: ReasonCode::InvalidLabel,
+        detail: "object not indexed".into(),
+    })?;
     let delivered = cut_for(judge, ix, object)?;
     let reasons = delivered.reasons();
     let cut = delivered.cuts.iter().map(|c| c.what.clone()).collect();
@@ -78,8 +79,18 @@ fn deliver(
     let own_label: Option<Label> = liaison_refs
         .first()
         .or(assigned.map(str::to_owned).as_ref())
-        .and_then(|m| world.markings().get(m).and_then(|l| l.as_ref().ok()).cloned());
-    let mut label_id: Option<String> = if liaison_refs.is_empty() { assigned.map(str::to_owned) } else { None };
+        .and_then(|m| {
+            world
+                .markings()
+                .get(m)
+                .and_then(|l| l.as_ref().ok())
+                .cloned()
+        });
+    let mut label_id: Option<String> = if liaison_refs.is_empty() {
+        assigned.map(str::to_owned)
+    } else {
+        None
+    };
     let mut computed = None;
     if let (Ok(eff), Ok(own), Some(own_label)) = (world.effective(ix), world.own(ix), &own_label) {
         if eff != own {
@@ -98,13 +109,18 @@ fn deliver(
             };
             label_id = Some(label.marking_id().to_string());
             if let Some(Value::Array(refs)) = copy.get_mut("object_marking_refs") {
-                refs.retain(|r| r.as_str().is_none_or(|r| !liaison_refs.iter().any(|l| l == r)));
+                refs.retain(|r| {
+                    r.as_str()
+                        .is_none_or(|r| !liaison_refs.iter().any(|l| l == r))
+                });
             }
             computed = Some(label);
         }
     }
     if let Some(id) = label_id {
-        let refs = copy.entry("object_marking_refs").or_insert_with(|| Value::Array(Vec::new()));
+        let refs = copy
+            .entry("object_marking_refs")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(a) = refs {
             a.push(Value::String(id));
         }
@@ -113,7 +129,10 @@ fn deliver(
 }
 
 impl<S: Store> Node<S> {
-    fn run(&self, to: &Party) -> Result<(Vec<Entry>, Vec<Map<String, Value>>, Vec<Label>), ReleaseError> {
+    fn run(
+        &self,
+        to: &Party,
+    ) -> Result<(Vec<Entry>, Vec<Map<String, Value>>, Vec<Label>), ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
         let mut judge = Judge::new(&world, &agreement);
@@ -127,7 +146,9 @@ impl<S: Store> Node<S> {
             if is_meta(o.object_type()) {
                 return Ok(());
             }
-            let Some(ix) = world.lookup(o.id().as_str()) else { return Ok(()) };
+            let Some(ix) = world.lookup(o.id().as_str()) else {
+                return Ok(());
+            };
             let d = judge.decide(ix);
             let mut entry = Entry {
                 object: o.id().to_string(),
@@ -138,7 +159,10 @@ impl<S: Store> Node<S> {
                 tearline: d.tearline.map(|t| world.id(t).to_owned()),
             };
             let goes = match d.verdict {
-                Verdict::Release => Some((o.clone(), stored.assigned_label.as_ref().map(|l| l.to_string()))),
+                Verdict::Release => Some((
+                    o.clone(),
+                    stored.assigned_label.as_ref().map(|l| l.to_string()),
+                )),
                 Verdict::Tearline => match d.tearline.map(|t| self.store.latest(world.id(t))) {
                     Some(Ok(Some(t))) => Some((t.object, t.assigned_label.map(|l| l.to_string()))),
                     Some(Err(e)) => {
@@ -206,9 +230,14 @@ impl<S: Store> Node<S> {
         for m in &marks {
             if let Some(label) = computed.iter().find(|l| l.marking_id().as_str() == m) {
                 uses_liaison = true;
-                texts.push(Value::Object(label.to_marking_definition(COMPUTED_LABEL_CREATED)).to_string());
+                texts.push(
+                    Value::Object(label.to_marking_definition(COMPUTED_LABEL_CREATED)).to_string(),
+                );
             } else if let Some(stored) = self.store.latest(m)? {
-                uses_liaison |= stored.object.extensions().is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
+                uses_liaison |= stored
+                    .object
+                    .extensions()
+                    .is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
                 texts.push(stored.object.raw().to_owned());
             } else if let Some(t) = Tlp::from_marking_id(m) {
                 texts.push(Value::Object(t.marking_definition()).to_string());
@@ -220,6 +249,10 @@ impl<S: Store> Node<S> {
         }
         texts.extend(copies.iter().map(|c| Value::Object(c.clone()).to_string()));
         let bundle = bundle_json(texts.iter().map(String::as_str));
-        Ok(Export { bundle, entries, delivered: copies.len() })
+        Ok(Export {
+            bundle,
+            entries,
+            delivered: copies.len(),
+        })
     }
 }

@@ -30,10 +30,12 @@ struct Shape<'a> {
 /// object is checked; the first problem found refuses the whole document, so that a bundle
 /// is taken whole or not at all.
 pub fn parse_document(text: &str) -> Result<Document, StixError> {
-    let whole = Locator { index: None, id: None };
-    let shape: Shape<'_> = serde_json::from_str(text).map_err(|e| {
-        StixError::new(&whole, "-", format!("not valid JSON: {e}"))
-    })?;
+    let whole = Locator {
+        index: None,
+        id: None,
+    };
+    let shape: Shape<'_> = serde_json::from_str(text)
+        .map_err(|e| StixError::new(&whole, "-", format!("not valid JSON: {e}")))?;
     let Some(items) = shape.objects else {
         if shape.ty == Some("bundle") {
             return Ok(Document {
@@ -63,7 +65,10 @@ pub fn parse_document(text: &str) -> Result<Document, StixError> {
     let mut objects = Vec::with_capacity(items.len());
     let mut seen: HashMap<(String, Option<i128>), usize> = HashMap::with_capacity(items.len());
     for (index, raw) in items.into_iter().enumerate() {
-        let at = Locator { index: Some(index), id: None };
+        let at = Locator {
+            index: Some(index),
+            id: None,
+        };
         let value: Value = serde_json::from_str(raw.get())
             .map_err(|e| StixError::new(&at, "-", format!("not valid JSON: {e}")))?;
         let object = StixObject::from_parts(value, raw.get().to_owned(), &at)?;
@@ -74,7 +79,10 @@ pub fn parse_document(text: &str) -> Result<Document, StixError> {
         if let Some(first) = seen.insert(key, index) {
             if objects.get(first) != Some(&object) {
                 return Err(StixError::new(
-                    &Locator { index: Some(index), id: Some(object.id().to_string()) },
+                    &Locator {
+                        index: Some(index),
+                        id: Some(object.id().to_string()),
+                    },
                     "modified",
                     format!("same id and version as object {first} but different content"),
                 ));
@@ -91,7 +99,11 @@ fn bundle_id(id: Option<&str>, at: &Locator) -> Result<Option<StixId>, StixError
         Some(s) => {
             let id = StixId::parse(s).map_err(|e| StixError::new(at, "id", e))?;
             if id.object_type() != "bundle" {
-                return Err(StixError::new(at, "id", format!("`{id}` is not a bundle id")));
+                return Err(StixError::new(
+                    at,
+                    "id",
+                    format!("`{id}` is not a bundle id"),
+                ));
             }
             Ok(Some(id))
         }
@@ -135,22 +147,33 @@ mod tests {
 
     #[test]
     fn names_index_id_and_field() {
-        let bad = IND.replace("2016-04-06T20:03:48.000Z\",\"pattern", "yesterday\",\"pattern");
+        let bad = IND.replace(
+            "2016-04-06T20:03:48.000Z\",\"pattern",
+            "yesterday\",\"pattern",
+        );
         let doc = format!(
             r#"{{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{IND},{bad}]}}"#
         );
         let err = parse_document(&doc).unwrap_err();
         assert_eq!(err.at.index, Some(1));
-        assert_eq!(err.at.id.as_deref(), Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+        assert_eq!(
+            err.at.id.as_deref(),
+            Some("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+        );
         assert_eq!(err.field, "modified");
-        assert!(err.to_string().starts_with("object 1 (`indicator--"), "{err}");
+        assert!(
+            err.to_string().starts_with("object 1 (`indicator--"),
+            "{err}"
+        );
     }
 
     #[test]
     fn refuses_conflicting_duplicates_but_not_exact_ones() {
         let other = IND.replace("198.51.100.1", "198.51.100.2");
         let wrap = |a: &str, b: &str| {
-            format!(r#"{{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{a},{b}]}}"#)
+            format!(
+                r#"{{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{a},{b}]}}"#
+            )
         };
         assert!(parse_document(&wrap(IND, IND)).is_ok());
         let err = parse_document(&wrap(IND, &other)).unwrap_err();
@@ -171,7 +194,16 @@ mod tests {
         let no_ref = r#"{"type":"relationship","spec_version":"2.1","id":"relationship--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z","relationship_type":"derived-from","source_ref":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}"#;
         assert_eq!(parse_document(no_ref).unwrap_err().field, "target_ref");
         let bad_ref = IND.replace("\"pattern\"", "\"created_by_ref\":\"nobody\",\"pattern\"");
-        assert_eq!(parse_document(&bad_ref).unwrap_err().field, "created_by_ref");
+        assert_eq!(
+            parse_document(&bad_ref).unwrap_err().field,
+            "created_by_ref"
+        );
+        let no_pattern = IND.replace("\"pattern\":", "\"x_pattern\":");
+        let err = parse_document(&no_pattern).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.problem.as_str()),
+            ("pattern", "missing (required for `indicator`)")
+        );
         let v20 = IND.replace("\"2.1\"", "\"2.0\"");
         assert_eq!(parse_document(&v20).unwrap_err().field, "spec_version");
     }

@@ -17,7 +17,9 @@ impl StixId {
         check_type_name(ty)?;
         match uuid::Uuid::try_parse(uuid) {
             Ok(u) if u.hyphenated().to_string() == uuid => Ok(StixId(s.to_owned())),
-            _ => Err(format!("`{uuid}` in `{s}` is not a lowercase hyphenated UUID")),
+            _ => Err(format!(
+                "`{uuid}` in `{s}` is not a lowercase hyphenated UUID"
+            )),
         }
     }
 
@@ -48,7 +50,8 @@ impl StixId {
 
 /// The namespace of liaison's deterministic identifiers (itself a v5 name under the URL
 /// namespace, so that it is reproducible).
-const LIAISON_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5d4f_0c3e_2a41_5b8e_9c6d_7e1f_a2b3_c4d5);
+const LIAISON_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x5d4f_0c3e_2a41_5b8e_9c6d_7e1f_a2b3_c4d5);
 
 /// STIX type names (section 3.1): 3 to 250 characters of lowercase ASCII letters, digits and
 /// single hyphens, not starting or ending with a hyphen.

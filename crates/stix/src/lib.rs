@@ -15,4 +15,4 @@ pub use error::{Locator, StixError};
 pub use id::StixId;
 pub use object::{GranularMarking, StixObject, LIAISON_EXTENSION_ID};
 pub use timestamp::Timestamp;
-pub use vocab::{is_sco_type, is_sdo_or_sro_type};
+pub use vocab::{is_sco_type, is_sdo_or_sro_type, required_properties};

@@ -3,12 +3,11 @@ use serde_json::{Map, Value};
 use crate::error::{Locator, StixError};
 use crate::id::{check_type_name, StixId};
 use crate::timestamp::Timestamp;
-use crate::vocab::{is_sco_type, is_sdo_or_sro_type};
+use crate::vocab::{is_sco_type, is_sdo_or_sro_type, required_properties};
 
 /// The liaison extension-definition (DESIGN.md, "The liaison marking, on the wire"). Labels
 /// carry it on marking-definitions; objects carry it for `tearline_of`.
-pub const LIAISON_EXTENSION_ID: &str =
-    "extension-definition--fdceca40-f3b2-4da3-949c-c0e437c0f459";
+pub const LIAISON_EXTENSION_ID: &str = "extension-definition--fdceca40-f3b2-4da3-949c-c0e437c0f459";
 
 /// One granular marking (STIX 2.1 section 7.2.3): a marking or a language applied to the
 /// fields that `selectors` name.
@@ -55,12 +54,16 @@ impl StixObject {
 
         let ty = req_str(&props, "type", at)?;
         check_type_name(ty).map_err(|e| StixError::new(at, "type", e))?;
-        let id = StixId::parse(req_str(&props, "id", at)?).map_err(|e| StixError::new(at, "id", e))?;
+        let id =
+            StixId::parse(req_str(&props, "id", at)?).map_err(|e| StixError::new(at, "id", e))?;
         if id.object_type() != ty {
             return Err(StixError::new(
                 at,
                 "id",
-                format!("the id's type `{}` differs from `type` `{ty}`", id.object_type()),
+                format!(
+                    "the id's type `{}` differs from `type` `{ty}`",
+                    id.object_type()
+                ),
             ));
         }
         let sco = is_sco_type(ty);
@@ -75,7 +78,13 @@ impl StixObject {
             }
             Some(_) => return Err(StixError::new(at, "spec_version", "must be a string")),
             None if sco => {}
-            None => return Err(StixError::new(at, "spec_version", "missing (required: `2.1`)")),
+            None => {
+                return Err(StixError::new(
+                    at,
+                    "spec_version",
+                    "missing (required: `2.1`)",
+                ))
+            }
         }
 
         let created = opt_timestamp(&props, "created", at)?;
@@ -104,7 +113,10 @@ impl StixObject {
         let object_marking_refs = match props.get("object_marking_refs") {
             Some(v) => {
                 let refs = id_list(v, "object_marking_refs", at)?;
-                if let Some(bad) = refs.iter().find(|r| r.object_type() != "marking-definition") {
+                if let Some(bad) = refs
+                    .iter()
+                    .find(|r| r.object_type() != "marking-definition")
+                {
                     return Err(StixError::new(
                         at,
                         "object_marking_refs",
@@ -120,20 +132,33 @@ impl StixObject {
             None => Vec::new(),
         };
 
-        match ty {
-            "relationship" => {
-                req_str(&props, "relationship_type", at)?;
-                req_str(&props, "source_ref", at)?;
-                req_str(&props, "target_ref", at)?;
+        for key in required_properties(ty) {
+            match props.get(*key) {
+                None => {
+                    return Err(StixError::new(
+                        at,
+                        key,
+                        format!("missing (required for `{ty}`)"),
+                    ))
+                }
+                Some(Value::Array(a)) if a.is_empty() => {
+                    return Err(StixError::new(at, key, "must not be an empty list"))
+                }
+                Some(_) => {}
             }
-            "sighting" => {
-                req_str(&props, "sighting_of_ref", at)?;
-            }
-            "report" | "grouping" | "note" | "opinion" => match props.get("object_refs") {
-                Some(Value::Array(a)) if !a.is_empty() => {}
-                _ => return Err(StixError::new(at, "object_refs", "missing or empty")),
-            },
-            _ => {}
+        }
+        if ty == "relationship" {
+            req_str(&props, "relationship_type", at)?;
+        }
+        if ty == "marking-definition"
+            && !props.contains_key("extensions")
+            && !(props.contains_key("definition_type") && props.contains_key("definition"))
+        {
+            return Err(StixError::new(
+                at,
+                "definition",
+                "a marking-definition needs `definition_type` and `definition`, or `extensions`",
+            ));
         }
 
         let tearline_of = match props
@@ -142,9 +167,10 @@ impl StixObject {
             .and_then(|e| e.get("tearline_of"))
         {
             None => None,
-            Some(Value::String(s)) => Some(StixId::parse(s).map_err(|e| {
-                StixError::new(at, "extensions.liaison.tearline_of", e)
-            })?),
+            Some(Value::String(s)) => Some(
+                StixId::parse(s)
+                    .map_err(|e| StixError::new(at, "extensions.liaison.tearline_of", e))?,
+            ),
             Some(_) => {
                 return Err(StixError::new(
                     at,
@@ -174,7 +200,14 @@ impl StixObject {
     /// Checks a JSON object that liaison itself built, writing its text.
     pub fn from_props(props: Map<String, Value>) -> Result<StixObject, StixError> {
         let raw = Value::Object(props.clone()).to_string();
-        StixObject::from_parts(Value::Object(props), raw, &Locator { index: None, id: None })
+        StixObject::from_parts(
+            Value::Object(props),
+            raw,
+            &Locator {
+                index: None,
+                id: None,
+            },
+        )
     }
 
     /// The object's text exactly as received.
@@ -319,7 +352,11 @@ impl StixObject {
     }
 }
 
-fn req_str<'a>(props: &'a Map<String, Value>, key: &str, at: &Locator) -> Result<&'a str, StixError> {
+fn req_str<'a>(
+    props: &'a Map<String, Value>,
+    key: &str,
+    at: &Locator,
+) -> Result<&'a str, StixError> {
     match props.get(key) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(StixError::new(at, key, "must be a string")),
@@ -327,7 +364,11 @@ fn req_str<'a>(props: &'a Map<String, Value>, key: &str, at: &Locator) -> Result
     }
 }
 
-fn opt_timestamp(props: &Map<String, Value>, key: &str, at: &Locator) -> Result<Option<Timestamp>, StixError> {
+fn opt_timestamp(
+    props: &Map<String, Value>,
+    key: &str,
+    at: &Locator,
+) -> Result<Option<Timestamp>, StixError> {
     match props.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Timestamp::parse(s)
@@ -345,8 +386,14 @@ fn id_list(v: &Value, field: &str, at: &Locator) -> Result<Vec<StixId>, StixErro
         .iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::String(s) => StixId::parse(s).map_err(|e| StixError::new(at, &format!("{field}.[{i}]"), e)),
-            _ => Err(StixError::new(at, &format!("{field}.[{i}]"), "must be an identifier string")),
+            Value::String(s) => {
+                StixId::parse(s).map_err(|e| StixError::new(at, &format!("{field}.[{i}]"), e))
+            }
+            _ => Err(StixError::new(
+                at,
+                &format!("{field}.[{i}]"),
+                "must be an identifier string",
+            )),
         })
         .collect()
 }
@@ -355,7 +402,9 @@ fn id_list(v: &Value, field: &str, at: &Locator) -> Result<Vec<StixId>, StixErro
 fn check_reference_property(key: &str, value: &Value, at: &Locator) -> Result<(), StixError> {
     if key.ends_with("_ref") {
         match value {
-            Value::String(s) => StixId::parse(s).map(|_| ()).map_err(|e| StixError::new(at, key, e)),
+            Value::String(s) => StixId::parse(s)
+                .map(|_| ())
+                .map_err(|e| StixError::new(at, key, e)),
             _ => Err(StixError::new(at, key, "must be an identifier string")),
         }
     } else if key.ends_with("_refs") {
@@ -378,31 +427,64 @@ fn parse_granular(v: &Value, at: &Locator) -> Result<Vec<GranularMarking>, StixE
         let marking_ref = match m.get("marking_ref") {
             None => None,
             Some(Value::String(s)) => {
-                let id = StixId::parse(s).map_err(|e| StixError::new(at, &format!("{field}.marking_ref"), e))?;
+                let id = StixId::parse(s)
+                    .map_err(|e| StixError::new(at, &format!("{field}.marking_ref"), e))?;
                 if id.object_type() != "marking-definition" {
-                    return Err(StixError::new(at, &format!("{field}.marking_ref"), format!("`{id}` is not a marking-definition")));
+                    return Err(StixError::new(
+                        at,
+                        &format!("{field}.marking_ref"),
+                        format!("`{id}` is not a marking-definition"),
+                    ));
                 }
                 Some(id)
             }
-            Some(_) => return Err(StixError::new(at, &format!("{field}.marking_ref"), "must be an identifier string")),
+            Some(_) => {
+                return Err(StixError::new(
+                    at,
+                    &format!("{field}.marking_ref"),
+                    "must be an identifier string",
+                ))
+            }
         };
         let lang = match m.get("lang") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(StixError::new(at, &format!("{field}.lang"), "must be a string")),
+            Some(_) => {
+                return Err(StixError::new(
+                    at,
+                    &format!("{field}.lang"),
+                    "must be a string",
+                ))
+            }
         };
         if marking_ref.is_some() == lang.is_some() {
-            return Err(StixError::new(at, &field, "needs exactly one of `marking_ref` and `lang`"));
+            return Err(StixError::new(
+                at,
+                &field,
+                "needs exactly one of `marking_ref` and `lang`",
+            ));
         }
         let selectors = match m.get("selectors") {
             Some(Value::Array(s)) if !s.is_empty() => s
                 .iter()
                 .map(|x| x.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| StixError::new(at, &format!("{field}.selectors"), "must be strings"))?,
-            _ => return Err(StixError::new(at, &format!("{field}.selectors"), "missing or empty")),
+                .ok_or_else(|| {
+                    StixError::new(at, &format!("{field}.selectors"), "must be strings")
+                })?,
+            _ => {
+                return Err(StixError::new(
+                    at,
+                    &format!("{field}.selectors"),
+                    "missing or empty",
+                ))
+            }
         };
-        out.push(GranularMarking { marking_ref, lang, selectors });
+        out.push(GranularMarking {
+            marking_ref,
+            lang,
+            selectors,
+        });
     }
     Ok(out)
 }

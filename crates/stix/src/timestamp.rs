@@ -21,7 +21,8 @@ impl Timestamp {
             && b.get(10) == Some(&b'T')
             && b.last() == Some(&b'Z')
             && b.get(19).is_some_and(|c| *c == b'.' || *c == b'Z')
-            && (b.len() == 20 || (b.len() > 21 && b[20..b.len() - 1].iter().all(u8::is_ascii_digit)));
+            && (b.len() == 20
+                || (b.len() > 21 && b[20..b.len() - 1].iter().all(u8::is_ascii_digit)));
         if !shaped {
             return Err(format!(
                 "`{s}` is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z)"

@@ -58,3 +58,33 @@ pub fn is_sdo_or_sro_type(ty: &str) -> bool {
 pub fn is_sco_type(ty: &str) -> bool {
     SCO.contains(&ty)
 }
+
+/// The properties STIX 2.1 requires of a type besides the common ones (sections 4 to 6).
+/// (A marking-definition needs `definition_type` and `definition`, or `extensions`: checked
+/// apart.)
+pub fn required_properties(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "indicator" => &["pattern", "pattern_type", "valid_from"],
+        "report" => &["name", "published", "object_refs"],
+        "grouping" => &["context", "object_refs"],
+        "note" => &["content", "object_refs"],
+        "opinion" => &["opinion", "object_refs"],
+        "observed-data" => &["first_observed", "last_observed", "number_observed"],
+        "relationship" => &["relationship_type", "source_ref", "target_ref"],
+        "sighting" => &["sighting_of_ref"],
+        "malware" => &["is_family"],
+        "malware-analysis" => &["product"],
+        "attack-pattern" | "campaign" | "course-of-action" | "identity" | "incident"
+        | "infrastructure" | "intrusion-set" | "threat-actor" | "tool" | "vulnerability" => {
+            &["name"]
+        }
+        "domain-name" | "email-addr" | "ipv4-addr" | "ipv6-addr" | "mac-addr" | "mutex" | "url" => {
+            &["value"]
+        }
+        "directory" => &["path"],
+        "autonomous-system" => &["number"],
+        "user-account" => &["user_id"],
+        "windows-registry-key" => &["key"],
+        _ => &[],
+    }
+}

@@ -4,6 +4,12 @@ pub enum StoreError {
     /// The database itself failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The PostgreSQL server or the connection to it failed.
+    #[error("database error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The store was used again from inside one of its own scans (PostgreSQL: one connection).
+    #[error("the store is busy with a scan; it cannot be used from inside the scan's callback")]
+    Busy,
     /// A different object already holds this id and version; the batch was not written.
     #[error("object {index} (`{id}`): a different object with version `{version}` is already stored; nothing from this batch was written")]
     Conflict {

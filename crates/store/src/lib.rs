@@ -1,15 +1,20 @@
 //! Storage for a liaison node: every version of every object exactly as received, with the
 //! time it was added and where it came from; partners' agreements; consents. The [`Store`]
-//! trait is what the release pipeline sees; [`SqliteStore`] is the embedded default.
+//! trait is what the release pipeline sees; [`SqliteStore`] is the embedded default and
+//! [`PgStore`] the PostgreSQL backend for deployments.
 //! Invariant: a batch is written whole or not at all.
 #![deny(missing_docs)]
 
 mod error;
+mod postgres;
 mod record;
 mod sqlite;
 
 pub use error::StoreError;
-pub use record::{ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored};
+pub use postgres::PgStore;
+pub use record::{
+    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+};
 pub use sqlite::SqliteStore;
 
 /// What the release pipeline needs from storage. Implementations must make [`Store::ingest`]
@@ -35,7 +40,10 @@ pub trait Store {
     /// Every version of an object, oldest first.
     fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError>;
     /// The newest version of every object, in the order they were added.
-    fn scan_latest(&self, f: &mut dyn FnMut(Stored) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    fn scan_latest(
+        &self,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// What the label engine needs of the newest version of every object, without bodies.
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError>;
     /// How many objects (newest versions) and versions are held.

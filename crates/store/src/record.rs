@@ -68,11 +68,20 @@ pub struct IndexRow {
 }
 
 impl IndexRow {
-    pub(crate) fn of(seq: i64, object: &StixObject, assigned_label: Option<&StixId>, source: &str) -> IndexRow {
+    pub(crate) fn of(
+        seq: i64,
+        object: &StixObject,
+        assigned_label: Option<&StixId>,
+        source: &str,
+    ) -> IndexRow {
         IndexRow {
             seq,
             id: object.id().to_string(),
-            markings: object.object_marking_refs().iter().map(ToString::to_string).collect(),
+            markings: object
+                .object_marking_refs()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             assigned_label: assigned_label.map(ToString::to_string),
             tearline_of: object.tearline_of().map(ToString::to_string),
             derivation: object

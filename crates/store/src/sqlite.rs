@@ -8,7 +8,9 @@ use liaison_stix::{StixObject, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::StoreError;
-use crate::record::{ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored};
+use crate::record::{
+    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+};
 use crate::Store;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -68,7 +70,10 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
-            return Err(StoreError::Schema { found, known: SCHEMA_VERSION });
+            return Err(StoreError::Schema {
+                found,
+                known: SCHEMA_VERSION,
+            });
         }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -96,7 +101,13 @@ fn version_key(o: &StixObject) -> String {
 }
 
 fn read_stored(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn to_stored(
@@ -118,7 +129,13 @@ fn to_stored(
                 .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
         ),
     };
-    Ok(Stored { seq, object, date_added, source, assigned_label })
+    Ok(Stored {
+        seq,
+        object,
+        date_added,
+        source,
+        assigned_label,
+    })
 }
 
 const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label";
@@ -127,25 +144,41 @@ impl Store for SqliteStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         let party: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'party'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'party'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         let created: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'created'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'created'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
-        Ok(party.map(|party| NodeRecord { party, created: created.unwrap_or_default() }))
+        Ok(party.map(|party| NodeRecord {
+            party,
+            created: created.unwrap_or_default(),
+        }))
     }
 
     fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError> {
         if let Some(existing) = self.node()? {
             if existing.party != node.party {
-                return Err(StoreError::OtherParty { existing: existing.party, requested: node.party.clone() });
+                return Err(StoreError::OtherParty {
+                    existing: existing.party,
+                    requested: node.party.clone(),
+                });
             }
             return Ok(());
         }
         let tx = self.conn.transaction()?;
-        tx.execute("INSERT INTO meta (key, value) VALUES ('party', ?1)", [&node.party])?;
-        tx.execute("INSERT INTO meta (key, value) VALUES ('created', ?1)", [&node.created])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('party', ?1)",
+            [&node.party],
+        )?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('created', ?1)",
+            [&node.created],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -174,7 +207,8 @@ impl Store for SqliteStore {
                  ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version
                  WHERE excluded.version > heads.version",
             )?;
-            let mut existing = tx.prepare_cached("SELECT body FROM objects WHERE id = ?1 AND version = ?2")?;
+            let mut existing =
+                tx.prepare_cached("SELECT body FROM objects WHERE id = ?1 AND version = ?2")?;
             for (index, (item, stamp)) in batch.iter().zip(&stamps).enumerate() {
                 let o = item.object;
                 let version = version_key(o);
@@ -203,7 +237,8 @@ impl Store for SqliteStore {
                     o.raw(),
                 ])?;
                 if n == 0 {
-                    let body: String = existing.query_row(params![row.id, version], |r| r.get(0))?;
+                    let body: String =
+                        existing.query_row(params![row.id, version], |r| r.get(0))?;
                     let same = body == o.raw()
                         || serde_json::from_str::<serde_json::Value>(&body)
                             .map(|v| v.as_object() == Some(o.props()))
@@ -256,7 +291,10 @@ impl Store for SqliteStore {
         rows.map(|r| to_stored(r?)).collect()
     }
 
-    fn scan_latest(&self, f: &mut dyn FnMut(Stored) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn scan_latest(
+        &self,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY o.seq"
         ))?;
@@ -291,7 +329,11 @@ impl Store for SqliteStore {
                 assigned_label: row.get(3)?,
                 tearline_of: row.get(4)?,
                 derivation: src.zip(dst),
-                ends: row.get::<_, String>(9)?.split_whitespace().map(str::to_owned).collect(),
+                ends: row
+                    .get::<_, String>(9)?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
                 tags,
                 source: row.get(8)?,
             });
@@ -300,8 +342,12 @@ impl Store for SqliteStore {
     }
 
     fn counts(&self) -> Result<(u64, u64), StoreError> {
-        let heads: i64 = self.conn.query_row("SELECT count(*) FROM heads", [], |r| r.get(0))?;
-        let versions: i64 = self.conn.query_row("SELECT count(*) FROM objects", [], |r| r.get(0))?;
+        let heads: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM heads", [], |r| r.get(0))?;
+        let versions: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM objects", [], |r| r.get(0))?;
         Ok((heads.max(0) as u64, versions.max(0) as u64))
     }
 
@@ -320,15 +366,27 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT party, agreement, updated FROM partners WHERE party = ?1",
                 [party],
-                |r| Ok(PartnerRecord { party: r.get(0)?, agreement: r.get(1)?, updated: r.get(2)? }),
+                |r| {
+                    Ok(PartnerRecord {
+                        party: r.get(0)?,
+                        agreement: r.get(1)?,
+                        updated: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }
 
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT party, agreement, updated FROM partners ORDER BY party")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT party, agreement, updated FROM partners ORDER BY party")?;
         let rows = stmt.query_map([], |r| {
-            Ok(PartnerRecord { party: r.get(0)?, agreement: r.get(1)?, updated: r.get(2)? })
+            Ok(PartnerRecord {
+                party: r.get(0)?,
+                agreement: r.get(1)?,
+                updated: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -342,13 +400,18 @@ impl Store for SqliteStore {
     }
 
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
+        )?;
         let rows = stmt.query_map([], |r| {
-            Ok(ConsentRecord { id: r.get(0)?, object: r.get(1)?, to: r.get(2)?, by: r.get(3)?, created: r.get(4)? })
+            Ok(ConsentRecord {
+                id: r.get(0)?,
+                object: r.get(1)?,
+                to: r.get(2)?,
+                by: r.get(3)?,
+                created: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
-

@@ -1,7 +1,16 @@
-//! The store's contract, run against the SQLite backend. Every backend must pass these.
+//! The store's contract, run against every backend: SQLite in a file, SQLite in memory, and
+//! PostgreSQL when `LIAISON_TEST_PG_URL` is set (each test in a database of its own, dropped
+//! afterwards). With `LIAISON_REQUIRE_PG=1` a missing URL fails the tests instead of skipping.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
-use liaison_store::{ConsentRecord, NewObject, NodeRecord, PartnerRecord, SqliteStore, Store, StoreError};
+use liaison_store::{
+    ConsentRecord, NewObject, NodeRecord, PartnerRecord, PgStore, SqliteStore, Store, StoreError,
+};
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
     let text = format!(
@@ -11,57 +20,190 @@ fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
 }
 
 fn batch(objs: &[StixObject]) -> Vec<NewObject<'_>> {
-    objs.iter().map(|o| NewObject { object: o, assigned_label: None }).collect()
+    objs.iter()
+        .map(|o| NewObject {
+            object: o,
+            assigned_label: None,
+        })
+        .collect()
 }
 
-fn backends() -> Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)> {
+fn one(o: &StixObject) -> Vec<NewObject<'_>> {
+    vec![NewObject {
+        object: o,
+        assigned_label: None,
+    }]
+}
+
+/// The maintenance URL of the test server, if there is one.
+fn pg_url() -> Option<String> {
+    match std::env::var("LIAISON_TEST_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("LIAISON_REQUIRE_PG").as_deref() != Ok("1"),
+                "LIAISON_REQUIRE_PG=1 but LIAISON_TEST_PG_URL is not set: start a server with scripts/pg-test-cluster.sh"
+            );
+            eprintln!("LIAISON_TEST_PG_URL is not set: the PostgreSQL backend is not tested");
+            None
+        }
+    }
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A database of its own for one test, dropped when the test is done.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create(admin: &str) -> PgDb {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "liaison_test_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        PgDb {
+            admin: admin.to_owned(),
+            url: with_database(admin, &name),
+            name,
+        }
+    }
+
+    fn open(&self) -> PgStore {
+        PgStore::connect(&self.url).unwrap()
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// What keeps a backend's storage alive for the length of a test.
+#[allow(dead_code)]
+enum Keep {
+    Dir(tempfile::TempDir),
+    Pg(PgDb),
+    Nothing,
+}
+
+fn backends() -> Vec<(&'static str, Box<dyn Store>, Keep)> {
     let dir = tempfile::tempdir().unwrap();
     let file = SqliteStore::open(&dir.path().join("node.db")).unwrap();
-    vec![("sqlite-file", Box::new(file), dir), ("sqlite-memory", Box::new(SqliteStore::in_memory().unwrap()), tempfile::tempdir().unwrap())]
+    let mut all: Vec<(&'static str, Box<dyn Store>, Keep)> = vec![
+        ("sqlite-file", Box::new(file), Keep::Dir(dir)),
+        (
+            "sqlite-memory",
+            Box::new(SqliteStore::in_memory().unwrap()),
+            Keep::Nothing,
+        ),
+    ];
+    if let Some(admin) = pg_url() {
+        let db = PgDb::create(&admin);
+        all.push(("postgres", Box::new(db.open()), Keep::Pg(db)));
+    }
+    all
 }
 
 #[test]
 fn versions_are_kept_and_latest_wins() {
-    for (name, mut store, _dir) in backends() {
+    for (name, mut store, _keep) in backends() {
         let v1 = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
         let v2 = indicator(1, "2026-02-01T00:00:00.000Z", "198.51.100.2");
-        store.ingest(&batch(&[v2.clone()]), "local", &mut |_| {}).unwrap();
-        store.ingest(&batch(&[v1.clone()]), "local", &mut |_| {}).unwrap();
+        store.ingest(&one(&v2), "local", &mut |_| {}).unwrap();
+        store.ingest(&one(&v1), "local", &mut |_| {}).unwrap();
         let latest = store.latest(v1.id().as_str()).unwrap().unwrap();
-        assert_eq!(latest.object.raw(), v2.raw(), "{name}: an older version arriving later must not win");
+        assert_eq!(
+            latest.object.raw(),
+            v2.raw(),
+            "{name}: an older version arriving later must not win"
+        );
         let all = store.versions(v1.id().as_str()).unwrap();
         assert_eq!(all.len(), 2, "{name}");
         assert_eq!(all[0].object.raw(), v1.raw());
-        assert!(all[0].date_added > all[1].date_added, "{name}: date_added records arrival, not version");
-        assert_eq!(store.counts().unwrap(), (1, 2));
+        assert!(
+            all[0].date_added > all[1].date_added,
+            "{name}: date_added records arrival, not version"
+        );
+        assert_eq!(store.counts().unwrap(), (1, 2), "{name}");
     }
 }
 
 #[test]
 fn exact_duplicates_are_skipped_conflicts_refuse_the_whole_batch() {
-    for (name, mut store, _dir) in backends() {
+    for (name, mut store, _keep) in backends() {
         let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
-        let r = store.ingest(&batch(&[a.clone()]), "local", &mut |_| {}).unwrap();
+        let r = store.ingest(&one(&a), "local", &mut |_| {}).unwrap();
         assert_eq!(r.added, 1);
-        let r = store.ingest(&batch(&[a.clone()]), "local", &mut |_| {}).unwrap();
+        let r = store.ingest(&one(&a), "local", &mut |_| {}).unwrap();
         assert_eq!((r.added, r.duplicates), (0, 1), "{name}");
 
         let fresh = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.9");
         let clash = indicator(1, "2026-01-01T00:00:00.000Z", "203.0.113.7");
-        let err = store.ingest(&batch(&[fresh.clone(), clash]), "local", &mut |_| {}).unwrap_err();
-        assert!(matches!(err, StoreError::Conflict { index: 1, .. }), "{name}: {err}");
-        assert!(store.latest(fresh.id().as_str()).unwrap().is_none(), "{name}: half a batch was written");
-        assert_eq!(store.counts().unwrap(), (1, 1));
+        let err = store
+            .ingest(&batch(&[fresh.clone(), clash]), "local", &mut |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { index: 1, .. }),
+            "{name}: {err}"
+        );
+        assert!(
+            store.latest(fresh.id().as_str()).unwrap().is_none(),
+            "{name}: half a batch was written"
+        );
+        assert_eq!(store.counts().unwrap(), (1, 1), "{name}");
     }
 }
 
 #[test]
 fn index_rows_carry_what_the_label_engine_needs() {
-    for (name, mut store, _dir) in backends() {
+    for (name, mut store, _keep) in backends() {
         let rel = parse_document(r#"{"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-000000000009","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"derived-from","source_ref":"indicator--00000000-0000-4000-8000-000000000002","target_ref":"indicator--00000000-0000-4000-8000-000000000001","object_marking_refs":["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]}"#).unwrap().objects.remove(0);
         let ind = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
         let label = StixId::new_named("marking-definition", b"x");
-        let items = [NewObject { object: &ind, assigned_label: Some(&label) }, NewObject { object: &rel, assigned_label: None }];
+        let items = [
+            NewObject {
+                object: &ind,
+                assigned_label: Some(&label),
+            },
+            NewObject {
+                object: &rel,
+                assigned_label: None,
+            },
+        ];
         store.ingest(&items, "GBR", &mut |_| {}).unwrap();
         let mut rows = Vec::new();
         store.scan_index(&mut |r| rows.push(r)).unwrap();
@@ -69,49 +211,289 @@ fn index_rows_carry_what_the_label_engine_needs() {
         assert_eq!(rows[0].assigned_label.as_deref(), Some(label.as_str()));
         assert_eq!(rows[0].tags, vec!["terrorism".to_owned()]);
         assert_eq!(rows[0].source, "GBR");
-        assert_eq!(rows[1].markings, vec!["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421".to_owned()]);
+        assert_eq!(
+            rows[1].markings,
+            vec!["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421".to_owned()]
+        );
         assert_eq!(
             rows[1].derivation,
-            Some(("indicator--00000000-0000-4000-8000-000000000002".into(), "indicator--00000000-0000-4000-8000-000000000001".into()))
+            Some((
+                "indicator--00000000-0000-4000-8000-000000000002".into(),
+                "indicator--00000000-0000-4000-8000-000000000001".into()
+            ))
         );
         let mut n = 0;
-        store.scan_latest(&mut |s| { n += 1; assert!(!s.object.raw().is_empty()); Ok(()) }).unwrap();
+        store
+            .scan_latest(&mut |s| {
+                n += 1;
+                assert!(!s.object.raw().is_empty());
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(n, 2);
     }
 }
 
 #[test]
 fn node_partners_and_consents() {
-    for (name, mut store, _dir) in backends() {
+    for (name, mut store, _keep) in backends() {
         assert!(store.node().unwrap().is_none());
-        let node = NodeRecord { party: "USA".into(), created: "2026-11-22T00:00:00.000Z".into() };
+        let node = NodeRecord {
+            party: "USA".into(),
+            created: "2026-11-22T00:00:00.000Z".into(),
+        };
         store.init_node(&node).unwrap();
         store.init_node(&node).unwrap();
-        let err = store.init_node(&NodeRecord { party: "GBR".into(), ..node.clone() }).unwrap_err();
+        let err = store
+            .init_node(&NodeRecord {
+                party: "GBR".into(),
+                ..node.clone()
+            })
+            .unwrap_err();
         assert!(err.to_string().contains("`USA`"), "{name}: {err}");
-        store.put_partner(&PartnerRecord { party: "RUS".into(), agreement: "ceiling = \"SECRET\"".into(), updated: "t1".into() }).unwrap();
-        store.put_partner(&PartnerRecord { party: "RUS".into(), agreement: "ceiling = \"CONFIDENTIAL\"".into(), updated: "t2".into() }).unwrap();
+        store
+            .put_partner(&PartnerRecord {
+                party: "RUS".into(),
+                agreement: "ceiling = \"SECRET\"".into(),
+                updated: "t1".into(),
+            })
+            .unwrap();
+        store
+            .put_partner(&PartnerRecord {
+                party: "RUS".into(),
+                agreement: "ceiling = \"CONFIDENTIAL\"".into(),
+                updated: "t2".into(),
+            })
+            .unwrap();
         assert_eq!(store.partners().unwrap().len(), 1);
-        assert_eq!(store.partner("RUS").unwrap().unwrap().agreement, "ceiling = \"CONFIDENTIAL\"");
-        let c = ConsentRecord { id: "c1".into(), object: "report--x".into(), to: "GBR".into(), by: "ISR".into(), created: "t".into() };
+        assert_eq!(
+            store.partner("RUS").unwrap().unwrap().agreement,
+            "ceiling = \"CONFIDENTIAL\""
+        );
+        let c = ConsentRecord {
+            id: "c1".into(),
+            object: "report--x".into(),
+            to: "GBR".into(),
+            by: "ISR".into(),
+            created: "t".into(),
+        };
         store.add_consent(&c).unwrap();
         assert_eq!(store.consents().unwrap(), vec![c]);
     }
 }
 
 #[test]
-fn reopening_a_file_keeps_everything_and_date_added_keeps_rising() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.db");
+fn duplicates_and_conflicts_within_one_batch() {
+    for (name, mut store, _keep) in backends() {
+        let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let r = store
+            .ingest(&batch(&[a.clone(), a.clone()]), "local", &mut |_| {})
+            .unwrap();
+        assert_eq!((r.added, r.duplicates), (1, 1), "{name}");
+
+        // The same object with its properties in another order is the same object.
+        let mut props: Vec<(String, serde_json::Value)> = a.props().clone().into_iter().collect();
+        props.reverse();
+        let reordered = serde_json::Value::Object(props.into_iter().collect()).to_string();
+        assert_ne!(reordered, a.raw());
+        let same = parse_document(&reordered).unwrap().objects.remove(0);
+        let r = store.ingest(&batch(&[same]), "local", &mut |_| {}).unwrap();
+        assert_eq!(
+            (r.added, r.duplicates),
+            (0, 1),
+            "{name}: a re-ordered copy is a duplicate"
+        );
+
+        let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
+        let b_other = indicator(2, "2026-01-01T00:00:00.000Z", "203.0.113.2");
+        let c = indicator(3, "2026-01-01T00:00:00.000Z", "198.51.100.3");
+        let err = store
+            .ingest(&batch(&[c.clone(), b, b_other]), "local", &mut |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { index: 2, .. }),
+            "{name}: {err}"
+        );
+        assert!(
+            store.latest(c.id().as_str()).unwrap().is_none(),
+            "{name}: half a batch was written"
+        );
+        assert_eq!(store.counts().unwrap(), (1, 1), "{name}");
+    }
+}
+
+#[test]
+fn several_versions_in_one_batch_and_progress() {
+    for (name, mut store, _keep) in backends() {
+        let mut objs = Vec::new();
+        for i in 0..10_000u32 {
+            objs.push(indicator(
+                i % 5_000,
+                &format!("2026-01-{:02}T00:00:00.000Z", 1 + i / 5_000),
+                "198.51.100.1",
+            ));
+        }
+        objs.reverse(); // newer versions first: an older one arriving later must not win
+        let mut seen = Vec::new();
+        let r = store
+            .ingest(&batch(&objs), "local", &mut |n| seen.push(n))
+            .unwrap();
+        assert_eq!((r.added, r.duplicates), (10_000, 0), "{name}");
+        assert_eq!(seen.last(), Some(&10_000), "{name}");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{name}: {seen:?}");
+        assert_eq!(store.counts().unwrap(), (5_000, 10_000), "{name}");
+        let mut last_seq = i64::MIN;
+        let mut last_added = None;
+        let mut n = 0;
+        store
+            .scan_latest(&mut |s| {
+                assert!(s.seq > last_seq);
+                assert!(
+                    s.object.raw().contains("2026-01-02T"),
+                    "{name}: {}",
+                    s.object.raw()
+                );
+                if let Some(prev) = last_added.replace(s.date_added.clone()) {
+                    assert!(s.date_added > prev, "{name}: date_added must follow seq");
+                }
+                last_seq = s.seq;
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 5_000, "{name}");
+    }
+}
+
+/// Opening the same storage again keeps everything, and `date_added` keeps rising.
+fn reopen_check(name: &str, open: &dyn Fn() -> Box<dyn Store>) {
     let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
     let first = {
-        let mut s = SqliteStore::open(&path).unwrap();
-        s.ingest(&batch(&[a.clone()]), "local", &mut |_| {}).unwrap();
+        let mut s = open();
+        s.ingest(&one(&a), "local", &mut |_| {}).unwrap();
         s.latest(a.id().as_str()).unwrap().unwrap().date_added
     };
-    let mut s = SqliteStore::open(&path).unwrap();
+    let mut s = open();
     let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
-    s.ingest(&batch(&[b.clone()]), "local", &mut |_| {}).unwrap();
-    assert!(s.latest(b.id().as_str()).unwrap().unwrap().date_added > first);
-    assert_eq!(s.counts().unwrap(), (2, 2));
+    s.ingest(&one(&b), "local", &mut |_| {}).unwrap();
+    assert!(
+        s.latest(b.id().as_str()).unwrap().unwrap().date_added > first,
+        "{name}"
+    );
+    assert_eq!(s.counts().unwrap(), (2, 2), "{name}");
+}
+
+#[test]
+fn reopening_keeps_everything_and_date_added_keeps_rising() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    reopen_check("sqlite-file", &|| {
+        Box::new(SqliteStore::open(&path).unwrap())
+    });
+    if let Some(admin) = pg_url() {
+        let db = PgDb::create(&admin);
+        reopen_check("postgres", &|| Box::new(db.open()));
+    }
+}
+
+#[test]
+fn postgres_refuses_a_newer_schema() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    drop(db.open());
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("UPDATE schema_version SET version = 99")
+        .unwrap();
+    let err = PgStore::connect(&db.url).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::Schema {
+                found: 99,
+                known: 1
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn postgres_concurrent_writers_keep_date_added_strictly_increasing() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    const WRITERS: u32 = 4;
+    const BATCHES: u32 = 25;
+    const PER_BATCH: u32 = 40;
+    // Connect first (schema creation is serialised too), then ingest all at once.
+    let stores: Vec<PgStore> = (0..WRITERS).map(|_| db.open()).collect();
+    let start = std::sync::Barrier::new(WRITERS as usize);
+    std::thread::scope(|scope| {
+        for (w, mut store) in (0..WRITERS).zip(stores) {
+            let start = &start;
+            scope.spawn(move || {
+                start.wait();
+                for b in 0..BATCHES {
+                    let objs: Vec<StixObject> = (0..PER_BATCH)
+                        .map(|i| {
+                            indicator(
+                                (w * BATCHES + b) * PER_BATCH + i,
+                                "2026-01-01T00:00:00.000Z",
+                                "198.51.100.1",
+                            )
+                        })
+                        .collect();
+                    let r = store
+                        .ingest(&batch(&objs), &format!("W{w}"), &mut |_| {})
+                        .unwrap();
+                    assert_eq!(r.added, u64::from(PER_BATCH));
+                }
+            });
+        }
+    });
+    let store = db.open();
+    let total = u64::from(WRITERS * BATCHES * PER_BATCH);
+    assert_eq!(store.counts().unwrap(), (total, total), "a batch was lost");
+    let mut prev: Option<liaison_stix::Timestamp> = None;
+    let mut n = 0u64;
+    let mut sources = std::collections::BTreeSet::new();
+    store
+        .scan_latest(&mut |s| {
+            if let Some(p) = &prev {
+                assert!(
+                    s.date_added > *p,
+                    "date_added {} after {} (seq {})",
+                    s.date_added,
+                    p,
+                    s.seq
+                );
+            }
+            prev = Some(s.date_added);
+            sources.insert(s.source);
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, total);
+    assert_eq!(sources.len(), WRITERS as usize);
+}
+
+/// Rough ingest rates: `cargo test -p liaison-store --release --test store -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn ingest_rate() {
+    let objs: Vec<StixObject> = (0..100_000u32)
+        .map(|i| indicator(i, "2026-01-01T00:00:00.000Z", "198.51.100.1"))
+        .collect();
+    for (name, mut store, _keep) in backends() {
+        let started = Instant::now();
+        for chunk in objs.chunks(10_000) {
+            store.ingest(&batch(chunk), "local", &mut |_| {}).unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {} objects in {secs:.2}s: {:.0} objects/s",
+            objs.len(),
+            objs.len() as f64 / secs
+        );
+    }
 }

@@ -1,0 +1,528 @@
+//! The PostgreSQL backend, for deployments: the same tables and semantics as the SQLite
+//! backend. Tables live in the first schema of the connection's `search_path` (choose one
+//! with `?options=-csearch_path%3Dname` in the URL).
+//!
+//! A batch is one transaction: rows are copied (binary `COPY`) into a session-local temporary
+//! table, then moved with one `INSERT .. SELECT .. ON CONFLICT DO NOTHING` that also updates
+//! `heads`; if some rows were not inserted, they are compared with what is stored (duplicate
+//! or conflict). Every ingest takes a transaction-level advisory lock and starts `date_added`
+//! after the largest one in the database, so that several processes writing to one database
+//! still give strictly increasing `date_added` in the order of `seq`.
+//!
+//! Connections are plain TCP (`NoTls`); TLS for deployments is still to come.
+
+use std::cell::{RefCell, RefMut};
+
+use ::postgres::binary_copy::BinaryCopyInWriter;
+use ::postgres::fallible_iterator::FallibleIterator;
+use ::postgres::types::{ToSql, Type};
+use ::postgres::{Client, NoTls, Row};
+use liaison_stix::{StixObject, Timestamp};
+
+use crate::error::StoreError;
+use crate::record::{
+    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+};
+use crate::Store;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// Advisory lock keys (transaction level): schema setup, and ingest (`date_added` order).
+const SETUP_LOCK: i64 = 0x6c69_6173_0001;
+const INGEST_LOCK: i64 = 0x6c69_6173_0002;
+
+// Text that is compared or ordered uses the "C" collation: byte order, as in SQLite.
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text COLLATE "C" NOT NULL,
+    version text COLLATE "C" NOT NULL,
+    date_added text COLLATE "C" NOT NULL,
+    source text NOT NULL,
+    assigned_label text,
+    markings text NOT NULL,
+    tearline_of text,
+    derived_src text,
+    derived_dst text,
+    ends text,
+    tags text,
+    body text NOT NULL,
+    UNIQUE (id, version)
+);
+CREATE INDEX IF NOT EXISTS objects_date_added ON objects (date_added);
+CREATE TABLE IF NOT EXISTS heads (
+    id text COLLATE "C" PRIMARY KEY,
+    seq bigint NOT NULL,
+    version text COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS heads_seq ON heads (seq);
+CREATE TABLE IF NOT EXISTS partners (
+    party text COLLATE "C" PRIMARY KEY, agreement text NOT NULL, updated text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consents (
+    id text COLLATE "C" PRIMARY KEY, object text NOT NULL, to_party text NOT NULL,
+    by_party text NOT NULL, created text COLLATE "C" NOT NULL
+);
+"#;
+
+/// Per session: the batch on its way in. Emptied by every commit.
+const INCOMING: &str = r#"
+CREATE TEMPORARY TABLE IF NOT EXISTS liaison_incoming (
+    idx integer NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version text COLLATE "C" NOT NULL,
+    date_added text COLLATE "C" NOT NULL,
+    assigned_label text,
+    markings text NOT NULL,
+    tearline_of text,
+    derived_src text,
+    derived_dst text,
+    ends text,
+    tags text,
+    body text NOT NULL
+) ON COMMIT DELETE ROWS
+"#;
+
+const INCOMING_TYPES: [Type; 12] = [
+    Type::INT4,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// Moves the batch into `objects` in batch order, points `heads` at the newest versions, and
+/// counts the rows inserted.
+const MOVE_IN: &str = "
+WITH ins AS (
+    INSERT INTO objects (id, version, date_added, source, assigned_label, markings, tearline_of,
+                         derived_src, derived_dst, ends, tags, body)
+    SELECT id, version, date_added, $1, assigned_label, markings, tearline_of,
+           derived_src, derived_dst, ends, tags, body
+    FROM liaison_incoming ORDER BY idx
+    ON CONFLICT (id, version) DO NOTHING
+    RETURNING seq, id, version
+), head AS (
+    INSERT INTO heads (id, seq, version)
+    SELECT DISTINCT ON (id) id, seq, version FROM ins ORDER BY id, version DESC
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version
+    WHERE excluded.version > heads.version
+)
+SELECT count(*) FROM ins";
+
+/// The batch's rows that were not inserted (their `date_added` is not the stored one), with
+/// the stored body when it differs from the received text.
+const NOT_INSERTED: &str = "
+SELECT i.idx, CASE WHEN o.body = i.body THEN NULL ELSE o.body END
+FROM liaison_incoming i JOIN objects o ON o.id = i.id AND o.version = i.version
+WHERE o.date_added <> i.date_added
+ORDER BY i.idx";
+
+const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label";
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    client: RefCell<Client>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value
+    /// form), creating the tables if needed. No TLS yet.
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        Self::setup(Client::connect(url, NoTls)?)
+    }
+
+    fn setup(mut client: Client) -> Result<PgStore, StoreError> {
+        let mut tx = client.transaction()?;
+        // Two processes connecting to a fresh database at once must not race on CREATE.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SETUP_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)")?;
+        let found: Option<i64> = tx
+            .query_one("SELECT max(version) FROM schema_version", &[])?
+            .get(0);
+        if let Some(found) = found {
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::Schema {
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+        }
+        tx.batch_execute(SCHEMA)?;
+        if found.is_none() {
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )?;
+        } else {
+            tx.execute("UPDATE schema_version SET version = $1", &[&SCHEMA_VERSION])?;
+        }
+        tx.commit()?;
+        client.batch_execute(INCOMING)?;
+        Ok(PgStore {
+            client: RefCell::new(client),
+        })
+    }
+
+    /// The connection. Reads take `&self`; a callback of a scan that uses the same store again
+    /// gets an error rather than a panic.
+    fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
+        self.client.try_borrow_mut().map_err(|_| StoreError::Busy)
+    }
+}
+
+fn version_key(o: &StixObject) -> String {
+    o.version().map(Timestamp::sort_key).unwrap_or_default()
+}
+
+fn to_stored(row: &Row) -> Result<Stored, StoreError> {
+    let seq: i64 = row.try_get(0)?;
+    let body: &str = row.try_get(1)?;
+    let date_added: &str = row.try_get(2)?;
+    let source: String = row.try_get(3)?;
+    let assigned: Option<&str> = row.try_get(4)?;
+    let doc = liaison_stix::parse_document(body)
+        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
+    let object = doc
+        .objects
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Damaged(format!("row {seq}: empty body")))?;
+    let date_added =
+        Timestamp::parse(date_added).map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
+    let assigned_label = match assigned {
+        None => None,
+        Some(s) => Some(
+            liaison_stix::StixId::parse(s)
+                .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
+        ),
+    };
+    Ok(Stored {
+        seq,
+        object,
+        date_added,
+        source,
+        assigned_label,
+    })
+}
+
+fn to_index_row(row: &Row) -> Result<IndexRow, StoreError> {
+    let seq: i64 = row.try_get(0)?;
+    let markings: &str = row.try_get(2)?;
+    let src: Option<String> = row.try_get(5)?;
+    let dst: Option<String> = row.try_get(6)?;
+    let tags: Option<&str> = row.try_get(7)?;
+    let ends: Option<&str> = row.try_get(9)?;
+    let tags = match tags {
+        None => Vec::new(),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| StoreError::Damaged(format!("row {seq}: tags: {e}")))?,
+    };
+    Ok(IndexRow {
+        seq,
+        id: row.try_get(1)?,
+        markings: markings.split_whitespace().map(str::to_owned).collect(),
+        assigned_label: row.try_get(3)?,
+        tearline_of: row.try_get(4)?,
+        derivation: src.zip(dst),
+        ends: ends
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        tags,
+        source: row.try_get(8)?,
+    })
+}
+
+fn to_partner(r: &Row) -> Result<PartnerRecord, StoreError> {
+    Ok(PartnerRecord {
+        party: r.try_get(0)?,
+        agreement: r.try_get(1)?,
+        updated: r.try_get(2)?,
+    })
+}
+
+/// Strictly increasing microsecond stamps after `last`, starting no earlier than now.
+fn stamps(last: Option<&str>, n: usize) -> Result<Vec<Timestamp>, StoreError> {
+    let last = match last {
+        None => 0,
+        Some(s) => Timestamp::parse(s)
+            .map_err(|e| StoreError::Damaged(format!("largest date_added: {e}")))?
+            .unix_nanos(),
+    };
+    // Whole microseconds: the stored text has six digits.
+    let mut next = Timestamp::now().unix_nanos().max(last + 1_000) / 1_000 * 1_000;
+    if next <= last {
+        next += 1_000;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(Timestamp::from_unix_nanos(next, 6).ok_or_else(|| {
+            StoreError::Damaged(format!("date_added out of range after {last}ns"))
+        })?);
+        next += 1_000;
+    }
+    Ok(out)
+}
+
+impl Store for PgStore {
+    fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT key, value FROM meta WHERE key IN ('party', 'created')",
+            &[],
+        )?;
+        let mut party = None;
+        let mut created = None;
+        for r in &rows {
+            let key: &str = r.try_get(0)?;
+            let value: String = r.try_get(1)?;
+            match key {
+                "party" => party = Some(value),
+                _ => created = Some(value),
+            }
+        }
+        Ok(party.map(|party| NodeRecord {
+            party,
+            created: created.unwrap_or_default(),
+        }))
+    }
+
+    fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // Whoever writes first owns the node; the loser reads the winner's party.
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('party', $1), ('created', $2) ON CONFLICT (key) DO NOTHING",
+            &[&node.party, &node.created],
+        )?;
+        let existing: String = tx
+            .query_one("SELECT value FROM meta WHERE key = 'party'", &[])?
+            .try_get(0)?;
+        if existing != node.party {
+            return Err(StoreError::OtherParty {
+                existing,
+                requested: node.party.clone(),
+            });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn ingest(
+        &mut self,
+        batch: &[NewObject<'_>],
+        source: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestReport, StoreError> {
+        if batch.is_empty() {
+            progress(0);
+            return Ok(IngestReport::default());
+        }
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // Held to commit: ingests into this database, from any process, take turns, and each
+        // one's date_added start after everything committed before it.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
+        let last: Option<String> = tx
+            .query_one("SELECT max(date_added) FROM objects", &[])?
+            .try_get(0)?;
+        let stamps = stamps(last.as_deref(), batch.len())?;
+
+        let sink = tx.copy_in(
+            "COPY liaison_incoming (idx, id, version, date_added, assigned_label, markings, tearline_of, \
+             derived_src, derived_dst, ends, tags, body) FROM STDIN (FORMAT binary)",
+        )?;
+        let mut writer = BinaryCopyInWriter::new(sink, &INCOMING_TYPES);
+        for (index, (item, stamp)) in batch.iter().zip(&stamps).enumerate() {
+            let o = item.object;
+            let row = IndexRow::of(0, o, item.assigned_label, source);
+            let idx = i32::try_from(index).map_err(|_| {
+                StoreError::Damaged(format!("a batch of {} objects is too large", batch.len()))
+            })?;
+            let tags = if row.tags.is_empty() {
+                None
+            } else {
+                Some(serde_json::Value::from(row.tags.clone()).to_string())
+            };
+            let (dsrc, ddst) = match &row.derivation {
+                Some((a, b)) => (Some(a.as_str()), Some(b.as_str())),
+                None => (None, None),
+            };
+            let values: [&(dyn ToSql + Sync); 12] = [
+                &idx,
+                &row.id,
+                &version_key(o),
+                &stamp.as_str(),
+                &row.assigned_label,
+                &row.markings.join(" "),
+                &row.tearline_of,
+                &dsrc,
+                &ddst,
+                &row.ends.join(" "),
+                &tags,
+                &o.raw(),
+            ];
+            writer.write(&values)?;
+            if index % 4096 == 4095 {
+                progress(index as u64 + 1);
+            }
+        }
+        writer.finish()?;
+
+        let inserted: i64 = tx.query_one(MOVE_IN, &[&source])?.try_get(0)?;
+        let mut report = IngestReport {
+            added: batch.len() as u64,
+            duplicates: 0,
+        };
+        // Only when something was not inserted: which rows, and are they duplicates?
+        let not_inserted = if inserted == batch.len() as i64 {
+            Vec::new()
+        } else {
+            tx.query(NOT_INSERTED, &[])?
+        };
+        for r in not_inserted {
+            let idx: i32 = r.try_get(0)?;
+            let stored: Option<&str> = r.try_get(1)?;
+            let index = usize::try_from(idx)
+                .map_err(|_| StoreError::Damaged(format!("batch index {idx}")))?;
+            let Some(item) = batch.get(index) else {
+                return Err(StoreError::Damaged(format!("batch index {idx}")));
+            };
+            let o = item.object;
+            let same = match stored {
+                None => true,
+                Some(body) => serde_json::from_str::<serde_json::Value>(body)
+                    .map(|v| v.as_object() == Some(o.props()))
+                    .unwrap_or(false),
+            };
+            if !same {
+                // Dropping the transaction rolls the batch back.
+                return Err(StoreError::Conflict {
+                    index,
+                    id: o.id().to_string(),
+                    version: o.version().map(ToString::to_string).unwrap_or_default(),
+                });
+            }
+            report.added -= 1;
+            report.duplicates += 1;
+        }
+        tx.commit()?;
+        progress(batch.len() as u64);
+        Ok(report)
+    }
+
+    fn latest(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let row = self.client()?.query_opt(
+            &format!("SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq WHERE h.id = $1"),
+            &[&id],
+        )?;
+        row.as_ref().map(to_stored).transpose()
+    }
+
+    fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
+        let rows = self.client()?.query(
+            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.id = $1 ORDER BY o.version"),
+            &[&id],
+        )?;
+        rows.iter().map(to_stored).collect()
+    }
+
+    fn scan_latest(
+        &self,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // One statement, streamed: a consistent snapshot without holding every row in memory.
+        let mut client = self.client()?;
+        let mut rows = client.query_raw(
+            &format!("SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq"),
+            std::iter::empty::<i64>(),
+        )?;
+        while let Some(row) = rows.next()? {
+            f(to_stored(&row)?)?;
+        }
+        Ok(())
+    }
+
+    fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut rows = client.query_raw(
+            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
+             FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq",
+            std::iter::empty::<i64>(),
+        )?;
+        while let Some(row) = rows.next()? {
+            f(to_index_row(&row)?);
+        }
+        Ok(())
+    }
+
+    fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let row = self.client()?.query_one(
+            "SELECT (SELECT count(*) FROM heads), (SELECT count(*) FROM objects)",
+            &[],
+        )?;
+        let heads: i64 = row.try_get(0)?;
+        let versions: i64 = row.try_get(1)?;
+        Ok((heads.max(0) as u64, versions.max(0) as u64))
+    }
+
+    fn put_partner(&mut self, p: &PartnerRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partners (party, agreement, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (party) DO UPDATE SET agreement = excluded.agreement, updated = excluded.updated",
+            &[&p.party, &p.agreement, &p.updated],
+        )?;
+        Ok(())
+    }
+
+    fn partner(&self, party: &str) -> Result<Option<PartnerRecord>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT party, agreement, updated FROM partners WHERE party = $1",
+            &[&party],
+        )?;
+        row.as_ref().map(to_partner).transpose()
+    }
+
+    fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT party, agreement, updated FROM partners ORDER BY party",
+            &[],
+        )?;
+        rows.iter().map(to_partner).collect()
+    }
+
+    fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO consents (id, object, to_party, by_party, created) VALUES ($1, $2, $3, $4, $5)",
+            &[&c.id, &c.object, &c.to, &c.by, &c.created],
+        )?;
+        Ok(())
+    }
+
+    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    id: r.try_get(0)?,
+                    object: r.try_get(1)?,
+                    to: r.try_get(2)?,
+                    by: r.try_get(3)?,
+                    created: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}
