@@ -46,6 +46,22 @@ fn is_meta(ty: &str) -> bool {
     matches!(ty, "marking-definition" | "extension-definition")
 }
 
+/// One object's copy for a partner.
+struct Copy {
+    object: Map<String, Value>,
+    reasons: Vec<Reason>,
+    cut: Vec<String>,
+    /// The effective label written for it, when it differs from its own.
+    label: Option<Label>,
+}
+
+/// Everything one pass over the holdings yields for a partner.
+struct Run {
+    entries: Vec<Entry>,
+    copies: Vec<Map<String, Value>>,
+    labels: Vec<Label>,
+}
+
 /// When computed labels are written out, they get this `created`: their id is a function of
 /// their content, so every copy of one label must be the same object.
 const COMPUTED_LABEL_CREATED: &str = "2026-01-01T00:00:00.000Z";
@@ -60,7 +76,7 @@ fn deliver(
     world: &World,
     object: &StixObject,
     assigned: Option<&str>,
-) -> Result<(Map<String, Value>, Vec<Reason>, Vec<String>, Option<Label>), Reason> {
+) -> Result<Copy, Reason> {
     let ix = world.lookup(object.id().as_str()).ok_or_else(|| Reason {
         code: ReasonCode::InvalidLabel,
         detail: "object not indexed".into(),
@@ -125,14 +141,16 @@ fn deliver(
             a.push(Value::String(id));
         }
     }
-    Ok((copy, reasons, cut, computed))
+    Ok(Copy {
+        object: copy,
+        reasons,
+        cut,
+        label: computed,
+    })
 }
 
 impl<S: Store> Node<S> {
-    fn run(
-        &self,
-        to: &Party,
-    ) -> Result<(Vec<Entry>, Vec<Map<String, Value>>, Vec<Label>), ReleaseError> {
+    fn run(&self, to: &Party) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
         let mut judge = Judge::new(&world, &agreement);
@@ -175,7 +193,12 @@ impl<S: Store> Node<S> {
             };
             if let Some((obj, assigned)) = goes {
                 match deliver(&mut judge, &world, &obj, assigned.as_deref()) {
-                    Ok((copy, reasons, cut, label)) => {
+                    Ok(Copy {
+                        object: copy,
+                        reasons,
+                        cut,
+                        label,
+                    }) => {
                         entry.reasons.extend(reasons);
                         entry.cut = cut;
                         if let Some(label) = label {
@@ -198,18 +221,26 @@ impl<S: Store> Node<S> {
             Ok(())
         })?;
         pending.into_iter().collect::<Result<Vec<()>, _>>()?;
-        Ok((entries, copies, computed))
+        Ok(Run {
+            entries,
+            copies,
+            labels: computed,
+        })
     }
 
     /// The decision on every object this node holds, for partner `to`.
     pub fn preview(&self, to: &Party) -> Result<Vec<Entry>, ReleaseError> {
-        Ok(self.run(to)?.0)
+        Ok(self.run(to)?.entries)
     }
 
     /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
     /// liaison's extension-definition.
     pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
-        let (entries, copies, computed) = self.run(to)?;
+        let Run {
+            entries,
+            copies,
+            labels: computed,
+        } = self.run(to)?;
         let mut marks: BTreeSet<String> = BTreeSet::new();
         for c in &copies {
             for key in ["object_marking_refs"] {
