@@ -53,8 +53,11 @@ pub struct Decision {
 #[derive(Debug, Clone)]
 struct LabelVerdict {
     reasons: Arc<[Reason]>,
-    /// Originators other than us whose consent is needed.
-    consent_from: Arc<[Party]>,
+    /// Originators other than us whose consent is needed, each with the reason to give
+    /// when it is missing.
+    consent_from: Arc<[(Party, Reason)]>,
+    /// Rule 4 for the label's TLP, when it is above the agreement's.
+    tlp: Option<Reason>,
 }
 
 /// Decides for one partner. Holds caches, so keep one per partner for a batch of decisions.
@@ -64,7 +67,16 @@ pub struct Judge<'w> {
     by_label: Vec<Option<LabelVerdict>>,
     type_allowed: Vec<Option<bool>>,
     visible: Vec<u8>,
+    /// Per originator whose consent is needed: for each object seen, (consent at or above it,
+    /// its ORCON sources all covered, it rests on an ORCON source at all).
+    /// Dense, one byte per object: `DONE`, `ABOVE`, `COVERED`, `HAS_SOURCE` bits.
+    coverage: Vec<(Party, Vec<u8>)>,
 }
+
+const DONE: u8 = 1;
+const ABOVE: u8 = 2;
+const COVERED: u8 = 4;
+const HAS_SOURCE: u8 = 8;
 
 const UNKNOWN: u8 = 0;
 const VISIBLE: u8 = 1;
@@ -80,6 +92,7 @@ impl<'w> Judge<'w> {
             by_label: Vec::new(),
             type_allowed: Vec::new(),
             visible: vec![UNKNOWN; world.len()],
+            coverage: Vec::new(),
         }
     }
 
@@ -134,16 +147,10 @@ impl<'w> Judge<'w> {
                 if let Some(first) = lv.reasons.first() {
                     return Err(first.detail.clone());
                 }
-                if let Some(t) = r.tlp {
-                    if t > self.agreement.scope.max_tlp {
-                        return Err(format!(
-                            "{t} is above the agreement's {}",
-                            self.agreement.scope.max_tlp
-                        )
-                        .into());
-                    }
+                if let Some(why) = &lv.tlp {
+                    return Err(why.detail.clone());
                 }
-                for x in lv.consent_from.iter() {
+                for (x, _) in lv.consent_from.iter() {
                     let consented = self.world.consented(ix, x, &self.agreement.party)
                         || self
                             .world
@@ -218,31 +225,13 @@ impl<'w> Judge<'w> {
             Ok(label) => {
                 let lv = self.label_verdict(label);
                 reasons.extend(lv.reasons.iter().cloned());
-                for x in lv.consent_from.iter() {
+                for (x, why) in lv.consent_from.iter() {
                     if !self.consent_covers(ix, x) {
-                        reasons.push(Reason::new(
-                            ReasonCode::ThirdPartyRule,
-                            format!(
-                                "derived from ORCON material of {x}, which has not consented to release to {}",
-                                self.agreement.party
-                            ),
-                        ));
+                        reasons.push(why.clone());
                     }
                 }
-                if let Ok(r) = w.effective(ix) {
-                    if let Some(t) = r.tlp {
-                        if t > self.agreement.scope.max_tlp {
-                            // Reported under scope, after the consent rule, as DESIGN.md orders.
-                            reasons.push(Reason::new(
-                                ReasonCode::OutOfScope,
-                                format!(
-                                    "{t} is above the agreement's {}",
-                                    self.agreement.scope.max_tlp
-                                ),
-                            ));
-                        }
-                    }
-                }
+                // Reported under scope, after the consent rule, as DESIGN.md orders.
+                reasons.extend(lv.tlp.clone());
             }
         }
         if !self.type_in_scope(ix) {
@@ -269,12 +258,8 @@ impl<'w> Judge<'w> {
                 ));
             }
         }
-        let ends: Vec<Ix> = w
-            .nodes
-            .get(ix as usize)
-            .map(|n| n.ends.to_vec())
-            .unwrap_or_default();
-        for e in ends {
+        let ends: &[Ix] = w.ends(ix);
+        for &e in ends {
             if !self.visible(e) {
                 reasons.push(Reason::new(
                     ReasonCode::EndpointWithheld,
@@ -316,34 +301,64 @@ impl<'w> Judge<'w> {
 
     /// Whether every ORCON source of `x` that `ix` rests on has `x`'s consent for this
     /// partner (on the source itself or on something it is derived from).
-    fn consent_covers(&self, ix: Ix, x: &Party) -> bool {
+    /// Whether every ORCON source of `x` that `ix` rests on is covered by `x`'s consent for
+    /// this partner. A consent on an object covers it and what is derived from it, so a
+    /// source is covered by a consent on itself or anything above it, or on a derivative of
+    /// it on the way down to `ix`. Computed bottom-up once per object and remembered:
+    ///   above(n)   = consent(n) or above(p) for some input p
+    ///   covered(n) = consent(n) or (covered(p) for every input p, and n is not an
+    ///                uncovered source: not a source of x, or above(n))
+    fn consent_covers(&mut self, ix: Ix, x: &Party) -> bool {
         let w = self.world;
-        let to = &self.agreement.party;
-        let lineage: Vec<Ix> = std::iter::once(ix).chain(w.ancestors(ix)).collect();
-        let sources: Vec<Ix> = lineage
-            .iter()
-            .copied()
-            .filter(|a| {
-                w.nodes
-                    .get(*a as usize)
-                    .is_some_and(|n| n.meta.orcon && n.meta.originator.as_ref() == Some(x))
-            })
-            .collect();
-        // A consent on an object covers it and what is derived from it. So an ORCON source is
-        // covered by a consent on the source or on something above it, and also by a consent
-        // on the object decided or anything between it and the source (X then consents to
-        // that derivative, its own material included).
-        let consents_below: Vec<Ix> = lineage
-            .iter()
-            .copied()
-            .filter(|c| w.consented(*c, x, to))
-            .collect();
-        !sources.is_empty()
-            && sources.iter().all(|s| {
-                w.consented(*s, x, to)
-                    || w.ancestors(*s).iter().any(|a| w.consented(*a, x, to))
-                    || consents_below.iter().any(|c| w.ancestors(*c).contains(s))
-            })
+        let to = self.agreement.party.clone();
+        let xi = match self.coverage.iter().position(|(p, _)| p == x) {
+            Some(i) => i,
+            None => {
+                self.coverage.push((x.clone(), vec![0; w.len()]));
+                self.coverage.len() - 1
+            }
+        };
+        let Some((_, memo)) = self.coverage.get_mut(xi) else {
+            return false;
+        };
+        let state = |memo: &Vec<u8>, n: Ix| memo.get(n as usize).copied().unwrap_or(DONE);
+        let mut stack: Vec<(Ix, bool)> = vec![(ix, false)];
+        while let Some((n, expanded)) = stack.pop() {
+            if state(memo, n) & DONE != 0 {
+                continue;
+            }
+            if !expanded {
+                stack.push((n, true));
+                stack.extend(
+                    w.inputs(n)
+                        .filter(|p| state(memo, *p) & DONE == 0)
+                        .map(|p| (p, false)),
+                );
+                continue;
+            }
+            let consent = w.consented(n, x, &to);
+            let source = w.nodes.get(n as usize).is_some_and(|node| node.meta.orcon)
+                && w.originator(n) == Some(x);
+            let (mut above, mut covered, mut has_source) = (consent, true, source);
+            for p in w.inputs(n) {
+                // An input still unresolved here would be on a cycle: not covered.
+                let ps = state(memo, p);
+                above |= ps & ABOVE != 0;
+                covered &= ps & DONE != 0 && ps & COVERED != 0;
+                has_source |= ps & HAS_SOURCE != 0;
+            }
+            covered = consent || (covered && (!source || above));
+            let bits = DONE
+                | if above { ABOVE } else { 0 }
+                | if covered { COVERED } else { 0 }
+                | if has_source { HAS_SOURCE } else { 0 };
+            if let Some(slot) = memo.get_mut(n as usize) {
+                *slot = bits;
+            }
+        }
+        // Fail closed if the label asks for x's consent but no source of x is found.
+        let s = state(memo, ix);
+        s & COVERED != 0 && s & HAS_SOURCE != 0
     }
 
     fn label_verdict(&mut self, label: u32) -> LabelVerdict {
@@ -360,6 +375,7 @@ impl<'w> Judge<'w> {
                 )]
                 .into(),
                 consent_from: Arc::new([]),
+                tlp: None,
             },
         };
         if self.by_label.len() <= i {
@@ -415,15 +431,28 @@ impl<'w> Judge<'w> {
         }
         // Neither we nor the originator itself need consent: the third-party rule governs
         // release to a third party, and an originator may always have its material back.
-        let consent_from: Vec<Party> = r
+        let consent_from: Vec<(Party, Reason)> = r
             .consent_from
             .iter()
             .filter(|x| *x != self.world.us() && *x != p)
-            .cloned()
+            .map(|x| {
+                let why = Reason::new(
+                    ReasonCode::ThirdPartyRule,
+                    format!("derived from ORCON material of {x}, which has not consented to release to {p}"),
+                );
+                (x.clone(), why)
+            })
             .collect();
+        let tlp = r.tlp.filter(|t| *t > a.scope.max_tlp).map(|t| {
+            Reason::new(
+                ReasonCode::OutOfScope,
+                format!("{t} is above the agreement's {}", a.scope.max_tlp),
+            )
+        });
         LabelVerdict {
             reasons: reasons.into(),
             consent_from: consent_from.into(),
+            tlp,
         }
     }
 }

@@ -8,6 +8,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use liaison_labels::{Label, Party, Restriction, Tetragraphs, Tlp};
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::consent::Consent;
@@ -90,23 +93,101 @@ pub(crate) fn owner_only(us: Party) -> Label {
     }
 }
 
+fn hash_id(id: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(id.as_bytes());
+    h.finish()
+}
+
+fn id_at<'a>(ids: &'a str, ends: &[usize], ix: Ix) -> &'a str {
+    let i = ix as usize;
+    let start = if i == 0 {
+        0
+    } else {
+        ends.get(i - 1).copied().unwrap_or(0)
+    };
+    let end = ends.get(i).copied().unwrap_or(start);
+    ids.get(start..end).unwrap_or("")
+}
+
+/// What a marking id means to the label engine.
+#[derive(Debug, Clone)]
+enum MarkInfo {
+    Tlp(Tlp),
+    Label {
+        id: LabelId,
+        originator: u32,
+        orcon: bool,
+        duty_to_warn: bool,
+    },
+    Unreadable(Arc<str>),
+    NotHeld,
+}
+
+/// An object's own label, gathered from its markings.
+#[derive(Default)]
+struct OwnAcc {
+    own: Option<LabelId>,
+    tlp: Option<Tlp>,
+    originators: BTreeSet<u32>,
+    meta: OwnMeta,
+}
+
+impl OwnAcc {
+    fn take(
+        &mut self,
+        labels: &mut LabelTable,
+        info: MarkInfo,
+        m: &str,
+        what: &str,
+    ) -> Result<(), String> {
+        match info {
+            MarkInfo::Tlp(t) => self.tlp = self.tlp.max(Some(t)),
+            MarkInfo::Label {
+                id,
+                originator,
+                orcon,
+                duty_to_warn,
+            } => {
+                self.own = Some(match self.own {
+                    None => id,
+                    Some(j) => labels.join(j, id),
+                });
+                self.originators.insert(originator);
+                self.meta.originator = Some(originator);
+                self.meta.orcon |= orcon;
+                self.meta.duty_to_warn |= duty_to_warn;
+            }
+            MarkInfo::Unreadable(e) => return Err(format!("{what} `{m}`: {e}")),
+            MarkInfo::NotHeld => {
+                return Err(format!(
+                    "{what} `{m}` is not held, so it cannot be evaluated"
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Facts of an object's own label that are not joined: they belong to the object itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct OwnMeta {
-    pub(crate) originator: Option<Party>,
+    /// Index into [`World::parties`].
+    pub(crate) originator: Option<u32>,
     pub(crate) orcon: bool,
     pub(crate) duty_to_warn: bool,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    pub(crate) id: Arc<str>,
     pub(crate) held: bool,
     pub(crate) type_ix: u16,
     pub(crate) own: Eff,
     pub(crate) meta: OwnMeta,
     pub(crate) tags: Box<[Box<str>]>,
-    pub(crate) ends: Box<[Ix]>,
+    /// The ends a relationship or sighting needs visible (at most two; see `World::ends`).
+    ends: [Ix; 2],
+    n_ends: u8,
     /// The original this object is a valid tear line of.
     pub(crate) tearline_of: Option<Ix>,
     /// The original this object claims to be a tear line of, valid or not. Validity depends
@@ -182,52 +263,79 @@ fn worse<'a>(a: &'a Fault, b: &'a Fault) -> &'a Fault {
 pub struct World {
     pub(crate) us: Party,
     pub(crate) nodes: Vec<Node>,
-    index: HashMap<Arc<str>, Ix>,
+    /// Every id, end to end; `id_end[ix]` is where the id of `ix` ends. One allocation for
+    /// all ids instead of one each.
+    ids: String,
+    id_end: Vec<usize>,
+    /// Id -> index, hashing the id and comparing against `ids`.
+    index: HashTable<Ix>,
+    more_ends: FxHashMap<Ix, Box<[Ix]>>,
+    parties: Vec<Party>,
+    party_index: FxHashMap<Party, u32>,
+    mark_memo: FxHashMap<Box<str>, MarkInfo>,
+    tlp_memo: FxHashMap<(LabelId, Tlp), LabelId>,
     pub(crate) parents: Vec<Vec<Ix>>,
     pub(crate) children: Vec<Vec<Ix>>,
     pub(crate) effective: Vec<Eff>,
-    pub(crate) tearlines: HashMap<Ix, Vec<Ix>>,
+    pub(crate) tearlines: FxHashMap<Ix, Vec<Ix>>,
     /// Original -> the objects claiming to be its tear line (valid or not).
-    claimants: HashMap<Ix, Vec<Ix>>,
+    claimants: FxHashMap<Ix, Vec<Ix>>,
     pub(crate) labels: LabelTable,
     pub(crate) types: Vec<Box<str>>,
-    type_index: HashMap<Box<str>, u16>,
+    type_index: FxHashMap<Box<str>, u16>,
     pub(crate) markings: Markings,
-    pub(crate) consents: HashMap<(Ix, Party), BTreeSet<Party>>,
+    /// Object -> (to, by) of every consent on it.
+    pub(crate) consents: FxHashMap<Ix, Vec<(Party, Party)>>,
     default_label: LabelId,
     has_cycles: bool,
+    /// A topological position per object (sources before what derives from them): a new edge
+    /// from an earlier to a later position cannot close a cycle, so most upserts need no
+    /// search. New objects take the next position.
+    topo: Vec<u32>,
 }
 
 impl World {
     /// Builds the world of a node run by `us` from its markings and items (objects' newest
     /// versions, in any order), and computes every effective label.
-    pub fn build(us: Party, markings: Markings, items: impl IntoIterator<Item = Item>) -> World {
+    /// Items may be given owned or borrowed.
+    pub fn build<I: std::borrow::Borrow<Item>>(
+        us: Party,
+        markings: Markings,
+        items: impl IntoIterator<Item = I>,
+    ) -> World {
         let mut labels = LabelTable::default();
         let default = owner_only(us.clone());
         let default_label = labels.intern(Restriction::of(&default, Tetragraphs::current()));
         let mut w = World {
             us,
             nodes: Vec::new(),
-            index: HashMap::new(),
+            ids: String::new(),
+            id_end: Vec::new(),
+            index: HashTable::new(),
+            more_ends: FxHashMap::default(),
+            parties: Vec::new(),
+            party_index: FxHashMap::default(),
+            mark_memo: FxHashMap::default(),
+            tlp_memo: FxHashMap::default(),
             parents: Vec::new(),
             children: Vec::new(),
             effective: Vec::new(),
-            tearlines: HashMap::new(),
-            claimants: HashMap::new(),
+            tearlines: FxHashMap::default(),
+            claimants: FxHashMap::default(),
             labels,
             types: Vec::new(),
-            type_index: HashMap::new(),
+            type_index: FxHashMap::default(),
             markings,
-            consents: HashMap::new(),
+            consents: FxHashMap::default(),
             default_label,
             has_cycles: false,
+            topo: Vec::new(),
         };
-        let items: Vec<Item> = items.into_iter().collect();
-        for item in &items {
-            w.put_node(item);
-        }
-        for item in &items {
-            w.link(item);
+        let items: Vec<I> = items.into_iter().collect();
+        w.reserve(items.len());
+        let placed: Vec<Ix> = items.iter().map(|item| w.put_node(item.borrow())).collect();
+        for (item, ix) in items.iter().zip(placed) {
+            w.link(ix, item.borrow());
         }
         w.recompute_all();
         w
@@ -250,12 +358,15 @@ impl World {
 
     /// The index of an object, if it is known (held or referenced).
     pub fn lookup(&self, id: &str) -> Option<Ix> {
-        self.index.get(id).copied()
+        let (ids, ends) = (&self.ids, &self.id_end);
+        self.index
+            .find(hash_id(id), |ix| id_at(ids, ends, *ix) == id)
+            .copied()
     }
 
     /// An object's id.
     pub fn id(&self, ix: Ix) -> &str {
-        self.nodes.get(ix as usize).map(|n| &*n.id).unwrap_or("")
+        id_at(&self.ids, &self.id_end, ix)
     }
 
     /// Whether the object is held (rather than only referenced).
@@ -319,7 +430,8 @@ impl World {
     pub fn originator(&self, ix: Ix) -> Option<&Party> {
         self.nodes
             .get(ix as usize)
-            .and_then(|n| n.meta.originator.as_ref())
+            .and_then(|n| n.meta.originator)
+            .and_then(|i| self.parties.get(i as usize))
     }
 
     /// Whether the object's own label marks a warning of imminent threat to life.
@@ -362,7 +474,7 @@ impl World {
     /// tear line, its original's sources. The owner may relax only its own contribution: a
     /// tear line of an assessment built on an ally's ORCON report still carries the ally's
     /// restrictions.
-    fn inputs(&self, ix: Ix) -> impl Iterator<Item = Ix> + '_ {
+    pub(crate) fn inputs(&self, ix: Ix) -> impl Iterator<Item = Ix> + '_ {
         let inherited = self
             .nodes
             .get(ix as usize)
@@ -397,17 +509,18 @@ impl World {
     /// arrives.
     pub fn add_consent(&mut self, consent: &Consent) {
         let ix = self.intern_id(&consent.object);
-        self.consents
-            .entry((ix, consent.to.clone()))
-            .or_default()
-            .insert(consent.by.clone());
+        let entry = self.consents.entry(ix).or_default();
+        let pair = (consent.to.clone(), consent.by.clone());
+        if !entry.contains(&pair) {
+            entry.push(pair);
+        }
     }
 
-    /// Whether `by` consented to release `ix` (or something it is derived from) to `to`.
+    /// Whether `by` consented to release `ix` (and what is derived from it) to `to`.
     pub(crate) fn consented(&self, ix: Ix, by: &Party, to: &Party) -> bool {
         self.consents
-            .get(&(ix, to.clone()))
-            .is_some_and(|s| s.contains(by))
+            .get(&ix)
+            .is_some_and(|v| v.iter().any(|(t, b)| t == to && b == by))
     }
 
     /// Adds (or replaces with a newer version) one object and brings effective labels up to
@@ -427,7 +540,7 @@ impl World {
                 cs.retain(|t| *t != ix);
             }
         }
-        let (new_edge, tear_edge) = self.link(item);
+        let (new_edge, tear_edge) = self.link(ix, item);
         let mut added: Vec<(Ix, Ix)> = new_edge.into_iter().chain(tear_edge).collect();
         let mut start = vec![ix];
         // Whether a tear line of this object is valid depends on this object's originator,
@@ -450,12 +563,12 @@ impl World {
                 .iter()
                 .chain(old_edge.iter())
                 .any(|(child, _)| !self.tearlines(*child).is_empty());
-        if self.has_cycles
-            || tearlines_involved
-            || added
-                .iter()
-                .any(|(child, parent)| self.reaches(*child, *parent))
-        {
+        let in_order = added.iter().all(|(child, parent)| {
+            self.topo.get(*parent as usize) < self.topo.get(*child as usize)
+        });
+        // An edge against the topological order may close a cycle (or just needs a new
+        // order): recompute everything, which finds cycles and orders afresh.
+        if self.has_cycles || tearlines_involved || !in_order {
             self.recompute_all();
             return ix;
         }
@@ -487,42 +600,64 @@ impl World {
         }
     }
 
+    /// The index of a referenced object, adding it (not held, its label unknown) if new.
     fn intern_id(&mut self, id: &str) -> Ix {
-        if let Some(ix) = self.index.get(id) {
-            return *ix;
+        if let Some(ix) = self.lookup(id) {
+            return ix;
         }
+        let unknown = Err(Fault::InvalidLabel(
+            format!("`{id}` is not held, so its label is unknown").into(),
+        ));
+        self.new_node(id, unknown)
+    }
+
+    fn reserve(&mut self, n: usize) {
+        let (ids, ends) = (&self.ids, &self.id_end);
+        self.index.reserve(n, |i| hash_id(id_at(ids, ends, *i)));
+        self.nodes.reserve(n);
+        self.id_end.reserve(n);
+        self.ids.reserve(n * 48);
+        self.effective.reserve(n);
+        self.parents.reserve(n);
+        self.children.reserve(n);
+        self.topo.reserve(n);
+    }
+
+    fn new_node(&mut self, id: &str, own: Eff) -> Ix {
         let ix = self.nodes.len() as Ix;
         let ty = id.split_once("--").map(|(t, _)| t).unwrap_or("");
         let type_ix = self.intern_type(ty);
-        let id: Arc<str> = id.into();
+        self.ids.push_str(id);
+        self.id_end.push(self.ids.len());
+        let (ids, ends) = (&self.ids, &self.id_end);
+        self.index
+            .insert_unique(hash_id(id), ix, |i| hash_id(id_at(ids, ends, *i)));
+        self.effective.push(own.clone());
         self.nodes.push(Node {
-            id: id.clone(),
             held: false,
             type_ix,
-            own: Err(Fault::InvalidLabel(
-                format!("`{id}` is not held, so its label is unknown").into(),
-            )),
-            meta: OwnMeta {
-                originator: None,
-                orcon: false,
-                duty_to_warn: false,
-            },
+            own,
+            meta: OwnMeta::default(),
             tags: Box::new([]),
-            ends: Box::new([]),
+            ends: [0; 2],
+            n_ends: 0,
             tearline_of: None,
             claim: None,
             edge: None,
         });
-        self.index.insert(id, ix);
         self.parents.push(Vec::new());
         self.children.push(Vec::new());
-        // Nothing is derived into a new node yet: its effective label is its own.
-        self.effective.push(
-            self.nodes
-                .get(ix as usize)
-                .map_or(Err(Fault::Cycle), |n| n.own.clone()),
-        );
+        self.topo.push(ix);
         ix
+    }
+
+    /// The ends a relationship or sighting needs visible.
+    pub(crate) fn ends(&self, ix: Ix) -> &[Ix] {
+        match self.nodes.get(ix as usize) {
+            Some(n) if n.n_ends as usize <= n.ends.len() => &n.ends[..n.n_ends as usize],
+            Some(_) => self.more_ends.get(&ix).map_or(&[], |e| &e[..]),
+            None => &[],
+        }
     }
 
     fn intern_type(&mut self, ty: &str) -> u16 {
@@ -537,29 +672,42 @@ impl World {
 
     /// Sets an object's own facts (not its links).
     fn put_node(&mut self, item: &Item) -> Ix {
-        let ix = self.intern_id(&item.id);
         let (own, meta) = self.own_label(item);
-        let ends: Box<[Ix]> = item.ends.iter().map(|e| self.intern_id(e)).collect();
+        let ix = match self.lookup(&item.id) {
+            Some(ix) => ix,
+            None => self.new_node(&item.id, own.clone()),
+        };
+        let ends: Vec<Ix> = item.ends.iter().map(|e| self.intern_id(e)).collect();
+        let tags: Box<[Box<str>]> = item.tags.iter().map(|t| t.as_str().into()).collect();
+        if ends.len() > 2 {
+            self.more_ends.insert(ix, ends.clone().into());
+        } else {
+            self.more_ends.remove(&ix);
+        }
         if let Some(n) = self.nodes.get_mut(ix as usize) {
             n.held = true;
             n.own = own;
             n.meta = meta;
-            n.tags = item.tags.iter().map(|t| t.as_str().into()).collect();
-            n.ends = ends;
+            n.tags = tags;
+            n.n_ends = ends.len().min(u8::MAX as usize) as u8;
+            n.ends = [0; 2];
+            for (slot, e) in n.ends.iter_mut().zip(&ends) {
+                *slot = *e;
+            }
         }
         ix
     }
 
     /// Adds the object's derivation edge and tear-line claim; returns the derivation edge and
     /// the edge an invalid tear line adds.
-    fn link(&mut self, item: &Item) -> (Option<DerivEdge>, Option<DerivEdge>) {
-        let Some(ix) = self.lookup(&item.id) else {
-            return (None, None);
-        };
+    fn link(&mut self, ix: Ix, item: &Item) -> (Option<DerivEdge>, Option<DerivEdge>) {
         let mut edge = None;
         if let Some((derived, source)) = &item.derivation {
-            let child = self.intern_id(derived);
-            let parent = self.intern_id(source);
+            // A derived-from relationship's ends are its derivation: reuse what put_node found.
+            let (child, parent) = match (item.ends.as_slice(), self.ends(ix)) {
+                ([d, s], [c, p]) if d == derived && s == source => (*c, *p),
+                _ => (self.intern_id(derived), self.intern_id(source)),
+            };
             self.add_edge(child, parent);
             edge = Some((child, parent));
         }
@@ -618,129 +766,120 @@ impl World {
         }
     }
 
-    fn own_label(&mut self, item: &Item) -> (Eff, OwnMeta) {
-        let mut meta = OwnMeta {
-            originator: None,
-            orcon: false,
-            duty_to_warn: false,
+    fn party_ix(&mut self, p: &Party) -> u32 {
+        if let Some(i) = self.party_index.get(p) {
+            return *i;
+        }
+        let i = self.parties.len() as u32;
+        self.parties.push(p.clone());
+        self.party_index.insert(p.clone(), i);
+        i
+    }
+
+    /// What one marking id means here, read once and remembered: most objects share a few
+    /// labels, so an object's own label costs a hash lookup, not a parse and a join.
+    fn mark(&mut self, m: &str) -> MarkInfo {
+        if let Some(info) = self.mark_memo.get(m) {
+            return info.clone();
+        }
+        let info = if let Some(t) = Tlp::from_marking_id(m) {
+            MarkInfo::Tlp(t)
+        } else {
+            match self.markings.get(m).cloned() {
+                Some(Ok(l)) => {
+                    let id = self
+                        .labels
+                        .intern(Restriction::of(&l, Tetragraphs::current()));
+                    MarkInfo::Label {
+                        id,
+                        originator: self.party_ix(&l.originator),
+                        orcon: l.banner.controls.contains(&liaison_labels::Control::Orcon),
+                        duty_to_warn: l.duty_to_warn,
+                    }
+                }
+                Some(Err(e)) => MarkInfo::Unreadable(e.into()),
+                None => MarkInfo::NotHeld,
+            }
         };
+        self.mark_memo.insert(m.into(), info.clone());
+        info
+    }
+
+    fn own_label(&mut self, item: &Item) -> (Eff, OwnMeta) {
         if item.id.starts_with("marking-definition--")
             || item.id.starts_with("extension-definition--")
         {
             // Markings and extension definitions are published metadata, not intelligence.
-            return (Ok(self.default_label), meta);
+            return (Ok(self.default_label), OwnAcc::default().meta);
         }
-        let mut liaison: Vec<Label> = Vec::new();
-        let mut tlp: Option<Tlp> = None;
+        let fault = |msg: String| Err(Fault::InvalidLabel(msg.into()));
+        let mut acc = OwnAcc::default();
         for m in &item.markings {
-            if let Some(t) = Tlp::from_marking_id(m) {
-                tlp = tlp.max(Some(t));
-                continue;
-            }
-            match self.markings.get(m) {
-                Some(Ok(l)) => liaison.push(l.clone()),
-                Some(Err(e)) => {
-                    return (
-                        Err(Fault::InvalidLabel(format!("marking `{m}`: {e}").into())),
-                        meta,
-                    )
-                }
-                None => {
-                    return (
-                        Err(Fault::InvalidLabel(
-                            format!("marking `{m}` is not held, so it cannot be evaluated").into(),
-                        )),
-                        meta,
-                    )
-                }
+            let info = self.mark(m);
+            if let Err(e) = acc.take(&mut self.labels, info, m, "marking") {
+                return (fault(e), acc.meta);
             }
         }
-        if liaison.is_empty() {
+        if acc.own.is_none() {
             if let Some(a) = &item.assigned_label {
-                match self.markings.get(a) {
-                    Some(Ok(l)) => liaison.push(l.clone()),
-                    Some(Err(e)) => {
-                        return (
-                            Err(Fault::InvalidLabel(
-                                format!("assigned label `{a}`: {e}").into(),
-                            )),
-                            meta,
-                        )
-                    }
-                    None => {
-                        return (
-                            Err(Fault::InvalidLabel(
-                                format!("assigned label `{a}` is not held").into(),
-                            )),
-                            meta,
-                        )
-                    }
+                let info = self.mark(a);
+                if matches!(info, MarkInfo::Tlp(_)) {
+                    return (
+                        fault(format!("assigned label `{a}` is not a liaison label")),
+                        acc.meta,
+                    );
+                }
+                if let Err(e) = acc.take(&mut self.labels, info, a, "assigned label") {
+                    return (fault(e), acc.meta);
                 }
             } else {
-                liaison.push(owner_only(self.us.clone()));
+                let us = self.us.clone();
+                let me = self.party_ix(&us);
+                acc.own = Some(self.default_label);
+                acc.originators.insert(me);
+                acc.meta.originator = Some(me);
             }
         }
-        let originators: BTreeSet<&Party> = liaison.iter().map(|l| &l.originator).collect();
+        let OwnAcc {
+            own,
+            tlp,
+            originators,
+            meta,
+        } = acc;
         if originators.len() > 1 {
-            let names: Vec<&str> = originators.iter().map(|p| p.as_str()).collect();
+            let mut names: Vec<&str> = originators
+                .iter()
+                .filter_map(|i| self.parties.get(*i as usize))
+                .map(Party::as_str)
+                .collect();
+            names.sort_unstable();
             return (
-                Err(Fault::InvalidLabel(
-                    format!("labels name several originators: {}", names.join(", ")).into(),
+                fault(format!(
+                    "labels name several originators: {}",
+                    names.join(", ")
                 )),
                 meta,
             );
         }
-        let table = Tetragraphs::current();
-        let mut joined: Option<LabelId> = None;
-        for l in &liaison {
-            let id = self.labels.intern(Restriction::of(l, table));
-            joined = Some(match joined {
-                None => id,
-                Some(j) => self.labels.join(j, id),
-            });
-            meta.originator = Some(l.originator.clone());
-            meta.orcon |= l.banner.controls.contains(&liaison_labels::Control::Orcon);
-            meta.duty_to_warn |= l.duty_to_warn;
-        }
-        let Some(mut own) = joined else {
-            return (Err(Fault::InvalidLabel("no label".into())), meta);
+        let Some(mut own) = own else {
+            return (fault("no label".to_owned()), meta);
         };
         if let Some(t) = tlp {
-            let mut r = self
-                .labels
-                .list
-                .get(own as usize)
-                .cloned()
-                .unwrap_or_else(|| Restriction::of(&owner_only(self.us.clone()), table));
-            r.tlp = r.tlp.max(Some(t));
-            own = self.labels.intern(r);
+            own = match self.tlp_memo.get(&(own, t)) {
+                Some(l) => *l,
+                None => {
+                    let mut r = match self.labels.list.get(own as usize) {
+                        Some(r) => r.clone(),
+                        None => return (fault("label table is inconsistent".to_owned()), meta),
+                    };
+                    r.tlp = r.tlp.max(Some(t));
+                    let l = self.labels.intern(r);
+                    self.tlp_memo.insert((own, t), l);
+                    l
+                }
+            };
         }
         (Ok(own), meta)
-    }
-
-    /// Whether `to` is reachable from `from` following derivation (child) edges.
-    fn reaches(&self, from: Ix, to: Ix) -> bool {
-        if from == to {
-            return true;
-        }
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![from];
-        while let Some(n) = stack.pop() {
-            for c in self
-                .children
-                .get(n as usize)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
-                if *c == to {
-                    return true;
-                }
-                if seen.insert(*c) {
-                    stack.push(*c);
-                }
-            }
-        }
-        false
     }
 
     fn compute_one(&mut self, ix: Ix) -> Eff {
@@ -794,26 +933,54 @@ impl World {
         let mut queue: VecDeque<Ix> = (0..n as Ix)
             .filter(|i| indeg.get(*i as usize) == Some(&0))
             .collect();
+        let mut order: Vec<Ix> = queue.iter().copied().collect();
+        let empty: Vec<Ix> = Vec::new();
         while let Some(i) = queue.pop_front() {
             if let Some(d) = done.get_mut(i as usize) {
                 *d = true;
             }
             let here = eff.get(i as usize).cloned().unwrap_or(Err(Fault::Cycle));
-            for c in self.dependents(i) {
-                let ci = c as usize;
-                if let Some(slot) = eff.get_mut(ci) {
-                    let cur = std::mem::replace(slot, Err(Fault::Cycle));
-                    *slot = self.labels.join_eff(&cur, &here);
-                }
-                if let Some(d) = indeg.get_mut(ci) {
-                    *d = d.saturating_sub(1);
-                    if *d == 0 {
-                        queue.push_back(c);
+            // The dependents of `i`: what is derived from it, and their tear lines (which
+            // inherit what their original rests on). Field borrows, so no list is built.
+            let children = self.children.get(i as usize).unwrap_or(&empty);
+            let any_tearlines = !self.tearlines.is_empty();
+            for c in children {
+                let tls = if any_tearlines {
+                    self.tearlines.get(c).unwrap_or(&empty)
+                } else {
+                    &empty
+                };
+                for d in std::iter::once(c).chain(tls) {
+                    let di = *d as usize;
+                    if let Some(slot) = eff.get_mut(di) {
+                        let cur = std::mem::replace(slot, Err(Fault::Cycle));
+                        *slot = self.labels.join_eff(&cur, &here);
+                    }
+                    if let Some(k) = indeg.get_mut(di) {
+                        *k = k.saturating_sub(1);
+                        if *k == 0 {
+                            queue.push_back(*d);
+                            order.push(*d);
+                        }
                     }
                 }
             }
         }
         self.has_cycles = false;
+        // Positions: the objects' own order when every input comes before what uses it (the
+        // usual case: sources arrive first), else the order found above, cycles last.
+        let ordered = (0..n as Ix).all(|i| self.inputs(i).all(|p| p < i));
+        if ordered {
+            self.topo = (0..n as u32).collect();
+        } else {
+            order.extend((0..n as Ix).filter(|i| !done.get(*i as usize).copied().unwrap_or(true)));
+            self.topo = vec![0; n];
+            for (pos, i) in order.iter().enumerate() {
+                if let Some(t) = self.topo.get_mut(*i as usize) {
+                    *t = pos as u32;
+                }
+            }
+        }
         for (i, d) in done.iter().enumerate() {
             if !d {
                 self.has_cycles = true;
@@ -883,7 +1050,7 @@ mod tests {
         };
         let orig = item("report--2", &secret);
         let batch = World::build(p("USA"), m.clone(), [tear.clone(), orig.clone()]);
-        let mut inc = World::build(p("USA"), m, []);
+        let mut inc = World::build(p("USA"), m, Vec::<Item>::new());
         inc.upsert(&tear);
         inc.upsert(&orig);
         for w in [&batch, &inc] {

@@ -1,0 +1,257 @@
+//! The bodies of liaison's fuzz targets, one function per target, so that the libFuzzer
+//! binaries in `fuzz_targets/` stay one line each. Every target takes arbitrary bytes as a
+//! partner would send them, must never panic, and asserts the round trips that would break
+//! if a parser accepted something its writer cannot reproduce.
+
+use std::collections::{BTreeSet, HashMap};
+
+use liaison_labels::{Banner, Classification, Label, Party, Restriction, Tetragraphs, Tlp};
+use liaison_policy::{cut_for, Agreement, Consent, Item, Judge, Markings, Scope, World};
+use liaison_stix::{parse_document, StixObject};
+use serde_json::Value;
+
+/// The `created` written on a label's marking-definition when the parsed one had none.
+const CREATED: &str = "2026-01-01T00:00:00.000Z";
+
+fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(data)
+}
+
+fn party(s: &str) -> Party {
+    match Party::parse(s) {
+        Ok(p) => p,
+        Err(e) => panic!("fixed party `{s}` does not parse: {e}"),
+    }
+}
+
+/// `liaison_stix::parse_document`: a document it takes is made of objects that re-check
+/// from their own properties and whose kept text is the same JSON.
+pub fn stix_document(data: &[u8]) {
+    let text = text(data);
+    let Ok(doc) = parse_document(&text) else {
+        return;
+    };
+    for o in &doc.objects {
+        let again = match StixObject::from_props(o.props().clone()) {
+            Ok(a) => a,
+            Err(e) => panic!(
+                "accepted object `{}` does not re-check from its props: {e}",
+                o.id()
+            ),
+        };
+        assert_eq!(&again, o, "re-checked object differs");
+        assert_eq!(again.id(), o.id());
+        assert_eq!(again.object_marking_refs(), o.object_marking_refs());
+        assert_eq!(again.granular_markings(), o.granular_markings());
+        assert_eq!(again.tearline_of(), o.tearline_of());
+        match serde_json::from_str::<Value>(o.raw()) {
+            Ok(Value::Object(m)) => assert_eq!(&m, o.props(), "kept text differs from props"),
+            other => panic!("kept text of `{}` is not a JSON object: {other:?}", o.id()),
+        }
+        // Accessors a caller relies on: none may panic.
+        let _ = (
+            o.object_type(),
+            o.spec_version(),
+            o.version(),
+            o.created_by_ref(),
+        );
+        let _ = (
+            o.external_references().len(),
+            o.object_refs().count(),
+            o.tags().count(),
+        );
+        let _ = (
+            o.ends().count(),
+            o.derivation(),
+            o.extensions().map(|e| e.len()),
+        );
+        let _ = (o.sighting_of_ref(), o.relationship_type());
+    }
+}
+
+/// `Banner::from_str` on the whole input, and `Label::from_marking_definition` on every
+/// object of the input read as a STIX document. A banner prints as a line that parses back
+/// to it; a label writes a marking-definition that reads back to it.
+pub fn labels(data: &[u8]) {
+    let text = text(data);
+    if let Ok(b) = text.parse::<Banner>() {
+        let line = b.to_string();
+        match line.parse::<Banner>() {
+            Ok(again) => assert_eq!(again, b, "banner `{line}` reads back differently"),
+            Err(e) => panic!("banner printed as `{line}` does not parse back: {e}"),
+        }
+    }
+    for line in text.lines().take(16) {
+        if let Ok(b) = line.parse::<Banner>() {
+            assert_eq!(b.to_string().parse::<Banner>().ok(), Some(b));
+        }
+    }
+
+    let Ok(doc) = parse_document(&text) else {
+        return;
+    };
+    let table = Tetragraphs::current();
+    for o in &doc.objects {
+        let Ok(Some(label)) = Label::from_marking_definition(o) else {
+            continue;
+        };
+        let created = o
+            .props()
+            .get("created")
+            .and_then(Value::as_str)
+            .unwrap_or(CREATED);
+        let md = label.to_marking_definition(created);
+        let again = match StixObject::from_props(md) {
+            Ok(a) => a,
+            Err(e) => panic!(
+                "label of `{}` writes an invalid marking-definition: {e}",
+                o.id()
+            ),
+        };
+        match Label::from_marking_definition(&again) {
+            Ok(Some(l)) => assert_eq!(l, label, "label of `{}` reads back differently", o.id()),
+            other => panic!("label of `{}` does not read back: {other:?}", o.id()),
+        }
+        assert_eq!(again.id(), &label.marking_id());
+        let r = Restriction::of(&label, table);
+        let joined = r.join(&r);
+        assert_eq!(joined, r, "join is not idempotent");
+        for p in ["GBR", "USA", "FRA", "FVEY"] {
+            let _ = r.releasable_to(&party(p));
+        }
+    }
+}
+
+/// `Agreement::from_toml` for a fixed partner.
+pub fn agreement(data: &[u8]) {
+    let text = text(data);
+    let gbr = party("GBR");
+    if let Ok(a) = Agreement::from_toml(&gbr, &text) {
+        assert_eq!(a.party, gbr);
+        assert!(a.compartments.iter().all(|c| !c.is_empty()));
+    }
+}
+
+/// The cut path: the input is read as a STIX document and held by a node run by USA (its
+/// marking-definitions read into labels, its objects into a [`World`]); every object is
+/// decided and cut for a few partners. Nothing may panic, and every copy cut for a partner
+/// must be a valid STIX object.
+///
+/// A bundle may carry, beside `objects`, `x_fuzz_agreement` (an agreement's TOML, for GBR)
+/// and `x_fuzz_consents` (`[[object, to, by], ...]`), so that the fuzzer can vary those too.
+pub fn cut(data: &[u8]) {
+    let text = text(data);
+    let Ok(doc) = parse_document(&text) else {
+        return;
+    };
+
+    // The node holds one version of each object: the newest.
+    let mut newest: HashMap<&str, &StixObject> = HashMap::new();
+    for o in &doc.objects {
+        let slot = newest.entry(o.id().as_str()).or_insert(o);
+        if o.version() > slot.version() {
+            *slot = o;
+        }
+    }
+    let mut objects: Vec<&StixObject> = newest.into_values().collect();
+    objects.sort_by(|a, b| a.id().as_str().cmp(b.id().as_str()));
+
+    let mut markings = Markings::new();
+    for o in &objects {
+        match Label::from_marking_definition(o) {
+            Ok(Some(l)) => markings.insert(o.id().as_str(), Ok(l)),
+            Ok(None) => {}
+            Err(e) => markings.insert(o.id().as_str(), Err(e.to_string())),
+        }
+    }
+    let items = objects.iter().map(|o| Item {
+        id: o.id().as_str().to_owned(),
+        markings: o
+            .object_marking_refs()
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect(),
+        assigned_label: None,
+        tearline_of: o.tearline_of().map(|t| t.as_str().to_owned()),
+        derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
+        ends: o.ends().map(str::to_owned).collect(),
+        tags: o.tags().map(str::to_owned).collect(),
+    });
+    let mut world = World::build(party("USA"), markings, items);
+
+    let extra: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if let Some(cs) = extra.get("x_fuzz_consents").and_then(Value::as_array) {
+        for c in cs.iter().take(64) {
+            let s = |i: usize| c.get(i).and_then(Value::as_str);
+            if let (Some(object), Some(to), Some(by)) = (s(0), s(1), s(2)) {
+                if let (Ok(to), Ok(by)) = (Party::parse(to), Party::parse(by)) {
+                    world.add_consent(&Consent {
+                        object: object.to_owned(),
+                        to,
+                        by,
+                    });
+                }
+            }
+        }
+    }
+
+    let mut agreements = vec![
+        Agreement {
+            party: party("GBR"),
+            ceiling: Classification::Secret,
+            compartments: BTreeSet::new(),
+            scope: Scope {
+                types: None,
+                max_tlp: Tlp::Amber,
+                topics: None,
+            },
+        },
+        Agreement {
+            party: party("FRA"),
+            ceiling: Classification::TopSecret,
+            compartments: ["SI", "CT"].into_iter().map(str::to_owned).collect(),
+            scope: Scope {
+                types: Some(
+                    ["indicator", "report", "relationship", "malware"]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+                max_tlp: Tlp::Red,
+                topics: Some(
+                    ["terrorism", "crime"]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+            },
+        },
+    ];
+    if let Some(toml) = extra.get("x_fuzz_agreement").and_then(Value::as_str) {
+        if let Ok(a) = Agreement::from_toml(&party("GBR"), toml) {
+            agreements.push(a);
+        }
+    }
+
+    for a in &agreements {
+        let mut judge = Judge::new(&world, a);
+        for o in &objects {
+            let Some(ix) = world.lookup(o.id().as_str()) else {
+                panic!("held object `{}` is not in the world", o.id());
+            };
+            let decision = judge.decide(ix);
+            assert_eq!(decision.object, ix);
+            let _ = decision.verdict.as_str();
+            if let Ok(d) = cut_for(&mut judge, ix, o) {
+                let _ = d.reasons();
+                if let Err(e) = StixObject::from_props(d.object.clone()) {
+                    panic!(
+                        "copy of `{}` cut for {} is not valid STIX: {e}",
+                        o.id(),
+                        a.party
+                    );
+                }
+            }
+        }
+    }
+}
