@@ -9,9 +9,11 @@ mod explain;
 mod ingest;
 mod node;
 mod preview;
+mod view;
 
 pub use error::ReleaseError;
 pub use explain::{Explanation, Lineage};
 pub use ingest::{IngestOptions, IngestSummary};
 pub use node::Node;
 pub use preview::{Entry, Export};
+pub use view::{View, ViewEntry};

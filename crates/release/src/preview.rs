@@ -233,9 +233,13 @@ impl<S: Store> Node<S> {
         Ok(self.run(to)?.entries)
     }
 
-    /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
-    /// liaison's extension-definition.
-    pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
+    /// Everything partner `to` receives, as object texts: the labels the copies carry (and
+    /// liaison's identity and extension-definition when a liaison label is among them), then
+    /// the cut copies. Also every decision, and how many copies there are.
+    pub(crate) fn delivery(
+        &self,
+        to: &Party,
+    ) -> Result<(Vec<Entry>, Vec<String>, usize), ReleaseError> {
         let Run {
             entries,
             copies,
@@ -243,10 +247,8 @@ impl<S: Store> Node<S> {
         } = self.run(to)?;
         let mut marks: BTreeSet<String> = BTreeSet::new();
         for c in &copies {
-            for key in ["object_marking_refs"] {
-                if let Some(Value::Array(a)) = c.get(key) {
-                    marks.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
-                }
+            if let Some(Value::Array(a)) = c.get("object_marking_refs") {
+                marks.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
             }
             if let Some(Value::Array(gms)) = c.get("granular_markings") {
                 for gm in gms {
@@ -278,12 +280,20 @@ impl<S: Store> Node<S> {
             texts.push(Value::Object(liaison_identity()).to_string());
             texts.push(Value::Object(extension_definition()).to_string());
         }
-        texts.extend(copies.iter().map(|c| Value::Object(c.clone()).to_string()));
+        let delivered = copies.len();
+        texts.extend(copies.into_iter().map(|c| Value::Object(c).to_string()));
+        Ok((entries, texts, delivered))
+    }
+
+    /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
+    /// liaison's extension-definition.
+    pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
+        let (entries, texts, delivered) = self.delivery(to)?;
         let bundle = bundle_json(texts.iter().map(String::as_str));
         Ok(Export {
             bundle,
             entries,
-            delivered: copies.len(),
+            delivered,
         })
     }
 }

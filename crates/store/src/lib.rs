@@ -60,4 +60,13 @@ pub trait Store {
     fn add_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError>;
     /// Every consent on record.
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// When each (id, version) first entered `partner`'s view: the recorded time for those
+    /// seen before, a new time for the others (strictly increasing per partner, after every
+    /// earlier one), recorded in one transaction. Aligned with `keys`.
+    fn release_times(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
 }

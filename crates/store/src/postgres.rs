@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS consents (
     id text COLLATE "C" PRIMARY KEY, object text NOT NULL, to_party text NOT NULL,
     by_party text NOT NULL, created text COLLATE "C" NOT NULL
 );
+CREATE TABLE IF NOT EXISTS releases (
+    partner text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
+    version text COLLATE "C" NOT NULL, first text COLLATE "C" NOT NULL,
+    PRIMARY KEY (partner, id, version)
+);
 "#;
 
 /// Per session: the batch on its way in. Emptied by every commit.
@@ -524,5 +529,52 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn release_times(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        // One writer per partner's release times at a time, so times stay increasing.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))",
+            &[&partner],
+        )?;
+        let mut known: rustc_hash::FxHashMap<(String, String), String> = Default::default();
+        let mut last = 0i128;
+        for r in tx.query(
+            "SELECT id, version, first FROM releases WHERE partner = $1",
+            &[&partner],
+        )? {
+            let first: String = r.try_get(2)?;
+            if let Ok(t) = Timestamp::parse(&first) {
+                last = last.max(t.unix_nanos());
+            }
+            known.insert((r.try_get(0)?, r.try_get(1)?), first);
+        }
+        let insert = tx.prepare(
+            "INSERT INTO releases (partner, id, version, first) VALUES ($1, $2, $3, $4)",
+        )?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(first) = known.get(key) {
+                out.push(
+                    Timestamp::parse(first)
+                        .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
+                );
+                continue;
+            }
+            last = Timestamp::now().unix_nanos().max(last + 1_000);
+            let t = Timestamp::from_unix_nanos(last, 6)
+                .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
+            tx.execute(&insert, &[&partner, &key.0, &key.1, &t.as_str()])?;
+            known.insert(key.clone(), t.as_str().to_owned());
+            out.push(t);
+        }
+        tx.commit()?;
+        Ok(out)
     }
 }

@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS partners (party TEXT PRIMARY KEY, agreement TEXT NOT 
 CREATE TABLE IF NOT EXISTS consents (
     id TEXT PRIMARY KEY, object TEXT NOT NULL, to_party TEXT NOT NULL, by_party TEXT NOT NULL, created TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS releases (
+    partner TEXT NOT NULL, id TEXT NOT NULL, version TEXT NOT NULL, first TEXT NOT NULL,
+    PRIMARY KEY (partner, id, version)
+) WITHOUT ROWID;
 ";
 
 /// Page size of new files. Rows are about 1.1 KB (mostly the body): 4 KiB pages hold three
@@ -605,6 +609,53 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn release_times(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut known: rustc_hash::FxHashMap<(String, String), String> = Default::default();
+        let mut last = 0i128;
+        {
+            let mut stmt =
+                tx.prepare_cached("SELECT id, version, first FROM releases WHERE partner = ?1")?;
+            let mut rows = stmt.query([partner])?;
+            while let Some(r) = rows.next()? {
+                let first: String = r.get(2)?;
+                if let Ok(t) = Timestamp::parse(&first) {
+                    last = last.max(t.unix_nanos());
+                }
+                known.insert((r.get(0)?, r.get(1)?), first);
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO releases (partner, id, version, first) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for key in keys {
+                if let Some(first) = known.get(key) {
+                    out.push(
+                        Timestamp::parse(first)
+                            .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
+                    );
+                    continue;
+                }
+                last = Timestamp::now().unix_nanos().max(last + 1_000);
+                let t = Timestamp::from_unix_nanos(last, 6)
+                    .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
+                insert.execute(params![partner, key.0, key.1, t.as_str()])?;
+                known.insert(key.clone(), t.as_str().to_owned());
+                out.push(t);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
     }
 }
 

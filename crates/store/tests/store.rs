@@ -283,6 +283,36 @@ fn node_partners_and_consents() {
 }
 
 #[test]
+fn release_times_are_recorded_once_and_rise_per_partner() {
+    for (name, mut store, _keep) in backends() {
+        let k = |id: &str, v: &str| (id.to_owned(), v.to_owned());
+        let first = store
+            .release_times("GBR", &[k("report--a", "v1"), k("report--b", "v1")])
+            .unwrap();
+        assert!(first[0] < first[1], "{name}: times rise within a call");
+        let again = store
+            .release_times(
+                "GBR",
+                &[
+                    k("report--b", "v1"),
+                    k("report--a", "v2"),
+                    k("report--a", "v1"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(again[0], first[1], "{name}: a known release keeps its time");
+        assert_eq!(again[2], first[0], "{name}: a known release keeps its time");
+        assert!(
+            again[1] > first[1],
+            "{name}: a new version is new to the view, after the rest"
+        );
+        let other = store.release_times("RUS", &[k("report--a", "v1")]).unwrap();
+        assert!(other[0] > first[0], "{name}: each partner has its own view");
+        assert_eq!(store.release_times("GBR", &[]).unwrap(), Vec::new());
+    }
+}
+
+#[test]
 fn duplicates_and_conflicts_within_one_batch() {
     for (name, mut store, _keep) in backends() {
         let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
