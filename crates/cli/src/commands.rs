@@ -63,6 +63,32 @@ pub(crate) fn partner_add(home: &Path, p: &str, file: &Path, fmt: Format) -> any
     }
 }
 
+pub(crate) fn partner_secret(
+    home: &Path,
+    p: &str,
+    from_env: Option<&str>,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let p = party(p, "partner")?;
+    let secret = match from_env {
+        Some(var) => std::env::var(var).map_err(|_| anyhow!("`{var}` is not set"))?,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let mut node = open(home)?;
+    node.set_secret(&p, &secret)?;
+    match fmt {
+        Format::Json => json(&json!({"partner": p.as_str(), "secret": "set"})),
+        Format::Human => {
+            println!("secret for {p} set (only its Argon2 hash is kept)");
+            Ok(())
+        }
+    }
+}
+
 fn agreement_json(a: &liaison_policy::Agreement) -> serde_json::Value {
     json!({
         "partner": a.party.as_str(),

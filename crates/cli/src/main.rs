@@ -4,6 +4,8 @@
 mod commands;
 mod demo;
 mod output;
+mod remote;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +74,45 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Serve TAXII 2.1 to partners (HTTPS; each partner sees only what the policy releases to it).
+    Serve {
+        /// Address to listen on (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: std::net::SocketAddr,
+        /// Certificate (PEM). Without one, a self-signed certificate is made on first start.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Private key (PEM) of `--cert`.
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// Names (DNS or IP) for the self-signed certificate (default: localhost, 127.0.0.1).
+        #[arg(long = "name")]
+        names: Vec<String>,
+        /// Serve plain HTTP: local testing only.
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Fetch what a partner releases to us (TAXII 2.1), from where the last pull stopped.
+    Pull {
+        /// The partner.
+        partner: String,
+        /// The partner's server, e.g. `https://10.0.0.5:8443/` (remembered for next time).
+        #[arg(long)]
+        url: Option<String>,
+        /// SHA-256 fingerprint of the partner's certificate, as its `liaison serve` printed it
+        /// (remembered for next time).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// Environment variable holding the secret the partner gave us.
+        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+        secret_env: String,
+        /// Objects per page.
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+        /// Fetch everything again, not only what was added since the last pull.
+        #[arg(long)]
+        from_start: bool,
+    },
     /// Walk through a small counter-terrorism exchange in a temporary node.
     Demo {
         /// Keep the demo node in this directory instead of a temporary one.
@@ -92,6 +133,15 @@ enum PartnerCmd {
     },
     /// List the partners and their agreements.
     List,
+    /// Set the secret a partner authenticates with (read from standard input or an
+    /// environment variable, never from the command line; only its Argon2 hash is kept).
+    Secret {
+        /// The partner.
+        party: String,
+        /// Read the secret from this environment variable instead of standard input.
+        #[arg(long)]
+        from_env: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +230,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::partner_add(&home, &party, &agreement, fmt)
         }
         Command::Partner(PartnerCmd::List) => commands::partner_list(&home, fmt),
+        Command::Partner(PartnerCmd::Secret { party, from_env }) => {
+            commands::partner_secret(&home, &party, from_env.as_deref(), fmt)
+        }
         Command::Agreement(AgreementCmd::Set { party, file }) => {
             commands::partner_add(&home, &party, &file, fmt)
         }
@@ -208,6 +261,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::export(&home, &to, &output, fmt)
         }
         Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
+        Command::Pull {
+            partner,
+            url,
+            fingerprint,
+            secret_env,
+            limit,
+            from_start,
+        } => remote::pull(
+            &home,
+            &partner,
+            url.as_deref(),
+            fingerprint.as_deref(),
+            &secret_env,
+            limit,
+            from_start,
+            fmt,
+        ),
+        Command::Serve {
+            listen,
+            cert,
+            key,
+            names,
+            insecure_http,
+        } => serve::serve(
+            &home,
+            listen,
+            cert.as_deref(),
+            key.as_deref(),
+            &names,
+            insecure_http,
+            fmt,
+        ),
         Command::Demo { keep } => demo::run(keep, fmt),
     }
 }

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod exchange;
 mod explain;
 mod ingest;
 mod node;
@@ -12,6 +13,7 @@ mod preview;
 mod view;
 
 pub use error::ReleaseError;
+pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Explanation, Lineage};
 pub use ingest::{IngestOptions, IngestSummary};
 pub use node::Node;

@@ -69,4 +69,29 @@ pub trait Store {
         partner: &str,
         keys: &[(String, String)],
     ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
+
+    /// A number that changes whenever objects, partners, consents or credentials change,
+    /// whether this process or another one made the change (views are cached on it).
+    fn generation(&self) -> Result<u64, StoreError>;
+    /// Sets a partner's credential: an Argon2 PHC string (the secret itself is never stored).
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError>;
+    /// A partner's credential, if one is set.
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError>;
+    /// Every version received from `source` (a partner's party, or `local`), in storage order.
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Deletes versions of `id` that came from `source`: all of them when `versions` is None,
+    /// else those whose version key is listed (the key is `Timestamp::sort_key()` of the
+    /// object's `modified`, else `created`, else the empty string — the same key ingest
+    /// uses). The newest remaining version (from any source) becomes the latest again.
+    /// Returns how many versions were deleted. Atomic.
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError>;
 }

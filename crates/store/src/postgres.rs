@@ -9,6 +9,9 @@
 //! after the largest one in the database, so that several processes writing to one database
 //! still give strictly increasing `date_added` in the order of `seq`.
 //!
+//! [`Store::generation`] is a counter row in `meta`, bumped inside every transaction that
+//! changes objects, partners, consents or credentials.
+//!
 //! Connections are plain TCP (`NoTls`); TLS for deployments is still to come.
 
 use std::cell::{RefCell, RefMut};
@@ -69,7 +72,19 @@ CREATE TABLE IF NOT EXISTS releases (
     version text COLLATE "C" NOT NULL, first text COLLATE "C" NOT NULL,
     PRIMARY KEY (partner, id, version)
 );
+CREATE TABLE IF NOT EXISTS credentials (
+    party text COLLATE "C" PRIMARY KEY, phc text NOT NULL, updated text NOT NULL
+);
 "#;
+
+/// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
+/// bumped inside each such transaction. [`Store::generation`] reads it.
+const BUMP_GENERATION: &str = "
+INSERT INTO meta (key, value) VALUES ('generation', '1')
+ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text";
+
+/// The largest `date_added` of versions deleted so far: ingest continues after it.
+const DELETED_TAIL: &str = "deleted_tail";
 
 /// Per session: the batch on its way in. Emptied by every commit.
 const INCOMING: &str = r#"
@@ -337,8 +352,13 @@ impl Store for PgStore {
         // Held to commit: ingests into this database, from any process, take turns, and each
         // one's date_added start after everything committed before it.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
+        // After deleted versions too: date_added is not handed out twice.
         let last: Option<String> = tx
-            .query_one("SELECT max(date_added) FROM objects", &[])?
+            .query_one(
+                "SELECT greatest((SELECT max(date_added) FROM objects),
+                                 (SELECT value COLLATE \"C\" FROM meta WHERE key = $1))",
+                &[&DELETED_TAIL],
+            )?
             .try_get(0)?;
         let stamps = stamps(last.as_deref(), batch.len())?;
 
@@ -420,6 +440,9 @@ impl Store for PgStore {
             report.added -= 1;
             report.duplicates += 1;
         }
+        if inserted > 0 {
+            tx.execute(BUMP_GENERATION, &[])?;
+        }
         tx.commit()?;
         progress(batch.len() as u64);
         Ok(report)
@@ -481,11 +504,14 @@ impl Store for PgStore {
     }
 
     fn put_partner(&mut self, p: &PartnerRecord) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
             "INSERT INTO partners (party, agreement, updated) VALUES ($1, $2, $3)
              ON CONFLICT (party) DO UPDATE SET agreement = excluded.agreement, updated = excluded.updated",
             &[&p.party, &p.agreement, &p.updated],
         )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -506,10 +532,13 @@ impl Store for PgStore {
     }
 
     fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
             "INSERT INTO consents (id, object, to_party, by_party, created) VALUES ($1, $2, $3, $4, $5)",
             &[&c.id, &c.object, &c.to, &c.by, &c.created],
         )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -576,5 +605,93 @@ impl Store for PgStore {
         }
         tx.commit()?;
         Ok(out)
+    }
+
+    fn generation(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'generation'), 0)",
+                &[],
+            )?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        let updated = Timestamp::now();
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO credentials (party, phc, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
+            &[&party, &phc, &updated.as_str()],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT phc FROM credentials WHERE party = $1", &[&party])?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A full scan: an index on `source` would cost every ingested row an insert.
+        let mut client = self.client()?;
+        let mut rows = client.query_raw(
+            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = $1 ORDER BY o.seq"),
+            [source],
+        )?;
+        while let Some(row) = rows.next()? {
+            f(to_stored(&row)?)?;
+        }
+        Ok(())
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // Taken like ingest: heads are settled without an ingest of the same id in between.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
+        let row = tx.query_one(
+            "WITH gone AS (
+                 DELETE FROM objects
+                 WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
+                 RETURNING date_added
+             )
+             SELECT count(*), max(date_added) FROM gone",
+            &[&id, &source, &versions],
+        )?;
+        let deleted: i64 = row.try_get(0)?;
+        if deleted == 0 {
+            return Ok(0);
+        }
+        let tail: Option<String> = row.try_get(1)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
+            &[&DELETED_TAIL, &tail],
+        )?;
+        tx.execute("DELETE FROM heads WHERE id = $1", &[&id])?;
+        tx.execute(
+            "INSERT INTO heads (id, seq, version)
+             SELECT id, seq, version FROM objects WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            &[&id],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(deleted.max(0) as u64)
     }
 }

@@ -10,6 +10,9 @@
 //! (taken `IMMEDIATE`, so writers are serialised), by reading the rows of the id. `latest`
 //! marks the newest version of each id; the partial index `objects_latest` lists those rows
 //! in `seq` order (appended to on ingest; an entry moves only when a newer version arrives).
+//!
+//! [`Store::generation`] is `PRAGMA data_version` (which changes when another connection
+//! commits) plus a count of this connection's own content-changing commits.
 
 use std::path::Path;
 
@@ -53,7 +56,13 @@ CREATE TABLE IF NOT EXISTS releases (
     partner TEXT NOT NULL, id TEXT NOT NULL, version TEXT NOT NULL, first TEXT NOT NULL,
     PRIMARY KEY (partner, id, version)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS credentials (party TEXT PRIMARY KEY, phc TEXT NOT NULL, updated TEXT NOT NULL);
 ";
+
+/// The `meta` key that remembers the newest version deleted from the tail of `objects`
+/// (`"<seq> <date_added>"`), so that the next ingest continues after it: SQLite would otherwise
+/// give the next row that `seq` again, and `date_added` would continue from an older row.
+const TAIL_KEY: &str = "deleted_tail";
 
 /// Page size of new files. Rows are about 1.1 KB (mostly the body): 4 KiB pages hold three
 /// and waste a fifth of the file; 16 KiB pages waste about 3 %.
@@ -138,6 +147,8 @@ fn migrate_v1(conn: &mut Connection) -> Result<(), StoreError> {
 pub struct SqliteStore {
     conn: Connection,
     last_added: i128,
+    /// Commits by this connection that changed objects, partners, consents or credentials.
+    changes: u64,
     checkpointer: Option<Checkpointer>,
 }
 
@@ -227,6 +238,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             last_added,
+            changes: 0,
             checkpointer: None,
         })
     }
@@ -359,6 +371,18 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut last = self.last_added.max(last_added_in(&tx)?);
+        // After the newest version was deleted: continue after it (one lookup per batch).
+        let mut tail_seq: Option<i64> = None;
+        let tail: Option<String> = tx
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([TAIL_KEY], |r| r.get(0))
+            .optional()?;
+        if let Some((seq, added)) = tail.as_deref().and_then(|t| t.split_once(' ')) {
+            tail_seq = seq.parse().ok();
+            if let Ok(t) = Timestamp::parse(added) {
+                last = last.max(t.unix_nanos());
+            }
+        }
         let result = (|| {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO objects (k, latest, id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, ends, tags, body)
@@ -448,6 +472,14 @@ impl Store for SqliteStore {
                         tags_json,
                         o.raw(),
                     ])?;
+                    if let Some(after) = tail_seq.take() {
+                        // Only the first row needs moving: the rest follow it.
+                        tx.execute(
+                            "UPDATE objects SET seq = max(?1 + 1, seq) WHERE seq = last_insert_rowid()",
+                            [after],
+                        )?;
+                        tx.execute("DELETE FROM meta WHERE key = ?1", [TAIL_KEY])?;
+                    }
                     report.added += 1;
                 }
                 if index % 4096 == 4095 {
@@ -460,6 +492,9 @@ impl Store for SqliteStore {
         result?;
         tx.commit()?;
         self.last_added = last;
+        if report.added > 0 {
+            self.changes += 1;
+        }
         if let Some(c) = &self.checkpointer {
             c.nudge();
         }
@@ -553,6 +588,7 @@ impl Store for SqliteStore {
              ON CONFLICT (party) DO UPDATE SET agreement = excluded.agreement, updated = excluded.updated",
             params![p.party, p.agreement, p.updated],
         )?;
+        self.changes += 1;
         Ok(())
     }
 
@@ -592,6 +628,7 @@ impl Store for SqliteStore {
             "INSERT INTO consents (id, object, to_party, by_party, created) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![c.id, c.object, c.to, c.by, c.created],
         )?;
+        self.changes += 1;
         Ok(())
     }
 
@@ -656,6 +693,127 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(out)
+    }
+
+    fn generation(&self) -> Result<u64, StoreError> {
+        let others: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        // Both parts only grow, so the sum changes whenever either does.
+        Ok((others.max(0) as u64).wrapping_add(self.changes))
+    }
+
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO credentials (party, phc, updated) VALUES (?1, ?2, ?3)
+             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
+            params![party, phc, Timestamp::now().as_str()],
+        )?;
+        self.changes += 1;
+        Ok(())
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT phc FROM credentials WHERE party = ?1",
+                [party],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A full scan: an index on `source` would cost every ingested row an insert.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = ?1 ORDER BY o.seq"
+        ))?;
+        let mut rows = stmt.query([source])?;
+        while let Some(row) = rows.next()? {
+            f(to_stored(read_stored(row)?)?)?;
+        }
+        Ok(())
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut doomed: Vec<i64> = Vec::new();
+        let mut lost_latest = false;
+        // The newest version that stays: (version, seq).
+        let mut keep: Option<(String, i64)> = None;
+        {
+            let mut found = tx.prepare_cached(
+                "SELECT seq, id, version, latest, source FROM objects WHERE k = ?1",
+            )?;
+            let mut rows = found.query([id_key(id)])?;
+            while let Some(r) = rows.next()? {
+                if text(r, 1)? != id {
+                    continue;
+                }
+                let seq: i64 = r.get(0)?;
+                let version = text(r, 2)?;
+                let listed = versions.is_none_or(|vs| vs.iter().any(|v| v == version));
+                if listed && text(r, 4)? == source {
+                    doomed.push(seq);
+                    lost_latest |= r.get::<_, bool>(3)?;
+                } else if keep.as_ref().is_none_or(|(v, _)| version > v.as_str()) {
+                    keep = Some((version.to_owned(), seq));
+                }
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        // Deleting the newest row: remember it, or SQLite would hand its seq out again.
+        let (tail_seq, tail_added): (i64, String) = tx.query_row(
+            "SELECT seq, date_added FROM objects ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if doomed.contains(&tail_seq) {
+            let before: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [TAIL_KEY], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let before_seq = before
+                .as_deref()
+                .and_then(|t| t.split_once(' '))
+                .and_then(|(s, _)| s.parse::<i64>().ok());
+            if before_seq.is_none_or(|b| b < tail_seq) {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![TAIL_KEY, format!("{tail_seq} {tail_added}")],
+                )?;
+            }
+        }
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM objects WHERE seq = ?1")?;
+            for seq in &doomed {
+                delete.execute([seq])?;
+            }
+        }
+        if lost_latest {
+            if let Some((_, seq)) = &keep {
+                tx.execute("UPDATE objects SET latest = 1 WHERE seq = ?1", [seq])?;
+            }
+        }
+        tx.commit()?;
+        self.changes += 1;
+        Ok(doomed.len() as u64)
     }
 }
 

@@ -527,3 +527,360 @@ fn ingest_rate() {
         );
     }
 }
+
+/// The version key ingest uses: `sort_key` of `modified`, else `created`.
+fn vkey(o: &StixObject) -> String {
+    o.version()
+        .map(liaison_stix::Timestamp::sort_key)
+        .unwrap_or_default()
+}
+
+#[test]
+fn generation_changes_on_every_write_and_only_then() {
+    for (name, mut store, _keep) in backends() {
+        let mut seen = vec![store.generation().unwrap()];
+        let mut changed = |store: &dyn Store, what: &str| {
+            let g = store.generation().unwrap();
+            assert!(
+                !seen.contains(&g),
+                "{name}: generation {g} after {what} repeats one of {seen:?}"
+            );
+            seen.push(g);
+        };
+        let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        store.ingest(&one(&a), "GBR", &mut |_| {}).unwrap();
+        changed(&*store, "ingest");
+        let g = store.generation().unwrap();
+        // Reads, duplicates, refused batches, release times and empty deletes change nothing.
+        store.latest(a.id().as_str()).unwrap();
+        store.versions(a.id().as_str()).unwrap();
+        store.counts().unwrap();
+        store.scan_latest(&mut |_| Ok(())).unwrap();
+        store.scan_index(&mut |_| {}).unwrap();
+        store.scan_source("GBR", &mut |_| Ok(())).unwrap();
+        store.partners().unwrap();
+        store.consents().unwrap();
+        store.credential("GBR").unwrap();
+        store.node().unwrap();
+        assert_eq!(store.generation().unwrap(), g, "{name}: after reads");
+        let r = store.ingest(&one(&a), "GBR", &mut |_| {}).unwrap();
+        assert_eq!(r.added, 0);
+        assert_eq!(store.generation().unwrap(), g, "{name}: after a duplicate");
+        let clash = indicator(1, "2026-01-01T00:00:00.000Z", "203.0.113.7");
+        store.ingest(&one(&clash), "GBR", &mut |_| {}).unwrap_err();
+        assert_eq!(store.generation().unwrap(), g, "{name}: after a conflict");
+        store
+            .release_times("GBR", &[("report--a".into(), "v1".into())])
+            .unwrap();
+        assert_eq!(
+            store.generation().unwrap(),
+            g,
+            "{name}: after release_times"
+        );
+        assert_eq!(
+            store.delete_versions("RUS", a.id().as_str(), None).unwrap(),
+            0
+        );
+        assert_eq!(
+            store.generation().unwrap(),
+            g,
+            "{name}: after deleting nothing"
+        );
+
+        store
+            .put_partner(&PartnerRecord {
+                party: "GBR".into(),
+                agreement: String::new(),
+                updated: "t".into(),
+            })
+            .unwrap();
+        changed(&*store, "put_partner");
+        store
+            .add_consent(&ConsentRecord {
+                id: "c1".into(),
+                object: a.id().to_string(),
+                to: "GBR".into(),
+                by: "ISR".into(),
+                created: "t".into(),
+            })
+            .unwrap();
+        changed(&*store, "add_consent");
+        store
+            .set_credential("GBR", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+            .unwrap();
+        changed(&*store, "set_credential");
+        assert_eq!(
+            store.delete_versions("GBR", a.id().as_str(), None).unwrap(),
+            1
+        );
+        changed(&*store, "delete_versions");
+    }
+}
+
+/// `b` sees what is written through `a` (another connection) as a generation change.
+fn generation_seen_by_another_connection(name: &str, a: &mut dyn Store, b: &dyn Store) {
+    let g = b.generation().unwrap();
+    let o = indicator(7, "2026-01-01T00:00:00.000Z", "198.51.100.7");
+    a.ingest(&one(&o), "local", &mut |_| {}).unwrap();
+    let g1 = b.generation().unwrap();
+    assert_ne!(g1, g, "{name}: another connection's ingest");
+    a.set_credential("GBR", "$argon2id$x").unwrap();
+    let g2 = b.generation().unwrap();
+    assert!(
+        g2 != g1 && g2 != g,
+        "{name}: another connection's credential"
+    );
+    a.delete_versions("local", o.id().as_str(), None).unwrap();
+    let g3 = b.generation().unwrap();
+    assert!(
+        ![g, g1, g2].contains(&g3),
+        "{name}: another connection's delete"
+    );
+    assert_eq!(b.generation().unwrap(), g3, "{name}: a read");
+}
+
+#[test]
+fn generation_sees_other_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    let mut a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    generation_seen_by_another_connection("sqlite-file", &mut a, &b);
+    if let Some(admin) = pg_url() {
+        let db = PgDb::create(&admin);
+        let (mut a, b) = (db.open(), db.open());
+        generation_seen_by_another_connection("postgres", &mut a, &b);
+    }
+}
+
+#[test]
+fn credentials_are_set_replaced_and_kept_per_party() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.credential("GBR").unwrap(), None, "{name}");
+        store.set_credential("GBR", "$argon2id$one").unwrap();
+        store.set_credential("RUS", "$argon2id$two").unwrap();
+        store.set_credential("GBR", "$argon2id$three").unwrap();
+        assert_eq!(
+            store.credential("GBR").unwrap().as_deref(),
+            Some("$argon2id$three"),
+            "{name}: replaced"
+        );
+        assert_eq!(
+            store.credential("RUS").unwrap().as_deref(),
+            Some("$argon2id$two"),
+            "{name}"
+        );
+        assert_eq!(store.credential("gbr").unwrap(), None, "{name}");
+    }
+}
+
+#[test]
+fn scan_source_lists_every_version_from_one_source_in_order() {
+    for (name, mut store, _keep) in backends() {
+        let a1 = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let a2 = indicator(1, "2026-02-01T00:00:00.000Z", "198.51.100.2");
+        let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.3");
+        let c = indicator(3, "2026-01-01T00:00:00.000Z", "198.51.100.4");
+        store.ingest(&one(&a2), "GBR", &mut |_| {}).unwrap();
+        store.ingest(&one(&b), "local", &mut |_| {}).unwrap();
+        store
+            .ingest(&batch(&[a1.clone(), c.clone()]), "GBR", &mut |_| {})
+            .unwrap();
+        let mut got = Vec::new();
+        store
+            .scan_source("GBR", &mut |s| {
+                assert_eq!(s.source, "GBR");
+                got.push((s.seq, s.object.raw().to_owned()));
+                Ok(())
+            })
+            .unwrap();
+        let raws: Vec<&str> = got.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(raws, vec![a2.raw(), a1.raw(), c.raw()], "{name}");
+        assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "{name}: seq order");
+        let mut n = 0;
+        store
+            .scan_source("local", &mut |s| {
+                assert_eq!(s.object.raw(), b.raw());
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{name}");
+        store
+            .scan_source("RUS", &mut |_| panic!("{name}: nothing came from RUS"))
+            .unwrap();
+    }
+}
+
+/// scan_latest, scan_index, latest() and counts() all show exactly `expected` (raw bodies,
+/// in storage order) as the newest versions.
+fn latest_agree(name: &str, store: &dyn Store, expected: &[&StixObject], versions: u64) {
+    let mut scanned = Vec::new();
+    store
+        .scan_latest(&mut |s| {
+            scanned.push((s.seq, s.object.id().to_string(), s.object.raw().to_owned()));
+            Ok(())
+        })
+        .unwrap();
+    let raws: Vec<&str> = scanned.iter().map(|(_, _, r)| r.as_str()).collect();
+    let want: Vec<&str> = expected.iter().map(|o| o.raw()).collect();
+    assert_eq!(raws, want, "{name}: scan_latest");
+    let mut index = Vec::new();
+    store
+        .scan_index(&mut |r| index.push((r.seq, r.id)))
+        .unwrap();
+    let from_scan: Vec<(i64, String)> = scanned.iter().map(|(s, i, _)| (*s, i.clone())).collect();
+    assert_eq!(index, from_scan, "{name}: scan_index");
+    for (seq, id, raw) in &scanned {
+        let l = store.latest(id).unwrap().unwrap();
+        assert_eq!(
+            (&l.seq, l.object.raw()),
+            (seq, raw.as_str()),
+            "{name}: latest({id})"
+        );
+    }
+    assert_eq!(
+        store.counts().unwrap(),
+        (expected.len() as u64, versions),
+        "{name}: counts"
+    );
+}
+
+#[test]
+fn delete_versions_removes_only_the_source_and_restores_latest() {
+    for (name, mut store, _keep) in backends() {
+        // x: GBR's January version and our own newer February one.
+        let x_gbr = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let x_local = indicator(1, "2026-02-01T00:00:00.000Z", "198.51.100.2");
+        // y: two versions from GBR, one older from RUS.
+        let y0 = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.3");
+        let y1 = indicator(2, "2026-01-15T00:00:00.000Z", "198.51.100.4");
+        let y2 = indicator(2, "2026-02-01T00:00:00.000Z", "198.51.100.5");
+        // z: only from GBR.
+        let z = indicator(3, "2026-01-01T00:00:00.000Z", "198.51.100.6");
+        store
+            .ingest(
+                &batch(&[x_gbr.clone(), y1.clone(), y2.clone(), z.clone()]),
+                "GBR",
+                &mut |_| {},
+            )
+            .unwrap();
+        store.ingest(&one(&y0), "RUS", &mut |_| {}).unwrap();
+        store.ingest(&one(&x_local), "local", &mut |_| {}).unwrap();
+        latest_agree(name, &*store, &[&y2, &z, &x_local], 6);
+        let (x, y) = (x_gbr.id().to_string(), y1.id().to_string());
+
+        // Another source's versions, or unlisted versions, are not touched.
+        assert_eq!(
+            store.delete_versions("local", &y, None).unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .delete_versions("GBR", &y, Some(&[vkey(&y0), "nope".into()]))
+                .unwrap(),
+            0,
+            "{name}: y0 came from RUS"
+        );
+        assert_eq!(
+            store
+                .delete_versions("GBR", "indicator--none", None)
+                .unwrap(),
+            0
+        );
+        latest_agree(name, &*store, &[&y2, &z, &x_local], 6);
+
+        // GBR withdraws x: our newer version stays the latest.
+        assert_eq!(store.delete_versions("GBR", &x, None).unwrap(), 1, "{name}");
+        latest_agree(name, &*store, &[&y2, &z, &x_local], 5);
+        let xs = store.versions(&x).unwrap();
+        assert_eq!(xs.len(), 1, "{name}");
+        assert_eq!(xs[0].source, "local", "{name}");
+
+        // GBR withdraws y's newest version: its older one is the latest again.
+        assert_eq!(
+            store
+                .delete_versions("GBR", &y, Some(&[vkey(&y2)]))
+                .unwrap(),
+            1
+        );
+        latest_agree(name, &*store, &[&y1, &z, &x_local], 4);
+        // Then all of GBR's: RUS's older version is left, from another source.
+        assert_eq!(store.delete_versions("GBR", &y, None).unwrap(), 1, "{name}");
+        latest_agree(name, &*store, &[&z, &y0, &x_local], 3);
+        let mut n = 0;
+        store
+            .scan_source("GBR", &mut |_| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{name}: only z is left from GBR");
+
+        // The version deleted comes back as a new arrival and wins again.
+        store.ingest(&one(&y2), "GBR", &mut |_| {}).unwrap();
+        latest_agree(name, &*store, &[&z, &x_local, &y2], 4);
+
+        // Deleting every version of an id removes it.
+        assert_eq!(
+            store
+                .delete_versions("GBR", &z.id().to_string(), None)
+                .unwrap(),
+            1
+        );
+        assert!(store.latest(z.id().as_str()).unwrap().is_none(), "{name}");
+        assert!(
+            store.versions(z.id().as_str()).unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn after_deleting_the_newest_row_seq_and_date_added_still_rise() {
+    for (name, mut store, _keep) in backends() {
+        let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
+        let c = indicator(3, "2026-01-01T00:00:00.000Z", "198.51.100.3");
+        store
+            .ingest(&batch(&[a.clone(), b.clone()]), "GBR", &mut |_| {})
+            .unwrap();
+        let gone = store.latest(b.id().as_str()).unwrap().unwrap();
+        assert_eq!(
+            store.delete_versions("GBR", b.id().as_str(), None).unwrap(),
+            1
+        );
+        store.ingest(&one(&c), "GBR", &mut |_| {}).unwrap();
+        let new = store.latest(c.id().as_str()).unwrap().unwrap();
+        assert!(
+            new.seq > gone.seq,
+            "{name}: seq {} handed out again",
+            new.seq
+        );
+        assert!(new.date_added > gone.date_added, "{name}");
+        latest_agree(name, &*store, &[&a, &c], 2);
+    }
+}
+
+#[test]
+fn sqlite_after_deleting_the_newest_row_a_new_connection_does_not_reuse_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+    let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
+    let c = indicator(3, "2026-01-01T00:00:00.000Z", "198.51.100.3");
+    let gone = {
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.ingest(&batch(&[a, b.clone()]), "GBR", &mut |_| {})
+            .unwrap();
+        let gone = s.latest(b.id().as_str()).unwrap().unwrap();
+        s.delete_versions("GBR", b.id().as_str(), None).unwrap();
+        gone
+    };
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.ingest(&one(&c), "GBR", &mut |_| {}).unwrap();
+    let new = s.latest(c.id().as_str()).unwrap().unwrap();
+    assert!(new.seq > gone.seq);
+    assert!(new.date_added > gone.date_added);
+}

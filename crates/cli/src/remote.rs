@@ -1,0 +1,182 @@
+//! `liaison pull`: fetch what a partner releases to us over TAXII and keep it as received
+//! from that partner. Where the partner is, its certificate fingerprint and how far the last
+//! pull got are kept in `remotes/<PARTY>.toml` in the node's home, written after every page,
+//! so an interrupted pull resumes where it stopped (anything fetched twice is a duplicate and
+//! is skipped).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use liaison_client::Remote;
+use liaison_labels::Party;
+use liaison_release::Node;
+use liaison_store::SqliteStore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::output::{json, Format};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RemoteFile {
+    url: String,
+    fingerprint: Option<String>,
+    /// `X-TAXII-Date-Added-Last` of the last page taken.
+    added_after: Option<String>,
+}
+
+fn remote_path(home: &Path, p: &Party) -> PathBuf {
+    home.join("remotes").join(format!("{p}.toml"))
+}
+
+fn load(path: &Path) -> anyhow::Result<Option<RemoteFile>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(
+            toml::from_str(&text).with_context(|| format!("`{}`", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow!("cannot read `{}`: {e}", path.display())),
+    }
+}
+
+fn save(path: &Path, r: &RemoteFile) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, toml::to_string(r)?.as_bytes())?;
+    tmp.persist(path)
+        .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Summary of one pull.
+#[derive(Debug, Default, Serialize)]
+struct PullSummary {
+    partner: String,
+    pages: u64,
+    received: u64,
+    stored: u64,
+    refused: Vec<serde_json::Value>,
+    added_after: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pull(
+    home: &Path,
+    partner: &str,
+    url: Option<&str>,
+    fingerprint: Option<&str>,
+    secret_env: &str,
+    limit: usize,
+    from_start: bool,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let partner = crate::commands::party(partner, "partner")?;
+    let mut node: Node<SqliteStore> =
+        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    node.agreement(&partner)?;
+    let path = remote_path(home, &partner);
+    let mut saved = load(&path)?.unwrap_or_default();
+    if let Some(u) = url {
+        if saved.url != u {
+            saved = RemoteFile {
+                url: u.to_owned(),
+                ..RemoteFile::default()
+            };
+        }
+    }
+    if let Some(f) = fingerprint {
+        saved.fingerprint = Some(f.to_owned());
+    }
+    if saved.url.is_empty() {
+        bail!("no address for {partner} yet: give `--url https://HOST:PORT/ --fingerprint SHA256`");
+    }
+    if from_start {
+        saved.added_after = None;
+    }
+    let secret = std::env::var(secret_env).map_err(|_| {
+        anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
+    })?;
+    let remote = Remote::new(
+        &saved.url,
+        saved.fingerprint.as_deref(),
+        node.party().as_str(),
+        &secret,
+    )?;
+
+    let show = fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = if show {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} pulling from {msg}: {pos} objects ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(partner.to_string());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut summary = PullSummary {
+        partner: partner.to_string(),
+        ..PullSummary::default()
+    };
+    rt.block_on(async {
+        let mut session = remote.connect().await?;
+        let root = session.api_root().await?;
+        let collection = session.outbound_collection(&root).await?;
+        let start = saved.added_after.clone();
+        let mut next: Option<String> = None;
+        loop {
+            let page = session
+                .page(&root, &collection, start.as_deref(), next.as_deref(), limit)
+                .await?;
+            summary.pages += 1;
+            summary.received += page.objects.len() as u64;
+            let texts: Vec<&str> = page.objects.iter().map(String::as_str).collect();
+            let receipt = node.receive(&partner, &texts)?;
+            summary.stored += receipt.successes.len() as u64;
+            for f in receipt.failures {
+                tracing::warn!(partner = %partner, id = ?f.id, "refused: {}", f.message);
+                summary
+                    .refused
+                    .push(json!({"id": f.id, "version": f.version, "message": f.message}));
+            }
+            bar.inc(page.objects.len() as u64);
+            if let Some(last) = page.date_added_last {
+                saved.added_after = Some(last);
+                save(&path, &saved)?;
+            }
+            if !page.more {
+                break;
+            }
+            match page.next {
+                Some(n) => next = Some(n),
+                None => bail!("{partner}'s server says there is more but gives no `next`"),
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    bar.finish_and_clear();
+    save(&path, &saved)?;
+    summary.added_after = saved.added_after.clone();
+    match fmt {
+        Format::Json => json(&summary),
+        Format::Human => {
+            println!(
+                "pulled {} objects from {} in {} pages: {} stored, {} refused",
+                summary.received,
+                partner,
+                summary.pages,
+                summary.stored,
+                summary.refused.len()
+            );
+            for r in &summary.refused {
+                println!("  refused {}: {}", r["id"], r["message"]);
+            }
+            Ok(())
+        }
+    }
+}

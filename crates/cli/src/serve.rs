@@ -1,0 +1,93 @@
+//! `liaison serve`: the node's TAXII 2.1 server, over TLS. Without a certificate it makes a
+//! self-signed one on first start (kept in `tls/` in the node's home) and prints its
+//! fingerprint, which partners pin.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Context};
+use liaison_release::Node;
+use liaison_server::{run, self_signed, tls_config, AppState, Config};
+use serde_json::json;
+
+use crate::output::Format;
+
+pub(crate) fn serve(
+    home: &Path,
+    listen: SocketAddr,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    names: &[String],
+    insecure_http: bool,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let node = Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let party = node.party().clone();
+    let (tls, cert_info) = if insecure_http {
+        tracing::warn!("serving plain HTTP: for local testing only, credentials travel in clear");
+        (None, None)
+    } else {
+        let (cert_path, key_path, fingerprint): (PathBuf, PathBuf, Option<String>) =
+            match (cert, key) {
+                (Some(c), Some(k)) => (c.to_owned(), k.to_owned(), None),
+                (None, None) => {
+                    let (c, k, f) = self_signed(&home.join("tls"), names)?;
+                    (c, k, Some(f))
+                }
+                _ => return Err(anyhow!("give both `--cert` and `--key`, or neither")),
+            };
+        let cert_pem = std::fs::read(&cert_path)
+            .with_context(|| format!("cannot read `{}`", cert_path.display()))?;
+        let key_pem = std::fs::read(&key_path)
+            .with_context(|| format!("cannot read `{}`", key_path.display()))?;
+        let fingerprint = match fingerprint {
+            Some(f) => f,
+            None => liaison_server::fingerprint(&cert_pem)?,
+        };
+        (
+            Some(tls_config(&cert_pem, &key_pem)?),
+            Some((cert_path, fingerprint)),
+        )
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        match fmt {
+            Format::Json => {
+                let (cert, fp) = match &cert_info {
+                    Some((c, f)) => (Some(c.display().to_string()), Some(f.clone())),
+                    None => (None, None),
+                };
+                println!(
+                    "{}",
+                    json!({"party": party.as_str(), "listening": addr.to_string(), "url": format!("{scheme}://{addr}/"),
+                           "certificate": cert, "fingerprint": fp})
+                );
+            }
+            Format::Human => {
+                println!("{party} serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
+                if let Some((c, f)) = &cert_info {
+                    println!("certificate {} (give partners its SHA-256 fingerprint)", c.display());
+                    println!("fingerprint {f}");
+                }
+                println!("health {scheme}://{addr}/health, metrics {scheme}://{addr}/metrics");
+            }
+        }
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let state = AppState::new(Arc::new(Mutex::new(node)), Config::default())?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        };
+        run(listener, tls, state, shutdown).await?;
+        anyhow::Ok(())
+    })
+}

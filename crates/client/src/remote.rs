@@ -1,0 +1,360 @@
+//! A partner's TAXII server, and one session with it.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{ACCEPT, AUTHORIZATION, HOST};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use liaison_taxii::{
+    Collections, Discovery, Envelope, ErrorMessage, HEADER_DATE_ADDED_LAST, TAXII_MEDIA_TYPE,
+};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::error::ClientError;
+use crate::pin::{parse_fingerprint, Pinned};
+
+/// The most a single response may hold; a partner cannot make us read more.
+const MAX_RESPONSE: usize = 256 * 1024 * 1024;
+
+/// Where a partner's TAXII server is and how we prove who we are to it.
+#[derive(Clone)]
+pub struct Remote {
+    url: String,
+    https: bool,
+    host: String,
+    port: u16,
+    prefix: String,
+    pin: Option<[u8; 32]>,
+    authorization: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a collection.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The objects, each as the JSON text received.
+    pub objects: Vec<String>,
+    /// Whether the server has more.
+    pub more: bool,
+    /// The token for the next page.
+    pub next: Option<String>,
+    /// `X-TAXII-Date-Added-Last`: where the next pull starts.
+    pub date_added_last: Option<String>,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl Remote {
+    /// A partner's server at `url` (`https://host:port/`, or `http://` for local testing
+    /// only), its certificate pinned by SHA-256 `fingerprint` (required for https), and our
+    /// credentials there: our party and the secret the partner gave us.
+    pub fn new(
+        url: &str,
+        fingerprint: Option<&str>,
+        user: &str,
+        secret: &str,
+    ) -> Result<Remote, ClientError> {
+        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(ClientError::Config(format!(
+                "`{url}`: the URL must start with https:// (or http:// for local testing)"
+            )));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                let port = p
+                    .parse::<u16>()
+                    .map_err(|_| ClientError::Config(format!("`{url}`: `{p}` is not a port")))?;
+                (
+                    h.trim_start_matches('[').trim_end_matches(']').to_owned(),
+                    port,
+                )
+            }
+            _ => (authority.to_owned(), if https { 443 } else { 80 }),
+        };
+        if host.is_empty() {
+            return Err(ClientError::Config(format!("`{url}`: no host")));
+        }
+        let pin = match (https, fingerprint) {
+            (true, Some(f)) => Some(parse_fingerprint(f).ok_or_else(|| {
+                ClientError::Config(format!(
+                    "`{f}` is not a SHA-256 fingerprint (64 hex digits)"
+                ))
+            })?),
+            (true, None) => return Err(ClientError::Config(
+                "an https partner needs its certificate fingerprint (`liaison serve` prints it)"
+                    .into(),
+            )),
+            (false, _) => None,
+        };
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+        Ok(Remote {
+            url: url.to_owned(),
+            https,
+            host,
+            port,
+            prefix: path.trim_end_matches('/').to_owned(),
+            pin,
+            authorization: format!("Basic {token}"),
+        })
+    }
+
+    /// Opens a connection (TLS when https, pinned).
+    pub async fn connect(&self) -> Result<Session, ClientError> {
+        let fail = |detail: String| ClientError::Connect {
+            url: self.url.clone(),
+            detail,
+        };
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let io: Box<dyn Io> = if self.https {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let algorithms = provider.signature_verification_algorithms;
+            let pin = self
+                .pin
+                .ok_or_else(|| fail("no pinned fingerprint".into()))?;
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| fail(e.to_string()))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Pinned {
+                    fingerprint: pin,
+                    algorithms,
+                }))
+                .with_no_client_auth();
+            let name = ServerName::try_from(self.host.clone()).map_err(|e| fail(e.to_string()))?;
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection to partner closed");
+            }
+        });
+        Ok(Session {
+            remote: self.clone(),
+            sender,
+        })
+    }
+}
+
+/// An open connection to a partner's server.
+pub struct Session {
+    remote: Remote,
+    sender: SendRequest<Empty<Bytes>>,
+}
+
+struct Answer {
+    status: StatusCode,
+    date_added_last: Option<String>,
+    body: Bytes,
+}
+
+impl Session {
+    async fn get(&mut self, path: &str) -> Result<Answer, ClientError> {
+        let url = format!("{}{path}", self.remote.url.trim_end_matches('/'));
+        let fail = |detail: String| ClientError::Connect {
+            url: url.clone(),
+            detail,
+        };
+        let host = format!("{}:{}", self.remote.host, self.remote.port);
+        let req = Request::get(path)
+            .header(HOST, host)
+            .header(ACCEPT, TAXII_MEDIA_TYPE)
+            .header(AUTHORIZATION, &self.remote.authorization)
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| fail(e.to_string()))?;
+        self.sender.ready().await.map_err(|e| fail(e.to_string()))?;
+        let res = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let status = res.status();
+        let date_added_last = res
+            .headers()
+            .get(HEADER_DATE_ADDED_LAST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = Limited::new(res.into_body(), MAX_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .to_bytes();
+        if !status.is_success() {
+            let err: Option<ErrorMessage> = serde_json::from_slice(&body).ok();
+            return Err(ClientError::Taxii {
+                url,
+                status: status.as_u16(),
+                title: err
+                    .as_ref()
+                    .map(|e| e.title.clone())
+                    .unwrap_or_else(|| status.to_string()),
+                description: err.and_then(|e| e.description),
+            });
+        }
+        Ok(Answer {
+            status,
+            date_added_last,
+            body,
+        })
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        a: &Answer,
+    ) -> Result<T, ClientError> {
+        serde_json::from_slice(&a.body).map_err(|e| ClientError::Protocol {
+            url: format!("{}{path}", self.remote.url.trim_end_matches('/')),
+            detail: format!("not a TAXII resource ({}): {e}", a.status),
+        })
+    }
+
+    /// The API root the partner names first (its default, else the first listed), as a path.
+    pub async fn api_root(&mut self) -> Result<String, ClientError> {
+        let path = format!("{}/taxii2/", self.remote.prefix);
+        let a = self.get(&path).await?;
+        let d: Discovery = self.parse(&path, &a)?;
+        let root = d
+            .default
+            .or_else(|| d.api_roots.into_iter().next())
+            .ok_or_else(|| ClientError::Protocol {
+                url: self.remote.url.clone(),
+                detail: "the server lists no API root".into(),
+            })?;
+        // An API root may be a full URL or a path; only its path is used, on this server.
+        let path = match root.split_once("://") {
+            Some((_, rest)) => rest
+                .find('/')
+                .map(|i| rest[i..].to_owned())
+                .unwrap_or_else(|| "/".into()),
+            None => root,
+        };
+        Ok(if path.ends_with('/') {
+            path
+        } else {
+            format!("{path}/")
+        })
+    }
+
+    /// The collection the partner releases to us: the one we may read and not write.
+    pub async fn outbound_collection(&mut self, api_root: &str) -> Result<String, ClientError> {
+        let path = format!("{api_root}collections/");
+        let a = self.get(&path).await?;
+        let c: Collections = self.parse(&path, &a)?;
+        c.collections
+            .into_iter()
+            .find(|c| c.can_read && !c.can_write)
+            .map(|c| c.id)
+            .ok_or_else(|| ClientError::Protocol {
+                url: format!("{}{path}", self.remote.url.trim_end_matches('/')),
+                detail: "no collection there releases anything to us".into(),
+            })
+    }
+
+    /// One page of a collection's objects, added after `added_after` or continuing at `next`.
+    pub async fn page(
+        &mut self,
+        api_root: &str,
+        collection: &str,
+        added_after: Option<&str>,
+        next: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, ClientError> {
+        let mut path = format!("{api_root}collections/{collection}/objects/?limit={limit}");
+        if let Some(a) = added_after {
+            path.push_str(&format!("&added_after={}", encode(a)));
+        }
+        if let Some(n) = next {
+            path.push_str(&format!("&next={}", encode(n)));
+        }
+        let a = self.get(&path).await?;
+        let env: Envelope = self.parse(&path, &a)?;
+        Ok(Page {
+            objects: env.objects.iter().map(|o| o.get().to_owned()).collect(),
+            more: env.more,
+            next: env.next,
+            date_added_last: a.date_added_last,
+        })
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_read_strictly() {
+        let r = Remote::new(
+            "https://127.0.0.1:8443/",
+            Some(&"ab".repeat(32)),
+            "USA",
+            "s",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.port, r.prefix.as_str()),
+            ("127.0.0.1", 8443, "")
+        );
+        let r = Remote::new("http://localhost/base/", None, "USA", "s").unwrap();
+        assert_eq!((r.port, r.prefix.as_str()), (80, "/base"));
+        assert!(
+            Remote::new("https://127.0.0.1:8443/", None, "USA", "s").is_err(),
+            "https needs a pin"
+        );
+        assert!(Remote::new("ftp://x/", None, "USA", "s").is_err());
+        assert!(Remote::new("https://h:port/", Some(&"ab".repeat(32)), "USA", "s").is_err());
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(
+            encode("2026-11-22T00:00:00.000000Z"),
+            "2026-11-22T00%3A00%3A00.000000Z"
+        );
+        assert_eq!(encode("a+b/c"), "a%2Bb%2Fc");
+    }
+}

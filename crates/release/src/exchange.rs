@@ -1,0 +1,261 @@
+//! What partners do to a node over the network: authenticate, read their views, send us
+//! objects and take back what they sent. The server is a thin shell over these.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use liaison_labels::{Banner, Classification, Label, Party};
+use liaison_stix::{Locator, StixObject, Timestamp};
+use liaison_store::{NewObject, Store, StoreError};
+use serde_json::Value;
+
+use crate::error::ReleaseError;
+use crate::node::Node;
+use crate::view::{View, ViewEntry};
+
+/// What became of the objects a partner sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// (id, version) of every object stored (or already held exactly as sent).
+    pub successes: Vec<(String, String)>,
+    /// Every object refused, and why.
+    pub failures: Vec<ReceiptFailure>,
+}
+
+/// One refused object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptFailure {
+    /// Its id, when it could be read.
+    pub id: Option<String>,
+    /// Its version, when it could be read.
+    pub version: Option<String>,
+    /// Why it was refused.
+    pub message: String,
+}
+
+/// Whether `secret` matches a stored Argon2 credential. Slow by design.
+pub fn verify_secret(phc: &str, secret: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(hash) => Argon2::default()
+            .verify_password(secret.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => {
+            tracing::error!("stored credential is not a valid Argon2 hash");
+            false
+        }
+    }
+}
+
+fn version_text(o: &StixObject) -> String {
+    o.version().map(ToString::to_string).unwrap_or_default()
+}
+
+impl<S: Store> Node<S> {
+    /// Sets the secret a partner authenticates with; only its Argon2 hash is stored.
+    pub fn set_secret(&mut self, party: &Party, secret: &str) -> Result<(), ReleaseError> {
+        self.agreement(party)?;
+        if secret.len() < 12 {
+            return Err(ReleaseError::Party(
+                "a partner's secret must be at least 12 characters".into(),
+            ));
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = Argon2::default()
+            .hash_password(secret.as_bytes(), &salt)
+            .map_err(|e| ReleaseError::Party(format!("cannot hash the secret: {e}")))?
+            .to_string();
+        self.store.set_credential(party.as_str(), &phc)?;
+        tracing::info!(partner = %party, "secret set");
+        Ok(())
+    }
+
+    /// Whether `secret` is the partner's. False when no secret is set. Deliberately slow
+    /// (Argon2): callers should remember successes for a while.
+    pub fn check_secret(&self, party: &Party, secret: &str) -> Result<bool, ReleaseError> {
+        Ok(self
+            .credential(party)?
+            .is_some_and(|phc| verify_secret(&phc, secret)))
+    }
+
+    /// The partner's stored credential (an Argon2 PHC string), to check with
+    /// [`verify_secret`] without holding the node while Argon2 runs.
+    pub fn credential(&self, party: &Party) -> Result<Option<String>, ReleaseError> {
+        Ok(self.store.credential(party.as_str())?)
+    }
+
+    /// Changes whenever anything a view depends on changes.
+    pub fn generation(&self) -> Result<u64, ReleaseError> {
+        Ok(self.store.generation()?)
+    }
+
+    /// Everything `from` sent us, every version, as received, in the order we stored it.
+    pub fn inbound_view(&self, from: &Party) -> Result<View, ReleaseError> {
+        let mut entries = Vec::new();
+        self.store.scan_source(from.as_str(), &mut |s| {
+            let o = &s.object;
+            entries.push(ViewEntry {
+                id: o.id().to_string(),
+                object_type: o.object_type().to_owned(),
+                version: o.version().cloned().unwrap_or_else(|| s.date_added.clone()),
+                spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
+                date_added: s.date_added.clone(),
+                json: o.raw().into(),
+            });
+            Ok(())
+        })?;
+        Ok(View {
+            partner: from.clone(),
+            entries,
+            decisions: Vec::new(),
+        })
+    }
+
+    /// Takes objects a partner sent (each the JSON text of one object). Each is checked on
+    /// its own: bad ones are refused with the reason, good ones are stored together. Objects
+    /// without a liaison label of their own get the partner's owner-only label: they go no
+    /// further than back to the partner until someone relabels them.
+    pub fn receive(&mut self, from: &Party, objects: &[&str]) -> Result<Receipt, ReleaseError> {
+        if from == &self.party {
+            return Err(ReleaseError::Party(format!(
+                "`{from}` is this node's own party, not a partner"
+            )));
+        }
+        self.agreement(from)?;
+        let mut receipt = Receipt::default();
+        let mut good: Vec<StixObject> = Vec::new();
+        for (index, text) in objects.iter().enumerate() {
+            let at = Locator {
+                index: Some(index),
+                id: None,
+            };
+            let value: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(e) => {
+                    receipt.failures.push(ReceiptFailure {
+                        id: None,
+                        version: None,
+                        message: format!("object {index}: not valid JSON: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+            let version = value
+                .get("modified")
+                .or_else(|| value.get("created"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            match StixObject::from_parts(value, (*text).to_owned(), &at) {
+                Ok(o) => {
+                    if o.object_type() == "marking-definition" {
+                        if let Err(e) = Label::from_marking_definition(&o) {
+                            receipt.failures.push(ReceiptFailure {
+                                id,
+                                version,
+                                message: format!("liaison label: {e}"),
+                            });
+                            continue;
+                        }
+                    }
+                    good.push(o);
+                }
+                Err(e) => receipt.failures.push(ReceiptFailure {
+                    id,
+                    version,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let label = Label {
+            banner: Banner::new(Classification::Unclassified),
+            originator: from.clone(),
+            grading: None,
+            duty_to_warn: false,
+        };
+        let label_id = label.marking_id();
+        let held = self.markings()?;
+        let carries = |o: &StixObject, batch: &[StixObject]| {
+            o.object_marking_refs().iter().any(|m| {
+                matches!(held.get(m.as_str()), Some(Ok(_)))
+                    || batch.iter().any(|b| {
+                        b.id() == m
+                            && b.extensions()
+                                .is_some_and(|e| e.contains_key(liaison_stix::LIAISON_EXTENSION_ID))
+                    })
+            })
+        };
+        let mut extra = Vec::new();
+        if self.store.latest(label_id.as_str())?.is_none() {
+            let created = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos(), 3)
+                .unwrap_or_else(Timestamp::now);
+            extra.push(StixObject::from_props(
+                label.to_marking_definition(created.as_str()),
+            )?);
+        }
+        // The partner's owner-only label is ours, not something the partner sent.
+        if !extra.is_empty() && !good.is_empty() {
+            let batch: Vec<NewObject<'_>> = extra
+                .iter()
+                .map(|o| NewObject {
+                    object: o,
+                    assigned_label: None,
+                })
+                .collect();
+            self.store.ingest(&batch, "local", &mut |_| {})?;
+        }
+        // Store the good ones; a conflict with a stored version refuses that object alone.
+        loop {
+            let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(good.len());
+            let offset = 0;
+            for o in &good {
+                let meta = matches!(
+                    o.object_type(),
+                    "marking-definition" | "extension-definition"
+                );
+                let assigned = (!meta && !carries(o, &good)).then_some(&label_id);
+                batch.push(NewObject {
+                    object: o,
+                    assigned_label: assigned,
+                });
+            }
+            match self.store.ingest(&batch, from.as_str(), &mut |_| {}) {
+                Ok(_) => break,
+                Err(StoreError::Conflict { index, .. }) if index >= offset => {
+                    let bad = good.remove(index - offset);
+                    receipt.failures.push(ReceiptFailure {
+                        id: Some(bad.id().to_string()),
+                        version: Some(version_text(&bad)),
+                        message: "a different object with this id and version is already held"
+                            .into(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        receipt.successes = good
+            .iter()
+            .map(|o| (o.id().to_string(), version_text(o)))
+            .collect();
+        tracing::info!(
+            partner = %from,
+            stored = receipt.successes.len(),
+            refused = receipt.failures.len(),
+            "received"
+        );
+        Ok(receipt)
+    }
+
+    /// Deletes versions of `id` that `from` sent us (all of them without `versions`).
+    pub fn delete_received(
+        &mut self,
+        from: &Party,
+        id: &str,
+        versions: Option<&[Timestamp]>,
+    ) -> Result<u64, ReleaseError> {
+        let keys: Option<Vec<String>> =
+            versions.map(|vs| vs.iter().map(Timestamp::sort_key).collect());
+        Ok(self
+            .store
+            .delete_versions(from.as_str(), id, keys.as_deref())?)
+    }
+}

@@ -1,0 +1,220 @@
+//! What partners do to a node: secrets, receiving objects one by one, views, deletions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use liaison_labels::Party;
+use liaison_release::{IngestOptions, Node};
+use liaison_stix::{parse_document, Timestamp};
+use liaison_store::SqliteStore;
+
+fn party(s: &str) -> Party {
+    Party::parse(s).unwrap()
+}
+
+const AGREEMENT: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+
+fn node() -> (tempfile::TempDir, Node<SqliteStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::init(dir.path(), &party("USA")).unwrap();
+    node.add_partner(&party("GBR"), AGREEMENT).unwrap();
+    node.add_partner(&party("RUS"), AGREEMENT).unwrap();
+    (dir, node)
+}
+
+fn indicator(n: u32, modified: &str) -> String {
+    format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-{n:012}","created":"2026-01-01T00:00:00.000Z","modified":"{modified}","pattern":"[ipv4-addr:value = '198.51.100.{n}']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}}"#
+    )
+}
+
+#[test]
+fn secrets_are_checked_and_never_stored_in_clear() {
+    let (dir, mut node) = node();
+    assert!(
+        !node.check_secret(&party("GBR"), "anything at all").unwrap(),
+        "no secret set yet"
+    );
+    node.set_secret(&party("GBR"), "correct horse battery")
+        .unwrap();
+    assert!(node
+        .check_secret(&party("GBR"), "correct horse battery")
+        .unwrap());
+    assert!(!node
+        .check_secret(&party("GBR"), "correct horse battery ")
+        .unwrap());
+    assert!(
+        !node
+            .check_secret(&party("RUS"), "correct horse battery")
+            .unwrap(),
+        "secrets are per partner"
+    );
+    assert!(node.set_secret(&party("GBR"), "short").is_err());
+    assert!(
+        node.set_secret(&party("FRA"), "correct horse battery")
+            .is_err(),
+        "not a partner"
+    );
+    let raw = std::fs::read(dir.path().join("node.db")).unwrap();
+    let needle = b"correct horse battery";
+    assert!(
+        !raw.windows(needle.len()).any(|w| w == needle),
+        "the secret is in the database file"
+    );
+}
+
+#[test]
+fn received_objects_are_taken_one_by_one() {
+    let (_dir, mut node) = node();
+    let good = indicator(1, "2026-01-01T00:00:00.000Z");
+    let bad_json = "{\"type\": ".to_owned();
+    let bad_stix = indicator(2, "yesterday");
+    let texts = [
+        good.as_str(),
+        bad_json.as_str(),
+        bad_stix.as_str(),
+        good.as_str(),
+    ];
+    let gen0 = node.generation().unwrap();
+    let receipt = node.receive(&party("GBR"), &texts).unwrap();
+    assert_eq!(
+        receipt.successes.len(),
+        2,
+        "the good one, and its exact duplicate"
+    );
+    assert_eq!(receipt.failures.len(), 2);
+    assert!(receipt.failures[0].message.contains("not valid JSON"));
+    assert_eq!(
+        receipt.failures[1].id.as_deref(),
+        Some("indicator--00000000-0000-4000-8000-000000000002")
+    );
+    assert!(receipt.failures[1].message.contains("`modified`"));
+    assert_ne!(node.generation().unwrap(), gen0);
+
+    // A different object under a held id and version is refused alone.
+    let clash = indicator(1, "2026-01-01T00:00:00.000Z").replace("198.51.100.1", "203.0.113.9");
+    let fresh = indicator(3, "2026-01-01T00:00:00.000Z");
+    let receipt = node
+        .receive(&party("GBR"), &[clash.as_str(), fresh.as_str()])
+        .unwrap();
+    assert_eq!(receipt.failures.len(), 1);
+    assert_eq!(receipt.successes.len(), 1);
+
+    let inbound = node.inbound_view(&party("GBR")).unwrap();
+    let ids: Vec<&str> = inbound.entries.iter().map(|e| e.id.as_str()).collect();
+    assert!(ids.contains(&"indicator--00000000-0000-4000-8000-000000000001"));
+    assert!(ids.contains(&"indicator--00000000-0000-4000-8000-000000000003"));
+    assert!(node
+        .inbound_view(&party("RUS"))
+        .unwrap()
+        .entries
+        .iter()
+        .all(|e| !e.id.starts_with("indicator")));
+}
+
+#[test]
+fn received_objects_without_a_label_go_back_only_to_their_sender() {
+    let (_dir, mut node) = node();
+    let ind = indicator(1, "2026-01-01T00:00:00.000Z");
+    node.receive(&party("GBR"), &[ind.as_str()]).unwrap();
+    let to_gbr = node.preview(&party("GBR")).unwrap();
+    let to_rus = node.preview(&party("RUS")).unwrap();
+    let find = |es: &[liaison_release::Entry]| {
+        es.iter()
+            .find(|e| e.object == "indicator--00000000-0000-4000-8000-000000000001")
+            .unwrap()
+            .decision
+            .as_str()
+    };
+    assert_eq!(find(&to_gbr), "release");
+    assert_eq!(find(&to_rus), "withhold");
+}
+
+#[test]
+fn a_partner_deletes_only_what_it_sent() {
+    let (_dir, mut node) = node();
+    let v1 = indicator(1, "2026-01-01T00:00:00.000Z");
+    let v2 = indicator(1, "2026-02-01T00:00:00.000Z");
+    node.receive(&party("GBR"), &[v1.as_str(), v2.as_str()])
+        .unwrap();
+    let ours = parse_document(&indicator(2, "2026-01-01T00:00:00.000Z")).unwrap();
+    node.ingest(&ours, &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+    let id1 = "indicator--00000000-0000-4000-8000-000000000001";
+    let first = Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap();
+    assert_eq!(
+        node.delete_received(&party("GBR"), id1, Some(&[first]))
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        node.inbound_view(&party("GBR"))
+            .unwrap()
+            .entries
+            .iter()
+            .filter(|e| e.id == id1)
+            .count(),
+        1
+    );
+    assert_eq!(
+        node.delete_received(&party("RUS"), id1, None).unwrap(),
+        0,
+        "RUS sent nothing"
+    );
+    assert_eq!(
+        node.delete_received(
+            &party("GBR"),
+            "indicator--00000000-0000-4000-8000-000000000002",
+            None
+        )
+        .unwrap(),
+        0,
+        "our own object is not GBR's to delete"
+    );
+    assert_eq!(node.delete_received(&party("GBR"), id1, None).unwrap(), 1);
+}
+
+#[test]
+fn views_record_when_objects_first_reach_a_partner() {
+    let (_dir, mut node) = node();
+    let doc = parse_document(&format!(
+        r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[{}]}}"#,
+        indicator(1, "2026-01-01T00:00:00.000Z")
+    ))
+    .unwrap();
+    let label = "SECRET//REL TO USA, GBR".parse().unwrap();
+    let options = IngestOptions {
+        default_label: Some(liaison_labels::Label {
+            banner: label,
+            originator: party("USA"),
+            grading: None,
+            duty_to_warn: false,
+        }),
+        source: None,
+    };
+    node.ingest(&doc, &options, &mut |_| {}).unwrap();
+    let first = node.view(&party("GBR")).unwrap();
+    assert!(first
+        .entries
+        .iter()
+        .any(|e| e.id == "indicator--00000000-0000-4000-8000-000000000001"));
+    let again = node.view(&party("GBR")).unwrap();
+    let t = |v: &liaison_release::View| {
+        v.entries
+            .iter()
+            .find(|e| e.id.starts_with("indicator--"))
+            .map(|e| e.date_added.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        t(&first),
+        t(&again),
+        "date_added is when it first entered the view"
+    );
+    assert!(first
+        .entries
+        .windows(2)
+        .all(|w| w[0].date_added < w[1].date_added));
+    assert!(
+        node.view(&party("RUS")).unwrap().entries.is_empty(),
+        "not releasable to RUS"
+    );
+}

@@ -1,0 +1,111 @@
+//! HTTP Basic authentication (RFC 7617; TAXII 2.1 section 1.6.9): the user name is the
+//! partner's party code, the password its secret, checked by the node against the Argon2 hash
+//! it keeps. Argon2 is slow by design, so a success is remembered for a few minutes, keyed by
+//! the party and the SHA-256 of the secret (never the secret itself); failures are not.
+
+use std::time::Instant;
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use liaison_labels::Party;
+use liaison_store::Store;
+use liaison_taxii::ErrorKind;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::{AppState, MAX_AUTH_CACHE};
+
+/// The longest `Authorization` value read; anything longer is refused unread.
+const MAX_AUTHORIZATION: usize = 1024;
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unauthorized,
+        "authenticate with your party code and secret",
+    )
+}
+
+/// The user and password of a Basic `Authorization` header, if it is one.
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    if value.len() > MAX_AUTHORIZATION {
+        return None;
+    }
+    let value = value.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+/// The authenticated partner, or 401.
+pub(crate) async fn authenticate<S: Store + Send + 'static>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> Result<Party, ApiError> {
+    let inner = &state.inner;
+    let fail = || {
+        inner.metrics.auth_failure();
+        unauthorized()
+    };
+    let Some((user, secret)) = basic(headers) else {
+        return Err(fail());
+    };
+    let Ok(party) = Party::parse(&user) else {
+        return Err(fail());
+    };
+    if party == inner.party || secret.is_empty() {
+        return Err(fail());
+    }
+    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    let key = (party.clone(), digest);
+    let ttl = inner.config.auth_cache_ttl;
+    {
+        let cache = inner
+            .auth
+            .lock()
+            .map_err(|_| ApiError::internal("auth cache lock poisoned"))?;
+        if cache.get(&key).is_some_and(|at| at.elapsed() < ttl) {
+            return Ok(party);
+        }
+    }
+    let who = party.clone();
+    // Fetch the stored hash under the node lock, then run Argon2 without it, so that a
+    // flood of wrong passwords does not stall every partner.
+    let phc = state
+        .with_node(move |node| {
+            // An unknown party is a failed login like any other.
+            Ok(node.credential(&who).unwrap_or(None))
+        })
+        .await?;
+    let ok = match phc {
+        Some(phc) => {
+            tokio::task::spawn_blocking(move || liaison_release::verify_secret(&phc, &secret))
+                .await
+                .unwrap_or(false)
+        }
+        None => false,
+    };
+    if !ok {
+        tracing::info!(party = %party, "authentication failed");
+        return Err(fail());
+    }
+    let mut cache = inner
+        .auth
+        .lock()
+        .map_err(|_| ApiError::internal("auth cache lock poisoned"))?;
+    if cache.len() >= MAX_AUTH_CACHE {
+        let now = Instant::now();
+        cache.retain(|_, at| now.duration_since(*at) < ttl);
+        if cache.len() >= MAX_AUTH_CACHE {
+            cache.clear();
+        }
+    }
+    cache.insert(key, Instant::now());
+    Ok(party)
+}

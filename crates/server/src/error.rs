@@ -1,0 +1,76 @@
+//! Errors: [`ServerError`] for setting the server up, and the HTTP error that every handler
+//! returns, which always becomes a TAXII error message (section 3.6.1) and never names
+//! internals or withheld objects.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use liaison_taxii::{ErrorKind, ErrorMessage, TAXII_MEDIA_TYPE};
+
+/// Why the server could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Reading or writing a file.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A certificate or key that cannot be used.
+    #[error("{0}")]
+    Tls(String),
+}
+
+/// An HTTP error response in TAXII form.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) description: Option<String>,
+}
+
+impl ApiError {
+    pub(crate) fn new(kind: ErrorKind, description: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            description: Some(description.into()),
+        }
+    }
+
+    pub(crate) fn bare(kind: ErrorKind) -> ApiError {
+        ApiError {
+            kind,
+            description: None,
+        }
+    }
+
+    pub(crate) fn not_found() -> ApiError {
+        ApiError::bare(ErrorKind::NotFound)
+    }
+
+    /// A failure of ours: logged here, and the partner learns nothing of it.
+    pub(crate) fn internal(what: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %what, "request failed");
+        ApiError::bare(ErrorKind::Internal)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match self.description {
+            Some(d) => ErrorMessage::new(self.kind, d),
+            None => ErrorMessage::bare(self.kind),
+        };
+        let body = serde_json::to_string(&message).unwrap_or_else(|_| "{}".to_owned());
+        let status =
+            StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(TAXII_MEDIA_TYPE),
+        );
+        if self.kind == ErrorKind::Unauthorized {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"liaison\""),
+            );
+        }
+        response
+    }
+}

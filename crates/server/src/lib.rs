@@ -1,0 +1,23 @@
+//! The TAXII 2.1 server of a liaison node: a thin shell over the release pipeline. Every
+//! authenticated partner sees exactly two collections, its outbound view (what the policy
+//! releases to it, cut for it) and its inbound collection (what it sent us); anything else,
+//! including another partner's collections and withheld objects, is indistinguishable from
+//! absent. Every size, page, connection and request time is bounded.
+#![deny(missing_docs)]
+
+mod auth;
+mod config;
+mod error;
+mod handlers;
+mod metrics;
+mod paging;
+mod serve;
+mod state;
+mod tls;
+
+pub use config::Config;
+pub use error::ServerError;
+pub use handlers::app;
+pub use serve::run;
+pub use state::AppState;
+pub use tls::{fingerprint, self_signed, tls_config};

@@ -1,0 +1,239 @@
+//! What the handlers share: the node behind a mutex (every call to it is blocking and runs on
+//! the blocking pool), views cached per partner on the store's generation, verified secrets,
+//! status resources, the key of `next` tokens and the metrics.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use liaison_labels::Party;
+use liaison_release::{Node, View, ViewEntry};
+use liaison_store::Store;
+use liaison_taxii::Status;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// The shared state of a server over a node whose store is `S`.
+pub struct AppState<S: Store> {
+    pub(crate) inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+pub(crate) struct Inner<S: Store> {
+    pub(crate) node: Arc<Mutex<Node<S>>>,
+    pub(crate) party: Party,
+    pub(crate) config: Config,
+    pub(crate) outbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
+    pub(crate) inbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
+    pub(crate) auth: Mutex<HashMap<(Party, [u8; 32]), Instant>>,
+    pub(crate) statuses: Mutex<Statuses>,
+    pub(crate) token_key: [u8; 32],
+    pub(crate) metrics: Metrics,
+}
+
+/// The most verified secrets remembered at once.
+pub(crate) const MAX_AUTH_CACHE: usize = 4096;
+
+impl<S: Store + Send + 'static> AppState<S> {
+    /// A state over `node`, with a fresh random key for `next` tokens (tokens do not outlive
+    /// the process).
+    pub fn new(node: Arc<Mutex<Node<S>>>, config: Config) -> std::io::Result<AppState<S>> {
+        let party = node
+            .lock()
+            .map_err(|_| std::io::Error::other("the node's lock is poisoned"))?
+            .party()
+            .clone();
+        let mut token_key = [0u8; 32];
+        getrandom::fill(&mut token_key)
+            .map_err(|e| std::io::Error::other(format!("no randomness for the token key: {e}")))?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                node,
+                party,
+                config,
+                outbound: Mutex::new(HashMap::new()),
+                inbound: Mutex::new(HashMap::new()),
+                auth: Mutex::new(HashMap::new()),
+                statuses: Mutex::new(Statuses::default()),
+                token_key,
+                metrics: Metrics::new(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Runs `f` on the node on the blocking pool.
+    pub(crate) async fn with_node<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Node<S>) -> Result<T, ApiError> + Send + 'static,
+    {
+        let node = Arc::clone(&self.inner.node);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = node
+                .lock()
+                .map_err(|_| ApiError::internal("node lock poisoned"))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Partner `p`'s outbound view, from the cache while the generation holds.
+    pub(crate) async fn outbound(&self, p: &Party) -> Result<Arc<Indexed>, ApiError> {
+        let state = self.clone();
+        let p = p.clone();
+        self.with_node(move |node| {
+            let generation = node.generation().map_err(ApiError::internal)?;
+            if let Some(hit) = cached(&state.inner.outbound, &p, generation)? {
+                return Ok(hit);
+            }
+            let view = node.view(&p).map_err(ApiError::internal)?;
+            store(&state.inner.outbound, &p, generation, view)
+        })
+        .await
+    }
+
+    /// What partner `p` sent us, every version, from the cache while the generation holds.
+    pub(crate) async fn inbound(&self, p: &Party) -> Result<Arc<Indexed>, ApiError> {
+        let state = self.clone();
+        let p = p.clone();
+        self.with_node(move |node| {
+            let generation = node.generation().map_err(ApiError::internal)?;
+            if let Some(hit) = cached(&state.inner.inbound, &p, generation)? {
+                return Ok(hit);
+            }
+            let view = node.inbound_view(&p).map_err(ApiError::internal)?;
+            store(&state.inner.inbound, &p, generation, view)
+        })
+        .await
+    }
+}
+
+type ViewCache = Mutex<HashMap<Party, (u64, Arc<Indexed>)>>;
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, ApiError> {
+    m.lock()
+        .map_err(|_| ApiError::internal("cache lock poisoned"))
+}
+
+fn cached(cache: &ViewCache, p: &Party, generation: u64) -> Result<Option<Arc<Indexed>>, ApiError> {
+    Ok(lock(cache)?
+        .get(p)
+        .filter(|(g, _)| *g == generation)
+        .map(|(_, v)| Arc::clone(v)))
+}
+
+fn store(
+    cache: &ViewCache,
+    p: &Party,
+    generation: u64,
+    view: View,
+) -> Result<Arc<Indexed>, ApiError> {
+    let indexed = Arc::new(Indexed::new(view)?);
+    lock(cache)?.insert(p.clone(), (generation, Arc::clone(&indexed)));
+    Ok(indexed)
+}
+
+/// A view with what paging needs: each entry's `date_added` in microseconds (the position
+/// `next` tokens carry) and the entries of each object.
+pub(crate) struct Indexed {
+    pub(crate) entries: Vec<ViewEntry>,
+    pub(crate) added_micros: Vec<u64>,
+    pub(crate) by_id: HashMap<String, Vec<usize>>,
+}
+
+impl Indexed {
+    fn new(view: View) -> Result<Indexed, ApiError> {
+        let mut entries = view.entries;
+        // The pipeline gives strictly increasing `date_added`; sorting again costs little and
+        // keeps paging correct should that ever change.
+        entries.sort_by(|a, b| {
+            a.date_added
+                .cmp(&b.date_added)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let mut added_micros = Vec::with_capacity(entries.len());
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            added_micros.push(micros(&e.date_added)?);
+            by_id.entry(e.id.clone()).or_default().push(i);
+        }
+        Ok(Indexed {
+            entries,
+            added_micros,
+            by_id,
+        })
+    }
+}
+
+/// A `date_added` as microseconds since the epoch.
+pub(crate) fn micros(t: &liaison_stix::Timestamp) -> Result<u64, ApiError> {
+    u64::try_from(t.unix_nanos() / 1000).map_err(|_| ApiError::internal("date_added before 1970"))
+}
+
+/// Status resources by id, each readable only by the partner whose request made it; kept
+/// `status_ttl`, at most `max_statuses_per_partner` per partner.
+#[derive(Default)]
+pub(crate) struct Statuses {
+    by_id: HashMap<String, (Party, Instant, Arc<Status>)>,
+    order: HashMap<Party, VecDeque<String>>,
+}
+
+impl Statuses {
+    pub(crate) fn insert(&mut self, owner: &Party, status: Status, config: &Config) {
+        let now = Instant::now();
+        self.expire(now, config);
+        let queue = self.order.entry(owner.clone()).or_default();
+        while queue.len() >= config.max_statuses_per_partner.max(1) {
+            match queue.pop_front() {
+                Some(old) => {
+                    self.by_id.remove(&old);
+                }
+                None => break,
+            }
+        }
+        queue.push_back(status.id.clone());
+        self.by_id
+            .insert(status.id.clone(), (owner.clone(), now, Arc::new(status)));
+    }
+
+    pub(crate) fn get(&mut self, owner: &Party, id: &str, config: &Config) -> Option<Arc<Status>> {
+        self.expire(Instant::now(), config);
+        self.by_id
+            .get(id)
+            .filter(|(o, _, _)| o == owner)
+            .map(|(_, _, s)| Arc::clone(s))
+    }
+
+    fn expire(&mut self, now: Instant, config: &Config) {
+        for queue in self.order.values_mut() {
+            while let Some(front) = queue.front() {
+                let old = self
+                    .by_id
+                    .get(front)
+                    .is_none_or(|(_, at, _)| now.duration_since(*at) > config.status_ttl);
+                if !old {
+                    break;
+                }
+                if let Some(id) = queue.pop_front() {
+                    self.by_id.remove(&id);
+                }
+            }
+        }
+        self.order.retain(|_, q| !q.is_empty());
+    }
+}

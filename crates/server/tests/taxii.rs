@@ -1,0 +1,943 @@
+//! The TAXII server driven as a partner would drive it: the router through `oneshot` for the
+//! protocol, and `run` on 127.0.0.1:0 over TLS for the transport. The data is the demo's
+//! third-party-rule scenario: RUS must never see anything derived from ISR's report.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use liaison_labels::{Banner, Grading, Label, Party};
+use liaison_release::{IngestOptions, Node};
+use liaison_server::{app, AppState, Config};
+use liaison_store::SqliteStore;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ISR_IDENTITY: &str = "identity--0c7b5f0e-6a51-4d2e-9c1f-3b8e2d7a4f10";
+const USA_IDENTITY: &str = "identity--5d2a8c34-1f6e-4b7a-8d93-c2e0f1a6b722";
+const AQAP: &str = "threat-actor--8a4e2b61-3c5d-4f7e-9a1b-6d2c8e0f4a33";
+const ISR_REPORT: &str = "report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44";
+const ISR_TEARLINE: &str = "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55";
+const INDICATOR: &str = "indicator--4b7f2d96-0e3a-4c1b-8f5d-7a9c1e3b5d66";
+const ASSESSMENT: &str = "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77";
+const DERIVED: &str = "relationship--1a9d6f42-5c3b-4e8a-9b7d-0c2e4a6f8b88";
+const NOFORN_NOTE: &str = "note--3d8a2e57-6b1c-4f9d-a0e2-4c6b8d0f2a99";
+const T0: &str = "2026-11-20T08:00:00.000Z";
+
+const RUS_SECRET: &str = "rus-secret-0123456789";
+const GBR_SECRET: &str = "gbr-secret-0123456789";
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// What must never reach RUS, by id or by content.
+const FORBIDDEN_FOR_RUS: [&str; 7] = [
+    ASSESSMENT,
+    ISR_REPORT,
+    NOFORN_NOTE,
+    DERIVED,
+    "human source",
+    "x_collection_method",
+    "sensitive program",
+];
+
+const GBR_AGREEMENT: &str = r#"party = "GBR"
+ceiling = "SECRET"
+compartments = []
+
+[scope]
+max_tlp = "amber"
+"#;
+
+const RUS_AGREEMENT: &str = r#"party = "RUS"
+ceiling = "CONFIDENTIAL"
+
+[scope]
+types = ["identity", "indicator", "relationship", "report", "threat-actor"]
+max_tlp = "green"
+topics = ["terrorism"]
+"#;
+
+fn label(banner: &str, originator: &str, grading: Option<&str>) -> Label {
+    Label {
+        banner: banner.parse::<Banner>().unwrap(),
+        originator: Party::parse(originator).unwrap(),
+        grading: grading.map(|g| g.parse::<Grading>().unwrap()),
+        duty_to_warn: false,
+    }
+}
+
+fn marking(l: &Label) -> Value {
+    Value::Object(l.to_marking_definition(T0))
+}
+
+fn sdo(ty: &str, id: &str, mark: &Label, extra: Value) -> Value {
+    let mut o = json!({
+        "type": ty, "spec_version": "2.1", "id": id, "created": T0, "modified": T0,
+        "object_marking_refs": [mark.marking_id().to_string()],
+    });
+    if let (Value::Object(o), Value::Object(extra)) = (&mut o, extra) {
+        o.extend(extra);
+    }
+    o
+}
+
+fn document(objects: Vec<Value>) -> liaison_stix::Document {
+    let text = json!({"type": "bundle", "id": "bundle--6e0f2a4c-8b1d-4e3f-9a5c-7d2b0e4f6a10", "objects": objects}).to_string();
+    liaison_stix::parse_document(&text).unwrap()
+}
+
+fn isr_bundle() -> liaison_stix::Document {
+    let orcon = label("SECRET//ORCON//REL TO USA, GBR", "ISR", Some("B2"));
+    let tearline = label("CONFIDENTIAL//REL TO USA, GBR, RUS", "ISR", Some("B2"));
+    let ident = label("UNCLASSIFIED//REL TO USA, GBR", "ISR", None);
+    document(vec![
+        marking(&orcon),
+        marking(&tearline),
+        marking(&ident),
+        sdo(
+            "identity",
+            ISR_IDENTITY,
+            &ident,
+            json!({"name": "ISR liaison office", "identity_class": "organization"}),
+        ),
+        sdo(
+            "report",
+            ISR_REPORT,
+            &orcon,
+            json!({
+                "created_by_ref": ISR_IDENTITY,
+                "name": "Airline bomb plot: explosives concealed in printer cartridges",
+                "description": "A human source with direct access reports that an AQAP cell has built explosive devices concealed in printer toner cartridges.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [AQAP],
+            }),
+        ),
+        sdo(
+            "report",
+            ISR_TEARLINE,
+            &tearline,
+            json!({
+                "created_by_ref": ISR_IDENTITY,
+                "name": "Threat warning: explosive devices in air cargo",
+                "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [AQAP],
+                "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
+            }),
+        ),
+    ])
+}
+
+fn usa_bundle() -> liaison_stix::Document {
+    let secret = label("SECRET//REL TO USA, GBR, RUS", "USA", None);
+    let shared = label("UNCLASSIFIED//REL TO USA, GBR, RUS//TLP:GREEN", "USA", None);
+    let noforn_field = label("SECRET//NOFORN", "USA", None);
+    let ts_noforn = label("TOP SECRET//SI//NOFORN", "USA", None);
+    document(vec![
+        marking(&secret),
+        marking(&shared),
+        marking(&noforn_field),
+        marking(&ts_noforn),
+        sdo(
+            "identity",
+            USA_IDENTITY,
+            &shared,
+            json!({"name": "USA liaison office", "identity_class": "organization"}),
+        ),
+        sdo(
+            "threat-actor",
+            AQAP,
+            &shared,
+            json!({
+                "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
+                "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
+            }),
+        ),
+        sdo(
+            "indicator",
+            INDICATOR,
+            &shared,
+            json!({
+                "name": "Courier e-mail address", "pattern": "[email-addr:value = 'courier@example.net']",
+                "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
+            }),
+        ),
+        sdo(
+            "report",
+            ASSESSMENT,
+            &secret,
+            json!({
+                "created_by_ref": USA_IDENTITY,
+                "name": "Assessment: AQAP capability against air cargo",
+                "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
+                "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
+                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
+                "object_refs": [ISR_REPORT, AQAP, INDICATOR],
+                "granular_markings": [{"marking_ref": noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
+            }),
+        ),
+        sdo(
+            "relationship",
+            DERIVED,
+            &shared,
+            json!({
+                "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
+            }),
+        ),
+        sdo(
+            "note",
+            NOFORN_NOTE,
+            &ts_noforn,
+            json!({
+                "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
+                "object_refs": [INDICATOR],
+            }),
+        ),
+    ])
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    state: AppState<SqliteStore>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture::with_config(Config::default())
+    }
+
+    fn with_config(config: Config) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |s: &str| Party::parse(s).unwrap();
+        let mut node = Node::init(dir.path(), &p("USA")).unwrap();
+        node.add_partner(&p("GBR"), GBR_AGREEMENT).unwrap();
+        node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
+        let from_isr = IngestOptions {
+            default_label: None,
+            source: Some("ISR".into()),
+        };
+        node.ingest(&isr_bundle(), &from_isr, &mut |_| {}).unwrap();
+        node.ingest(&usa_bundle(), &IngestOptions::default(), &mut |_| {})
+            .unwrap();
+        node.add_consent(ISR_REPORT, &p("GBR"), &p("ISR")).unwrap();
+        node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
+        node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
+        let state = AppState::new(Arc::new(Mutex::new(node)), config).unwrap();
+        Fixture { _dir: dir, state }
+    }
+
+    fn app(&self) -> Router {
+        app(self.state.clone())
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+async fn get_as(app: &Router, who: (&str, &str), uri: &str) -> Reply {
+    let req = Request::get(uri)
+        .header(header::AUTHORIZATION, basic(who.0, who.1))
+        .header(header::ACCEPT, TAXII)
+        .body(Body::empty())
+        .unwrap();
+    send(app, req).await
+}
+
+const RUS: (&str, &str) = ("RUS", RUS_SECRET);
+const GBR: (&str, &str) = ("GBR", GBR_SECRET);
+
+/// The caller's collection of the given alias, as listed.
+async fn collection_id(app: &Router, who: (&str, &str), alias: &str) -> String {
+    let r = get_as(app, who, "/liaison/collections/").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["alias"] == alias)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn objects_url(collection: &str) -> String {
+    format!("/liaison/collections/{collection}/objects/")
+}
+
+fn ids_of(envelope: &Value) -> Vec<String> {
+    envelope["objects"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn discovery_api_root_and_collections_as_rus() {
+    let f = Fixture::new();
+    let app = f.app();
+    let d = get_as(&app, RUS, "/taxii2/").await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert_eq!(d.headers[header::CONTENT_TYPE], TAXII);
+    assert_eq!(d.json()["api_roots"], json!(["/liaison/"]));
+
+    let root = get_as(&app, RUS, "/liaison/").await;
+    assert_eq!(root.status, StatusCode::OK);
+    assert_eq!(root.json()["max_content_length"], json!(10 * 1024 * 1024));
+    assert_eq!(root.json()["versions"], json!([TAXII]));
+
+    let list = get_as(&app, RUS, "/liaison/collections/").await.json();
+    let cols = list["collections"].as_array().unwrap();
+    assert_eq!(cols.len(), 2);
+    let out = cols.iter().find(|c| c["alias"] == "outbound").unwrap();
+    let inb = cols.iter().find(|c| c["alias"] == "inbound").unwrap();
+    assert_eq!(
+        (out["can_read"].as_bool(), out["can_write"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        (inb["can_read"].as_bool(), inb["can_write"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    // Deterministic: the same ids on a second listing, and each resolves.
+    let again = collection_id(&app, RUS, "outbound").await;
+    assert_eq!(out["id"].as_str().unwrap(), again);
+    let one = get_as(&app, RUS, &format!("/liaison/collections/{again}/")).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json()["id"], json!(again));
+    // GBR's ids differ from RUS's.
+    assert_ne!(collection_id(&app, GBR, "outbound").await, again);
+}
+
+#[tokio::test]
+async fn rus_never_sees_isr_derived_material_by_any_endpoint_filter_or_page() {
+    let f = Fixture::new();
+    let app = f.app();
+    let out = collection_id(&app, RUS, "outbound").await;
+    let base = objects_url(&out);
+    let mut bodies: Vec<(String, Reply)> = Vec::new();
+    let mut uris: Vec<String> = vec![
+        base.clone(),
+        format!("/liaison/collections/{out}/manifest/"),
+        format!("{base}?match[type]=report"),
+        format!("{base}?match[type]=report,relationship,note"),
+        format!("{base}?match[version]=all"),
+        format!("{base}?match[version]=first"),
+        format!("{base}?match[version]={T0}"),
+        format!("{base}?match[spec_version]=2.1"),
+        format!("{base}?added_after=2000-01-01T00:00:00Z"),
+        format!("/liaison/collections/{out}/manifest/?match[version]=all"),
+        format!("/liaison/collections/{out}/manifest/?match[type]=report"),
+    ];
+    for id in FORBIDDEN_FOR_RUS.iter().take(4) {
+        uris.push(format!("{base}?match[id]={id}"));
+        uris.push(format!("{base}{id}/"));
+        uris.push(format!("{base}{id}/versions/"));
+        uris.push(format!("{base}{id}/?match[version]=all"));
+        uris.push(format!(
+            "/liaison/collections/{out}/manifest/?match[id]={id}"
+        ));
+    }
+    for limit in [1, 2, 3, 1000, 100000] {
+        uris.push(format!("{base}?limit={limit}"));
+    }
+    for uri in uris {
+        let r = get_as(&app, RUS, &uri).await;
+        bodies.push((uri, r));
+    }
+    // Every page of every page size.
+    for limit in 1..=4 {
+        let mut uri = format!("{base}?limit={limit}");
+        loop {
+            let r = get_as(&app, RUS, &uri).await;
+            assert_eq!(r.status, StatusCode::OK);
+            let env = r.json();
+            let next = env["next"].as_str().map(str::to_owned);
+            bodies.push((uri.clone(), r));
+            match next {
+                Some(n) => uri = format!("{base}?limit={limit}&next={n}"),
+                None => break,
+            }
+        }
+    }
+    for (uri, r) in &bodies {
+        for forbidden in FORBIDDEN_FOR_RUS {
+            assert!(
+                !r.body.contains(forbidden),
+                "`{forbidden}` reached RUS via {uri}: {}",
+                r.body
+            );
+        }
+        assert!(
+            r.status == StatusCode::OK || r.status == StatusCode::NOT_FOUND,
+            "{uri}: {}",
+            r.status
+        );
+    }
+    // The withheld objects are absent, not forbidden.
+    for id in FORBIDDEN_FOR_RUS.iter().take(4) {
+        for uri in [format!("{base}{id}/"), format!("{base}{id}/versions/")] {
+            let r = get_as(&app, RUS, &uri).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        }
+    }
+    // And RUS does get something: the tear line and shared context.
+    let all = get_as(&app, RUS, &base).await.json();
+    let ids = ids_of(&all);
+    assert!(ids.iter().any(|i| i == AQAP), "{ids:?}");
+    assert!(!ids.is_empty());
+    // GBR, with ISR's consent, receives the assessment (so the test above could fail).
+    let gbr_out = collection_id(&app, GBR, "outbound").await;
+    let gbr = get_as(&app, GBR, &objects_url(&gbr_out)).await;
+    assert!(gbr.body.contains(ASSESSMENT), "{}", gbr.body);
+    assert!(!gbr.body.contains(NOFORN_NOTE));
+}
+
+#[tokio::test]
+async fn limit_one_walks_every_object_once_in_date_added_order() {
+    let f = Fixture::new();
+    let app = f.app();
+    let out = collection_id(&app, GBR, "outbound").await;
+    let base = objects_url(&out);
+    let everything = ids_of(&get_as(&app, GBR, &base).await.json());
+    assert!(everything.len() >= 5, "{everything:?}");
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    let mut uri = format!("{base}?limit=1");
+    loop {
+        let r = get_as(&app, GBR, &uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let env = r.json();
+        let ids = ids_of(&env);
+        assert_eq!(ids.len(), 1, "limit exceeded or empty page: {}", r.body);
+        let first = r.headers["x-taxii-date-added-first"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let last = r.headers["x-taxii-date-added-last"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(first, last);
+        assert_eq!(
+            first.len(),
+            "2026-01-01T00:00:00.000000Z".len(),
+            "microseconds: {first}"
+        );
+        added.push(first);
+        seen.extend(ids);
+        match env["next"].as_str() {
+            Some(n) => {
+                assert_eq!(env["more"], json!(true));
+                uri = format!("{base}?limit=1&next={n}");
+            }
+            None => {
+                assert!(env.get("more").is_none() || env["more"] == json!(false));
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, everything, "each object exactly once, in order");
+    let mut sorted = added.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, added, "strictly ascending date_added");
+
+    // The manifest pages the same way with added_after and the Last header.
+    let manifest = format!("/liaison/collections/{out}/manifest/");
+    let mut from_manifest = Vec::new();
+    let mut uri = format!("{manifest}?limit=2");
+    loop {
+        let r = get_as(&app, GBR, &uri).await;
+        let m = r.json();
+        let recs = m["objects"].as_array().cloned().unwrap_or_default();
+        assert!(recs.len() <= 2);
+        for rec in &recs {
+            from_manifest.push(rec["id"].as_str().unwrap().to_owned());
+        }
+        if m["more"] != json!(true) {
+            break;
+        }
+        let last = r.headers["x-taxii-date-added-last"].to_str().unwrap();
+        uri = format!("{manifest}?limit=2&added_after={last}");
+    }
+    assert_eq!(from_manifest, everything);
+
+    // A limit above the maximum is capped, never exceeded.
+    let small = Fixture::with_config(Config {
+        max_page: 2,
+        ..Config::default()
+    });
+    let app = small.app();
+    let out = collection_id(&app, GBR, "outbound").await;
+    let r = get_as(&app, GBR, &format!("{}?limit=500", objects_url(&out))).await;
+    assert_eq!(ids_of(&r.json()).len(), 2);
+    assert_eq!(r.json()["more"], json!(true));
+}
+
+#[tokio::test]
+async fn next_tokens_are_bound_to_query_and_caller() {
+    let f = Fixture::new();
+    let app = f.app();
+    let out = collection_id(&app, GBR, "outbound").await;
+    let base = objects_url(&out);
+    let env = get_as(&app, GBR, &format!("{base}?limit=1")).await.json();
+    let token = env["next"].as_str().unwrap().to_owned();
+
+    // Tampered: flip one character.
+    let mut chars: Vec<char> = token.chars().collect();
+    chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    let r = get_as(&app, GBR, &format!("{base}?limit=1&next={tampered}")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.json()["http_status"], json!("400"));
+
+    // Other filters.
+    let r = get_as(
+        &app,
+        GBR,
+        &format!("{base}?limit=1&match[type]=report&next={token}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Garbage.
+    let r = get_as(&app, GBR, &format!("{base}?next=not-a-token")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Another caller, on its own collection of the same alias.
+    let rus_out = collection_id(&app, RUS, "outbound").await;
+    let r = get_as(
+        &app,
+        RUS,
+        &format!("{}?limit=1&next={token}", objects_url(&rus_out)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The genuine token still works, and the limit may change between pages.
+    let r = get_as(&app, GBR, &format!("{base}?limit=3&next={token}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn authentication_failures_are_401_with_a_challenge() {
+    let f = Fixture::new();
+    let app = f.app();
+    for auth in [
+        Some(basic("RUS", "wrong-password-123")),
+        Some(basic("GBR", RUS_SECRET)),
+        Some(basic("XXX", RUS_SECRET)),
+        Some(basic("USA", RUS_SECRET)),
+        Some("Bearer abc".to_owned()),
+        Some("Basic !!!".to_owned()),
+        None,
+    ] {
+        let mut req = Request::get("/liaison/collections/").header(header::ACCEPT, TAXII);
+        if let Some(a) = &auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let r = send(&app, req.body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(
+            r.headers[header::WWW_AUTHENTICATE],
+            "Basic realm=\"liaison\""
+        );
+        assert_eq!(r.json()["http_status"], json!("401"));
+    }
+    // The right secret, twice (the second from the cache).
+    for _ in 0..2 {
+        assert_eq!(
+            get_as(&app, RUS, "/liaison/collections/").await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_partners_collection_is_absent() {
+    let f = Fixture::new();
+    let app = f.app();
+    for alias in ["outbound", "inbound"] {
+        let rus = collection_id(&app, RUS, alias).await;
+        for uri in [
+            format!("/liaison/collections/{rus}/"),
+            format!("/liaison/collections/{rus}/objects/"),
+            format!("/liaison/collections/{rus}/manifest/"),
+            format!("/liaison/collections/{rus}/objects/{AQAP}/"),
+        ] {
+            let r = get_as(&app, GBR, &uri).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        }
+    }
+    let r = get_as(
+        &app,
+        GBR,
+        "/liaison/collections/00000000-0000-4000-8000-000000000000/",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn media_types_are_checked() {
+    let f = Fixture::new();
+    let app = f.app();
+    let req = Request::get("/liaison/collections/")
+        .header(header::AUTHORIZATION, basic("RUS", RUS_SECRET))
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(r.json()["http_status"], json!("406"));
+
+    let inbound = collection_id(&app, RUS, "inbound").await;
+    let req = Request::post(objects_url(&inbound))
+        .header(header::AUTHORIZATION, basic("RUS", RUS_SECRET))
+        .header(header::ACCEPT, TAXII)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{\"objects\":[]}"))
+        .unwrap();
+    let r = send(&app, req).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+fn post(collection: &str, body: impl Into<Body>, declared_len: Option<usize>) -> Request<Body> {
+    let mut req = Request::post(objects_url(collection))
+        .header(header::AUTHORIZATION, basic("RUS", RUS_SECRET))
+        .header(header::ACCEPT, TAXII)
+        .header(header::CONTENT_TYPE, TAXII);
+    if let Some(n) = declared_len {
+        req = req.header(header::CONTENT_LENGTH, n);
+    }
+    req.body(body.into()).unwrap()
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_413_declared_or_not() {
+    let f = Fixture::with_config(Config {
+        max_content_length: 1024,
+        ..Config::default()
+    });
+    let app = f.app();
+    let inbound = collection_id(&app, RUS, "inbound").await;
+    let big = format!("{{\"objects\":[\"{}\"]}}", "x".repeat(4096));
+    // Declared: refused before reading.
+    let r = send(&app, post(&inbound, big.clone(), Some(big.len()))).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.json()["http_status"], json!("413"));
+    // Undeclared (streamed): refused once past the limit.
+    let chunks = futures_like_stream(big);
+    let r = send(&app, post(&inbound, chunks, None)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    // The API root advertises the limit.
+    let root = get_as(&app, RUS, "/liaison/").await.json();
+    assert_eq!(root["max_content_length"], json!(1024));
+}
+
+/// A body without a declared length.
+fn futures_like_stream(text: String) -> Body {
+    let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = text
+        .into_bytes()
+        .chunks(100)
+        .map(|c| Ok(axum::body::Bytes::copy_from_slice(c)))
+        .collect();
+    Body::from_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_the_node_keeps_serving() {
+    let f = Fixture::new();
+    let app = f.app();
+    let inbound = collection_id(&app, RUS, "inbound").await;
+    for bad in ["{\"objects\": [", "not json at all", ""] {
+        let r = send(&app, post(&inbound, bad, None)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}: {}", r.body);
+        assert_eq!(r.headers[header::CONTENT_TYPE], TAXII);
+    }
+    let r = send(&app, post(&inbound, "[1, 2, 3]", None)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // Writing to the outbound collection is forbidden.
+    let out = collection_id(&app, RUS, "outbound").await;
+    let r = send(&app, post(&out, "{\"objects\":[]}", None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Still serving.
+    assert_eq!(
+        get_as(&app, RUS, "/liaison/collections/").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_as(&app, RUS, &objects_url(&out)).await.status,
+        StatusCode::OK
+    );
+}
+
+const RUS_INDICATOR: &str = "indicator--d81f86b9-975b-4c0b-875e-810c5ad45a4f";
+
+fn rus_indicator(modified: &str) -> Value {
+    json!({
+        "type": "indicator", "spec_version": "2.1", "id": RUS_INDICATOR,
+        "created": "2026-11-21T10:00:00.000Z", "modified": modified,
+        "name": "Cell courier phone", "pattern": "[ipv4-addr:value = '198.51.100.7']",
+        "pattern_type": "stix", "valid_from": "2026-11-21T10:00:00.000Z",
+    })
+}
+
+#[tokio::test]
+async fn post_keeps_good_objects_refuses_bad_ones_and_delete_takes_them_back() {
+    let f = Fixture::new();
+    let app = f.app();
+    let inbound = collection_id(&app, RUS, "inbound").await;
+    let bad = json!({"type": "indicator", "id": "not-an-id", "spec_version": "2.1"});
+    let envelope = json!({"objects": [rus_indicator("2026-11-21T10:00:00.000Z"), bad]}).to_string();
+    let r = send(&app, post(&inbound, envelope, None)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let status = r.json();
+    assert_eq!(status["status"], json!("complete"));
+    assert_eq!(status["total_count"], json!(2));
+    assert_eq!(status["success_count"], json!(1));
+    assert_eq!(status["failure_count"], json!(1));
+    assert_eq!(status["successes"][0]["id"], json!(RUS_INDICATOR));
+    assert!(status["failures"][0]["message"].as_str().is_some());
+
+    // The status is RUS's alone.
+    let sid = status["id"].as_str().unwrap();
+    let again = get_as(&app, RUS, &format!("/liaison/status/{sid}/")).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json(), status);
+    let gbr = get_as(&app, GBR, &format!("/liaison/status/{sid}/")).await;
+    assert_eq!(gbr.status, StatusCode::NOT_FOUND);
+
+    // A second version, and an exact duplicate of the first (a success, not an error).
+    let envelope = json!({"objects": [rus_indicator("2026-11-22T10:00:00.000Z"), rus_indicator("2026-11-21T10:00:00.000Z")]}).to_string();
+    let r = send(&app, post(&inbound, envelope, None)).await;
+    assert_eq!(r.json()["success_count"], json!(2), "{}", r.body);
+
+    // RUS reads back what it sent; GBR cannot see RUS's inbound at all, and its own is empty.
+    let objects = get_as(
+        &app,
+        RUS,
+        &format!("{}?match[type]=indicator", objects_url(&inbound)),
+    )
+    .await
+    .json();
+    assert_eq!(ids_of(&objects), [RUS_INDICATOR]);
+    let all = get_as(
+        &app,
+        RUS,
+        &format!(
+            "{}?match[type]=indicator&match[version]=all",
+            objects_url(&inbound)
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(ids_of(&all).len(), 2);
+    let versions = get_as(
+        &app,
+        RUS,
+        &format!("{}{RUS_INDICATOR}/versions/", objects_url(&inbound)),
+    )
+    .await;
+    assert_eq!(versions.json()["versions"].as_array().unwrap().len(), 2);
+    let gbr_inbound = collection_id(&app, GBR, "inbound").await;
+    let gbr_view = get_as(&app, GBR, &objects_url(&gbr_inbound)).await;
+    assert_eq!(gbr_view.json(), json!({}));
+
+    // DELETE: on outbound forbidden; the first version, then the rest.
+    let del = |uri: String| {
+        Request::delete(uri)
+            .header(header::AUTHORIZATION, basic("RUS", RUS_SECRET))
+            .header(header::ACCEPT, TAXII)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let out = collection_id(&app, RUS, "outbound").await;
+    let r = send(&app, del(format!("{}{AQAP}/", objects_url(&out)))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let obj = format!("{}{RUS_INDICATOR}/", objects_url(&inbound));
+    let r = send(&app, del(format!("{obj}?match[version]=first"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let versions = get_as(&app, RUS, &format!("{obj}versions/")).await.json();
+    assert_eq!(versions["versions"], json!(["2026-11-22T10:00:00.000Z"]));
+    let r = send(&app, del(obj.clone())).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(get_as(&app, RUS, &obj).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&app, del(obj)).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let f = Fixture::new();
+    let app = f.app();
+    let r = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["status"], json!("ok"));
+    let _ = get_as(&app, ("RUS", "wrong-password-123"), "/liaison/").await;
+    let _ = get_as(&app, RUS, "/liaison/").await;
+    let m = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert!(
+        m.body.contains("liaison_taxii_auth_failures_total 1"),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains("endpoint=\"/liaison/\""), "{}", m.body);
+    assert!(
+        m.body.contains("liaison_taxii_request_duration_seconds"),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("RUS"), "metrics name no partner");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_bad_queries() {
+    let f = Fixture::new();
+    let app = f.app();
+    let r = get_as(&app, RUS, "/nowhere/").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let out = collection_id(&app, RUS, "outbound").await;
+    for q in [
+        "limit=0",
+        "limit=x",
+        "added_after=yesterday",
+        "match[colour]=red",
+        "match[version]=all,last",
+    ] {
+        let r = get_as(&app, RUS, &format!("{}?{q}", objects_url(&out))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+    }
+}
+
+/// One HTTP/1.1 request over any stream, answered with `Connection: close`.
+async fn raw_get<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut io: T,
+    path: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    io.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = io.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn runs_over_tls_with_a_reused_self_signed_certificate_and_shuts_down() {
+    let f = Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, fp) = liaison_server::self_signed(dir.path(), &[]).unwrap();
+    let (cert2, _, fp2) = liaison_server::self_signed(dir.path(), &[]).unwrap();
+    assert_eq!((&cert, &fp), (&cert2, &fp2), "reused, not regenerated");
+    assert_eq!(fp.len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let cert_pem = std::fs::read(&cert).unwrap();
+    let tls = liaison_server::tls_config(&cert_pem, &std::fs::read(&key).unwrap()).unwrap();
+    assert!(liaison_server::tls_config(b"junk", b"junk").is_err());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::run(
+        listener,
+        Some(tls),
+        f.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap())
+        .unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls_stream = connector.connect(name, tcp).await.unwrap();
+    let reply = raw_get(tls_stream, "/health").await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("{\"status\":\"ok\"}"), "{reply}");
+
+    // Plain TCP to the TLS port gets no HTTP answer.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(!raw_get(tcp, "/health").await.starts_with("HTTP/1.1 200"));
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "stopped listening"
+    );
+}
+
+#[tokio::test]
+async fn runs_plain_http_when_asked() {
+    let f = Fixture::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::run(
+        listener,
+        None,
+        f.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let reply = raw_get(tcp, "/taxii2/").await;
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(reply.contains("Basic realm=\"liaison\""), "{reply}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
