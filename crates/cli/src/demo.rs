@@ -3,6 +3,7 @@
 //! fails loudly if one does not hold, so the tests run it as they run the product.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context};
 use liaison_labels::{Banner, Grading, Label, Party};
@@ -14,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::commands::{entries_table, tally};
 use crate::output::{self, Format};
+use crate::remote::{pull_into, PullArgs};
 
 const ISR_IDENTITY: &str = "identity--0c7b5f0e-6a51-4d2e-9c1f-3b8e2d7a4f10";
 const USA_IDENTITY: &str = "identity--5d2a8c34-1f6e-4b7a-8d93-c2e0f1a6b722";
@@ -403,6 +405,9 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
             gbr_export.delivered
         );
         println!("   written to {}", home.display());
+    }
+    let network = over_the_network(node, &home, &mut n)?;
+    if n.human {
         println!("\nEvery check of the demo held.");
     } else {
         output::json(&json!({
@@ -410,8 +415,215 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
             "RUS": to_rus,
             "GBR": to_gbr,
             "explain": why,
+            "network": network,
             "checks": "passed",
         }))?;
     }
     Ok(())
+}
+
+const RUS_SECRET: &str = "demo-secret-for-rus-0001";
+const GBR_SECRET: &str = "demo-secret-for-gbr-0002";
+const USA_SECRET_AT_RUS: &str = "demo-secret-usa-at-rus-03";
+
+/// Partners' agreements with the USA, as the partners' own nodes hold them.
+const WITH_USA: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+/// GBR's agreement with RUS, on GBR's node.
+const GBR_WITH_RUS: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+
+fn held(node: &Node<SqliteStore>, id: &str) -> anyhow::Result<bool> {
+    Ok(liaison_store::Store::latest(node.store(), id)?.is_some())
+}
+
+/// Part two: the same exchange between separate nodes, over TAXII 2.1 and HTTPS on loopback.
+/// USA serves; RUS and GBR pull; GBR's node, holding the assessment under the label it
+/// arrived with, itself refuses to pass it to RUS; RUS serves its own reporting and the USA
+/// pulls it.
+fn over_the_network(
+    mut usa_node: Node<SqliteStore>,
+    home: &std::path::Path,
+    n: &mut Narrator,
+) -> anyhow::Result<serde_json::Value> {
+    let usa = Party::parse("USA")?;
+    let gbr = Party::parse("GBR")?;
+    let rus = Party::parse("RUS")?;
+
+    n.say(
+        "USA serves its partners over TAXII 2.1 and HTTPS",
+        "liaison partner secret RUS; liaison partner secret GBR; liaison serve --listen 127.0.0.1:0\nA self-signed certificate is made on first start; partners pin its fingerprint.",
+    );
+    usa_node.set_secret(&rus, RUS_SECRET)?;
+    usa_node.set_secret(&gbr, GBR_SECRET)?;
+    let usa_handle = Arc::new(Mutex::new(usa_node));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (usa_url, usa_fp, usa_stop) =
+        start_server(&rt, Arc::clone(&usa_handle), &home.join("tls"))?;
+    if n.human {
+        println!("   USA at {usa_url}taxii2/, certificate fingerprint {usa_fp}");
+    }
+
+    n.say(
+        "RUS's own node pulls what the USA releases to it",
+        "liaison --home rus pull USA --url ... --fingerprint ...",
+    );
+    let rus_home = home.join("nodes").join("rus");
+    let mut rus_node = Node::init(&rus_home, &rus)?;
+    rus_node.add_partner(&usa, WITH_USA)?;
+    let pulled_rus = pull_into(
+        &mut rus_node,
+        &rus_home,
+        &usa,
+        &PullArgs {
+            url: Some(&usa_url),
+            fingerprint: Some(&usa_fp),
+            secret: RUS_SECRET,
+            limit: 2,
+            from_start: false,
+            progress: false,
+        },
+    )?;
+    if n.human {
+        println!(
+            "   RUS stored {} objects in {} pages of 2",
+            pulled_rus.stored, pulled_rus.pages
+        );
+    }
+    for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
+        if held(&rus_node, forbidden)? {
+            bail!("demo check failed: RUS's node holds `{forbidden}`");
+        }
+    }
+    if !held(&rus_node, ISR_TEARLINE)? {
+        bail!("demo check failed: ISR's tear line did not reach RUS");
+    }
+
+    n.say(
+        "GBR pulls too, and the label travels with the assessment",
+        "GBR's node holds the assessment as SECRET//ORCON//REL TO USA, GBR with the USA as originator:\nasked to release it to RUS, GBR's own node refuses under the third-party rule.",
+    );
+    let gbr_home = home.join("nodes").join("gbr");
+    let mut gbr_node = Node::init(&gbr_home, &gbr)?;
+    gbr_node.add_partner(&usa, WITH_USA)?;
+    gbr_node.add_partner(&rus, GBR_WITH_RUS)?;
+    let pulled_gbr = pull_into(
+        &mut gbr_node,
+        &gbr_home,
+        &usa,
+        &PullArgs {
+            url: Some(&usa_url),
+            fingerprint: Some(&usa_fp),
+            secret: GBR_SECRET,
+            limit: 100,
+            from_start: false,
+            progress: false,
+        },
+    )?;
+    if !held(&gbr_node, ASSESSMENT)? {
+        bail!("demo check failed: the assessment did not reach GBR's node");
+    }
+    let onward = gbr_node.preview(&rus)?;
+    n.show(&onward, "RUS, from GBR's node");
+    expect(
+        &onward,
+        ASSESSMENT,
+        Verdict::Withhold,
+        &["third_party_rule", "not_releasable_to"],
+    )?;
+
+    n.say(
+        "RUS shares its own reporting, and the USA pulls it",
+        "RUS ingests an indicator of its own labelled UNCLASSIFIED//REL TO USA, RUS and serves it; the USA pulls.",
+    );
+    rus_node.ingest(&rus_bundle()?, &IngestOptions::default(), &mut |_| {})?;
+    rus_node.set_secret(&usa, USA_SECRET_AT_RUS)?;
+    let rus_handle = Arc::new(Mutex::new(rus_node));
+    let (rus_url, rus_fp, rus_stop) =
+        start_server(&rt, Arc::clone(&rus_handle), &rus_home.join("tls"))?;
+    let pulled_usa = {
+        let mut usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        usa_node.add_partner(&rus, RUS_AGREEMENT)?;
+        pull_into(
+            &mut usa_node,
+            home,
+            &rus,
+            &PullArgs {
+                url: Some(&rus_url),
+                fingerprint: Some(&rus_fp),
+                secret: USA_SECRET_AT_RUS,
+                limit: 100,
+                from_start: false,
+                progress: false,
+            },
+        )?
+    };
+    {
+        let usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        if !held(&usa_node, RUS_INDICATOR)? {
+            bail!("demo check failed: RUS's indicator did not reach the USA");
+        }
+    }
+    if n.human {
+        println!("   the USA stored {} objects from RUS", pulled_usa.stored);
+    }
+    for stop in [usa_stop, rus_stop] {
+        let _ = stop.send(());
+    }
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    Ok(json!({
+        "usa_url": usa_url,
+        "rus_pulled_from_usa": pulled_rus.stored,
+        "gbr_pulled_from_usa": pulled_gbr.stored,
+        "usa_pulled_from_rus": pulled_usa.stored,
+        "gbr_to_rus": onward,
+    }))
+}
+
+const RUS_INDICATOR: &str = "indicator--6c2d8e41-9a3b-4f5c-8e7d-1b0a2c4e6f11";
+
+fn rus_bundle() -> anyhow::Result<liaison_stix::Document> {
+    let shared = label("UNCLASSIFIED//REL TO USA, RUS", "RUS", Some("C3"))?;
+    bundle(vec![
+        marking(&shared),
+        sdo(
+            "indicator",
+            RUS_INDICATOR,
+            &shared,
+            json!({
+                "name": "Courier's second mailbox", "description": "Observed by RUS in the same network.",
+                "pattern": "[email-addr:value = 'courier2@example.org']", "pattern_type": "stix",
+                "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
+            }),
+        ),
+    ])
+}
+
+/// Starts a node's TAXII server on a free loopback port; returns its URL, its certificate's
+/// fingerprint and the switch that stops it.
+fn start_server(
+    rt: &tokio::runtime::Runtime,
+    node: Arc<Mutex<Node<SqliteStore>>>,
+    tls_dir: &std::path::Path,
+) -> anyhow::Result<(String, String, tokio::sync::oneshot::Sender<()>)> {
+    let (cert, key, fingerprint) = liaison_server::self_signed(tls_dir, &[])?;
+    let tls = liaison_server::tls_config(&std::fs::read(cert)?, &std::fs::read(key)?)?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("https://{}/", listener.local_addr()?);
+    let state = liaison_server::AppState::new(node, liaison_server::Config::default())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(liaison_server::run(
+        listener,
+        Some(tls),
+        state,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Ok((url, fingerprint, stop))
 }

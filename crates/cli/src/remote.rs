@@ -51,33 +51,36 @@ fn save(path: &Path, r: &RemoteFile) -> anyhow::Result<()> {
 
 /// Summary of one pull.
 #[derive(Debug, Default, Serialize)]
-struct PullSummary {
-    partner: String,
-    pages: u64,
-    received: u64,
-    stored: u64,
-    refused: Vec<serde_json::Value>,
-    added_after: Option<String>,
+pub(crate) struct PullSummary {
+    pub(crate) partner: String,
+    pub(crate) pages: u64,
+    pub(crate) received: u64,
+    pub(crate) stored: u64,
+    pub(crate) refused: Vec<serde_json::Value>,
+    pub(crate) added_after: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn pull(
+/// How to reach a partner for one pull.
+pub(crate) struct PullArgs<'a> {
+    pub(crate) url: Option<&'a str>,
+    pub(crate) fingerprint: Option<&'a str>,
+    pub(crate) secret: &'a str,
+    pub(crate) limit: usize,
+    pub(crate) from_start: bool,
+    pub(crate) progress: bool,
+}
+
+/// Pulls from `partner` into `node`, keeping where it got to in the node's home.
+pub(crate) fn pull_into(
+    node: &mut Node<SqliteStore>,
     home: &Path,
-    partner: &str,
-    url: Option<&str>,
-    fingerprint: Option<&str>,
-    secret_env: &str,
-    limit: usize,
-    from_start: bool,
-    fmt: Format,
-) -> anyhow::Result<()> {
-    let partner = crate::commands::party(partner, "partner")?;
-    let mut node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
-    node.agreement(&partner)?;
-    let path = remote_path(home, &partner);
+    partner: &Party,
+    args: &PullArgs<'_>,
+) -> anyhow::Result<PullSummary> {
+    node.agreement(partner)?;
+    let path = remote_path(home, partner);
     let mut saved = load(&path)?.unwrap_or_default();
-    if let Some(u) = url {
+    if let Some(u) = args.url {
         if saved.url != u {
             saved = RemoteFile {
                 url: u.to_owned(),
@@ -85,27 +88,23 @@ pub(crate) fn pull(
             };
         }
     }
-    if let Some(f) = fingerprint {
+    if let Some(f) = args.fingerprint {
         saved.fingerprint = Some(f.to_owned());
     }
     if saved.url.is_empty() {
         bail!("no address for {partner} yet: give `--url https://HOST:PORT/ --fingerprint SHA256`");
     }
-    if from_start {
+    if args.from_start {
         saved.added_after = None;
     }
-    let secret = std::env::var(secret_env).map_err(|_| {
-        anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
-    })?;
     let remote = Remote::new(
         &saved.url,
         saved.fingerprint.as_deref(),
         node.party().as_str(),
-        &secret,
+        args.secret,
     )?;
 
-    let show = fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let bar = if show {
+    let bar = if args.progress {
         ProgressBar::new_spinner()
     } else {
         ProgressBar::hidden()
@@ -131,12 +130,18 @@ pub(crate) fn pull(
         let mut next: Option<String> = None;
         loop {
             let page = session
-                .page(&root, &collection, start.as_deref(), next.as_deref(), limit)
+                .page(
+                    &root,
+                    &collection,
+                    start.as_deref(),
+                    next.as_deref(),
+                    args.limit,
+                )
                 .await?;
             summary.pages += 1;
             summary.received += page.objects.len() as u64;
             let texts: Vec<&str> = page.objects.iter().map(String::as_str).collect();
-            let receipt = node.receive(&partner, &texts)?;
+            let receipt = node.receive(partner, &texts)?;
             summary.stored += receipt.successes.len() as u64;
             for f in receipt.failures {
                 tracing::warn!(partner = %partner, id = ?f.id, "refused: {}", f.message);
@@ -162,6 +167,35 @@ pub(crate) fn pull(
     bar.finish_and_clear();
     save(&path, &saved)?;
     summary.added_after = saved.added_after.clone();
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pull(
+    home: &Path,
+    partner: &str,
+    url: Option<&str>,
+    fingerprint: Option<&str>,
+    secret_env: &str,
+    limit: usize,
+    from_start: bool,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let partner = crate::commands::party(partner, "partner")?;
+    let mut node: Node<SqliteStore> =
+        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let secret = std::env::var(secret_env).map_err(|_| {
+        anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
+    })?;
+    let args = PullArgs {
+        url,
+        fingerprint,
+        secret: &secret,
+        limit,
+        from_start,
+        progress: fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let summary = pull_into(&mut node, home, &partner, &args)?;
     match fmt {
         Format::Json => json(&summary),
         Format::Human => {

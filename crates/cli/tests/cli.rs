@@ -295,3 +295,167 @@ fn demo_runs_checks_itself_and_writes_valid_stix() {
     let partners = ok(&home, &["partner", "list"]);
     insta::assert_snapshot!("partner_list", partners);
 }
+
+/// A real `liaison serve` process, stopped when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    fingerprint: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Path) -> Served {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(home)
+        .args(["serve", "--listen", "127.0.0.1:0", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    Served {
+        child,
+        url: v["url"].as_str().unwrap().to_owned(),
+        fingerprint: v["fingerprint"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn pull(home: &Path, from: &str, secret: &str, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(home)
+        .args(["pull", from, "--format", "json"])
+        .args(extra)
+        .env("LIAISON_PULL_SECRET", secret)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let usa = dir.path().join("usa");
+    ok(
+        &usa,
+        &["demo", "--keep", usa.to_str().unwrap(), "--format", "json"],
+    );
+    let secret = "rus-secret-for-this-test";
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&usa)
+        .args(["partner", "secret", "RUS", "--from-env", "S"])
+        .env("S", secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let served = serve(&usa);
+
+    let rus = dir.path().join("rus");
+    ok(&rus, &["init", "--party", "RUS"]);
+    let agreement = dir.path().join("usa.toml");
+    std::fs::write(&agreement, AGREEMENT).unwrap();
+    ok(
+        &rus,
+        &[
+            "partner",
+            "add",
+            "USA",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+
+    // A wrong fingerprint is refused before any credential is sent.
+    let wrong = "00".repeat(32);
+    let out = pull(
+        &rus,
+        "USA",
+        secret,
+        &["--url", &served.url, "--fingerprint", &wrong],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fingerprint"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A wrong secret is a 401.
+    let out = pull(
+        &rus,
+        "USA",
+        "not-the-secret-at-all",
+        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+
+    let out = pull(
+        &rus,
+        "USA",
+        secret,
+        &[
+            "--url",
+            &served.url,
+            "--fingerprint",
+            &served.fingerprint,
+            "--limit",
+            "1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["stored"].as_u64().unwrap() >= 4, "{summary}");
+    assert_eq!(summary["pages"], summary["received"], "one object a page");
+
+    // Nothing new: the next pull starts where this one stopped.
+    let again: serde_json::Value =
+        serde_json::from_slice(&pull(&rus, "USA", secret, &[]).stdout).unwrap();
+    assert_eq!(again["received"], 0, "{again}");
+
+    // What RUS's node now holds: the tear line, never the ISR-derived assessment or ISR's report.
+    let rus_gbr = dir.path().join("gbr.toml");
+    std::fs::write(&rus_gbr, AGREEMENT).unwrap();
+    ok(
+        &rus,
+        &[
+            "partner",
+            "add",
+            "GBR",
+            "--agreement",
+            rus_gbr.to_str().unwrap(),
+        ],
+    );
+    let held: serde_json::Value = serde_json::from_str(&ok(
+        &rus,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    let ids: Vec<&str> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55"),
+        "{ids:?}"
+    );
+    assert!(!ids.contains(&"report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"));
+    assert!(!ids.contains(&"report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44"));
+}

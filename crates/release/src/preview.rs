@@ -161,7 +161,8 @@ impl<S: Store> Node<S> {
         let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
         self.store.scan_latest(&mut |stored| {
             let o = &stored.object;
-            if is_meta(o.object_type()) {
+            // Markings travel with what they mark; what a partner gave us, it already has.
+            if is_meta(o.object_type()) || stored.source == to.as_str() {
                 return Ok(());
             }
             let Some(ix) = world.lookup(o.id().as_str()) else {
