@@ -30,6 +30,7 @@ dict_for() {
     case "$1" in
         agreement) echo dict/agreement.dict ;;
         labels | cut) echo dict/labels.dict ;;
+        taxii_request) echo dict/taxii.dict ;;
         *) echo dict/stix.dict ;;
     esac
 }

@@ -122,6 +122,30 @@ pub fn labels(data: &[u8]) {
     }
 }
 
+/// What a partner sends a TAXII server before any object: the query string of every
+/// endpoint, a `next` token, `Accept` and `Content-Type` headers. Nothing may panic; a query
+/// that parses has a stable fingerprint; a token that checks came from the same key.
+pub fn taxii_request(data: &[u8]) {
+    use liaison_taxii::{accepts, content_type_ok, Endpoint, NextToken, Query, TAXII_MEDIA_TYPE};
+    let text = text(data);
+    for endpoint in [Endpoint::Manifest, Endpoint::Objects, Endpoint::Object, Endpoint::Versions] {
+        if let Ok(q) = Query::parse(&text, endpoint) {
+            let again = Query::parse(&text, endpoint).map(|r| r.fingerprint());
+            assert_eq!(again.ok(), Some(q.fingerprint()));
+            if let Some(l) = q.limit {
+                assert!(l > 0);
+            }
+        }
+    }
+    let key = [7u8; 32];
+    // Only a token this key issued checks: the fuzzer must not be able to forge one.
+    if let Ok(position) = NextToken::check(&key, &text, "GBR", "q", 0) {
+        panic!("a token the fuzzer made checked (position {position}): {text:?}");
+    }
+    let _ = accepts(&text, TAXII_MEDIA_TYPE);
+    let _ = content_type_ok(&text);
+}
+
 /// `Agreement::from_toml` for a fixed partner.
 pub fn agreement(data: &[u8]) {
     let text = text(data);
