@@ -5,9 +5,11 @@
 #      and a throwaway PostgreSQL 15 cluster via scripts/pg-test-cluster.sh (stopped on exit)
 #   2. cargo fmt --check
 #   3. cargo clippy -D warnings (all targets)
-#   4. tests: cargo nextest (falls back to cargo test when nextest is absent)
-#   5. doctests (nextest doesn't run them)
-#   6. fuzz smoke run, if fuzz/smoke.sh exists
+#   4. TAXII 2.1 interoperability: pytest (tests/python) drives a real `liaison serve` (debug
+#      build) with the OASIS taxii2-client and checks what it serves with stix2-validator
+#   5. tests: cargo nextest (falls back to cargo test when nextest is absent)
+#   6. doctests (nextest doesn't run them)
+#   7. fuzz smoke run, if fuzz/smoke.sh exists
 #
 # Exported for integration tests:
 #   LIAISON_PYTHON          python of the venv
@@ -16,6 +18,7 @@
 #   LIAISON_TEST_PG_URL     maintenance URL of the PostgreSQL cluster (store tests make a
 #                           database per test in it)
 #   LIAISON_REQUIRE_PG      =1: store tests must fail, not skip, without LIAISON_TEST_PG_URL
+#   LIAISON_BIN             the liaison binary the Python interop tests run
 #
 # Works from any cwd. Output ends with the test runner's summary line.
 set -euo pipefail
@@ -77,6 +80,23 @@ cargo fmt --all --check
 section "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+section "taxii interop (pytest)"
+cargo build -p liaison-cli --locked
+export LIAISON_BIN="${CARGO_TARGET_DIR:-$repo_root/target}/debug/liaison"
+echo "LIAISON_BIN=$LIAISON_BIN"
+# Bounded: the tests bound every request and process wait; this bounds the whole run too.
+pytest_rc=0
+timeout 900 "$LIAISON_PYTHON" -m pytest tests/python -p no:cacheprovider -q -rfEXx \
+    --basetemp "$log_dir/pytest" 2>&1 | tee "$log_dir/pytest.log" || pytest_rc=$?
+if [[ $pytest_rc -eq 5 ]]; then
+    echo "pytest collected no tests: the TAXII interop tests in tests/python must exist" >&2
+    exit 1
+elif [[ $pytest_rc -ne 0 ]]; then
+    echo "pytest failed (exit $pytest_rc)" >&2
+    exit "$pytest_rc"
+fi
+pytest_summary="$(grep -E '^=*[[:space:]]*[0-9]+ (passed|failed)' "$log_dir/pytest.log" | tail -n1 | tr -d "=" | sed "s/^ *//; s/ *$//" || true)"
+
 # Tests. Output is teed to a log so the runner's summary can be repeated at the end.
 if cargo nextest --version >/dev/null 2>&1; then
     section "cargo nextest run"
@@ -109,6 +129,7 @@ libtest_totals() {
 }
 
 section "summary"
+echo "taxii interop (pytest): ${pytest_summary:-?}"
 echo "doctests: $(libtest_totals "$log_dir/doctests.log")"
 echo "all checks passed in ${SECONDS}s"
 if [[ -n "$summary" ]]; then

@@ -204,6 +204,7 @@ impl<S: Store> Node<S> {
             self.store.ingest(&batch, "local", &mut |_| {})?;
         }
         // Store the good ones; a conflict with a stored version refuses that object alone.
+        let mut concealed: Vec<StixObject> = Vec::new();
         loop {
             let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(good.len());
             let offset = 0;
@@ -222,18 +223,30 @@ impl<S: Store> Node<S> {
                 Ok(_) => break,
                 Err(StoreError::Conflict { index, .. }) if index >= offset => {
                     let bad = good.remove(index - offset);
-                    receipt.failures.push(ReceiptFailure {
-                        id: Some(bad.id().to_string()),
-                        version: Some(version_text(&bad)),
-                        message: "a different object with this id and version is already held"
-                            .into(),
-                    });
+                    if self.visible_to(from, bad.id().as_str())? {
+                        receipt.failures.push(ReceiptFailure {
+                            id: Some(bad.id().to_string()),
+                            version: Some(version_text(&bad)),
+                            message: "a different object with this id and version is already held"
+                                .into(),
+                        });
+                    } else {
+                        // The sender may not know we hold this id: answering "already held"
+                        // would tell it. It is answered as stored; it is not.
+                        tracing::warn!(
+                            partner = %from,
+                            id = %bad.id(),
+                            "a partner sent an object under the id and version of one it may not see; not stored (a probe?)"
+                        );
+                        concealed.push(bad);
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         receipt.successes = good
             .iter()
+            .chain(&concealed)
             .map(|o| (o.id().to_string(), version_text(o)))
             .collect();
         tracing::info!(
@@ -243,6 +256,30 @@ impl<S: Store> Node<S> {
             "received"
         );
         Ok(receipt)
+    }
+
+    /// Whether partner `p` may know that we hold `id`: it sent it to us, or the policy
+    /// releases it to `p`.
+    fn visible_to(&self, p: &Party, id: &str) -> Result<bool, ReleaseError> {
+        if self
+            .store
+            .versions(id)?
+            .iter()
+            .any(|v| v.source == p.as_str())
+        {
+            return Ok(true);
+        }
+        let agreement = self.agreement(p)?;
+        let world = self.world()?;
+        Ok(match world.lookup(id) {
+            Some(ix) => {
+                liaison_policy::Judge::new(&world, &agreement)
+                    .decide(ix)
+                    .verdict
+                    == liaison_policy::Verdict::Release
+            }
+            None => false,
+        })
     }
 
     /// Deletes versions of `id` that `from` sent us (all of them without `versions`).

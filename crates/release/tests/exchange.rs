@@ -111,21 +111,25 @@ fn received_objects_are_taken_one_by_one() {
 }
 
 #[test]
-fn received_objects_without_a_label_go_back_only_to_their_sender() {
+fn received_objects_without_a_label_go_no_further() {
     let (_dir, mut node) = node();
     let ind = indicator(1, "2026-01-01T00:00:00.000Z");
     node.receive(&party("GBR"), &[ind.as_str()]).unwrap();
-    let to_gbr = node.preview(&party("GBR")).unwrap();
+    let id = "indicator--00000000-0000-4000-8000-000000000001";
     let to_rus = node.preview(&party("RUS")).unwrap();
-    let find = |es: &[liaison_release::Entry]| {
-        es.iter()
-            .find(|e| e.object == "indicator--00000000-0000-4000-8000-000000000001")
-            .unwrap()
-            .decision
-            .as_str()
-    };
-    assert_eq!(find(&to_gbr), "release");
-    assert_eq!(find(&to_rus), "withhold");
+    let e = to_rus.iter().find(|e| e.object == id).unwrap();
+    assert_eq!(e.decision.as_str(), "withhold");
+    assert_eq!(
+        e.reasons[0].code.as_str(),
+        "not_releasable_to",
+        "owner only: GBR's"
+    );
+    // GBR has it already: it is not sent back.
+    assert!(node
+        .preview(&party("GBR"))
+        .unwrap()
+        .iter()
+        .all(|e| e.object != id));
 }
 
 #[test]
@@ -217,4 +221,32 @@ fn views_record_when_objects_first_reach_a_partner() {
         node.view(&party("RUS")).unwrap().entries.is_empty(),
         "not releasable to RUS"
     );
+}
+
+#[test]
+fn regression_post_is_no_oracle_for_withheld_objects() {
+    // A partner that sends an object under the id and version of one we hold but withhold
+    // from it must get the answer it would get for an id we never saw.
+    let (_dir, mut node) = node();
+    let ours = parse_document(&indicator(7, "2026-01-01T00:00:00.000Z")).unwrap();
+    node.ingest(&ours, &IngestOptions::default(), &mut |_| {})
+        .unwrap(); // owner only
+    let probe = indicator(7, "2026-01-01T00:00:00.000Z").replace("198.51.100.7", "203.0.113.1");
+    let unseen = indicator(8, "2026-01-01T00:00:00.000Z");
+    let receipt = node
+        .receive(&party("RUS"), &[probe.as_str(), unseen.as_str()])
+        .unwrap();
+    assert!(receipt.failures.is_empty(), "{:?}", receipt.failures);
+    assert_eq!(receipt.successes.len(), 2);
+    let held = liaison_store::Store::latest(
+        node.store(),
+        "indicator--00000000-0000-4000-8000-000000000007",
+    )
+    .unwrap()
+    .unwrap();
+    assert!(
+        held.object.raw().contains("198.51.100.7"),
+        "our object was replaced"
+    );
+    assert_eq!(held.source, "local");
 }

@@ -474,6 +474,7 @@ async fn manifest<S: Store + Send + 'static>(
     )?;
     let body = liaison_taxii::Manifest {
         more: paged.page.more,
+        next: paged.next.clone(),
         objects: paged
             .page
             .items
@@ -559,6 +560,7 @@ async fn versions<S: Store + Send + 'static>(
     )?;
     let body = Versions {
         more: paged.page.more,
+        next: paged.next.clone(),
         versions: paged
             .page
             .items

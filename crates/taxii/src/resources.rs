@@ -93,6 +93,11 @@ pub struct Manifest {
     /// Whether more records match the request; absent means false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub more: bool,
+    /// The value for the `next` parameter of the following page. Section 5.3's property
+    /// table does not list it, but the endpoint takes `next` (section 3.4) and clients (the
+    /// OASIS `taxii2-client`'s `as_pages`) page the manifest with it, as with objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     /// One record per version of an object, in `date_added` order (section 3.3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ManifestRecord>,
@@ -190,6 +195,10 @@ pub struct Versions {
     /// Whether more versions match the request; absent means false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub more: bool,
+    /// The value for the `next` parameter of the following page (not in section 5.8's
+    /// table; given for the same reason as [`Manifest::next`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     /// The versions of the object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<String>,
