@@ -6,204 +6,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context};
-use liaison_labels::{Banner, Grading, Label, Party};
+use liaison_labels::{Label, Party};
 use liaison_policy::Verdict;
+use liaison_release::sample::{
+    isr_bundle, labels, rus_bundle, usa_bundle, ASSESSMENT, DERIVED, GBR_AGREEMENT, ISR_REPORT,
+    ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT, RUS_INDICATOR,
+};
 use liaison_release::{Entry, IngestOptions, Node};
 use liaison_stix::{parse_document, StixObject};
 use liaison_store::SqliteStore;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::commands::{entries_table, tally};
 use crate::output::{self, Format};
 use crate::remote::{pull_into, PullArgs};
-
-const ISR_IDENTITY: &str = "identity--0c7b5f0e-6a51-4d2e-9c1f-3b8e2d7a4f10";
-const USA_IDENTITY: &str = "identity--5d2a8c34-1f6e-4b7a-8d93-c2e0f1a6b722";
-const AQAP: &str = "threat-actor--8a4e2b61-3c5d-4f7e-9a1b-6d2c8e0f4a33";
-const ISR_REPORT: &str = "report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44";
-const ISR_TEARLINE: &str = "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55";
-const INDICATOR: &str = "indicator--4b7f2d96-0e3a-4c1b-8f5d-7a9c1e3b5d66";
-const ASSESSMENT: &str = "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77";
-const DERIVED: &str = "relationship--1a9d6f42-5c3b-4e8a-9b7d-0c2e4a6f8b88";
-const NOFORN_NOTE: &str = "note--3d8a2e57-6b1c-4f9d-a0e2-4c6b8d0f2a99";
-
-const T0: &str = "2026-11-20T08:00:00.000Z";
-
-fn label(banner: &str, originator: &str, grading: Option<&str>) -> anyhow::Result<Label> {
-    Ok(Label {
-        banner: banner.parse::<Banner>()?,
-        originator: Party::parse(originator)?,
-        grading: grading.map(str::parse::<Grading>).transpose()?,
-        duty_to_warn: false,
-    })
-}
-
-fn bundle(objects: Vec<Value>) -> anyhow::Result<liaison_stix::Document> {
-    let text = json!({"type": "bundle", "id": "bundle--6e0f2a4c-8b1d-4e3f-9a5c-7d2b0e4f6a10", "objects": objects}).to_string();
-    Ok(parse_document(&text)?)
-}
-
-fn marking(l: &Label) -> Value {
-    Value::Object(l.to_marking_definition(T0))
-}
-
-struct Labels {
-    isr_orcon: Label,
-    isr_tearline: Label,
-    isr_identity: Label,
-    usa_secret: Label,
-    usa_shared: Label,
-    usa_noforn_field: Label,
-    usa_ts_noforn: Label,
-}
-
-fn labels() -> anyhow::Result<Labels> {
-    Ok(Labels {
-        isr_orcon: label("SECRET//ORCON//REL TO USA, GBR", "ISR", Some("B2"))?,
-        isr_tearline: label("CONFIDENTIAL//REL TO USA, GBR, RUS", "ISR", Some("B2"))?,
-        isr_identity: label("UNCLASSIFIED//REL TO USA, GBR", "ISR", None)?,
-        usa_secret: label("SECRET//REL TO USA, GBR, RUS", "USA", None)?,
-        usa_shared: label("UNCLASSIFIED//REL TO USA, GBR, RUS//TLP:GREEN", "USA", None)?,
-        usa_noforn_field: label("SECRET//NOFORN", "USA", None)?,
-        usa_ts_noforn: label("TOP SECRET//SI//NOFORN", "USA", None)?,
-    })
-}
-
-fn sdo(ty: &str, id: &str, mark: &Label, extra: Value) -> Value {
-    let mut o = json!({
-        "type": ty, "spec_version": "2.1", "id": id, "created": T0, "modified": T0,
-        "object_marking_refs": [mark.marking_id().to_string()],
-    });
-    if let (Value::Object(o), Value::Object(extra)) = (&mut o, extra) {
-        o.extend(extra);
-    }
-    o
-}
-
-/// What ISR, an ally, sent us: an ORCON report on an airline bomb plot and its own tear line.
-fn isr_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
-    bundle(vec![
-        marking(&l.isr_orcon),
-        marking(&l.isr_tearline),
-        marking(&l.isr_identity),
-        sdo(
-            "identity",
-            ISR_IDENTITY,
-            &l.isr_identity,
-            json!({"name": "ISR liaison office", "identity_class": "organization"}),
-        ),
-        sdo(
-            "report",
-            ISR_REPORT,
-            &l.isr_orcon,
-            json!({
-                "created_by_ref": ISR_IDENTITY,
-                "name": "Airline bomb plot: explosives concealed in printer cartridges",
-                "description": "A human source with direct access reports that an AQAP cell in Sanaa has built explosive devices concealed in printer toner cartridges, to be sent as air cargo to the United States.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [AQAP],
-            }),
-        ),
-        sdo(
-            "report",
-            ISR_TEARLINE,
-            &l.isr_tearline,
-            json!({
-                "created_by_ref": ISR_IDENTITY,
-                "name": "Threat warning: explosive devices in air cargo",
-                "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo. Screen toner cartridges shipped from Yemen.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [AQAP],
-                "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
-            }),
-        ),
-    ])
-}
-
-/// Our own holdings: shared context, an assessment derived from ISR's report, and a NOFORN
-/// note that must never leave.
-fn usa_bundle(l: &Labels) -> anyhow::Result<liaison_stix::Document> {
-    bundle(vec![
-        marking(&l.usa_secret),
-        marking(&l.usa_shared),
-        marking(&l.usa_noforn_field),
-        marking(&l.usa_ts_noforn),
-        sdo(
-            "identity",
-            USA_IDENTITY,
-            &l.usa_shared,
-            json!({"name": "USA liaison office", "identity_class": "organization"}),
-        ),
-        sdo(
-            "threat-actor",
-            AQAP,
-            &l.usa_shared,
-            json!({
-                "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
-                "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
-            }),
-        ),
-        sdo(
-            "indicator",
-            INDICATOR,
-            &l.usa_shared,
-            json!({
-                "name": "Courier e-mail address", "description": "Mailbox used by the cell's courier to arrange cargo shipments.", "pattern": "[email-addr:value = 'courier@example.net']",
-                "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
-            }),
-        ),
-        sdo(
-            "report",
-            ASSESSMENT,
-            &l.usa_secret,
-            json!({
-                "created_by_ref": USA_IDENTITY,
-                "name": "Assessment: AQAP capability against air cargo",
-                "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
-                "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [ISR_REPORT, AQAP, INDICATOR],
-                "granular_markings": [{"marking_ref": l.usa_noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
-            }),
-        ),
-        sdo(
-            "relationship",
-            DERIVED,
-            &l.usa_shared,
-            json!({
-                "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
-            }),
-        ),
-        sdo(
-            "note",
-            NOFORN_NOTE,
-            &l.usa_ts_noforn,
-            json!({
-                "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
-                "object_refs": [INDICATOR],
-            }),
-        ),
-    ])
-}
-
-const GBR_AGREEMENT: &str = r#"# United Kingdom: close partner
-party = "GBR"
-ceiling = "SECRET"
-compartments = []
-
-[scope]
-max_tlp = "amber"
-"#;
-
-const RUS_AGREEMENT: &str = r#"# Russia: counter-terrorism only, low ceiling
-party = "RUS"
-ceiling = "CONFIDENTIAL"
-
-[scope]
-types = ["identity", "indicator", "relationship", "report", "threat-actor"]
-max_tlp = "green"
-topics = ["terrorism"]
-"#;
 
 struct Narrator {
     human: bool,
@@ -583,25 +399,6 @@ fn over_the_network(
         "usa_pulled_from_rus": pulled_usa.stored,
         "gbr_to_rus": onward,
     }))
-}
-
-const RUS_INDICATOR: &str = "indicator--6c2d8e41-9a3b-4f5c-8e7d-1b0a2c4e6f11";
-
-fn rus_bundle() -> anyhow::Result<liaison_stix::Document> {
-    let shared = label("UNCLASSIFIED//REL TO USA, RUS", "RUS", Some("C3"))?;
-    bundle(vec![
-        marking(&shared),
-        sdo(
-            "indicator",
-            RUS_INDICATOR,
-            &shared,
-            json!({
-                "name": "Courier's second mailbox", "description": "Observed by RUS in the same network.",
-                "pattern": "[email-addr:value = 'courier2@example.org']", "pattern_type": "stix",
-                "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
-            }),
-        ),
-    ])
 }
 
 /// Starts a node's TAXII server on a free loopback port; returns its URL, its certificate's

@@ -10,6 +10,7 @@ mod explain;
 mod ingest;
 mod node;
 mod preview;
+pub mod sample;
 mod view;
 
 pub use error::ReleaseError;

@@ -10,23 +10,16 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use base64::Engine;
 use http_body_util::BodyExt;
-use liaison_labels::{Banner, Grading, Label, Party};
+use liaison_labels::Party;
+use liaison_release::sample::{
+    isr_bundle, labels, usa_bundle, AQAP, ASSESSMENT, DERIVED, GBR_AGREEMENT, ISR_REPORT,
+    NOFORN_NOTE, RUS_AGREEMENT, T0,
+};
 use liaison_release::{IngestOptions, Node};
 use liaison_server::{app, AppState, Config};
 use liaison_store::SqliteStore;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-const ISR_IDENTITY: &str = "identity--0c7b5f0e-6a51-4d2e-9c1f-3b8e2d7a4f10";
-const USA_IDENTITY: &str = "identity--5d2a8c34-1f6e-4b7a-8d93-c2e0f1a6b722";
-const AQAP: &str = "threat-actor--8a4e2b61-3c5d-4f7e-9a1b-6d2c8e0f4a33";
-const ISR_REPORT: &str = "report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44";
-const ISR_TEARLINE: &str = "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55";
-const INDICATOR: &str = "indicator--4b7f2d96-0e3a-4c1b-8f5d-7a9c1e3b5d66";
-const ASSESSMENT: &str = "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77";
-const DERIVED: &str = "relationship--1a9d6f42-5c3b-4e8a-9b7d-0c2e4a6f8b88";
-const NOFORN_NOTE: &str = "note--3d8a2e57-6b1c-4f9d-a0e2-4c6b8d0f2a99";
-const T0: &str = "2026-11-20T08:00:00.000Z";
 
 const RUS_SECRET: &str = "rus-secret-0123456789";
 const GBR_SECRET: &str = "gbr-secret-0123456789";
@@ -42,162 +35,6 @@ const FORBIDDEN_FOR_RUS: [&str; 7] = [
     "x_collection_method",
     "sensitive program",
 ];
-
-const GBR_AGREEMENT: &str = r#"party = "GBR"
-ceiling = "SECRET"
-compartments = []
-
-[scope]
-max_tlp = "amber"
-"#;
-
-const RUS_AGREEMENT: &str = r#"party = "RUS"
-ceiling = "CONFIDENTIAL"
-
-[scope]
-types = ["identity", "indicator", "relationship", "report", "threat-actor"]
-max_tlp = "green"
-topics = ["terrorism"]
-"#;
-
-fn label(banner: &str, originator: &str, grading: Option<&str>) -> Label {
-    Label {
-        banner: banner.parse::<Banner>().unwrap(),
-        originator: Party::parse(originator).unwrap(),
-        grading: grading.map(|g| g.parse::<Grading>().unwrap()),
-        duty_to_warn: false,
-    }
-}
-
-fn marking(l: &Label) -> Value {
-    Value::Object(l.to_marking_definition(T0))
-}
-
-fn sdo(ty: &str, id: &str, mark: &Label, extra: Value) -> Value {
-    let mut o = json!({
-        "type": ty, "spec_version": "2.1", "id": id, "created": T0, "modified": T0,
-        "object_marking_refs": [mark.marking_id().to_string()],
-    });
-    if let (Value::Object(o), Value::Object(extra)) = (&mut o, extra) {
-        o.extend(extra);
-    }
-    o
-}
-
-fn document(objects: Vec<Value>) -> liaison_stix::Document {
-    let text = json!({"type": "bundle", "id": "bundle--6e0f2a4c-8b1d-4e3f-9a5c-7d2b0e4f6a10", "objects": objects}).to_string();
-    liaison_stix::parse_document(&text).unwrap()
-}
-
-fn isr_bundle() -> liaison_stix::Document {
-    let orcon = label("SECRET//ORCON//REL TO USA, GBR", "ISR", Some("B2"));
-    let tearline = label("CONFIDENTIAL//REL TO USA, GBR, RUS", "ISR", Some("B2"));
-    let ident = label("UNCLASSIFIED//REL TO USA, GBR", "ISR", None);
-    document(vec![
-        marking(&orcon),
-        marking(&tearline),
-        marking(&ident),
-        sdo(
-            "identity",
-            ISR_IDENTITY,
-            &ident,
-            json!({"name": "ISR liaison office", "identity_class": "organization"}),
-        ),
-        sdo(
-            "report",
-            ISR_REPORT,
-            &orcon,
-            json!({
-                "created_by_ref": ISR_IDENTITY,
-                "name": "Airline bomb plot: explosives concealed in printer cartridges",
-                "description": "A human source with direct access reports that an AQAP cell has built explosive devices concealed in printer toner cartridges.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [AQAP],
-            }),
-        ),
-        sdo(
-            "report",
-            ISR_TEARLINE,
-            &tearline,
-            json!({
-                "created_by_ref": ISR_IDENTITY,
-                "name": "Threat warning: explosive devices in air cargo",
-                "description": "Reliable reporting indicates that AQAP intends to send explosive devices concealed in printer cartridges as air cargo.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [AQAP],
-                "extensions": {liaison_stix::LIAISON_EXTENSION_ID: {"extension_type": "property-extension", "tearline_of": ISR_REPORT}},
-            }),
-        ),
-    ])
-}
-
-fn usa_bundle() -> liaison_stix::Document {
-    let secret = label("SECRET//REL TO USA, GBR, RUS", "USA", None);
-    let shared = label("UNCLASSIFIED//REL TO USA, GBR, RUS//TLP:GREEN", "USA", None);
-    let noforn_field = label("SECRET//NOFORN", "USA", None);
-    let ts_noforn = label("TOP SECRET//SI//NOFORN", "USA", None);
-    document(vec![
-        marking(&secret),
-        marking(&shared),
-        marking(&noforn_field),
-        marking(&ts_noforn),
-        sdo(
-            "identity",
-            USA_IDENTITY,
-            &shared,
-            json!({"name": "USA liaison office", "identity_class": "organization"}),
-        ),
-        sdo(
-            "threat-actor",
-            AQAP,
-            &shared,
-            json!({
-                "name": "Al-Qaeda in the Arabian Peninsula", "aliases": ["AQAP"],
-                "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
-            }),
-        ),
-        sdo(
-            "indicator",
-            INDICATOR,
-            &shared,
-            json!({
-                "name": "Courier e-mail address", "pattern": "[email-addr:value = 'courier@example.net']",
-                "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"], "labels": ["terrorism"],
-            }),
-        ),
-        sdo(
-            "report",
-            ASSESSMENT,
-            &secret,
-            json!({
-                "created_by_ref": USA_IDENTITY,
-                "name": "Assessment: AQAP capability against air cargo",
-                "description": "AQAP has the capability and intent to attack aviation with concealed devices shipped as cargo.",
-                "x_collection_method": "Corroborated by intercepts of the courier's mailbox.",
-                "report_types": ["threat-report"], "published": T0, "labels": ["terrorism"],
-                "object_refs": [ISR_REPORT, AQAP, INDICATOR],
-                "granular_markings": [{"marking_ref": noforn_field.marking_id().to_string(), "selectors": ["x_collection_method"]}],
-            }),
-        ),
-        sdo(
-            "relationship",
-            DERIVED,
-            &shared,
-            json!({
-                "relationship_type": "derived-from", "source_ref": ASSESSMENT, "target_ref": ISR_REPORT,
-            }),
-        ),
-        sdo(
-            "note",
-            NOFORN_NOTE,
-            &ts_noforn,
-            json!({
-                "abstract": "Collection note", "content": "The courier's mailbox is collected under a sensitive program.",
-                "object_refs": [INDICATOR],
-            }),
-        ),
-    ])
-}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -219,9 +56,18 @@ impl Fixture {
             default_label: None,
             source: Some("ISR".into()),
         };
-        node.ingest(&isr_bundle(), &from_isr, &mut |_| {}).unwrap();
-        node.ingest(&usa_bundle(), &IngestOptions::default(), &mut |_| {})
-            .unwrap();
+        node.ingest(
+            &isr_bundle(&labels().unwrap()).unwrap(),
+            &from_isr,
+            &mut |_| {},
+        )
+        .unwrap();
+        node.ingest(
+            &usa_bundle(&labels().unwrap()).unwrap(),
+            &IngestOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
         node.add_consent(ISR_REPORT, &p("GBR"), &p("ISR")).unwrap();
         node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
         node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
