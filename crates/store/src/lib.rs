@@ -70,6 +70,10 @@ pub trait Store {
         keys: &[(String, String)],
     ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
 
+    /// Every (id, version, first time) that entered `partner`'s view, oldest first: what
+    /// was delivered to it.
+    fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError>;
+
     /// A number that changes whenever objects, partners, consents or credentials change,
     /// whether this process or another one made the change (views are cached on it).
     fn generation(&self) -> Result<u64, StoreError>;

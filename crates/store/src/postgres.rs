@@ -560,6 +560,16 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT id, version, first FROM releases WHERE partner = $1 ORDER BY first, id",
+            &[&partner],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     fn release_times(
         &mut self,
         partner: &str,

@@ -648,6 +648,14 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, version, first FROM releases WHERE partner = ?1 ORDER BY first, id",
+        )?;
+        let rows = stmt.query_map([partner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn release_times(
         &mut self,
         partner: &str,

@@ -309,6 +309,12 @@ fn release_times_are_recorded_once_and_rise_per_partner() {
         let other = store.release_times("RUS", &[k("report--a", "v1")]).unwrap();
         assert!(other[0] > first[0], "{name}: each partner has its own view");
         assert_eq!(store.release_times("GBR", &[]).unwrap(), Vec::new());
+        let listed = store.releases("GBR").unwrap();
+        assert_eq!(listed.len(), 3, "{name}: report--a v1, report--b v1, report--a v2");
+        assert_eq!((listed[0].0.as_str(), listed[0].1.as_str()), ("report--a", "v1"));
+        assert_eq!(listed[0].2, first[0].as_str(), "{name}");
+        assert_eq!(store.releases("RUS").unwrap().len(), 1, "{name}");
+        assert!(store.releases("FRA").unwrap().is_empty());
     }
 }
 
