@@ -14,6 +14,8 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
+mod taxii;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks of a liaison node")]
 struct Cli {
@@ -72,6 +74,37 @@ enum Cmd {
         /// random order, so a partial run is a fair sample); the baseline covers the same.
         #[arg(long, default_value_t = 30.0)]
         budget_secs: f64,
+    },
+    /// Writes a STIX bundle of unmarked objects (for `liaison ingest --label`, TAXII bench).
+    Bundle {
+        #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The serialization limit: serde_json writing a bundle's objects as envelopes.
+    Serialize {
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Page sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,100")]
+        limits: Vec<usize>,
+    },
+    /// Full paged walks of a partner's outbound collection with liaison-client.
+    Walk {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        fingerprint: Option<String>,
+        #[arg(long, default_value = "GBR")]
+        user: String,
+        /// The environment variable holding the secret.
+        #[arg(long, default_value = "LIAISON_S")]
+        secret_env: String,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long, default_value_t = 6)]
+        walks: usize,
     },
     /// Everything; `--quick` for small sizes (smoke run).
     All {
@@ -243,7 +276,13 @@ impl ObjGen {
     /// One realistic object (600-1000 bytes) as JSON text.
     fn object(&mut self, i: usize) -> String {
         let t = ts(i);
-        let m = self.markings[pick_label(&mut self.rng, self.markings.len())].clone();
+        // `,"object_marking_refs":[..]` or nothing (unmarked objects, for `bundle`)
+        let m = if self.markings.is_empty() {
+            String::new()
+        } else {
+            let id = &self.markings[pick_label(&mut self.rng, self.markings.len())];
+            format!(r#","object_marking_refs":["{id}"]"#)
+        };
         let kind = self.rng.below(20);
         let mut s = String::with_capacity(1024);
         if kind < 5 && self.ids.len() > 2 {
@@ -253,7 +292,7 @@ impl ObjGen {
             let tgt = self.older().unwrap_or_default().to_owned();
             let _ = write!(
                 s,
-                r#"{{"type":"relationship","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","relationship_type":"derived-from","source_ref":"{src}","target_ref":"{tgt}","description":"Analytic product derived from liaison reporting; see the source object for the original wording and handling caveats.","confidence":70,"object_marking_refs":["{m}"]}}"#,
+                r#"{{"type":"relationship","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","relationship_type":"derived-from","source_ref":"{src}","target_ref":"{tgt}","description":"Analytic product derived from liaison reporting; see the source object for the original wording and handling caveats.","confidence":70{m}}}"#,
                 self.identity
             );
             self.ids.push(id);
@@ -265,7 +304,7 @@ impl ObjGen {
                 .collect();
             let _ = write!(
                 s,
-                r#"{{"type":"report","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","name":"CT summary {i}","description":"Summary of facilitation network activity and travel patterns reported by partners this period.","report_types":["threat-report"],"published":"{t}","object_refs":[{}],"labels":["terrorism","facilitation"],"object_marking_refs":["{m}"]}}"#,
+                r#"{{"type":"report","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","name":"CT summary {i}","description":"Summary of facilitation network activity and travel patterns reported by partners this period.","report_types":["threat-report"],"published":"{t}","object_refs":[{}],"labels":["terrorism","facilitation"]{m}}}"#,
                 self.identity,
                 refs.join(",")
             );
@@ -275,7 +314,7 @@ impl ObjGen {
             let a = self.rng.next();
             let _ = write!(
                 s,
-                r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","name":"Facilitator infrastructure {i}","description":"Address used by a facilitation network to coordinate travel; observed in liaison reporting.","indicator_types":["malicious-activity","attribution"],"pattern":"[ipv4-addr:value = '{}.{}.{}.{}'] OR [domain-name:value = 'h{:x}.example.net']","pattern_type":"stix","valid_from":"{t}","labels":["terrorism"],"kill_chain_phases":[{{"kill_chain_name":"lockheed-martin-cyber-kill-chain","phase_name":"command-and-control"}}],"external_references":[{{"source_name":"liaison","external_id":"LX-{i:08}"}}],"object_marking_refs":["{m}"]}}"#,
+                r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","created_by_ref":"{}","name":"Facilitator infrastructure {i}","description":"Address used by a facilitation network to coordinate travel; observed in liaison reporting.","indicator_types":["malicious-activity","attribution"],"pattern":"[ipv4-addr:value = '{}.{}.{}.{}'] OR [domain-name:value = 'h{:x}.example.net']","pattern_type":"stix","valid_from":"{t}","labels":["terrorism"],"kill_chain_phases":[{{"kill_chain_name":"lockheed-martin-cyber-kill-chain","phase_name":"command-and-control"}}],"external_references":[{{"source_name":"liaison","external_id":"LX-{i:08}"}}]{m}}}"#,
                 self.identity,
                 a & 0xff,
                 (a >> 8) & 0xff,
@@ -876,6 +915,28 @@ fn main() -> Result<()> {
             edges,
             budget_secs,
         } => results.push(run_decisions(objects, edges, runs, budget_secs)?),
+        Cmd::Bundle { objects, out } => results.push(taxii::write_bundle(objects, &out)?),
+        Cmd::Serialize { bundle, limits } => {
+            results.push(taxii::run_serialize(&bundle, &limits, runs)?)
+        }
+        Cmd::Walk {
+            url,
+            fingerprint,
+            user,
+            secret_env,
+            limit,
+            walks,
+        } => {
+            let secret = std::env::var(&secret_env).with_context(|| format!("${secret_env}"))?;
+            results.push(taxii::run_walk(
+                &url,
+                fingerprint.as_deref(),
+                &user,
+                &secret,
+                limit,
+                walks,
+            )?)
+        }
         Cmd::All { quick } => {
             let (o, e, s) = if quick {
                 (20_000, 60_000, 5_000)

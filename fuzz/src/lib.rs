@@ -229,6 +229,7 @@ pub fn cut(data: &[u8]) {
                 max_tlp: Tlp::Amber,
                 topics: None,
             },
+        reciprocity: liaison_policy::Reciprocity::default(),
         },
         Agreement {
             party: party("FRA"),
@@ -249,6 +250,7 @@ pub fn cut(data: &[u8]) {
                         .collect(),
                 ),
             },
+        reciprocity: liaison_policy::Reciprocity::default(),
         },
     ];
     if let Some(toml) = extra.get("x_fuzz_agreement").and_then(Value::as_str) {

@@ -317,6 +317,51 @@ fn over_the_network(
     }
 
     n.say(
+        "A one-way street: the USA pauses releases to RUS, but a warning still flows",
+        "liaison agreement set RUS rus.toml   ([reciprocity] balance_limit = 3)\nRUS has taken more than it gave: new releases wait, except a duty-to-warn and the agreed small gestures.",
+    );
+    let paused_account = {
+        let mut usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        usa_node.add_partner(
+            &rus,
+            &format!("{RUS_AGREEMENT}\n[reciprocity]\nbalance_limit = 3\n"),
+        )?;
+        usa_node.ingest(&usa_news()?, &IngestOptions::default(), &mut |_| {})?;
+        usa_node.ledger(&rus)?
+    };
+    let pulled = pull_into(
+        &mut rus_node,
+        &rus_home,
+        &usa,
+        &PullArgs {
+            url: None,
+            fingerprint: None,
+            secret: RUS_SECRET,
+            limit: 100,
+            from_start: false,
+            progress: false,
+        },
+    )?;
+    if !paused_account.paused || !held(&rus_node, WARNING)? || held(&rus_node, ROUTINE)? {
+        bail!("demo check failed: the paused exchange let the routine report through, or held back the warning");
+    }
+    if n.human {
+        println!(
+            "   ledger for RUS: given {:.1}, received {:.1}, balance {:+.1} past the limit {:.1}: PAUSED",
+            paused_account.given,
+            paused_account.received,
+            paused_account.balance,
+            paused_account.limit.unwrap_or_default()
+        );
+        println!(
+            "   RUS's next pull got {} object(s): the duty-to-warn warning, not the routine report",
+            pulled.stored
+        );
+    }
+
+    n.say(
         "GBR pulls too, and the label travels with the assessment",
         "GBR's node holds the assessment as SECRET//ORCON//REL TO USA, GBR with the USA as originator:\nasked to release it to RUS, GBR's own node refuses under the third-party rule.",
     );
@@ -399,6 +444,40 @@ fn over_the_network(
         "usa_pulled_from_rus": pulled_usa.stored,
         "gbr_to_rus": onward,
     }))
+}
+
+const ROUTINE: &str = "report--0d4f6a82-7c1e-4b39-9e5a-2f8b1c3d5e77";
+const WARNING: &str = "report--5a7e9c13-4d2b-4f8e-a6c0-9b1d3e5f7a88";
+
+/// What the USA writes while RUS's account is past its limit: a routine report and a
+/// warning of an imminent threat to life.
+fn usa_news() -> anyhow::Result<liaison_stix::Document> {
+    let routine = Label {
+        banner: "UNCLASSIFIED//REL TO USA, GBR, RUS".parse()?,
+        originator: Party::parse("USA")?,
+        grading: None,
+        duty_to_warn: false,
+    };
+    let warning = Label {
+        duty_to_warn: true,
+        ..routine.clone()
+    };
+    let report = |id: &str, l: &Label, name: &str| {
+        json!({"type": "report", "spec_version": "2.1", "id": id, "created": "2026-11-21T09:00:00.000Z",
+               "modified": "2026-11-21T09:00:00.000Z", "name": name, "published": "2026-11-21T09:00:00.000Z",
+               "report_types": ["threat-report"], "labels": ["terrorism"],
+               "object_refs": ["threat-actor--8a4e2b61-3c5d-4f7e-9a1b-6d2c8e0f4a33"],
+               "object_marking_refs": [l.marking_id().to_string()]})
+    };
+    let text =
+        json!({"type": "bundle", "id": "bundle--1b3d5f7a-9c2e-4a6b-8d0f-2e4a6c8e0b22", "objects": [
+            serde_json::Value::Object(routine.to_marking_definition("2026-11-21T09:00:00.000Z")),
+            serde_json::Value::Object(warning.to_marking_definition("2026-11-21T09:00:00.000Z")),
+            report(ROUTINE, &routine, "AQAP courier travel patterns"),
+            report(WARNING, &warning, "Imminent threat: device on a cargo flight tonight"),
+        ]})
+        .to_string();
+    Ok(liaison_stix::parse_document(&text)?)
 }
 
 /// Starts a node's TAXII server on a free loopback port; returns its URL, its certificate's

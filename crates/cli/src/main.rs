@@ -3,6 +3,8 @@
 
 mod commands;
 mod demo;
+mod ledger;
+mod log;
 mod output;
 mod remote;
 mod serve;
@@ -113,6 +115,15 @@ enum Command {
         #[arg(long)]
         from_start: bool,
     },
+    /// The reciprocity ledger: what each side gave and got, and the balance over time.
+    Ledger {
+        /// Only this partner.
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// The node's transparency log.
+    #[command(subcommand)]
+    Log(LogCmd),
     /// Walk through a small counter-terrorism exchange in a temporary node.
     Demo {
         /// Keep the demo node in this directory instead of a temporary one.
@@ -133,6 +144,20 @@ enum PartnerCmd {
     },
     /// List the partners and their agreements.
     List,
+    /// Register the key a partner cosigns our checkpoints with (its `liaison log key`).
+    Cosigner {
+        /// The partner.
+        party: String,
+        /// Its cosigner key (a C2SP vkey of type 0x04).
+        vkey: String,
+    },
+    /// Register the key a partner signs its log's checkpoints with (its `liaison log key`).
+    Logkey {
+        /// The partner.
+        party: String,
+        /// Its verifier key (a C2SP signed-note vkey).
+        vkey: String,
+    },
     /// Set the secret a partner authenticates with (read from standard input or an
     /// environment variable, never from the command line; only its Argon2 hash is kept).
     Secret {
@@ -141,6 +166,24 @@ enum PartnerCmd {
         /// Read the secret from this environment variable instead of standard input.
         #[arg(long)]
         from_env: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCmd {
+    /// Our log: size, root, the latest checkpoint and the cosignatures on it.
+    Show,
+    /// Our log verifier key and cosigner key, to give partners.
+    Key,
+    /// Check that what partners sent us is in their logs and that their checkpoints were
+    /// consistent (needs the network, as `pull`).
+    Verify {
+        /// Only this partner (default: every partner whose log key is registered).
+        #[arg(long)]
+        partner: Option<String>,
+        /// Environment variable holding the secret the partner gave us.
+        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+        secret_env: String,
     },
 }
 
@@ -234,6 +277,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Partner(PartnerCmd::Secret { party, from_env }) => {
             commands::partner_secret(&home, &party, from_env.as_deref(), fmt)
         }
+        Command::Partner(PartnerCmd::Cosigner { party, vkey }) => {
+            log::partner_key(&home, &party, log::COSIGNER, &vkey, fmt)
+        }
+        Command::Partner(PartnerCmd::Logkey { party, vkey }) => {
+            log::partner_key(&home, &party, log::LOGKEY, &vkey, fmt)
+        }
+        Command::Log(LogCmd::Show) => log::show(&home, fmt),
+        Command::Log(LogCmd::Key) => log::key(&home, fmt),
+        Command::Log(LogCmd::Verify {
+            partner,
+            secret_env,
+        }) => log::verify(&home, partner.as_deref(), &secret_env, fmt),
         Command::Agreement(AgreementCmd::Set { party, file }) => {
             commands::partner_add(&home, &party, &file, fmt)
         }
@@ -294,6 +349,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             insecure_http,
             fmt,
         ),
+        Command::Ledger { partner } => ledger::ledger(&home, partner.as_deref(), fmt),
         Command::Demo { keep } => demo::run(keep, fmt),
     }
 }

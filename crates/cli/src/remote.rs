@@ -58,6 +58,8 @@ pub(crate) struct PullSummary {
     pub(crate) stored: u64,
     pub(crate) refused: Vec<serde_json::Value>,
     pub(crate) added_after: Option<String>,
+    /// The partner's log checkpoint, checked and cosigned (absent without its log key).
+    pub(crate) log: Option<crate::log::LogCheck>,
 }
 
 /// How to reach a partner for one pull.
@@ -104,6 +106,8 @@ pub(crate) fn pull_into(
         args.secret,
     )?;
 
+    // Remember where the partner is even if this pull fails later (e.g. its log forked).
+    save(&path, &saved)?;
     let bar = if args.progress {
         ProgressBar::new_spinner()
     } else {
@@ -162,12 +166,38 @@ pub(crate) fn pull_into(
                 None => bail!("{partner}'s server says there is more but gives no `next`"),
             }
         }
+        // The partner's log: verified, consistent with the last checkpoint we accepted, then
+        // cosigned. Without its log key registered there is nothing to check it with.
+        if node.partner_key(partner, liaison_release::PARTNER_LOG_KEY)?.is_some() {
+            summary.log =
+                Some(crate::log::check_partner_log(node, &mut session, partner, true).await?);
+        } else {
+            tracing::warn!(partner = %partner, "no log key registered: the partner's log is not checked (`liaison partner logkey`)");
+        }
         anyhow::Ok(())
     })?;
     bar.finish_and_clear();
     save(&path, &saved)?;
     summary.added_after = saved.added_after.clone();
     Ok(summary)
+}
+
+/// The partner's server as the last pull left it in `remotes/<P>.toml`.
+pub(crate) fn remote_for(
+    node: &Node<SqliteStore>,
+    home: &Path,
+    partner: &Party,
+    secret: &str,
+) -> anyhow::Result<Remote> {
+    let saved = load(&remote_path(home, partner))?
+        .filter(|r| !r.url.is_empty())
+        .ok_or_else(|| anyhow!("no address for {partner} yet: pull from it first"))?;
+    Ok(Remote::new(
+        &saved.url,
+        saved.fingerprint.as_deref(),
+        node.party().as_str(),
+        secret,
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -209,6 +239,16 @@ pub(crate) fn pull(
             );
             for r in &summary.refused {
                 println!("  refused {}: {}", r["id"], r["message"]);
+            }
+            if let Some(l) = &summary.log {
+                println!(
+                    "{partner}'s log: checkpoint of size {} verified{}{}",
+                    l.size,
+                    l.previous
+                        .map(|p| format!(", consistent with size {p}"))
+                        .unwrap_or_default(),
+                    if l.cosigned { ", cosigned" } else { "" }
+                );
             }
             Ok(())
         }

@@ -459,3 +459,137 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
     assert!(!ids.contains(&"report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"));
     assert!(!ids.contains(&"report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44"));
 }
+
+fn secret_for(home: &Path, party: &str, secret: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(home)
+        .args(["partner", "secret", party, "--from-env", "S"])
+        .env("S", secret)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+fn keys(home: &Path) -> (String, String) {
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(home, &["log", "key", "--format", "json"])).unwrap();
+    (
+        v["verifier_key"].as_str().unwrap().to_owned(),
+        v["cosigner_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let usa = dir.path().join("usa");
+    ok(
+        &usa,
+        &["demo", "--keep", usa.to_str().unwrap(), "--format", "json"],
+    );
+    let secret = "rus-secret-for-this-test";
+    secret_for(&usa, "RUS", secret);
+    let rus = dir.path().join("rus");
+    ok(&rus, &["init", "--party", "RUS"]);
+    let agreement = dir.path().join("usa.toml");
+    std::fs::write(&agreement, AGREEMENT).unwrap();
+    ok(
+        &rus,
+        &[
+            "partner",
+            "add",
+            "USA",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+    let (usa_vkey, _) = keys(&usa);
+    let (_, rus_cosigner) = keys(&rus);
+    ok(&rus, &["partner", "logkey", "USA", &usa_vkey]);
+    ok(&usa, &["partner", "cosigner", "RUS", &rus_cosigner]);
+    // A key of the wrong kind is refused.
+    fails(&rus, &["partner", "logkey", "USA", &rus_cosigner]);
+
+    let served = serve(&usa);
+    let out = pull(
+        &rus,
+        "USA",
+        secret,
+        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let size = summary["log"]["size"].as_u64().unwrap();
+    assert!(size > 0 && summary["log"]["cosigned"] == true, "{summary}");
+
+    // USA kept RUS's cosignature; RUS's log verify finds everything it received in USA's log.
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&usa, &["log", "show", "--format", "json"])).unwrap();
+    assert_eq!(
+        shown["cosignatures"][0]["cosigner"], "liaison.RUS",
+        "{shown}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&rus)
+        .args(["log", "verify", "--partner", "USA", "--format", "json"])
+        .env("LIAISON_PULL_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["ok"], true, "{report}");
+    assert!(report[0]["included"].as_u64().unwrap() >= 4, "{report}");
+    drop(served);
+
+    // A second USA node with the same log key and another history.
+    let forged = dir.path().join("forged");
+    ok(&forged, &["init", "--party", "USA"]);
+    std::fs::copy(usa.join("log.key"), forged.join("log.key")).unwrap();
+    let rus_agreement = dir.path().join("rus.toml");
+    std::fs::write(&rus_agreement, AGREEMENT).unwrap();
+    ok(
+        &forged,
+        &[
+            "partner",
+            "add",
+            "RUS",
+            "--agreement",
+            rus_agreement.to_str().unwrap(),
+        ],
+    );
+    secret_for(&forged, "RUS", secret);
+    let served = serve(&forged);
+    let out = pull(
+        &rus,
+        "USA",
+        secret,
+        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+    );
+    assert!(!out.status.success(), "a forged history must be refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("USA's log FORKED") && err.contains(&format!("size {size}")),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&rus)
+        .args(["log", "verify", "--partner", "USA", "--format", "json"])
+        .env("LIAISON_PULL_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report[0]["forks"], 2, "evidence kept: {report}");
+}

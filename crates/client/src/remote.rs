@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{ACCEPT, AUTHORIZATION, HOST};
 use hyper::{Request, StatusCode};
@@ -171,7 +171,7 @@ impl Remote {
 /// An open connection to a partner's server.
 pub struct Session {
     remote: Remote,
-    sender: SendRequest<Empty<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
 }
 
 struct Answer {
@@ -182,17 +182,46 @@ struct Answer {
 
 impl Session {
     async fn get(&mut self, path: &str) -> Result<Answer, ClientError> {
+        self.request("GET", path, Bytes::new()).await
+    }
+
+    /// GETs `path` (under the server's prefix) and returns the body as is: for the partner's
+    /// transparency log beside TAXII (`/log/...`).
+    pub async fn get_bytes(&mut self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let path = format!("{}{path}", self.remote.prefix);
+        Ok(self
+            .request("GET", &path, Bytes::new())
+            .await?
+            .body
+            .to_vec())
+    }
+
+    /// POSTs `body` (text) to `path` (under the server's prefix).
+    pub async fn post_bytes(&mut self, path: &str, body: Vec<u8>) -> Result<(), ClientError> {
+        let path = format!("{}{path}", self.remote.prefix);
+        self.request("POST", &path, Bytes::from(body)).await?;
+        Ok(())
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Answer, ClientError> {
         let url = format!("{}{path}", self.remote.url.trim_end_matches('/'));
         let fail = |detail: String| ClientError::Connect {
             url: url.clone(),
             detail,
         };
         let host = format!("{}:{}", self.remote.host, self.remote.port);
-        let req = Request::get(path)
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
             .header(HOST, host)
             .header(ACCEPT, TAXII_MEDIA_TYPE)
             .header(AUTHORIZATION, &self.remote.authorization)
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(body))
             .map_err(|e| fail(e.to_string()))?;
         self.sender.ready().await.map_err(|e| fail(e.to_string()))?;
         let res = self

@@ -71,6 +71,8 @@ pub struct Judge<'w> {
     /// its ORCON sources all covered, it rests on an ORCON source at all).
     /// Dense, one byte per object: `DONE`, `ABOVE`, `COVERED`, `HAS_SOURCE` bits.
     coverage: Vec<(Party, Vec<u8>)>,
+    /// A closed reciprocity gate: the reason, and what was delivered before it closed.
+    gate: Option<(Reason, rustc_hash::FxHashSet<Ix>)>,
 }
 
 const DONE: u8 = 1;
@@ -93,7 +95,19 @@ impl<'w> Judge<'w> {
             type_allowed: Vec::new(),
             visible: vec![UNKNOWN; world.len()],
             coverage: Vec::new(),
+            gate: None,
         }
+    }
+
+    /// Closes the reciprocity gate (rule 5): objects not already `delivered` are withheld,
+    /// except duty-to-warn and the agreement's small gestures, with `detail` as the reason.
+    /// Call before deciding anything.
+    pub fn pause(&mut self, detail: impl Into<Arc<str>>, delivered: impl IntoIterator<Item = Ix>) {
+        self.gate = Some((
+            Reason::new(ReasonCode::Reciprocity, detail),
+            delivered.into_iter().collect(),
+        ));
+        self.visible.iter_mut().for_each(|v| *v = UNKNOWN);
     }
 
     /// The partner decided for.
@@ -256,6 +270,18 @@ impl<'w> Judge<'w> {
                     ReasonCode::OutOfScope,
                     "carries none of the agreement's topics".to_owned(),
                 ));
+            }
+        }
+        // Rule 5: a closed reciprocity gate holds back what was not delivered before,
+        // except a warning of a threat to life and the agreed small gestures.
+        if let Some((why, delivered)) = &self.gate {
+            let gesture = self
+                .agreement
+                .reciprocity
+                .small_gestures
+                .contains(w.object_type(ix));
+            if !delivered.contains(&ix) && !w.duty_to_warn(ix) && !gesture {
+                reasons.push(why.clone());
             }
         }
         let ends: &[Ix] = w.ends(ix);

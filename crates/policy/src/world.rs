@@ -99,6 +99,270 @@ fn hash_id(id: &str) -> u64 {
     h.finish()
 }
 
+/// The UUID of a `type--uuid` id in its canonical (lowercase, hyphenated) text form, with
+/// the type. Ids not of that form (or with a UUID written any other way) are `None`, so two
+/// different id strings never share a key.
+fn parse_id(id: &str) -> Option<(&str, u128)> {
+    // `type--` then 36 characters: the type is everything before the first `--`.
+    let cut = id.len().checked_sub(38)?;
+    let (ty, rest) = (id.get(..cut)?, id.as_bytes().get(cut..)?);
+    let [b'-', b'-', u @ ..] = rest else {
+        return None;
+    };
+    if ty.ends_with('-') || ty.as_bytes().windows(2).any(|w| w == b"--") {
+        return None;
+    }
+    // Hex digits in groups of 8-4-4-4-12, lowercase only; no branch per character.
+    let mut v: u128 = 0;
+    let mut bad = 0u8;
+    for (i, c) in u.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            bad |= u8::from(*c != b'-');
+        } else {
+            let d = HEX.get(*c as usize).copied().unwrap_or(0xff);
+            bad |= d & 0xf0;
+            v = (v << 4) | u128::from(d & 0x0f);
+        }
+    }
+    (bad == 0).then_some((ty, v))
+}
+
+/// Hex digit values; anything else has high bits set.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn hash_uuid(hi: u64, lo: u64, ty: u16) -> u64 {
+    let x = lo ^ hi.rotate_left(29) ^ u64::from(ty);
+    let m = u128::from(x).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// An entry of the UUID-keyed id index: the whole key inline, so that a probe reads one
+/// cache line and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UuidEntry {
+    hi: u64,
+    lo: u64,
+    ty: u16,
+    ix: Ix,
+}
+
+const VACANT: UuidEntry = UuidEntry {
+    hi: 0,
+    lo: 0,
+    ty: 0,
+    ix: Ix::MAX,
+};
+
+/// `type--uuid` id -> index: open addressing with linear probing, at most half full, keys
+/// inline. In front of it, a small direct-mapped cache of recently added ids: relationships
+/// usually arrive shortly after the objects they connect, and a hit there costs no miss in
+/// the big table (for 4M ids, a random access into it is a cache and TLB miss).
+#[derive(Debug, Clone, Default)]
+struct UuidIndex {
+    slots: Vec<UuidEntry>,
+    len: usize,
+    recent: Vec<UuidEntry>,
+}
+
+impl UuidIndex {
+    fn find(&self, hash: u64, hi: u64, lo: u64, ty: u16) -> Option<Ix> {
+        let is = |e: &UuidEntry| e.lo == lo && e.hi == hi && e.ty == ty;
+        if !self.recent.is_empty() {
+            let r = (hash >> 32) as usize & (self.recent.len() - 1);
+            if let Some(e) = self.recent.get(r).filter(|e| e.ix != Ix::MAX && is(e)) {
+                return Some(e.ix);
+            }
+        }
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let e = self.slots.get(i)?;
+            if e.ix == Ix::MAX {
+                return None;
+            }
+            if is(e) {
+                return Some(e.ix);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds an entry known to be absent.
+    fn insert(&mut self, hash: u64, e: UuidEntry) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.rehash((self.len + 1) * 2);
+        }
+        self.place(hash, e);
+        self.len += 1;
+        if !self.recent.is_empty() {
+            let r = (hash >> 32) as usize & (self.recent.len() - 1);
+            if let Some(slot) = self.recent.get_mut(r) {
+                *slot = e;
+            }
+        }
+    }
+
+    fn place(&mut self, hash: u64, e: UuidEntry) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while let Some(slot) = self.slots.get_mut(i) {
+            if slot.ix == Ix::MAX {
+                *slot = e;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Room for `n` more entries without rehashing.
+    fn reserve(&mut self, n: usize) {
+        let want = (self.len + n) * 2;
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+        let cache = (self.len + n).next_power_of_two().min(1 << 17);
+        if cache >= 1 << 12 && cache > self.recent.len() {
+            self.recent = vec![VACANT; cache];
+        }
+    }
+
+    fn rehash(&mut self, want: usize) {
+        let cap = want.next_power_of_two().max(16);
+        let old = std::mem::replace(&mut self.slots, vec![VACANT; cap]);
+        for e in old.into_iter().filter(|e| e.ix != Ix::MAX) {
+            self.place(hash_uuid(e.hi, e.lo, e.ty), e);
+        }
+    }
+}
+
+/// Adjacency lists, one span of a shared buffer per object (no allocation per object). A
+/// batch is laid out once, in object order; a list that grows later moves to the end of the
+/// buffer (where it grows in place), and the buffer is compacted when more than half of it
+/// is left behind.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Adj {
+    /// (start, len) in `buf` per object.
+    span: Vec<(u32, u32)>,
+    buf: Vec<Ix>,
+    live: usize,
+}
+
+impl Adj {
+    /// Lists for `n` objects from (key, value) pairs, each list in the order given.
+    fn from_pairs(n: usize, pairs: impl Iterator<Item = (Ix, Ix)> + Clone) -> Adj {
+        let mut span = vec![(0u32, 0u32); n];
+        let mut live = 0usize;
+        for (k, _) in pairs.clone() {
+            if let Some(s) = span.get_mut(k as usize) {
+                s.1 += 1;
+                live += 1;
+            }
+        }
+        let mut at = 0u32;
+        for s in span.iter_mut() {
+            s.0 = at;
+            at += s.1;
+            s.1 = 0;
+        }
+        let mut buf = vec![0 as Ix; live];
+        for (k, v) in pairs {
+            if let Some(s) = span.get_mut(k as usize) {
+                if let Some(slot) = buf.get_mut((s.0 + s.1) as usize) {
+                    *slot = v;
+                }
+                s.1 += 1;
+            }
+        }
+        Adj { span, buf, live }
+    }
+
+    fn get(&self, ix: Ix) -> &[Ix] {
+        match self.span.get(ix as usize) {
+            Some(&(s, l)) => self.buf.get(s as usize..(s + l) as usize).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    fn len_of(&self, ix: Ix) -> usize {
+        self.span.get(ix as usize).map_or(0, |s| s.1 as usize)
+    }
+
+    fn push_node(&mut self) {
+        self.span.push((0, 0));
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.span.reserve(n);
+    }
+
+    fn push(&mut self, ix: Ix, v: Ix) {
+        let Some(&(s, l)) = self.span.get(ix as usize) else {
+            return;
+        };
+        let end = self.buf.len();
+        if (s + l) as usize == end {
+            self.buf.push(v);
+        } else {
+            self.buf.extend_from_within(s as usize..(s + l) as usize);
+            self.buf.push(v);
+            if let Some(sp) = self.span.get_mut(ix as usize) {
+                sp.0 = end as u32;
+            }
+        }
+        if let Some(sp) = self.span.get_mut(ix as usize) {
+            sp.1 += 1;
+        }
+        self.live += 1;
+        if self.buf.len() - self.live > self.live.max(self.span.len()).max(1024) {
+            self.compact();
+        }
+    }
+
+    /// Removes the first `v` from the list of `ix`, keeping the order of the rest.
+    fn remove(&mut self, ix: Ix, v: Ix) {
+        let Some(&(s, l)) = self.span.get(ix as usize) else {
+            return;
+        };
+        let Some(list) = self.buf.get_mut(s as usize..(s + l) as usize) else {
+            return;
+        };
+        if let Some(pos) = list.iter().position(|x| *x == v) {
+            list.copy_within(pos + 1.., pos);
+            if let Some(sp) = self.span.get_mut(ix as usize) {
+                sp.1 -= 1;
+            }
+            self.live -= 1;
+        }
+    }
+
+    fn compact(&mut self) {
+        let mut buf = Vec::with_capacity(self.live + self.live / 2 + 16);
+        for sp in self.span.iter_mut() {
+            let (s, l) = *sp;
+            let start = buf.len() as u32;
+            buf.extend_from_slice(self.buf.get(s as usize..(s + l) as usize).unwrap_or(&[]));
+            *sp = (start, l);
+        }
+        self.buf = buf;
+    }
+}
+
 fn id_at<'a>(ids: &'a str, ends: &[usize], ix: Ix) -> &'a str {
     let i = ix as usize;
     let start = if i == 0 {
@@ -108,6 +372,16 @@ fn id_at<'a>(ids: &'a str, ends: &[usize], ix: Ix) -> &'a str {
     };
     let end = ends.get(i).copied().unwrap_or(start);
     ids.get(start..end).unwrap_or("")
+}
+
+/// What an object's effective label joins (see [`World::inputs`]), from the fields alone.
+fn inputs_of<'a>(nodes: &'a [Node], parents: &'a Adj, ix: Ix) -> impl Iterator<Item = Ix> + 'a {
+    let inherited = nodes
+        .get(ix as usize)
+        .and_then(|n| n.tearline_of)
+        .map(|o| parents.get(o))
+        .unwrap_or(&[]);
+    parents.get(ix).iter().chain(inherited).copied()
 }
 
 /// What a marking id means to the label engine.
@@ -129,11 +403,25 @@ enum MarkInfo {
 struct OwnAcc {
     own: Option<LabelId>,
     tlp: Option<Tlp>,
-    originators: BTreeSet<u32>,
+    /// The originators named (usually one, so no allocation: others only if they differ).
+    originator: Option<u32>,
+    others: Vec<u32>,
     meta: OwnMeta,
 }
 
 impl OwnAcc {
+    fn name(&mut self, originator: u32) {
+        match self.originator {
+            None => self.originator = Some(originator),
+            Some(o) if o == originator => {}
+            Some(_) => {
+                if !self.others.contains(&originator) {
+                    self.others.push(originator);
+                }
+            }
+        }
+    }
+
     fn take(
         &mut self,
         labels: &mut LabelTable,
@@ -153,7 +441,7 @@ impl OwnAcc {
                     None => id,
                     Some(j) => labels.join(j, id),
                 });
-                self.originators.insert(originator);
+                self.name(originator);
                 self.meta.originator = Some(originator);
                 self.meta.orcon |= orcon;
                 self.meta.duty_to_warn |= duty_to_warn;
@@ -184,7 +472,7 @@ pub(crate) struct Node {
     pub(crate) type_ix: u16,
     pub(crate) own: Eff,
     pub(crate) meta: OwnMeta,
-    pub(crate) tags: Box<[Box<str>]>,
+    pub(crate) tags: Arc<[Box<str>]>,
     /// The ends a relationship or sighting needs visible (at most two; see `World::ends`).
     ends: [Ix; 2],
     n_ends: u8,
@@ -267,15 +555,23 @@ pub struct World {
     /// all ids instead of one each.
     ids: String,
     id_end: Vec<usize>,
-    /// Id -> index, hashing the id and comparing against `ids`.
+    /// `type--uuid` id -> index, keyed by the parsed UUID and type (most ids).
+    uuid_index: UuidIndex,
+    /// Any other id -> index, hashing the id and comparing against `ids`.
     index: HashTable<Ix>,
     more_ends: FxHashMap<Ix, Box<[Ix]>>,
     parties: Vec<Party>,
     party_index: FxHashMap<Party, u32>,
     mark_memo: FxHashMap<Box<str>, MarkInfo>,
     tlp_memo: FxHashMap<(LabelId, Tlp), LabelId>,
-    pub(crate) parents: Vec<Vec<Ix>>,
-    pub(crate) children: Vec<Vec<Ix>>,
+    pub(crate) parents: Adj,
+    pub(crate) children: Adj,
+    /// While a batch is built: the derivation edges, laid out as lists at the end.
+    pending: Option<Vec<DerivEdge>>,
+    /// While a batch is built: distinct tag lists, shared between objects.
+    tag_sets: Option<HashTable<Arc<[Box<str>]>>>,
+    /// The empty tag list, shared.
+    no_tags: Arc<[Box<str>]>,
     pub(crate) effective: Vec<Eff>,
     pub(crate) tearlines: FxHashMap<Ix, Vec<Ix>>,
     /// Original -> the objects claiming to be its tear line (valid or not).
@@ -311,14 +607,18 @@ impl World {
             nodes: Vec::new(),
             ids: String::new(),
             id_end: Vec::new(),
+            uuid_index: UuidIndex::default(),
             index: HashTable::new(),
             more_ends: FxHashMap::default(),
             parties: Vec::new(),
             party_index: FxHashMap::default(),
             mark_memo: FxHashMap::default(),
             tlp_memo: FxHashMap::default(),
-            parents: Vec::new(),
-            children: Vec::new(),
+            parents: Adj::default(),
+            children: Adj::default(),
+            pending: None,
+            tag_sets: Some(HashTable::new()),
+            no_tags: Arc::new([]),
             effective: Vec::new(),
             tearlines: FxHashMap::default(),
             claimants: FxHashMap::default(),
@@ -331,13 +631,26 @@ impl World {
             has_cycles: false,
             topo: Vec::new(),
         };
+        let t0 = std::time::Instant::now(); // PHASES
         let items: Vec<I> = items.into_iter().collect();
-        w.reserve(items.len());
+        let id_bytes: usize = items.iter().map(|i| i.borrow().id.len()).sum();
+        w.reserve(items.len(), id_bytes);
         let placed: Vec<Ix> = items.iter().map(|item| w.put_node(item.borrow())).collect();
+        eprintln!("PHASE put {:?}", t0.elapsed()); // PHASES
+        w.pending = Some(Vec::with_capacity(items.len()));
         for (item, ix) in items.iter().zip(placed) {
             w.link(ix, item.borrow());
         }
+        eprintln!("PHASE link {:?}", t0.elapsed()); // PHASES
+        let edges = w.pending.take().unwrap_or_default();
+        let n = w.nodes.len();
+        w.parents = Adj::from_pairs(n, edges.iter().copied());
+        w.children = Adj::from_pairs(n, edges.iter().map(|&(c, p)| (p, c)));
+        drop(edges);
+        w.tag_sets = None;
+        eprintln!("PHASE adj {:?}", t0.elapsed()); // PHASES
         w.recompute_all();
+        eprintln!("PHASE recompute {:?}", t0.elapsed()); // PHASES
         w
     }
 
@@ -358,6 +671,13 @@ impl World {
 
     /// The index of an object, if it is known (held or referenced).
     pub fn lookup(&self, id: &str) -> Option<Ix> {
+        if let Some((ty, uuid)) = parse_id(id) {
+            let t = self.type_ix(ty)?;
+            if t != u16::MAX {
+                let (hi, lo) = ((uuid >> 64) as u64, uuid as u64);
+                return self.uuid_index.find(hash_uuid(hi, lo, t), hi, lo, t);
+            }
+        }
         let (ids, ends) = (&self.ids, &self.id_end);
         self.index
             .find(hash_id(id), |ix| id_at(ids, ends, *ix) == id)
@@ -443,10 +763,7 @@ impl World {
 
     /// What the object is directly derived from.
     pub fn parents(&self, ix: Ix) -> &[Ix] {
-        self.parents
-            .get(ix as usize)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.parents.get(ix)
     }
 
     /// The valid tear lines of an object.
@@ -475,25 +792,14 @@ impl World {
     /// tear line of an assessment built on an ally's ORCON report still carries the ally's
     /// restrictions.
     pub(crate) fn inputs(&self, ix: Ix) -> impl Iterator<Item = Ix> + '_ {
-        let inherited = self
-            .nodes
-            .get(ix as usize)
-            .and_then(|n| n.tearline_of)
-            .map(|o| self.parents(o))
-            .unwrap_or(&[]);
-        self.parents(ix).iter().chain(inherited).copied()
+        inputs_of(&self.nodes, &self.parents, ix)
     }
 
     /// Whose effective label depends on this object's: what is derived from it, and the tear
     /// lines of what is derived from it.
     fn dependents(&self, ix: Ix) -> Vec<Ix> {
         let mut out = Vec::new();
-        for c in self
-            .children
-            .get(ix as usize)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
+        for c in self.children.get(ix) {
             out.push(*c);
             out.extend_from_slice(self.tearlines(*c));
         }
@@ -579,25 +885,17 @@ impl World {
     }
 
     fn remove_edge(&mut self, child: Ix, parent: Ix) {
-        if let Some(ps) = self.parents.get_mut(child as usize) {
-            if let Some(pos) = ps.iter().position(|p| *p == parent) {
-                ps.remove(pos);
-            }
-        }
-        if let Some(cs) = self.children.get_mut(parent as usize) {
-            if let Some(pos) = cs.iter().position(|c| *c == child) {
-                cs.remove(pos);
-            }
-        }
+        self.parents.remove(child, parent);
+        self.children.remove(parent, child);
     }
 
     fn add_edge(&mut self, child: Ix, parent: Ix) {
-        if let Some(ps) = self.parents.get_mut(child as usize) {
-            ps.push(parent);
+        if let Some(p) = self.pending.as_mut() {
+            p.push((child, parent));
+            return;
         }
-        if let Some(cs) = self.children.get_mut(parent as usize) {
-            cs.push(child);
-        }
+        self.parents.push(child, parent);
+        self.children.push(parent, child);
     }
 
     /// The index of a referenced object, adding it (not held, its label unknown) if new.
@@ -611,12 +909,11 @@ impl World {
         self.new_node(id, unknown)
     }
 
-    fn reserve(&mut self, n: usize) {
-        let (ids, ends) = (&self.ids, &self.id_end);
-        self.index.reserve(n, |i| hash_id(id_at(ids, ends, *i)));
+    fn reserve(&mut self, n: usize, id_bytes: usize) {
+        self.uuid_index.reserve(n);
         self.nodes.reserve(n);
         self.id_end.reserve(n);
-        self.ids.reserve(n * 48);
+        self.ids.reserve(id_bytes + id_bytes / 8);
         self.effective.reserve(n);
         self.parents.reserve(n);
         self.children.reserve(n);
@@ -625,28 +922,45 @@ impl World {
 
     fn new_node(&mut self, id: &str, own: Eff) -> Ix {
         let ix = self.nodes.len() as Ix;
-        let ty = id.split_once("--").map(|(t, _)| t).unwrap_or("");
+        let parsed = parse_id(id);
+        let ty = match parsed {
+            Some((t, _)) => t,
+            None => id.split_once("--").map(|(t, _)| t).unwrap_or(""),
+        };
         let type_ix = self.intern_type(ty);
         self.ids.push_str(id);
         self.id_end.push(self.ids.len());
-        let (ids, ends) = (&self.ids, &self.id_end);
-        self.index
-            .insert_unique(hash_id(id), ix, |i| hash_id(id_at(ids, ends, *i)));
+        match parsed {
+            Some((_, uuid)) if type_ix != u16::MAX => {
+                let e = UuidEntry {
+                    hi: (uuid >> 64) as u64,
+                    lo: uuid as u64,
+                    ty: type_ix,
+                    ix,
+                };
+                self.uuid_index.insert(hash_uuid(e.hi, e.lo, e.ty), e);
+            }
+            _ => {
+                let (ids, ends) = (&self.ids, &self.id_end);
+                self.index
+                    .insert_unique(hash_id(id), ix, |i| hash_id(id_at(ids, ends, *i)));
+            }
+        }
         self.effective.push(own.clone());
         self.nodes.push(Node {
             held: false,
             type_ix,
             own,
             meta: OwnMeta::default(),
-            tags: Box::new([]),
+            tags: self.no_tags.clone(),
             ends: [0; 2],
             n_ends: 0,
             tearline_of: None,
             claim: None,
             edge: None,
         });
-        self.parents.push(Vec::new());
-        self.children.push(Vec::new());
+        self.parents.push_node();
+        self.children.push_node();
         self.topo.push(ix);
         ix
     }
@@ -660,9 +974,17 @@ impl World {
         }
     }
 
+    /// The index of a known type (the first few are found without hashing).
+    fn type_ix(&self, ty: &str) -> Option<u16> {
+        match self.types.iter().take(8).position(|t| **t == *ty) {
+            Some(t) => Some(t as u16),
+            None => self.type_index.get(ty).copied(),
+        }
+    }
+
     fn intern_type(&mut self, ty: &str) -> u16 {
-        if let Some(t) = self.type_index.get(ty) {
-            return *t;
+        if let Some(t) = self.type_ix(ty) {
+            return t;
         }
         let t = self.types.len().min(u16::MAX as usize) as u16;
         self.types.push(ty.into());
@@ -677,25 +999,63 @@ impl World {
             Some(ix) => ix,
             None => self.new_node(&item.id, own.clone()),
         };
-        let ends: Vec<Ix> = item.ends.iter().map(|e| self.intern_id(e)).collect();
-        let tags: Box<[Box<str>]> = item.tags.iter().map(|t| t.as_str().into()).collect();
-        if ends.len() > 2 {
-            self.more_ends.insert(ix, ends.clone().into());
+        let mut two = [0 as Ix; 2];
+        if item.ends.len() > 2 {
+            let ends: Box<[Ix]> = item.ends.iter().map(|e| self.intern_id(e)).collect();
+            self.more_ends.insert(ix, ends);
         } else {
-            self.more_ends.remove(&ix);
+            for (slot, e) in two.iter_mut().zip(&item.ends) {
+                *slot = self.intern_id(e);
+            }
+            if !self.more_ends.is_empty() {
+                self.more_ends.remove(&ix);
+            }
         }
+        let tags = self.tag_set(&item.tags);
         if let Some(n) = self.nodes.get_mut(ix as usize) {
             n.held = true;
             n.own = own;
             n.meta = meta;
             n.tags = tags;
-            n.n_ends = ends.len().min(u8::MAX as usize) as u8;
-            n.ends = [0; 2];
-            for (slot, e) in n.ends.iter_mut().zip(&ends) {
-                *slot = *e;
-            }
+            n.n_ends = item.ends.len().min(u8::MAX as usize) as u8;
+            n.ends = two;
         }
         ix
+    }
+
+    /// The shared copy of a tag list.
+    fn tag_set(&mut self, tags: &[String]) -> Arc<[Box<str>]> {
+        if tags.is_empty() {
+            return self.no_tags.clone();
+        }
+        let Some(sets) = self.tag_sets.as_mut() else {
+            return tags.iter().map(|t| t.as_str().into()).collect();
+        };
+        let hash = {
+            let mut h = rustc_hash::FxHasher::default();
+            for t in tags {
+                h.write(t.as_bytes());
+                h.write_u8(0xff);
+            }
+            h.finish()
+        };
+        let same = |s: &Arc<[Box<str>]>| {
+            s.len() == tags.len() && s.iter().zip(tags).all(|(a, b)| **a == **b)
+        };
+        if let Some(s) = sets.find(hash, same) {
+            return s.clone();
+        }
+        let s: Arc<[Box<str>]> = tags.iter().map(|t| t.as_str().into()).collect();
+        let rehash = |s: &Arc<[Box<str>]>| {
+            let mut h = rustc_hash::FxHasher::default();
+            for t in s.iter() {
+                h.write(t.as_bytes());
+                h.write_u8(0xff);
+            }
+            h.finish()
+        };
+        sets.insert_unique(hash, s.clone(), rehash);
+        s
     }
 
     /// Adds the object's derivation edge and tear-line claim; returns the derivation edge and
@@ -836,19 +1196,21 @@ impl World {
                 let us = self.us.clone();
                 let me = self.party_ix(&us);
                 acc.own = Some(self.default_label);
-                acc.originators.insert(me);
+                acc.name(me);
                 acc.meta.originator = Some(me);
             }
         }
         let OwnAcc {
             own,
             tlp,
-            originators,
+            originator,
+            others,
             meta,
         } = acc;
-        if originators.len() > 1 {
-            let mut names: Vec<&str> = originators
+        if !others.is_empty() {
+            let mut names: Vec<&str> = originator
                 .iter()
+                .chain(&others)
                 .filter_map(|i| self.parties.get(*i as usize))
                 .map(Party::as_str)
                 .collect();
@@ -900,6 +1262,38 @@ impl World {
         eff
     }
 
+    /// When every input comes before what uses it (the usual case: sources arrive first),
+    /// computes every effective label in one pass in the objects' own order, each from
+    /// inputs already final, and takes that order as the topological positions. Returns
+    /// false, leaving the labels as they were, as soon as an input comes later.
+    fn recompute_in_order(&mut self) -> bool {
+        let n = self.nodes.len();
+        let (nodes, parents, labels) = (&self.nodes, &self.parents, &mut self.labels);
+        let mut eff: Vec<Eff> = Vec::with_capacity(n);
+        for (i, node) in nodes.iter().enumerate() {
+            let mut e = node.own.clone();
+            for p in inputs_of(nodes, parents, i as Ix) {
+                match eff.get(p as usize) {
+                    Some(pe) => {
+                        if e != *pe {
+                            e = labels.join_eff(&e, pe);
+                        }
+                    }
+                    None => return false,
+                }
+            }
+            eff.push(e);
+        }
+        self.effective = eff;
+        self.has_cycles = false;
+        let identity =
+            self.topo.len() == n && self.topo.iter().enumerate().all(|(i, t)| *t as usize == i);
+        if !identity {
+            self.topo = (0..n as u32).collect();
+        }
+        true
+    }
+
     /// Recomputes from `start` down through what is derived from it (the graph is acyclic
     /// here: callers check).
     fn propagate(&mut self, start: Vec<Ix>) {
@@ -924,9 +1318,19 @@ impl World {
     /// Computes every effective label from scratch, in topological order (Kahn); whatever
     /// is left unordered is on or below a cycle.
     pub fn recompute_all(&mut self) {
+        if self.recompute_in_order() {
+            return;
+        }
         let n = self.nodes.len();
         let mut indeg: Vec<u32> = (0..n as Ix)
-            .map(|i| self.inputs(i).count() as u32)
+            .map(|i| {
+                let inherited = self
+                    .nodes
+                    .get(i as usize)
+                    .and_then(|n| n.tearline_of)
+                    .map_or(0, |o| self.parents.len_of(o));
+                (self.parents.len_of(i) + inherited) as u32
+            })
             .collect();
         let mut eff: Vec<Eff> = self.nodes.iter().map(|n| n.own.clone()).collect();
         let mut done = vec![false; n];
@@ -942,7 +1346,7 @@ impl World {
             let here = eff.get(i as usize).cloned().unwrap_or(Err(Fault::Cycle));
             // The dependents of `i`: what is derived from it, and their tear lines (which
             // inherit what their original rests on). Field borrows, so no list is built.
-            let children = self.children.get(i as usize).unwrap_or(&empty);
+            let children = self.children.get(i);
             let any_tearlines = !self.tearlines.is_empty();
             for c in children {
                 let tls = if any_tearlines {
@@ -967,18 +1371,13 @@ impl World {
             }
         }
         self.has_cycles = false;
-        // Positions: the objects' own order when every input comes before what uses it (the
-        // usual case: sources arrive first), else the order found above, cycles last.
-        let ordered = (0..n as Ix).all(|i| self.inputs(i).all(|p| p < i));
-        if ordered {
-            self.topo = (0..n as u32).collect();
-        } else {
-            order.extend((0..n as Ix).filter(|i| !done.get(*i as usize).copied().unwrap_or(true)));
-            self.topo = vec![0; n];
-            for (pos, i) in order.iter().enumerate() {
-                if let Some(t) = self.topo.get_mut(*i as usize) {
-                    *t = pos as u32;
-                }
+        // Positions: the order found above, cycles last (the objects' own order is taken by
+        // `recompute_in_order` when it is one).
+        order.extend((0..n as Ix).filter(|i| !done.get(*i as usize).copied().unwrap_or(true)));
+        self.topo = vec![0; n];
+        for (pos, i) in order.iter().enumerate() {
+            if let Some(t) = self.topo.get_mut(*i as usize) {
+                *t = pos as u32;
             }
         }
         for (i, d) in done.iter().enumerate() {

@@ -60,6 +60,7 @@ fn agreement() -> Agreement {
             max_tlp: Tlp::Amber,
             topics: None,
         },
+        reciprocity: liaison_policy::Reciprocity::default(),
     }
 }
 

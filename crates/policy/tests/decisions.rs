@@ -118,6 +118,7 @@ fn agreement(p: &str) -> Agreement {
             max_tlp: Tlp::Red,
             topics: None,
         },
+        reciprocity: liaison_policy::Reciprocity::default(),
     }
 }
 
@@ -695,4 +696,59 @@ fn reason_codes_are_the_design_strings() {
     ] {
         assert_eq!(v.as_str(), s);
     }
+}
+
+#[test]
+fn reciprocity_gate_holds_back_all_but_warnings_gestures_and_what_went_before() {
+    let mut s = Scenario::new("USA");
+    let report = s.obj("report", Some(("UNCLASSIFIED//REL TO USA, GBR", "USA")));
+    let earlier = s.obj("report", Some(("UNCLASSIFIED//REL TO USA, GBR", "USA")));
+    let gesture = s.obj("indicator", Some(("UNCLASSIFIED//REL TO USA, GBR", "USA")));
+    let mut warning_label = label("UNCLASSIFIED//REL TO USA, GBR", "USA");
+    warning_label.duty_to_warn = true;
+    let wid = warning_label.marking_id().to_string();
+    s.markings.insert(&wid, Ok(warning_label));
+    let warning = s.fresh("report");
+    s.items.push(Item {
+        id: warning.clone(),
+        markings: vec![wid],
+        ..Item::default()
+    });
+    let w = s.world();
+    let mut a = agreement("GBR");
+    a.reciprocity.small_gestures.insert("indicator".into());
+    let mut judge = Judge::new(&w, &a);
+    judge.pause(
+        "the exchange with GBR is paused: balance past the agreed limit",
+        [w.lookup(&earlier).unwrap()],
+    );
+    let codes = |j: &mut Judge<'_>, oid: &str| {
+        let d = j.decide(w.lookup(oid).unwrap());
+        (
+            d.verdict,
+            d.reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        codes(&mut judge, &report),
+        (Verdict::Withhold, vec![ReasonCode::Reciprocity])
+    );
+    assert_eq!(
+        codes(&mut judge, &earlier),
+        (Verdict::Release, vec![]),
+        "delivered before the pause"
+    );
+    assert_eq!(
+        codes(&mut judge, &gesture),
+        (Verdict::Release, vec![]),
+        "a small gesture"
+    );
+    assert_eq!(
+        codes(&mut judge, &warning),
+        (Verdict::Release, vec![]),
+        "duty to warn always flows"
+    );
+    // An open gate holds nothing back.
+    let mut open = Judge::new(&w, &a);
+    assert_eq!(codes(&mut open, &report), (Verdict::Release, vec![]));
 }

@@ -323,6 +323,7 @@ fn agreement_strategy() -> impl Strategy<Value = Agreement> {
                 max_tlp: Tlp::ALL[tlp],
                 topics: topics.then(|| BTreeSet::from(["terrorism".to_owned()])),
             },
+            reciprocity: liaison_policy::Reciprocity::default(),
         })
 }
 

@@ -36,4 +36,7 @@ pub enum ReleaseError {
     /// A party code that does not parse.
     #[error("{0}")]
     Party(String),
+    /// The transparency log failed or refused.
+    #[error("log: {0}")]
+    Log(String),
 }

@@ -244,6 +244,16 @@ impl<S: Store> Node<S> {
                 Err(e) => return Err(e.into()),
             }
         }
+        let leaves: Vec<crate::log::Leaf> = good
+            .iter()
+            .map(|o| crate::log::Leaf::Received {
+                from: from.to_string(),
+                id: o.id().to_string(),
+                version: version_text(o),
+                sha256: crate::log::sha256_hex(o.raw().as_bytes()),
+            })
+            .collect();
+        self.log_append(&leaves)?;
         receipt.successes = good
             .iter()
             .chain(&concealed)
@@ -273,9 +283,7 @@ impl<S: Store> Node<S> {
         let world = self.world()?;
         Ok(match world.lookup(id) {
             Some(ix) => {
-                liaison_policy::Judge::new(&world, &agreement)
-                    .decide(ix)
-                    .verdict
+                self.judge(&world, &agreement)?.decide(ix).verdict
                     == liaison_policy::Verdict::Release
             }
             None => false,

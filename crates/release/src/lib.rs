@@ -8,6 +8,8 @@ mod error;
 mod exchange;
 mod explain;
 mod ingest;
+mod ledger;
+mod log;
 mod node;
 mod preview;
 pub mod sample;
@@ -17,6 +19,11 @@ pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Explanation, Lineage};
 pub use ingest::{IngestOptions, IngestSummary};
+pub use ledger::{grading_factor, Ledger};
+pub use log::{
+    origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
+    PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
+};
 pub use node::Node;
 pub use preview::{Entry, Export};
 pub use view::{View, ViewEntry};

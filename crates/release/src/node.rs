@@ -8,6 +8,7 @@ use liaison_stix::{StixId, Timestamp};
 use liaison_store::{ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
 
 use crate::error::ReleaseError;
+use crate::log::{sha256_hex, Leaf, LogKeys};
 
 /// The file of the embedded store inside a node's home.
 pub(crate) const STORE_FILE: &str = "node.db";
@@ -16,6 +17,7 @@ pub(crate) const STORE_FILE: &str = "node.db";
 pub struct Node<S: Store> {
     pub(crate) store: S,
     pub(crate) party: Party,
+    pub(crate) log_keys: LogKeys,
 }
 
 impl Node<SqliteStore> {
@@ -32,7 +34,8 @@ impl Node<SqliteStore> {
             party: party.to_string(),
             created: Timestamp::now().to_string(),
         })?;
-        Node::with_store(store)
+        let keys = LogKeys::load_or_create(home, party)?;
+        Node::with_store_and_keys(store, keys)
     }
 
     /// Opens the node whose home is `home`; it must have been initialised.
@@ -41,16 +44,35 @@ impl Node<SqliteStore> {
         if !path.exists() {
             return Err(ReleaseError::NotInitialised);
         }
-        Node::with_store(SqliteStore::open(&path)?)
+        let store = SqliteStore::open(&path)?;
+        let party = Node::party_of(&store)?;
+        let keys = LogKeys::load_or_create(home, &party)?;
+        Node::with_store_and_keys(store, keys)
     }
 }
 
 impl<S: Store> Node<S> {
-    /// A node over an initialised store.
+    /// A node over an initialised store, with fresh log keys that are kept nowhere (for
+    /// tests and tools; a node with a home keeps its key in `log.key`).
     pub fn with_store(store: S) -> Result<Node<S>, ReleaseError> {
+        let party = Node::party_of(&store)?;
+        let keys = LogKeys::generate(&party)?;
+        Node::with_store_and_keys(store, keys)
+    }
+
+    /// A node over an initialised store with its log keys.
+    pub fn with_store_and_keys(store: S, log_keys: LogKeys) -> Result<Node<S>, ReleaseError> {
+        let party = Node::party_of(&store)?;
+        Ok(Node {
+            store,
+            party,
+            log_keys,
+        })
+    }
+
+    fn party_of(store: &S) -> Result<Party, ReleaseError> {
         let record = store.node()?.ok_or(ReleaseError::NotInitialised)?;
-        let party = Party::parse(&record.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
-        Ok(Node { store, party })
+        Party::parse(&record.party).map_err(|e| ReleaseError::Party(e.to_string()))
     }
 
     /// The party that runs this node.
@@ -80,6 +102,10 @@ impl<S: Store> Node<S> {
             agreement: agreement.to_owned(),
             updated: Timestamp::now().to_string(),
         })?;
+        self.log_append(&[Leaf::Agreement {
+            partner: party.to_string(),
+            sha256: sha256_hex(agreement.as_bytes()),
+        }])?;
         tracing::info!(partner = %party, "agreement set");
         Ok(parsed)
     }
@@ -136,6 +162,11 @@ impl<S: Store> Node<S> {
             created: Timestamp::now().to_string(),
         };
         self.store.add_consent(&record)?;
+        self.log_append(&[Leaf::Consent {
+            object: record.object.clone(),
+            to: record.to.clone(),
+            by: record.by.clone(),
+        }])?;
         tracing::info!(object, to = %to, by = %by, "consent recorded");
         Ok(record)
     }

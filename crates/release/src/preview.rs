@@ -153,7 +153,7 @@ impl<S: Store> Node<S> {
     fn run(&self, to: &Party) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
-        let mut judge = Judge::new(&world, &agreement);
+        let mut judge = self.judge(&world, &agreement)?;
         let mut entries = Vec::new();
         let mut copies: Vec<Map<String, Value>> = Vec::new();
         let mut computed: Vec<Label> = Vec::new();

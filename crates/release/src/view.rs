@@ -13,8 +13,34 @@ use liaison_stix::{parse_document, Timestamp};
 use liaison_store::Store;
 
 use crate::error::ReleaseError;
+use crate::log::{sha256_hex, Leaf};
 use crate::node::Node;
 use crate::preview::Entry;
+
+/// The log leaf of `e` entering `to`'s view: its decision is that of the object it is (or
+/// that it is the tear line of); labels and definitions that travel along are `release`.
+fn delivery_leaf(to: &Party, e: &ViewEntry, decisions: &[Entry]) -> Leaf {
+    let decided = decisions
+        .iter()
+        .find(|d| d.object == e.id || d.tearline.as_deref() == Some(e.id.as_str()));
+    Leaf::Delivery {
+        recipient: to.to_string(),
+        delivered: e.id.clone(),
+        version: e.version.as_str().to_owned(),
+        sha256: sha256_hex(e.json.as_bytes()),
+        decision: decided
+            .map_or("release", |d| d.decision.as_str())
+            .to_owned(),
+        reasons: decided
+            .map(|d| {
+                d.reasons
+                    .iter()
+                    .map(|r| r.code.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
 
 /// One object in a view.
 #[derive(Debug, Clone)]
@@ -62,19 +88,25 @@ impl<S: Store> Node<S> {
                 (o.id().to_string(), v)
             })
             .collect();
-        let times = self.store.release_times(to.as_str(), &keys)?;
-        let mut entries: Vec<ViewEntry> = parsed
-            .into_iter()
-            .zip(times)
-            .map(|((o, text), date_added)| ViewEntry {
+        let times = self.store.record_releases(to.as_str(), &keys)?;
+        let mut leaves = Vec::new();
+        let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
+        for ((o, text), (date_added, new)) in parsed.into_iter().zip(times) {
+            let e = ViewEntry {
                 id: o.id().to_string(),
                 object_type: o.object_type().to_owned(),
                 version: o.version().cloned().unwrap_or_else(|| date_added.clone()),
                 spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
                 date_added,
                 json: text.into(),
-            })
-            .collect();
+            };
+            if new {
+                leaves.push(delivery_leaf(to, &e, &decisions));
+            }
+            entries.push(e);
+        }
+        // Every object that entered the view just now, in one durable append and checkpoint.
+        self.log_append(&leaves)?;
         entries.sort_by(|a, b| {
             a.date_added
                 .cmp(&b.date_added)

@@ -250,3 +250,106 @@ fn regression_post_is_no_oracle_for_withheld_objects() {
     );
     assert_eq!(held.source, "local");
 }
+
+#[test]
+fn the_ledger_counts_both_ways_and_pauses_a_one_way_street() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::init(dir.path(), &party("USA")).unwrap();
+    let terms = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n[reciprocity]\nbalance_limit = 2.5\nsmall_gestures = [\"indicator\"]\n[reciprocity.values]\nreport = 2.0\n";
+    node.add_partner(&party("RUS"), terms).unwrap();
+    let shared: liaison_labels::Banner = "UNCLASSIFIED//REL TO USA, RUS".parse().unwrap();
+    let options = IngestOptions {
+        default_label: Some(liaison_labels::Label {
+            banner: shared,
+            originator: party("USA"),
+            grading: None,
+            duty_to_warn: false,
+        }),
+        source: None,
+    };
+    let report = |n: u32| {
+        format!(
+            r#"{{"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-{n:012}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"r{n}","published":"2026-01-01T00:00:00Z","object_refs":["indicator--00000000-0000-4000-8000-000000000001"]}}"#
+        )
+    };
+    let doc = |objs: &[String]| {
+        parse_document(&format!(
+            r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[{}]}}"#,
+            objs.join(",")
+        ))
+        .unwrap()
+    };
+    // Two reports (2.0 each) go to RUS: balance 4.0, past the limit of 2.5.
+    node.ingest(
+        &doc(&[
+            report(1),
+            report(2),
+            indicator(1, "2026-01-01T00:00:00.000Z"),
+        ]),
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    let first = node.view(&party("RUS")).unwrap();
+    assert_eq!(
+        first
+            .entries
+            .iter()
+            .filter(|e| e.object_type == "report")
+            .count(),
+        2
+    );
+    let account = node.ledger(&party("RUS")).unwrap();
+    assert_eq!(
+        (account.given, account.received),
+        (5.0, 0.0),
+        "two reports and an indicator"
+    );
+    assert!(account.paused);
+
+    // A third report now waits; a small gesture still goes; what went before stays.
+    node.ingest(
+        &doc(&[report(3), indicator(2, "2026-01-01T00:00:00.000Z")]),
+        &options,
+        &mut |_| {},
+    )
+    .unwrap();
+    let preview = node.preview(&party("RUS")).unwrap();
+    let third = preview
+        .iter()
+        .find(|e| e.object.ends_with("000000000003"))
+        .unwrap();
+    assert_eq!(
+        third
+            .reasons
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect::<Vec<_>>(),
+        ["reciprocity"]
+    );
+    assert!(preview
+        .iter()
+        .filter(|e| e.object.starts_with("indicator"))
+        .all(|e| e.decision.as_str() == "release"));
+    assert!(preview
+        .iter()
+        .filter(|e| e.object.ends_with("000000000001") && e.object.starts_with("report"))
+        .all(|e| e.decision.as_str() == "release"));
+
+    // RUS gives back: the balance falls under the limit and the exchange reopens.
+    let theirs: Vec<String> = (10..13)
+        .map(|n| indicator(n, "2026-01-01T00:00:00.000Z"))
+        .collect();
+    let texts: Vec<&str> = theirs.iter().map(String::as_str).collect();
+    node.receive(&party("RUS"), &texts).unwrap();
+    let account = node.ledger(&party("RUS")).unwrap();
+    assert_eq!(account.received, 3.0);
+    assert!(!account.paused, "{account:?}");
+    let preview = node.preview(&party("RUS")).unwrap();
+    let third = preview
+        .iter()
+        .find(|e| e.object.ends_with("000000000003"))
+        .unwrap();
+    assert_eq!(third.decision.as_str(), "release");
+    assert!(!account.history.is_empty());
+}

@@ -72,6 +72,7 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
             &format!("{c}/objects/{{object}}/versions/"),
             get(versions::<S>),
         )
+        .merge(crate::log::routes::<S>())
         .route("/health", get(health))
         .route("/metrics", get(metrics::<S>))
         .fallback(fallback)
@@ -506,7 +507,8 @@ async fn objects<S: Store + Send + 'static>(
     let paged = paginate(&state, &p, kind.alias(), Endpoint::Objects, &q, &view, None)?;
     state.inner.metrics.served(paged.page.items.len());
     let body = envelope(&paged)?;
-    Ok(date_headers(taxii(StatusCode::OK, body), &paged.page.items))
+    let r = date_headers(taxii(StatusCode::OK, body), &paged.page.items);
+    log_header(&state, kind, r).await
 }
 
 /// 5.6 Get an Object. An object the caller may not see is absent: 404.
@@ -533,7 +535,23 @@ async fn object<S: Store + Send + 'static>(
     )?;
     state.inner.metrics.served(paged.page.items.len());
     let body = envelope(&paged)?;
-    Ok(date_headers(taxii(StatusCode::OK, body), &paged.page.items))
+    let r = date_headers(taxii(StatusCode::OK, body), &paged.page.items);
+    log_header(&state, kind, r).await
+}
+
+/// On the outbound collection, `X-Liaison-Log-Size`: the size of our log, whose checkpoint
+/// covers the delivery leaf of every object served (`/log/deliveries?id=` gives the proof).
+async fn log_header<S: Store + Send + 'static>(
+    state: &AppState<S>,
+    kind: Kind,
+    mut r: Response,
+) -> Result<Response, ApiError> {
+    if kind == Kind::Outbound {
+        let size = crate::log::log_size(state).await?;
+        r.headers_mut()
+            .insert(crate::log::HEADER_LOG_SIZE, HeaderValue::from(size));
+    }
+    Ok(r)
 }
 
 /// 5.8 Get Object Versions.

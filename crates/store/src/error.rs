@@ -39,4 +39,13 @@ pub enum StoreError {
         /// The newest this build knows.
         known: i64,
     },
+    /// The log grew (or the stored hashes do not continue it) since the caller read it:
+    /// nothing was appended.
+    #[error("the log changed under this append (expected {expected} stored hashes, found {found}); nothing was appended")]
+    LogMoved {
+        /// The stored hash index the append started at.
+        expected: u64,
+        /// The number of stored hashes found.
+        found: u64,
+    },
 }

@@ -13,7 +13,7 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use record::{
-    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
 };
 pub use sqlite::SqliteStore;
 
@@ -98,4 +98,64 @@ pub trait Store {
         id: &str,
         versions: Option<&[String]>,
     ) -> Result<u64, StoreError>;
+
+    /// Like [`Store::release_times`], and says for each key whether it entered the view just
+    /// now (a new time was recorded) rather than before.
+    fn record_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(liaison_stix::Timestamp, bool)>, StoreError>;
+
+    // The node's transparency log. Entries are numbered from 0; the tree's stored hashes
+    // (RFC 6962, in the linear order of `liaison_log::stored_hash_index`) are numbered from 0
+    // too. Appends are atomic and durable when they return; log writes do not change
+    // [`Store::generation`] (views do not depend on them).
+
+    /// Appends `entries` at the end of the log, with the stored hashes they add (computed by
+    /// the caller with `liaison_log::hashes_to_store`; their indexes must continue the stored
+    /// hashes without a gap). One transaction, synced to disk before it returns. Returns the
+    /// new size. [`StoreError::LogMoved`] if the log grew since the caller read it.
+    fn log_append(
+        &mut self,
+        entries: &[Vec<u8>],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError>;
+    /// The number of entries in the log.
+    fn log_size(&self) -> Result<u64, StoreError>;
+    /// The stored hashes at `indexes`, in order; a missing one is an error.
+    fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError>;
+    /// The entries `start..end` (clipped to the log's size), in order.
+    fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Keeps a signed checkpoint of our log at `size` (replacing one of the same size).
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError>;
+    /// The signed checkpoint of our log at `size`, if one was kept.
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError>;
+    /// The signed checkpoint of the largest size kept: (size, note).
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Keeps a partner's cosignature line on our checkpoint of `size` (one per cosigner and
+    /// size; a newer one replaces it).
+    fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError>;
+    /// The cosignatures on our checkpoint of `size`: (cosigner, line), by cosigner.
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError>;
+    /// Every cosigner's newest cosignature: (cosigner, size, line), by cosigner.
+    fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError>;
+    /// Records the partner's checkpoint we last accepted (verified and consistent).
+    fn put_partner_checkpoint(
+        &mut self,
+        party: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError>;
+    /// The partner's checkpoint we last accepted: (size, note).
+    fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError>;
+    /// Keeps evidence that a partner's log forked (a JSON document).
+    fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError>;
+    /// Every piece of fork evidence about `party`, oldest first.
+    fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError>;
+    /// Sets a partner's public key of `kind` (`log`: its checkpoint verifier key; `cosigner`:
+    /// the key it cosigns our checkpoints with), as the operator gave it.
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError>;
+    /// A partner's public key of `kind`.
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError>;
 }

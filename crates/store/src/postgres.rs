@@ -24,7 +24,7 @@ use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -33,6 +33,8 @@ const SCHEMA_VERSION: i64 = 1;
 /// Advisory lock keys (transaction level): schema setup, and ingest (`date_added` order).
 const SETUP_LOCK: i64 = 0x6c69_6173_0001;
 const INGEST_LOCK: i64 = 0x6c69_6173_0002;
+/// Appends to the transparency log, one at a time.
+const LOG_LOCK: i64 = 0x6c69_6173_0003;
 
 // Text that is compared or ordered uses the "C" collation: byte order, as in SQLite.
 const SCHEMA: &str = r#"
@@ -74,6 +76,27 @@ CREATE TABLE IF NOT EXISTS releases (
 );
 CREATE TABLE IF NOT EXISTS credentials (
     party text COLLATE "C" PRIMARY KEY, phc text NOT NULL, updated text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_entries (idx bigint PRIMARY KEY, entry bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS log_hashes (idx bigint PRIMARY KEY, hash bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+    size bigint PRIMARY KEY, note text NOT NULL, created text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_cosignatures (
+    size bigint NOT NULL, cosigner text COLLATE "C" NOT NULL, line text NOT NULL,
+    created text NOT NULL, PRIMARY KEY (size, cosigner)
+);
+CREATE TABLE IF NOT EXISTS partner_checkpoints (
+    party text COLLATE "C" PRIMARY KEY, size bigint NOT NULL, note text NOT NULL,
+    updated text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_forks (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, party text COLLATE "C" NOT NULL,
+    created text NOT NULL, evidence text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partner_keys (
+    party text COLLATE "C" NOT NULL, kind text COLLATE "C" NOT NULL, key text NOT NULL,
+    PRIMARY KEY (party, kind)
 );
 "#;
 
@@ -575,6 +598,18 @@ impl Store for PgStore {
         partner: &str,
         keys: &[(String, String)],
     ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self
+            .record_releases(partner, keys)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect())
+    }
+
+    fn record_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(Timestamp, bool)>, StoreError> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         // One writer per partner's release times at a time, so times stay increasing.
@@ -600,10 +635,11 @@ impl Store for PgStore {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(first) = known.get(key) {
-                out.push(
+                out.push((
                     Timestamp::parse(first)
                         .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
-                );
+                    false,
+                ));
                 continue;
             }
             last = Timestamp::now().unix_nanos().max(last + 1_000);
@@ -611,7 +647,7 @@ impl Store for PgStore {
                 .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
             tx.execute(&insert, &[&partner, &key.0, &key.1, &t.as_str()])?;
             known.insert(key.clone(), t.as_str().to_owned());
-            out.push(t);
+            out.push((t, true));
         }
         tx.commit()?;
         Ok(out)
@@ -704,4 +740,207 @@ impl Store for PgStore {
         tx.commit()?;
         Ok(deleted.max(0) as u64)
     }
+
+    fn log_append(
+        &mut self,
+        entries: &[Vec<u8>],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        // Durable at commit (synchronous_commit is on by default; forced for this transaction).
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        let row = tx.query_one(
+            "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries),
+                    (SELECT coalesce(max(idx) + 1, 0) FROM log_hashes)",
+            &[],
+        )?;
+        let size = row.try_get::<_, i64>(0)?.max(0) as u64;
+        let stored = row.try_get::<_, i64>(1)?.max(0) as u64;
+        crate::sqlite::check_continues(stored, hashes)?;
+        let put = tx.prepare("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
+        for (i, e) in entries.iter().enumerate() {
+            tx.execute(&put, &[&to_i64(size + i as u64)?, &e.as_slice()])?;
+        }
+        let put = tx.prepare("INSERT INTO log_hashes (idx, hash) VALUES ($1, $2)")?;
+        for (i, h) in hashes {
+            tx.execute(&put, &[&to_i64(*i)?, &&h[..]])?;
+        }
+        tx.commit()?;
+        Ok(size + entries.len() as u64)
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM log_entries", &[])?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
+        let wanted: Vec<i64> = indexes
+            .iter()
+            .map(|&i| to_i64(i))
+            .collect::<Result<_, _>>()?;
+        let rows = self.client()?.query(
+            "SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)",
+            &[&wanted],
+        )?;
+        let mut found: rustc_hash::FxHashMap<i64, [u8; 32]> = Default::default();
+        for r in rows {
+            let i: i64 = r.try_get(0)?;
+            let h: &[u8] = r.try_get(1)?;
+            let h = <[u8; 32]>::try_from(h)
+                .map_err(|_| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))?;
+            found.insert(i, h);
+        }
+        wanted
+            .iter()
+            .map(|i| {
+                found
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))
+            })
+            .collect()
+    }
+
+    fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            &[&to_i64(start)?, &to_i64(end)?],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_checkpoints (size, note, created) VALUES ($1, $2, $3)
+             ON CONFLICT (size) DO UPDATE SET note = excluded.note",
+            &[&to_i64(size)?, &note, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT note FROM log_checkpoints WHERE size = $1",
+            &[&to_i64(size)?],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )?;
+        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
+            .transpose()
+    }
+
+    fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_cosignatures (size, cosigner, line, created) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size, cosigner) DO UPDATE SET line = excluded.line, created = excluded.created",
+            &[&to_i64(size)?, &cosigner, &line, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT cosigner, line FROM log_cosignatures WHERE size = $1 ORDER BY cosigner",
+            &[&to_i64(size)?],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT DISTINCT ON (cosigner) cosigner, size, line FROM log_cosignatures
+             ORDER BY cosigner, size DESC",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get::<_, i64>(1)?.max(0) as u64,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn put_partner_checkpoint(
+        &mut self,
+        party: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partner_checkpoints (party, size, note, updated) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (party) DO UPDATE SET size = excluded.size, note = excluded.note, updated = excluded.updated",
+            &[&party, &to_i64(size)?, &note, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT size, note FROM partner_checkpoints WHERE party = $1",
+            &[&party],
+        )?;
+        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
+            .transpose()
+    }
+
+    fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_forks (party, created, evidence) VALUES ($1, $2, $3)",
+            &[&party, &Timestamp::now().as_str(), &evidence],
+        )?;
+        Ok(())
+    }
+
+    fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT party, created, evidence FROM log_forks WHERE party = $1 ORDER BY seq",
+            &[&party],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(ForkRecord {
+                    party: r.try_get(0)?,
+                    created: r.try_get(1)?,
+                    evidence: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partner_keys (party, kind, key) VALUES ($1, $2, $3)
+             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
+            &[&party, &kind, &key],
+        )?;
+        Ok(())
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
+            &[&party, &kind],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Damaged(format!("log index {n} out of range")))
 }

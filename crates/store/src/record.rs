@@ -119,3 +119,14 @@ pub struct ConsentRecord {
     /// When it was recorded.
     pub created: String,
 }
+
+/// Evidence that a partner's log forked, as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkRecord {
+    /// The partner.
+    pub party: String,
+    /// When it was found.
+    pub created: String,
+    /// The evidence (a JSON document: both checkpoints, the proof, the failure).
+    pub evidence: String,
+}

@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS releases (
     PRIMARY KEY (partner, id, version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS credentials (party TEXT PRIMARY KEY, phc TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_cosignatures (
+    size INTEGER NOT NULL, cosigner TEXT NOT NULL, line TEXT NOT NULL, created TEXT NOT NULL,
+    PRIMARY KEY (size, cosigner)
+);
+CREATE TABLE IF NOT EXISTS partner_checkpoints (party TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_forks (seq INTEGER PRIMARY KEY, party TEXT NOT NULL, created TEXT NOT NULL, evidence TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS partner_keys (party TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (party, kind));
 ";
 
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
@@ -661,6 +671,18 @@ impl Store for SqliteStore {
         partner: &str,
         keys: &[(String, String)],
     ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self
+            .record_releases(partner, keys)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect())
+    }
+
+    fn record_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<(Timestamp, bool)>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -685,10 +707,11 @@ impl Store for SqliteStore {
             )?;
             for key in keys {
                 if let Some(first) = known.get(key) {
-                    out.push(
+                    out.push((
                         Timestamp::parse(first)
                             .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
-                    );
+                        false,
+                    ));
                     continue;
                 }
                 last = Timestamp::now().unix_nanos().max(last + 1_000);
@@ -696,7 +719,7 @@ impl Store for SqliteStore {
                     .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
                 insert.execute(params![partner, key.0, key.1, t.as_str()])?;
                 known.insert(key.clone(), t.as_str().to_owned());
-                out.push(t);
+                out.push((t, true));
             }
         }
         tx.commit()?;
@@ -823,6 +846,225 @@ impl Store for SqliteStore {
         self.changes += 1;
         Ok(doomed.len() as u64)
     }
+
+    fn log_append(
+        &mut self,
+        entries: &[Vec<u8>],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        // Durable when acknowledged: this transaction's commit syncs the WAL (FULL), while
+        // ingest keeps NORMAL. The pragma cannot change inside a transaction.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = sqlite_log_append(&mut self.conn, entries, hashes);
+        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let size = result?;
+        reset?;
+        Ok(size)
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        next_index(&self.conn, "log_entries")
+    }
+
+    fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM log_hashes WHERE idx = ?1")?;
+        indexes
+            .iter()
+            .map(|&i| {
+                let h: Option<Vec<u8>> = stmt.query_row([to_i64(i)?], |r| r.get(0)).optional()?;
+                let h =
+                    h.ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))?;
+                <[u8; 32]>::try_from(h.as_slice())
+                    .map_err(|_| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))
+            })
+            .collect()
+    }
+
+    fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT entry FROM log_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([to_i64(start)?, to_i64(end)?], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO log_checkpoints (size, note, created) VALUES (?1, ?2, ?3)
+             ON CONFLICT (size) DO UPDATE SET note = excluded.note",
+            params![to_i64(size)?, note, Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT note FROM log_checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+    }
+
+    fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO log_cosignatures (size, cosigner, line, created) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (size, cosigner) DO UPDATE SET line = excluded.line, created = excluded.created",
+            params![to_i64(size)?, cosigner, line, Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cosigner, line FROM log_cosignatures WHERE size = ?1 ORDER BY cosigner",
+        )?;
+        let rows = stmt.query_map([to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.cosigner, c.size, c.line FROM log_cosignatures c
+             WHERE c.size = (SELECT max(size) FROM log_cosignatures d WHERE d.cosigner = c.cosigner)
+             ORDER BY c.cosigner",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_partner_checkpoint(
+        &mut self,
+        party: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO partner_checkpoints (party, size, note, updated) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (party) DO UPDATE SET size = excluded.size, note = excluded.note, updated = excluded.updated",
+            params![party, to_i64(size)?, note, Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT size, note FROM partner_checkpoints WHERE party = ?1",
+                [party],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+    }
+
+    fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO log_forks (party, created, evidence) VALUES (?1, ?2, ?3)",
+            params![party, Timestamp::now().as_str(), evidence],
+        )?;
+        Ok(())
+    }
+
+    fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT party, created, evidence FROM log_forks WHERE party = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([party], |r| {
+            Ok(ForkRecord {
+                party: r.get(0)?,
+                created: r.get(1)?,
+                evidence: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO partner_keys (party, kind, key) VALUES (?1, ?2, ?3)
+             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
+            params![party, kind, key],
+        )?;
+        Ok(())
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key FROM partner_keys WHERE party = ?1 AND kind = ?2",
+                [party, kind],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Damaged(format!("log index {n} out of range")))
+}
+
+/// The next index of a log table: one past the largest (indexes are contiguous from 0).
+fn next_index(conn: &Connection, table: &str) -> Result<u64, StoreError> {
+    let max: Option<i64> =
+        conn.query_row(&format!("SELECT max(idx) FROM {table}"), [], |r| r.get(0))?;
+    Ok(max.map_or(0, |m| m.max(-1) as u64 + 1))
+}
+
+fn sqlite_log_append(
+    conn: &mut Connection,
+    entries: &[Vec<u8>],
+    hashes: &[(u64, [u8; 32])],
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let size = next_index(&tx, "log_entries")?;
+    let stored = next_index(&tx, "log_hashes")?;
+    check_continues(stored, hashes)?;
+    {
+        let mut put = tx.prepare_cached("INSERT INTO log_entries (idx, entry) VALUES (?1, ?2)")?;
+        for (i, e) in entries.iter().enumerate() {
+            put.execute(params![to_i64(size + i as u64)?, e])?;
+        }
+        let mut put = tx.prepare_cached("INSERT INTO log_hashes (idx, hash) VALUES (?1, ?2)")?;
+        for (i, h) in hashes {
+            put.execute(params![to_i64(*i)?, &h[..]])?;
+        }
+    }
+    tx.commit()?;
+    Ok(size + entries.len() as u64)
+}
+
+/// The hashes of an append must continue the `stored` hashes without gap or overlap.
+pub(crate) fn check_continues(stored: u64, hashes: &[(u64, [u8; 32])]) -> Result<(), StoreError> {
+    for (k, (i, _)) in hashes.iter().enumerate() {
+        if *i != stored + k as u64 {
+            return Err(StoreError::LogMoved {
+                expected: hashes.first().map_or(stored, |h| h.0),
+                found: stored,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -310,8 +310,15 @@ fn release_times_are_recorded_once_and_rise_per_partner() {
         assert!(other[0] > first[0], "{name}: each partner has its own view");
         assert_eq!(store.release_times("GBR", &[]).unwrap(), Vec::new());
         let listed = store.releases("GBR").unwrap();
-        assert_eq!(listed.len(), 3, "{name}: report--a v1, report--b v1, report--a v2");
-        assert_eq!((listed[0].0.as_str(), listed[0].1.as_str()), ("report--a", "v1"));
+        assert_eq!(
+            listed.len(),
+            3,
+            "{name}: report--a v1, report--b v1, report--a v2"
+        );
+        assert_eq!(
+            (listed[0].0.as_str(), listed[0].1.as_str()),
+            ("report--a", "v1")
+        );
         assert_eq!(listed[0].2, first[0].as_str(), "{name}");
         assert_eq!(store.releases("RUS").unwrap().len(), 1, "{name}");
         assert!(store.releases("FRA").unwrap().is_empty());
@@ -889,4 +896,140 @@ fn sqlite_after_deleting_the_newest_row_a_new_connection_does_not_reuse_its_seq(
     let new = s.latest(c.id().as_str()).unwrap().unwrap();
     assert!(new.seq > gone.seq);
     assert!(new.date_added > gone.date_added);
+}
+
+#[test]
+fn the_log_appends_whole_batches_in_order_and_refuses_a_stale_append() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.log_size().unwrap(), 0, "{name}");
+        let e = |b: u8| vec![b; 3];
+        let h = |b: u8| [b; 32];
+        let n = store
+            .log_append(&[e(1), e(2)], &[(0, h(1)), (1, h(2)), (2, h(12))])
+            .unwrap();
+        assert_eq!(n, 2, "{name}");
+        let n = store.log_append(&[e(3)], &[(3, h(3))]).unwrap();
+        assert_eq!(n, 3, "{name}");
+        assert_eq!(store.log_size().unwrap(), 3, "{name}");
+        assert_eq!(
+            store.log_hashes(&[2, 0, 3]).unwrap(),
+            vec![h(12), h(1), h(3)],
+            "{name}"
+        );
+        assert!(store.log_hashes(&[4]).is_err(), "{name}: a missing hash");
+        assert_eq!(
+            store.log_entries(1, 10).unwrap(),
+            vec![e(2), e(3)],
+            "{name}"
+        );
+        // Hashes computed against an older size: refused, nothing written.
+        let err = store.log_append(&[e(9)], &[(2, h(9))]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::LogMoved {
+                    expected: 2,
+                    found: 4
+                }
+            ),
+            "{name}: {err}"
+        );
+        assert_eq!(store.log_size().unwrap(), 3, "{name}");
+        // An empty append changes nothing.
+        assert_eq!(store.log_append(&[], &[]).unwrap(), 3, "{name}");
+        // Log writes are not content changes: views stay cached.
+        let g = store.generation().unwrap();
+        store
+            .log_append(&[e(4)], &[(4, h(4)), (5, h(34)), (6, h(14))])
+            .unwrap();
+        store.put_checkpoint(4, "note 4").unwrap();
+        assert_eq!(store.generation().unwrap(), g, "{name}");
+    }
+}
+
+#[test]
+fn checkpoints_cosignatures_partner_checkpoints_forks_and_keys() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.latest_checkpoint().unwrap(), None, "{name}");
+        store.put_checkpoint(3, "three").unwrap();
+        store.put_checkpoint(7, "seven").unwrap();
+        store.put_checkpoint(5, "five").unwrap();
+        assert_eq!(
+            store.latest_checkpoint().unwrap(),
+            Some((7, "seven".into())),
+            "{name}"
+        );
+        assert_eq!(store.checkpoint_at(5).unwrap().as_deref(), Some("five"));
+        assert_eq!(store.checkpoint_at(6).unwrap(), None, "{name}");
+        store.add_cosignature(5, "liaison.RUS", "a").unwrap();
+        store.add_cosignature(7, "liaison.RUS", "b").unwrap();
+        store.add_cosignature(7, "liaison.RUS", "c").unwrap();
+        store.add_cosignature(5, "liaison.GBR", "d").unwrap();
+        assert_eq!(
+            store.cosignatures(7).unwrap(),
+            vec![("liaison.RUS".into(), "c".into())],
+            "{name}: a newer line replaces"
+        );
+        assert_eq!(
+            store.latest_cosignatures().unwrap(),
+            vec![
+                ("liaison.GBR".into(), 5, "d".into()),
+                ("liaison.RUS".into(), 7, "c".into())
+            ],
+            "{name}"
+        );
+        assert_eq!(store.partner_checkpoint("RUS").unwrap(), None, "{name}");
+        store.put_partner_checkpoint("RUS", 4, "r4").unwrap();
+        store.put_partner_checkpoint("RUS", 9, "r9").unwrap();
+        assert_eq!(
+            store.partner_checkpoint("RUS").unwrap(),
+            Some((9, "r9".into())),
+            "{name}"
+        );
+        store.add_fork_evidence("RUS", "{\"a\":1}").unwrap();
+        store.add_fork_evidence("RUS", "{\"a\":2}").unwrap();
+        let forks = store.fork_evidence("RUS").unwrap();
+        assert_eq!(forks.len(), 2, "{name}");
+        assert_eq!(forks[1].evidence, "{\"a\":2}", "{name}");
+        assert!(store.fork_evidence("GBR").unwrap().is_empty(), "{name}");
+        store.set_partner_key("RUS", "log", "k1").unwrap();
+        store.set_partner_key("RUS", "log", "k2").unwrap();
+        store.set_partner_key("RUS", "cosigner", "c1").unwrap();
+        assert_eq!(
+            store.partner_key("RUS", "log").unwrap().as_deref(),
+            Some("k2")
+        );
+        assert_eq!(
+            store.partner_key("RUS", "cosigner").unwrap().as_deref(),
+            Some("c1")
+        );
+        assert_eq!(store.partner_key("GBR", "log").unwrap(), None, "{name}");
+    }
+}
+
+#[test]
+fn record_releases_says_which_keys_are_new() {
+    for (name, mut store, _keep) in backends() {
+        let k = |i: &str| (format!("indicator--{i}"), "v".to_owned());
+        let first = store.record_releases("RUS", &[k("a"), k("b")]).unwrap();
+        assert!(first.iter().all(|(_, new)| *new), "{name}");
+        let again = store.record_releases("RUS", &[k("b"), k("c")]).unwrap();
+        assert_eq!(again[0], (first[1].0.clone(), false), "{name}");
+        assert!(again[1].1 && again[1].0 > first[1].0, "{name}");
+    }
+}
+
+#[test]
+fn sqlite_log_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.log_append(&[b"x".to_vec()], &[(0, [7; 32])]).unwrap();
+        s.put_checkpoint(1, "one").unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.log_size().unwrap(), 1);
+    assert_eq!(s.log_hashes(&[0]).unwrap(), vec![[7; 32]]);
+    assert_eq!(s.latest_checkpoint().unwrap(), Some((1, "one".into())));
 }

@@ -1,0 +1,370 @@
+//! `liaison log` and the log half of `liaison pull`: our log's state and keys, partners'
+//! keys, checking a partner's checkpoint against the last one we accepted (from its tiles),
+//! cosigning it, and verifying that what a partner sent us is in its log.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use base64::Engine as _;
+use liaison_client::Session;
+use liaison_labels::Party;
+use liaison_log::{
+    check_consistency, leaf_hash, new_tiles, prove_consistency, root, verify_inclusion,
+    Consistency, Hash, MemoryTree, SignedCheckpoint, TileKind,
+};
+use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
+use liaison_store::SqliteStore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::output::{json, Format};
+
+fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
+    Node::open(home).with_context(|| format!("node at `{}`", home.display()))
+}
+
+/// `liaison log show`.
+pub(crate) fn show(home: &Path, fmt: Format) -> anyhow::Result<()> {
+    let mut node = open(home)?;
+    let s = node.log_status()?;
+    match fmt {
+        Format::Json => json(&s),
+        Format::Human => {
+            println!("log {}: {} entries, root {}", s.origin, s.size, s.root);
+            println!("\ncheckpoint:\n{}", s.checkpoint);
+            if s.cosignatures.is_empty() {
+                println!("no cosignatures yet");
+            }
+            for c in &s.cosignatures {
+                println!("cosigned by {} at size {}", c.cosigner, c.size);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `liaison log key`.
+pub(crate) fn key(home: &Path, fmt: Format) -> anyhow::Result<()> {
+    let node = open(home)?;
+    let k = node.log_keys();
+    let (v, c) = (
+        k.node.verifier_key().to_string(),
+        k.cosigner.cosigner_key().to_string(),
+    );
+    match fmt {
+        Format::Json => json(&json!({"verifier_key": v, "cosigner_key": c})),
+        Format::Human => {
+            let p = node.party();
+            println!("log verifier key (partners run `liaison partner logkey {p} <key>`):\n  {v}");
+            println!("cosigner key (partners run `liaison partner cosigner {p} <key>`):\n  {c}");
+            Ok(())
+        }
+    }
+}
+
+/// `liaison partner logkey|cosigner P VKEY`.
+pub(crate) fn partner_key(
+    home: &Path,
+    party: &str,
+    kind: &str,
+    key: &str,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let party = crate::commands::party(party, "partner")?;
+    let mut node = open(home)?;
+    node.set_partner_key(&party, kind, key)?;
+    match fmt {
+        Format::Json => json(&json!({"partner": party.as_str(), "kind": kind, "key": key.trim()})),
+        Format::Human => {
+            let what = if kind == PARTNER_LOG_KEY {
+                "log key"
+            } else {
+                "cosigner key"
+            };
+            println!("{party}'s {what} set");
+            Ok(())
+        }
+    }
+}
+
+/// What checking a partner's log found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct LogCheck {
+    /// The partner's checkpoint size now.
+    pub(crate) size: u64,
+    /// The size we had accepted before, if any.
+    pub(crate) previous: Option<u64>,
+    /// Whether we sent our cosignature.
+    pub(crate) cosigned: bool,
+}
+
+fn b64(h: &Hash) -> String {
+    h.to_string()
+}
+
+fn hash(s: &str) -> anyhow::Result<Hash> {
+    let v = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| anyhow!("bad hash `{s}`"))?;
+    Ok(Hash(
+        v.try_into().map_err(|_| anyhow!("bad hash length `{s}`"))?,
+    ))
+}
+
+/// The partner's tree rebuilt from its level 0 tiles, checked against `cp`.
+async fn tree_from_tiles(
+    session: &mut Session,
+    partner: &Party,
+    size: u64,
+    cp: &SignedCheckpoint,
+) -> anyhow::Result<MemoryTree> {
+    let mut tree = MemoryTree::new();
+    for t in new_tiles(0, size) {
+        if t.kind() != (TileKind::Hashes { level: 0 }) {
+            continue;
+        }
+        let data = session.get_bytes(&format!("/log/{}", t.path())).await?;
+        if data.len() != usize::from(t.width()) * 32 {
+            bail!("{partner}'s tile {} has {} bytes", t.path(), data.len());
+        }
+        for h in data.chunks_exact(32) {
+            let h: [u8; 32] = h.try_into().map_err(|_| anyhow!("short hash"))?;
+            tree.append_hash(Hash(h))?;
+        }
+    }
+    if root(size, &tree)? != cp.checkpoint().root() {
+        bail!(
+            "{partner}'s tiles do not reproduce the root of its checkpoint of size {size}: refused"
+        );
+    }
+    Ok(tree)
+}
+
+/// Fetches the partner's checkpoint, verifies it with its registered log key, checks it is
+/// consistent with the last one we accepted (the proof computed from its tiles), keeps it,
+/// and (when `cosign`) cosigns it and sends the cosignature back. A fork is kept as
+/// evidence and fails loudly.
+pub(crate) async fn check_partner_log(
+    node: &mut Node<SqliteStore>,
+    session: &mut Session,
+    partner: &Party,
+    cosign: bool,
+) -> anyhow::Result<LogCheck> {
+    let key = node.partner_log_key(partner)?;
+    let note = session.get_bytes("/log/checkpoint").await?;
+    let cp = SignedCheckpoint::verify(&note, &key)
+        .map_err(|e| anyhow!("{partner}'s checkpoint does not verify with its log key: {e}"))?;
+    let size = cp.checkpoint().size();
+    let tree = tree_from_tiles(session, partner, size, &cp).await?;
+    let previous = node.partner_checkpoint(partner)?;
+    if let Some(prev) = &previous {
+        let old = prev.checkpoint().size();
+        let proof = if old > 0 && old < size {
+            Some(prove_consistency(old, size, &tree)?)
+        } else {
+            None
+        };
+        if let Consistency::Inconsistent(ev) = check_consistency(prev, &cp, proof.as_deref())? {
+            let evidence = json!({
+                "partner": partner.as_str(),
+                "previous": String::from_utf8_lossy(ev.previous().as_bytes()),
+                "current": String::from_utf8_lossy(ev.current().as_bytes()),
+                "proof": ev.proof().map(|p| p.iter().map(b64).collect::<Vec<_>>()),
+                "failure": ev.failure().to_string(),
+                "conclusive": ev.is_conclusive(),
+            });
+            node.record_fork(partner, &evidence)?;
+            bail!(
+                "{partner}'s log FORKED: its checkpoint of size {size} is not consistent with the checkpoint of size {old} we accepted ({}); refused, not cosigned, evidence kept (`liaison log verify --partner {partner}`)",
+                ev.failure()
+            );
+        }
+    }
+    node.accept_partner_checkpoint(partner, &cp)?;
+    let mut check = LogCheck {
+        size,
+        previous: previous.map(|p| p.checkpoint().size()),
+        cosigned: false,
+    };
+    if cosign {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let line = node.log_keys().cosigner.cosign(&cp, now)?.to_line();
+        session
+            .post_bytes(&format!("/log/cosignature?size={size}"), line.into_bytes())
+            .await
+            .with_context(|| format!("sending our cosignature to {partner}"))?;
+        check.cosigned = true;
+    }
+    Ok(check)
+}
+
+#[derive(Debug, Deserialize)]
+struct ProofJson {
+    index: u64,
+    entry: String,
+    leaf_hash: String,
+    path: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProofsJson {
+    checkpoint: String,
+    proofs: Vec<ProofJson>,
+}
+
+/// The report of `liaison log verify`.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct VerifyReport {
+    partner: String,
+    checkpoint_size: u64,
+    consistent: bool,
+    forks: usize,
+    received: usize,
+    included: usize,
+    missing: Vec<String>,
+    ok: bool,
+}
+
+/// `liaison log verify --partner P`.
+pub(crate) fn verify(
+    home: &Path,
+    partner: Option<&str>,
+    secret_env: &str,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let mut node = open(home)?;
+    let partners: Vec<Party> = match partner {
+        Some(p) => vec![crate::commands::party(p, "partner")?],
+        None => node
+            .partners()?
+            .into_iter()
+            .map(|a| a.party)
+            .filter(|p| {
+                node.partner_key(p, PARTNER_LOG_KEY)
+                    .ok()
+                    .flatten()
+                    .is_some()
+            })
+            .collect(),
+    };
+    let secret = std::env::var(secret_env).map_err(|_| {
+        anyhow!("set `{secret_env}` to the secret the partner gave us (it is never taken on the command line)")
+    })?;
+    let mut reports = Vec::new();
+    for p in &partners {
+        reports.push(verify_one(&mut node, home, p, &secret)?);
+    }
+    let all_ok = reports.iter().all(|r| r.ok);
+    match fmt {
+        Format::Json => json(&reports)?,
+        Format::Human => {
+            for r in &reports {
+                println!(
+                    "{}: checkpoint of size {} {}; {} of {} objects received are in its log{}",
+                    r.partner,
+                    r.checkpoint_size,
+                    if r.consistent {
+                        "consistent with what we saw before"
+                    } else {
+                        "NOT consistent"
+                    },
+                    r.included,
+                    r.received,
+                    if r.forks > 0 {
+                        format!("; {} fork(s) on record", r.forks)
+                    } else {
+                        String::new()
+                    }
+                );
+                for m in &r.missing {
+                    println!("  not in {}'s log: {m}", r.partner);
+                }
+                println!("  {}", if r.ok { "OK" } else { "FAILED" });
+            }
+        }
+    }
+    if !all_ok {
+        bail!("log verification failed");
+    }
+    Ok(())
+}
+
+fn verify_one(
+    node: &mut Node<SqliteStore>,
+    home: &Path,
+    partner: &Party,
+    secret: &str,
+) -> anyhow::Result<VerifyReport> {
+    let remote = crate::remote::remote_for(node, home, partner, secret)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (consistent, proofs) = rt.block_on(async {
+        let mut session = remote.connect().await?;
+        let consistent = match check_partner_log(node, &mut session, partner, false).await {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                false
+            }
+        };
+        let body = session.get_bytes("/log/deliveries").await?;
+        let proofs: ProofsJson = serde_json::from_slice(&body)
+            .map_err(|e| anyhow!("{partner}'s /log/deliveries: {e}"))?;
+        anyhow::Ok((consistent, proofs))
+    })?;
+    let key = node.partner_log_key(partner)?;
+    let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), &key)
+        .map_err(|e| anyhow!("{partner}'s checkpoint does not verify: {e}"))?;
+    let c = cp.checkpoint();
+    // (delivered id, sha256) of every leaf whose proof verifies.
+    let mut proven = std::collections::HashSet::new();
+    for p in &proofs.proofs {
+        let lh = hash(&p.leaf_hash)?;
+        let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect::<Result<_, _>>()?;
+        if leaf_hash(p.entry.as_bytes()) != lh
+            || verify_inclusion(lh, p.index, c.size(), c.root(), &path).is_err()
+        {
+            continue;
+        }
+        if let Some(Leaf::Delivery {
+            recipient,
+            delivered,
+            sha256,
+            ..
+        }) = Leaf::from_entry(p.entry.as_bytes())
+        {
+            if recipient == node.party().as_str() {
+                proven.insert((delivered, sha256));
+            }
+        }
+    }
+    let received = node.inbound_view(partner)?.entries;
+    let mut report = VerifyReport {
+        partner: partner.to_string(),
+        checkpoint_size: c.size(),
+        consistent,
+        forks: node.forks(partner)?.len(),
+        received: received.len(),
+        ..VerifyReport::default()
+    };
+    for e in &received {
+        if proven.contains(&(e.id.clone(), sha256_hex(e.json.as_bytes()))) {
+            report.included += 1;
+        } else {
+            report
+                .missing
+                .push(format!("{} ({})", e.id, e.version.as_str()));
+        }
+    }
+    report.ok = report.consistent && report.forks == 0 && report.missing.is_empty();
+    Ok(report)
+}
+
+/// The kinds of partner keys, for the CLI.
+pub(crate) const COSIGNER: &str = PARTNER_COSIGNER_KEY;
+/// The kind of a partner's log verifier key.
+pub(crate) const LOGKEY: &str = PARTNER_LOG_KEY;

@@ -1,0 +1,666 @@
+//! The node's transparency log, wired into the pipeline: which leaves are written when
+//! (an agreement set, a consent recorded, an object first entering a partner's view, an
+//! object received), the signed checkpoint after every append, inclusion proofs, tiles, and
+//! what a partner's cosignatures and checkpoints become in the store.
+//!
+//! A leaf is small canonical JSON (keys sorted, no spaces): hashes and ids, never objects.
+//! The log key's seed lives in the node's home as `log.key` (mode 0600); the cosigner key
+//! (which cosigns partners' checkpoints) is derived from it, so one file holds both.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use liaison_labels::Party;
+use liaison_log::{
+    encode_entry_bundle, hashes_to_store, leaf_hash, prove_consistency, prove_inclusion, root,
+    stored_hash_count, stored_hash_index, tile_data, Checkpoint, Cosignature, Cosigner,
+    CosignerKey, Hash, HashReader, InclusionProof, NodeKey, SignedCheckpoint, StorageError, TileId,
+    TileKind, VerifierKey,
+};
+use liaison_store::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::ReleaseError;
+use crate::node::Node;
+
+/// The file in a node's home that holds the log key's seed.
+pub const LOG_KEY_FILE: &str = "log.key";
+
+/// The kind of partner key that verifies its checkpoints.
+pub const PARTNER_LOG_KEY: &str = "log";
+/// The kind of partner key that cosigns our checkpoints.
+pub const PARTNER_COSIGNER_KEY: &str = "cosigner";
+
+/// The lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The log origin (and key name) of `party`'s node: `liaison.<PARTY>`.
+pub fn origin(party: &Party) -> String {
+    format!("liaison.{party}")
+}
+
+/// One leaf of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Leaf {
+    /// An agreement with `partner` was set; `sha256` of its text as stored.
+    Agreement {
+        /// The partner.
+        partner: String,
+        /// SHA-256 of the agreement text, hex.
+        sha256: String,
+    },
+    /// An originator's consent.
+    Consent {
+        /// The object consented for.
+        object: String,
+        /// Who may receive it.
+        to: String,
+        /// The originator.
+        by: String,
+    },
+    /// An object first entered `recipient`'s view.
+    Delivery {
+        /// The partner.
+        recipient: String,
+        /// The id of what is delivered (a tear line's own id for a tear line).
+        delivered: String,
+        /// Its version.
+        version: String,
+        /// SHA-256 of the delivered bytes (the object's JSON text as served), hex.
+        sha256: String,
+        /// `release` or `tearline`.
+        decision: String,
+        /// The reason codes behind the decision.
+        reasons: Vec<String>,
+    },
+    /// An object received from a partner.
+    Received {
+        /// The partner.
+        from: String,
+        /// The object's id.
+        id: String,
+        /// Its version.
+        version: String,
+        /// SHA-256 of the bytes received, hex.
+        sha256: String,
+    },
+}
+
+impl Leaf {
+    /// The canonical JSON of the leaf: keys sorted, no spaces. This is the log entry.
+    pub fn to_entry(&self) -> Result<Vec<u8>, ReleaseError> {
+        let v = serde_json::to_value(self).map_err(|e| ReleaseError::Log(e.to_string()))?;
+        Ok(canonical(&v).into_bytes())
+    }
+
+    /// Reads an entry back.
+    pub fn from_entry(entry: &[u8]) -> Option<Leaf> {
+        serde_json::from_slice(entry).ok()
+    }
+}
+
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, String> =
+                m.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let parts: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => {
+            let parts: Vec<String> = a.iter().map(canonical).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The node's log keys: the key that signs its checkpoints and the key it cosigns partners'
+/// checkpoints with.
+#[derive(Debug, Clone)]
+pub struct LogKeys {
+    /// Signs our checkpoints (origin `liaison.<PARTY>`).
+    pub node: NodeKey,
+    /// Cosigns partners' checkpoints.
+    pub cosigner: Cosigner,
+}
+
+impl LogKeys {
+    /// Both keys from the log key's seed.
+    pub fn from_seed(party: &Party, seed: [u8; 32]) -> Result<LogKeys, ReleaseError> {
+        let name = origin(party);
+        let node = NodeKey::from_seed(&name, seed).map_err(log_err)?;
+        let mut h = Sha256::new();
+        h.update(b"liaison cosigner key\0");
+        h.update(seed);
+        let cosigner_seed: [u8; 32] = h.finalize().into();
+        let cosigner = Cosigner::from_seed(&name, cosigner_seed).map_err(log_err)?;
+        Ok(LogKeys { node, cosigner })
+    }
+
+    /// Fresh random keys (kept nowhere).
+    pub fn generate(party: &Party) -> Result<LogKeys, ReleaseError> {
+        let key = NodeKey::generate(&origin(party)).map_err(log_err)?;
+        Self::from_seed(party, key.seed())
+    }
+
+    /// Reads `log.key` from `home`, creating it (mode 0600) if absent.
+    pub fn load_or_create(home: &Path, party: &Party) -> Result<LogKeys, ReleaseError> {
+        let path = home.join(LOG_KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let seed = parse_hex32(text.trim()).ok_or_else(|| {
+                    ReleaseError::Log(format!("`{}` does not hold a key seed", path.display()))
+                })?;
+                Self::from_seed(party, seed)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let keys = Self::generate(party)?;
+                let hex: String = keys
+                    .node
+                    .seed()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                write_secret(&path, format!("{hex}\n").as_bytes()).map_err(|e| {
+                    ReleaseError::Log(format!("cannot write `{}`: {e}", path.display()))
+                })?;
+                Ok(keys)
+            }
+            Err(e) => Err(ReleaseError::Log(format!(
+                "cannot read `{}`: {e}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn log_err(e: impl std::fmt::Display) -> ReleaseError {
+    ReleaseError::Log(e.to_string())
+}
+
+/// The store's stored hashes as a [`HashReader`], with hashes not yet stored after them.
+struct Reader<'a, S: Store> {
+    store: &'a S,
+    base: u64,
+    pending: Vec<Hash>,
+}
+
+impl<S: Store> HashReader for Reader<'_, S> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StorageError> {
+        let (stored, _): (Vec<u64>, Vec<u64>) = indexes.iter().partition(|&&i| i < self.base);
+        let from_store = if stored.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .log_hashes(&stored)
+                .map_err(|e| StorageError::new(e.to_string()))?
+        };
+        let mut it = from_store.into_iter();
+        indexes
+            .iter()
+            .map(|&i| {
+                if i < self.base {
+                    it.next().map(Hash).ok_or(StorageError::missing(i))
+                } else {
+                    usize::try_from(i - self.base)
+                        .ok()
+                        .and_then(|k| self.pending.get(k).copied())
+                        .ok_or(StorageError::missing(i))
+                }
+            })
+            .collect()
+    }
+}
+
+fn reader<S: Store>(store: &S) -> Reader<'_, S> {
+    Reader {
+        store,
+        base: u64::MAX,
+        pending: Vec::new(),
+    }
+}
+
+/// Our log's state, for `liaison log show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogStatus {
+    /// The log origin.
+    pub origin: String,
+    /// Entries.
+    pub size: u64,
+    /// The root hash (base64).
+    pub root: String,
+    /// The latest signed checkpoint, with the cosignatures received on it.
+    pub checkpoint: String,
+    /// Each cosigner's newest cosignature: cosigner, size, line.
+    pub cosignatures: Vec<CosignatureStatus>,
+    /// Our verifier key (give it to partners: `liaison partner logkey`).
+    pub verifier_key: String,
+    /// Our cosigner key (give it to partners: `liaison partner cosigner`).
+    pub cosigner_key: String,
+}
+
+/// One cosigner's newest cosignature on our log.
+#[derive(Debug, Clone, Serialize)]
+pub struct CosignatureStatus {
+    /// The cosigner name.
+    pub cosigner: String,
+    /// The size of the checkpoint it cosigned.
+    pub size: u64,
+    /// The cosignature line.
+    pub line: String,
+}
+
+impl<S: Store> Node<S> {
+    /// The node's log keys.
+    pub fn log_keys(&self) -> &LogKeys {
+        &self.log_keys
+    }
+
+    /// Appends leaves in one durable transaction and signs a checkpoint over the new size.
+    /// Returns the index of the first leaf appended.
+    pub fn log_append(&mut self, leaves: &[Leaf]) -> Result<u64, ReleaseError> {
+        let size = self.store.log_size()?;
+        if leaves.is_empty() {
+            return Ok(size);
+        }
+        let base = stored_hash_count(size).map_err(log_err)?;
+        let mut r = Reader {
+            store: &self.store,
+            base,
+            pending: Vec::new(),
+        };
+        let mut entries = Vec::with_capacity(leaves.len());
+        for (k, leaf) in leaves.iter().enumerate() {
+            let entry = leaf.to_entry()?;
+            let new = hashes_to_store(size + k as u64, leaf_hash(&entry), &r).map_err(log_err)?;
+            r.pending.extend(new);
+            entries.push(entry);
+        }
+        let hashes: Vec<(u64, [u8; 32])> = r
+            .pending
+            .iter()
+            .enumerate()
+            .map(|(k, h)| (base + k as u64, h.0))
+            .collect();
+        self.store.log_append(&entries, &hashes)?;
+        self.sign_checkpoint()?;
+        Ok(size)
+    }
+
+    /// Signs and keeps a checkpoint over the log as it is now.
+    fn sign_checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
+        let size = self.store.log_size()?;
+        let r = root(size, &reader(&self.store)).map_err(log_err)?;
+        let cp = Checkpoint::new(self.log_keys.node.name(), size, r).map_err(log_err)?;
+        let signed = self.log_keys.node.sign_checkpoint(&cp).map_err(log_err)?;
+        let note = String::from_utf8(signed.as_bytes().to_vec()).map_err(log_err)?;
+        self.store.put_checkpoint(size, &note)?;
+        Ok(signed)
+    }
+
+    /// The number of entries in our log.
+    pub fn log_size(&self) -> Result<u64, ReleaseError> {
+        Ok(self.store.log_size()?)
+    }
+
+    /// Our latest signed checkpoint (signing one if the log grew past the last one, e.g.
+    /// after a crash between an append and its checkpoint), without cosignatures.
+    pub fn checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
+        let size = self.store.log_size()?;
+        match self.store.latest_checkpoint()? {
+            Some((s, note)) if s == size => {
+                SignedCheckpoint::verify(note.as_bytes(), &self.log_keys.node.verifier_key())
+                    .map_err(log_err)
+            }
+            _ => self.sign_checkpoint(),
+        }
+    }
+
+    /// Our signed checkpoint of `size`, if we signed one.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<SignedCheckpoint>, ReleaseError> {
+        self.store
+            .checkpoint_at(size)?
+            .map(|note| {
+                SignedCheckpoint::verify(note.as_bytes(), &self.log_keys.node.verifier_key())
+                    .map_err(log_err)
+            })
+            .transpose()
+    }
+
+    /// Our latest checkpoint with every cosignature received on it (as served at
+    /// `/log/checkpoint`).
+    pub fn cosigned_checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
+        let mut cp = self.checkpoint()?;
+        for (name, line) in self.store.cosignatures(cp.checkpoint().size())? {
+            let Ok(cos) = Cosignature::parse_line(&line) else {
+                continue;
+            };
+            for p in self.store.partners()? {
+                if let Some(k) = self.store.partner_key(&p.party, PARTNER_COSIGNER_KEY)? {
+                    if let Ok(key) = CosignerKey::parse(&k) {
+                        if key.name() == name {
+                            if let Ok(with) = cp.with_cosignature(&key, &cos) {
+                                cp = with;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(cp)
+    }
+
+    /// The inclusion proof of leaf `index` against our latest checkpoint, and that checkpoint.
+    pub fn inclusion_proof(
+        &mut self,
+        index: u64,
+    ) -> Result<(InclusionProof, SignedCheckpoint), ReleaseError> {
+        let cp = self.checkpoint()?;
+        let proof = self.inclusion_proof_at(index, cp.checkpoint().size())?;
+        Ok((proof, cp))
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub fn inclusion_proof_at(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, ReleaseError> {
+        let r = reader(&self.store);
+        let path = prove_inclusion(index, size, &r).map_err(log_err)?;
+        let leaf = self.store.log_hashes(&[stored_hash_index(0, index)])?;
+        let leaf_hash = leaf
+            .first()
+            .map(|h| Hash(*h))
+            .ok_or_else(|| ReleaseError::Log(format!("no leaf {index}")))?;
+        Ok(InclusionProof {
+            index,
+            leaf_hash,
+            path,
+        })
+    }
+
+    /// The consistency proof between two sizes of our log.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReleaseError> {
+        prove_consistency(old, new, &reader(&self.store)).map_err(log_err)
+    }
+
+    /// Entries `start..end` of our log.
+    pub fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ReleaseError> {
+        Ok(self.store.log_entries(start, end)?)
+    }
+
+    /// The contents of a tile (C2SP tlog-tiles) in the tree of `size` leaves: hashes, or an
+    /// entry bundle. `None` if the tree of that size does not have it.
+    pub fn tile(&self, tile: &TileId, size: u64) -> Result<Option<Vec<u8>>, ReleaseError> {
+        if !tile.in_tree(size) {
+            return Ok(None);
+        }
+        match tile.kind() {
+            TileKind::Hashes { .. } => Ok(Some(
+                tile_data(tile, size, &reader(&self.store)).map_err(log_err)?,
+            )),
+            TileKind::Entries => {
+                let start = tile.index() * 256;
+                let entries = self
+                    .store
+                    .log_entries(start, start + u64::from(tile.width()))?;
+                Ok(Some(encode_entry_bundle(&entries).map_err(log_err)?))
+            }
+        }
+    }
+
+    /// The delivery leaves for `recipient` (of object `id` only, if given): (index, entry).
+    pub fn deliveries(
+        &self,
+        recipient: &Party,
+        id: Option<&str>,
+        size: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, ReleaseError> {
+        let mut out = Vec::new();
+        for (i, e) in self.store.log_entries(0, size)?.into_iter().enumerate() {
+            if let Some(Leaf::Delivery {
+                recipient: r,
+                delivered,
+                ..
+            }) = Leaf::from_entry(&e)
+            {
+                if r == recipient.as_str() && id.is_none_or(|id| id == delivered) {
+                    out.push((i as u64, e));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes a partner's cosignature line on our checkpoint of `size` (the latest when
+    /// `None`): verified with the cosigner key the operator registered for it, then kept.
+    pub fn accept_cosignature(
+        &mut self,
+        from: &Party,
+        line: &str,
+        size: Option<u64>,
+    ) -> Result<(), ReleaseError> {
+        let key = self
+            .store
+            .partner_key(from.as_str(), PARTNER_COSIGNER_KEY)?
+            .ok_or_else(|| {
+                ReleaseError::Log(format!(
+                    "no cosigner key registered for {from} (`liaison partner cosigner {from} VKEY`)"
+                ))
+            })?;
+        let key = CosignerKey::parse(&key).map_err(log_err)?;
+        let cos = Cosignature::parse_line(line.trim_end()).map_err(log_err)?;
+        let cp = match size {
+            Some(s) => self
+                .checkpoint_at(s)?
+                .ok_or_else(|| ReleaseError::Log(format!("no checkpoint of size {s}")))?,
+            None => self.checkpoint()?,
+        };
+        key.verify(&cp, &cos).map_err(log_err)?;
+        self.store
+            .add_cosignature(cp.checkpoint().size(), cos.name(), cos.to_line().trim_end())?;
+        tracing::info!(partner = %from, size = cp.checkpoint().size(), "cosignature kept");
+        Ok(())
+    }
+
+    /// Registers a partner's public key of `kind` ([`PARTNER_LOG_KEY`] or
+    /// [`PARTNER_COSIGNER_KEY`]), checked first.
+    pub fn set_partner_key(
+        &mut self,
+        party: &Party,
+        kind: &str,
+        key: &str,
+    ) -> Result<(), ReleaseError> {
+        self.agreement(party)?;
+        let key = key.trim();
+        match kind {
+            PARTNER_LOG_KEY => {
+                let k = VerifierKey::parse(key).map_err(log_err)?;
+                if k.name() != origin(party) {
+                    return Err(ReleaseError::Log(format!(
+                        "{party}'s log key must be named `{}`, not `{}`",
+                        origin(party),
+                        k.name()
+                    )));
+                }
+            }
+            PARTNER_COSIGNER_KEY => {
+                CosignerKey::parse(key).map_err(log_err)?;
+            }
+            other => return Err(ReleaseError::Log(format!("unknown key kind `{other}`"))),
+        }
+        self.store.set_partner_key(party.as_str(), kind, key)?;
+        Ok(())
+    }
+
+    /// A partner's registered key of `kind`.
+    pub fn partner_key(&self, party: &Party, kind: &str) -> Result<Option<String>, ReleaseError> {
+        Ok(self.store.partner_key(party.as_str(), kind)?)
+    }
+
+    /// The partner's checkpoint we last accepted.
+    pub fn partner_checkpoint(
+        &self,
+        party: &Party,
+    ) -> Result<Option<SignedCheckpoint>, ReleaseError> {
+        let Some((_, note)) = self.store.partner_checkpoint(party.as_str())? else {
+            return Ok(None);
+        };
+        let key = self.partner_log_key(party)?;
+        Ok(Some(
+            SignedCheckpoint::verify(note.as_bytes(), &key).map_err(log_err)?,
+        ))
+    }
+
+    /// The partner's registered log verifier key.
+    pub fn partner_log_key(&self, party: &Party) -> Result<VerifierKey, ReleaseError> {
+        let k = self
+            .store
+            .partner_key(party.as_str(), PARTNER_LOG_KEY)?
+            .ok_or_else(|| {
+                ReleaseError::Log(format!(
+                    "no log key registered for {party} (`liaison partner logkey {party} VKEY`)"
+                ))
+            })?;
+        VerifierKey::parse(&k).map_err(log_err)
+    }
+
+    /// Records the partner's checkpoint as accepted (the caller verified it and its
+    /// consistency with the last one).
+    pub fn accept_partner_checkpoint(
+        &mut self,
+        party: &Party,
+        cp: &SignedCheckpoint,
+    ) -> Result<(), ReleaseError> {
+        let note = String::from_utf8(cp.as_bytes().to_vec()).map_err(log_err)?;
+        self.store
+            .put_partner_checkpoint(party.as_str(), cp.checkpoint().size(), &note)?;
+        Ok(())
+    }
+
+    /// Keeps fork evidence about a partner's log.
+    pub fn record_fork(&mut self, party: &Party, evidence: &Value) -> Result<(), ReleaseError> {
+        self.store
+            .add_fork_evidence(party.as_str(), &evidence.to_string())?;
+        tracing::error!(partner = %party, "the partner's log forked; evidence kept");
+        Ok(())
+    }
+
+    /// Fork evidence kept about a partner: (when, evidence JSON).
+    pub fn forks(&self, party: &Party) -> Result<Vec<(String, Value)>, ReleaseError> {
+        Ok(self
+            .store
+            .fork_evidence(party.as_str())?
+            .into_iter()
+            .map(|f| {
+                let v = serde_json::from_str(&f.evidence).unwrap_or(Value::String(f.evidence));
+                (f.created, v)
+            })
+            .collect())
+    }
+
+    /// Our log's state.
+    pub fn log_status(&mut self) -> Result<LogStatus, ReleaseError> {
+        let cp = self.cosigned_checkpoint()?;
+        Ok(LogStatus {
+            origin: cp.checkpoint().origin().to_owned(),
+            size: cp.checkpoint().size(),
+            root: cp.checkpoint().root().to_string(),
+            checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+            cosignatures: self
+                .store
+                .latest_cosignatures()?
+                .into_iter()
+                .map(|(cosigner, size, line)| CosignatureStatus {
+                    cosigner,
+                    size,
+                    line,
+                })
+                .collect(),
+            verifier_key: self.log_keys.node.verifier_key().to_string(),
+            cosigner_key: self.log_keys.cosigner.cosigner_key().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_are_canonical_json() {
+        let l = Leaf::Delivery {
+            recipient: "RUS".into(),
+            delivered: "indicator--1".into(),
+            version: "2026".into(),
+            sha256: "ab".into(),
+            decision: "release".into(),
+            reasons: vec!["x".into()],
+        };
+        let e = l.to_entry().unwrap();
+        assert_eq!(
+            String::from_utf8(e.clone()).unwrap(),
+            r#"{"decision":"release","delivered":"indicator--1","kind":"delivery","reasons":["x"],"recipient":"RUS","sha256":"ab","version":"2026"}"#
+        );
+        assert_eq!(Leaf::from_entry(&e), Some(l));
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Party::parse("USA").unwrap();
+        let a = LogKeys::load_or_create(dir.path(), &p).unwrap();
+        let b = LogKeys::load_or_create(dir.path(), &p).unwrap();
+        assert_eq!(a.node.seed(), b.node.seed());
+        assert_ne!(a.node.seed(), a.cosigner.seed());
+        assert_eq!(a.node.name(), "liaison.USA");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join(LOG_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

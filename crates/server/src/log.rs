@@ -1,0 +1,245 @@
+//! The node's transparency log beside TAXII, for authenticated partners: the signed
+//! checkpoint and the tiles at the C2SP tlog-tiles paths under `/log/`, inclusion proofs,
+//! each partner's delivery leaves with their proofs, and cosignatures partners send back.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use liaison_log::TileId;
+use liaison_release::ReleaseError;
+use liaison_store::Store;
+use liaison_taxii::ErrorKind;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The header on outbound collection responses: the size of the checkpoint that covers
+/// every delivery served so far.
+pub const HEADER_LOG_SIZE: &str = "X-Liaison-Log-Size";
+
+/// The log's routes, to merge into the router.
+pub(crate) fn routes<S: Store + Send + 'static>() -> Router<AppState<S>> {
+    Router::new()
+        .route("/log/checkpoint", get(checkpoint::<S>))
+        .route("/log/tile/{*path}", get(tile::<S>))
+        .route("/log/proof/{index}", get(proof::<S>))
+        .route("/log/deliveries", get(deliveries::<S>))
+        .route("/log/cosignature", post(cosignature::<S>))
+}
+
+fn plain(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    Ok(plain(body, "application/json"))
+}
+
+/// `GET /log/checkpoint`: the latest signed checkpoint with its cosignatures.
+async fn checkpoint<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers).await?;
+    let note = state
+        .with_node(|node| {
+            node.cosigned_checkpoint()
+                .map(|cp| cp.as_bytes().to_vec())
+                .map_err(ApiError::internal)
+        })
+        .await?;
+    Ok(plain(note, "text/plain; charset=utf-8"))
+}
+
+/// `GET /log/tile/<L>/<N>[.p/<W>]` and `/log/tile/entries/<N>[.p/<W>]`, in the tree of the
+/// latest checkpoint. Tiles are immutable; a tile the tree does not have yet is 404.
+async fn tile<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers).await?;
+    let id = TileId::parse(&format!("tile/{path}")).map_err(|_| ApiError::not_found())?;
+    let data = state
+        .with_node(move |node| {
+            let size = node
+                .checkpoint()
+                .map_err(ApiError::internal)?
+                .checkpoint()
+                .size();
+            node.tile(&id, size).map_err(ApiError::internal)
+        })
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(plain(data, "application/octet-stream"))
+}
+
+/// An inclusion proof as JSON: the leaf's index, its entry (the leaf's JSON text), leaf
+/// hash and audit path (base64), against the checkpoint served beside it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProofJson {
+    /// The leaf index.
+    pub index: u64,
+    /// The entry, as logged.
+    pub entry: String,
+    /// The leaf hash, base64.
+    pub leaf_hash: String,
+    /// The audit path, base64 hashes.
+    pub path: Vec<String>,
+}
+
+/// What `/log/proof/<index>` and `/log/deliveries` answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProofsJson {
+    /// The signed checkpoint the proofs verify against.
+    pub checkpoint: String,
+    /// The proofs.
+    pub proofs: Vec<ProofJson>,
+}
+
+fn proofs_for<S: Store>(
+    node: &mut liaison_release::Node<S>,
+    leaves: Vec<(u64, Vec<u8>)>,
+    size: u64,
+) -> Result<Vec<ProofJson>, ReleaseError> {
+    leaves
+        .into_iter()
+        .map(|(index, entry)| {
+            let p = node.inclusion_proof_at(index, size)?;
+            Ok(ProofJson {
+                index,
+                entry: String::from_utf8_lossy(&entry).into_owned(),
+                leaf_hash: p.leaf_hash.to_string(),
+                path: p.path.iter().map(ToString::to_string).collect(),
+            })
+        })
+        .collect()
+}
+
+/// `GET /log/proof/<index>`: one leaf's inclusion proof. A partner may ask only for its own
+/// delivery leaves; any other index is 404.
+async fn proof<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Path(index): Path<u64>,
+) -> Result<Response, ApiError> {
+    let p = authenticate(&state, &headers).await?;
+    let body = state
+        .with_node(move |node| {
+            let cp = node.checkpoint().map_err(ApiError::internal)?;
+            let size = cp.checkpoint().size();
+            if index >= size {
+                return Err(ApiError::not_found());
+            }
+            let entry = node
+                .log_entries(index, index + 1)
+                .map_err(ApiError::internal)?
+                .pop()
+                .ok_or_else(ApiError::not_found)?;
+            let mine = matches!(
+                liaison_release::Leaf::from_entry(&entry),
+                Some(liaison_release::Leaf::Delivery { ref recipient, .. }) if recipient == p.as_str()
+            );
+            if !mine {
+                return Err(ApiError::not_found());
+            }
+            let proofs =
+                proofs_for(node, vec![(index, entry)], size).map_err(ApiError::internal)?;
+            Ok(ProofsJson {
+                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+                proofs,
+            })
+        })
+        .await?;
+    json(&body)
+}
+
+/// The value of `key` in a raw query string (ids and sizes need no percent-decoding; a
+/// value with `%` is refused).
+fn param(raw: Option<&str>, key: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    for pair in raw.split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            if k == key {
+                if v.contains('%') || v.len() > 200 {
+                    return Err(ApiError::new(ErrorKind::BadRequest, format!("bad `{key}`")));
+                }
+                return Ok(Some(v.to_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `GET /log/deliveries[?id=<object id>]`: the caller's delivery leaves (of one object),
+/// each with its inclusion proof against the latest checkpoint.
+async fn deliveries<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = authenticate(&state, &headers).await?;
+    let id = param(raw.as_deref(), "id")?;
+    // Bring the caller's view (and so its delivery leaves) up to date first.
+    state.outbound(&p).await?;
+    let body = state
+        .with_node(move |node| {
+            let cp = node.checkpoint().map_err(ApiError::internal)?;
+            let size = cp.checkpoint().size();
+            let leaves = node
+                .deliveries(&p, id.as_deref(), size)
+                .map_err(ApiError::internal)?;
+            let proofs = proofs_for(node, leaves, size).map_err(ApiError::internal)?;
+            Ok(ProofsJson {
+                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+                proofs,
+            })
+        })
+        .await?;
+    json(&body)
+}
+
+/// `POST /log/cosignature[?size=N]`: a cosignature line over our checkpoint of size `N`
+/// (the latest without it), by the cosigner key the operator registered for the caller.
+/// Kept and 204, or 400 with the reason.
+async fn cosignature<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = authenticate(&state, &headers).await?;
+    let size = param(raw.as_deref(), "size")?
+        .map(|s| s.parse::<u64>())
+        .transpose()
+        .map_err(|_| ApiError::new(ErrorKind::BadRequest, "bad `size`"))?;
+    let line = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(ErrorKind::BadRequest, "the cosignature is not UTF-8"))?
+        .to_owned();
+    state
+        .with_node(move |node| match node.accept_cosignature(&p, &line, size) {
+            Ok(()) => Ok(()),
+            Err(ReleaseError::Log(m)) => Err(ApiError::new(ErrorKind::BadRequest, m)),
+            Err(e) => Err(ApiError::internal(e)),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The log size to announce on an outbound response.
+pub(crate) async fn log_size<S: Store + Send + 'static>(
+    state: &AppState<S>,
+) -> Result<u64, ApiError> {
+    state
+        .with_node(|node| node.log_size().map_err(ApiError::internal))
+        .await
+}

@@ -1,0 +1,235 @@
+//! The transparency log as a partner reads it beside TAXII: the checkpoint verifies with the
+//! node's key, every delivery to RUS is provable against it, tiles at the C2SP paths
+//! reproduce the root, and cosignatures are kept only from the registered key.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use liaison_labels::Party;
+use liaison_log::{
+    decode_entry_bundle, leaf_hash, new_tiles, verify_entry_bundle, verify_inclusion, Cosigner,
+    Hash, MemoryTree, SignedCheckpoint, TileKind, VerifierKey,
+};
+use liaison_release::sample::{isr_bundle, labels, usa_bundle, GBR_AGREEMENT, RUS_AGREEMENT};
+use liaison_release::{sha256_hex, IngestOptions, Leaf, Node, PARTNER_COSIGNER_KEY};
+use liaison_server::{app, AppState, Config, ProofsJson, HEADER_LOG_SIZE};
+use tower::ServiceExt;
+
+const RUS_SECRET: &str = "rus-secret-0123456789";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: Router,
+    vkey: VerifierKey,
+    rus_cosigner: Cosigner,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| Party::parse(s).unwrap();
+    let mut node = Node::init(dir.path(), &p("USA")).unwrap();
+    node.add_partner(&p("GBR"), GBR_AGREEMENT).unwrap();
+    node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
+    let from_isr = IngestOptions {
+        default_label: None,
+        source: Some("ISR".into()),
+    };
+    node.ingest(
+        &isr_bundle(&labels().unwrap()).unwrap(),
+        &from_isr,
+        &mut |_| {},
+    )
+    .unwrap();
+    node.ingest(
+        &usa_bundle(&labels().unwrap()).unwrap(),
+        &IngestOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
+    let rus_cosigner = Cosigner::from_seed("liaison.RUS", [7; 32]).unwrap();
+    node.set_partner_key(
+        &p("RUS"),
+        PARTNER_COSIGNER_KEY,
+        &rus_cosigner.cosigner_key().to_string(),
+    )
+    .unwrap();
+    let vkey = node.log_keys().node.verifier_key();
+    let state = AppState::new(Arc::new(Mutex::new(node)), Config::default()).unwrap();
+    Fixture {
+        _dir: dir,
+        app: app(state),
+        vkey,
+        rus_cosigner,
+    }
+}
+
+fn auth() -> String {
+    let t = base64::engine::general_purpose::STANDARD.encode(format!("RUS:{RUS_SECRET}"));
+    format!("Basic {t}")
+}
+
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, auth())
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    send(app, "GET", uri, Vec::new()).await
+}
+
+fn hash(b64: &str) -> Hash {
+    let v = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    Hash(v.try_into().unwrap())
+}
+
+#[tokio::test]
+async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_node() {
+    let f = fixture();
+    let (status, headers, body) = get(&f.app, "/liaison/collections/outbound/objects/").await;
+    assert_eq!(status, StatusCode::OK);
+    let log_size: u64 = headers[HEADER_LOG_SIZE].to_str().unwrap().parse().unwrap();
+    #[derive(serde::Deserialize)]
+    struct Env {
+        objects: Vec<Box<serde_json::value::RawValue>>,
+    }
+    let env: Env = serde_json::from_slice(&body).unwrap();
+    assert!(!env.objects.is_empty());
+
+    let (status, _, body) = get(&f.app, "/log/checkpoint").await;
+    assert_eq!(status, StatusCode::OK);
+    let cp = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    assert_eq!(cp.checkpoint().origin(), "liaison.USA");
+    assert!(cp.checkpoint().size() >= log_size && log_size > 0);
+
+    let (status, _, body) = get(&f.app, "/log/deliveries").await;
+    assert_eq!(status, StatusCode::OK);
+    let proofs: ProofsJson = serde_json::from_slice(&body).unwrap();
+    let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), &f.vkey).unwrap();
+    let c = cp.checkpoint();
+    for p in &proofs.proofs {
+        assert_eq!(leaf_hash(p.entry.as_bytes()), hash(&p.leaf_hash));
+        let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect();
+        verify_inclusion(hash(&p.leaf_hash), p.index, c.size(), c.root(), &path).unwrap();
+        assert!(matches!(
+            Leaf::from_entry(p.entry.as_bytes()),
+            Some(Leaf::Delivery { ref recipient, .. }) if recipient == "RUS"
+        ));
+    }
+    // Every object RUS received has its delivery leaf, with the hash of the bytes received.
+    for o in &env.objects {
+        let v: serde_json::Value = serde_json::from_str(o.get()).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let found = proofs.proofs.iter().any(|p| {
+            matches!(Leaf::from_entry(p.entry.as_bytes()),
+                Some(Leaf::Delivery { delivered, sha256, .. })
+                    if delivered == id && sha256 == sha256_hex(o.get().as_bytes()))
+        });
+        assert!(found, "no delivery leaf for {id}");
+        let (status, _, body) = get(&f.app, &format!("/log/deliveries?id={id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let one: ProofsJson = serde_json::from_slice(&body).unwrap();
+        assert_eq!(one.proofs.len(), 1, "{id}");
+        let (status, _, _) = get(&f.app, &format!("/log/proof/{}", one.proofs[0].index)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Leaves that are not RUS's deliveries (the agreements, GBR's) are not proved to RUS.
+    let (status, _, _) = get(&f.app, "/log/proof/0").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A second read adds no leaves.
+    get(&f.app, "/liaison/collections/outbound/objects/").await;
+    let (_, _, body) = get(&f.app, "/log/checkpoint").await;
+    let again = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    assert_eq!(again.checkpoint().size(), c.size());
+}
+
+#[tokio::test]
+async fn tiles_at_the_c2sp_paths_reproduce_the_root() {
+    let f = fixture();
+    get(&f.app, "/liaison/collections/outbound/objects/").await;
+    let (_, _, body) = get(&f.app, "/log/checkpoint").await;
+    let cp = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    let size = cp.checkpoint().size();
+    let mut tree = MemoryTree::new();
+    let tiles = new_tiles(0, size);
+    for t in tiles
+        .iter()
+        .filter(|t| t.kind() == (TileKind::Hashes { level: 0 }))
+    {
+        let (status, _, level0) = get(&f.app, &format!("/log/{}", t.path())).await;
+        assert_eq!(status, StatusCode::OK, "{}", t.path());
+        assert_eq!(level0.len(), usize::from(t.width()) * 32);
+        for h in level0.chunks_exact(32) {
+            tree.append_hash(Hash(h.try_into().unwrap())).unwrap();
+        }
+        let e = t.counterpart().unwrap();
+        let (status, _, bundle) = get(&f.app, &format!("/log/{}", e.path())).await;
+        assert_eq!(status, StatusCode::OK, "{}", e.path());
+        verify_entry_bundle(&e, &decode_entry_bundle(&bundle).unwrap(), &level0).unwrap();
+    }
+    assert_eq!(
+        liaison_log::root(size, &tree).unwrap(),
+        cp.checkpoint().root()
+    );
+    // A tile the tree does not have, and a non-canonical path: 404.
+    for bad in [
+        "/log/tile/0/001",
+        "/log/tile/0/0",
+        "/log/tile/entries/x000/000",
+    ] {
+        assert_eq!(get(&f.app, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_cosignature_by_the_registered_key_is_kept_and_a_wrong_key_is_refused() {
+    let f = fixture();
+    let (_, _, body) = get(&f.app, "/log/checkpoint").await;
+    let cp = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    let line = f.rus_cosigner.cosign(&cp, 1_700_000_000).unwrap().to_line();
+    let (status, _, _) = send(&f.app, "POST", "/log/cosignature", line.into_bytes()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, _, body) = get(&f.app, "/log/checkpoint").await;
+    let served = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    f.rus_cosigner.cosigner_key().verify_on(&served).unwrap();
+
+    let other = Cosigner::from_seed("liaison.RUS", [8; 32]).unwrap();
+    let bad = other.cosign(&cp, 1_700_000_001).unwrap().to_line();
+    let (status, _, body) = send(&f.app, "POST", "/log/cosignature", bad.into_bytes()).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, _) = send(&f.app, "POST", "/log/cosignature", b"garbage".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Unauthenticated: 401.
+    let req = Request::builder()
+        .uri("/log/checkpoint")
+        .body(Body::empty())
+        .unwrap();
+    let res = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
