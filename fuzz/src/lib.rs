@@ -270,7 +270,7 @@ pub fn cut(data: &[u8]) {
             let _ = decision.verdict.as_str();
             if let Ok(d) = cut_for(&mut judge, ix, o) {
                 let _ = d.reasons();
-                if let Err(e) = StixObject::from_props(d.object.clone()) {
+                if let Err(e) = StixObject::from_props(d.object.clone().into_owned()) {
                     panic!(
                         "copy of `{}` cut for {} is not valid STIX: {e}",
                         o.id(),

@@ -3,6 +3,7 @@
 //! not see, so that nothing in the copy shows that a withheld object exists. A cut that
 //! leaves no valid STIX object withholds the object instead.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -35,14 +36,14 @@ pub struct Cut {
 
 /// The partner's copy of an object and what was cut from it.
 #[derive(Debug, Clone)]
-pub struct Delivered {
-    /// The copy, as it will be sent.
-    pub object: Map<String, Value>,
+pub struct Delivered<'a> {
+    /// The copy, as it will be sent: borrowed from the original when nothing was cut.
+    pub object: Cow<'a, Map<String, Value>>,
     /// Everything removed.
     pub cuts: Vec<Cut>,
 }
 
-impl Delivered {
+impl Delivered<'_> {
     /// The reasons the cuts add to a release decision.
     pub fn reasons(&self) -> Vec<Reason> {
         self.cuts
@@ -189,6 +190,58 @@ fn remap(s: &Path, removed: &[Path]) -> Option<Path> {
     Some(out)
 }
 
+/// [`find_refs`] over the properties of an object.
+fn find_refs_in(
+    judge: &mut Judge<'_>,
+    m: &Map<String, Value>,
+    path: &mut Path,
+    skip: &[Path],
+    out: &mut Vec<(Path, String)>,
+) {
+    if skip.iter().any(|s| path.starts_with(s)) {
+        return;
+    }
+    for (k, child) in m {
+        if path.is_empty() && (k == "granular_markings" || k == "id") {
+            continue;
+        }
+        path.push(Seg::Key(k.clone()));
+        match child {
+            Value::String(id) if k.ends_with("_ref") => {
+                if !ref_visible(judge, id) {
+                    out.push((path.clone(), id.clone()));
+                }
+            }
+            Value::Array(items) if k.ends_with("_refs") => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    match item {
+                        Value::String(id) => {
+                            if !ref_visible(judge, id) {
+                                out.push((path.clone(), id.clone()));
+                            }
+                        }
+                        // Not a reference as STIX writes one, but whatever it holds
+                        // is still looked through: nothing may point past a cut.
+                        other => find_refs(judge, other, path, skip, out),
+                    }
+                    path.pop();
+                }
+            }
+            _ => find_refs(judge, child, path, skip, out),
+        }
+        path.pop();
+    }
+}
+
+/// Whether `path` exists under the properties `m`.
+fn exists_in(m: &Map<String, Value>, path: &[Seg]) -> bool {
+    match path.split_first() {
+        Some((Seg::Key(k), rest)) => m.get(k).is_some_and(|v| exists(v, rest)),
+        _ => false,
+    }
+}
+
 /// Finds references (`*_ref`, `*_refs`, anywhere but in markings) the partner may not see.
 fn find_refs(
     judge: &mut Judge<'_>,
@@ -201,39 +254,7 @@ fn find_refs(
         return;
     }
     match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                if path.is_empty() && (k == "granular_markings" || k == "id") {
-                    continue;
-                }
-                path.push(Seg::Key(k.clone()));
-                match child {
-                    Value::String(id) if k.ends_with("_ref") => {
-                        if !ref_visible(judge, id) {
-                            out.push((path.clone(), id.clone()));
-                        }
-                    }
-                    Value::Array(items) if k.ends_with("_refs") => {
-                        for (i, item) in items.iter().enumerate() {
-                            path.push(Seg::Index(i));
-                            match item {
-                                Value::String(id) => {
-                                    if !ref_visible(judge, id) {
-                                        out.push((path.clone(), id.clone()));
-                                    }
-                                }
-                                // Not a reference as STIX writes one, but whatever it holds
-                                // is still looked through: nothing may point past a cut.
-                                other => find_refs(judge, other, path, skip, out),
-                            }
-                            path.pop();
-                        }
-                    }
-                    _ => find_refs(judge, child, path, skip, out),
-                }
-                path.pop();
-            }
-        }
+        Value::Object(m) => find_refs_in(judge, m, path, skip, out),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(Seg::Index(i));
@@ -308,8 +329,12 @@ fn ref_visible(judge: &mut Judge<'_>, id: &str) -> bool {
 
 /// Cuts object `ix` (whose body is `object`) for the judge's partner. `Err` carries the
 /// reason to withhold instead, when the cuts leave no valid STIX object.
-pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Delivered, Reason> {
-    let mut root = Value::Object(object.props().clone());
+pub fn cut_for<'a>(
+    judge: &mut Judge<'_>,
+    ix: Ix,
+    object: &'a StixObject,
+) -> Result<Delivered<'a>, Reason> {
+    let props = object.props();
     let mut cuts = Vec::new();
     let mut removed: Vec<Path> = Vec::new();
     let mut dropped_markings: Vec<usize> = Vec::new();
@@ -320,7 +345,7 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
             dropped_markings.push(k);
             for sel in &gm.selectors {
                 match parse_selector(sel) {
-                    Some(p) if exists(&root, &p) => {
+                    Some(p) if exists_in(props, &p) => {
                         cuts.push(Cut { kind: CutKind::Field, what: sel.clone(), detail: why.clone() });
                         removed.push(p);
                     }
@@ -337,7 +362,7 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
     }
 
     let mut refs = Vec::new();
-    find_refs(judge, &root, &mut Vec::new(), &removed, &mut refs);
+    find_refs_in(judge, props, &mut Vec::new(), &removed, &mut refs);
     let partner = judge.partner().clone();
     for (p, id) in refs {
         cuts.push(Cut {
@@ -365,6 +390,14 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
         }
     }
 
+    // Nothing to cut: the copy is the original, as received (no copy made).
+    if removed.is_empty() && dropped_markings.is_empty() {
+        return Ok(Delivered {
+            object: Cow::Borrowed(props),
+            cuts,
+        });
+    }
+    let mut root = Value::Object(props.clone());
     let mut emptied = Vec::new();
     gone(&root, &mut Vec::new(), &removed, &mut emptied);
     removed.extend(emptied);
@@ -440,7 +473,7 @@ pub fn cut_for(judge: &mut Judge<'_>, ix: Ix, object: &StixObject) -> Result<Del
         }
     }
     Ok(Delivered {
-        object: props,
+        object: Cow::Owned(props),
         cuts,
     })
 }

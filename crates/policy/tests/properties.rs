@@ -417,9 +417,9 @@ fn check_safety(spec: &Spec) -> Result<(), TestCaseError> {
             let Ok(delivered) = cut_for(&mut judge, ix, o) else {
                 continue;
             };
-            let copy = Value::Object(delivered.object.clone());
+            let copy = Value::Object(delivered.object.clone().into_owned());
             prop_assert!(
-                StixObject::from_props(delivered.object.clone()).is_ok(),
+                StixObject::from_props(delivered.object.clone().into_owned()).is_ok(),
                 "{}",
                 copy
             );

@@ -1,5 +1,6 @@
 //! What a partner would receive: a decision for every object, and the cut copies that go.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
@@ -7,7 +8,7 @@ use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, Wor
 use liaison_stix::{bundle_json, StixObject, LIAISON_EXTENSION_ID};
 use liaison_store::Store;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::ReleaseError;
 use crate::node::Node;
@@ -48,7 +49,11 @@ fn is_meta(ty: &str) -> bool {
 
 /// One object's copy for a partner.
 struct Copy {
-    object: Map<String, Value>,
+    /// The copy as JSON text: the object exactly as received when nothing was cut or
+    /// relabelled.
+    text: String,
+    /// The marking-definitions it refers to.
+    marks: Vec<String>,
     reasons: Vec<Reason>,
     cut: Vec<String>,
     /// The effective label written for it, when it differs from its own.
@@ -58,7 +63,8 @@ struct Copy {
 /// Everything one pass over the holdings yields for a partner.
 struct Run {
     entries: Vec<Entry>,
-    copies: Vec<Map<String, Value>>,
+    /// (text, marking ids) of every copy.
+    copies: Vec<(String, Vec<String>)>,
     labels: Vec<Label>,
 }
 
@@ -83,8 +89,7 @@ fn deliver(
     })?;
     let delivered = cut_for(judge, ix, object)?;
     let reasons = delivered.reasons();
-    let cut = delivered.cuts.iter().map(|c| c.what.clone()).collect();
-    let mut copy = delivered.object;
+    let cut: Vec<String> = delivered.cuts.iter().map(|c| c.what.clone()).collect();
 
     let liaison_refs: Vec<String> = object
         .object_marking_refs()
@@ -124,13 +129,37 @@ fn deliver(
                 duty_to_warn: own_label.duty_to_warn,
             };
             label_id = Some(label.marking_id().to_string());
-            if let Some(Value::Array(refs)) = copy.get_mut("object_marking_refs") {
-                refs.retain(|r| {
-                    r.as_str()
-                        .is_none_or(|r| !liaison_refs.iter().any(|l| l == r))
-                });
-            }
             computed = Some(label);
+        }
+    }
+    // Nothing cut, nothing relabelled: the object goes exactly as it was received.
+    if matches!(delivered.object, Cow::Borrowed(_)) && label_id.is_none() {
+        let marks = object
+            .object_marking_refs()
+            .iter()
+            .map(ToString::to_string)
+            .chain(
+                object
+                    .granular_markings()
+                    .iter()
+                    .filter_map(|g| g.marking_ref.as_ref().map(ToString::to_string)),
+            )
+            .collect();
+        return Ok(Copy {
+            text: object.raw().to_owned(),
+            marks,
+            reasons,
+            cut,
+            label: None,
+        });
+    }
+    let mut copy = delivered.object.into_owned();
+    if computed.is_some() {
+        if let Some(Value::Array(refs)) = copy.get_mut("object_marking_refs") {
+            refs.retain(|r| {
+                r.as_str()
+                    .is_none_or(|r| !liaison_refs.iter().any(|l| l == r))
+            });
         }
     }
     if let Some(id) = label_id {
@@ -141,8 +170,20 @@ fn deliver(
             a.push(Value::String(id));
         }
     }
+    let mut marks: Vec<String> = Vec::new();
+    if let Some(Value::Array(a)) = copy.get("object_marking_refs") {
+        marks.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    if let Some(Value::Array(gms)) = copy.get("granular_markings") {
+        for gm in gms {
+            if let Some(m) = gm.get("marking_ref").and_then(Value::as_str) {
+                marks.push(m.to_owned());
+            }
+        }
+    }
     Ok(Copy {
-        object: copy,
+        text: Value::Object(copy).to_string(),
+        marks,
         reasons,
         cut,
         label: computed,
@@ -155,7 +196,7 @@ impl<S: Store> Node<S> {
         let world = self.world()?;
         let mut judge = self.judge(&world, &agreement)?;
         let mut entries = Vec::new();
-        let mut copies: Vec<Map<String, Value>> = Vec::new();
+        let mut copies: Vec<(String, Vec<String>)> = Vec::new();
         let mut computed: Vec<Label> = Vec::new();
         let mut sent: BTreeSet<String> = BTreeSet::new();
         let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
@@ -195,7 +236,8 @@ impl<S: Store> Node<S> {
             if let Some((obj, assigned)) = goes {
                 match deliver(&mut judge, &world, &obj, assigned.as_deref()) {
                     Ok(Copy {
-                        object: copy,
+                        text,
+                        marks,
                         reasons,
                         cut,
                         label,
@@ -208,7 +250,7 @@ impl<S: Store> Node<S> {
                             }
                         }
                         if sent.insert(obj.id().to_string()) {
-                            copies.push(copy);
+                            copies.push((text, marks));
                         }
                     }
                     Err(reason) => {
@@ -246,19 +288,7 @@ impl<S: Store> Node<S> {
             copies,
             labels: computed,
         } = self.run(to)?;
-        let mut marks: BTreeSet<String> = BTreeSet::new();
-        for c in &copies {
-            if let Some(Value::Array(a)) = c.get("object_marking_refs") {
-                marks.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
-            }
-            if let Some(Value::Array(gms)) = c.get("granular_markings") {
-                for gm in gms {
-                    if let Some(m) = gm.get("marking_ref").and_then(Value::as_str) {
-                        marks.insert(m.to_owned());
-                    }
-                }
-            }
-        }
+        let marks: BTreeSet<String> = copies.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
         let mut texts: Vec<String> = Vec::new();
         let mut uses_liaison = false;
         for m in &marks {
@@ -282,7 +312,7 @@ impl<S: Store> Node<S> {
             texts.push(Value::Object(extension_definition()).to_string());
         }
         let delivered = copies.len();
-        texts.extend(copies.into_iter().map(|c| Value::Object(c).to_string()));
+        texts.extend(copies.into_iter().map(|(t, _)| t));
         Ok((entries, texts, delivered))
     }
 
