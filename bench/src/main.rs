@@ -14,6 +14,7 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
+mod log;
 mod taxii;
 
 #[derive(Parser)]
@@ -106,10 +107,48 @@ enum Cmd {
         #[arg(long, default_value_t = 6)]
         walks: usize,
     },
+    /// The transparency log (issue 4).
+    #[command(subcommand)]
+    Log(LogBench),
     /// Everything; `--quick` for small sizes (smoke run).
     All {
         #[arg(long)]
         quick: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogBench {
+    /// Durable appends per second (`Node::log_append`, file-backed) at each batch size.
+    Append {
+        /// Leaves per append, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000,10000")]
+        batches: Vec<usize>,
+        /// Leaves per run (a run also stops after 10 s).
+        #[arg(long, default_value_t = 200_000)]
+        leaves: usize,
+        /// Where the node goes (a temp dir inside it); default: system temp dir.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Inclusion proofs per second from the stored hashes, for random leaves.
+    Proofs {
+        /// Leaves in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        size: usize,
+        /// Proofs per run.
+        #[arg(long, default_value_t = 100_000)]
+        proofs: usize,
+    },
+    /// Time from a leaf's arrival to a signed checkpoint that includes it, leaves arriving
+    /// continuously.
+    Latency {
+        /// Leaves per second arriving.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        /// For how long.
+        #[arg(long, default_value_t = 20.0)]
+        secs: f64,
     },
 }
 
@@ -937,6 +976,15 @@ fn main() -> Result<()> {
                 walks,
             )?)
         }
+        Cmd::Log(LogBench::Append {
+            batches,
+            leaves,
+            dir,
+        }) => results.push(log::run_append(&batches, leaves, runs, dir.as_deref())?),
+        Cmd::Log(LogBench::Proofs { size, proofs }) => {
+            results.push(log::run_proofs(size, proofs, runs)?)
+        }
+        Cmd::Log(LogBench::Latency { rate, secs }) => results.push(log::run_latency(rate, secs)?),
         Cmd::All { quick } => {
             let (o, e, s) = if quick {
                 (20_000, 60_000, 5_000)

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use liaison_labels::{Banner, Label, Party};
 use liaison_release::{Entry, IngestOptions, Node};
@@ -255,6 +255,11 @@ pub(crate) fn ingest(
     }
 }
 
+fn consent_json(c: &liaison_store::ConsentRecord, signed: bool) -> serde_json::Value {
+    json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created, "signed": signed})
+}
+
+/// `liaison consent add --object --to --by`: our own consent, signed with our key.
 pub(crate) fn consent_add(
     home: &Path,
     object: &str,
@@ -265,15 +270,150 @@ pub(crate) fn consent_add(
     let to = party(to, "--to")?;
     let by = party(by, "--by")?;
     let mut node = open(home)?;
-    let c = node.add_consent(object, &to, &by)?;
+    let c = node.add_own_consent(object, &to, &by)?;
     match fmt {
-        Format::Json => json(
-            &json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created}),
-        ),
+        Format::Json => json(&consent_json(&c, true)),
         Format::Human => {
             println!(
-                "consent recorded: {by} allows {object} (and what derives from it) to go to {to}"
+                "consent recorded (signed by {by}): {object} (and what derives from it) may go to {to}"
             );
+            Ok(())
+        }
+    }
+}
+
+fn read_note(file: &Path) -> anyhow::Result<String> {
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?
+        .len();
+    if len > liaison_release::MAX_CONSENT_BYTES as u64 {
+        bail!(
+            "`{}`: {len} bytes is too large for a consent note",
+            file.display()
+        );
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))
+}
+
+/// `liaison consent add --file NOTE`: accept an originator's signed consent.
+pub(crate) fn consent_accept(home: &Path, file: &Path, fmt: Format) -> anyhow::Result<()> {
+    let note = read_note(file)?;
+    let mut node = open(home)?;
+    let c = node
+        .accept_consent(&note)
+        .with_context(|| format!("`{}`", file.display()))?;
+    match fmt {
+        Format::Json => json(&consent_json(&c, true)),
+        Format::Human => {
+            println!(
+                "consent accepted (signature by {} checked): {} (and what derives from it) may go to {}",
+                c.by, c.object, c.to
+            );
+            Ok(())
+        }
+    }
+}
+
+/// POSTs a signed consent note to `partner`'s `/liaison/consents/`.
+fn post_consent(
+    node: &Node<SqliteStore>,
+    home: &Path,
+    partner: &Party,
+    note: &str,
+    secret_env: &str,
+) -> anyhow::Result<()> {
+    node.agreement(partner)?;
+    let secret = std::env::var(secret_env).map_err(|_| {
+        anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
+    })?;
+    let remote = crate::remote::remote_for(node, home, partner, &secret)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut session = remote.connect().await?;
+        session
+            .post_bytes("/liaison/consents/", note.as_bytes().to_vec())
+            .await?;
+        anyhow::Ok(())
+    })
+    .with_context(|| format!("sending the consent to {partner}"))
+}
+
+/// `liaison consent sign --object --to [-o FILE] [--send P]`.
+pub(crate) fn consent_sign(
+    home: &Path,
+    object: &str,
+    to: &str,
+    output: Option<&Path>,
+    send: Option<&str>,
+    secret_env: &str,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let to = party(to, "--to")?;
+    let send = send.map(|p| party(p, "--send")).transpose()?;
+    let node = open(home)?;
+    let note = node.sign_consent(object, &to)?;
+    if let Some(path) = output {
+        std::fs::write(path, &note)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    if let Some(p) = &send {
+        post_consent(&node, home, p, &note, secret_env)?;
+    }
+    match fmt {
+        Format::Json => json(&json!({
+            "object": object,
+            "to": to.as_str(),
+            "by": node.party().as_str(),
+            "note": note,
+            "file": output,
+            "sent_to": send.as_ref().map(Party::as_str),
+        })),
+        Format::Human => {
+            if output.is_none() {
+                print!("{note}");
+            }
+            if let Some(path) = output {
+                eprintln!("signed consent written to {}", path.display());
+            }
+            if let Some(p) = &send {
+                eprintln!("signed consent sent to {p}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `liaison consent send P --file NOTE`.
+pub(crate) fn consent_send(
+    home: &Path,
+    partner: &str,
+    file: &Path,
+    secret_env: &str,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let partner = party(partner, "partner")?;
+    let note = read_note(file)?;
+    let node = open(home)?;
+    let c = node
+        .check_consent(&note)
+        .with_context(|| format!("`{}`", file.display()))?;
+    if &c.by != node.party() {
+        bail!(
+            "`{}` is a consent by {}: a node sends only its own consents ({} sends it)",
+            file.display(),
+            c.by,
+            c.by
+        );
+    }
+    post_consent(&node, home, &partner, &note, secret_env)?;
+    match fmt {
+        Format::Json => json(
+            &json!({"sent_to": partner.as_str(), "object": c.object.to_string(), "to": c.to.as_str(), "by": c.by.as_str()}),
+        ),
+        Format::Human => {
+            println!("consent sent to {partner}: {} may go to {}", c.object, c.to);
             Ok(())
         }
     }
@@ -281,17 +421,23 @@ pub(crate) fn consent_add(
 
 pub(crate) fn consent_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
     let node = open(home)?;
-    let all = liaison_store::Store::consents(node.store())?;
+    let all = liaison_store::Store::signed_consents(node.store())?;
     match fmt {
         Format::Json => json(
             &all.iter()
-                .map(|c| json!({"id": c.id, "object": c.object, "to": c.to, "by": c.by, "created": c.created}))
+                .map(|(c, s)| consent_json(c, s.is_some()))
                 .collect::<Vec<_>>(),
         ),
         Format::Human => {
-            let mut t = table(&["object", "to", "by", "recorded"]);
-            for c in &all {
-                t.add_row(vec![c.object.clone(), c.to.clone(), c.by.clone(), c.created.clone()]);
+            let mut t = table(&["object", "to", "by", "signed", "recorded"]);
+            for (c, s) in &all {
+                t.add_row(vec![
+                    c.object.clone(),
+                    c.to.clone(),
+                    c.by.clone(),
+                    if s.is_some() { "yes" } else { "NO" }.to_owned(),
+                    c.created.clone(),
+                ]);
             }
             println!("{t}");
             Ok(())

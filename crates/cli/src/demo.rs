@@ -124,9 +124,32 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
 
     n.say(
         "ISR consents to release its report (and what derives from it) to GBR",
-        "liaison consent add --object <ISR report> --to GBR --by ISR",
+        "On ISR's node: liaison consent sign --object <ISR report> --to GBR   (a note signed with ISR's node key)\nOn ours: liaison partner logkey ISR <ISR's key>; liaison consent add --file consent.note\nA consent is accepted only with a valid signature of the originator it names, and is logged.",
     );
-    node.add_consent(ISR_REPORT, &gbr, &isr)?;
+    let isr_home = home.join("nodes").join("isr");
+    let mut isr_node: Node<SqliteStore> = Node::init(&isr_home, &isr)?;
+    isr_node.ingest(&isr_bundle(&l)?, &IngestOptions::default(), &mut |_| {})?;
+    isr_node.add_partner(&usa, ISR_WITH_USA)?;
+    let note = isr_node.sign_consent(ISR_REPORT, &gbr)?;
+    node.add_partner(&isr, USA_WITH_ISR)?;
+    node.set_partner_key(
+        &isr,
+        liaison_release::PARTNER_LOG_KEY,
+        &isr_node.log_keys().node.verifier_key().to_string(),
+    )?;
+    let forged = note.replace("to GBR", "to RUS");
+    if node.accept_consent(&forged).is_ok() {
+        bail!("demo check failed: a consent altered in transit was accepted");
+    }
+    node.accept_consent(&note)?;
+    if n.human {
+        for line in note.lines() {
+            println!("   | {line}");
+        }
+        println!(
+            "   (the same note altered to name RUS is refused: its signature no longer verifies)"
+        );
+    }
 
     n.say("What RUS would receive", "liaison release preview --to RUS");
     let to_rus = node.preview(&rus)?;
@@ -237,6 +260,10 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// ISR's agreement with the USA, on ISR's node, and the USA's with ISR.
+const ISR_WITH_USA: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+const USA_WITH_ISR: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
 
 const RUS_SECRET: &str = "demo-secret-for-rus-0001";
 const GBR_SECRET: &str = "demo-secret-for-gbr-0002";

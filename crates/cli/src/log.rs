@@ -9,8 +9,8 @@ use base64::Engine as _;
 use liaison_client::Session;
 use liaison_labels::Party;
 use liaison_log::{
-    check_consistency, leaf_hash, new_tiles, prove_consistency, root, verify_inclusion,
-    Consistency, Hash, MemoryTree, SignedCheckpoint, TileKind,
+    check_consistency, new_tiles, prove_consistency, root, Consistency, Hash, MemoryTree, Opening,
+    SignedCheckpoint, TileKind,
 };
 use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
 use liaison_store::SqliteStore;
@@ -204,7 +204,8 @@ pub(crate) async fn check_partner_log(
 #[derive(Debug, Deserialize)]
 struct ProofJson {
     index: u64,
-    entry: String,
+    leaf: String,
+    salt: String,
     leaf_hash: String,
     path: Vec<String>,
 }
@@ -225,6 +226,8 @@ pub(crate) struct VerifyReport {
     received: usize,
     included: usize,
     missing: Vec<String>,
+    /// Openings served that did not verify (leaf, salt, commitment, proof or root).
+    bad_proofs: Vec<String>,
     ok: bool,
 }
 
@@ -282,6 +285,9 @@ pub(crate) fn verify(
                 for m in &r.missing {
                     println!("  not in {}'s log: {m}", r.partner);
                 }
+                for b in &r.bad_proofs {
+                    println!("  does not verify: {b}");
+                }
                 println!("  {}", if r.ok { "OK" } else { "FAILED" });
             }
         }
@@ -320,14 +326,19 @@ fn verify_one(
     let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), &key)
         .map_err(|e| anyhow!("{partner}'s checkpoint does not verify: {e}"))?;
     let c = cp.checkpoint();
-    // (delivered id, sha256) of every leaf whose proof verifies.
+    // (delivered id, sha256) of every leaf whose opening verifies: opening → commitment →
+    // leaf hash → inclusion proof → the signed checkpoint's root.
     let mut proven = std::collections::HashSet::new();
+    let mut bad_proofs = Vec::new();
     for p in &proofs.proofs {
         let lh = hash(&p.leaf_hash)?;
         let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect::<Result<_, _>>()?;
-        if leaf_hash(p.entry.as_bytes()) != lh
-            || verify_inclusion(lh, p.index, c.size(), c.root(), &path).is_err()
-        {
+        let Some(opening) = Opening::from_hex(p.leaf.as_bytes().to_vec(), &p.salt) else {
+            bad_proofs.push(format!("leaf {}: the salt is not 64 hex digits", p.index));
+            continue;
+        };
+        if let Err(e) = opening.verify(p.index, Some(lh), c.size(), c.root(), &path) {
+            bad_proofs.push(format!("leaf {}: {e}", p.index));
             continue;
         }
         if let Some(Leaf::Delivery {
@@ -335,7 +346,7 @@ fn verify_one(
             delivered,
             sha256,
             ..
-        }) = Leaf::from_entry(p.entry.as_bytes())
+        }) = Leaf::from_json(&opening.leaf)
         {
             if recipient == node.party().as_str() {
                 proven.insert((delivered, sha256));
@@ -349,6 +360,7 @@ fn verify_one(
         consistent,
         forks: node.forks(partner)?.len(),
         received: received.len(),
+        bad_proofs,
         ..VerifyReport::default()
     };
     for e in &received {
@@ -360,8 +372,48 @@ fn verify_one(
                 .push(format!("{} ({})", e.id, e.version.as_str()));
         }
     }
-    report.ok = report.consistent && report.forks == 0 && report.missing.is_empty();
+    report.ok = report.consistent
+        && report.forks == 0
+        && report.missing.is_empty()
+        && report.bad_proofs.is_empty();
     Ok(report)
+}
+
+/// A delivery leaf of realistic size (about 250 bytes of JSON) for the `n`th sample.
+pub(crate) fn sample_leaf(n: u64) -> Leaf {
+    Leaf::Delivery {
+        recipient: "RUS".into(),
+        delivered: format!("indicator--00000000-0000-4000-8000-{n:012x}"),
+        version: "2026-01-01T00:00:00.000Z".into(),
+        sha256: sha256_hex(&n.to_be_bytes()),
+        decision: "release".into(),
+        reasons: vec!["released".into(), "scope".into()],
+    }
+}
+
+/// `liaison log stress` (hidden): appends `batch` sample leaves at a time, and after each
+/// append (durable) and its signed checkpoint prints `ack SIZE ROOT` and flushes, so that a
+/// crash test knows exactly what was acknowledged.
+pub(crate) fn stress(home: &Path, batch: usize, batches: Option<u64>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut node = open(home)?;
+    let mut out = std::io::stdout().lock();
+    let mut done = 0u64;
+    while batches.is_none_or(|b| done < b) {
+        let size = node.log_size()?;
+        let leaves: Vec<Leaf> = (0..batch as u64).map(|k| sample_leaf(size + k)).collect();
+        node.log_append(&leaves)?;
+        let cp = node.checkpoint()?;
+        writeln!(
+            out,
+            "ack {} {}",
+            cp.checkpoint().size(),
+            cp.checkpoint().root()
+        )?;
+        out.flush()?;
+        done += 1;
+    }
+    Ok(())
 }
 
 /// The kinds of partner keys, for the CLI.

@@ -185,6 +185,17 @@ enum LogCmd {
         #[arg(long, default_value = "LIAISON_PULL_SECRET")]
         secret_env: String,
     },
+    /// Crash-test harness (not for a real node): appends batches of sample delivery leaves
+    /// and prints `ack SIZE ROOT` after each durable append and its signed checkpoint.
+    #[command(hide = true)]
+    Stress {
+        /// Leaves per append.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Stop after this many appends (default: until killed).
+        #[arg(long)]
+        batches: Option<u64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,17 +216,51 @@ enum AgreementCmd {
 
 #[derive(Subcommand, Debug)]
 enum ConsentCmd {
-    /// Record an originator's consent to release an object (and what derives from it).
-    Add {
-        /// The object consented for.
+    /// Sign this node's consent to release its object (and what derives from it) to a party:
+    /// a signed note for the nodes that hold the object (`consent add --file`, `consent send`).
+    Sign {
+        /// The object consented for (ours).
         #[arg(long)]
         object: String,
         /// The party it may go to.
         #[arg(long)]
         to: String,
-        /// The originator who consents.
+        /// Write the signed note here (default: print it).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Also send it to this partner's liaison API (as set up by `liaison pull`).
         #[arg(long)]
-        by: String,
+        send: Option<String>,
+        /// Environment variable holding the secret that partner gave us.
+        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+        secret_env: String,
+    },
+    /// Accept an originator's signed consent (`--file`), or record our own (`--object --to
+    /// --by OURS`, signed with our key). A consent by another party must be signed by it.
+    Add {
+        /// A signed consent note (from `liaison consent sign` on the originator's node).
+        #[arg(long, conflicts_with_all = ["object", "to", "by"], required_unless_present_all = ["object", "to", "by"])]
+        file: Option<PathBuf>,
+        /// The object consented for.
+        #[arg(long, requires_all = ["to", "by"])]
+        object: Option<String>,
+        /// The party it may go to.
+        #[arg(long, requires_all = ["object", "by"])]
+        to: Option<String>,
+        /// The originator who consents (only this node's own party without `--file`).
+        #[arg(long, requires_all = ["object", "to"])]
+        by: Option<String>,
+    },
+    /// Send a signed consent (by this node) to a partner's liaison API.
+    Send {
+        /// The partner.
+        partner: String,
+        /// The signed consent note.
+        #[arg(long)]
+        file: PathBuf,
+        /// Environment variable holding the secret the partner gave us.
+        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+        secret_env: String,
     },
     /// List consents on record.
     List,
@@ -289,6 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             partner,
             secret_env,
         }) => log::verify(&home, partner.as_deref(), &secret_env, fmt),
+        Command::Log(LogCmd::Stress { batch, batches }) => log::stress(&home, batch, batches),
         Command::Agreement(AgreementCmd::Set { party, file }) => {
             commands::partner_add(&home, &party, &file, fmt)
         }
@@ -308,9 +354,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             from.as_deref(),
             fmt,
         ),
-        Command::Consent(ConsentCmd::Add { object, to, by }) => {
-            commands::consent_add(&home, &object, &to, &by, fmt)
-        }
+        Command::Consent(ConsentCmd::Sign {
+            object,
+            to,
+            output,
+            send,
+            secret_env,
+        }) => commands::consent_sign(
+            &home,
+            &object,
+            &to,
+            output.as_deref(),
+            send.as_deref(),
+            &secret_env,
+            fmt,
+        ),
+        Command::Consent(ConsentCmd::Add {
+            file,
+            object,
+            to,
+            by,
+        }) => match (file, object, to, by) {
+            (Some(file), _, _, _) => commands::consent_accept(&home, &file, fmt),
+            (None, Some(object), Some(to), Some(by)) => {
+                commands::consent_add(&home, &object, &to, &by, fmt)
+            }
+            _ => Err(anyhow::anyhow!(
+                "give `--file NOTE`, or `--object ID --to P --by OURS`"
+            )),
+        },
+        Command::Consent(ConsentCmd::Send {
+            partner,
+            file,
+            secret_env,
+        }) => commands::consent_send(&home, &partner, &file, &secret_env, fmt),
         Command::Consent(ConsentCmd::List) => commands::consent_list(&home, fmt),
         Command::Release(ReleaseCmd::Preview { to }) => commands::preview(&home, &to, fmt),
         Command::Release(ReleaseCmd::Export { to, output }) => {

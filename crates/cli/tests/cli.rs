@@ -593,3 +593,272 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(report[0]["forks"], 2, "evidence kept: {report}");
 }
+
+#[test]
+fn consents_are_signed_by_the_originator_checked_on_add_and_sent_over_the_liaison_api() {
+    let (dir, usa) = setup();
+    let isr = dir.path().join("isr");
+    ok(&isr, &["init", "--party", "ISR"]);
+    let file = dir.path().join("isr.json");
+    std::fs::write(&file, bundle(&[indicator(7, ""), indicator(8, "")])).unwrap();
+    ok(
+        &isr,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--label",
+            "SECRET//REL TO USA, GBR, ISR",
+        ],
+    );
+    let obj = "indicator--00000000-0000-4000-8000-000000000007";
+    let note = dir.path().join("consent.note");
+    ok(
+        &isr,
+        &[
+            "consent",
+            "sign",
+            "--object",
+            obj,
+            "--to",
+            "GBR",
+            "-o",
+            note.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&note).unwrap();
+    assert!(text.starts_with(&format!(
+        "liaison consent v1\nobject {obj}\nto GBR\nby ISR\n"
+    )));
+    // Printed when no file is given.
+    assert!(
+        ok(&isr, &["consent", "sign", "--object", obj, "--to", "GBR"])
+            .contains("\u{2014} liaison.ISR ")
+    );
+
+    let isr_agreement = dir.path().join("isr.toml");
+    std::fs::write(&isr_agreement, AGREEMENT).unwrap();
+    let n = note.to_str().unwrap();
+    // Not a partner yet, then no key registered.
+    let err = fails(&usa, &["consent", "add", "--file", n]);
+    assert!(err.contains("ISR, which is not a partner"), "{err}");
+    ok(
+        &usa,
+        &[
+            "partner",
+            "add",
+            "ISR",
+            "--agreement",
+            isr_agreement.to_str().unwrap(),
+        ],
+    );
+    let err = fails(&usa, &["consent", "add", "--file", n]);
+    assert!(err.contains("no log key registered for ISR"), "{err}");
+    let (isr_vkey, _) = keys(&isr);
+    ok(&usa, &["partner", "logkey", "ISR", &isr_vkey]);
+    // Tampered.
+    let tampered = dir.path().join("tampered.note");
+    std::fs::write(&tampered, text.replacen("to GBR", "to RUS", 1)).unwrap();
+    let err = fails(
+        &usa,
+        &["consent", "add", "--file", tampered.to_str().unwrap()],
+    );
+    assert!(err.contains("does not verify"), "{err}");
+    // Typed by our operator for ISR: refused.
+    let err = fails(
+        &usa,
+        &[
+            "consent", "add", "--object", obj, "--to", "GBR", "--by", "ISR",
+        ],
+    );
+    assert!(
+        err.contains(
+            "a consent by ISR must be signed by ISR's node (liaison consent sign on ISR's node)"
+        ),
+        "{err}"
+    );
+    let out = ok(&usa, &["consent", "add", "--file", n, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["by"].as_str(), v["signed"].as_bool()),
+        (Some("ISR"), Some(true))
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&usa, &["consent", "list", "--format", "json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["signed"], true);
+
+    // Over the liaison API: ISR sends its consents to the USA's server.
+    let secret = "isr-secret-for-this-test";
+    secret_for(&usa, "ISR", secret);
+    let usa_agreement = dir.path().join("usa.toml");
+    std::fs::write(&usa_agreement, AGREEMENT).unwrap();
+    ok(
+        &isr,
+        &[
+            "partner",
+            "add",
+            "USA",
+            "--agreement",
+            usa_agreement.to_str().unwrap(),
+        ],
+    );
+    let served = serve(&usa);
+    let out = pull(
+        &isr,
+        "USA",
+        secret,
+        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let send = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_liaison"))
+            .arg("--home")
+            .arg(&isr)
+            .args(args)
+            .env("LIAISON_PULL_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let other = "indicator--00000000-0000-4000-8000-000000000008";
+    let out = send(&[
+        "consent", "sign", "--object", other, "--to", "GBR", "--send", "USA",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = send(&[
+        "consent",
+        "send",
+        "USA",
+        "--file",
+        tampered.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
+    drop(served);
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&usa, &["consent", "list", "--format", "json"])).unwrap();
+    let objects: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{listed}");
+    assert!(objects.contains(&other), "{listed}");
+}
+
+/// The log survives `kill -9` at any moment: a real `liaison log stress` process appends
+/// batches and acknowledges each (size and root) after its durable append and signed
+/// checkpoint; it is killed at a random moment, 15 times. After each kill the reopened node
+/// still has every acknowledged entry, every acknowledged root is a prefix of the current
+/// tree (consistency proof verifies), the checkpoint kept for each acknowledged size is the
+/// acknowledged one (never a second root for a size), and the latest signed checkpoint is
+/// consistent with all of them.
+#[test]
+fn the_log_survives_kill_9_in_a_loop() {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use liaison_log::{verify_consistency, Hash};
+    use liaison_release::Node;
+    use liaison_store::SqliteStore;
+
+    let random = |below: u64| RandomState::new().build_hasher().finish() % below;
+    let parse_hash = |s: &str| -> Hash {
+        use base64::Engine as _;
+        let v = base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+        Hash(v.try_into().unwrap())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let started = std::time::Instant::now();
+    let mut acked: Vec<(u64, Hash)> = Vec::new();
+    for round in 0..15 {
+        let batch = [1, 10, 100][round % 3].to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+            .arg("--home")
+            .arg(&home)
+            .args(["log", "stress", "--batch", &batch])
+            .env_remove("LIAISON_HOME")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run liaison log stress");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match r.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    // A line cut by the kill was not acknowledged.
+                    Ok(_) if line.ends_with('\n') => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => break,
+                }
+            }
+        });
+        // Wait for a first acknowledgement, then kill at a random moment (0 to 300 ms later).
+        let first = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a first acknowledgement");
+        std::thread::sleep(std::time::Duration::from_millis(random(300)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        for line in std::iter::once(first).chain(rx.try_iter()) {
+            let mut parts = line.split_whitespace();
+            assert_eq!(parts.next(), Some("ack"), "{line}");
+            let size: u64 = parts.next().unwrap().parse().unwrap();
+            acked.push((size, parse_hash(parts.next().unwrap())));
+        }
+
+        let mut node: Node<SqliteStore> = Node::open(&home).unwrap();
+        let size = node.log_size().unwrap();
+        let last = acked.last().unwrap().0;
+        assert!(
+            size >= last,
+            "round {round}: size {size} < acknowledged {last}"
+        );
+        let cp = node.checkpoint().unwrap();
+        let (cur, cur_root) = (cp.checkpoint().size(), cp.checkpoint().root());
+        assert_eq!(cur, size, "round {round}");
+        for &(s, r) in &acked {
+            let proof = node.consistency_proof(s, cur).unwrap();
+            verify_consistency(s, r, cur, cur_root, &proof)
+                .unwrap_or_else(|e| panic!("round {round}: acknowledged size {s}: {e}"));
+            let kept = node
+                .checkpoint_at(s)
+                .unwrap()
+                .expect("the acknowledged checkpoint");
+            assert_eq!(
+                kept.checkpoint().root(),
+                r,
+                "round {round}: size {s} re-signed"
+            );
+        }
+        // Every checkpoint kept is consistent with the latest one.
+        let latest = node.checkpoint().unwrap();
+        assert_eq!(latest.checkpoint().root(), cur_root);
+    }
+    assert!(acked.len() >= 15);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod checkpoint;
+mod commitment;
 mod cosignature;
 mod error;
 mod fork;
@@ -18,6 +19,7 @@ mod tree;
 pub use checkpoint::{
     verify_note, Checkpoint, InclusionProof, SignedCheckpoint, MAX_CHECKPOINT_BYTES,
 };
+pub use commitment::{commit, random_salt, Opening, COMMITMENT_DOMAIN, COMMITMENT_SIZE, SALT_SIZE};
 pub use cosignature::{Cosignature, Cosigner, CosignerKey, COSIGNATURE_TYPE};
 pub use error::{
     CheckpointError, CosignatureError, ForkError, KeyError, ProofError, StorageError, TileError,

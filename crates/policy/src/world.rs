@@ -167,25 +167,17 @@ const VACANT: UuidEntry = UuidEntry {
 };
 
 /// `type--uuid` id -> index: open addressing with linear probing, at most half full, keys
-/// inline. In front of it, a small direct-mapped cache of recently added ids: relationships
-/// usually arrive shortly after the objects they connect, and a hit there costs no miss in
-/// the big table (for 4M ids, a random access into it is a cache and TLB miss).
+/// inline (for 4M ids, every random access into the table is a cache and TLB miss, so a
+/// lookup reads one slot, not control bytes, then a bucket, then the id text).
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
     slots: Vec<UuidEntry>,
     len: usize,
-    recent: Vec<UuidEntry>,
 }
 
 impl UuidIndex {
     fn find(&self, hash: u64, hi: u64, lo: u64, ty: u16) -> Option<Ix> {
         let is = |e: &UuidEntry| e.lo == lo && e.hi == hi && e.ty == ty;
-        if !self.recent.is_empty() {
-            let r = (hash >> 32) as usize & (self.recent.len() - 1);
-            if let Some(e) = self.recent.get(r).filter(|e| e.ix != Ix::MAX && is(e)) {
-                return Some(e.ix);
-            }
-        }
         if self.slots.is_empty() {
             return None;
         }
@@ -210,12 +202,6 @@ impl UuidIndex {
         }
         self.place(hash, e);
         self.len += 1;
-        if !self.recent.is_empty() {
-            let r = (hash >> 32) as usize & (self.recent.len() - 1);
-            if let Some(slot) = self.recent.get_mut(r) {
-                *slot = e;
-            }
-        }
     }
 
     fn place(&mut self, hash: u64, e: UuidEntry) {
@@ -235,10 +221,6 @@ impl UuidIndex {
         let want = (self.len + n) * 2;
         if want > self.slots.len() {
             self.rehash(want);
-        }
-        let cache = (self.len + n).next_power_of_two().min(1 << 17);
-        if cache >= 1 << 12 && cache > self.recent.len() {
-            self.recent = vec![VACANT; cache];
         }
     }
 
@@ -631,26 +613,21 @@ impl World {
             has_cycles: false,
             topo: Vec::new(),
         };
-        let t0 = std::time::Instant::now(); // PHASES
         let items: Vec<I> = items.into_iter().collect();
         let id_bytes: usize = items.iter().map(|i| i.borrow().id.len()).sum();
         w.reserve(items.len(), id_bytes);
         let placed: Vec<Ix> = items.iter().map(|item| w.put_node(item.borrow())).collect();
-        eprintln!("PHASE put {:?}", t0.elapsed()); // PHASES
         w.pending = Some(Vec::with_capacity(items.len()));
         for (item, ix) in items.iter().zip(placed) {
             w.link(ix, item.borrow());
         }
-        eprintln!("PHASE link {:?}", t0.elapsed()); // PHASES
         let edges = w.pending.take().unwrap_or_default();
         let n = w.nodes.len();
         w.parents = Adj::from_pairs(n, edges.iter().copied());
         w.children = Adj::from_pairs(n, edges.iter().map(|&(c, p)| (p, c)));
         drop(edges);
         w.tag_sets = None;
-        eprintln!("PHASE adj {:?}", t0.elapsed()); // PHASES
         w.recompute_all();
-        eprintln!("PHASE recompute {:?}", t0.elapsed()); // PHASES
         w
     }
 
@@ -1515,6 +1492,63 @@ mod tests {
         assert!(!effective(&w, "indicator--2")
             .unwrap()
             .releasable_to(&p("GBR")));
+    }
+
+    /// Ids keyed by their UUID and ids that are not (other spellings, other forms) stay
+    /// distinct and are all found.
+    #[test]
+    fn uuid_and_other_ids_are_found() {
+        let u = "5e1d2a6c-1b3f-4c2d-9e8f-0a1b2c3d4e5f";
+        assert!(parse_id(&format!("indicator--{u}")).is_some());
+        for bad in [
+            format!("indicator--{}", u.to_uppercase()),
+            format!("indicator---{u}"),
+            format!("x--y--{u}"),
+            format!("indicator--{}", u.replace('-', "")),
+            "report--2".to_owned(),
+        ] {
+            assert!(parse_id(&bad).is_none(), "{bad}");
+        }
+        let (m, _, open) = markings();
+        let ids = [
+            format!("indicator--{u}"),
+            format!("report--{u}"),
+            format!("indicator--{}", u.to_uppercase()),
+            format!("--{u}"),
+            "report--2".to_owned(),
+        ];
+        let items: Vec<Item> = ids.iter().map(|i| item(i, &open)).collect();
+        let w = World::build(p("USA"), m, &items);
+        assert_eq!(w.len(), ids.len());
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(w.lookup(id), Some(n as Ix));
+            assert_eq!(w.id(n as Ix), id);
+        }
+        assert_eq!(w.lookup(&format!("sighting--{u}")), None);
+    }
+
+    /// Adjacency lists keep their order through moves, removals and compaction.
+    #[test]
+    fn adjacency_lists_survive_moves_and_compaction() {
+        let mut a = Adj::from_pairs(3, [(0, 7), (2, 8), (0, 9)].into_iter());
+        let mut model: Vec<Vec<Ix>> = vec![vec![7, 9], vec![], vec![8]];
+        for step in 0..5000u32 {
+            let ix = step % 3;
+            if step % 4 == 3 {
+                let v = model[ix as usize].first().copied().unwrap_or(0);
+                a.remove(ix, v);
+                if let Some(pos) = model[ix as usize].iter().position(|x| *x == v) {
+                    model[ix as usize].remove(pos);
+                }
+            } else {
+                a.push(ix, step);
+                model[ix as usize].push(step);
+            }
+            for (i, l) in model.iter().enumerate() {
+                assert_eq!(a.get(i as Ix), l.as_slice());
+            }
+        }
+        assert!(a.buf.len() <= 3 * a.live.max(a.span.len()).max(1024));
     }
 
     /// Faults join commutatively, so arrival order does not pick the reason.

@@ -4,6 +4,7 @@
 //! values the CLI and the server print or send.
 #![deny(missing_docs)]
 
+mod consent;
 mod error;
 mod exchange;
 mod explain;
@@ -15,6 +16,7 @@ mod preview;
 pub mod sample;
 mod view;
 
+pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Explanation, Lineage};

@@ -4,6 +4,9 @@
 //! what a partner's cosignatures and checkpoints become in the store.
 //!
 //! A leaf is small canonical JSON (keys sorted, no spaces): hashes and ids, never objects.
+//! The log never publishes a leaf: each entry is a salted commitment to it
+//! ([`liaison_log::commit`]), and the opening (leaf and salt) is kept privately and given
+//! only to the parties the leaf concerns ([`Leaf::parties`]).
 //! The log key's seed lives in the node's home as `log.key` (mode 0600); the cosigner key
 //! (which cosigns partners' checkpoints) is derived from it, so one file holds both.
 
@@ -14,10 +17,10 @@ use liaison_labels::Party;
 use liaison_log::{
     encode_entry_bundle, hashes_to_store, leaf_hash, prove_consistency, prove_inclusion, root,
     stored_hash_count, stored_hash_index, tile_data, Checkpoint, Cosignature, Cosigner,
-    CosignerKey, Hash, HashReader, InclusionProof, NodeKey, SignedCheckpoint, StorageError, TileId,
-    TileKind, VerifierKey,
+    CosignerKey, Hash, HashReader, InclusionProof, NodeKey, Opening, SignedCheckpoint,
+    StorageError, TileId, TileKind, VerifierKey,
 };
-use liaison_store::Store;
+use liaison_store::{LogOpening, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -95,16 +98,44 @@ pub enum Leaf {
 }
 
 impl Leaf {
-    /// The canonical JSON of the leaf: keys sorted, no spaces. This is the log entry.
-    pub fn to_entry(&self) -> Result<Vec<u8>, ReleaseError> {
+    /// The canonical JSON of the leaf: keys sorted, no spaces. The log entry is a salted
+    /// commitment to it; this is what the opening holds.
+    pub fn to_json(&self) -> Result<Vec<u8>, ReleaseError> {
         let v = serde_json::to_value(self).map_err(|e| ReleaseError::Log(e.to_string()))?;
         Ok(canonical(&v).into_bytes())
     }
 
-    /// Reads an entry back.
-    pub fn from_entry(entry: &[u8]) -> Option<Leaf> {
-        serde_json::from_slice(entry).ok()
+    /// Reads a leaf's JSON back.
+    pub fn from_json(json: &[u8]) -> Option<Leaf> {
+        serde_json::from_slice(json).ok()
     }
+
+    /// The parties the leaf concerns, who alone are given its opening: an agreement's
+    /// partner, a consent's originator and recipient, a delivery's recipient, a received
+    /// object's sender.
+    pub fn parties(&self) -> Vec<String> {
+        let mut p = match self {
+            Leaf::Agreement { partner, .. } => vec![partner.clone()],
+            Leaf::Consent { to, by, .. } => vec![by.clone(), to.clone()],
+            Leaf::Delivery { recipient, .. } => vec![recipient.clone()],
+            Leaf::Received { from, .. } => vec![from.clone()],
+        };
+        p.sort();
+        p.dedup();
+        p
+    }
+}
+
+/// 32 bytes from 64 hex digits.
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn canonical(v: &Value) -> String {
@@ -200,17 +231,6 @@ fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn parse_hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 fn log_err(e: impl std::fmt::Display) -> ReleaseError {
     ReleaseError::Log(e.to_string())
 }
@@ -293,46 +313,95 @@ impl<S: Store> Node<S> {
         &self.log_keys
     }
 
-    /// Appends leaves in one durable transaction and signs a checkpoint over the new size.
-    /// Returns the index of the first leaf appended.
+    /// Appends leaves in one durable transaction (each as a salted commitment, its opening
+    /// kept privately in the same transaction), then signs a checkpoint over the new size.
+    /// Returns the index of the first leaf appended. The checkpoint is signed only once the
+    /// append is on disk, so a crash can lose neither an acknowledged leaf nor make a signed
+    /// root that the log does not have.
     pub fn log_append(&mut self, leaves: &[Leaf]) -> Result<u64, ReleaseError> {
-        let size = self.store.log_size()?;
         if leaves.is_empty() {
-            return Ok(size);
+            return Ok(self.store.log_size()?);
         }
+        let mut openings = Vec::with_capacity(leaves.len());
+        for leaf in leaves {
+            let opening = Opening::new(leaf.to_json()?).map_err(log_err)?;
+            openings.push(LogOpening {
+                leaf: opening.leaf,
+                salt: opening.salt,
+                parties: leaf.parties(),
+            });
+        }
+        let entries: Vec<Vec<u8>> = openings
+            .iter()
+            .map(|o| liaison_log::commit(&o.salt, &o.leaf).to_vec())
+            .collect();
+        // Another process (the server, a pull) may append between our read of the size and
+        // our append: the store refuses the stale hashes and we compute them again.
+        let mut attempts = 0;
+        let first = loop {
+            let size = self.store.log_size()?;
+            let hashes = self.hashes_for(size, &entries)?;
+            match self.store.log_append(&entries, &openings, &hashes) {
+                Ok(_) => break size,
+                Err(StoreError::LogMoved { .. }) if attempts < 8 => attempts += 1,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        self.sign_checkpoint()?;
+        Ok(first)
+    }
+
+    /// The stored hashes that appending `entries` to the log of `size` entries adds.
+    fn hashes_for(
+        &self,
+        size: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<Vec<(u64, [u8; 32])>, ReleaseError> {
         let base = stored_hash_count(size).map_err(log_err)?;
         let mut r = Reader {
             store: &self.store,
             base,
             pending: Vec::new(),
         };
-        let mut entries = Vec::with_capacity(leaves.len());
-        for (k, leaf) in leaves.iter().enumerate() {
-            let entry = leaf.to_entry()?;
-            let new = hashes_to_store(size + k as u64, leaf_hash(&entry), &r).map_err(log_err)?;
+        for (k, entry) in entries.iter().enumerate() {
+            let new = hashes_to_store(size + k as u64, leaf_hash(entry), &r).map_err(log_err)?;
             r.pending.extend(new);
-            entries.push(entry);
         }
-        let hashes: Vec<(u64, [u8; 32])> = r
-            .pending
+        Ok(r.pending
             .iter()
             .enumerate()
             .map(|(k, h)| (base + k as u64, h.0))
-            .collect();
-        self.store.log_append(&entries, &hashes)?;
-        self.sign_checkpoint()?;
-        Ok(size)
+            .collect())
     }
 
-    /// Signs and keeps a checkpoint over the log as it is now.
+    /// Signs and keeps a checkpoint over the log as it is now (durable entries only: the
+    /// store's appends are synced before they return). A size is signed once: if a
+    /// checkpoint of this size was kept already (e.g. signed just before a crash), it is
+    /// returned, after checking that its root is the log's; a different root would be a
+    /// fork of our own log and is refused loudly rather than signed.
     fn sign_checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
         let size = self.store.log_size()?;
         let r = root(size, &reader(&self.store)).map_err(log_err)?;
+        if let Some(kept) = self.checkpoint_at(size)? {
+            if kept.checkpoint().root() != r {
+                return Err(ReleaseError::Log(format!(
+                    "our checkpoint of size {size} has root {} but the log has {r}: the log was changed under a signed checkpoint; not signing again",
+                    kept.checkpoint().root()
+                )));
+            }
+            return Ok(kept);
+        }
         let cp = Checkpoint::new(self.log_keys.node.name(), size, r).map_err(log_err)?;
         let signed = self.log_keys.node.sign_checkpoint(&cp).map_err(log_err)?;
         let note = String::from_utf8(signed.as_bytes().to_vec()).map_err(log_err)?;
+        // Kept only if no checkpoint of this size was kept meanwhile; the one kept wins.
         self.store.put_checkpoint(size, &note)?;
-        Ok(signed)
+        match self.checkpoint_at(size)? {
+            Some(kept) if kept.checkpoint().root() == r => Ok(kept),
+            _ => Err(ReleaseError::Log(format!(
+                "another checkpoint of size {size} was kept with a different root"
+            ))),
+        }
     }
 
     /// The number of entries in our log.
@@ -422,7 +491,20 @@ impl<S: Store> Node<S> {
         prove_consistency(old, new, &reader(&self.store)).map_err(log_err)
     }
 
-    /// Entries `start..end` of our log.
+    /// The opening of leaf `index` if it concerns `party` (else `None`: a party is never
+    /// given another's opening).
+    pub fn opening_for(&self, index: u64, party: &Party) -> Result<Option<Opening>, ReleaseError> {
+        Ok(self
+            .store
+            .log_opening(index)?
+            .filter(|o| o.parties.iter().any(|p| p == party.as_str()))
+            .map(|o| Opening {
+                leaf: o.leaf,
+                salt: o.salt,
+            }))
+    }
+
+    /// Entries (commitments) `start..end` of our log.
     pub fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ReleaseError> {
         Ok(self.store.log_entries(start, end)?)
     }
@@ -447,23 +529,33 @@ impl<S: Store> Node<S> {
         }
     }
 
-    /// The delivery leaves for `recipient` (of object `id` only, if given): (index, entry).
+    /// The openings of the delivery leaves for `recipient` (of object `id` only, if given)
+    /// in the tree of `size` leaves: (index, opening).
     pub fn deliveries(
         &self,
         recipient: &Party,
         id: Option<&str>,
         size: u64,
-    ) -> Result<Vec<(u64, Vec<u8>)>, ReleaseError> {
+    ) -> Result<Vec<(u64, Opening)>, ReleaseError> {
         let mut out = Vec::new();
-        for (i, e) in self.store.log_entries(0, size)?.into_iter().enumerate() {
+        for (i, o) in self.store.log_openings_for(recipient.as_str())? {
+            if i >= size {
+                continue;
+            }
             if let Some(Leaf::Delivery {
                 recipient: r,
                 delivered,
                 ..
-            }) = Leaf::from_entry(&e)
+            }) = Leaf::from_json(&o.leaf)
             {
                 if r == recipient.as_str() && id.is_none_or(|id| id == delivered) {
-                    out.push((i as u64, e));
+                    out.push((
+                        i,
+                        Opening {
+                            leaf: o.leaf,
+                            salt: o.salt,
+                        },
+                    ));
                 }
             }
         }
@@ -636,12 +728,13 @@ mod tests {
             decision: "release".into(),
             reasons: vec!["x".into()],
         };
-        let e = l.to_entry().unwrap();
+        let e = l.to_json().unwrap();
+        assert_eq!(l.parties(), vec!["RUS".to_owned()]);
         assert_eq!(
             String::from_utf8(e.clone()).unwrap(),
             r#"{"decision":"release","delivered":"indicator--1","kind":"delivery","reasons":["x"],"recipient":"RUS","sha256":"ab","version":"2026"}"#
         );
-        assert_eq!(Leaf::from_entry(&e), Some(l));
+        assert_eq!(Leaf::from_json(&e), Some(l));
     }
 
     #[test]

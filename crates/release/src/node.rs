@@ -142,7 +142,10 @@ impl<S: Store> Node<S> {
     }
 
     /// Records an originator's consent to release `object` (and what is derived from it) to
-    /// `to`. For now the node owner enters it; signed consents come with the log.
+    /// `to` as the node owner enters it, UNSIGNED. Only the demo and tests still use this;
+    /// a node accepts consents through [`Node::accept_consent`] (a note signed by the
+    /// originator, see [`Node::sign_consent`]) or [`Node::add_own_consent`], and the CLI
+    /// and server offer nothing else.
     pub fn add_consent(
         &mut self,
         object: &str,

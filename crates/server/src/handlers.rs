@@ -73,6 +73,7 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
             get(versions::<S>),
         )
         .merge(crate::log::routes::<S>())
+        .merge(crate::consent::routes::<S>())
         .route("/health", get(health))
         .route("/metrics", get(metrics::<S>))
         .fallback(fallback)

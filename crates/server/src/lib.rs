@@ -7,6 +7,7 @@
 
 mod auth;
 mod config;
+mod consent;
 mod error;
 mod handlers;
 mod log;

@@ -1,6 +1,10 @@
 //! The node's transparency log beside TAXII, for authenticated partners: the signed
 //! checkpoint and the tiles at the C2SP tlog-tiles paths under `/log/`, inclusion proofs,
 //! each partner's delivery leaves with their proofs, and cosignatures partners send back.
+//!
+//! Tiles and entry bundles carry only salted commitments (32 bytes per entry), readable by
+//! every partner. A leaf's opening (its JSON and salt) is served only to the parties it
+//! concerns, with its inclusion proof: to anyone else the index does not exist (404).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -8,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use liaison_log::TileId;
+use liaison_log::{Opening, TileId};
 use liaison_release::ReleaseError;
 use liaison_store::Store;
 use liaison_taxii::ErrorKind;
@@ -83,15 +87,19 @@ async fn tile<S: Store + Send + 'static>(
     Ok(plain(data, "application/octet-stream"))
 }
 
-/// An inclusion proof as JSON: the leaf's index, its entry (the leaf's JSON text), leaf
-/// hash and audit path (base64), against the checkpoint served beside it.
+/// An opening with its inclusion proof, as JSON: the leaf's index, the leaf (its JSON
+/// text) and the salt (hex) that open the commitment logged at that index, the leaf hash
+/// and audit path (base64), against the checkpoint served beside it. Verify:
+/// `leaf_hash(sha256(domain || salt || leaf)) == leaf_hash`, then the path to the root.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ProofJson {
     /// The leaf index.
     pub index: u64,
-    /// The entry, as logged.
-    pub entry: String,
-    /// The leaf hash, base64.
+    /// The leaf's JSON text (the opening).
+    pub leaf: String,
+    /// The salt of its commitment, hex.
+    pub salt: String,
+    /// The leaf hash (of the commitment), base64.
     pub leaf_hash: String,
     /// The audit path, base64 hashes.
     pub path: Vec<String>,
@@ -108,16 +116,17 @@ pub struct ProofsJson {
 
 fn proofs_for<S: Store>(
     node: &mut liaison_release::Node<S>,
-    leaves: Vec<(u64, Vec<u8>)>,
+    leaves: Vec<(u64, Opening)>,
     size: u64,
 ) -> Result<Vec<ProofJson>, ReleaseError> {
     leaves
         .into_iter()
-        .map(|(index, entry)| {
+        .map(|(index, opening)| {
             let p = node.inclusion_proof_at(index, size)?;
             Ok(ProofJson {
                 index,
-                entry: String::from_utf8_lossy(&entry).into_owned(),
+                salt: opening.salt_hex(),
+                leaf: String::from_utf8_lossy(&opening.leaf).into_owned(),
                 leaf_hash: p.leaf_hash.to_string(),
                 path: p.path.iter().map(ToString::to_string).collect(),
             })
@@ -125,8 +134,9 @@ fn proofs_for<S: Store>(
         .collect()
 }
 
-/// `GET /log/proof/<index>`: one leaf's inclusion proof. A partner may ask only for its own
-/// delivery leaves; any other index is 404.
+/// `GET /log/proof/<index>`: one leaf's opening and inclusion proof. A partner is given
+/// only the openings of leaves that concern it (its deliveries, what it sent us, its
+/// agreement, consents it gave or is named in); any other index is 404.
 async fn proof<S: Store + Send + 'static>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
@@ -140,20 +150,12 @@ async fn proof<S: Store + Send + 'static>(
             if index >= size {
                 return Err(ApiError::not_found());
             }
-            let entry = node
-                .log_entries(index, index + 1)
+            let opening = node
+                .opening_for(index, &p)
                 .map_err(ApiError::internal)?
-                .pop()
                 .ok_or_else(ApiError::not_found)?;
-            let mine = matches!(
-                liaison_release::Leaf::from_entry(&entry),
-                Some(liaison_release::Leaf::Delivery { ref recipient, .. }) if recipient == p.as_str()
-            );
-            if !mine {
-                return Err(ApiError::not_found());
-            }
             let proofs =
-                proofs_for(node, vec![(index, entry)], size).map_err(ApiError::internal)?;
+                proofs_for(node, vec![(index, opening)], size).map_err(ApiError::internal)?;
             Ok(ProofsJson {
                 checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
                 proofs,

@@ -1,6 +1,8 @@
 //! The transparency log as a partner reads it beside TAXII: the checkpoint verifies with the
 //! node's key, every delivery to RUS is provable against it, tiles at the C2SP paths
-//! reproduce the root, and cosignatures are kept only from the registered key.
+//! reproduce the root, and cosignatures are kept only from the registered key. Entries are
+//! salted commitments: what the log holds about GBR is neither readable by RUS in the tiles
+//! nor served to it as an opening.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use http_body_util::BodyExt;
 use liaison_labels::Party;
 use liaison_log::{
     decode_entry_bundle, leaf_hash, new_tiles, verify_entry_bundle, verify_inclusion, Cosigner,
-    Hash, MemoryTree, SignedCheckpoint, TileKind, VerifierKey,
+    Hash, MemoryTree, Opening, SignedCheckpoint, TileKind, VerifierKey,
 };
 use liaison_release::sample::{isr_bundle, labels, usa_bundle, GBR_AGREEMENT, RUS_AGREEMENT};
 use liaison_release::{sha256_hex, IngestOptions, Leaf, Node, PARTNER_COSIGNER_KEY};
@@ -27,6 +29,9 @@ struct Fixture {
     app: Router,
     vkey: VerifierKey,
     rus_cosigner: Cosigner,
+    /// The ids of the objects delivered to GBR, and the indexes of their delivery leaves.
+    gbr_ids: Vec<String>,
+    gbr_leaves: Vec<u64>,
 }
 
 fn fixture() -> Fixture {
@@ -59,6 +64,18 @@ fn fixture() -> Fixture {
         &rus_cosigner.cosigner_key().to_string(),
     )
     .unwrap();
+    // GBR's view: its delivery leaves are in the log before RUS reads anything.
+    let gbr_view = node.view(&p("GBR")).unwrap();
+    let gbr_ids: Vec<String> = gbr_view.entries.iter().map(|e| e.id.clone()).collect();
+    assert!(!gbr_ids.is_empty());
+    let size = node.log_size().unwrap();
+    let gbr_leaves: Vec<u64> = node
+        .deliveries(&p("GBR"), None, size)
+        .unwrap()
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(gbr_leaves.len(), gbr_ids.len());
     let vkey = node.log_keys().node.verifier_key();
     let state = AppState::new(Arc::new(Mutex::new(node)), Config::default()).unwrap();
     Fixture {
@@ -66,6 +83,8 @@ fn fixture() -> Fixture {
         app: app(state),
         vkey,
         rus_cosigner,
+        gbr_ids,
+        gbr_leaves,
     }
 }
 
@@ -129,11 +148,25 @@ async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_no
     let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), &f.vkey).unwrap();
     let c = cp.checkpoint();
     for p in &proofs.proofs {
-        assert_eq!(leaf_hash(p.entry.as_bytes()), hash(&p.leaf_hash));
+        // Opening → commitment → leaf hash → inclusion proof → the signed root.
+        let opening = Opening::from_hex(p.leaf.as_bytes().to_vec(), &p.salt).unwrap();
+        assert_eq!(leaf_hash(&opening.commitment()), hash(&p.leaf_hash));
         let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect();
         verify_inclusion(hash(&p.leaf_hash), p.index, c.size(), c.root(), &path).unwrap();
+        opening
+            .verify(p.index, Some(hash(&p.leaf_hash)), c.size(), c.root(), &path)
+            .unwrap();
+        // A changed leaf or salt does not open the commitment.
+        let mut forged = opening.clone();
+        forged.leaf = String::from_utf8(forged.leaf)
+            .unwrap()
+            .replace("RUS", "GBR")
+            .into_bytes();
+        assert!(forged
+            .verify(p.index, Some(hash(&p.leaf_hash)), c.size(), c.root(), &path)
+            .is_err());
         assert!(matches!(
-            Leaf::from_entry(p.entry.as_bytes()),
+            Leaf::from_json(p.leaf.as_bytes()),
             Some(Leaf::Delivery { ref recipient, .. }) if recipient == "RUS"
         ));
     }
@@ -142,7 +175,7 @@ async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_no
         let v: serde_json::Value = serde_json::from_str(o.get()).unwrap();
         let id = v["id"].as_str().unwrap();
         let found = proofs.proofs.iter().any(|p| {
-            matches!(Leaf::from_entry(p.entry.as_bytes()),
+            matches!(Leaf::from_json(p.leaf.as_bytes()),
                 Some(Leaf::Delivery { delivered, sha256, .. })
                     if delivered == id && sha256 == sha256_hex(o.get().as_bytes()))
         });
@@ -154,9 +187,23 @@ async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_no
         let (status, _, _) = get(&f.app, &format!("/log/proof/{}", one.proofs[0].index)).await;
         assert_eq!(status, StatusCode::OK);
     }
-    // Leaves that are not RUS's deliveries (the agreements, GBR's) are not proved to RUS.
+    // Leaves that do not concern RUS (GBR's agreement at 0, GBR's deliveries) are not
+    // opened to RUS: 404, as if they did not exist.
     let (status, _, _) = get(&f.app, "/log/proof/0").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    for i in &f.gbr_leaves {
+        let (status, _, body) = get(&f.app, &format!("/log/proof/{i}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "GBR's leaf {i}");
+        assert!(!String::from_utf8_lossy(&body).contains("GBR"));
+    }
+    // RUS's own agreement leaf (index 1) is opened to it.
+    let (status, _, body) = get(&f.app, "/log/proof/1").await;
+    assert_eq!(status, StatusCode::OK);
+    let one: ProofsJson = serde_json::from_slice(&body).unwrap();
+    assert!(matches!(
+        Leaf::from_json(one.proofs[0].leaf.as_bytes()),
+        Some(Leaf::Agreement { ref partner, .. }) if partner == "RUS"
+    ));
     // A second read adds no leaves.
     get(&f.app, "/liaison/collections/outbound/objects/").await;
     let (_, _, body) = get(&f.app, "/log/checkpoint").await;
@@ -186,7 +233,18 @@ async fn tiles_at_the_c2sp_paths_reproduce_the_root() {
         let e = t.counterpart().unwrap();
         let (status, _, bundle) = get(&f.app, &format!("/log/{}", e.path())).await;
         assert_eq!(status, StatusCode::OK, "{}", e.path());
-        verify_entry_bundle(&e, &decode_entry_bundle(&bundle).unwrap(), &level0).unwrap();
+        let entries = decode_entry_bundle(&bundle).unwrap();
+        verify_entry_bundle(&e, &entries, &level0).unwrap();
+        // Every entry is a 32-byte commitment: nothing of GBR (its party, the ids of what
+        // it was given) and no leaf JSON is readable in the bundle.
+        assert!(entries.iter().all(|x| x.len() == 32));
+        let text = String::from_utf8_lossy(&bundle);
+        assert!(!text.contains("GBR") && !text.contains("delivery"));
+        for id in &f.gbr_ids {
+            assert!(!text.contains(id.as_str()), "{id} in {}", e.path());
+            let uuid = id.split_once("--").map_or(id.as_str(), |(_, u)| u);
+            assert!(!text.contains(uuid));
+        }
     }
     assert_eq!(
         liaison_log::root(size, &tree).unwrap(),

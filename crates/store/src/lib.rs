@@ -13,7 +13,8 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
+    PartnerRecord, Stored,
 };
 pub use sqlite::SqliteStore;
 
@@ -60,6 +61,14 @@ pub trait Store {
     fn add_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError>;
     /// Every consent on record.
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// Records a consent with the signed note it was accepted from (C2SP signed-note text).
+    fn add_signed_consent(
+        &mut self,
+        consent: &ConsentRecord,
+        signed: &str,
+    ) -> Result<(), StoreError>;
+    /// Every consent on record with its signed note (`None` for a consent recorded unsigned).
+    fn signed_consents(&self) -> Result<Vec<(ConsentRecord, Option<String>)>, StoreError>;
 
     /// When each (id, version) first entered `partner`'s view: the recorded time for those
     /// seen before, a new time for the others (strictly increasing per partner, after every
@@ -112,22 +121,30 @@ pub trait Store {
     // too. Appends are atomic and durable when they return; log writes do not change
     // [`Store::generation`] (views do not depend on them).
 
-    /// Appends `entries` at the end of the log, with the stored hashes they add (computed by
-    /// the caller with `liaison_log::hashes_to_store`; their indexes must continue the stored
-    /// hashes without a gap). One transaction, synced to disk before it returns. Returns the
-    /// new size. [`StoreError::LogMoved`] if the log grew since the caller read it.
+    /// Appends `entries` (the published commitments) at the end of the log, with their
+    /// private `openings` (aligned with `entries`, or empty) and the stored hashes they add
+    /// (computed by the caller with `liaison_log::hashes_to_store`; their indexes must
+    /// continue the stored hashes without a gap). One transaction, synced to disk before it
+    /// returns. Returns the new size. [`StoreError::LogMoved`] if the log grew since the
+    /// caller read it.
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
+        openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError>;
+    /// The opening of entry `index`, if one was kept.
+    fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError>;
+    /// Every opening that concerns `party`, by index: (index, opening).
+    fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError>;
     /// The number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
     /// The stored hashes at `indexes`, in order; a missing one is an error.
     fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError>;
     /// The entries `start..end` (clipped to the log's size), in order.
     fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
-    /// Keeps a signed checkpoint of our log at `size` (replacing one of the same size).
+    /// Keeps a signed checkpoint of our log at `size`; one already kept for `size` stays (a
+    /// size is signed once).
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError>;
     /// The signed checkpoint of our log at `size`, if one was kept.
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError>;

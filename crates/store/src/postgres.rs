@@ -24,7 +24,8 @@ use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
+    PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS consents (
     id text COLLATE "C" PRIMARY KEY, object text NOT NULL, to_party text NOT NULL,
     by_party text NOT NULL, created text COLLATE "C" NOT NULL
 );
+ALTER TABLE consents ADD COLUMN IF NOT EXISTS signed text;
 CREATE TABLE IF NOT EXISTS releases (
     partner text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
     version text COLLATE "C" NOT NULL, first text COLLATE "C" NOT NULL,
@@ -79,6 +81,10 @@ CREATE TABLE IF NOT EXISTS credentials (
 );
 CREATE TABLE IF NOT EXISTS log_entries (idx bigint PRIMARY KEY, entry bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS log_hashes (idx bigint PRIMARY KEY, hash bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS log_openings (idx bigint PRIMARY KEY, leaf bytea NOT NULL, salt bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS log_access (
+    party text COLLATE "C" NOT NULL, idx bigint NOT NULL, PRIMARY KEY (party, idx)
+);
 CREATE TABLE IF NOT EXISTS log_checkpoints (
     size bigint PRIMARY KEY, note text NOT NULL, created text NOT NULL
 );
@@ -565,6 +571,38 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn add_signed_consent(&mut self, c: &ConsentRecord, signed: &str) -> Result<(), StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO consents (id, object, to_party, by_party, created, signed) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&c.id, &c.object, &c.to, &c.by, &c.created, &signed],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn signed_consents(&self) -> Result<Vec<(ConsentRecord, Option<String>)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT id, object, to_party, by_party, created, signed FROM consents ORDER BY created, id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    ConsentRecord {
+                        id: r.try_get(0)?,
+                        object: r.try_get(1)?,
+                        to: r.try_get(2)?,
+                        by: r.try_get(3)?,
+                        created: r.try_get(4)?,
+                    },
+                    r.try_get(5)?,
+                ))
+            })
+            .collect()
+    }
+
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         let rows = self.client()?.query(
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
@@ -744,8 +782,10 @@ impl Store for PgStore {
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
+        openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
+        crate::sqlite::check_openings(entries.len(), openings.len())?;
         // Durable at commit (synchronous_commit is on by default; forced for this transaction).
         let mut tx = self.client.get_mut().transaction()?;
         tx.batch_execute("SET LOCAL synchronous_commit = on")?;
@@ -761,6 +801,17 @@ impl Store for PgStore {
         let put = tx.prepare("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
         for (i, e) in entries.iter().enumerate() {
             tx.execute(&put, &[&to_i64(size + i as u64)?, &e.as_slice()])?;
+        }
+        let put = tx.prepare("INSERT INTO log_openings (idx, leaf, salt) VALUES ($1, $2, $3)")?;
+        let grant = tx.prepare(
+            "INSERT INTO log_access (party, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )?;
+        for (i, o) in openings.iter().enumerate() {
+            let idx = to_i64(size + i as u64)?;
+            tx.execute(&put, &[&idx, &o.leaf.as_slice(), &&o.salt[..]])?;
+            for party in &o.parties {
+                tx.execute(&grant, &[party, &idx])?;
+            }
         }
         let put = tx.prepare("INSERT INTO log_hashes (idx, hash) VALUES ($1, $2)")?;
         for (i, h) in hashes {
@@ -814,10 +865,58 @@ impl Store for PgStore {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError> {
+        let mut client = self.client()?;
+        let Some(row) = client.query_opt(
+            "SELECT leaf, salt FROM log_openings WHERE idx = $1",
+            &[&to_i64(index)?],
+        )?
+        else {
+            return Ok(None);
+        };
+        let leaf: Vec<u8> = row.try_get(0)?;
+        let salt: Vec<u8> = row.try_get(1)?;
+        let parties = client
+            .query(
+                "SELECT party FROM log_access WHERE idx = $1 ORDER BY party",
+                &[&to_i64(index)?],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(LogOpening {
+            leaf,
+            salt: crate::sqlite::salt32(index, &salt)?,
+            parties,
+        }))
+    }
+
+    fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
+             WHERE a.party = $1 ORDER BY a.idx",
+            &[&party],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let i = r.try_get::<_, i64>(0)?.max(0) as u64;
+                let salt: &[u8] = r.try_get(2)?;
+                Ok((
+                    i,
+                    LogOpening {
+                        leaf: r.try_get(1)?,
+                        salt: crate::sqlite::salt32(i, salt)?,
+                        parties: vec![party.to_owned()],
+                    },
+                ))
+            })
+            .collect()
+    }
+
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
         self.client.get_mut().execute(
             "INSERT INTO log_checkpoints (size, note, created) VALUES ($1, $2, $3)
-             ON CONFLICT (size) DO UPDATE SET note = excluded.note",
+             ON CONFLICT (size) DO NOTHING",
             &[&to_i64(size)?, &note, &Timestamp::now().as_str()],
         )?;
         Ok(())

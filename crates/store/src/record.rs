@@ -120,6 +120,18 @@ pub struct ConsentRecord {
     pub created: String,
 }
 
+/// The private opening of one log entry: the leaf the published commitment hides, its salt,
+/// and the parties it concerns (who may be given it). Kept beside the log, never published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOpening {
+    /// The leaf (canonical JSON).
+    pub leaf: Vec<u8>,
+    /// The salt of its commitment.
+    pub salt: [u8; 32],
+    /// The parties it concerns.
+    pub parties: Vec<String>,
+}
+
 /// Evidence that a partner's log forked, as kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkRecord {

@@ -21,7 +21,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, NewObject, NodeRecord, PartnerRecord, Stored,
+    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
+    PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -50,7 +51,8 @@ CREATE INDEX IF NOT EXISTS objects_k ON objects (k);
 CREATE INDEX IF NOT EXISTS objects_latest ON objects (seq) WHERE latest = 1;
 CREATE TABLE IF NOT EXISTS partners (party TEXT PRIMARY KEY, agreement TEXT NOT NULL, updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS consents (
-    id TEXT PRIMARY KEY, object TEXT NOT NULL, to_party TEXT NOT NULL, by_party TEXT NOT NULL, created TEXT NOT NULL
+    id TEXT PRIMARY KEY, object TEXT NOT NULL, to_party TEXT NOT NULL, by_party TEXT NOT NULL, created TEXT NOT NULL,
+    signed TEXT
 );
 CREATE TABLE IF NOT EXISTS releases (
     partner TEXT NOT NULL, id TEXT NOT NULL, version TEXT NOT NULL, first TEXT NOT NULL,
@@ -59,6 +61,8 @@ CREATE TABLE IF NOT EXISTS releases (
 CREATE TABLE IF NOT EXISTS credentials (party TEXT PRIMARY KEY, phc TEXT NOT NULL, updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_openings (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, salt BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_access (party TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (party, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log_cosignatures (
     size INTEGER NOT NULL, cosigner TEXT NOT NULL, line TEXT NOT NULL, created TEXT NOT NULL,
@@ -244,6 +248,7 @@ impl SqliteStore {
             conn.execute_batch(SCHEMA)?;
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
+        add_consent_signed_column(&conn)?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
             conn,
@@ -252,6 +257,19 @@ impl SqliteStore {
             checkpointer: None,
         })
     }
+}
+
+/// Adds the `signed` column to a consents table made before consents were signed.
+fn add_consent_signed_column(conn: &Connection) -> Result<(), StoreError> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('consents') WHERE name = 'signed'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE consents ADD COLUMN signed TEXT")?;
+    }
+    Ok(())
 }
 
 /// The next `date_added` after `last`: now, but always after the previous one, so that
@@ -642,6 +660,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn add_signed_consent(&mut self, c: &ConsentRecord, signed: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO consents (id, object, to_party, by_party, created, signed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![c.id, c.object, c.to, c.by, c.created, signed],
+        )?;
+        self.changes += 1;
+        Ok(())
+    }
+
+    fn signed_consents(&self) -> Result<Vec<(ConsentRecord, Option<String>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, object, to_party, by_party, created, signed FROM consents ORDER BY created, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                ConsentRecord {
+                    id: r.get(0)?,
+                    object: r.get(1)?,
+                    to: r.get(2)?,
+                    by: r.get(3)?,
+                    created: r.get(4)?,
+                },
+                r.get(5)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
@@ -850,12 +896,13 @@ impl Store for SqliteStore {
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
+        openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
         // Durable when acknowledged: this transaction's commit syncs the WAL (FULL), while
         // ingest keeps NORMAL. The pragma cannot change inside a transaction.
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(&mut self.conn, entries, hashes);
+        let result = sqlite_log_append(&mut self.conn, entries, openings, hashes);
         let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
         let size = result?;
         reset?;
@@ -890,10 +937,60 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = self
+            .conn
+            .prepare_cached("SELECT leaf, salt FROM log_openings WHERE idx = ?1")?
+            .query_row([to_i64(index)?], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((leaf, salt)) = row else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT party FROM log_access WHERE idx = ?1 ORDER BY party")?;
+        let parties = stmt
+            .query_map([to_i64(index)?], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(LogOpening {
+            leaf,
+            salt: salt32(index, &salt)?,
+            parties,
+        }))
+    }
+
+    fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
+             WHERE a.party = ?1 ORDER BY a.idx",
+        )?;
+        let rows = stmt.query_map([party], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (i, leaf, salt) = row?;
+            let i = i.max(0) as u64;
+            out.push((
+                i,
+                LogOpening {
+                    leaf,
+                    salt: salt32(i, &salt)?,
+                    parties: vec![party.to_owned()],
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO log_checkpoints (size, note, created) VALUES (?1, ?2, ?3)
-             ON CONFLICT (size) DO UPDATE SET note = excluded.note",
+             ON CONFLICT (size) DO NOTHING",
             params![to_i64(size)?, note, Timestamp::now().as_str()],
         )?;
         Ok(())
@@ -1031,11 +1128,29 @@ fn next_index(conn: &Connection, table: &str) -> Result<u64, StoreError> {
     Ok(max.map_or(0, |m| m.max(-1) as u64 + 1))
 }
 
+/// A stored salt, which must be 32 bytes.
+pub(crate) fn salt32(index: u64, salt: &[u8]) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(salt)
+        .map_err(|_| StoreError::Damaged(format!("the salt of log entry {index} is not 32 bytes")))
+}
+
+/// Openings must be aligned with the entries they open (or absent).
+pub(crate) fn check_openings(entries: usize, openings: usize) -> Result<(), StoreError> {
+    if openings != 0 && openings != entries {
+        return Err(StoreError::Damaged(format!(
+            "{openings} openings for {entries} log entries"
+        )));
+    }
+    Ok(())
+}
+
 fn sqlite_log_append(
     conn: &mut Connection,
     entries: &[Vec<u8>],
+    openings: &[LogOpening],
     hashes: &[(u64, [u8; 32])],
 ) -> Result<u64, StoreError> {
+    check_openings(entries.len(), openings.len())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let size = next_index(&tx, "log_entries")?;
     let stored = next_index(&tx, "log_hashes")?;
@@ -1044,6 +1159,17 @@ fn sqlite_log_append(
         let mut put = tx.prepare_cached("INSERT INTO log_entries (idx, entry) VALUES (?1, ?2)")?;
         for (i, e) in entries.iter().enumerate() {
             put.execute(params![to_i64(size + i as u64)?, e])?;
+        }
+        let mut put =
+            tx.prepare_cached("INSERT INTO log_openings (idx, leaf, salt) VALUES (?1, ?2, ?3)")?;
+        let mut grant =
+            tx.prepare_cached("INSERT OR IGNORE INTO log_access (party, idx) VALUES (?1, ?2)")?;
+        for (i, o) in openings.iter().enumerate() {
+            let idx = to_i64(size + i as u64)?;
+            put.execute(params![idx, o.leaf, &o.salt[..]])?;
+            for p in &o.parties {
+                grant.execute(params![p, idx])?;
+            }
         }
         let mut put = tx.prepare_cached("INSERT INTO log_hashes (idx, hash) VALUES (?1, ?2)")?;
         for (i, h) in hashes {

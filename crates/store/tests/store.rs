@@ -9,7 +9,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    ConsentRecord, NewObject, NodeRecord, PartnerRecord, PgStore, SqliteStore, Store, StoreError,
+    ConsentRecord, LogOpening, NewObject, NodeRecord, PartnerRecord, PgStore, SqliteStore, Store,
+    StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -905,10 +906,10 @@ fn the_log_appends_whole_batches_in_order_and_refuses_a_stale_append() {
         let e = |b: u8| vec![b; 3];
         let h = |b: u8| [b; 32];
         let n = store
-            .log_append(&[e(1), e(2)], &[(0, h(1)), (1, h(2)), (2, h(12))])
+            .log_append(&[e(1), e(2)], &[], &[(0, h(1)), (1, h(2)), (2, h(12))])
             .unwrap();
         assert_eq!(n, 2, "{name}");
-        let n = store.log_append(&[e(3)], &[(3, h(3))]).unwrap();
+        let n = store.log_append(&[e(3)], &[], &[(3, h(3))]).unwrap();
         assert_eq!(n, 3, "{name}");
         assert_eq!(store.log_size().unwrap(), 3, "{name}");
         assert_eq!(
@@ -923,7 +924,7 @@ fn the_log_appends_whole_batches_in_order_and_refuses_a_stale_append() {
             "{name}"
         );
         // Hashes computed against an older size: refused, nothing written.
-        let err = store.log_append(&[e(9)], &[(2, h(9))]).unwrap_err();
+        let err = store.log_append(&[e(9)], &[], &[(2, h(9))]).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -936,14 +937,66 @@ fn the_log_appends_whole_batches_in_order_and_refuses_a_stale_append() {
         );
         assert_eq!(store.log_size().unwrap(), 3, "{name}");
         // An empty append changes nothing.
-        assert_eq!(store.log_append(&[], &[]).unwrap(), 3, "{name}");
+        assert_eq!(store.log_append(&[], &[], &[]).unwrap(), 3, "{name}");
         // Log writes are not content changes: views stay cached.
         let g = store.generation().unwrap();
         store
-            .log_append(&[e(4)], &[(4, h(4)), (5, h(34)), (6, h(14))])
+            .log_append(&[e(4)], &[], &[(4, h(4)), (5, h(34)), (6, h(14))])
             .unwrap();
         store.put_checkpoint(4, "note 4").unwrap();
         assert_eq!(store.generation().unwrap(), g, "{name}");
+    }
+}
+
+#[test]
+fn log_openings_are_kept_with_their_entries_and_given_by_party() {
+    for (name, mut store, _keep) in backends() {
+        let o = |leaf: &str, salt: u8, parties: &[&str]| LogOpening {
+            leaf: leaf.as_bytes().to_vec(),
+            salt: [salt; 32],
+            parties: parties.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let openings = [
+            o("a", 1, &["RUS"]),
+            o("b", 2, &["GBR", "RUS"]),
+            o("c", 3, &["GBR"]),
+        ];
+        store
+            .log_append(
+                &[vec![1; 32], vec![2; 32], vec![3; 32]],
+                &openings,
+                &[(0, [1; 32]), (1, [2; 32]), (2, [12; 32]), (3, [3; 32])],
+            )
+            .unwrap();
+        assert_eq!(
+            store.log_opening(1).unwrap(),
+            Some(openings[1].clone()),
+            "{name}"
+        );
+        assert_eq!(store.log_opening(3).unwrap(), None, "{name}");
+        let rus = store.log_openings_for("RUS").unwrap();
+        assert_eq!(
+            rus.iter()
+                .map(|(i, o)| (*i, o.leaf.clone()))
+                .collect::<Vec<_>>(),
+            vec![(0, b"a".to_vec()), (1, b"b".to_vec())],
+            "{name}"
+        );
+        assert_eq!(rus[1].1.salt, [2; 32], "{name}");
+        assert!(store.log_openings_for("ISR").unwrap().is_empty(), "{name}");
+        // Openings not aligned with the entries: refused, nothing written.
+        assert!(store
+            .log_append(&[vec![4; 32]], &openings[..2], &[(4, [4; 32])])
+            .is_err());
+        assert_eq!(store.log_size().unwrap(), 3, "{name}");
+        // A size is signed once: a second note for it does not replace the first.
+        store.put_checkpoint(3, "first").unwrap();
+        store.put_checkpoint(3, "second").unwrap();
+        assert_eq!(
+            store.checkpoint_at(3).unwrap().as_deref(),
+            Some("first"),
+            "{name}"
+        );
     }
 }
 
@@ -1025,11 +1078,89 @@ fn sqlite_log_survives_reopening() {
     let path = dir.path().join("node.db");
     {
         let mut s = SqliteStore::open(&path).unwrap();
-        s.log_append(&[b"x".to_vec()], &[(0, [7; 32])]).unwrap();
+        s.log_append(&[b"x".to_vec()], &[], &[(0, [7; 32])])
+            .unwrap();
         s.put_checkpoint(1, "one").unwrap();
     }
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(s.log_size().unwrap(), 1);
     assert_eq!(s.log_hashes(&[0]).unwrap(), vec![[7; 32]]);
     assert_eq!(s.latest_checkpoint().unwrap(), Some((1, "one".into())));
+}
+
+#[test]
+fn consents_keep_their_signed_note_in_both_backends() {
+    for (name, mut store, _keep) in backends() {
+        let c = |id: &str| ConsentRecord {
+            id: id.into(),
+            object: "report--x".into(),
+            to: "GBR".into(),
+            by: "ISR".into(),
+            created: format!("t-{id}"),
+        };
+        let before = store.generation().unwrap();
+        store.add_consent(&c("c1")).unwrap();
+        store
+            .add_signed_consent(
+                &c("c2"),
+                "liaison consent v1\n...\n\n\u{2014} liaison.ISR x\n",
+            )
+            .unwrap();
+        assert_ne!(store.generation().unwrap(), before, "{name}");
+        let all = store.signed_consents().unwrap();
+        assert_eq!(
+            all,
+            vec![
+                (c("c1"), None),
+                (
+                    c("c2"),
+                    Some("liaison consent v1\n...\n\n\u{2014} liaison.ISR x\n".into())
+                )
+            ],
+            "{name}"
+        );
+        assert_eq!(store.consents().unwrap(), vec![c("c1"), c("c2")], "{name}");
+    }
+}
+
+#[test]
+fn an_sqlite_file_from_before_signed_consents_gains_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    let old = ConsentRecord {
+        id: "c0".into(),
+        object: "report--x".into(),
+        to: "GBR".into(),
+        by: "ISR".into(),
+        created: "t0".into(),
+    };
+    {
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.add_consent(&old).unwrap();
+    }
+    {
+        // As the file was before: no `signed` column.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("ALTER TABLE consents DROP COLUMN signed")
+            .unwrap();
+    }
+    let mut s = SqliteStore::open(&path).unwrap();
+    let mut new = old.clone();
+    new.id = "c1".into();
+    new.created = "t1".into();
+    s.add_signed_consent(&new, "note").unwrap();
+    assert_eq!(
+        s.signed_consents().unwrap(),
+        vec![(old, None), (new, Some("note".into()))]
+    );
+    drop(s);
+    // And reopening again changes nothing.
+    assert_eq!(
+        SqliteStore::open(&path)
+            .unwrap()
+            .signed_consents()
+            .unwrap()
+            .len(),
+        2
+    );
 }
