@@ -62,11 +62,27 @@ impl<S: Store> Node<S> {
                 }
             }
         }
-        let held = self.markings()?;
+        // Which marking ids not defined in the document are liaison labels we already hold:
+        // looked up one by one (a document uses few), not by reading every stored marking.
+        let mut held_labels: HashSet<String> = HashSet::new();
+        let mut looked: HashSet<&str> = HashSet::new();
+        for o in &doc.objects {
+            for m in o.object_marking_refs() {
+                let m = m.as_str();
+                if liaison_ids.contains(m) || !looked.insert(m) {
+                    continue;
+                }
+                if let Some(stored) = self.store.latest(m)? {
+                    if matches!(Label::from_marking_definition(&stored.object), Ok(Some(_))) {
+                        held_labels.insert(m.to_owned());
+                    }
+                }
+            }
+        }
         let carries_label = |o: &StixObject| {
-            o.object_marking_refs().iter().any(|m| {
-                liaison_ids.contains(m.as_str()) || matches!(held.get(m.as_str()), Some(Ok(_)))
-            })
+            o.object_marking_refs()
+                .iter()
+                .any(|m| liaison_ids.contains(m.as_str()) || held_labels.contains(m.as_str()))
         };
 
         let mut extra: Vec<StixObject> = Vec::new();
