@@ -10,8 +10,9 @@
 //! The log key's seed lives in the node's home as `log.key` (mode 0600); the cosigner key
 //! (which cosigns partners' checkpoints) is derived from it, so one file holds both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use liaison_labels::Party;
 use liaison_log::{
@@ -165,7 +166,21 @@ pub struct LogKeys {
     pub node: NodeKey,
     /// Cosigns partners' checkpoints.
     pub cosigner: Cosigner,
+    /// What this node has read of its own log (stored hashes are never rewritten; a size is
+    /// signed once), kept with the keys of that log.
+    cache: Arc<Mutex<LogCache>>,
 }
+
+/// Stored hashes read so far (up to [`HASH_CACHE_MAX`]; the upper levels, which every proof
+/// touches, come first) and the latest checkpoint verified.
+#[derive(Debug, Default)]
+struct LogCache {
+    hashes: HashMap<u64, Hash>,
+    checkpoint: Option<SignedCheckpoint>,
+}
+
+/// Stored hashes kept in memory at most (about 12 MiB).
+const HASH_CACHE_MAX: usize = 1 << 18;
 
 impl LogKeys {
     /// Both keys from the log key's seed.
@@ -177,7 +192,11 @@ impl LogKeys {
         h.update(seed);
         let cosigner_seed: [u8; 32] = h.finalize().into();
         let cosigner = Cosigner::from_seed(&name, cosigner_seed).map_err(log_err)?;
-        Ok(LogKeys { node, cosigner })
+        Ok(LogKeys {
+            node,
+            cosigner,
+            cache: Arc::default(),
+        })
     }
 
     /// Fresh random keys (kept nowhere).
@@ -238,13 +257,60 @@ fn log_err(e: impl std::fmt::Display) -> ReleaseError {
 /// The store's stored hashes as a [`HashReader`], with hashes not yet stored after them.
 struct Reader<'a, S: Store> {
     store: &'a S,
+    cache: &'a Mutex<LogCache>,
     base: u64,
     pending: Vec<Hash>,
 }
 
 impl<S: Store> HashReader for Reader<'_, S> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StorageError> {
-        let (stored, _): (Vec<u64>, Vec<u64>) = indexes.iter().partition(|&&i| i < self.base);
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| StorageError::new("the log cache is poisoned"))?;
+        let missing: Vec<u64> = indexes
+            .iter()
+            .copied()
+            .filter(|&i| i < self.base && !cache.hashes.contains_key(&i))
+            .collect();
+        if !missing.is_empty() {
+            let found = self
+                .store
+                .log_hashes(&missing)
+                .map_err(|e| StorageError::new(e.to_string()))?;
+            for (i, h) in missing.into_iter().zip(found) {
+                if cache.hashes.len() < HASH_CACHE_MAX {
+                    cache.hashes.insert(i, Hash(h));
+                } else {
+                    // Full: served without keeping it.
+                    return self.read_uncached(indexes);
+                }
+            }
+        }
+        indexes
+            .iter()
+            .map(|&i| {
+                if i < self.base {
+                    cache
+                        .hashes
+                        .get(&i)
+                        .copied()
+                        .ok_or(StorageError::missing(i))
+                } else {
+                    usize::try_from(i - self.base)
+                        .ok()
+                        .and_then(|k| self.pending.get(k).copied())
+                        .ok_or(StorageError::missing(i))
+                }
+            })
+            .collect()
+    }
+}
+
+impl<S: Store> Reader<'_, S> {
+    /// Reads `indexes` from the store (and pending), bypassing the cache.
+    fn read_uncached(&self, indexes: &[u64]) -> Result<Vec<Hash>, StorageError> {
+        let stored: Vec<u64> = indexes.iter().copied().filter(|&i| i < self.base).collect();
         let from_store = if stored.is_empty() {
             Vec::new()
         } else {
@@ -269,9 +335,10 @@ impl<S: Store> HashReader for Reader<'_, S> {
     }
 }
 
-fn reader<S: Store>(store: &S) -> Reader<'_, S> {
+fn reader<'a, S: Store>(store: &'a S, keys: &'a LogKeys) -> Reader<'a, S> {
     Reader {
         store,
+        cache: &keys.cache,
         base: u64::MAX,
         pending: Vec::new(),
     }
@@ -360,6 +427,7 @@ impl<S: Store> Node<S> {
         let base = stored_hash_count(size).map_err(log_err)?;
         let mut r = Reader {
             store: &self.store,
+            cache: &self.log_keys.cache,
             base,
             pending: Vec::new(),
         };
@@ -381,7 +449,7 @@ impl<S: Store> Node<S> {
     /// fork of our own log and is refused loudly rather than signed.
     fn sign_checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
         let size = self.store.log_size()?;
-        let r = root(size, &reader(&self.store)).map_err(log_err)?;
+        let r = root(size, &reader(&self.store, &self.log_keys)).map_err(log_err)?;
         if let Some(kept) = self.checkpoint_at(size)? {
             if kept.checkpoint().root() != r {
                 return Err(ReleaseError::Log(format!(
@@ -413,13 +481,26 @@ impl<S: Store> Node<S> {
     /// after a crash between an append and its checkpoint), without cosignatures.
     pub fn checkpoint(&mut self) -> Result<SignedCheckpoint, ReleaseError> {
         let size = self.store.log_size()?;
-        match self.store.latest_checkpoint()? {
+        if let Ok(cache) = self.log_keys.cache.lock() {
+            if let Some(cp) = cache
+                .checkpoint
+                .as_ref()
+                .filter(|cp| cp.checkpoint().size() == size)
+            {
+                return Ok(cp.clone());
+            }
+        }
+        let cp = match self.store.latest_checkpoint()? {
             Some((s, note)) if s == size => {
                 SignedCheckpoint::verify(note.as_bytes(), &self.log_keys.node.verifier_key())
-                    .map_err(log_err)
+                    .map_err(log_err)?
             }
-            _ => self.sign_checkpoint(),
+            _ => self.sign_checkpoint()?,
+        };
+        if let Ok(mut cache) = self.log_keys.cache.lock() {
+            cache.checkpoint = Some(cp.clone());
         }
+        Ok(cp)
     }
 
     /// Our signed checkpoint of `size`, if we signed one.
@@ -472,12 +553,14 @@ impl<S: Store> Node<S> {
         index: u64,
         size: u64,
     ) -> Result<InclusionProof, ReleaseError> {
-        let r = reader(&self.store);
+        let r = reader(&self.store, &self.log_keys);
         let path = prove_inclusion(index, size, &r).map_err(log_err)?;
-        let leaf = self.store.log_hashes(&[stored_hash_index(0, index)])?;
+        let leaf = r
+            .read_hashes(&[stored_hash_index(0, index)])
+            .map_err(log_err)?;
         let leaf_hash = leaf
             .first()
-            .map(|h| Hash(*h))
+            .copied()
             .ok_or_else(|| ReleaseError::Log(format!("no leaf {index}")))?;
         Ok(InclusionProof {
             index,
@@ -488,7 +571,7 @@ impl<S: Store> Node<S> {
 
     /// The consistency proof between two sizes of our log.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReleaseError> {
-        prove_consistency(old, new, &reader(&self.store)).map_err(log_err)
+        prove_consistency(old, new, &reader(&self.store, &self.log_keys)).map_err(log_err)
     }
 
     /// The opening of leaf `index` if it concerns `party` (else `None`: a party is never
@@ -517,7 +600,7 @@ impl<S: Store> Node<S> {
         }
         match tile.kind() {
             TileKind::Hashes { .. } => Ok(Some(
-                tile_data(tile, size, &reader(&self.store)).map_err(log_err)?,
+                tile_data(tile, size, &reader(&self.store, &self.log_keys)).map_err(log_err)?,
             )),
             TileKind::Entries => {
                 let start = tile.index() * 256;

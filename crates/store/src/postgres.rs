@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS log_openings (idx bigint PRIMARY KEY, leaf bytea NOT 
 CREATE TABLE IF NOT EXISTS log_access (
     party text COLLATE "C" NOT NULL, idx bigint NOT NULL, PRIMARY KEY (party, idx)
 );
+CREATE INDEX IF NOT EXISTS log_access_idx ON log_access (idx);
 CREATE TABLE IF NOT EXISTS log_checkpoints (
     size bigint PRIMARY KEY, note text NOT NULL, created text NOT NULL
 );
