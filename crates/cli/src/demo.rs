@@ -315,6 +315,7 @@ fn over_the_network(
     let rus_home = home.join("nodes").join("rus");
     let mut rus_node = Node::init(&rus_home, &rus)?;
     rus_node.add_partner(&usa, WITH_USA)?;
+    exchange_log_keys(&usa_handle, &mut rus_node, &usa, &rus)?;
     let pulled_rus = pull_into(
         &mut rus_node,
         &rus_home,
@@ -333,6 +334,17 @@ fn over_the_network(
             "   RUS stored {} objects in {} pages of 2",
             pulled_rus.stored, pulled_rus.pages
         );
+    }
+    match &pulled_rus.log {
+        Some(check) if check.cosigned => {
+            if n.human {
+                println!(
+                    "   RUS checked the USA's signed checkpoint (size {}) and returned its cosignature",
+                    check.size
+                );
+            }
+        }
+        _ => bail!("demo check failed: RUS did not check and cosign the USA's log"),
     }
     for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
         if held(&rus_node, forbidden)? {
@@ -396,6 +408,7 @@ fn over_the_network(
     let mut gbr_node = Node::init(&gbr_home, &gbr)?;
     gbr_node.add_partner(&usa, WITH_USA)?;
     gbr_node.add_partner(&rus, GBR_WITH_RUS)?;
+    exchange_log_keys(&usa_handle, &mut gbr_node, &usa, &gbr)?;
     let pulled_gbr = pull_into(
         &mut gbr_node,
         &gbr_home,
@@ -412,6 +425,27 @@ fn over_the_network(
     if !held(&gbr_node, ASSESSMENT)? {
         bail!("demo check failed: the assessment did not reach GBR's node");
     }
+    if !pulled_gbr.log.as_ref().is_some_and(|c| c.cosigned) {
+        bail!("demo check failed: GBR did not check and cosign the USA's log");
+    }
+    {
+        let mut usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        let status = usa_node.log_status()?;
+        if n.human {
+            println!(
+                "   the USA's log: {} entries, checkpoint cosigned by {}",
+                status.size,
+                status
+                    .cosignatures
+                    .iter()
+                    .map(|c| c.cosigner.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            );
+        }
+    }
     let onward = gbr_node.preview(&rus)?;
     n.show(&onward, "RUS, from GBR's node");
     expect(
@@ -427,6 +461,16 @@ fn over_the_network(
     );
     rus_node.ingest(&rus_bundle()?, &IngestOptions::default(), &mut |_| {})?;
     rus_node.set_secret(&usa, USA_SECRET_AT_RUS)?;
+    {
+        // The other direction: the USA verifies RUS's log, RUS accepts the USA's cosignature.
+        let mut usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        let rus_key = rus_node.log_keys().node.verifier_key().to_string();
+        let usa_cosigner = usa_node.log_status()?.cosigner_key;
+        usa_node.set_partner_key(&rus, liaison_release::PARTNER_LOG_KEY, &rus_key)?;
+        rus_node.set_partner_key(&usa, liaison_release::PARTNER_COSIGNER_KEY, &usa_cosigner)?;
+    }
     let rus_handle = Arc::new(Mutex::new(rus_node));
     let (rus_url, rus_fp, rus_stop) =
         start_server(&rt, Arc::clone(&rus_handle), &rus_home.join("tls"))?;
@@ -459,6 +503,37 @@ fn over_the_network(
     }
     if n.human {
         println!("   the USA stored {} objects from RUS", pulled_usa.stored);
+    }
+
+    n.say(
+        "Both sides check the other's log",
+        "liaison log verify --partner USA   (on RUS's node)      liaison log verify --partner RUS   (on the USA's)\nEverything received must be included in the sender's log, and its checkpoints consistent.",
+    );
+    let rus_report = {
+        let mut rus_node = rus_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        crate::log::verify_one(&mut rus_node, &rus_home, &usa, RUS_SECRET)?
+    };
+    let usa_report = {
+        let mut usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        crate::log::verify_one(&mut usa_node, home, &rus, USA_SECRET_AT_RUS)?
+    };
+    for r in [&rus_report, &usa_report] {
+        if !r.ok {
+            bail!(
+                "demo check failed: log verification of {} failed",
+                r.partner
+            );
+        }
+        if n.human {
+            println!(
+                "   {}'s log: checkpoint size {}, consistent, {} of {} received objects proved included",
+                r.partner, r.checkpoint_size, r.included, r.received
+            );
+        }
     }
     for stop in [usa_stop, rus_stop] {
         let _ = stop.send(());
@@ -505,6 +580,25 @@ fn usa_news() -> anyhow::Result<liaison_stix::Document> {
         ]})
         .to_string();
     Ok(liaison_stix::parse_document(&text)?)
+}
+
+/// The USA and a partner exchange log keys out of band: the partner registers the USA's
+/// checkpoint key (to verify what it pulls), the USA the partner's cosigner key (to accept
+/// its cosignatures).
+fn exchange_log_keys(
+    usa_handle: &Arc<Mutex<Node<SqliteStore>>>,
+    partner_node: &mut Node<SqliteStore>,
+    usa: &Party,
+    partner: &Party,
+) -> anyhow::Result<()> {
+    let mut usa_node = usa_handle
+        .lock()
+        .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+    let usa_key = usa_node.log_keys().node.verifier_key().to_string();
+    let cosigner = partner_node.log_status()?.cosigner_key;
+    partner_node.set_partner_key(usa, liaison_release::PARTNER_LOG_KEY, &usa_key)?;
+    usa_node.set_partner_key(partner, liaison_release::PARTNER_COSIGNER_KEY, &cosigner)?;
+    Ok(())
 }
 
 /// Starts a node's TAXII server on a free loopback port; returns its URL, its certificate's

@@ -219,16 +219,16 @@ struct ProofsJson {
 /// The report of `liaison log verify`.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct VerifyReport {
-    partner: String,
-    checkpoint_size: u64,
-    consistent: bool,
-    forks: usize,
-    received: usize,
-    included: usize,
-    missing: Vec<String>,
+    pub(crate) partner: String,
+    pub(crate) checkpoint_size: u64,
+    pub(crate) consistent: bool,
+    pub(crate) forks: usize,
+    pub(crate) received: usize,
+    pub(crate) included: usize,
+    pub(crate) missing: Vec<String>,
     /// Openings served that did not verify (leaf, salt, commitment, proof or root).
-    bad_proofs: Vec<String>,
-    ok: bool,
+    pub(crate) bad_proofs: Vec<String>,
+    pub(crate) ok: bool,
 }
 
 /// `liaison log verify --partner P`.
@@ -298,7 +298,7 @@ pub(crate) fn verify(
     Ok(())
 }
 
-fn verify_one(
+pub(crate) fn verify_one(
     node: &mut Node<SqliteStore>,
     home: &Path,
     partner: &Party,
