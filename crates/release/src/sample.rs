@@ -247,3 +247,22 @@ pub fn rus_bundle() -> Result<Document, ReleaseError> {
         ),
     ])
 }
+
+/// Puts the sample exchange into a node: ISR's report and tear line as received from ISR,
+/// then the USA's own holdings. (The demo does the same in two narrated steps.)
+pub fn ingest_exchange<S: liaison_store::Store>(
+    node: &mut crate::Node<S>,
+) -> Result<(), ReleaseError> {
+    let l = labels()?;
+    let from_isr = crate::IngestOptions {
+        default_label: None,
+        source: Some("ISR".into()),
+    };
+    node.ingest(&isr_bundle(&l)?, &from_isr, &mut |_| {})?;
+    node.ingest(
+        &usa_bundle(&l)?,
+        &crate::IngestOptions::default(),
+        &mut |_| {},
+    )?;
+    Ok(())
+}

@@ -12,9 +12,7 @@ use axum::Router;
 use base64::Engine;
 use http_body_util::BodyExt;
 use liaison_labels::Party;
-use liaison_release::sample::{
-    isr_bundle, labels, usa_bundle, ASSESSMENT, GBR_AGREEMENT, ISR_REPORT,
-};
+use liaison_release::sample::{isr_bundle, labels, ASSESSMENT, GBR_AGREEMENT, ISR_REPORT};
 use liaison_release::{IngestOptions, Leaf, LogKeys, Node, ReleaseError, PARTNER_LOG_KEY};
 use liaison_server::{app, AppState, Config};
 use liaison_store::SqliteStore;
@@ -50,22 +48,7 @@ fn usa_node() -> (tempfile::TempDir, Node<SqliteStore>) {
     let mut node = Node::init(dir.path(), &p("USA")).unwrap();
     node.add_partner(&p("GBR"), GBR_AGREEMENT).unwrap();
     node.add_partner(&p("ISR"), ISR_AGREEMENT).unwrap();
-    let from_isr = IngestOptions {
-        default_label: None,
-        source: Some("ISR".into()),
-    };
-    node.ingest(
-        &isr_bundle(&labels().unwrap()).unwrap(),
-        &from_isr,
-        &mut |_| {},
-    )
-    .unwrap();
-    node.ingest(
-        &usa_bundle(&labels().unwrap()).unwrap(),
-        &IngestOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    liaison_release::sample::ingest_exchange(&mut node).unwrap();
     node.set_secret(&p("ISR"), ISR_SECRET).unwrap();
     node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
     (dir, node)

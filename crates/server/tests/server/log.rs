@@ -17,8 +17,8 @@ use liaison_log::{
     decode_entry_bundle, leaf_hash, new_tiles, verify_entry_bundle, verify_inclusion, Cosigner,
     Hash, MemoryTree, Opening, SignedCheckpoint, TileKind, VerifierKey,
 };
-use liaison_release::sample::{isr_bundle, labels, usa_bundle, GBR_AGREEMENT, RUS_AGREEMENT};
-use liaison_release::{sha256_hex, IngestOptions, Leaf, Node, PARTNER_COSIGNER_KEY};
+use liaison_release::sample::{GBR_AGREEMENT, RUS_AGREEMENT};
+use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY};
 use liaison_server::{app, AppState, Config, ProofsJson, HEADER_LOG_SIZE};
 use tower::ServiceExt;
 
@@ -40,22 +40,7 @@ fn fixture() -> Fixture {
     let mut node = Node::init(dir.path(), &p("USA")).unwrap();
     node.add_partner(&p("GBR"), GBR_AGREEMENT).unwrap();
     node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
-    let from_isr = IngestOptions {
-        default_label: None,
-        source: Some("ISR".into()),
-    };
-    node.ingest(
-        &isr_bundle(&labels().unwrap()).unwrap(),
-        &from_isr,
-        &mut |_| {},
-    )
-    .unwrap();
-    node.ingest(
-        &usa_bundle(&labels().unwrap()).unwrap(),
-        &IngestOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    liaison_release::sample::ingest_exchange(&mut node).unwrap();
     node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
     let rus_cosigner = Cosigner::from_seed("liaison.RUS", [7; 32]).unwrap();
     node.set_partner_key(

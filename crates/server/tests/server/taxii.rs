@@ -12,10 +12,9 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use liaison_labels::Party;
 use liaison_release::sample::{
-    isr_bundle, labels, usa_bundle, AQAP, ASSESSMENT, DERIVED, GBR_AGREEMENT, ISR_REPORT,
-    NOFORN_NOTE, RUS_AGREEMENT, T0,
+    AQAP, ASSESSMENT, DERIVED, GBR_AGREEMENT, ISR_REPORT, NOFORN_NOTE, RUS_AGREEMENT, T0,
 };
-use liaison_release::{IngestOptions, Node};
+use liaison_release::Node;
 use liaison_server::{app, AppState, Config};
 use liaison_store::SqliteStore;
 use serde_json::{json, Value};
@@ -52,22 +51,7 @@ impl Fixture {
         let mut node = Node::init(dir.path(), &p("USA")).unwrap();
         node.add_partner(&p("GBR"), GBR_AGREEMENT).unwrap();
         node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
-        let from_isr = IngestOptions {
-            default_label: None,
-            source: Some("ISR".into()),
-        };
-        node.ingest(
-            &isr_bundle(&labels().unwrap()).unwrap(),
-            &from_isr,
-            &mut |_| {},
-        )
-        .unwrap();
-        node.ingest(
-            &usa_bundle(&labels().unwrap()).unwrap(),
-            &IngestOptions::default(),
-            &mut |_| {},
-        )
-        .unwrap();
+        liaison_release::sample::ingest_exchange(&mut node).unwrap();
         node.add_consent(ISR_REPORT, &p("GBR"), &p("ISR")).unwrap();
         node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
         node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
