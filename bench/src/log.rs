@@ -29,6 +29,7 @@ pub(crate) fn leaf(n: u64) -> Leaf {
         sha256: sha256_hex(&n.to_be_bytes()),
         decision: "release".into(),
         reasons: vec!["released".into(), "scope".into()],
+        value: 1.0,
     }
 }
 

@@ -99,6 +99,29 @@ impl NodeKey {
         Ok(note.to_bytes())
     }
 
+    /// Adds this key's signature to a signed note (its other signature lines are kept, a
+    /// previous line by this key is replaced): how a second party signs the same text.
+    /// The caller verifies the existing signatures it relies on first.
+    ///
+    /// # Errors
+    /// [`CheckpointError::TooLarge`], [`CheckpointError::MalformedNote`] (not a signed
+    /// note), [`CheckpointError::CosignaturePrefix`].
+    pub fn countersign_note(&self, note: &[u8]) -> Result<Vec<u8>, CheckpointError> {
+        if note.len() > MAX_CHECKPOINT_BYTES {
+            return Err(CheckpointError::TooLarge(note.len()));
+        }
+        let mut parsed =
+            signed_note::Note::from_bytes(note).map_err(|_| CheckpointError::MalformedNote)?;
+        if parsed.text().starts_with(COSIGNATURE_HEADER.as_bytes()) {
+            return Err(CheckpointError::CosignaturePrefix);
+        }
+        let id = self.verifier_key().key_id();
+        parsed
+            .add_sigs(&[&NoteSigner(self, id)])
+            .map_err(|_| CheckpointError::Signing)?;
+        Ok(parsed.to_bytes())
+    }
+
     /// Signs a checkpoint of this node's log. The origin must be the key name.
     ///
     /// # Errors
@@ -294,6 +317,32 @@ mod tests {
         assert_eq!(back, signed);
         let text = String::from_utf8(signed.as_bytes().to_vec()).unwrap();
         assert!(text.starts_with("rus.example/log\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n— rus.example/log "));
+    }
+
+    #[test]
+    fn a_countersigned_note_verifies_under_both_keys_and_breaks_under_either_when_altered() {
+        let a = NodeKey::from_seed("liaison.USA", [1; 32]).unwrap();
+        let b = NodeKey::from_seed("liaison.RUS", [2; 32]).unwrap();
+        let text = b"liaison agreement v1\nfrom USA\nto RUS\n";
+        let one = a.sign_note(text).unwrap();
+        assert!(matches!(
+            verify_note(&one, &b.verifier_key()),
+            Err(CheckpointError::NotSignedByKey(_))
+        ));
+        let both = b.countersign_note(&one).unwrap();
+        assert_eq!(verify_note(&both, &a.verifier_key()).unwrap(), text);
+        assert_eq!(verify_note(&both, &b.verifier_key()).unwrap(), text);
+        // Countersigning again replaces the line rather than adding a second one.
+        let again = b.countersign_note(&both).unwrap();
+        assert_eq!(again.len(), both.len());
+        let altered = String::from_utf8(both).unwrap().replace("to RUS", "to IRN");
+        for k in [a.verifier_key(), b.verifier_key()] {
+            assert!(matches!(
+                verify_note(altered.as_bytes(), &k),
+                Err(CheckpointError::BadSignature(_))
+            ));
+        }
+        assert!(a.countersign_note(b"no signature here\n").is_err());
     }
 
     #[test]

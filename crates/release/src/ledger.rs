@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use liaison_labels::{Credibility, Grading, Party, Reliability};
-use liaison_policy::{Agreement, Judge, World};
+use liaison_policy::{Agreement, Judge, Reciprocity, World};
 use liaison_store::Store;
 use serde::Serialize;
 
@@ -72,6 +72,27 @@ pub fn grading_factor(g: Option<Grading>) -> f64 {
     })
 }
 
+/// The value of one object given or received under `terms`: none for marking and extension
+/// definitions (they travel with what they mark), else its type's value times its grading
+/// factor, times the echo factor when the other side already had it.
+fn value(terms: &Reciprocity, f: &Facts, echo: bool) -> f64 {
+    if matches!(
+        f.object_type.as_str(),
+        "marking-definition" | "extension-definition"
+    ) {
+        return 0.0;
+    }
+    let echo = if echo { terms.echo_factor } else { 1.0 };
+    terms.value_of(&f.object_type) * grading_factor(f.grading) * echo
+}
+
+fn counts(f: &Facts) -> bool {
+    !matches!(
+        f.object_type.as_str(),
+        "marking-definition" | "extension-definition"
+    )
+}
+
 struct Facts {
     object_type: String,
     grading: Option<Grading>,
@@ -107,6 +128,28 @@ impl<S: Store> Node<S> {
         Ok(out)
     }
 
+    /// What delivering each of `ids` to `partner` now is worth in the ledger (what its
+    /// delivery leaf records), aligned with `ids`; 0 for an id not held.
+    pub(crate) fn delivery_values(
+        &self,
+        partner: &Party,
+        ids: &[&str],
+    ) -> Result<Vec<f64>, ReleaseError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let agreement = self.agreement(partner)?;
+        let facts = self.facts()?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                facts.get(*id).map_or(0.0, |f| {
+                    value(&agreement.reciprocity, f, f.source == partner.as_str())
+                })
+            })
+            .collect())
+    }
+
     /// The account with one partner.
     pub fn ledger(&self, partner: &Party) -> Result<Ledger, ReleaseError> {
         let agreement = self.agreement(partner)?;
@@ -137,19 +180,10 @@ impl<S: Store> Node<S> {
         let mut given = 0.0;
         let mut deliveries = 0;
         for (id, _, first) in &releases {
-            let Some(f) = facts.get(id) else { continue };
-            if matches!(
-                f.object_type.as_str(),
-                "marking-definition" | "extension-definition"
-            ) {
+            let Some(f) = facts.get(id).filter(|f| counts(f)) else {
                 continue;
-            }
-            let echo = if f.source == p {
-                terms.echo_factor
-            } else {
-                1.0
             };
-            let v = terms.value_of(&f.object_type) * grading_factor(f.grading) * echo;
+            let v = value(terms, f, f.source == p);
             given += v;
             deliveries += 1;
             events.push((first.clone(), v));
@@ -164,19 +198,8 @@ impl<S: Store> Node<S> {
                 .or_insert_with(|| s.date_added.to_string());
             Ok(())
         })?;
-        for (id, f) in facts.iter().filter(|(_, f)| f.source == p) {
-            if matches!(
-                f.object_type.as_str(),
-                "marking-definition" | "extension-definition"
-            ) {
-                continue;
-            }
-            let echo = if delivered.contains(id.as_str()) {
-                terms.echo_factor
-            } else {
-                1.0
-            };
-            let v = terms.value_of(&f.object_type) * grading_factor(f.grading) * echo;
+        for (id, f) in facts.iter().filter(|(_, f)| f.source == p && counts(f)) {
+            let v = value(terms, f, delivered.contains(id.as_str()));
             received += v;
             receipts += 1;
             let when = dates.get(id).cloned().unwrap_or_default();

@@ -51,7 +51,7 @@ pub fn origin(party: &Party) -> String {
 }
 
 /// One leaf of the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Leaf {
     /// An agreement with `partner` was set; `sha256` of its text as stored.
@@ -84,6 +84,9 @@ pub enum Leaf {
         decision: String,
         /// The reason codes behind the decision.
         reasons: Vec<String>,
+        /// What the delivery is worth in the reciprocity ledger (the agreement's value for
+        /// the type, times the grading and echo factors), rounded to 1/1000.
+        value: f64,
     },
     /// An object received from a partner.
     Received {
@@ -108,7 +111,10 @@ impl Leaf {
 
     /// Reads a leaf's JSON back.
     pub fn from_json(json: &[u8]) -> Option<Leaf> {
-        serde_json::from_slice(json).ok()
+        // Through a `Value`: with serde_json's `arbitrary_precision` (on in this workspace) a
+        // number read straight into an internally tagged enum does not deserialize.
+        let v: Value = serde_json::from_slice(json).ok()?;
+        serde_json::from_value(v).ok()
     }
 
     /// The parties the leaf concerns, who alone are given its opening: an agreement's
@@ -389,6 +395,25 @@ impl<S: Store> Node<S> {
         if leaves.is_empty() {
             return Ok(self.store.log_size()?);
         }
+        let (first, ()) = self.append_with(leaves, |store, entries, openings, hashes| {
+            store.log_append(entries, openings, hashes).map(|_| ())
+        })?;
+        Ok(first)
+    }
+
+    /// Appends `leaves` through `write` (which writes the entries, openings and stored hashes
+    /// in one durable transaction, with whatever else must commit with them), then signs a
+    /// checkpoint over the new size. Returns the first index appended and what `write` did.
+    pub(crate) fn append_with<T>(
+        &mut self,
+        leaves: &[Leaf],
+        mut write: impl FnMut(
+            &mut S,
+            &[Vec<u8>],
+            &[LogOpening],
+            &[(u64, [u8; 32])],
+        ) -> Result<T, StoreError>,
+    ) -> Result<(u64, T), ReleaseError> {
         let mut openings = Vec::with_capacity(leaves.len());
         for leaf in leaves {
             let opening = Opening::new(leaf.to_json()?).map_err(log_err)?;
@@ -405,17 +430,19 @@ impl<S: Store> Node<S> {
         // Another process (the server, a pull) may append between our read of the size and
         // our append: the store refuses the stale hashes and we compute them again.
         let mut attempts = 0;
-        let first = loop {
+        let (first, done) = loop {
             let size = self.store.log_size()?;
             let hashes = self.hashes_for(size, &entries)?;
-            match self.store.log_append(&entries, &openings, &hashes) {
-                Ok(_) => break size,
+            match write(&mut self.store, &entries, &openings, &hashes) {
+                Ok(done) => break (size, done),
                 Err(StoreError::LogMoved { .. }) if attempts < 8 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }
         };
-        self.sign_checkpoint()?;
-        Ok(first)
+        if !leaves.is_empty() {
+            self.sign_checkpoint()?;
+        }
+        Ok((first, done))
     }
 
     /// The stored hashes that appending `entries` to the log of `size` entries adds.
@@ -810,12 +837,13 @@ mod tests {
             sha256: "ab".into(),
             decision: "release".into(),
             reasons: vec!["x".into()],
+            value: 1.25,
         };
         let e = l.to_json().unwrap();
         assert_eq!(l.parties(), vec!["RUS".to_owned()]);
         assert_eq!(
             String::from_utf8(e.clone()).unwrap(),
-            r#"{"decision":"release","delivered":"indicator--1","kind":"delivery","reasons":["x"],"recipient":"RUS","sha256":"ab","version":"2026"}"#
+            r#"{"decision":"release","delivered":"indicator--1","kind":"delivery","reasons":["x"],"recipient":"RUS","sha256":"ab","value":1.25,"version":"2026"}"#
         );
         assert_eq!(Leaf::from_json(&e), Some(l));
     }

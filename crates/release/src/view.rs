@@ -6,28 +6,34 @@
 //! The view holds the current version of each released object only: an earlier version may
 //! carry what a later one withdrew, so earlier versions are not released again.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use liaison_labels::Party;
-use liaison_stix::{parse_document, Timestamp};
-use liaison_store::Store;
+use liaison_stix::{parse_document, StixObject, Timestamp};
+use liaison_store::{Store, StoreError};
 
 use crate::error::ReleaseError;
 use crate::log::{sha256_hex, Leaf};
 use crate::node::Node;
 use crate::preview::Entry;
 
-/// The log leaf of `e` entering `to`'s view: its decision is that of the object it is (or
-/// that it is the tear line of); labels and definitions that travel along are `release`.
-fn delivery_leaf(to: &Party, e: &ViewEntry, decisions: &[Entry]) -> Leaf {
+/// The log leaf of object `o` (JSON text `json`) entering `to`'s view, worth `value` in the
+/// ledger: its decision is that of the object it is (or that it is the tear line of); labels
+/// and definitions that travel along are `release`.
+fn delivery_leaf(to: &Party, o: &StixObject, json: &str, decisions: &[Entry], value: f64) -> Leaf {
+    let id = o.id().as_str();
     let decided = decisions
         .iter()
-        .find(|d| d.object == e.id || d.tearline.as_deref() == Some(e.id.as_str()));
+        .find(|d| d.object == id || d.tearline.as_deref() == Some(id));
     Leaf::Delivery {
         recipient: to.to_string(),
-        delivered: e.id.clone(),
-        version: e.version.as_str().to_owned(),
-        sha256: sha256_hex(e.json.as_bytes()),
+        delivered: id.to_owned(),
+        version: o
+            .version()
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default(),
+        sha256: sha256_hex(json.as_bytes()),
         decision: decided
             .map_or("release", |d| d.decision.as_str())
             .to_owned(),
@@ -39,6 +45,7 @@ fn delivery_leaf(to: &Party, e: &ViewEntry, decisions: &[Entry]) -> Leaf {
                     .collect()
             })
             .unwrap_or_default(),
+        value: (value * 1000.0).round() / 1000.0,
     }
 }
 
@@ -88,25 +95,18 @@ impl<S: Store> Node<S> {
                 (o.id().to_string(), v)
             })
             .collect();
-        let times = self.store.record_releases(to.as_str(), &keys)?;
-        let mut leaves = Vec::new();
+        let times = self.record_deliveries(to, &parsed, &keys, &decisions)?;
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
-        for ((o, text), (date_added, new)) in parsed.into_iter().zip(times) {
-            let e = ViewEntry {
+        for ((o, text), date_added) in parsed.into_iter().zip(times) {
+            entries.push(ViewEntry {
                 id: o.id().to_string(),
                 object_type: o.object_type().to_owned(),
                 version: o.version().cloned().unwrap_or_else(|| date_added.clone()),
                 spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
                 date_added,
                 json: text.into(),
-            };
-            if new {
-                leaves.push(delivery_leaf(to, &e, &decisions));
-            }
-            entries.push(e);
+            });
         }
-        // Every object that entered the view just now, in one durable append and checkpoint.
-        self.log_append(&leaves)?;
         entries.sort_by(|a, b| {
             a.date_added
                 .cmp(&b.date_added)
@@ -118,4 +118,78 @@ impl<S: Store> Node<S> {
             decisions,
         })
     }
+
+    /// When each of `parsed` (with its release key in `keys`) entered `to`'s view. What
+    /// enters it now is recorded and logged (a delivery leaf each, with its decision and
+    /// ledger value) in one durable transaction, then a checkpoint is signed: a crash leaves
+    /// either both or neither, never a delivery without its leaf.
+    fn record_deliveries(
+        &mut self,
+        to: &Party,
+        parsed: &[(StixObject, String)],
+        keys: &[(String, String)],
+        decisions: &[Entry],
+    ) -> Result<Vec<Timestamp>, ReleaseError> {
+        let mut attempts = 0;
+        loop {
+            let mut known: HashMap<(String, String), Timestamp> = HashMap::new();
+            for (id, version, first) in self.store.releases(to.as_str())? {
+                let t = Timestamp::parse(&first)
+                    .map_err(|e| ReleaseError::Log(format!("release time of {id}: {e}")))?;
+                known.insert((id, version), t);
+            }
+            let mut new_keys: Vec<(String, String)> = Vec::new();
+            let mut new_at = Vec::new();
+            let mut seen = HashSet::new();
+            for (i, k) in keys.iter().enumerate() {
+                if !known.contains_key(k) && seen.insert(k) {
+                    new_keys.push(k.clone());
+                    new_at.push(i);
+                }
+            }
+            if new_keys.is_empty() {
+                return aligned(keys, &known);
+            }
+            let ids: Vec<&str> = new_keys.iter().map(|(id, _)| id.as_str()).collect();
+            let values = self.delivery_values(to, &ids)?;
+            let leaves: Vec<Leaf> = new_at
+                .iter()
+                .zip(values)
+                .filter_map(|(&i, v)| {
+                    parsed
+                        .get(i)
+                        .map(|(o, json)| delivery_leaf(to, o, json, decisions, v))
+                })
+                .collect();
+            let written = self.append_with(&leaves, |store, entries, openings, hashes| {
+                store.log_append_releases(to.as_str(), &new_keys, entries, openings, hashes)
+            });
+            match written {
+                Ok((_, times)) => {
+                    known.extend(new_keys.into_iter().zip(times));
+                    return aligned(keys, &known);
+                }
+                // Another process released some of these meanwhile: read again.
+                Err(ReleaseError::Store(StoreError::ReleasesMoved { .. })) if attempts < 8 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The time of each key, from `known`.
+fn aligned(
+    keys: &[(String, String)],
+    known: &HashMap<(String, String), Timestamp>,
+) -> Result<Vec<Timestamp>, ReleaseError> {
+    keys.iter()
+        .map(|k| {
+            known
+                .get(k)
+                .cloned()
+                .ok_or_else(|| ReleaseError::Log(format!("no release time for {}", k.0)))
+        })
+        .collect()
 }

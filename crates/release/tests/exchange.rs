@@ -306,6 +306,41 @@ fn the_ledger_counts_both_ways_and_pauses_a_one_way_street() {
         "two reports and an indicator"
     );
     assert!(account.paused);
+    // Each delivery is in the log, once, with its decision and its value in the ledger.
+    let size = node.log_size().unwrap();
+    let logged: Vec<liaison_release::Leaf> = node
+        .deliveries(&party("RUS"), None, size)
+        .unwrap()
+        .into_iter()
+        .map(|(_, o)| liaison_release::Leaf::from_json(&o.leaf).unwrap())
+        .collect();
+    let released = liaison_store::Store::releases(node.store(), "RUS").unwrap();
+    assert_eq!(
+        logged.len(),
+        released.len(),
+        "one delivery leaf per release"
+    );
+    let mut value = 0.0;
+    for leaf in &logged {
+        let liaison_release::Leaf::Delivery {
+            value: v,
+            decision,
+            delivered,
+            ..
+        } = leaf
+        else {
+            panic!("not a delivery: {leaf:?}")
+        };
+        assert_eq!(decision, "release", "{delivered}");
+        if delivered.starts_with("report--") {
+            assert_eq!(*v, 2.0, "the agreement's value for a report");
+        }
+        value += v;
+    }
+    assert_eq!(
+        value, account.given,
+        "the log's values add up to the ledger"
+    );
 
     // A third report now waits; a small gesture still goes; what went before stays.
     node.ingest(

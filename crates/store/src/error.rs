@@ -48,4 +48,13 @@ pub enum StoreError {
         /// The number of stored hashes found.
         found: u64,
     },
+    /// Something already entered the partner's view that the caller thought new: nothing
+    /// was appended or recorded (read the releases again and retry).
+    #[error("releases to {partner} changed under this append (`{id}` was recorded meanwhile); nothing was appended")]
+    ReleasesMoved {
+        /// The partner.
+        partner: String,
+        /// An id recorded meanwhile.
+        id: String,
+    },
 }

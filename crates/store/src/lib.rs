@@ -13,8 +13,8 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
-    PartnerRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
+    NodeRecord, PartnerRecord, Stored,
 };
 pub use sqlite::SqliteStore;
 
@@ -133,6 +133,29 @@ pub trait Store {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError>;
+    /// [`Store::log_append`] and the release of `keys` to `partner` (each (id, version)
+    /// entering its view now, none recorded before) in one durable transaction, so that a
+    /// delivery is never recorded without its log entries nor logged without being recorded.
+    /// Returns the time each key entered the view (strictly increasing per partner, after
+    /// every earlier one), aligned with `keys`. [`StoreError::LogMoved`] if the log grew
+    /// since the caller read it, [`StoreError::ReleasesMoved`] if a key was recorded
+    /// meanwhile; nothing is written then.
+    fn log_append_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
+    /// Keeps an agreement's signed note, replacing the one kept for its partner and side.
+    fn put_agreement_note(&mut self, note: &AgreementNoteRecord) -> Result<(), StoreError>;
+    /// The agreement note kept for `partner` and `side` (`ours` or `theirs`).
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError>;
     /// The opening of entry `index`, if one was kept.
     fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError>;
     /// Every opening that concerns `party`, by index: (index, opening).

@@ -24,8 +24,8 @@ use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
-    PartnerRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
+    NodeRecord, PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -104,6 +104,11 @@ CREATE TABLE IF NOT EXISTS log_forks (
 CREATE TABLE IF NOT EXISTS partner_keys (
     party text COLLATE "C" NOT NULL, kind text COLLATE "C" NOT NULL, key text NOT NULL,
     PRIMARY KEY (party, kind)
+);
+CREATE TABLE IF NOT EXISTS agreement_notes (
+    partner text COLLATE "C" NOT NULL, side text COLLATE "C" NOT NULL, sha256 text NOT NULL,
+    text text NOT NULL, note text NOT NULL, updated text NOT NULL,
+    PRIMARY KEY (partner, side)
 );
 "#;
 
@@ -184,6 +189,54 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// A log append, with the releases it records when given, in one durable transaction.
+    fn append(
+        &mut self,
+        releases: Option<(&str, &[(String, String)])>,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<(u64, Vec<Timestamp>), StoreError> {
+        crate::sqlite::check_openings(entries.len(), openings.len())?;
+        // Durable at commit (synchronous_commit is on by default; forced for this transaction).
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on")?;
+        let times = match releases {
+            Some((partner, keys)) => pg_new_releases(&mut tx, partner, keys)?,
+            None => Vec::new(),
+        };
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        let row = tx.query_one(
+            "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries),
+                    (SELECT coalesce(max(idx) + 1, 0) FROM log_hashes)",
+            &[],
+        )?;
+        let size = row.try_get::<_, i64>(0)?.max(0) as u64;
+        let stored = row.try_get::<_, i64>(1)?.max(0) as u64;
+        crate::sqlite::check_continues(stored, hashes)?;
+        let put = tx.prepare("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
+        for (i, e) in entries.iter().enumerate() {
+            tx.execute(&put, &[&to_i64(size + i as u64)?, &e.as_slice()])?;
+        }
+        let put = tx.prepare("INSERT INTO log_openings (idx, leaf, salt) VALUES ($1, $2, $3)")?;
+        let grant = tx.prepare(
+            "INSERT INTO log_access (party, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )?;
+        for (i, o) in openings.iter().enumerate() {
+            let idx = to_i64(size + i as u64)?;
+            tx.execute(&put, &[&idx, &o.leaf.as_slice(), &&o.salt[..]])?;
+            for party in &o.parties {
+                tx.execute(&grant, &[party, &idx])?;
+            }
+        }
+        let put = tx.prepare("INSERT INTO log_hashes (idx, hash) VALUES ($1, $2)")?;
+        for (i, h) in hashes {
+            tx.execute(&put, &[&to_i64(*i)?, &&h[..]])?;
+        }
+        tx.commit()?;
+        Ok((size + entries.len() as u64, times))
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value
     /// form), creating the tables if needed. No TLS yet.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
@@ -786,40 +839,20 @@ impl Store for PgStore {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
-        crate::sqlite::check_openings(entries.len(), openings.len())?;
-        // Durable at commit (synchronous_commit is on by default; forced for this transaction).
-        let mut tx = self.client.get_mut().transaction()?;
-        tx.batch_execute("SET LOCAL synchronous_commit = on")?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
-        let row = tx.query_one(
-            "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries),
-                    (SELECT coalesce(max(idx) + 1, 0) FROM log_hashes)",
-            &[],
-        )?;
-        let size = row.try_get::<_, i64>(0)?.max(0) as u64;
-        let stored = row.try_get::<_, i64>(1)?.max(0) as u64;
-        crate::sqlite::check_continues(stored, hashes)?;
-        let put = tx.prepare("INSERT INTO log_entries (idx, entry) VALUES ($1, $2)")?;
-        for (i, e) in entries.iter().enumerate() {
-            tx.execute(&put, &[&to_i64(size + i as u64)?, &e.as_slice()])?;
-        }
-        let put = tx.prepare("INSERT INTO log_openings (idx, leaf, salt) VALUES ($1, $2, $3)")?;
-        let grant = tx.prepare(
-            "INSERT INTO log_access (party, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )?;
-        for (i, o) in openings.iter().enumerate() {
-            let idx = to_i64(size + i as u64)?;
-            tx.execute(&put, &[&idx, &o.leaf.as_slice(), &&o.salt[..]])?;
-            for party in &o.parties {
-                tx.execute(&grant, &[party, &idx])?;
-            }
-        }
-        let put = tx.prepare("INSERT INTO log_hashes (idx, hash) VALUES ($1, $2)")?;
-        for (i, h) in hashes {
-            tx.execute(&put, &[&to_i64(*i)?, &&h[..]])?;
-        }
-        tx.commit()?;
-        Ok(size + entries.len() as u64)
+        Ok(self.append(None, entries, openings, hashes)?.0)
+    }
+
+    fn log_append_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        Ok(self
+            .append(Some((partner, keys)), entries, openings, hashes)?
+            .1)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -1032,6 +1065,40 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
+                 text = excluded.text, note = excluded.note, updated = excluded.updated",
+            &[&n.partner, &n.side, &n.sha256, &n.text, &n.note, &n.updated],
+        )?;
+        Ok(())
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT sha256, text, note, updated FROM agreement_notes
+             WHERE partner = $1 AND side = $2",
+            &[&partner, &side],
+        )?;
+        row.map(|r| {
+            Ok(AgreementNoteRecord {
+                partner: partner.to_owned(),
+                side: side.to_owned(),
+                sha256: r.try_get(0)?,
+                text: r.try_get(1)?,
+                note: r.try_get(2)?,
+                updated: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
         let row = self.client()?.query_opt(
             "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
@@ -1043,4 +1110,52 @@ impl Store for PgStore {
 
 fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Damaged(format!("log index {n} out of range")))
+}
+
+/// Records `keys` entering `partner`'s view now, inside `tx` (holding the partner's release
+/// lock until commit): each gets a time after every earlier one; a key recorded before is
+/// [`StoreError::ReleasesMoved`].
+fn pg_new_releases(
+    tx: &mut ::postgres::Transaction<'_>,
+    partner: &str,
+    keys: &[(String, String)],
+) -> Result<Vec<Timestamp>, StoreError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))",
+        &[&partner],
+    )?;
+    let newest: Option<String> = tx
+        .query_one(
+            "SELECT max(first) FROM releases WHERE partner = $1",
+            &[&partner],
+        )?
+        .try_get(0)?;
+    let mut last = newest
+        .and_then(|t| Timestamp::parse(&t).ok())
+        .map_or(0, |t| t.unix_nanos());
+    let ids: Vec<&str> = keys.iter().map(|(id, _)| id.as_str()).collect();
+    let mut known: rustc_hash::FxHashSet<(String, String)> = Default::default();
+    for r in tx.query(
+        "SELECT id, version FROM releases WHERE partner = $1 AND id = ANY($2)",
+        &[&partner, &ids],
+    )? {
+        known.insert((r.try_get(0)?, r.try_get(1)?));
+    }
+    if let Some((id, _)) = keys.iter().find(|k| known.contains(*k)) {
+        return Err(StoreError::ReleasesMoved {
+            partner: partner.to_owned(),
+            id: id.clone(),
+        });
+    }
+    let insert =
+        tx.prepare("INSERT INTO releases (partner, id, version, first) VALUES ($1, $2, $3, $4)")?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (id, version) in keys {
+        last = Timestamp::now().unix_nanos().max(last + 1_000);
+        let t = Timestamp::from_unix_nanos(last, 6)
+            .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
+        tx.execute(&insert, &[&partner, id, version, &t.as_str()])?;
+        out.push(t);
+    }
+    Ok(out)
 }

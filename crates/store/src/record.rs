@@ -142,3 +142,22 @@ pub struct ForkRecord {
     /// The evidence (a JSON document: both checkpoints, the proof, the failure).
     pub evidence: String,
 }
+
+/// The signed note of an agreement, as a node keeps it: `ours` (the terms we apply to
+/// `partner`, signed by us, and by the partner once it countersigned) or `theirs` (the terms
+/// `partner` applies to us, with their text, signed by it and countersigned by us).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementNoteRecord {
+    /// The partner.
+    pub partner: String,
+    /// `ours` or `theirs`.
+    pub side: String,
+    /// SHA-256 of the agreement text, hex.
+    pub sha256: String,
+    /// The agreement text (TOML).
+    pub text: String,
+    /// The signed note (C2SP signed-note), with every signature received on it.
+    pub note: String,
+    /// When it was kept.
+    pub updated: String,
+}

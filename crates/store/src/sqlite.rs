@@ -21,8 +21,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::record::{
-    ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject, NodeRecord,
-    PartnerRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
+    NodeRecord, PartnerRecord, Stored,
 };
 use crate::Store;
 
@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS log_cosignatures (
 CREATE TABLE IF NOT EXISTS partner_checkpoints (party TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL, updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log_forks (seq INTEGER PRIMARY KEY, party TEXT NOT NULL, created TEXT NOT NULL, evidence TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS partner_keys (party TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (party, kind));
+CREATE TABLE IF NOT EXISTS agreement_notes (
+    partner TEXT NOT NULL, side TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+    note TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (partner, side)
+);
 ";
 
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
@@ -903,11 +907,33 @@ impl Store for SqliteStore {
         // Durable when acknowledged: this transaction's commit syncs the WAL (FULL), while
         // ingest keeps NORMAL. The pragma cannot change inside a transaction.
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(&mut self.conn, entries, openings, hashes);
+        let result = sqlite_log_append(&mut self.conn, None, entries, openings, hashes);
         let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        let size = result?;
+        let (size, _) = result?;
         reset?;
         Ok(size)
+    }
+
+    fn log_append_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<Vec<Timestamp>, StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = sqlite_log_append(
+            &mut self.conn,
+            Some((partner, keys)),
+            entries,
+            openings,
+            hashes,
+        );
+        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let (_, times) = result?;
+        reset?;
+        Ok(times)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -1106,6 +1132,42 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
+                 text = excluded.text, note = excluded.note, updated = excluded.updated",
+            params![n.partner, n.side, n.sha256, n.text, n.note, n.updated],
+        )?;
+        Ok(())
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sha256, text, note, updated FROM agreement_notes
+                 WHERE partner = ?1 AND side = ?2",
+                [partner, side],
+                |r| {
+                    Ok(AgreementNoteRecord {
+                        partner: partner.to_owned(),
+                        side: side.to_owned(),
+                        sha256: r.get(0)?,
+                        text: r.get(1)?,
+                        note: r.get(2)?,
+                        updated: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
@@ -1147,12 +1209,17 @@ pub(crate) fn check_openings(entries: usize, openings: usize) -> Result<(), Stor
 
 fn sqlite_log_append(
     conn: &mut Connection,
+    releases: Option<(&str, &[(String, String)])>,
     entries: &[Vec<u8>],
     openings: &[LogOpening],
     hashes: &[(u64, [u8; 32])],
-) -> Result<u64, StoreError> {
+) -> Result<(u64, Vec<Timestamp>), StoreError> {
     check_openings(entries.len(), openings.len())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let times = match releases {
+        Some((partner, keys)) => sqlite_new_releases(&tx, partner, keys)?,
+        None => Vec::new(),
+    };
     let size = next_index(&tx, "log_entries")?;
     let stored = next_index(&tx, "log_hashes")?;
     check_continues(stored, hashes)?;
@@ -1178,7 +1245,43 @@ fn sqlite_log_append(
         }
     }
     tx.commit()?;
-    Ok(size + entries.len() as u64)
+    Ok((size + entries.len() as u64, times))
+}
+
+/// Records `keys` entering `partner`'s view now, inside `tx`: each gets a time after every
+/// earlier one; a key recorded before is [`StoreError::ReleasesMoved`].
+fn sqlite_new_releases(
+    tx: &rusqlite::Transaction<'_>,
+    partner: &str,
+    keys: &[(String, String)],
+) -> Result<Vec<Timestamp>, StoreError> {
+    let mut last = 0i128;
+    let newest: Option<String> = tx
+        .prepare_cached("SELECT max(first) FROM releases WHERE partner = ?1")?
+        .query_row([partner], |r| r.get(0))?;
+    if let Some(t) = newest.and_then(|t| Timestamp::parse(&t).ok()) {
+        last = t.unix_nanos();
+    }
+    let mut known = tx
+        .prepare_cached("SELECT 1 FROM releases WHERE partner = ?1 AND id = ?2 AND version = ?3")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO releases (partner, id, version, first) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (id, version) in keys {
+        if known.exists(params![partner, id, version])? {
+            return Err(StoreError::ReleasesMoved {
+                partner: partner.to_owned(),
+                id: id.clone(),
+            });
+        }
+        last = Timestamp::now().unix_nanos().max(last + 1_000);
+        let t = Timestamp::from_unix_nanos(last, 6)
+            .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
+        insert.execute(params![partner, id, version, t.as_str()])?;
+        out.push(t);
+    }
+    Ok(out)
 }
 
 /// The hashes of an append must continue the `stored` hashes without gap or overlap.

@@ -9,8 +9,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    ConsentRecord, LogOpening, NewObject, NodeRecord, PartnerRecord, PgStore, SqliteStore, Store,
-    StoreError,
+    AgreementNoteRecord, ConsentRecord, LogOpening, NewObject, NodeRecord, PartnerRecord, PgStore,
+    SqliteStore, Store, StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -1069,6 +1069,106 @@ fn record_releases_says_which_keys_are_new() {
         let again = store.record_releases("RUS", &[k("b"), k("c")]).unwrap();
         assert_eq!(again[0], (first[1].0.clone(), false), "{name}");
         assert!(again[1].1 && again[1].0 > first[1].0, "{name}");
+    }
+}
+
+#[test]
+fn releases_and_their_log_entries_commit_together_or_not_at_all() {
+    for (name, mut store, _keep) in backends() {
+        let k = |i: &str| (format!("indicator--{i}"), "v".to_owned());
+        let h = |b: u8| [b; 32];
+        let before = store.release_times("RUS", &[k("old")]).unwrap();
+        let times = store
+            .log_append_releases(
+                "RUS",
+                &[k("a"), k("b")],
+                &[vec![1], vec![2]],
+                &[],
+                &[(0, h(1)), (1, h(2)), (2, h(12))],
+            )
+            .unwrap();
+        assert_eq!(times.len(), 2, "{name}");
+        assert!(
+            before[0] < times[0] && times[0] < times[1],
+            "{name}: times rise"
+        );
+        assert_eq!(store.log_size().unwrap(), 2, "{name}");
+        let released: Vec<String> = store
+            .releases("RUS")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(
+            released,
+            ["indicator--old", "indicator--a", "indicator--b"],
+            "{name}"
+        );
+
+        // A key released meanwhile: neither the release nor the entry is written.
+        let err = store
+            .log_append_releases("RUS", &[k("c"), k("a")], &[vec![3]], &[], &[(3, h(3))])
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::ReleasesMoved { ref id, .. } if id == "indicator--a"),
+            "{name}: {err}"
+        );
+        assert_eq!(store.log_size().unwrap(), 2, "{name}");
+        assert_eq!(store.releases("RUS").unwrap().len(), 3, "{name}");
+
+        // A stale log append: the releases are not recorded either.
+        let err = store
+            .log_append_releases("RUS", &[k("c")], &[vec![3]], &[], &[(2, h(3))])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::LogMoved { .. }), "{name}: {err}");
+        assert_eq!(store.releases("RUS").unwrap().len(), 3, "{name}");
+
+        // Another partner's releases are its own.
+        let gbr = store
+            .log_append_releases(
+                "GBR",
+                &[k("a")],
+                &[vec![3]],
+                &[],
+                &[(3, h(3)), (4, h(23)), (5, h(123))],
+            )
+            .unwrap();
+        assert_eq!(gbr.len(), 1, "{name}");
+        assert_eq!(store.log_size().unwrap(), 3, "{name}");
+    }
+}
+
+#[test]
+fn agreement_notes_are_kept_per_partner_and_side_and_replaced() {
+    for (name, mut store, _keep) in backends() {
+        let n = |side: &str, sha: &str| AgreementNoteRecord {
+            partner: "RUS".into(),
+            side: side.into(),
+            sha256: sha.into(),
+            text: format!("text {sha}"),
+            note: format!("note {sha}"),
+            updated: "2026-11-23T00:00:00Z".into(),
+        };
+        assert_eq!(store.agreement_note("RUS", "ours").unwrap(), None, "{name}");
+        store.put_agreement_note(&n("ours", "a")).unwrap();
+        store.put_agreement_note(&n("theirs", "b")).unwrap();
+        assert_eq!(
+            store.agreement_note("RUS", "ours").unwrap(),
+            Some(n("ours", "a")),
+            "{name}"
+        );
+        store.put_agreement_note(&n("ours", "c")).unwrap();
+        assert_eq!(
+            store.agreement_note("RUS", "ours").unwrap(),
+            Some(n("ours", "c")),
+            "{name}"
+        );
+        assert_eq!(
+            store.agreement_note("RUS", "theirs").unwrap(),
+            Some(n("theirs", "b")),
+            "{name}"
+        );
+        assert_eq!(store.agreement_note("GBR", "ours").unwrap(), None, "{name}");
     }
 }
 
