@@ -150,10 +150,30 @@ pub(crate) fn agreement_show(home: &Path, p: &str, fmt: Format) -> anyhow::Resul
     let p = party(p, "partner")?;
     let node = open(home)?;
     let a = node.agreement(&p)?;
+    let status = node.agreement_status(&p)?;
     match fmt {
-        Format::Json => json(&agreement_json(&a)),
+        Format::Json => {
+            let mut v = agreement_json(&a);
+            v["signed"] = serde_json::to_value(&status)?;
+            json(&v)
+        }
         Format::Human => {
             print!("{}", node.agreement_text(&p)?);
+            let line = |what: &str, t: &Option<liaison_release::SignedTerms>| match t {
+                None => format!("# {what}: no signed note"),
+                Some(t) => format!(
+                    "# {what} (sha256 {}): signed by {}{}",
+                    t.sha256,
+                    t.signed_by.join(" and "),
+                    if t.countersigned {
+                        ""
+                    } else {
+                        ", not countersigned yet"
+                    }
+                ),
+            };
+            println!("{}", line(&format!("our terms for {p}"), &status.ours));
+            println!("{}", line(&format!("{p}'s terms for us"), &status.theirs));
             Ok(())
         }
     }

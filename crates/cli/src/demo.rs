@@ -346,6 +346,24 @@ fn over_the_network(
         }
         _ => bail!("demo check failed: RUS did not check and cosign the USA's log"),
     }
+    let countersigned = {
+        let usa_node = usa_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        usa_node.agreement_status(&rus)?.ours
+    };
+    match (&pulled_rus.agreement, countersigned) {
+        (Some(a), Some(ours)) if a.countersigned && ours.countersigned => {
+            if n.human {
+                println!(
+                    "   RUS checked the USA's signed terms for it (sha256 {}…) and countersigned them; both logs hold the note signed by {}",
+                    ours.sha256.get(..16).unwrap_or(&ours.sha256),
+                    ours.signed_by.join(" and ")
+                );
+            }
+        }
+        _ => bail!("demo check failed: the agreement with RUS is not signed by both sides"),
+    }
     for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
         if held(&rus_node, forbidden)? {
             bail!("demo check failed: RUS's node holds `{forbidden}`");
@@ -535,6 +553,57 @@ fn over_the_network(
             );
         }
     }
+    n.say(
+        "A forged history is refused",
+        "Someone with the USA's log key (stolen, or a node restored from another database) serves\nGBR a different history. GBR checks it against the checkpoint it cosigned, takes nothing,\nkeeps the evidence, and says so loudly.",
+    );
+    let forged_home = home.join("nodes").join("usa-forged");
+    let (forged_url, forged_fp, forged_stop) = {
+        // The USA's key file, copied into a fresh node with another (shorter) history.
+        std::fs::create_dir_all(&forged_home)?;
+        std::fs::copy(
+            home.join(liaison_release::LOG_KEY_FILE),
+            forged_home.join(liaison_release::LOG_KEY_FILE),
+        )?;
+        let mut forged = Node::init(&forged_home, &usa)?;
+        forged.add_partner(&gbr, GBR_AGREEMENT)?;
+        forged.set_secret(&gbr, GBR_SECRET)?;
+        start_server(&rt, Arc::new(Mutex::new(forged)), &forged_home.join("tls"))?
+    };
+    let refused = pull_into(
+        &mut gbr_node,
+        &gbr_home,
+        &usa,
+        &PullArgs {
+            url: Some(&forged_url),
+            fingerprint: Some(&forged_fp),
+            secret: GBR_SECRET,
+            limit: 100,
+            from_start: true,
+            progress: false,
+        },
+    );
+    let _ = forged_stop.send(());
+    match refused {
+        Err(e) if e.to_string().contains("FORKED") => {
+            let forks = gbr_node.forks(&usa)?;
+            if forks.is_empty() {
+                bail!("demo check failed: GBR kept no evidence of the fork");
+            }
+            if n.human {
+                println!("   GBR refused: {e}");
+                println!(
+                    "   evidence kept on GBR's node: {} record(s), both checkpoints signed with the USA's key",
+                    forks.len()
+                );
+            }
+        }
+        Err(e) => {
+            bail!("demo check failed: the forged history was refused for another reason: {e}")
+        }
+        Ok(_) => bail!("demo check failed: GBR accepted a forged history"),
+    }
+
     for stop in [usa_stop, rus_stop] {
         let _ = stop.send(());
     }
@@ -583,8 +652,8 @@ fn usa_news() -> anyhow::Result<liaison_stix::Document> {
 }
 
 /// The USA and a partner exchange log keys out of band: the partner registers the USA's
-/// checkpoint key (to verify what it pulls), the USA the partner's cosigner key (to accept
-/// its cosignatures).
+/// node key (to verify its checkpoints and its signed terms), the USA the partner's node key
+/// (to check its countersignatures) and cosigner key (to accept its cosignatures).
 fn exchange_log_keys(
     usa_handle: &Arc<Mutex<Node<SqliteStore>>>,
     partner_node: &mut Node<SqliteStore>,
@@ -595,9 +664,18 @@ fn exchange_log_keys(
         .lock()
         .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
     let usa_key = usa_node.log_keys().node.verifier_key().to_string();
-    let cosigner = partner_node.log_status()?.cosigner_key;
+    let status = partner_node.log_status()?;
     partner_node.set_partner_key(usa, liaison_release::PARTNER_LOG_KEY, &usa_key)?;
-    usa_node.set_partner_key(partner, liaison_release::PARTNER_COSIGNER_KEY, &cosigner)?;
+    usa_node.set_partner_key(
+        partner,
+        liaison_release::PARTNER_LOG_KEY,
+        &status.verifier_key,
+    )?;
+    usa_node.set_partner_key(
+        partner,
+        liaison_release::PARTNER_COSIGNER_KEY,
+        &status.cosigner_key,
+    )?;
     Ok(())
 }
 

@@ -60,6 +60,67 @@ pub(crate) struct PullSummary {
     pub(crate) added_after: Option<String>,
     /// The partner's log checkpoint, checked and cosigned (absent without its log key).
     pub(crate) log: Option<crate::log::LogCheck>,
+    /// The partner's terms for us, checked and countersigned (absent without its log key,
+    /// or when it has signed none).
+    pub(crate) agreement: Option<AgreementCheck>,
+}
+
+/// The terms a partner applies to us, as a pull found them.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct AgreementCheck {
+    /// SHA-256 of the agreement text.
+    pub(crate) sha256: String,
+    /// Whether the partner took our countersignature (it had it already, or took it now).
+    pub(crate) countersigned: bool,
+    /// Why it did not, if it did not.
+    pub(crate) problem: Option<String>,
+}
+
+/// Fetches the terms `partner` applies to us, checks its signature and the text's hash,
+/// countersigns them (kept and logged on our side) and sends the countersigned note back.
+/// `None` when the partner has signed no agreement for us.
+async fn countersign_terms(
+    node: &mut Node<SqliteStore>,
+    session: &mut liaison_client::Session,
+    partner: &Party,
+) -> anyhow::Result<Option<AgreementCheck>> {
+    let body = match session.get_bytes("/liaison/agreement").await {
+        Ok(b) => b,
+        Err(liaison_client::ClientError::Taxii { status: 404, .. }) => {
+            tracing::warn!(partner = %partner, "the partner has signed no agreement for us");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    #[derive(Deserialize)]
+    struct Offered {
+        text: String,
+        note: String,
+    }
+    let offered: Offered = serde_json::from_slice(&body)
+        .map_err(|e| anyhow!("{partner}'s /liaison/agreement is not the expected JSON: {e}"))?;
+    let both = node
+        .countersign_agreement(partner, &offered.text, &offered.note)
+        .with_context(|| format!("{partner}'s agreement terms for us"))?;
+    let sha256 = liaison_release::sha256_hex(offered.text.as_bytes());
+    let mut check = AgreementCheck {
+        sha256,
+        countersigned: true,
+        problem: None,
+    };
+    if both != offered.note {
+        // Kept and logged on our side already; if the partner refuses it (e.g. it has not
+        // registered our log key yet), the pull still stands and the next one sends it again.
+        if let Err(e) = session
+            .post_bytes("/liaison/agreement", both.into_bytes())
+            .await
+        {
+            tracing::warn!(partner = %partner, "{partner} did not take our countersignature of its terms: {e}");
+            check.countersigned = false;
+            check.problem = Some(e.to_string());
+        }
+    }
+    Ok(Some(check))
 }
 
 /// How to reach a partner for one pull.
@@ -130,6 +191,13 @@ pub(crate) fn pull_into(
         let mut session = remote.connect().await?;
         let root = session.api_root().await?;
         let collection = session.outbound_collection(&root).await?;
+        let checked = node
+            .partner_key(partner, liaison_release::PARTNER_LOG_KEY)?
+            .is_some();
+        if checked {
+            // Before anything is taken: nothing is stored from a partner whose log forked.
+            crate::log::check_partner_log(node, &mut session, partner, false).await?;
+        }
         let start = saved.added_after.clone();
         let mut next: Option<String> = None;
         loop {
@@ -168,9 +236,10 @@ pub(crate) fn pull_into(
         }
         // The partner's log: verified, consistent with the last checkpoint we accepted, then
         // cosigned. Without its log key registered there is nothing to check it with.
-        if node.partner_key(partner, liaison_release::PARTNER_LOG_KEY)?.is_some() {
+        if checked {
             summary.log =
                 Some(crate::log::check_partner_log(node, &mut session, partner, true).await?);
+            summary.agreement = countersign_terms(node, &mut session, partner).await?;
         } else {
             tracing::warn!(partner = %partner, "no log key registered: the partner's log is not checked (`liaison partner logkey`)");
         }
@@ -249,6 +318,18 @@ pub(crate) fn pull(
                         .unwrap_or_default(),
                     if l.cosigned { ", cosigned" } else { "" }
                 );
+            }
+            if let Some(a) = &summary.agreement {
+                match &a.problem {
+                    None => println!(
+                        "{partner}'s terms for us (sha256 {}…): checked and countersigned",
+                        a.sha256.get(..16).unwrap_or(&a.sha256)
+                    ),
+                    Some(p) => println!(
+                        "{partner}'s terms for us (sha256 {}…): countersigned here, but {partner} did not take it: {p}",
+                        a.sha256.get(..16).unwrap_or(&a.sha256)
+                    ),
+                }
             }
             Ok(())
         }

@@ -36,6 +36,9 @@ pub enum ReleaseError {
     /// A party code that does not parse.
     #[error("{0}")]
     Party(String),
+    /// An agreement note that is refused (bad signature, other terms, malformed).
+    #[error("agreement refused: {0}")]
+    Agreement(String),
     /// The transparency log failed or refused.
     #[error("log: {0}")]
     Log(String),

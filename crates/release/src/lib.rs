@@ -4,6 +4,7 @@
 //! values the CLI and the server print or send.
 #![deny(missing_docs)]
 
+mod agreement;
 mod consent;
 mod error;
 mod exchange;
@@ -16,6 +17,10 @@ mod preview;
 pub mod sample;
 mod view;
 
+pub use agreement::{
+    AgreementNote, AgreementStatus, SignedTerms, AGREEMENT_HEADER, MAX_AGREEMENT_BYTES, OURS,
+    THEIRS,
+};
 pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};

@@ -54,12 +54,19 @@ pub fn origin(party: &Party) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Leaf {
-    /// An agreement with `partner` was set; `sha256` of its text as stored.
+    /// Agreement terms with `partner` were signed: ours for it (when set, signed by us; again
+    /// when it countersigned) or its terms for us (when we countersigned them).
     Agreement {
         /// The partner.
         partner: String,
+        /// `ours` (what we apply to the partner) or `theirs` (what it applies to us).
+        terms: String,
         /// SHA-256 of the agreement text, hex.
         sha256: String,
+        /// Who signed the note: one party, or both.
+        signed_by: Vec<String>,
+        /// The signed note (see [`crate::AgreementNote`]).
+        note: String,
     },
     /// An originator's consent.
     Consent {

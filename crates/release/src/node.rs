@@ -8,7 +8,7 @@ use liaison_stix::{StixId, Timestamp};
 use liaison_store::{ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
 
 use crate::error::ReleaseError;
-use crate::log::{sha256_hex, Leaf, LogKeys};
+use crate::log::{Leaf, LogKeys};
 
 /// The file of the embedded store inside a node's home.
 pub(crate) const STORE_FILE: &str = "node.db";
@@ -102,10 +102,7 @@ impl<S: Store> Node<S> {
             agreement: agreement.to_owned(),
             updated: Timestamp::now().to_string(),
         })?;
-        self.log_append(&[Leaf::Agreement {
-            partner: party.to_string(),
-            sha256: sha256_hex(agreement.as_bytes()),
-        }])?;
+        self.sign_agreement(party, agreement)?;
         tracing::info!(partner = %party, "agreement set");
         Ok(parsed)
     }

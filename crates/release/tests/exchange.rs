@@ -388,3 +388,136 @@ fn the_ledger_counts_both_ways_and_pauses_a_one_way_street() {
     assert_eq!(third.decision.as_str(), "release");
     assert!(!account.history.is_empty());
 }
+
+/// USA and RUS, each with the other as partner and the other's log key registered.
+fn two_nodes() -> (
+    tempfile::TempDir,
+    Node<SqliteStore>,
+    tempfile::TempDir,
+    Node<SqliteStore>,
+) {
+    let (ud, mut usa) = node();
+    let rd = tempfile::tempdir().unwrap();
+    let mut rus = Node::init(rd.path(), &party("RUS")).unwrap();
+    rus.add_partner(&party("USA"), AGREEMENT).unwrap();
+    let ukey = usa.log_keys().node.verifier_key().to_string();
+    let rkey = rus.log_keys().node.verifier_key().to_string();
+    rus.set_partner_key(&party("USA"), liaison_release::PARTNER_LOG_KEY, &ukey)
+        .unwrap();
+    usa.set_partner_key(&party("RUS"), liaison_release::PARTNER_LOG_KEY, &rkey)
+        .unwrap();
+    (ud, usa, rd, rus)
+}
+
+fn agreement_leaves(node: &Node<SqliteStore>, partner: &str) -> Vec<(String, Vec<String>)> {
+    let size = node.log_size().unwrap();
+    (0..size)
+        .filter_map(|i| node.opening_for(i, &party(partner)).unwrap())
+        .filter_map(|o| match liaison_release::Leaf::from_json(&o.leaf) {
+            Some(liaison_release::Leaf::Agreement {
+                terms, signed_by, ..
+            }) => Some((terms, signed_by)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn agreements_are_signed_by_both_sides_and_logged_by_both() {
+    let (_ud, mut usa, _rd, mut rus) = two_nodes();
+    let offered = usa.offered_agreement(&party("RUS")).unwrap().unwrap();
+    assert_eq!(offered.text, AGREEMENT);
+    let status = usa.agreement_status(&party("RUS")).unwrap();
+    let ours = status.ours.unwrap();
+    assert_eq!(
+        (ours.signed_by.clone(), ours.countersigned),
+        (vec!["USA".to_owned()], false)
+    );
+
+    let both = rus
+        .countersign_agreement(&party("USA"), &offered.text, &offered.note)
+        .unwrap();
+    assert!(usa
+        .accept_agreement_countersignature(&party("RUS"), &both)
+        .unwrap());
+    assert!(
+        !usa.accept_agreement_countersignature(&party("RUS"), &both)
+            .unwrap(),
+        "the same countersignature is taken once"
+    );
+    assert_eq!(
+        rus.countersign_agreement(&party("USA"), &offered.text, &offered.note)
+            .unwrap(),
+        both,
+        "countersigning the same terms again changes nothing"
+    );
+    let ours = usa.agreement_status(&party("RUS")).unwrap().ours.unwrap();
+    assert!(ours.countersigned, "{ours:?}");
+    assert_eq!(ours.signed_by, ["USA", "RUS"]);
+    let theirs = rus.agreement_status(&party("USA")).unwrap().theirs.unwrap();
+    assert!(theirs.countersigned);
+    assert_eq!(theirs.sha256, offered.sha256);
+
+    // Both logs hold the note signed by both, once.
+    let two = |v: &[(String, Vec<String>)], terms: &str| {
+        v.iter().filter(|(t, s)| t == terms && s.len() == 2).count()
+    };
+    assert_eq!(two(&agreement_leaves(&usa, "RUS"), "ours"), 1);
+    assert_eq!(two(&agreement_leaves(&rus, "USA"), "theirs"), 1);
+}
+
+#[test]
+fn altered_or_foreign_agreement_notes_are_refused() {
+    let (_ud, mut usa, _rd, mut rus) = two_nodes();
+    let offered = usa.offered_agreement(&party("RUS")).unwrap().unwrap();
+    let refused = |r: Result<String, liaison_release::ReleaseError>| match r {
+        Err(liaison_release::ReleaseError::Agreement(m)) => m,
+        other => panic!("not refused: {other:?}"),
+    };
+    // Other terms than the ones signed.
+    let m = refused(rus.countersign_agreement(
+        &party("USA"),
+        &offered.text.replace("SECRET", "TOP SECRET"),
+        &offered.note,
+    ));
+    assert!(m.contains("hashes to"), "{m}");
+    // The note altered after signing.
+    let m = refused(rus.countersign_agreement(
+        &party("USA"),
+        &offered.text,
+        &offered.note.replace("to RUS", "to GBR"),
+    ));
+    assert!(m.contains("altered"), "{m}");
+    // Terms signed by someone else's key.
+    let gd = tempfile::tempdir().unwrap();
+    let mut gbr = Node::init(gd.path(), &party("GBR")).unwrap();
+    gbr.add_partner(&party("RUS"), AGREEMENT).unwrap();
+    let forged = gbr.offered_agreement(&party("RUS")).unwrap().unwrap();
+    let m = refused(rus.countersign_agreement(&party("USA"), &forged.text, &forged.note));
+    assert!(m.contains("not signed by USA's registered key"), "{m}");
+
+    // A countersignature on terms the USA has since replaced is refused: fetch again.
+    let both = rus
+        .countersign_agreement(&party("USA"), &offered.text, &offered.note)
+        .unwrap();
+    usa.add_partner(&party("RUS"), &AGREEMENT.replace("SECRET", "CONFIDENTIAL"))
+        .unwrap();
+    let m = match usa.accept_agreement_countersignature(&party("RUS"), &both) {
+        Err(liaison_release::ReleaseError::Agreement(m)) => m,
+        other => panic!("not refused: {other:?}"),
+    };
+    assert!(m.contains("not our current terms"), "{m}");
+    // Our own note sent back without RUS's signature is no countersignature.
+    let current = usa.offered_agreement(&party("RUS")).unwrap().unwrap();
+    assert!(matches!(
+        usa.accept_agreement_countersignature(&party("RUS"), &current.note),
+        Err(liaison_release::ReleaseError::Agreement(m)) if m.contains("not countersigned by RUS")
+    ));
+    assert!(
+        !usa.agreement_status(&party("RUS"))
+            .unwrap()
+            .ours
+            .unwrap()
+            .countersigned
+    );
+}

@@ -74,6 +74,7 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         )
         .merge(crate::log::routes::<S>())
         .merge(crate::consent::routes::<S>())
+        .merge(crate::agreement::routes::<S>())
         .route("/health", get(health))
         .route("/metrics", get(metrics::<S>))
         .fallback(fallback)

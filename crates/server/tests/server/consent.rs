@@ -240,7 +240,16 @@ fn basic(user: &str, pass: &str) -> String {
 }
 
 async fn post(app: &Router, who: Option<(&str, &str)>, note: &str) -> (StatusCode, String) {
-    let mut req = Request::post("/liaison/consents/").header(header::CONTENT_TYPE, "text/plain");
+    post_to(app, "/liaison/consents/", who, note).await
+}
+
+async fn post_to(
+    app: &Router,
+    path: &str,
+    who: Option<(&str, &str)>,
+    note: &str,
+) -> (StatusCode, String) {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, "text/plain");
     if let Some((u, s)) = who {
         req = req.header(header::AUTHORIZATION, basic(u, s));
     }
@@ -307,4 +316,83 @@ async fn isr_posts_its_consent_to_the_usa_server() {
     assert_eq!(usa.log_size().unwrap(), size + 1);
     assert!(matches!(leaf(&usa, size, "ISR"), Leaf::Consent { ref by, .. } if by == "ISR"));
     assert_eq!(assessment_for_gbr(&usa), "release");
+}
+
+async fn get(app: &Router, path: &str, who: (&str, &str)) -> (StatusCode, String) {
+    let req = Request::get(path).header(header::AUTHORIZATION, basic(who.0, who.1));
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn isr_fetches_countersigns_and_returns_the_usa_terms_over_http() {
+    let (_i, mut isr) = isr_node();
+    let (_u, mut usa) = usa_node();
+    register(&mut usa, &isr);
+    isr.add_partner(&p("USA"), &ISR_AGREEMENT.replace("ISR", "USA"))
+        .unwrap();
+    let usa_key = usa.log_keys().node.verifier_key().to_string();
+    isr.set_partner_key(&p("USA"), PARTNER_LOG_KEY, &usa_key)
+        .unwrap();
+    let node = Arc::new(Mutex::new(usa));
+    let app = app(AppState::new(Arc::clone(&node), Config::default()).unwrap());
+
+    // Each partner is given its own terms.
+    let (status, body) = get(&app, "/liaison/agreement", ("ISR", ISR_SECRET)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let offered: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(offered["text"], ISR_AGREEMENT);
+    let (_, gbr) = get(&app, "/liaison/agreement", ("GBR", GBR_SECRET)).await;
+    let gbr: Value = serde_json::from_str(&gbr).unwrap();
+    assert_eq!(gbr["text"], GBR_AGREEMENT);
+
+    let both = isr
+        .countersign_agreement(
+            &p("USA"),
+            offered["text"].as_str().unwrap(),
+            offered["note"].as_str().unwrap(),
+        )
+        .unwrap();
+    // GBR cannot pass ISR's countersignature off as its own, nor ISR a tampered one.
+    let (status, body) =
+        post_to(&app, "/liaison/agreement", Some(("GBR", GBR_SECRET)), &both).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = post_to(
+        &app,
+        "/liaison/agreement",
+        Some(("ISR", ISR_SECRET)),
+        &both.replacen("to ISR", "to IRN", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not our current terms"), "{body}");
+
+    let (status, body) =
+        post_to(&app, "/liaison/agreement", Some(("ISR", ISR_SECRET)), &both).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"new":true}"#));
+    let (status, body) =
+        post_to(&app, "/liaison/agreement", Some(("ISR", ISR_SECRET)), &both).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"new":false}"#)
+    );
+
+    // What is served now carries both signatures; the USA's log holds it once.
+    let (_, body) = get(&app, "/liaison/agreement", ("ISR", ISR_SECRET)).await;
+    let served: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served["note"], both.as_str());
+    let usa = node.lock().unwrap();
+    let status = usa.agreement_status(&p("ISR")).unwrap();
+    assert_eq!(status.ours.unwrap().signed_by, ["USA", "ISR"]);
+    let size = usa.log_size().unwrap();
+    assert!(matches!(
+        leaf(&usa, size - 1, "ISR"),
+        Leaf::Agreement { ref signed_by, ref terms, .. } if signed_by.len() == 2 && terms == "ours"
+    ));
 }
