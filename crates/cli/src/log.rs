@@ -9,8 +9,7 @@ use base64::Engine as _;
 use liaison_client::Session;
 use liaison_labels::Party;
 use liaison_log::{
-    check_consistency, new_tiles, prove_consistency, root, Consistency, Hash, MemoryTree, Opening,
-    SignedCheckpoint, TileKind,
+    check_consistency, prove_consistency, Consistency, Hash, Opening, SignedCheckpoint, TiledTree,
 };
 use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
 use liaison_store::SqliteStore;
@@ -111,33 +110,35 @@ fn hash(s: &str) -> anyhow::Result<Hash> {
     ))
 }
 
-/// The partner's tree rebuilt from its level 0 tiles, checked against `cp`.
-async fn tree_from_tiles(
+/// The consistency proof from size `old` to the partner's checkpoint `cp`, computed from the
+/// partner's tiles: only the few tiles the proof needs are fetched, and each is checked
+/// against `cp`'s root before it is used.
+async fn consistency_from_tiles(
     session: &mut Session,
     partner: &Party,
-    size: u64,
+    old: u64,
     cp: &SignedCheckpoint,
-) -> anyhow::Result<MemoryTree> {
-    let mut tree = MemoryTree::new();
-    for t in new_tiles(0, size) {
-        if t.kind() != (TileKind::Hashes { level: 0 }) {
-            continue;
-        }
-        let data = session.get_bytes(&format!("/log/{}", t.path())).await?;
-        if data.len() != usize::from(t.width()) * 32 {
-            bail!("{partner}'s tile {} has {} bytes", t.path(), data.len());
-        }
-        for h in data.chunks_exact(32) {
-            let h: [u8; 32] = h.try_into().map_err(|_| anyhow!("short hash"))?;
-            tree.append_hash(Hash(h))?;
+) -> anyhow::Result<Vec<Hash>> {
+    let size = cp.checkpoint().size();
+    let tree = TiledTree::new(size, cp.checkpoint().root())?;
+    // Each round fetches what the last one lacked; a proof needs a handful of rounds at most.
+    for _ in 0..16 {
+        match prove_consistency(old, size, &tree) {
+            Ok(proof) => return Ok(proof),
+            Err(e) => {
+                let need = tree.take_missing();
+                if need.is_empty() {
+                    bail!("{partner}'s tiles do not agree with its checkpoint of size {size}: {e}; refused");
+                }
+                for t in need {
+                    let data = session.get_bytes(&format!("/log/{}", t.path())).await?;
+                    tree.add_tile(t, data)
+                        .map_err(|e| anyhow!("{partner}'s tile {}: {e}", t.path()))?;
+                }
+            }
         }
     }
-    if root(size, &tree)? != cp.checkpoint().root() {
-        bail!(
-            "{partner}'s tiles do not reproduce the root of its checkpoint of size {size}: refused"
-        );
-    }
-    Ok(tree)
+    bail!("{partner}'s tiles did not give a consistency proof from size {old} to {size}")
 }
 
 /// Fetches the partner's checkpoint, verifies it with its registered log key, checks it is
@@ -155,12 +156,11 @@ pub(crate) async fn check_partner_log(
     let cp = SignedCheckpoint::verify(&note, &key)
         .map_err(|e| anyhow!("{partner}'s checkpoint does not verify with its log key: {e}"))?;
     let size = cp.checkpoint().size();
-    let tree = tree_from_tiles(session, partner, size, &cp).await?;
     let previous = node.partner_checkpoint(partner)?;
     if let Some(prev) = &previous {
         let old = prev.checkpoint().size();
         let proof = if old > 0 && old < size {
-            Some(prove_consistency(old, size, &tree)?)
+            Some(consistency_from_tiles(session, partner, old, &cp).await?)
         } else {
             None
         };

@@ -14,6 +14,7 @@ mod error;
 mod fork;
 mod key;
 mod tile;
+mod tiled;
 mod tree;
 
 pub use checkpoint::{
@@ -31,6 +32,7 @@ pub use tile::{
     decode_entry_bundle, encode_entry_bundle, new_tiles, tile_data, verify_entry_bundle, TileId,
     TileKind, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH,
 };
+pub use tiled::TiledTree;
 pub use tlog_tiles::{Hash, HASH_SIZE};
 pub use tree::{
     hashes_to_store, leaf_hash, node_hash, prove_consistency, prove_inclusion, root,
