@@ -1,7 +1,8 @@
 //! HTTP Basic authentication (RFC 7617; TAXII 2.1 section 1.6.9): the user name is the
 //! partner's party code, the password its secret, checked by the node against the Argon2 hash
 //! it keeps. Argon2 is slow by design, so a success is remembered for a few minutes, keyed by
-//! the party and the SHA-256 of the secret (never the secret itself); failures are not.
+//! the party and the SHA-256 of the stored hash and the secret (never the secret itself):
+//! a new secret for the partner makes the old one fail at once. Failures are not remembered.
 
 use std::time::Instant;
 
@@ -62,8 +63,25 @@ pub(crate) async fn authenticate<S: Store + Send + 'static>(
     if party == inner.party || secret.is_empty() {
         return Err(fail());
     }
-    let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-    let key = (party.clone(), digest);
+    let who = party.clone();
+    // The stored hash is read under the node lock on every request (a point query), so a
+    // secret that was changed or revoked stops working at once; Argon2 runs without the
+    // lock, so a flood of wrong passwords does not stall every partner.
+    let phc = state
+        .with_node(move |node| {
+            // An unknown party is a failed login like any other.
+            Ok(node.credential(&who).unwrap_or(None))
+        })
+        .await?;
+    let Some(phc) = phc else {
+        tracing::info!(party = %party, "authentication failed");
+        return Err(fail());
+    };
+    let mut h = Sha256::new();
+    h.update(phc.as_bytes());
+    h.update([0]);
+    h.update(secret.as_bytes());
+    let key = (party.clone(), <[u8; 32]>::from(h.finalize()));
     let ttl = inner.config.auth_cache_ttl;
     {
         let cache = inner
@@ -74,23 +92,9 @@ pub(crate) async fn authenticate<S: Store + Send + 'static>(
             return Ok(party);
         }
     }
-    let who = party.clone();
-    // Fetch the stored hash under the node lock, then run Argon2 without it, so that a
-    // flood of wrong passwords does not stall every partner.
-    let phc = state
-        .with_node(move |node| {
-            // An unknown party is a failed login like any other.
-            Ok(node.credential(&who).unwrap_or(None))
-        })
-        .await?;
-    let ok = match phc {
-        Some(phc) => {
-            tokio::task::spawn_blocking(move || liaison_release::verify_secret(&phc, &secret))
-                .await
-                .unwrap_or(false)
-        }
-        None => false,
-    };
+    let ok = tokio::task::spawn_blocking(move || liaison_release::verify_secret(&phc, &secret))
+        .await
+        .unwrap_or(false);
     if !ok {
         tracing::info!(party = %party, "authentication failed");
         return Err(fail());

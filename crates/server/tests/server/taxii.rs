@@ -37,6 +37,7 @@ const FORBIDDEN_FOR_RUS: [&str; 7] = [
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    node: Arc<Mutex<Node<SqliteStore>>>,
     state: AppState<SqliteStore>,
 }
 
@@ -55,8 +56,13 @@ impl Fixture {
         node.add_consent(ISR_REPORT, &p("GBR"), &p("ISR")).unwrap();
         node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
         node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
-        let state = AppState::new(Arc::new(Mutex::new(node)), config).unwrap();
-        Fixture { _dir: dir, state }
+        let node = Arc::new(Mutex::new(node));
+        let state = AppState::new(Arc::clone(&node), config).unwrap();
+        Fixture {
+            _dir: dir,
+            node,
+            state,
+        }
     }
 
     fn app(&self) -> Router {
@@ -416,6 +422,26 @@ async fn authentication_failures_are_401_with_a_challenge() {
             StatusCode::OK
         );
     }
+    // A new secret for RUS: the cached old one fails at once, the new one works.
+    {
+        let mut node = f.node.lock().unwrap();
+        node.set_secret(&Party::parse("RUS").unwrap(), "rus-new-secret-987654")
+            .unwrap();
+    }
+    assert_eq!(
+        get_as(&app, RUS, "/liaison/collections/").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_as(
+            &app,
+            ("RUS", "rus-new-secret-987654"),
+            "/liaison/collections/"
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
