@@ -36,6 +36,6 @@ pub use tiled::TiledTree;
 pub use tlog_tiles::{Hash, HASH_SIZE};
 pub use tree::{
     hashes_to_store, leaf_hash, node_hash, prove_consistency, prove_inclusion, root,
-    stored_hash_count, stored_hash_index, verify_consistency, verify_inclusion, HashReader,
-    MemoryTree, EMPTY_ROOT, MAX_PROOF_HASHES, MAX_TREE_SIZE,
+    split_stored_hash_index, stored_hash_count, stored_hash_index, verify_consistency,
+    verify_inclusion, HashReader, MemoryTree, EMPTY_ROOT, MAX_PROOF_HASHES, MAX_TREE_SIZE,
 };

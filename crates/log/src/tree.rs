@@ -52,6 +52,17 @@ pub fn stored_hash_index(level: u8, n: u64) -> u64 {
     tlog_tiles::stored_hash_index(level, n)
 }
 
+/// The level and position of the hash stored at `index`: the inverse of
+/// [`stored_hash_index`]. `None` for an index beyond the stored hashes of a tree of
+/// [`MAX_TREE_SIZE`] leaves.
+pub fn split_stored_hash_index(index: u64) -> Option<(u8, u64)> {
+    // Bounded first: `tlog_tiles` asserts on its own arithmetic, which holds far below this.
+    if index >= tlog_tiles::stored_hash_count(MAX_TREE_SIZE) {
+        return None;
+    }
+    Some(tlog_tiles::split_stored_hash_index(index))
+}
+
 /// How many hashes are stored for a tree of `size` leaves.
 ///
 /// # Errors
@@ -337,6 +348,24 @@ mod tests {
             "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
         assert_eq!(root(0, &MemoryTree::new()).unwrap(), EMPTY_ROOT);
+    }
+
+    #[test]
+    fn split_stored_hash_index_inverts_stored_hash_index() {
+        let t = tree(1000);
+        let mut seen = 0;
+        for level in 0..10u8 {
+            for n in 0..(1000u64 >> level) {
+                let i = stored_hash_index(level, n);
+                assert_eq!(split_stored_hash_index(i), Some((level, n)));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, t.stored_hashes().len());
+        let last = stored_hash_count(MAX_TREE_SIZE).unwrap();
+        assert!(split_stored_hash_index(last - 1).is_some());
+        assert_eq!(split_stored_hash_index(last), None);
+        assert_eq!(split_stored_hash_index(u64::MAX), None);
     }
 
     #[test]

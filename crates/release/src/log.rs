@@ -10,16 +10,17 @@
 //! The log key's seed lives in the node's home as `log.key` (mode 0600); the cosigner key
 //! (which cosigns partners' checkpoints) is derived from it, so one file holds both.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use liaison_labels::Party;
 use liaison_log::{
     encode_entry_bundle, hashes_to_store, leaf_hash, prove_consistency, prove_inclusion, root,
-    stored_hash_count, stored_hash_index, tile_data, Checkpoint, Cosignature, Cosigner,
-    CosignerKey, Hash, HashReader, InclusionProof, NodeKey, Opening, SignedCheckpoint,
-    StorageError, TileId, TileKind, VerifierKey,
+    split_stored_hash_index, stored_hash_count, stored_hash_index, tile_data, Checkpoint,
+    Cosignature, Cosigner, CosignerKey, Hash, HashReader, InclusionProof, NodeKey, Opening,
+    SignedCheckpoint, StorageError, TileId, TileKind, VerifierKey,
 };
 use liaison_store::{LogOpening, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -184,16 +185,158 @@ pub struct LogKeys {
     cache: Arc<Mutex<LogCache>>,
 }
 
-/// Stored hashes read so far (up to [`HASH_CACHE_MAX`]; the upper levels, which every proof
-/// touches, come first) and the latest checkpoint verified.
+/// What this node has read of its own log: the upper levels of its tree and the latest
+/// checkpoint verified.
 #[derive(Debug, Default)]
 struct LogCache {
-    hashes: HashMap<u64, Hash>,
+    upper: UpperLevels,
     checkpoint: Option<SignedCheckpoint>,
 }
 
-/// Stored hashes kept in memory at most (about 12 MiB).
-const HASH_CACHE_MAX: usize = 1 << 18;
+/// The most stored hashes [`UpperLevels`] holds: 2^19 hashes, 16 MiB (plus a bit per hash).
+const UPPER_MAX: u64 = 1 << 19;
+
+/// The stored hashes of the levels from `floor` up, dense by level and position, as read from
+/// the store or appended by this node. Every inclusion proof, root and append reads one hash
+/// per level; those above `floor` are served from here, the (at most `floor`) below it and
+/// the leaf hash from the store in one query.
+///
+/// Never stale: stored hashes are never rewritten, and a hash is kept only once the store
+/// returned it or an append that wrote it committed. Another process may append: levels
+/// grow as hashes further right are read.
+///
+/// Bounded: holding hash (l, n) proves the log has at least (n+1)·2^l leaves; `leaves` is the
+/// most proven so far. Level l then has at most `leaves >> l` positions, so the levels from
+/// `floor` up have fewer than `2·leaves >> floor`; `floor` is the lowest level for which that
+/// is at most [`UPPER_MAX`], raised (dropping the levels below it) as the log grows. A level
+/// never allocates beyond `leaves >> l`, so memory stays under 16.1 MiB whatever the log's
+/// size: up to 262,144 leaves every level is kept (floor 0), at 1M leaves the levels from 2
+/// up (a proof reads two hashes and the leaf's from the store), at 2^30 from 12.
+#[derive(Debug)]
+struct UpperLevels {
+    /// The most hashes held ([`UPPER_MAX`]; less in tests).
+    budget: u64,
+    floor: u8,
+    leaves: u64,
+    /// Level `floor + k` at `levels[k]`.
+    levels: Vec<Level>,
+}
+
+impl Default for UpperLevels {
+    fn default() -> Self {
+        Self::with_budget(UPPER_MAX)
+    }
+}
+
+/// One level: the hash at each position, and whether it is known yet.
+#[derive(Debug, Default)]
+struct Level {
+    hashes: Vec<Hash>,
+    known: Vec<u64>,
+}
+
+impl Level {
+    fn get(&self, n: u64) -> Option<Hash> {
+        let n = usize::try_from(n).ok()?;
+        let word = self.known.get(n / 64)?;
+        if word & (1 << (n % 64)) == 0 {
+            return None;
+        }
+        self.hashes.get(n).copied()
+    }
+
+    /// Keeps `hash` at `n`, growing to at most `most` positions; says whether it was kept.
+    fn put(&mut self, n: u64, hash: Hash, most: u64) -> bool {
+        let (Ok(n), Ok(most)) = (usize::try_from(n), usize::try_from(most)) else {
+            return false;
+        };
+        if n >= most {
+            return false;
+        }
+        if n >= self.hashes.len() {
+            // Amortised growth, but never past what the level can hold.
+            let len = (n + 1).max(self.hashes.len() * 2).min(most);
+            self.hashes.reserve_exact(len - self.hashes.len());
+            self.hashes.resize(len, Hash::default());
+            let words = len.div_ceil(64);
+            self.known
+                .reserve_exact(words.saturating_sub(self.known.len()));
+            self.known.resize(words, 0);
+        }
+        match (self.hashes.get_mut(n), self.known.get_mut(n / 64)) {
+            (Some(slot), Some(word)) => {
+                *slot = hash;
+                *word |= 1 << (n % 64);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl UpperLevels {
+    fn with_budget(budget: u64) -> Self {
+        UpperLevels {
+            budget,
+            floor: 0,
+            leaves: 0,
+            levels: Vec::new(),
+        }
+    }
+
+    /// The hash at `level`, position `n`, if held.
+    fn get(&self, level: u8, n: u64) -> Option<Hash> {
+        let k = level.checked_sub(self.floor)?;
+        self.levels.get(usize::from(k))?.get(n)
+    }
+
+    /// The log has at least `leaves` leaves: raises the floor if the levels above it could
+    /// outgrow the budget.
+    fn saw(&mut self, leaves: u64) {
+        if leaves <= self.leaves {
+            return;
+        }
+        self.leaves = leaves;
+        let mut floor = self.floor;
+        while (u128::from(leaves) * 2) >> floor > u128::from(self.budget) {
+            floor += 1;
+        }
+        if floor > self.floor {
+            let drop = usize::from(floor - self.floor).min(self.levels.len());
+            self.levels.drain(..drop);
+            self.floor = floor;
+        }
+    }
+
+    /// Keeps the stored hash at `index` if its level is held; says whether it was kept.
+    fn put(&mut self, index: u64, hash: Hash) -> bool {
+        let Some((level, n)) = split_stored_hash_index(index) else {
+            return false;
+        };
+        let Some(leaves) = n
+            .checked_add(1)
+            .and_then(|m| m.checked_mul(1u64.checked_shl(u32::from(level))?))
+        else {
+            return false;
+        };
+        self.saw(leaves);
+        let Some(k) = level.checked_sub(self.floor) else {
+            return false;
+        };
+        let k = usize::from(k);
+        if self.levels.len() <= k {
+            self.levels.resize_with(k + 1, Level::default);
+        }
+        let most = self.leaves >> level;
+        self.levels.get_mut(k).is_some_and(|l| l.put(n, hash, most))
+    }
+
+    /// The stored hash at `index`, if held.
+    fn lookup(&self, index: u64) -> Option<Hash> {
+        let (level, n) = split_stored_hash_index(index)?;
+        self.get(level, n)
+    }
+}
 
 impl LogKeys {
     /// Both keys from the log key's seed.
@@ -268,93 +411,116 @@ fn log_err(e: impl std::fmt::Display) -> ReleaseError {
 }
 
 /// The store's stored hashes as a [`HashReader`], with hashes not yet stored after them.
+/// One reader serves one operation (a proof, a root, a tile, an append): what it reads of
+/// the lower levels from the store it keeps for that operation only.
 struct Reader<'a, S: Store> {
     store: &'a S,
     cache: &'a Mutex<LogCache>,
+    /// Stored hashes from this index on are not in the store yet: they are `pending`.
     base: u64,
     pending: Vec<Hash>,
+    /// Hashes below the cache's floor read from the store by this reader.
+    read: RefCell<Vec<(u64, Hash)>>,
+    /// A stored hash to read along with the next store read (an inclusion proof's leaf hash,
+    /// so that a proof is one query).
+    ahead: Cell<Option<u64>>,
 }
 
 impl<S: Store> HashReader for Reader<'_, S> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StorageError> {
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| StorageError::new("the log cache is poisoned"))?;
-        let missing: Vec<u64> = indexes
-            .iter()
-            .copied()
-            .filter(|&i| i < self.base && !cache.hashes.contains_key(&i))
-            .collect();
-        if !missing.is_empty() {
-            let found = self
-                .store
-                .log_hashes(&missing)
-                .map_err(|e| StorageError::new(e.to_string()))?;
-            for (i, h) in missing.into_iter().zip(found) {
-                if cache.hashes.len() < HASH_CACHE_MAX {
-                    cache.hashes.insert(i, Hash(h));
+        let mut out: Vec<Option<Hash>> = Vec::with_capacity(indexes.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.lock()?;
+            let read = self.read.borrow();
+            for &i in indexes {
+                let h = if i >= self.base {
+                    let h = usize::try_from(i - self.base)
+                        .ok()
+                        .and_then(|k| self.pending.get(k).copied());
+                    Some(h.ok_or_else(|| StorageError::missing(i))?)
                 } else {
-                    // Full: served without keeping it.
-                    return self.read_uncached(indexes);
+                    cache.upper.lookup(i).or_else(|| find(&read, i))
+                };
+                if h.is_none() {
+                    missing.push(i);
+                }
+                out.push(h);
+            }
+            if !missing.is_empty() {
+                if let Some(i) = self.ahead.take() {
+                    if i < self.base && cache.upper.lookup(i).or_else(|| find(&read, i)).is_none() {
+                        missing.push(i);
+                    }
                 }
             }
         }
-        indexes
-            .iter()
-            .map(|&i| {
-                if i < self.base {
-                    cache
-                        .hashes
-                        .get(&i)
-                        .copied()
-                        .ok_or(StorageError::missing(i))
-                } else {
-                    usize::try_from(i - self.base)
-                        .ok()
-                        .and_then(|k| self.pending.get(k).copied())
-                        .ok_or(StorageError::missing(i))
+        if missing.is_empty() {
+            return Ok(out.into_iter().flatten().collect());
+        }
+        // The store is read without holding the cache.
+        missing.sort_unstable();
+        missing.dedup();
+        let found = self
+            .store
+            .log_hashes(&missing)
+            .map_err(|e| StorageError::new(e.to_string()))?;
+        if found.len() != missing.len() {
+            return Err(StorageError::new("the store returned too few hashes"));
+        }
+        // Sorted by index, as `missing` is.
+        let found: Vec<(u64, Hash)> = missing
+            .into_iter()
+            .zip(found.into_iter().map(Hash))
+            .collect();
+        {
+            let mut cache = self.lock()?;
+            let mut read = self.read.borrow_mut();
+            for &(i, h) in &found {
+                if !cache.upper.put(i, h) {
+                    read.push((i, h));
                 }
+            }
+        }
+        out.into_iter()
+            .zip(indexes)
+            .map(|(h, &i)| {
+                h.or_else(|| {
+                    let k = found.binary_search_by_key(&i, |&(j, _)| j).ok()?;
+                    found.get(k).map(|&(_, h)| h)
+                })
+                .ok_or_else(|| StorageError::missing(i))
             })
             .collect()
     }
 }
 
-impl<S: Store> Reader<'_, S> {
-    /// Reads `indexes` from the store (and pending), bypassing the cache.
-    fn read_uncached(&self, indexes: &[u64]) -> Result<Vec<Hash>, StorageError> {
-        let stored: Vec<u64> = indexes.iter().copied().filter(|&i| i < self.base).collect();
-        let from_store = if stored.is_empty() {
-            Vec::new()
-        } else {
-            self.store
-                .log_hashes(&stored)
-                .map_err(|e| StorageError::new(e.to_string()))?
-        };
-        let mut it = from_store.into_iter();
-        indexes
-            .iter()
-            .map(|&i| {
-                if i < self.base {
-                    it.next().map(Hash).ok_or(StorageError::missing(i))
-                } else {
-                    usize::try_from(i - self.base)
-                        .ok()
-                        .and_then(|k| self.pending.get(k).copied())
-                        .ok_or(StorageError::missing(i))
-                }
-            })
-            .collect()
+/// The hash at stored index `i` in a short list.
+fn find(list: &[(u64, Hash)], i: u64) -> Option<Hash> {
+    list.iter().find(|(j, _)| *j == i).map(|(_, h)| *h)
+}
+
+impl<'a, S: Store> Reader<'a, S> {
+    fn new(store: &'a S, keys: &'a LogKeys, base: u64) -> Self {
+        Reader {
+            store,
+            cache: &keys.cache,
+            base,
+            pending: Vec::new(),
+            read: RefCell::default(),
+            ahead: Cell::default(),
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'a, LogCache>, StorageError> {
+        self.cache
+            .lock()
+            .map_err(|_| StorageError::new("the log cache is poisoned"))
     }
 }
 
 fn reader<'a, S: Store>(store: &'a S, keys: &'a LogKeys) -> Reader<'a, S> {
-    Reader {
-        store,
-        cache: &keys.cache,
-        base: u64::MAX,
-        pending: Vec::new(),
-    }
+    Reader::new(store, keys, u64::MAX)
 }
 
 /// Our log's state, for `liaison log show`.
@@ -441,7 +607,15 @@ impl<S: Store> Node<S> {
             let size = self.store.log_size()?;
             let hashes = self.hashes_for(size, &entries)?;
             match write(&mut self.store, &entries, &openings, &hashes) {
-                Ok(done) => break (size, done),
+                Ok(done) => {
+                    // Committed: these are the stored hashes now.
+                    if let Ok(mut cache) = self.log_keys.cache.lock() {
+                        for &(i, h) in &hashes {
+                            cache.upper.put(i, Hash(h));
+                        }
+                    }
+                    break (size, done);
+                }
                 Err(StoreError::LogMoved { .. }) if attempts < 8 => attempts += 1,
                 Err(e) => return Err(e.into()),
             }
@@ -459,12 +633,7 @@ impl<S: Store> Node<S> {
         entries: &[Vec<u8>],
     ) -> Result<Vec<(u64, [u8; 32])>, ReleaseError> {
         let base = stored_hash_count(size).map_err(log_err)?;
-        let mut r = Reader {
-            store: &self.store,
-            cache: &self.log_keys.cache,
-            base,
-            pending: Vec::new(),
-        };
+        let mut r = Reader::new(&self.store, &self.log_keys, base);
         for (k, entry) in entries.iter().enumerate() {
             let new = hashes_to_store(size + k as u64, leaf_hash(entry), &r).map_err(log_err)?;
             r.pending.extend(new);
@@ -588,10 +757,10 @@ impl<S: Store> Node<S> {
         size: u64,
     ) -> Result<InclusionProof, ReleaseError> {
         let r = reader(&self.store, &self.log_keys);
+        let leaf = stored_hash_index(0, index);
+        r.ahead.set(Some(leaf));
         let path = prove_inclusion(index, size, &r).map_err(log_err)?;
-        let leaf = r
-            .read_hashes(&[stored_hash_index(0, index)])
-            .map_err(log_err)?;
+        let leaf = r.read_hashes(&[leaf]).map_err(log_err)?;
         let leaf_hash = leaf
             .first()
             .copied()
@@ -834,6 +1003,7 @@ impl<S: Store> Node<S> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use liaison_log::verify_inclusion;
 
     #[test]
     fn leaves_are_canonical_json() {
@@ -853,6 +1023,144 @@ mod tests {
             r#"{"decision":"release","delivered":"indicator--1","kind":"delivery","reasons":["x"],"recipient":"RUS","sha256":"ab","value":1.25,"version":"2026"}"#
         );
         assert_eq!(Leaf::from_json(&e), Some(l));
+    }
+
+    fn capacity(u: &UpperLevels) -> usize {
+        u.levels.iter().map(|l| l.hashes.capacity()).sum()
+    }
+
+    #[test]
+    fn the_upper_levels_stay_within_their_budget_however_large_the_log() {
+        let mut u = UpperLevels::default();
+        let h = |level: u8, n: u64| {
+            let mut b = [level; 32];
+            b[..8].copy_from_slice(&n.to_be_bytes());
+            Hash(b)
+        };
+        // A log of 2^30 leaves: the last hash of every level, so each level held is full.
+        let leaves = 1u64 << 30;
+        for level in 0..=30u8 {
+            let n = (leaves >> level) - 1;
+            let kept = u.put(stored_hash_index(level, n), h(level, n));
+            assert_eq!(kept, level >= 12, "level {level}");
+        }
+        assert_eq!(u.floor, 12);
+        assert!(capacity(&u) as u64 <= UPPER_MAX, "{}", capacity(&u));
+        assert_eq!(u.get(12, (1 << 18) - 1), Some(h(12, (1 << 18) - 1)));
+        assert_eq!(u.get(12, 5), None, "not read yet");
+        assert_eq!(u.get(11, 0), None);
+        // An index beyond any tree is not kept.
+        assert!(!u.put(u64::MAX, h(0, 0)));
+        assert_eq!((u.floor, u.leaves), (12, leaves));
+
+        // Growing: the floor rises and the levels below it are dropped.
+        let mut u = UpperLevels::default();
+        assert!(u.put(stored_hash_index(0, 5), h(0, 5)));
+        assert_eq!(u.get(0, 5), Some(h(0, 5)));
+        assert!(u.put(stored_hash_index(3, (1 << 18) - 1), h(3, 7)));
+        assert_eq!(u.floor, 3, "2^21 leaves");
+        assert_eq!(u.get(0, 5), None);
+        assert_eq!(u.get(3, (1 << 18) - 1), Some(h(3, 7)));
+        assert!(capacity(&u) as u64 <= UPPER_MAX);
+    }
+
+    /// A node whose cache keeps at most 64 hashes, so that small logs use every path: levels
+    /// held, levels read from the store, the floor rising.
+    fn small_cache_node(home: &Path) -> Node<liaison_store::SqliteStore> {
+        let mut node = Node::open(home).unwrap();
+        node.log_keys.cache = Arc::new(Mutex::new(LogCache {
+            upper: UpperLevels::with_budget(64),
+            checkpoint: None,
+        }));
+        node
+    }
+
+    fn reference(node: &Node<liaison_store::SqliteStore>) -> liaison_log::MemoryTree {
+        let mut t = liaison_log::MemoryTree::new();
+        for e in node.log_entries(0, node.log_size().unwrap()).unwrap() {
+            t.append(&e).unwrap();
+        }
+        t
+    }
+
+    fn leaf(n: u64) -> Leaf {
+        Leaf::Received {
+            from: "GBR".into(),
+            id: format!("indicator--{n}"),
+            version: "1".into(),
+            sha256: sha256_hex(&n.to_be_bytes()),
+        }
+    }
+
+    fn check_proofs(node: &Node<liaison_store::SqliteStore>, t: &liaison_log::MemoryTree) {
+        let size = t.size();
+        for s in [1, 2, 3, size / 2 + 1, size - 1, size] {
+            if s == 0 || s > size {
+                continue;
+            }
+            for i in [0, 1, s / 3, s / 2, s.saturating_sub(2), s - 1] {
+                if i >= s {
+                    continue;
+                }
+                let p = node.inclusion_proof_at(i, s).unwrap();
+                assert_eq!(p.path, prove_inclusion(i, s, t).unwrap(), "{i} in {s}");
+                assert_eq!(
+                    p.leaf_hash,
+                    t.stored_hashes()[stored_hash_index(0, i) as usize]
+                );
+                verify_inclusion(p.leaf_hash, i, s, root(s, t).unwrap(), &p.path).unwrap();
+            }
+            assert_eq!(
+                node.consistency_proof(s / 2 + 1, s).unwrap(),
+                prove_consistency(s / 2 + 1, s, t).unwrap()
+            );
+        }
+        assert!(
+            node.inclusion_proof_at(size, size + 1).is_err(),
+            "beyond the log"
+        );
+    }
+
+    #[test]
+    fn proofs_are_the_trees_with_a_cold_warm_or_outgrown_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        Node::init(dir.path(), &Party::parse("USA").unwrap()).unwrap();
+        let mut a = small_cache_node(dir.path());
+        let mut n = 0;
+        for batch in [1, 1, 3, 10, 7, 40, 1, 100, 33] {
+            let ls: Vec<Leaf> = (n..n + batch).map(leaf).collect();
+            a.log_append(&ls).unwrap();
+            n += batch;
+            let t = reference(&a);
+            assert_eq!(
+                a.checkpoint().unwrap().checkpoint().root(),
+                root(n, &t).unwrap()
+            );
+            check_proofs(&a, &t);
+        }
+        let floor = a.log_keys.cache.lock().unwrap().upper.floor;
+        assert!(floor >= 2, "the floor rose: {floor}");
+        // Cold: a node that has read nothing yet.
+        check_proofs(&small_cache_node(dir.path()), &reference(&a));
+        // Another process appends: what `a` holds stays right and grows.
+        let mut b = small_cache_node(dir.path());
+        for batch in [5, 64, 1] {
+            let ls: Vec<Leaf> = (n..n + batch).map(leaf).collect();
+            b.log_append(&ls).unwrap();
+            n += batch;
+        }
+        let t = reference(&b);
+        check_proofs(&a, &t);
+        assert_eq!(
+            a.checkpoint().unwrap().checkpoint().root(),
+            root(n, &t).unwrap()
+        );
+        // And `a` appends after `b`, with what it held from before.
+        a.log_append(&[leaf(n)]).unwrap();
+        check_proofs(&b, &reference(&a));
+        check_proofs(&a, &reference(&a));
+        // The default budget, cold, too.
+        check_proofs(&Node::open(dir.path()).unwrap(), &reference(&a));
     }
 
     #[test]

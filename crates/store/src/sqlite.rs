@@ -183,6 +183,8 @@ impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every statement this file prepares (about 40), so none is re-prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("liaison-checkpoint".into())
@@ -941,17 +943,45 @@ impl Store for SqliteStore {
     }
 
     fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT hash FROM log_hashes WHERE idx = ?1")?;
+        // One statement, not one per index: an inclusion proof's hashes come in one query.
+        // Hashes close together in the stored order (a proof's lower levels sit beside its
+        // leaf; a tile's hashes are one stretch) are read as a range, one B-tree seek; others
+        // by chunks of an `IN` list, padded (with their first index) to a power of two so that
+        // a few prepared statements serve every count.
+        let mut found: rustc_hash::FxHashMap<u64, [u8; 32]> = Default::default();
+        let (Some(&lo), Some(&hi)) = (indexes.iter().min(), indexes.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        if hi - lo < 2 * indexes.len() as u64 + 64 {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT idx, hash FROM log_hashes WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx",
+            )?;
+            let rows = stmt.query([to_i64(lo)?, to_i64(hi)?])?;
+            collect_hashes(rows, &mut found)?;
+        } else {
+            for chunk in indexes.chunks(HASHES_PER_QUERY) {
+                let Some(&first) = chunk.first() else {
+                    continue;
+                };
+                let width = chunk.len().next_power_of_two();
+                let mut stmt = self.conn.prepare_cached(log_hashes_query(width))?;
+                let wanted = chunk
+                    .iter()
+                    .chain(std::iter::repeat(&first))
+                    .take(width)
+                    .map(|&i| to_i64(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rows = stmt.query(rusqlite::params_from_iter(wanted))?;
+                collect_hashes(rows, &mut found)?;
+            }
+        }
         indexes
             .iter()
-            .map(|&i| {
-                let h: Option<Vec<u8>> = stmt.query_row([to_i64(i)?], |r| r.get(0)).optional()?;
-                let h =
-                    h.ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))?;
-                <[u8; 32]>::try_from(h.as_slice())
-                    .map_err(|_| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))
+            .map(|i| {
+                found
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))
             })
             .collect()
     }
@@ -1186,8 +1216,9 @@ fn to_i64(n: u64) -> Result<i64, StoreError> {
 
 /// The next index of a log table: one past the largest (indexes are contiguous from 0).
 fn next_index(conn: &Connection, table: &str) -> Result<u64, StoreError> {
-    let max: Option<i64> =
-        conn.query_row(&format!("SELECT max(idx) FROM {table}"), [], |r| r.get(0))?;
+    let max: Option<i64> = conn
+        .prepare_cached(&format!("SELECT max(idx) FROM {table}"))?
+        .query_row([], |r| r.get(0))?;
     Ok(max.map_or(0, |m| m.max(-1) as u64 + 1))
 }
 
@@ -1282,6 +1313,48 @@ fn sqlite_new_releases(
         out.push(t);
     }
     Ok(out)
+}
+
+/// The most stored hashes [`Store::log_hashes`] asks SQLite for in one statement (well under
+/// SQLite's limit of 32,766 parameters).
+const HASHES_PER_QUERY: usize = 256;
+
+/// `SELECT idx, hash FROM log_hashes WHERE idx IN (?1, ..., ?width)` for `width` a power of
+/// two up to [`HASHES_PER_QUERY`], written once.
+fn log_hashes_query(width: usize) -> &'static str {
+    static QUERIES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        std::iter::successors(Some(1usize), |w| Some(w * 2))
+            .take_while(|&w| w <= HASHES_PER_QUERY)
+            .map(|w| {
+                let params: Vec<String> = (1..=w).map(|k| format!("?{k}")).collect();
+                format!(
+                    "SELECT idx, hash FROM log_hashes WHERE idx IN ({})",
+                    params.join(",")
+                )
+            })
+            .collect()
+    });
+    QUERIES
+        .get(width.trailing_zeros() as usize)
+        .map_or("", String::as_str)
+}
+
+/// Rows of (idx, hash) into `found`.
+fn collect_hashes(
+    mut rows: rusqlite::Rows<'_>,
+    found: &mut rustc_hash::FxHashMap<u64, [u8; 32]>,
+) -> Result<(), StoreError> {
+    while let Some(row) = rows.next()? {
+        let i = row.get::<_, i64>(0)?.max(0) as u64;
+        let h = row
+            .get_ref(1)?
+            .as_blob()
+            .ok()
+            .and_then(|h| <[u8; 32]>::try_from(h).ok())
+            .ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))?;
+        found.insert(i, h);
+    }
+    Ok(())
 }
 
 /// The hashes of an append must continue the `stored` hashes without gap or overlap.

@@ -949,6 +949,45 @@ fn the_log_appends_whole_batches_in_order_and_refuses_a_stale_append() {
 }
 
 #[test]
+fn log_hashes_are_read_in_any_order_and_number_in_one_call() {
+    for (name, mut store, _keep) in backends() {
+        // As many hashes as a log of 1000 entries has, about (their values are what matters).
+        let h = |i: u64| {
+            let mut b = [0u8; 32];
+            b[..8].copy_from_slice(&i.to_be_bytes());
+            b
+        };
+        let entries: Vec<Vec<u8>> = (0..1000u64).map(|i| i.to_be_bytes().to_vec()).collect();
+        let hashes: Vec<(u64, [u8; 32])> = (0..2000u64).map(|i| (i, h(i))).collect();
+        store.log_append(&entries, &[], &hashes).unwrap();
+        let read = |w: &[u64]| store.log_hashes(w);
+        let want = |w: &[u64]| w.iter().map(|&i| h(i)).collect::<Vec<_>>();
+        assert_eq!(read(&[]).unwrap(), want(&[]), "{name}");
+        // Scattered, with duplicates, out of order, more than 256: answered in the order asked.
+        let w: Vec<u64> = (0..2000u64)
+            .rev()
+            .step_by(7)
+            .chain([5, 5, 0, 1999])
+            .chain((0..300).map(|i| (i * 37) % 2000))
+            .collect();
+        assert_eq!(read(&w).unwrap(), want(&w), "{name}");
+        // Close together (as a proof's lower levels or a tile), and spread, of every count.
+        for n in [1u64, 2, 3, 5, 17, 255, 256, 257, 600] {
+            let close: Vec<u64> = (0..n).map(|i| 700 + (i * 5) % (2 * n)).collect();
+            assert_eq!(read(&close).unwrap(), want(&close), "{name}: {n} close");
+            let spread: Vec<u64> = (0..n).map(|i| (i * 1013) % 2000).collect();
+            assert_eq!(read(&spread).unwrap(), want(&spread), "{name}: {n} spread");
+        }
+        // One missing index fails the whole read, wherever it is.
+        assert!(read(&[1, 2000, 2]).is_err(), "{name}");
+        assert!(read(&(1990..=2000).collect::<Vec<_>>()).is_err(), "{name}");
+        let mut w: Vec<u64> = (0..299).map(|i| i * 3).collect();
+        w.push(2000);
+        assert!(read(&w).is_err(), "{name}: missing in the 2nd chunk");
+    }
+}
+
+#[test]
 fn log_openings_are_kept_with_their_entries_and_given_by_party() {
     for (name, mut store, _keep) in backends() {
         let o = |leaf: &str, salt: u8, parties: &[&str]| LogOpening {
