@@ -19,13 +19,16 @@ use crate::node::Node;
 use crate::preview::Entry;
 
 /// The log leaf of object `o` (JSON text `json`) entering `to`'s view, worth `value` in the
-/// ledger: its decision is that of the object it is (or that it is the tear line of); labels
-/// and definitions that travel along are `release`.
-fn delivery_leaf(to: &Party, o: &StixObject, json: &str, decisions: &[Entry], value: f64) -> Leaf {
+/// ledger: its decision is `decided`, that of the object it is (or that it is the tear line
+/// of); labels and definitions that travel along are `release`.
+fn delivery_leaf(
+    to: &Party,
+    o: &StixObject,
+    json: &str,
+    decided: Option<&Entry>,
+    value: f64,
+) -> Leaf {
     let id = o.id().as_str();
-    let decided = decisions
-        .iter()
-        .find(|d| d.object == id || d.tearline.as_deref() == Some(id));
     Leaf::Delivery {
         recipient: to.to_string(),
         delivered: id.to_owned(),
@@ -152,15 +155,23 @@ impl<S: Store> Node<S> {
             }
             let ids: Vec<&str> = new_keys.iter().map(|(id, _)| id.as_str()).collect();
             let values = self.delivery_values(to, &ids)?;
-            let leaves: Vec<Leaf> = new_at
-                .iter()
-                .zip(values)
-                .filter_map(|(&i, v)| {
-                    parsed
-                        .get(i)
-                        .map(|(o, json)| delivery_leaf(to, o, json, decisions, v))
-                })
-                .collect();
+            // The decision behind each delivered id: the object's own, or its original's for
+            // a tear line (one pass: a view can hold millions of objects).
+            let mut decided: HashMap<&str, &Entry> = HashMap::with_capacity(decisions.len());
+            for d in decisions {
+                if let Some(t) = d.tearline.as_deref() {
+                    decided.entry(t).or_insert(d);
+                }
+                decided.entry(d.object.as_str()).or_insert(d);
+            }
+            let mut leaves = Vec::with_capacity(new_at.len());
+            for (&i, v) in new_at.iter().zip(values) {
+                let (o, json) = parsed.get(i).ok_or_else(|| {
+                    ReleaseError::Log(format!("no object at position {i} of the view"))
+                })?;
+                let d = decided.get(o.id().as_str()).copied();
+                leaves.push(delivery_leaf(to, o, json, d, v));
+            }
             let written = self.append_with(&leaves, |store, entries, openings, hashes| {
                 store.log_append_releases(to.as_str(), &new_keys, entries, openings, hashes)
             });
