@@ -70,31 +70,13 @@ impl AgreementNote {
     /// Reads the text of an agreement note: exactly the five lines, in order.
     pub fn parse_text(text: &str) -> Result<AgreementNote, ReleaseError> {
         let bad = |m: String| ReleaseError::Agreement(format!("malformed agreement note: {m}"));
-        let body = text
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("the text does not end with a newline".into()))?;
-        let lines: Vec<&str> = body.split('\n').collect();
-        if lines.first() != Some(&AGREEMENT_HEADER) {
-            return Err(bad(format!("the first line is not `{AGREEMENT_HEADER}`")));
-        }
-        if lines.len() != 5 {
-            return Err(bad(format!(
-                "expected 5 lines (header, from, to, sha256, created), found {}",
-                lines.len()
-            )));
-        }
-        let field = |i: usize, name: &str| -> Result<&str, ReleaseError> {
-            lines
-                .get(i)
-                .and_then(|l| l.strip_prefix(name))
-                .and_then(|r| r.strip_prefix(' '))
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| bad(format!("line {} is not `{name} <value>`", i + 1)))
-        };
-        let from =
-            Party::parse(field(1, "from")?).map_err(|e| bad(format!("field `from`: {e}")))?;
-        let to = Party::parse(field(2, "to")?).map_err(|e| bad(format!("field `to`: {e}")))?;
-        let sha256 = field(3, "sha256")?.to_owned();
+        let f =
+            crate::note_text::fields(text, AGREEMENT_HEADER, &["from", "to", "sha256", "created"])
+                .map_err(bad)?;
+        let field = |i: usize| f.get(i).copied().unwrap_or_default();
+        let from = Party::parse(field(0)).map_err(|e| bad(format!("field `from`: {e}")))?;
+        let to = Party::parse(field(1)).map_err(|e| bad(format!("field `to`: {e}")))?;
+        let sha256 = field(2).to_owned();
         if sha256.len() != 64
             || !sha256
                 .bytes()
@@ -102,8 +84,8 @@ impl AgreementNote {
         {
             return Err(bad("field `sha256`: not 64 lowercase hex digits".into()));
         }
-        let created = Timestamp::parse(field(4, "created")?)
-            .map_err(|e| bad(format!("field `created`: {e}")))?;
+        let created =
+            Timestamp::parse(field(3)).map_err(|e| bad(format!("field `created`: {e}")))?;
         if from == to {
             return Err(bad(format!("`from` and `to` are both {to}")));
         }

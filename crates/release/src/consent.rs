@@ -56,32 +56,14 @@ impl ConsentNote {
     /// Reads the text of a consent note: exactly the five lines, in order.
     pub fn parse_text(text: &str) -> Result<ConsentNote, ConsentError> {
         let bad = |m: String| ConsentError::Malformed(m);
-        let body = text
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("the text does not end with a newline".into()))?;
-        let lines: Vec<&str> = body.split('\n').collect();
-        if lines.first() != Some(&CONSENT_HEADER) {
-            return Err(bad(format!("the first line is not `{CONSENT_HEADER}`")));
-        }
-        if lines.len() != 5 {
-            return Err(bad(format!(
-                "expected 5 lines (header, object, to, by, created), found {}",
-                lines.len()
-            )));
-        }
-        let field = |i: usize, name: &str| -> Result<&str, ConsentError> {
-            lines[i]
-                .strip_prefix(name)
-                .and_then(|r| r.strip_prefix(' '))
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| bad(format!("line {} is not `{name} <value>`", i + 1)))
-        };
-        let object =
-            StixId::parse(field(1, "object")?).map_err(|e| bad(format!("field `object`: {e}")))?;
-        let to = Party::parse(field(2, "to")?).map_err(|e| bad(format!("field `to`: {e}")))?;
-        let by = Party::parse(field(3, "by")?).map_err(|e| bad(format!("field `by`: {e}")))?;
-        let created = Timestamp::parse(field(4, "created")?)
-            .map_err(|e| bad(format!("field `created`: {e}")))?;
+        let f = crate::note_text::fields(text, CONSENT_HEADER, &["object", "to", "by", "created"])
+            .map_err(bad)?;
+        let field = |i: usize| f.get(i).copied().unwrap_or_default();
+        let object = StixId::parse(field(0)).map_err(|e| bad(format!("field `object`: {e}")))?;
+        let to = Party::parse(field(1)).map_err(|e| bad(format!("field `to`: {e}")))?;
+        let by = Party::parse(field(2)).map_err(|e| bad(format!("field `by`: {e}")))?;
+        let created =
+            Timestamp::parse(field(3)).map_err(|e| bad(format!("field `created`: {e}")))?;
         if to == by {
             return Err(bad(format!("`to` and `by` are both {by}")));
         }

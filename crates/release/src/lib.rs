@@ -13,6 +13,7 @@ mod ingest;
 mod ledger;
 mod log;
 mod node;
+mod note_text;
 mod preview;
 pub mod sample;
 mod view;

@@ -15,6 +15,7 @@ use liaison_taxii::ErrorKind;
 
 use crate::auth::authenticate;
 use crate::error::ApiError;
+use crate::note::note_body;
 use crate::state::AppState;
 
 /// The agreement routes, to merge into the router.
@@ -70,30 +71,12 @@ async fn post_countersigned<S: Store + Send + 'static>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let sender = authenticate(&state, &headers).await?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let essence = ct
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim();
-        if !essence.eq_ignore_ascii_case("text/plain") {
-            return Err(ApiError::new(
-                ErrorKind::UnsupportedMediaType,
-                "a countersigned agreement is a signed note sent as text/plain",
-            ));
-        }
-    }
-    if body.len() > MAX_AGREEMENT_BYTES {
-        return Err(ApiError::new(
-            ErrorKind::TooLarge,
-            format!("an agreement note is at most {MAX_AGREEMENT_BYTES} bytes"),
-        ));
-    }
-    let note = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(ErrorKind::BadRequest, "the note is not UTF-8"))?
-        .to_owned();
+    let note = note_body(
+        &headers,
+        &body,
+        MAX_AGREEMENT_BYTES,
+        "a countersigned agreement",
+    )?;
     let new = state
         .with_node(move |node| {
             node.accept_agreement_countersignature(&sender, &note)

@@ -15,6 +15,7 @@ use liaison_taxii::ErrorKind;
 
 use crate::auth::authenticate;
 use crate::error::ApiError;
+use crate::note::note_body;
 use crate::state::AppState;
 
 /// The consent routes, to merge into the router.
@@ -30,25 +31,7 @@ async fn post_consent<S: Store + Send + 'static>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let sender = authenticate(&state, &headers).await?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or_default();
-        let essence = ct.split(';').next().unwrap_or_default().trim();
-        if !essence.eq_ignore_ascii_case("text/plain") {
-            return Err(ApiError::new(
-                ErrorKind::UnsupportedMediaType,
-                "a consent is a signed note sent as text/plain",
-            ));
-        }
-    }
-    if body.len() > MAX_CONSENT_BYTES {
-        return Err(ApiError::new(
-            ErrorKind::TooLarge,
-            format!("a consent note is at most {MAX_CONSENT_BYTES} bytes"),
-        ));
-    }
-    let note = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(ErrorKind::BadRequest, "the consent is not UTF-8"))?
-        .to_owned();
+    let note = note_body(&headers, &body, MAX_CONSENT_BYTES, "a consent")?;
     let record = state
         .with_node(move |node| {
             node.accept_consent_from(&sender, &note)

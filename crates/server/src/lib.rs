@@ -13,6 +13,7 @@ mod error;
 mod handlers;
 mod log;
 mod metrics;
+mod note;
 mod paging;
 mod serve;
 mod state;
