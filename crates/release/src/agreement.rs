@@ -205,11 +205,22 @@ impl<S: Store> Node<S> {
     }
 
     /// Our terms for `partner` as we signed them (and it countersigned, once it did): what
-    /// `GET /liaison/agreement` gives that partner.
+    /// `GET /liaison/agreement` gives that partner. If the note kept is not for the
+    /// agreement in force (a crash between setting it and signing it, or a node from before
+    /// agreements were signed), the terms in force are signed and logged first.
     pub fn offered_agreement(
-        &self,
+        &mut self,
         partner: &Party,
     ) -> Result<Option<AgreementNoteRecord>, ReleaseError> {
+        let Some(record) = self.store.partner(partner.as_str())? else {
+            return Ok(None);
+        };
+        let in_force = sha256_hex(record.agreement.as_bytes());
+        let kept = self.store.agreement_note(partner.as_str(), OURS)?;
+        if kept.as_ref().is_some_and(|k| k.sha256 == in_force) {
+            return Ok(kept);
+        }
+        self.sign_agreement(partner, &record.agreement)?;
         Ok(self.store.agreement_note(partner.as_str(), OURS)?)
     }
 

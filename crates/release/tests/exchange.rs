@@ -521,3 +521,47 @@ fn altered_or_foreign_agreement_notes_are_refused() {
             .countersigned
     );
 }
+
+#[test]
+fn terms_in_force_without_a_signed_note_are_signed_when_offered() {
+    // As after a crash between storing an agreement and signing it.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut usa = Node::init(dir.path(), &party("USA")).unwrap();
+        usa.add_partner(&party("RUS"), AGREEMENT).unwrap();
+    }
+    let changed = AGREEMENT.replace("SECRET", "CONFIDENTIAL");
+    {
+        let mut store = SqliteStore::open(&dir.path().join("node.db")).unwrap();
+        liaison_store::Store::put_partner(
+            &mut store,
+            &liaison_store::PartnerRecord {
+                party: "RUS".into(),
+                agreement: changed.clone(),
+                updated: "2026-11-23T00:00:00Z".into(),
+            },
+        )
+        .unwrap();
+    }
+    let mut usa = Node::open(dir.path()).unwrap();
+    let stale = usa.agreement_status(&party("RUS")).unwrap().ours.unwrap();
+    assert_ne!(
+        stale.sha256,
+        liaison_release::sha256_hex(changed.as_bytes())
+    );
+    let size = usa.log_size().unwrap();
+    let offered = usa.offered_agreement(&party("RUS")).unwrap().unwrap();
+    assert_eq!(offered.text, changed);
+    assert_eq!(
+        offered.sha256,
+        liaison_release::sha256_hex(changed.as_bytes())
+    );
+    assert_eq!(
+        usa.log_size().unwrap(),
+        size + 1,
+        "the new terms are logged"
+    );
+    // Asking again signs nothing new.
+    usa.offered_agreement(&party("RUS")).unwrap();
+    assert_eq!(usa.log_size().unwrap(), size + 1);
+}
