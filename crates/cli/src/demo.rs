@@ -546,9 +546,15 @@ fn over_the_network(
                 r.partner
             );
         }
+        if r.terms_in_log != Some(true) {
+            bail!(
+                "demo check failed: {}'s log does not hold its terms signed by both sides",
+                r.partner
+            );
+        }
         if n.human {
             println!(
-                "   {}'s log: checkpoint size {}, consistent, {} of {} received objects proved included",
+                "   {}'s log: checkpoint size {}, consistent, {} of {} received objects proved included, its terms for us signed by both",
                 r.partner, r.checkpoint_size, r.included, r.received
             );
         }

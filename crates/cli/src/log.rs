@@ -228,6 +228,10 @@ pub(crate) struct VerifyReport {
     pub(crate) missing: Vec<String>,
     /// Openings served that did not verify (leaf, salt, commitment, proof or root).
     pub(crate) bad_proofs: Vec<String>,
+    /// The partner's terms for us that we countersigned (SHA-256 of the text), if any.
+    pub(crate) terms_sha256: Option<String>,
+    /// Whether the partner's log holds those terms signed by both sides.
+    pub(crate) terms_in_log: Option<bool>,
     pub(crate) ok: bool,
 }
 
@@ -288,6 +292,17 @@ pub(crate) fn verify(
                 for b in &r.bad_proofs {
                     println!("  does not verify: {b}");
                 }
+                match (&r.terms_sha256, r.terms_in_log) {
+                    (Some(sha), Some(true)) => println!(
+                        "  its terms for us (sha256 {}…), signed by both sides, are in its log",
+                        sha.get(..16).unwrap_or(sha)
+                    ),
+                    (Some(sha), _) => println!(
+                        "  its terms for us (sha256 {}…), which we countersigned, are NOT in its log signed by both",
+                        sha.get(..16).unwrap_or(sha)
+                    ),
+                    _ => println!("  no terms of its countersigned by us yet"),
+                }
                 println!("  {}", if r.ok { "OK" } else { "FAILED" });
             }
         }
@@ -317,50 +332,68 @@ pub(crate) fn verify_one(
                 false
             }
         };
-        let body = session.get_bytes("/log/deliveries").await?;
-        let proofs: ProofsJson = serde_json::from_slice(&body)
-            .map_err(|e| anyhow!("{partner}'s /log/deliveries: {e}"))?;
-        anyhow::Ok((consistent, proofs))
-    })?;
-    let key = node.partner_log_key(partner)?;
-    let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), &key)
-        .map_err(|e| anyhow!("{partner}'s checkpoint does not verify: {e}"))?;
-    let c = cp.checkpoint();
-    // (delivered id, sha256) of every leaf whose opening verifies: opening → commitment →
-    // leaf hash → inclusion proof → the signed checkpoint's root.
-    let mut proven = std::collections::HashSet::new();
-    let mut bad_proofs = Vec::new();
-    for p in &proofs.proofs {
-        let lh = hash(&p.leaf_hash)?;
-        let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect::<Result<_, _>>()?;
-        let Some(opening) = Opening::from_hex(p.leaf.as_bytes().to_vec(), &p.salt) else {
-            bad_proofs.push(format!("leaf {}: the salt is not 64 hex digits", p.index));
-            continue;
+        let fetch = |body: Vec<u8>, what: &str| -> anyhow::Result<ProofsJson> {
+            serde_json::from_slice(&body).map_err(|e| anyhow!("{partner}'s {what}: {e}"))
         };
-        if let Err(e) = opening.verify(p.index, Some(lh), c.size(), c.root(), &path) {
-            bad_proofs.push(format!("leaf {}: {e}", p.index));
-            continue;
-        }
-        if let Some(Leaf::Delivery {
+        let deliveries = fetch(
+            session.get_bytes("/log/deliveries").await?,
+            "/log/deliveries",
+        )?;
+        let agreements = fetch(
+            session.get_bytes("/log/agreements").await?,
+            "/log/agreements",
+        )?;
+        anyhow::Ok((consistent, (deliveries, agreements)))
+    })?;
+    let (deliveries, agreements) = proofs;
+    let key = node.partner_log_key(partner)?;
+    let mut bad_proofs = Vec::new();
+    let (size, delivered) = proven_leaves(&deliveries, &key, partner, &mut bad_proofs)?;
+    let (_, agreed) = proven_leaves(&agreements, &key, partner, &mut bad_proofs)?;
+    let me = node.party().as_str().to_owned();
+    // (delivered id, sha256) of every delivery to us proved in the partner's log.
+    let mut proven = std::collections::HashSet::new();
+    for leaf in delivered {
+        if let Leaf::Delivery {
             recipient,
             delivered,
             sha256,
             ..
-        }) = Leaf::from_json(&opening.leaf)
+        } = leaf
         {
-            if recipient == node.party().as_str() {
+            if recipient == me {
                 proven.insert((delivered, sha256));
             }
         }
     }
     let received = node.inbound_view(partner)?.entries;
+    // The partner's terms for us that we countersigned must be in its log, signed by both.
+    let terms = node.agreement_status(partner)?.theirs;
+    let mut terms_in_log = None;
+    if let Some(t) = &terms {
+        let mut found = false;
+        for leaf in &agreed {
+            if let Leaf::Agreement {
+                partner: p, note, ..
+            } = leaf
+            {
+                // The note itself is checked: both signatures, its parties and hash.
+                if *p == me && node.is_countersigned_terms(partner, note, &t.sha256)? {
+                    found = true;
+                }
+            }
+        }
+        terms_in_log = Some(found);
+    }
     let mut report = VerifyReport {
         partner: partner.to_string(),
-        checkpoint_size: c.size(),
+        checkpoint_size: size,
         consistent,
         forks: node.forks(partner)?.len(),
         received: received.len(),
         bad_proofs,
+        terms_sha256: terms.map(|t| t.sha256),
+        terms_in_log,
         ..VerifyReport::default()
     };
     for e in &received {
@@ -375,8 +408,40 @@ pub(crate) fn verify_one(
     report.ok = report.consistent
         && report.forks == 0
         && report.missing.is_empty()
-        && report.bad_proofs.is_empty();
+        && report.bad_proofs.is_empty()
+        && report.terms_in_log != Some(false);
     Ok(report)
+}
+
+/// The leaves of `proofs` whose openings verify: opening → commitment → leaf hash →
+/// inclusion proof → the root of the checkpoint served with them, signed by `key`. Those
+/// that do not verify are described in `bad`. Returns the checkpoint's size and the leaves.
+fn proven_leaves(
+    proofs: &ProofsJson,
+    key: &liaison_log::VerifierKey,
+    partner: &Party,
+    bad: &mut Vec<String>,
+) -> anyhow::Result<(u64, Vec<Leaf>)> {
+    let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), key)
+        .map_err(|e| anyhow!("{partner}'s checkpoint does not verify: {e}"))?;
+    let c = cp.checkpoint();
+    let mut out = Vec::new();
+    for p in &proofs.proofs {
+        let lh = hash(&p.leaf_hash)?;
+        let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect::<Result<_, _>>()?;
+        let Some(opening) = Opening::from_hex(p.leaf.as_bytes().to_vec(), &p.salt) else {
+            bad.push(format!("leaf {}: the salt is not 64 hex digits", p.index));
+            continue;
+        };
+        if let Err(e) = opening.verify(p.index, Some(lh), c.size(), c.root(), &path) {
+            bad.push(format!("leaf {}: {e}", p.index));
+            continue;
+        }
+        if let Some(leaf) = Leaf::from_json(&opening.leaf) {
+            out.push(leaf);
+        }
+    }
+    Ok((c.size(), out))
 }
 
 /// A delivery leaf of realistic size (about 250 bytes of JSON) for the `n`th sample.

@@ -505,9 +505,10 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
         ],
     );
     let (usa_vkey, _) = keys(&usa);
-    let (_, rus_cosigner) = keys(&rus);
+    let (rus_vkey, rus_cosigner) = keys(&rus);
     ok(&rus, &["partner", "logkey", "USA", &usa_vkey]);
     ok(&usa, &["partner", "cosigner", "RUS", &rus_cosigner]);
+    ok(&usa, &["partner", "logkey", "RUS", &rus_vkey]);
     // A key of the wrong kind is refused.
     fails(&rus, &["partner", "logkey", "USA", &rus_cosigner]);
 
@@ -526,6 +527,13 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let size = summary["log"]["size"].as_u64().unwrap();
     assert!(size > 0 && summary["log"]["cosigned"] == true, "{summary}");
+    assert_eq!(summary["agreement"]["countersigned"], true, "{summary}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&usa, &["agreement", "show", "RUS", "--format", "json"])).unwrap();
+    assert_eq!(
+        shown["signed"]["ours"]["signed_by"],
+        serde_json::json!(["USA", "RUS"])
+    );
 
     // USA kept RUS's cosignature; RUS's log verify finds everything it received in USA's log.
     let shown: serde_json::Value =
@@ -552,6 +560,10 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report[0]["ok"], true, "{report}");
+    assert_eq!(report[0]["terms_in_log"], true, "{report}");
+    // The checkpoint RUS accepted last (the USA's log grew by the countersigned terms).
+    let accepted = report[0]["checkpoint_size"].as_u64().unwrap();
+    assert!(accepted > size, "{report}");
     assert!(report[0]["included"].as_u64().unwrap() >= 4, "{report}");
     drop(served);
 
@@ -582,7 +594,7 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     assert!(!out.status.success(), "a forged history must be refused");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("USA's log FORKED") && err.contains(&format!("size {size}")),
+        err.contains("USA's log FORKED") && err.contains(&format!("size {accepted}")),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_liaison"))

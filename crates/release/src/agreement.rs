@@ -360,6 +360,25 @@ impl<S: Store> Node<S> {
         Ok(true)
     }
 
+    /// Whether `note` is `partner`'s terms for us hashing to `sha256`, validly signed by
+    /// `partner`'s registered key and by ours: what `liaison log verify` looks for in the
+    /// partner's log.
+    pub fn is_countersigned_terms(
+        &self,
+        partner: &Party,
+        note: &str,
+        sha256: &str,
+    ) -> Result<bool, ReleaseError> {
+        let Ok(terms) = AgreementNote::peek(note) else {
+            return Ok(false);
+        };
+        if &terms.from != partner || terms.to != self.party || terms.sha256 != sha256 {
+            return Ok(false);
+        }
+        let me = self.party.clone();
+        Ok(self.signers(note, &[partner, &me])?.len() == 2)
+    }
+
     /// Where the agreements with `partner` stand, both ways.
     pub fn agreement_status(&self, partner: &Party) -> Result<AgreementStatus, ReleaseError> {
         self.agreement(partner)?;

@@ -823,26 +823,43 @@ impl<S: Store> Node<S> {
         id: Option<&str>,
         size: u64,
     ) -> Result<Vec<(u64, Opening)>, ReleaseError> {
+        self.openings_where(recipient, size, |leaf| {
+            matches!(leaf, Leaf::Delivery { recipient: r, delivered, .. }
+                if r == recipient.as_str() && id.is_none_or(|id| id == delivered))
+        })
+    }
+
+    /// The openings of the agreement leaves with `partner` (both sides' terms, as signed)
+    /// in the tree of `size` leaves: (index, opening).
+    pub fn agreement_leaves(
+        &self,
+        partner: &Party,
+        size: u64,
+    ) -> Result<Vec<(u64, Opening)>, ReleaseError> {
+        self.openings_where(
+            partner,
+            size,
+            |leaf| matches!(leaf, Leaf::Agreement { partner: p, .. } if p == partner.as_str()),
+        )
+    }
+
+    /// The openings that concern `party`, below `size`, whose leaf passes `keep`.
+    fn openings_where(
+        &self,
+        party: &Party,
+        size: u64,
+        keep: impl Fn(&Leaf) -> bool,
+    ) -> Result<Vec<(u64, Opening)>, ReleaseError> {
         let mut out = Vec::new();
-        for (i, o) in self.store.log_openings_for(recipient.as_str())? {
-            if i >= size {
-                continue;
-            }
-            if let Some(Leaf::Delivery {
-                recipient: r,
-                delivered,
-                ..
-            }) = Leaf::from_json(&o.leaf)
-            {
-                if r == recipient.as_str() && id.is_none_or(|id| id == delivered) {
-                    out.push((
-                        i,
-                        Opening {
-                            leaf: o.leaf,
-                            salt: o.salt,
-                        },
-                    ));
-                }
+        for (i, o) in self.store.log_openings_for(party.as_str())? {
+            if i < size && Leaf::from_json(&o.leaf).is_some_and(|l| keep(&l)) {
+                out.push((
+                    i,
+                    Opening {
+                        leaf: o.leaf,
+                        salt: o.salt,
+                    },
+                ));
             }
         }
         Ok(out)

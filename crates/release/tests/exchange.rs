@@ -458,6 +458,21 @@ fn agreements_are_signed_by_both_sides_and_logged_by_both() {
     assert!(theirs.countersigned);
     assert_eq!(theirs.sha256, offered.sha256);
 
+    // What `log verify` looks for in the USA's log: the terms, signed by both keys.
+    let sha = &offered.sha256;
+    assert!(rus
+        .is_countersigned_terms(&party("USA"), &both, sha)
+        .unwrap());
+    assert!(!rus
+        .is_countersigned_terms(&party("USA"), &offered.note, sha)
+        .unwrap());
+    assert!(!rus
+        .is_countersigned_terms(&party("USA"), &both, &"0".repeat(64))
+        .unwrap());
+    assert!(!rus
+        .is_countersigned_terms(&party("USA"), &both.replace("to RUS", "to GBR"), sha)
+        .unwrap());
+
     // Both logs hold the note signed by both, once.
     let two = |v: &[(String, Vec<String>)], terms: &str| {
         v.iter().filter(|(t, s)| t == terms && s.len() == 2).count()

@@ -33,6 +33,7 @@ pub(crate) fn routes<S: Store + Send + 'static>() -> Router<AppState<S>> {
         .route("/log/tile/{*path}", get(tile::<S>))
         .route("/log/proof/{index}", get(proof::<S>))
         .route("/log/deliveries", get(deliveries::<S>))
+        .route("/log/agreements", get(agreements::<S>))
         .route("/log/cosignature", post(cosignature::<S>))
 }
 
@@ -199,6 +200,30 @@ async fn deliveries<S: Store + Send + 'static>(
             let size = cp.checkpoint().size();
             let leaves = node
                 .deliveries(&p, id.as_deref(), size)
+                .map_err(ApiError::internal)?;
+            let proofs = proofs_for(node, leaves, size).map_err(ApiError::internal)?;
+            Ok(ProofsJson {
+                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+                proofs,
+            })
+        })
+        .await?;
+    json(&body)
+}
+
+/// `GET /log/agreements`: the agreement leaves with the caller (our terms for it and its
+/// terms for us, as signed), each with its inclusion proof against the latest checkpoint.
+async fn agreements<S: Store + Send + 'static>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let p = authenticate(&state, &headers).await?;
+    let body = state
+        .with_node(move |node| {
+            let cp = node.checkpoint().map_err(ApiError::internal)?;
+            let size = cp.checkpoint().size();
+            let leaves = node
+                .agreement_leaves(&p, size)
                 .map_err(ApiError::internal)?;
             let proofs = proofs_for(node, leaves, size).map_err(ApiError::internal)?;
             Ok(ProofsJson {

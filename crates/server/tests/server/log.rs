@@ -189,6 +189,25 @@ async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_no
         Leaf::from_json(one.proofs[0].leaf.as_bytes()),
         Some(Leaf::Agreement { ref partner, .. }) if partner == "RUS"
     ));
+    // `/log/agreements` gives RUS its agreement leaves, proved, and never GBR's.
+    let (status, _, body) = get(&f.app, "/log/agreements").await;
+    assert_eq!(status, StatusCode::OK);
+    let agreed: ProofsJson = serde_json::from_slice(&body).unwrap();
+    let cp = SignedCheckpoint::verify(agreed.checkpoint.as_bytes(), &f.vkey).unwrap();
+    assert!(!agreed.proofs.is_empty());
+    for p in &agreed.proofs {
+        let opening = Opening::from_hex(p.leaf.as_bytes().to_vec(), &p.salt).unwrap();
+        let path: Vec<Hash> = p.path.iter().map(|h| hash(h)).collect();
+        let k = cp.checkpoint();
+        opening
+            .verify(p.index, Some(hash(&p.leaf_hash)), k.size(), k.root(), &path)
+            .unwrap();
+        assert!(matches!(
+            Leaf::from_json(p.leaf.as_bytes()),
+            Some(Leaf::Agreement { ref partner, ref signed_by, .. })
+                if partner == "RUS" && signed_by == &["USA".to_owned()]
+        ));
+    }
     // A second read adds no leaves.
     get(&f.app, "/liaison/collections/outbound/objects/").await;
     let (_, _, body) = get(&f.app, "/log/checkpoint").await;
