@@ -115,12 +115,15 @@ pub struct ProofsJson {
     pub proofs: Vec<ProofJson>,
 }
 
-fn proofs_for<S: Store>(
+/// The leaves `select` picks in the tree of our latest checkpoint (given its size), each
+/// opened and with its inclusion proof, and that checkpoint.
+fn proved<S: Store>(
     node: &mut liaison_release::Node<S>,
-    leaves: Vec<(u64, Opening)>,
-    size: u64,
-) -> Result<Vec<ProofJson>, ReleaseError> {
-    leaves
+    select: impl FnOnce(&liaison_release::Node<S>, u64) -> Result<Vec<(u64, Opening)>, ApiError>,
+) -> Result<ProofsJson, ApiError> {
+    let cp = node.checkpoint().map_err(ApiError::internal)?;
+    let size = cp.checkpoint().size();
+    let proofs = select(node, size)?
         .into_iter()
         .map(|(index, opening)| {
             let p = node.inclusion_proof_at(index, size)?;
@@ -132,7 +135,12 @@ fn proofs_for<S: Store>(
                 path: p.path.iter().map(ToString::to_string).collect(),
             })
         })
-        .collect()
+        .collect::<Result<_, ReleaseError>>()
+        .map_err(ApiError::internal)?;
+    Ok(ProofsJson {
+        checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+        proofs,
+    })
 }
 
 /// `GET /log/proof/<index>`: one leaf's opening and inclusion proof. A partner is given
@@ -146,20 +154,15 @@ async fn proof<S: Store + Send + 'static>(
     let p = authenticate(&state, &headers).await?;
     let body = state
         .with_node(move |node| {
-            let cp = node.checkpoint().map_err(ApiError::internal)?;
-            let size = cp.checkpoint().size();
-            if index >= size {
-                return Err(ApiError::not_found());
-            }
-            let opening = node
-                .opening_for(index, &p)
-                .map_err(ApiError::internal)?
-                .ok_or_else(ApiError::not_found)?;
-            let proofs =
-                proofs_for(node, vec![(index, opening)], size).map_err(ApiError::internal)?;
-            Ok(ProofsJson {
-                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
-                proofs,
+            proved(node, |node, size| {
+                if index >= size {
+                    return Err(ApiError::not_found());
+                }
+                let opening = node
+                    .opening_for(index, &p)
+                    .map_err(ApiError::internal)?
+                    .ok_or_else(ApiError::not_found)?;
+                Ok(vec![(index, opening)])
             })
         })
         .await?;
@@ -196,15 +199,9 @@ async fn deliveries<S: Store + Send + 'static>(
     state.outbound(&p).await?;
     let body = state
         .with_node(move |node| {
-            let cp = node.checkpoint().map_err(ApiError::internal)?;
-            let size = cp.checkpoint().size();
-            let leaves = node
-                .deliveries(&p, id.as_deref(), size)
-                .map_err(ApiError::internal)?;
-            let proofs = proofs_for(node, leaves, size).map_err(ApiError::internal)?;
-            Ok(ProofsJson {
-                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
-                proofs,
+            proved(node, |node, size| {
+                node.deliveries(&p, id.as_deref(), size)
+                    .map_err(ApiError::internal)
             })
         })
         .await?;
@@ -220,15 +217,8 @@ async fn agreements<S: Store + Send + 'static>(
     let p = authenticate(&state, &headers).await?;
     let body = state
         .with_node(move |node| {
-            let cp = node.checkpoint().map_err(ApiError::internal)?;
-            let size = cp.checkpoint().size();
-            let leaves = node
-                .agreement_leaves(&p, size)
-                .map_err(ApiError::internal)?;
-            let proofs = proofs_for(node, leaves, size).map_err(ApiError::internal)?;
-            Ok(ProofsJson {
-                checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
-                proofs,
+            proved(node, |node, size| {
+                node.agreement_leaves(&p, size).map_err(ApiError::internal)
             })
         })
         .await?;
