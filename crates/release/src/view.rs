@@ -6,11 +6,12 @@
 //! The view holds the current version of each released object only: an earlier version may
 //! carry what a later one withdrew, so earlier versions are not released again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use liaison_labels::Party;
 use liaison_stix::{parse_document, StixObject, Timestamp};
+use liaison_store::releases::{self, Released};
 use liaison_store::{Store, StoreError};
 
 use crate::error::ReleaseError;
@@ -135,24 +136,28 @@ impl<S: Store> Node<S> {
     ) -> Result<Vec<Timestamp>, ReleaseError> {
         let mut attempts = 0;
         loop {
-            let mut known: HashMap<(String, String), Timestamp> = HashMap::new();
+            let mut known = Released::default();
             for (id, version, first) in self.store.releases(to.as_str())? {
-                let t = Timestamp::parse(&first)
-                    .map_err(|e| ReleaseError::Log(format!("release time of {id}: {e}")))?;
-                known.insert((id, version), t);
+                known.insert((id, version), releases::parse_time(&first)?);
             }
-            let mut new_keys: Vec<(String, String)> = Vec::new();
-            let mut new_at = Vec::new();
-            let mut seen = HashSet::new();
-            for (i, k) in keys.iter().enumerate() {
-                if !known.contains_key(k) && seen.insert(k) {
-                    new_keys.push(k.clone());
-                    new_at.push(i);
-                }
-            }
+            let new_keys = releases::new_keys(keys, &known);
             if new_keys.is_empty() {
-                return aligned(keys, &known);
+                return Ok(only_times(releases::aligned(
+                    keys,
+                    &known,
+                    new_keys,
+                    Vec::new(),
+                )?));
             }
+            // Where each new key first stands in `parsed`.
+            let mut first_at: HashMap<&(String, String), usize> = HashMap::new();
+            for (i, k) in keys.iter().enumerate() {
+                first_at.entry(k).or_insert(i);
+            }
+            let new_at: Vec<usize> = new_keys
+                .iter()
+                .filter_map(|k| first_at.get(k).copied())
+                .collect();
             let ids: Vec<&str> = new_keys.iter().map(|(id, _)| id.as_str()).collect();
             let values = self.delivery_values(to, &ids)?;
             // The decision behind each delivered id: the object's own, or its original's for
@@ -177,8 +182,9 @@ impl<S: Store> Node<S> {
             });
             match written {
                 Ok((_, times)) => {
-                    known.extend(new_keys.into_iter().zip(times));
-                    return aligned(keys, &known);
+                    return Ok(only_times(releases::aligned(
+                        keys, &known, new_keys, times,
+                    )?));
                 }
                 // Another process released some of these meanwhile: read again.
                 Err(ReleaseError::Store(StoreError::ReleasesMoved { .. })) if attempts < 8 => {
@@ -190,17 +196,7 @@ impl<S: Store> Node<S> {
     }
 }
 
-/// The time of each key, from `known`.
-fn aligned(
-    keys: &[(String, String)],
-    known: &HashMap<(String, String), Timestamp>,
-) -> Result<Vec<Timestamp>, ReleaseError> {
-    keys.iter()
-        .map(|k| {
-            known
-                .get(k)
-                .cloned()
-                .ok_or_else(|| ReleaseError::Log(format!("no release time for {}", k.0)))
-        })
-        .collect()
+/// The times of [`releases::aligned`], without whether each is new.
+fn only_times(aligned: Vec<(Timestamp, bool)>) -> Vec<Timestamp> {
+    aligned.into_iter().map(|(t, _)| t).collect()
 }

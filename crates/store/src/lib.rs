@@ -8,6 +8,7 @@
 mod error;
 mod postgres;
 mod record;
+pub mod releases;
 mod sqlite;
 
 pub use error::StoreError;
@@ -77,7 +78,13 @@ pub trait Store {
         &mut self,
         partner: &str,
         keys: &[(String, String)],
-    ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
+    ) -> Result<Vec<liaison_stix::Timestamp>, StoreError> {
+        Ok(self
+            .record_releases(partner, keys)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect())
+    }
 
     /// Every (id, version, first time) that entered `partner`'s view, oldest first: what
     /// was delivered to it.

@@ -27,6 +27,7 @@ use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
     NodeRecord, PartnerRecord, Stored,
 };
+use crate::releases::{self, Released};
 use crate::Store;
 
 const SCHEMA_VERSION: i64 = 1;
@@ -685,18 +686,6 @@ impl Store for PgStore {
             .collect()
     }
 
-    fn release_times(
-        &mut self,
-        partner: &str,
-        keys: &[(String, String)],
-    ) -> Result<Vec<Timestamp>, StoreError> {
-        Ok(self
-            .record_releases(partner, keys)?
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect())
-    }
-
     fn record_releases(
         &mut self,
         partner: &str,
@@ -704,45 +693,23 @@ impl Store for PgStore {
     ) -> Result<Vec<(Timestamp, bool)>, StoreError> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        // One writer per partner's release times at a time, so times stay increasing.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))",
-            &[&partner],
-        )?;
-        let mut known: rustc_hash::FxHashMap<(String, String), String> = Default::default();
-        let mut last = 0i128;
+        // The partner's release lock first, so that what is read stays true until commit.
+        tx.execute(RELEASE_LOCK, &[&partner])?;
+        let mut known = Released::default();
         for r in tx.query(
             "SELECT id, version, first FROM releases WHERE partner = $1",
             &[&partner],
         )? {
             let first: String = r.try_get(2)?;
-            if let Ok(t) = Timestamp::parse(&first) {
-                last = last.max(t.unix_nanos());
-            }
-            known.insert((r.try_get(0)?, r.try_get(1)?), first);
+            known.insert(
+                (r.try_get(0)?, r.try_get(1)?),
+                releases::parse_time(&first)?,
+            );
         }
-        let insert = tx.prepare(
-            "INSERT INTO releases (partner, id, version, first) VALUES ($1, $2, $3, $4)",
-        )?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(first) = known.get(key) {
-                out.push((
-                    Timestamp::parse(first)
-                        .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
-                    false,
-                ));
-                continue;
-            }
-            last = Timestamp::now().unix_nanos().max(last + 1_000);
-            let t = Timestamp::from_unix_nanos(last, 6)
-                .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
-            tx.execute(&insert, &[&partner, &key.0, &key.1, &t.as_str()])?;
-            known.insert(key.clone(), t.as_str().to_owned());
-            out.push((t, true));
-        }
+        let new = releases::new_keys(keys, &known);
+        let times = pg_new_releases(&mut tx, partner, &new)?;
         tx.commit()?;
-        Ok(out)
+        releases::aligned(keys, &known, new, times)
     }
 
     fn generation(&self) -> Result<u64, StoreError> {
@@ -1112,6 +1079,10 @@ fn to_i64(n: u64) -> Result<i64, StoreError> {
     i64::try_from(n).map_err(|_| StoreError::Damaged(format!("log index {n} out of range")))
 }
 
+/// One writer of a partner's release times at a time (held until commit), so times stay
+/// increasing; taking it again in the same transaction is a no-op.
+const RELEASE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))";
+
 /// Records `keys` entering `partner`'s view now, inside `tx` (holding the partner's release
 /// lock until commit): each gets a time after every earlier one; a key recorded before is
 /// [`StoreError::ReleasesMoved`].
@@ -1120,10 +1091,7 @@ fn pg_new_releases(
     partner: &str,
     keys: &[(String, String)],
 ) -> Result<Vec<Timestamp>, StoreError> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))",
-        &[&partner],
-    )?;
+    tx.execute(RELEASE_LOCK, &[&partner])?;
     let newest: Option<String> = tx
         .query_one(
             "SELECT max(first) FROM releases WHERE partner = $1",

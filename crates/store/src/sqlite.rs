@@ -24,6 +24,7 @@ use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
     NodeRecord, PartnerRecord, Stored,
 };
+use crate::releases::{self, Released};
 use crate::Store;
 
 const SCHEMA_VERSION: i64 = 2;
@@ -719,18 +720,6 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn release_times(
-        &mut self,
-        partner: &str,
-        keys: &[(String, String)],
-    ) -> Result<Vec<Timestamp>, StoreError> {
-        Ok(self
-            .record_releases(partner, keys)?
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect())
-    }
-
     fn record_releases(
         &mut self,
         partner: &str,
@@ -739,44 +728,20 @@ impl Store for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut known: rustc_hash::FxHashMap<(String, String), String> = Default::default();
-        let mut last = 0i128;
+        let mut known = Released::default();
         {
             let mut stmt =
                 tx.prepare_cached("SELECT id, version, first FROM releases WHERE partner = ?1")?;
             let mut rows = stmt.query([partner])?;
             while let Some(r) = rows.next()? {
                 let first: String = r.get(2)?;
-                if let Ok(t) = Timestamp::parse(&first) {
-                    last = last.max(t.unix_nanos());
-                }
-                known.insert((r.get(0)?, r.get(1)?), first);
+                known.insert((r.get(0)?, r.get(1)?), releases::parse_time(&first)?);
             }
         }
-        let mut out = Vec::with_capacity(keys.len());
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO releases (partner, id, version, first) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for key in keys {
-                if let Some(first) = known.get(key) {
-                    out.push((
-                        Timestamp::parse(first)
-                            .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?,
-                        false,
-                    ));
-                    continue;
-                }
-                last = Timestamp::now().unix_nanos().max(last + 1_000);
-                let t = Timestamp::from_unix_nanos(last, 6)
-                    .ok_or_else(|| StoreError::Damaged("clock out of range".into()))?;
-                insert.execute(params![partner, key.0, key.1, t.as_str()])?;
-                known.insert(key.clone(), t.as_str().to_owned());
-                out.push((t, true));
-            }
-        }
+        let new = releases::new_keys(keys, &known);
+        let times = sqlite_new_releases(&tx, partner, &new)?;
         tx.commit()?;
-        Ok(out)
+        releases::aligned(keys, &known, new, times)
     }
 
     fn generation(&self) -> Result<u64, StoreError> {
