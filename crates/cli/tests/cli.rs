@@ -344,28 +344,19 @@ fn pull(home: &Path, from: &str, secret: &str, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-#[test]
-fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let usa = dir.path().join("usa");
+/// The demo's USA node (kept) with a secret for RUS, and a fresh RUS node whose agreement
+/// with the USA is `AGREEMENT`: (usa home, rus home, RUS's secret at the USA).
+fn usa_and_rus(dir: &Path) -> (PathBuf, PathBuf, &'static str) {
+    let usa = dir.join("usa");
     ok(
         &usa,
         &["demo", "--keep", usa.to_str().unwrap(), "--format", "json"],
     );
     let secret = "rus-secret-for-this-test";
-    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
-        .arg("--home")
-        .arg(&usa)
-        .args(["partner", "secret", "RUS", "--from-env", "S"])
-        .env("S", secret)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let served = serve(&usa);
-
-    let rus = dir.path().join("rus");
+    secret_for(&usa, "RUS", secret);
+    let rus = dir.join("rus");
     ok(&rus, &["init", "--party", "RUS"]);
-    let agreement = dir.path().join("usa.toml");
+    let agreement = dir.join("usa.toml");
     std::fs::write(&agreement, AGREEMENT).unwrap();
     ok(
         &rus,
@@ -377,6 +368,14 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
             agreement.to_str().unwrap(),
         ],
     );
+    (usa, rus, secret)
+}
+
+#[test]
+fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (usa, rus, secret) = usa_and_rus(dir.path());
+    let served = serve(&usa);
 
     // A wrong fingerprint is refused before any credential is sent.
     let wrong = "00".repeat(32);
@@ -483,27 +482,7 @@ fn keys(home: &Path) -> (String, String) {
 #[test]
 fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let usa = dir.path().join("usa");
-    ok(
-        &usa,
-        &["demo", "--keep", usa.to_str().unwrap(), "--format", "json"],
-    );
-    let secret = "rus-secret-for-this-test";
-    secret_for(&usa, "RUS", secret);
-    let rus = dir.path().join("rus");
-    ok(&rus, &["init", "--party", "RUS"]);
-    let agreement = dir.path().join("usa.toml");
-    std::fs::write(&agreement, AGREEMENT).unwrap();
-    ok(
-        &rus,
-        &[
-            "partner",
-            "add",
-            "USA",
-            "--agreement",
-            agreement.to_str().unwrap(),
-        ],
-    );
+    let (usa, rus, secret) = usa_and_rus(dir.path());
     let (usa_vkey, _) = keys(&usa);
     let (rus_vkey, rus_cosigner) = keys(&rus);
     ok(&rus, &["partner", "logkey", "USA", &usa_vkey]);
