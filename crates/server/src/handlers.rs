@@ -347,6 +347,60 @@ async fn collection<S: Store + Send + 'static>(
     json(StatusCode::OK, &describe(&state.inner.party, &p, kind))
 }
 
+/// What every listing endpoint starts from: the caller, its collection, the query and the
+/// caller's view of that collection.
+struct Listing {
+    caller: Party,
+    kind: Kind,
+    endpoint: Endpoint,
+    query: Query,
+    view: Arc<Indexed>,
+}
+
+/// Authenticates the caller, finds its collection, reads the query for `endpoint` and the
+/// view; an `object` the caller may not see is 404.
+async fn listing<S: Store + Send + 'static>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    collection: &str,
+    raw: Option<String>,
+    endpoint: Endpoint,
+    object: Option<&str>,
+) -> Result<Listing, ApiError> {
+    let (caller, kind) = open(state, headers, collection).await?;
+    let query = parse_query(raw, endpoint)?;
+    let view = view_of(state, &caller, kind).await?;
+    if object.is_some_and(|o| !view.by_id.contains_key(o)) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Listing {
+        caller,
+        kind,
+        endpoint,
+        query,
+        view,
+    })
+}
+
+impl Listing {
+    /// The page the query asks for (of `object`'s versions only, when given).
+    fn page<S: Store + Send + 'static>(
+        &self,
+        state: &AppState<S>,
+        object: Option<&str>,
+    ) -> Result<Paged<'_>, ApiError> {
+        paginate(
+            state,
+            &self.caller,
+            self.kind.alias(),
+            self.endpoint,
+            &self.query,
+            &self.view,
+            object,
+        )
+    }
+}
+
 fn parse_query(raw: Option<String>, endpoint: Endpoint) -> Result<Query, ApiError> {
     Query::parse(raw.as_deref().unwrap_or(""), endpoint)
         .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))
@@ -463,18 +517,8 @@ async fn manifest<S: Store + Send + 'static>(
     Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (p, kind) = open(&state, &headers, &collection).await?;
-    let q = parse_query(raw, Endpoint::Manifest)?;
-    let view = view_of(&state, &p, kind).await?;
-    let paged = paginate(
-        &state,
-        &p,
-        kind.alias(),
-        Endpoint::Manifest,
-        &q,
-        &view,
-        None,
-    )?;
+    let l = listing(&state, &headers, &collection, raw, Endpoint::Manifest, None).await?;
+    let paged = l.page(&state, None)?;
     let body = liaison_taxii::Manifest {
         more: paged.page.more,
         next: paged.next.clone(),
@@ -503,14 +547,12 @@ async fn objects<S: Store + Send + 'static>(
     Path(collection): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (p, kind) = open(&state, &headers, &collection).await?;
-    let q = parse_query(raw, Endpoint::Objects)?;
-    let view = view_of(&state, &p, kind).await?;
-    let paged = paginate(&state, &p, kind.alias(), Endpoint::Objects, &q, &view, None)?;
+    let l = listing(&state, &headers, &collection, raw, Endpoint::Objects, None).await?;
+    let paged = l.page(&state, None)?;
     state.inner.metrics.served(paged.page.items.len());
     let body = envelope(&paged)?;
     let r = date_headers(taxii(StatusCode::OK, body), &paged.page.items);
-    log_header(&state, kind, r).await
+    log_header(&state, l.kind, r).await
 }
 
 /// 5.6 Get an Object. An object the caller may not see is absent: 404.
@@ -520,25 +562,20 @@ async fn object<S: Store + Send + 'static>(
     Path((collection, object)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (p, kind) = open(&state, &headers, &collection).await?;
-    let q = parse_query(raw, Endpoint::Object)?;
-    let view = view_of(&state, &p, kind).await?;
-    if !view.by_id.contains_key(&object) {
-        return Err(ApiError::not_found());
-    }
-    let paged = paginate(
+    let l = listing(
         &state,
-        &p,
-        kind.alias(),
+        &headers,
+        &collection,
+        raw,
         Endpoint::Object,
-        &q,
-        &view,
         Some(&object),
-    )?;
+    )
+    .await?;
+    let paged = l.page(&state, Some(&object))?;
     state.inner.metrics.served(paged.page.items.len());
     let body = envelope(&paged)?;
     let r = date_headers(taxii(StatusCode::OK, body), &paged.page.items);
-    log_header(&state, kind, r).await
+    log_header(&state, l.kind, r).await
 }
 
 /// On the outbound collection, `X-Liaison-Log-Size`: the size of our log, whose checkpoint
@@ -563,21 +600,16 @@ async fn versions<S: Store + Send + 'static>(
     Path((collection, object)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (p, kind) = open(&state, &headers, &collection).await?;
-    let q = parse_query(raw, Endpoint::Versions)?;
-    let view = view_of(&state, &p, kind).await?;
-    if !view.by_id.contains_key(&object) {
-        return Err(ApiError::not_found());
-    }
-    let paged = paginate(
+    let l = listing(
         &state,
-        &p,
-        kind.alias(),
+        &headers,
+        &collection,
+        raw,
         Endpoint::Versions,
-        &q,
-        &view,
         Some(&object),
-    )?;
+    )
+    .await?;
+    let paged = l.page(&state, Some(&object))?;
     let body = Versions {
         more: paged.page.more,
         next: paged.next.clone(),
