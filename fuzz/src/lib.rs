@@ -188,19 +188,7 @@ pub fn cut(data: &[u8]) {
             Err(e) => markings.insert(o.id().as_str(), Err(e.to_string())),
         }
     }
-    let items = objects.iter().map(|o| Item {
-        id: o.id().as_str().to_owned(),
-        markings: o
-            .object_marking_refs()
-            .iter()
-            .map(|m| m.as_str().to_owned())
-            .collect(),
-        assigned_label: None,
-        tearline_of: o.tearline_of().map(|t| t.as_str().to_owned()),
-        derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
-        ends: o.ends().map(str::to_owned).collect(),
-        tags: o.tags().map(str::to_owned).collect(),
-    });
+    let items = objects.iter().map(|o| Item::of(o));
     let mut world = World::build(party("USA"), markings, items);
 
     let extra: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -54,6 +54,26 @@ pub struct Item {
     pub tags: Vec<String>,
 }
 
+impl Item {
+    /// The item of an object as received (no label assigned on ingest): its markings, what
+    /// it is a tear line of, the derivation it states, the ends it needs visible, its tags.
+    pub fn of(o: &liaison_stix::StixObject) -> Item {
+        Item {
+            id: o.id().as_str().to_owned(),
+            markings: o
+                .object_marking_refs()
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            assigned_label: None,
+            tearline_of: o.tearline_of().map(|t| t.as_str().to_owned()),
+            derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
+            ends: o.ends().map(str::to_owned).collect(),
+            tags: o.tags().map(str::to_owned).collect(),
+        }
+    }
+}
+
 /// The marking-definitions a node holds, read into labels (or the error that made a label
 /// unreadable). TLP markings are known without being held.
 #[derive(Debug, Clone, Default)]

@@ -34,22 +34,6 @@ fn marking(m: &mut Markings, banner: &str, originator: &str) -> String {
     mid
 }
 
-fn item_of(o: &StixObject) -> Item {
-    Item {
-        id: o.id().as_str().to_owned(),
-        markings: o
-            .object_marking_refs()
-            .iter()
-            .map(|m| m.as_str().to_owned())
-            .collect(),
-        assigned_label: None,
-        tearline_of: o.tearline_of().map(|t| t.as_str().to_owned()),
-        derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
-        ends: o.ends().map(str::to_owned).collect(),
-        tags: o.tags().map(str::to_owned).collect(),
-    }
-}
-
 fn agreement() -> Agreement {
     Agreement {
         party: party("GBR"),
@@ -119,7 +103,7 @@ impl Fixture {
         World::build(
             party("USA"),
             self.markings.clone(),
-            self.objects.iter().map(item_of),
+            self.objects.iter().map(Item::of),
         )
     }
 }

@@ -189,7 +189,7 @@ impl Spec {
     }
 
     fn world(&self, objects: &[StixObject]) -> World {
-        let mut w = World::build(party(US), markings(), objects.iter().map(item_of));
+        let mut w = World::build(party(US), markings(), objects.iter().map(Item::of));
         self.add_consents(&mut w);
         w
     }
@@ -229,22 +229,6 @@ impl Spec {
             }
         }
         p
-    }
-}
-
-fn item_of(o: &StixObject) -> Item {
-    Item {
-        id: o.id().as_str().to_owned(),
-        markings: o
-            .object_marking_refs()
-            .iter()
-            .map(|m| m.as_str().to_owned())
-            .collect(),
-        assigned_label: None,
-        tearline_of: o.tearline_of().map(|t| t.as_str().to_owned()),
-        derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
-        ends: o.ends().map(str::to_owned).collect(),
-        tags: o.tags().map(str::to_owned).collect(),
     }
 }
 
@@ -570,7 +554,7 @@ fn incremental(spec: &Spec, prefix: usize, order: &[usize], stale: &[usize]) -> 
     let mut w = World::build(
         party(US),
         markings(),
-        objects.iter().take(prefix).map(item_of),
+        objects.iter().take(prefix).map(Item::of),
     );
     spec.add_consents(&mut w);
     let rest: Vec<usize> = {
@@ -587,7 +571,7 @@ fn incremental(spec: &Spec, prefix: usize, order: &[usize], stale: &[usize]) -> 
     };
     for &x in stale {
         let x = x % objects.len();
-        let mut old = item_of(&objects[x]);
+        let mut old = Item::of(&objects[x]);
         old.markings = vec![pool_marking(x)];
         old.tearline_of = Some(spec.id(x * 7 % spec.objs.len()));
         if old.derivation.is_some() {
@@ -606,7 +590,7 @@ fn incremental(spec: &Spec, prefix: usize, order: &[usize], stale: &[usize]) -> 
             .iter()
             .filter(|s| **s < prefix),
     ) {
-        w.upsert(&item_of(&objects[*x]));
+        w.upsert(&Item::of(&objects[*x]));
     }
     w
 }
