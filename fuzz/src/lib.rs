@@ -128,7 +128,12 @@ pub fn labels(data: &[u8]) {
 pub fn taxii_request(data: &[u8]) {
     use liaison_taxii::{accepts, content_type_ok, Endpoint, NextToken, Query, TAXII_MEDIA_TYPE};
     let text = text(data);
-    for endpoint in [Endpoint::Manifest, Endpoint::Objects, Endpoint::Object, Endpoint::Versions] {
+    for endpoint in [
+        Endpoint::Manifest,
+        Endpoint::Objects,
+        Endpoint::Object,
+        Endpoint::Versions,
+    ] {
         if let Ok(q) = Query::parse(&text, endpoint) {
             let again = Query::parse(&text, endpoint).map(|r| r.fingerprint());
             assert_eq!(again.ok(), Some(q.fingerprint()));
@@ -217,7 +222,7 @@ pub fn cut(data: &[u8]) {
                 max_tlp: Tlp::Amber,
                 topics: None,
             },
-        reciprocity: liaison_policy::Reciprocity::default(),
+            reciprocity: liaison_policy::Reciprocity::default(),
         },
         Agreement {
             party: party("FRA"),
@@ -238,7 +243,7 @@ pub fn cut(data: &[u8]) {
                         .collect(),
                 ),
             },
-        reciprocity: liaison_policy::Reciprocity::default(),
+            reciprocity: liaison_policy::Reciprocity::default(),
         },
     ];
     if let Some(toml) = extra.get("x_fuzz_agreement").and_then(Value::as_str) {
