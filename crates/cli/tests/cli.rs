@@ -487,11 +487,34 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     let (rus_vkey, rus_cosigner) = keys(&rus);
     ok(&rus, &["partner", "logkey", "USA", &usa_vkey]);
     ok(&usa, &["partner", "cosigner", "RUS", &rus_cosigner]);
-    ok(&usa, &["partner", "logkey", "RUS", &rus_vkey]);
     // A key of the wrong kind is refused.
     fails(&rus, &["partner", "logkey", "USA", &rus_cosigner]);
 
     let served = serve(&usa);
+    // The USA does not know this RUS node's key yet (it holds the demo's RUS key): the pull
+    // stands, RUS's countersignature of the USA's terms is refused, and the summary says so.
+    let out = pull(
+        &rus,
+        "USA",
+        secret,
+        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["agreement"]["countersigned"], false, "{first}");
+    assert!(
+        first["agreement"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("not countersigned by RUS's registered key"),
+        "{first}"
+    );
+    // Once the USA registers it, the next pull sends the countersignature again.
+    ok(&usa, &["partner", "logkey", "RUS", &rus_vkey]);
     let out = pull(
         &rus,
         "USA",
