@@ -396,3 +396,34 @@ async fn isr_fetches_countersigns_and_returns_the_usa_terms_over_http() {
         Leaf::Agreement { ref signed_by, ref terms, .. } if signed_by.len() == 2 && terms == "ours"
     ));
 }
+
+#[tokio::test]
+async fn note_bodies_of_the_wrong_type_size_or_encoding_are_refused_and_change_nothing() {
+    let (_u, usa) = usa_node();
+    let size = usa.log_size().unwrap();
+    let node = Arc::new(Mutex::new(usa));
+    let app = app(AppState::new(Arc::clone(&node), Config::default()).unwrap());
+    for path in ["/liaison/consents/", "/liaison/agreement"] {
+        let send = |ct: &'static str, body: Vec<u8>| {
+            let req = Request::post(path)
+                .header(header::CONTENT_TYPE, ct)
+                .header(header::AUTHORIZATION, basic("ISR", ISR_SECRET))
+                .body(Body::from(body))
+                .unwrap();
+            app.clone().oneshot(req)
+        };
+        let r = send("application/json", b"{}".to_vec()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        let r = send("text/plain", vec![b'a'; 70_000]).await.unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let r = send("text/plain", vec![0xff, 0xfe, b'\n']).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let err: Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            err["description"].as_str().unwrap().contains("not UTF-8"),
+            "{path}: {err}"
+        );
+    }
+    assert_eq!(node.lock().unwrap().log_size().unwrap(), size);
+}
