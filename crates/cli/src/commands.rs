@@ -188,13 +188,19 @@ pub(crate) fn ingest(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = open(home)?;
+    let source = match from {
+        Some(f) => Some(party(f, "--from")?),
+        None => None,
+    };
     let default_label = match label {
         None => None,
         Some(b) => {
             let banner: Banner = b.parse().map_err(|e| anyhow!("--label: {e}"))?;
-            let originator = match originator {
-                Some(o) => party(o, "--originator")?,
-                None => node.party().clone(),
+            // What a partner sent is its material: the label given to it names it.
+            let originator = match (originator, &source) {
+                (Some(o), _) => party(o, "--originator")?,
+                (None, Some(s)) => s.clone(),
+                (None, None) => node.party().clone(),
             };
             Some(Label {
                 banner,
@@ -203,10 +209,6 @@ pub(crate) fn ingest(
                 duty_to_warn: false,
             })
         }
-    };
-    let source = match from {
-        Some(f) => Some(party(f, "--from")?.to_string()),
-        None => None,
     };
     let options = IngestOptions {
         default_label,

@@ -105,7 +105,7 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         &isr_bundle(&l)?,
         &IngestOptions {
             default_label: None,
-            source: Some("ISR".into()),
+            source: Some(liaison_labels::Party::parse("ISR")?),
         },
         &mut |_| {},
     )?;

@@ -339,23 +339,44 @@ pub fn cut_for<'a>(
     let mut removed: Vec<Path> = Vec::new();
     let mut dropped_markings: Vec<usize> = Vec::new();
 
+    // A granular marking that cannot be applied fails closed: every selector of every
+    // marking must name a field of this object, whether or not the partner may see it, or
+    // the field it was meant to protect could go out unmarked.
+    for gm in object.granular_markings() {
+        if gm.marking_ref.is_none() {
+            continue;
+        }
+        for sel in &gm.selectors {
+            match parse_selector(sel) {
+                Some(p) if exists_in(props, &p) => {}
+                Some(_) => {
+                    return Err(Reason::new(
+                        ReasonCode::InvalidLabel,
+                        format!("granular marking selector `{sel}` matches no field, so the marking cannot be applied"),
+                    ))
+                }
+                None => {
+                    return Err(Reason::new(
+                        ReasonCode::InvalidLabel,
+                        format!("granular marking selector `{sel}` cannot be read, so the marking cannot be applied"),
+                    ))
+                }
+            }
+        }
+    }
     for (k, gm) in object.granular_markings().iter().enumerate() {
         let Some(m) = &gm.marking_ref else { continue };
         if let Err(why) = judge.field_visible(ix, m.as_str()) {
             dropped_markings.push(k);
+            // Every selector parses and names a field: checked above.
             for sel in &gm.selectors {
-                match parse_selector(sel) {
-                    Some(p) if exists_in(props, &p) => {
-                        cuts.push(Cut { kind: CutKind::Field, what: sel.clone(), detail: why.clone() });
-                        removed.push(p);
-                    }
-                    Some(_) => {}
-                    None => {
-                        return Err(Reason::new(
-                            ReasonCode::InvalidLabel,
-                            format!("granular marking selector `{sel}` cannot be read, so the field cannot be cut"),
-                        ))
-                    }
+                if let Some(p) = parse_selector(sel) {
+                    cuts.push(Cut {
+                        kind: CutKind::Field,
+                        what: sel.clone(),
+                        detail: why.clone(),
+                    });
+                    removed.push(p);
                 }
             }
         }

@@ -182,6 +182,8 @@ impl<'w> Judge<'w> {
                 Ok(())
             }
             Some(Err(e)) => Err(format!("label `{marking}` cannot be evaluated: {e}").into()),
+            // Statements and other markings that are not liaison labels restrict nothing.
+            None if self.world.markings.is_other(marking) => Ok(()),
             None => Err(format!("label `{marking}` is not held").into()),
         }
     }

@@ -52,11 +52,16 @@ pub struct Item {
     pub ends: Vec<String>,
     /// The object's `labels`, used as topics.
     pub tags: Vec<String>,
+    /// Who owns the object: the party whose versions count (DESIGN.md "Who may change
+    /// what"), recorded by the store when the object arrived, never read from the object.
+    /// `None` is the node's own party.
+    pub owner: Option<Party>,
 }
 
 impl Item {
     /// The item of an object as received (no label assigned on ingest): its markings, what
-    /// it is a tear line of, the derivation it states, the ends it needs visible, its tags.
+    /// it is a tear line of, the derivation it states, the ends it needs visible, its tags;
+    /// owned by the node's own party (set [`Item::owner`] for a partner's object).
     pub fn of(o: &liaison_stix::StixObject) -> Item {
         Item {
             id: o.id().as_str().to_owned(),
@@ -70,15 +75,19 @@ impl Item {
             derivation: o.derivation().map(|(a, b)| (a.to_owned(), b.to_owned())),
             ends: o.ends().map(str::to_owned).collect(),
             tags: o.tags().map(str::to_owned).collect(),
+            owner: None,
         }
     }
 }
 
 /// The marking-definitions a node holds, read into labels (or the error that made a label
-/// unreadable). TLP markings are known without being held.
+/// unreadable), and the held markings that are not liaison labels (statements, other
+/// definition types): those travel with what references them and never restrict it. TLP
+/// markings are known without being held.
 #[derive(Debug, Clone, Default)]
 pub struct Markings {
     labels: HashMap<String, Result<Label, String>>,
+    others: std::collections::HashSet<String>,
 }
 
 impl Markings {
@@ -92,14 +101,26 @@ impl Markings {
         self.labels.insert(id.to_owned(), label);
     }
 
+    /// Records a held marking-definition that is not a liaison label.
+    pub fn insert_other(&mut self, id: &str) {
+        self.others.insert(id.to_owned());
+    }
+
     /// The label behind a marking id, if it is a liaison label.
     pub fn get(&self, id: &str) -> Option<&Result<Label, String>> {
         self.labels.get(id)
     }
 
-    /// Whether `id` names a marking liaison can deliver (a held liaison label, or TLP).
+    /// Whether `id` is a held marking that is not a liaison label.
+    pub fn is_other(&self, id: &str) -> bool {
+        self.others.contains(id)
+    }
+
+    /// Whether `id` names a marking liaison can deliver (a held marking, or TLP).
     pub fn is_known(&self, id: &str) -> bool {
-        self.labels.contains_key(id) || Tlp::from_marking_id(id).is_some()
+        self.labels.contains_key(id)
+            || self.others.contains(id)
+            || Tlp::from_marking_id(id).is_some()
     }
 }
 
@@ -390,6 +411,8 @@ fn inputs_of<'a>(nodes: &'a [Node], parents: &'a Adj, ix: Ix) -> impl Iterator<I
 #[derive(Debug, Clone)]
 enum MarkInfo {
     Tlp(Tlp),
+    /// A held marking that is not a liaison label: it restricts nothing.
+    Other,
     Label {
         id: LabelId,
         originator: u32,
@@ -433,6 +456,7 @@ impl OwnAcc {
     ) -> Result<(), String> {
         match info {
             MarkInfo::Tlp(t) => self.tlp = self.tlp.max(Some(t)),
+            MarkInfo::Other => {}
             MarkInfo::Label {
                 id,
                 originator,
@@ -483,8 +507,13 @@ pub(crate) struct Node {
     /// The original this object claims to be a tear line of, valid or not. Validity depends
     /// on the original's originator, so it is re-checked whenever the original changes.
     pub(crate) claim: Option<Ix>,
-    /// The edge this object (a `derived-from` relationship) adds: (derived, source).
+    /// The edge this object (a `derived-from` relationship) adds: (derived, source). Only
+    /// when the relationship's owner owns the derived object; see [`World::derivations`].
     pub(crate) edge: Option<(Ix, Ix)>,
+    /// The derivation this object (a `derived-from` relationship) states, counted or not.
+    derives: Option<(Ix, Ix)>,
+    /// Index into [`World::parties`] of the owner, for a held object.
+    owner: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -578,6 +607,9 @@ pub struct World {
     pub(crate) tearlines: FxHashMap<Ix, Vec<Ix>>,
     /// Original -> the objects claiming to be its tear line (valid or not).
     claimants: FxHashMap<Ix, Vec<Ix>>,
+    /// Derived object -> the `derived-from` relationships that state a derivation of it
+    /// (counted or not), with the source each names.
+    deriv_claims: FxHashMap<Ix, Vec<(Ix, Ix)>>,
     pub(crate) labels: LabelTable,
     pub(crate) types: Vec<Box<str>>,
     type_index: FxHashMap<Box<str>, u16>,
@@ -624,6 +656,7 @@ impl World {
             effective: Vec::new(),
             tearlines: FxHashMap::default(),
             claimants: FxHashMap::default(),
+            deriv_claims: FxHashMap::default(),
             labels,
             types: Vec::new(),
             type_index: FxHashMap::default(),
@@ -829,6 +862,10 @@ impl World {
     /// Adds (or replaces with a newer version) one object and brings effective labels up to
     /// date: only the object and what is derived from it are recomputed.
     pub fn upsert(&mut self, item: &Item) -> Ix {
+        let owner_before = self
+            .lookup(&item.id)
+            .and_then(|ix| self.nodes.get(ix as usize))
+            .and_then(|n| n.owner);
         let ix = self.put_node(item);
         let old_edge = self.nodes.get(ix as usize).and_then(|n| n.edge);
         if let Some((child, parent)) = old_edge {
@@ -837,6 +874,19 @@ impl World {
                 n.edge = None;
             }
         }
+        if let Some((child, _)) = self
+            .nodes
+            .get_mut(ix as usize)
+            .and_then(|n| n.derives.take())
+        {
+            if let Some(cs) = self.deriv_claims.get_mut(&child) {
+                cs.retain(|(r, _)| *r != ix);
+            }
+        }
+        // Whether the derivations stated of this object count depends on its owner, which
+        // has just become known (or, outside a store's rules, changed): settle them again.
+        let owner_now = self.nodes.get(ix as usize).and_then(|n| n.owner);
+        let resettled = owner_now != owner_before && self.resettle_derivations(ix);
         self.unlink_tearline(ix);
         if let Some(old) = self.nodes.get_mut(ix as usize).and_then(|n| n.claim.take()) {
             if let Some(cs) = self.claimants.get_mut(&old) {
@@ -871,7 +921,7 @@ impl World {
         });
         // An edge against the topological order may close a cycle (or just needs a new
         // order): recompute everything, which finds cycles and orders afresh.
-        if self.has_cycles || tearlines_involved || !in_order {
+        if self.has_cycles || tearlines_involved || !in_order || resettled {
             self.recompute_all();
             return ix;
         }
@@ -879,6 +929,64 @@ impl World {
         start.extend(new_edge.map(|(child, _)| child));
         self.propagate(start);
         ix
+    }
+
+    /// Counts or stops counting each derivation stated of `derived` as its owner allows.
+    /// Returns whether an edge changed.
+    fn resettle_derivations(&mut self, derived: Ix) -> bool {
+        let claims = self.deriv_claims.get(&derived).cloned().unwrap_or_default();
+        let mut changed = false;
+        for (rel, parent) in claims {
+            if rel == derived {
+                continue;
+            }
+            let counted = self
+                .nodes
+                .get(rel as usize)
+                .is_some_and(|n| n.edge.is_some());
+            let valid = self.asserted_by_owner(rel, derived);
+            if counted == valid {
+                continue;
+            }
+            changed = true;
+            if valid {
+                self.add_edge(derived, parent);
+            } else {
+                self.remove_edge(derived, parent);
+            }
+            if let Some(n) = self.nodes.get_mut(rel as usize) {
+                n.edge = valid.then_some((derived, parent));
+            }
+        }
+        changed
+    }
+
+    /// Every `derived-from` relationship held that states what `derived` is derived from:
+    /// (relationship, source, counted). A relationship counts only when its owner owns
+    /// `derived`; the others are kept and shown, never joined.
+    pub fn derivations(&self, derived: Ix) -> Vec<(Ix, Ix, bool)> {
+        self.deriv_claims
+            .get(&derived)
+            .map(|cs| {
+                cs.iter()
+                    .map(|(rel, parent)| {
+                        let counted = self
+                            .nodes
+                            .get(*rel as usize)
+                            .is_some_and(|n| n.edge.is_some());
+                        (*rel, *parent, counted)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The owner of a held object.
+    pub fn owner(&self, ix: Ix) -> Option<&Party> {
+        self.nodes
+            .get(ix as usize)
+            .and_then(|n| n.owner)
+            .and_then(|i| self.parties.get(i as usize))
     }
 
     fn remove_edge(&mut self, child: Ix, parent: Ix) {
@@ -955,6 +1063,8 @@ impl World {
             tearline_of: None,
             claim: None,
             edge: None,
+            derives: None,
+            owner: None,
         });
         self.parents.push_node();
         self.children.push_node();
@@ -1009,8 +1119,16 @@ impl World {
             }
         }
         let tags = self.tag_set(&item.tags);
+        let owner = match &item.owner {
+            Some(p) => self.party_ix(p),
+            None => {
+                let us = self.us.clone();
+                self.party_ix(&us)
+            }
+        };
         if let Some(n) = self.nodes.get_mut(ix as usize) {
             n.held = true;
+            n.owner = Some(owner);
             n.own = own;
             n.meta = meta;
             n.tags = tags;
@@ -1059,17 +1177,26 @@ impl World {
     /// the edge an invalid tear line adds.
     fn link(&mut self, ix: Ix, item: &Item) -> (Option<DerivEdge>, Option<DerivEdge>) {
         let mut edge = None;
+        let mut derives = None;
         if let Some((derived, source)) = &item.derivation {
             // A derived-from relationship's ends are its derivation: reuse what put_node found.
             let (child, parent) = match (item.ends.as_slice(), self.ends(ix)) {
                 ([d, s], [c, p]) if d == derived && s == source => (*c, *p),
                 _ => (self.intern_id(derived), self.intern_id(source)),
             };
-            self.add_edge(child, parent);
-            edge = Some((child, parent));
+            derives = Some((child, parent));
+            self.deriv_claims
+                .entry(child)
+                .or_default()
+                .push((ix, parent));
+            if self.asserted_by_owner(ix, child) {
+                self.add_edge(child, parent);
+                edge = Some((child, parent));
+            }
         }
         if let Some(n) = self.nodes.get_mut(ix as usize) {
             n.edge = edge;
+            n.derives = derives;
         }
         let mut tear = None;
         if let Some(orig) = &item.tearline_of {
@@ -1083,15 +1210,27 @@ impl World {
         (edge, tear)
     }
 
-    /// Links a tear-line claim as what it is now: a valid tear line, or (when its originator
-    /// is not the original's) an object derived from the original. Returns the edge added.
+    /// Whether relationship `rel` may say what `derived` rests on: only the owner of
+    /// `derived` may (a partner can derive its objects from ours, never ours from anything).
+    fn asserted_by_owner(&self, rel: Ix, derived: Ix) -> bool {
+        let owner = |ix: Ix| self.nodes.get(ix as usize).and_then(|n| n.owner);
+        owner(rel).is_some() && owner(rel) == owner(derived)
+    }
+
+    /// Links a tear-line claim as what it is now: a valid tear line, or (when the original's
+    /// owner did not make it, or its originator is not the original's) an object derived
+    /// from the original. Returns the edge added.
     fn link_tearline(&mut self, ix: Ix) -> Option<(Ix, Ix)> {
         let o = self.nodes.get(ix as usize)?.claim?;
         if o == ix {
             return None;
         }
         let t_org = self.originator(ix);
-        let valid = t_org.is_some() && t_org == self.originator(o);
+        let owner = |i: Ix| self.nodes.get(i as usize).and_then(|n| n.owner);
+        let valid = t_org.is_some()
+            && t_org == self.originator(o)
+            && owner(ix).is_some()
+            && owner(ix) == owner(o);
         if valid {
             self.tearlines.entry(o).or_default().push(ix);
             if let Some(n) = self.nodes.get_mut(ix as usize) {
@@ -1155,6 +1294,7 @@ impl World {
                     }
                 }
                 Some(Err(e)) => MarkInfo::Unreadable(e.into()),
+                None if self.markings.is_other(m) => MarkInfo::Other,
                 None => MarkInfo::NotHeld,
             }
         };
@@ -1180,7 +1320,7 @@ impl World {
         if acc.own.is_none() {
             if let Some(a) = &item.assigned_label {
                 let info = self.mark(a);
-                if matches!(info, MarkInfo::Tlp(_)) {
+                if matches!(info, MarkInfo::Tlp(_) | MarkInfo::Other) {
                     return (
                         fault(format!("assigned label `{a}` is not a liaison label")),
                         acc.meta,

@@ -6,9 +6,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use liaison_labels::{Banner, Classification, Label, Party};
 use liaison_stix::{Locator, StixObject, Timestamp};
-use liaison_store::{NewObject, Store, StoreError};
+use liaison_store::{Store, StoreError};
 use serde_json::Value;
 
+use crate::admit::{version_text, Refusal};
 use crate::error::ReleaseError;
 use crate::node::Node;
 use crate::view::{View, ViewEntry};
@@ -44,10 +45,6 @@ pub fn verify_secret(phc: &str, secret: &str) -> bool {
             false
         }
     }
-}
-
-fn version_text(o: &StixObject) -> String {
-    o.version().map(ToString::to_string).unwrap_or_default()
 }
 
 impl<S: Store> Node<S> {
@@ -184,45 +181,33 @@ impl<S: Store> Node<S> {
                     })
             })
         };
-        let mut extra = Vec::new();
-        if self.store.latest(label_id.as_str())?.is_none() {
+        // The partner's owner-only label is ours, not something the partner sent.
+        if !good.is_empty() && self.store.latest(label_id.as_str())?.is_none() {
             let created = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos(), 3)
                 .unwrap_or_else(Timestamp::now);
-            extra.push(StixObject::from_props(
-                label.to_marking_definition(created.as_str()),
-            )?);
+            let made = StixObject::from_props(label.to_marking_definition(created.as_str()))?;
+            self.admit(None, &[(&made, None)], &mut |_| {})?;
         }
-        // The partner's owner-only label is ours, not something the partner sent.
-        if !extra.is_empty() && !good.is_empty() {
-            let batch: Vec<NewObject<'_>> = extra
+        // Store the good ones through the trust boundary; a conflict with a stored version
+        // refuses that object alone.
+        let mut concealed: Vec<StixObject> = Vec::new();
+        let admitted = loop {
+            let batch: Vec<(&StixObject, Option<&liaison_stix::StixId>)> = good
                 .iter()
-                .map(|o| NewObject {
-                    object: o,
-                    assigned_label: None,
+                .map(|o| {
+                    let meta = matches!(
+                        o.object_type(),
+                        "marking-definition" | "extension-definition"
+                    );
+                    (o, (!meta && !carries(o, &good)).then_some(&label_id))
                 })
                 .collect();
-            self.store.ingest(&batch, "local", &mut |_| {})?;
-        }
-        // Store the good ones; a conflict with a stored version refuses that object alone.
-        let mut concealed: Vec<StixObject> = Vec::new();
-        loop {
-            let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(good.len());
-            let offset = 0;
-            for o in &good {
-                let meta = matches!(
-                    o.object_type(),
-                    "marking-definition" | "extension-definition"
-                );
-                let assigned = (!meta && !carries(o, &good)).then_some(&label_id);
-                batch.push(NewObject {
-                    object: o,
-                    assigned_label: assigned,
-                });
-            }
-            match self.store.ingest(&batch, from.as_str(), &mut |_| {}) {
-                Ok(_) => break,
-                Err(StoreError::Conflict { index, .. }) if index >= offset => {
-                    let bad = good.remove(index - offset);
+            match self.admit(Some(from), &batch, &mut |_| {}) {
+                Ok(a) => break a,
+                Err(ReleaseError::Store(StoreError::Conflict { index, .. }))
+                    if index < good.len() =>
+                {
+                    let bad = good.remove(index);
                     if self.visible_to(from, bad.id().as_str())? {
                         receipt.failures.push(ReceiptFailure {
                             id: Some(bad.id().to_string()),
@@ -241,11 +226,53 @@ impl<S: Store> Node<S> {
                         concealed.push(bad);
                     }
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
+            }
+        };
+        // Refusals: told to the partner only about what it may know we hold. Its copy of
+        // what we delivered to it (cut, so not byte-equal) coming back is no error at all.
+        let mut refused_at: std::collections::HashSet<usize> = Default::default();
+        let delivered: std::collections::HashSet<(String, String)> = if admitted.refused.is_empty()
+        {
+            Default::default()
+        } else {
+            self.store
+                .releases(from.as_str())?
+                .into_iter()
+                .map(|(id, version, _)| (id, version))
+                .collect()
+        };
+        for r in &admitted.refused {
+            refused_at.insert(r.index);
+            let Some(o) = good.get(r.index) else { continue };
+            let key = (
+                r.id.clone(),
+                o.version().map(Timestamp::sort_key).unwrap_or_default(),
+            );
+            if delivered.contains(&key) {
+                concealed.push(o.clone());
+            } else if matches!(r.reason, Refusal::ClaimsOurLabel { .. })
+                || self.visible_to(from, &r.id)?
+            {
+                receipt.failures.push(ReceiptFailure {
+                    id: Some(r.id.clone()),
+                    version: Some(r.version.clone()),
+                    message: format!("`{}`: {}", r.id, r.reason),
+                });
+            } else {
+                tracing::warn!(
+                    partner = %from,
+                    id = %r.id,
+                    "a partner sent a version of an object it may not see; refused and kept as a refusal (a probe?)"
+                );
+                concealed.push(o.clone());
             }
         }
-        let leaves: Vec<crate::log::Leaf> = good
+        // A receipt is logged once: for the versions newly stored, not for duplicates.
+        let leaves: Vec<crate::log::Leaf> = admitted
+            .added
             .iter()
+            .filter_map(|i| good.get(*i))
             .map(|o| crate::log::Leaf::Received {
                 from: from.to_string(),
                 id: o.id().to_string(),
@@ -256,12 +283,15 @@ impl<S: Store> Node<S> {
         self.log_append(&leaves)?;
         receipt.successes = good
             .iter()
+            .enumerate()
+            .filter(|(i, _)| !refused_at.contains(i))
+            .map(|(_, o)| o)
             .chain(&concealed)
             .map(|o| (o.id().to_string(), version_text(o)))
             .collect();
         tracing::info!(
             partner = %from,
-            stored = receipt.successes.len(),
+            stored = admitted.added.len(),
             refused = receipt.failures.len(),
             "received"
         );

@@ -24,11 +24,32 @@ pub struct Lineage {
     pub held: bool,
 }
 
+/// A `derived-from` relationship held that states what the object is derived from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derivation {
+    /// The relationship.
+    pub relationship: String,
+    /// What it says the object is derived from.
+    pub source: String,
+    /// Who owns the relationship.
+    pub owner: Option<String>,
+    /// Whether it counts toward the effective label.
+    pub counted: bool,
+    /// Why it does not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// Why an object gets the decision it gets.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
     /// The decision, as `release preview` shows it.
     pub decision: Entry,
+    /// Who owns the object: the party whose versions count.
+    pub owner: Option<String>,
+    /// The `derived-from` relationships stating what the object rests on, counted or not:
+    /// only those its owner asserted count.
+    pub derivations: Vec<Derivation>,
     /// The object's effective label: its own joined with everything above it.
     pub effective: String,
     /// The object, then everything it is derived from.
@@ -108,6 +129,18 @@ impl<S: Store> Node<S> {
             .ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
         Ok(Explanation {
             decision,
+            owner: world.owner(ix).map(ToString::to_string),
+            derivations: world
+                .derivations(ix)
+                .into_iter()
+                .map(|(rel, source, counted)| Derivation {
+                    relationship: world.id(rel).to_owned(),
+                    source: world.id(source).to_owned(),
+                    owner: world.owner(rel).map(ToString::to_string),
+                    counted,
+                    note: (!counted).then(|| "not counted: not asserted by the owner".to_owned()),
+                })
+                .collect(),
             effective: describe(world.effective(ix)),
             chain: chain(&world, ix),
             tearlines: world

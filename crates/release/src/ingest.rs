@@ -3,10 +3,11 @@
 
 use std::collections::HashSet;
 
-use liaison_labels::Label;
+use liaison_labels::{Label, Party};
 use liaison_stix::{Document, StixId, StixObject, Timestamp};
-use liaison_store::{NewObject, Store};
+use liaison_store::Store;
 
+use crate::admit::Refused;
 use crate::error::ReleaseError;
 use crate::node::Node;
 
@@ -16,8 +17,9 @@ pub struct IngestOptions {
     /// The label for objects that carry no liaison label of their own. Without it they get
     /// the node's default: owner only.
     pub default_label: Option<Label>,
-    /// Who the objects came from: `local`, or a partner's party.
-    pub source: Option<String>,
+    /// Who the objects came from, and so who owns them: a partner's party, or `None` for
+    /// this node's own analysts.
+    pub source: Option<Party>,
 }
 
 /// What an ingest did.
@@ -33,6 +35,8 @@ pub struct IngestSummary {
     pub labelled: u64,
     /// The default label's marking-definition, when one was used.
     pub label: Option<String>,
+    /// Objects refused at the trust boundary, one by one (the rest was stored).
+    pub refused: Vec<Refused>,
 }
 
 impl<S: Store> Node<S> {
@@ -103,12 +107,10 @@ impl<S: Store> Node<S> {
         };
 
         let mut labelled = 0;
-        let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(doc.objects.len() + extra.len());
+        let mut batch: Vec<(&StixObject, Option<&StixId>)> =
+            Vec::with_capacity(doc.objects.len() + extra.len());
         for o in &extra {
-            batch.push(NewObject {
-                object: o,
-                assigned_label: None,
-            });
+            batch.push((o, None));
         }
         for o in &doc.objects {
             let meta = matches!(
@@ -123,25 +125,33 @@ impl<S: Store> Node<S> {
             if assigned.is_some() {
                 labelled += 1;
             }
-            batch.push(NewObject {
-                object: o,
-                assigned_label: assigned,
-            });
+            batch.push((o, assigned));
         }
-        let source = options.source.as_deref().unwrap_or("local");
-        let report = self.store.ingest(&batch, source, progress)?;
+        let admitted = self.admit(options.source.as_ref(), &batch, progress)?;
+        // Positions in `batch` are positions in the document, after the labels made here.
+        let refused: Vec<Refused> = admitted
+            .refused
+            .into_iter()
+            .filter_map(|mut r| {
+                r.index = r.index.checked_sub(extra.len())?;
+                Some(r)
+            })
+            .collect();
+        let added = admitted.added.iter().filter(|i| **i >= extra.len()).count() as u64;
         tracing::info!(
-            added = report.added,
-            duplicates = report.duplicates,
-            source,
+            added,
+            duplicates = admitted.duplicates,
+            refused = refused.len(),
+            source = options.source.as_ref().map_or("local", Party::as_str),
             "ingested"
         );
         Ok(IngestSummary {
             objects: doc.objects.len() as u64,
-            added: report.added,
-            duplicates: report.duplicates,
+            added,
+            duplicates: admitted.duplicates,
             labelled,
             label: label_id.map(|l| l.to_string()),
+            refused,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! values the CLI and the server print or send.
 #![deny(missing_docs)]
 
+mod admit;
 mod agreement;
 mod consent;
 mod error;
@@ -18,6 +19,7 @@ mod preview;
 pub mod sample;
 mod view;
 
+pub use admit::{Refusal, Refused};
 pub use agreement::{
     AgreementNote, AgreementStatus, SignedTerms, AGREEMENT_HEADER, MAX_AGREEMENT_BYTES, OURS,
     THEIRS,
@@ -25,7 +27,7 @@ pub use agreement::{
 pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
-pub use explain::{Explanation, Lineage};
+pub use explain::{Derivation, Explanation, Lineage};
 pub use ingest::{IngestOptions, IngestSummary};
 pub use ledger::{grading_factor, Ledger};
 pub use log::{

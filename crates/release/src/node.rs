@@ -184,7 +184,7 @@ impl<S: Store> Node<S> {
             if let Some(stored) = self.store.latest(&id)? {
                 match Label::from_marking_definition(&stored.object) {
                     Ok(Some(label)) => markings.insert(&id, Ok(label)),
-                    Ok(None) => {}
+                    Ok(None) => markings.insert_other(&id),
                     Err(e) => markings.insert(&id, Err(e.to_string())),
                 }
             }
@@ -198,6 +198,12 @@ impl<S: Store> Node<S> {
         let markings = self.markings()?;
         let mut items = Vec::new();
         self.store.scan_index(&mut |row| {
+            let Some(owner) = owner_of(&row.source) else {
+                // Only `local` and parties are written: anything else was not written by
+                // liaison, and is left out (so withheld, as is what rests on it).
+                tracing::warn!(id = %row.id, source = %row.source, "object with an unreadable owner left out");
+                return;
+            };
             items.push(Item {
                 id: row.id,
                 markings: row.markings,
@@ -206,6 +212,7 @@ impl<S: Store> Node<S> {
                 derivation: row.derivation,
                 ends: row.ends,
                 tags: row.tags,
+                owner,
             })
         })?;
         let mut world = World::build(self.party.clone(), markings, items);
@@ -223,3 +230,15 @@ impl<S: Store> Node<S> {
         Ok(world)
     }
 }
+
+/// The store's source of a version as the policy's owner: `local` is the node's own party
+/// (`None`), anything else a partner's party. `None` outside when it is neither.
+pub(crate) fn owner_of(source: &str) -> Option<Option<Party>> {
+    if source == LOCAL {
+        return Some(None);
+    }
+    Party::parse(source).ok().map(Some)
+}
+
+/// The store's source for what the node's own analysts ingest.
+pub(crate) const LOCAL: &str = "local";

@@ -256,7 +256,9 @@ pub fn ingest_exchange<S: liaison_store::Store>(
     let l = labels()?;
     let from_isr = crate::IngestOptions {
         default_label: None,
-        source: Some("ISR".into()),
+        source: Some(
+            liaison_labels::Party::parse("ISR").map_err(|e| ReleaseError::Party(e.to_string()))?,
+        ),
     };
     node.ingest(&isr_bundle(&l)?, &from_isr, &mut |_| {})?;
     node.ingest(

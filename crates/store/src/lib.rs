@@ -15,7 +15,7 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Stored,
+    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
 };
 pub use sqlite::SqliteStore;
 
@@ -28,7 +28,11 @@ pub trait Store {
     fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError>;
 
     /// Adds a batch of objects atomically. An exact duplicate of a stored version is not an
-    /// error; a different object under the same id and version refuses the whole batch.
+    /// error. Ownership is enforced here, in the same transaction: a version of an id whose
+    /// first stored version came from another `source`, and a marking-definition under a held
+    /// id with other content, are refused one by one ([`IngestReport::refused`]) and the rest
+    /// goes in. Otherwise a different object under the same id and version refuses the whole
+    /// batch ([`StoreError::Conflict`]).
     /// `progress` is called with the number of objects written so far.
     fn ingest(
         &mut self,
@@ -205,4 +209,15 @@ pub trait Store {
     fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError>;
     /// A partner's public key of `kind`.
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError>;
+
+    /// Keeps objects the trust boundary refused (their `seq` is ignored).
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError>;
+    /// Refusals kept, oldest first, after `after` (a `seq`), at most `limit`; only those sent
+    /// by `sender` when given.
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError>;
 }

@@ -25,7 +25,7 @@ use liaison_stix::{StixObject, Timestamp};
 use crate::error::StoreError;
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Stored,
+    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
 };
 use crate::releases::{self, Released};
 use crate::Store;
@@ -41,6 +41,11 @@ const LOG_LOCK: i64 = 0x6c69_6173_0003;
 // Text that is compared or ordered uses the "C" collation: byte order, as in SQLite.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created text NOT NULL,
+    sender text COLLATE "C" NOT NULL, id text NOT NULL, version text NOT NULL,
+    reason text NOT NULL, body text NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id text COLLATE "C" NOT NULL,
@@ -183,6 +188,17 @@ WHERE o.date_added <> i.date_added
 ORDER BY i.idx";
 
 const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label";
+
+/// The batch's rows that ownership may refuse: ids whose first stored version came from
+/// another source, and marking-definitions under held ids; with the owner and the stored
+/// body of the same version, if any (an exact copy of it is a duplicate, not a refusal).
+const NOT_OWNED: &str = "
+SELECT i.idx, f.source, s.body
+FROM liaison_incoming i
+JOIN LATERAL (SELECT o.source FROM objects o WHERE o.id = i.id ORDER BY o.seq LIMIT 1) f ON true
+LEFT JOIN objects s ON s.id = i.id AND s.version = i.version
+WHERE f.source <> $1 OR i.id LIKE 'marking-definition--%'
+ORDER BY i.idx";
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -487,10 +503,54 @@ impl Store for PgStore {
         }
         writer.finish()?;
 
+        // Ownership, in this transaction (the advisory lock keeps other ingests out): rows for
+        // ids first stored from another source, and marking-definitions under held ids, that
+        // are not exact copies of a stored version, are refused one by one.
+        let mut refused = Vec::new();
+        for r in tx.query(NOT_OWNED, &[&source])? {
+            let idx: i32 = r.try_get(0)?;
+            let owner: String = r.try_get(1)?;
+            let stored: Option<&str> = r.try_get(2)?;
+            let index = usize::try_from(idx)
+                .map_err(|_| StoreError::Damaged(format!("batch index {idx}")))?;
+            let Some(item) = batch.get(index) else {
+                return Err(StoreError::Damaged(format!("batch index {idx}")));
+            };
+            let o = item.object;
+            let identical = stored.is_some_and(|body| {
+                body == o.raw()
+                    || serde_json::from_str::<serde_json::Value>(body)
+                        .map(|v| v.as_object() == Some(o.props()))
+                        .unwrap_or(false)
+            });
+            if identical {
+                continue;
+            }
+            let kind = if o.object_type() == "marking-definition" {
+                RefusalKind::Redefined
+            } else {
+                RefusalKind::NotOwner { owner }
+            };
+            refused.push(Refusal {
+                index,
+                id: o.id().to_string(),
+                kind,
+            });
+        }
+        if !refused.is_empty() {
+            let idx: Vec<i32> = refused
+                .iter()
+                .filter_map(|r| i32::try_from(r.index).ok())
+                .collect();
+            tx.execute("DELETE FROM liaison_incoming WHERE idx = ANY($1)", &[&idx])?;
+        }
+
         let inserted: i64 = tx.query_one(MOVE_IN, &[&source])?.try_get(0)?;
         let mut report = IngestReport {
-            added: batch.len() as u64,
+            added: (batch.len() - refused.len()) as u64,
             duplicates: 0,
+            duplicates_at: Vec::new(),
+            refused,
         };
         // Only when something was not inserted: which rows, and are they duplicates?
         let not_inserted = if inserted == batch.len() as i64 {
@@ -523,6 +583,7 @@ impl Store for PgStore {
             }
             report.added -= 1;
             report.duplicates += 1;
+            report.duplicates_at.push(index);
         }
         if inserted > 0 {
             tx.execute(BUMP_GENERATION, &[])?;
@@ -734,6 +795,46 @@ impl Store for PgStore {
         tx.execute(BUMP_GENERATION, &[])?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        for r in refusals {
+            tx.execute(
+                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&r.created, &r.sender, &r.id, &r.version, &r.reason, &r.body],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, created, sender, id, version, reason, body FROM refusals
+             WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
+            &[&after, &sender, &limit],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(RefusalRecord {
+                    seq: r.try_get(0)?,
+                    created: r.try_get(1)?,
+                    sender: r.try_get(2)?,
+                    id: r.try_get(3)?,
+                    version: r.try_get(4)?,
+                    reason: r.try_get(5)?,
+                    body: r.try_get(6)?,
+                })
+            })
+            .collect()
     }
 
     fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {

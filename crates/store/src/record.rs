@@ -26,6 +26,37 @@ pub struct IngestReport {
     pub added: u64,
     /// Exact duplicates of stored versions, skipped.
     pub duplicates: u64,
+    /// The batch positions of those duplicates, in order.
+    pub duplicates_at: Vec<usize>,
+    /// Objects refused one by one (the rest of the batch was written), by batch position.
+    pub refused: Vec<Refusal>,
+}
+
+/// An object of a batch the store refused on its own, leaving the rest of the batch to go
+/// in: the rules of DESIGN.md "Who may change what" that the store enforces where its state
+/// is (in the ingest's transaction, so no concurrent writer slips between check and write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Position in the batch.
+    pub index: usize,
+    /// The object's id.
+    pub id: String,
+    /// Why.
+    pub kind: RefusalKind,
+}
+
+/// Why the store refused one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The id is owned by another source (the source of its first stored version): only the
+    /// owner's versions are taken.
+    NotOwner {
+        /// The owner's source (`local`, or a party).
+        owner: String,
+    },
+    /// A marking-definition is held under this id with other content: STIX 2.1 forbids
+    /// versioning marking-definitions, so a second definition is never taken.
+    Redefined,
 }
 
 /// One stored version of an object.
@@ -160,4 +191,24 @@ pub struct AgreementNoteRecord {
     pub note: String,
     /// When it was kept.
     pub updated: String,
+}
+
+/// An object the trust boundary refused, kept with who sent it and why, so that what a
+/// partner tried (and our own reporting coming back under our name) stays visible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRecord {
+    /// Storage order (set by the store; ignored when adding).
+    pub seq: i64,
+    /// When it was refused.
+    pub created: String,
+    /// Who sent it: `local`, or a partner's party.
+    pub sender: String,
+    /// The object's id.
+    pub id: String,
+    /// Its version (`modified`, else `created`, else empty).
+    pub version: String,
+    /// Why, as said to the operator.
+    pub reason: String,
+    /// The object as received.
+    pub body: String,
 }

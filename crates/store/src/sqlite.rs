@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use crate::error::StoreError;
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Stored,
+    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
 };
 use crate::releases::{self, Released};
 use crate::Store;
@@ -31,6 +31,10 @@ const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals (
+    seq INTEGER PRIMARY KEY, created TEXT NOT NULL, sender TEXT NOT NULL, id TEXT NOT NULL,
+    version TEXT NOT NULL, reason TEXT NOT NULL, body TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     seq INTEGER PRIMARY KEY,
     k INTEGER NOT NULL,
@@ -424,8 +428,9 @@ impl Store for SqliteStore {
                 "INSERT INTO objects (k, latest, id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, ends, tags, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
-            let mut found =
-                tx.prepare_cached("SELECT seq, id, version, latest FROM objects WHERE k = ?1")?;
+            let mut found = tx.prepare_cached(
+                "SELECT seq, id, version, latest, source FROM objects WHERE k = ?1",
+            )?;
             let mut body_of = tx.prepare_cached("SELECT body FROM objects WHERE seq = ?1")?;
             let mut demote = tx.prepare_cached("UPDATE objects SET latest = 0 WHERE seq = ?1")?;
             let (mut markings, mut ends) = (String::new(), String::new());
@@ -438,27 +443,57 @@ impl Store for SqliteStore {
                 // Versions of this id already held: the same version, and the newest one.
                 let mut same: Option<i64> = None;
                 let mut newest: Option<(i64, String)> = None;
+                // The owner: the source of the first version stored.
+                let mut first: Option<(i64, String)> = None;
                 let mut rows = found.query([k])?;
                 while let Some(r) = rows.next()? {
                     if text(r, 1)? != id {
                         continue;
                     }
+                    let seq: i64 = r.get(0)?;
                     let v = text(r, 2)?;
                     if v == version {
-                        same = Some(r.get(0)?);
+                        same = Some(seq);
                     }
                     if r.get::<_, bool>(3)? {
-                        newest = Some((r.get(0)?, v.to_owned()));
+                        newest = Some((seq, v.to_owned()));
+                    }
+                    if first.as_ref().is_none_or(|(s, _)| seq < *s) {
+                        first = Some((seq, text(r, 4)?.to_owned()));
                     }
                 }
                 drop(rows);
-                if let Some(seq) = same {
-                    let body: String = body_of.query_row([seq], |r| r.get(0))?;
-                    let same = body == o.raw()
-                        || serde_json::from_str::<serde_json::Value>(&body)
-                            .map(|v| v.as_object() == Some(o.props()))
-                            .unwrap_or(false);
-                    if !same {
+                let identical = match same {
+                    Some(seq) => {
+                        let body: String = body_of.query_row([seq], |r| r.get(0))?;
+                        body == o.raw()
+                            || serde_json::from_str::<serde_json::Value>(&body)
+                                .map(|v| v.as_object() == Some(o.props()))
+                                .unwrap_or(false)
+                    }
+                    None => false,
+                };
+                if let (Some((_, owner)), false) = (&first, identical) {
+                    let kind = if o.object_type() == "marking-definition" {
+                        Some(RefusalKind::Redefined)
+                    } else if owner != source {
+                        Some(RefusalKind::NotOwner {
+                            owner: owner.clone(),
+                        })
+                    } else {
+                        None
+                    };
+                    if let Some(kind) = kind {
+                        report.refused.push(Refusal {
+                            index,
+                            id: id.to_owned(),
+                            kind,
+                        });
+                        continue;
+                    }
+                }
+                if same.is_some() {
+                    if !identical {
                         return Err(StoreError::Conflict {
                             index,
                             id: id.to_owned(),
@@ -466,6 +501,7 @@ impl Store for SqliteStore {
                         });
                     }
                     report.duplicates += 1;
+                    report.duplicates_at.push(index);
                 } else {
                     let is_latest = match &newest {
                         None => true,
@@ -760,6 +796,47 @@ impl Store for SqliteStore {
         )?;
         self.changes += 1;
         Ok(())
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in refusals {
+                insert.execute(params![
+                    r.created, r.sender, r.id, r.version, r.reason, r.body
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, created, sender, id, version, reason, body FROM refusals
+             WHERE seq > ?1 AND (?2 IS NULL OR sender = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![after, sender, limit], |r| {
+            Ok(RefusalRecord {
+                seq: r.get(0)?,
+                created: r.get(1)?,
+                sender: r.get(2)?,
+                id: r.get(3)?,
+                version: r.get(4)?,
+                reason: r.get(5)?,
+                body: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {

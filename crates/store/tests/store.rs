@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
     AgreementNoteRecord, ConsentRecord, LogOpening, NewObject, NodeRecord, PartnerRecord, PgStore,
-    SqliteStore, Store, StoreError,
+    RefusalKind, SqliteStore, Store, StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -763,10 +763,10 @@ fn latest_agree(name: &str, store: &dyn Store, expected: &[&StixObject], version
 #[test]
 fn delete_versions_removes_only_the_source_and_restores_latest() {
     for (name, mut store, _keep) in backends() {
-        // x: GBR's January version and our own newer February one.
+        // x: GBR's; our newer version of it is refused (GBR owns x).
         let x_gbr = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
         let x_local = indicator(1, "2026-02-01T00:00:00.000Z", "198.51.100.2");
-        // y: two versions from GBR, one older from RUS.
+        // y: three versions from GBR; an older one from RUS is refused.
         let y0 = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.3");
         let y1 = indicator(2, "2026-01-15T00:00:00.000Z", "198.51.100.4");
         let y2 = indicator(2, "2026-02-01T00:00:00.000Z", "198.51.100.5");
@@ -779,9 +779,11 @@ fn delete_versions_removes_only_the_source_and_restores_latest() {
                 &mut |_| {},
             )
             .unwrap();
-        store.ingest(&one(&y0), "RUS", &mut |_| {}).unwrap();
-        store.ingest(&one(&x_local), "local", &mut |_| {}).unwrap();
-        latest_agree(name, &*store, &[&y2, &z, &x_local], 6);
+        let r = store.ingest(&one(&y0), "RUS", &mut |_| {}).unwrap();
+        assert_eq!(r.refused.len(), 1, "{name}: RUS does not own y");
+        let r = store.ingest(&one(&x_local), "local", &mut |_| {}).unwrap();
+        assert_eq!(r.refused.len(), 1, "{name}: we do not own x");
+        latest_agree(name, &*store, &[&x_gbr, &y2, &z], 4);
         let (x, y) = (x_gbr.id().to_string(), y1.id().to_string());
 
         // Another source's versions, or unlisted versions, are not touched.
@@ -795,7 +797,7 @@ fn delete_versions_removes_only_the_source_and_restores_latest() {
                 .delete_versions("GBR", &y, Some(&[vkey(&y0), "nope".into()]))
                 .unwrap(),
             0,
-            "{name}: y0 came from RUS"
+            "{name}: y0 was never stored"
         );
         assert_eq!(
             store
@@ -803,14 +805,7 @@ fn delete_versions_removes_only_the_source_and_restores_latest() {
                 .unwrap(),
             0
         );
-        latest_agree(name, &*store, &[&y2, &z, &x_local], 6);
-
-        // GBR withdraws x: our newer version stays the latest.
-        assert_eq!(store.delete_versions("GBR", &x, None).unwrap(), 1, "{name}");
-        latest_agree(name, &*store, &[&y2, &z, &x_local], 5);
-        let xs = store.versions(&x).unwrap();
-        assert_eq!(xs.len(), 1, "{name}");
-        assert_eq!(xs[0].source, "local", "{name}");
+        latest_agree(name, &*store, &[&x_gbr, &y2, &z], 4);
 
         // GBR withdraws y's newest version: its older one is the latest again.
         assert_eq!(
@@ -819,18 +814,15 @@ fn delete_versions_removes_only_the_source_and_restores_latest() {
                 .unwrap(),
             1
         );
-        latest_agree(name, &*store, &[&y1, &z, &x_local], 4);
-        // Then all of GBR's: RUS's older version is left, from another source.
-        assert_eq!(store.delete_versions("GBR", &y, None).unwrap(), 1, "{name}");
-        latest_agree(name, &*store, &[&z, &y0, &x_local], 3);
-        let mut n = 0;
-        store
-            .scan_source("GBR", &mut |_| {
-                n += 1;
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(n, 1, "{name}: only z is left from GBR");
+        latest_agree(name, &*store, &[&x_gbr, &y1, &z], 3);
+
+        // GBR withdraws x: it is gone, and then anyone may be the first to send it.
+        assert_eq!(store.delete_versions("GBR", &x, None).unwrap(), 1, "{name}");
+        latest_agree(name, &*store, &[&y1, &z], 2);
+        let r = store.ingest(&one(&x_local), "local", &mut |_| {}).unwrap();
+        assert!(r.refused.is_empty(), "{name}");
+        assert_eq!(store.versions(&x).unwrap()[0].source, "local", "{name}");
+        latest_agree(name, &*store, &[&y1, &z, &x_local], 3);
 
         // The version deleted comes back as a new arrival and wins again.
         store.ingest(&one(&y2), "GBR", &mut |_| {}).unwrap();
@@ -846,6 +838,110 @@ fn delete_versions_removes_only_the_source_and_restores_latest() {
         assert!(store.latest(z.id().as_str()).unwrap().is_none(), "{name}");
         assert!(
             store.versions(z.id().as_str()).unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+/// DESIGN.md "Who may change what": only the owner's versions are taken, refused one by one
+/// (the rest of the batch goes in); exact copies are duplicates, whoever sends them.
+#[test]
+fn only_the_owners_versions_are_taken() {
+    for (name, mut store, _keep) in backends() {
+        let ours = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let newer = indicator(1, "2026-03-01T00:00:00.000Z", "198.51.100.9");
+        let same_version_other_body = indicator(1, "2026-01-01T00:00:00.000Z", "203.0.113.7");
+        let theirs = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
+        store.ingest(&one(&ours), "local", &mut |_| {}).unwrap();
+
+        let r = store
+            .ingest(
+                &batch(&[
+                    newer.clone(),
+                    theirs.clone(),
+                    same_version_other_body.clone(),
+                    ours.clone(),
+                ]),
+                "RUS",
+                &mut |_| {},
+            )
+            .unwrap();
+        let refused: Vec<(usize, &RefusalKind)> =
+            r.refused.iter().map(|f| (f.index, &f.kind)).collect();
+        let not_ours = RefusalKind::NotOwner {
+            owner: "local".into(),
+        };
+        assert_eq!(refused, vec![(0, &not_ours), (2, &not_ours)], "{name}");
+        assert_eq!((r.added, r.duplicates), (1, 1), "{name}");
+        assert_eq!(r.duplicates_at, vec![3], "{name}");
+        let latest = store.latest(ours.id().as_str()).unwrap().unwrap();
+        assert_eq!(
+            latest.object.raw(),
+            ours.raw(),
+            "{name}: ours stays current"
+        );
+        assert_eq!(
+            store.versions(ours.id().as_str()).unwrap().len(),
+            1,
+            "{name}"
+        );
+
+        // The owner's newer version is taken.
+        let r = store.ingest(&one(&newer), "local", &mut |_| {}).unwrap();
+        assert!(r.refused.is_empty() && r.added == 1, "{name}");
+        // And we cannot take RUS's object over.
+        let theirs_newer = indicator(2, "2026-02-01T00:00:00.000Z", "198.51.100.3");
+        let r = store
+            .ingest(&one(&theirs_newer), "local", &mut |_| {})
+            .unwrap();
+        assert_eq!(
+            r.refused.first().map(|f| &f.kind),
+            Some(&RefusalKind::NotOwner {
+                owner: "RUS".into()
+            }),
+            "{name}"
+        );
+    }
+}
+
+/// STIX 2.1 forbids versioning marking-definitions: a second definition under a held id is
+/// refused, whoever sends it (its owner too); an exact copy is a duplicate.
+#[test]
+fn marking_definitions_are_never_versioned() {
+    for (name, mut store, _keep) in backends() {
+        let def = |created: &str, statement: &str| {
+            StixObject::from_props(
+                serde_json::json!({
+                    "type": "marking-definition", "spec_version": "2.1",
+                    "id": "marking-definition--2d1f8c74-8d8e-4d41-9d44-7a2b2c0f0e11",
+                    "created": created, "definition_type": "statement",
+                    "definition": {"statement": statement}
+                })
+                .as_object()
+                .unwrap()
+                .clone(),
+            )
+            .unwrap()
+        };
+        let first = def("2026-01-01T00:00:00.000Z", "Copyright A");
+        store.ingest(&one(&first), "local", &mut |_| {}).unwrap();
+        for (who, other) in [
+            ("local", def("2026-02-01T00:00:00.000Z", "Copyright A")),
+            ("RUS", def("2026-01-01T00:00:00.000Z", "Copyright B")),
+            ("local", def("2026-01-01T00:00:00.000Z", "Copyright B")),
+        ] {
+            let r = store.ingest(&one(&other), who, &mut |_| {}).unwrap();
+            assert_eq!(
+                r.refused.first().map(|f| &f.kind),
+                Some(&RefusalKind::Redefined),
+                "{name}: {who}"
+            );
+        }
+        let r = store.ingest(&one(&first), "RUS", &mut |_| {}).unwrap();
+        assert_eq!((r.duplicates, r.refused.len()), (1, 0), "{name}");
+        assert_eq!(
+            store.versions(first.id().as_str()).unwrap().len(),
+            1,
             "{name}"
         );
     }
