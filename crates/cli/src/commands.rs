@@ -260,21 +260,45 @@ pub(crate) fn ingest(
         Format::Human => {
             for (f, s) in &results {
                 println!(
-                    "{}: {} objects, {} new, {} already held{}",
+                    "{}: {} {}, {} new, {} already held{}{}",
                     f.display(),
                     s.objects,
+                    if s.objects == 1 { "object" } else { "objects" },
                     s.added,
                     s.duplicates,
                     if s.labelled > 0 {
                         format!(", {} given the default label", s.labelled)
                     } else {
                         String::new()
+                    },
+                    if s.refused.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} refused", s.refused.len())
                     }
                 );
+                for r in &s.refused {
+                    eprintln!(
+                        "{}: object {} (`{}`): refused: {}",
+                        f.display(),
+                        r.index,
+                        r.id,
+                        r.reason
+                    );
+                }
             }
             Ok(())
         }
+    }?;
+    let refused: usize = results.iter().map(|(_, s)| s.refused.len()).sum();
+    if refused > 0 {
+        // The rest is stored; the exit status says that not everything was.
+        return Err(anyhow!(
+            "{refused} {} refused at the trust boundary (the rest was stored; `liaison refused` lists them)",
+            if refused == 1 { "object was" } else { "objects were" }
+        ));
     }
+    Ok(())
 }
 
 fn consent_json(c: &liaison_store::ConsentRecord, signed: bool) -> serde_json::Value {
@@ -563,6 +587,7 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
             if !x.decision.cut.is_empty() {
                 println!("  cut: {}", x.decision.cut.join(", "));
             }
+            println!("owner: {}", x.owner.as_deref().unwrap_or("(not held)"));
             println!("effective label: {}", x.effective);
             println!("labels behind it:");
             for l in &x.chain {
@@ -572,6 +597,56 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
             }
             if !x.tearlines.is_empty() {
                 println!("tear lines: {}", x.tearlines.join(", "));
+            }
+            for d in &x.derivations {
+                println!(
+                    "derived from {} by {} (owner {}){}",
+                    d.source,
+                    d.relationship,
+                    d.owner.as_deref().unwrap_or("unknown"),
+                    d.note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `liaison refused`: what the trust boundary refused, oldest first.
+pub(crate) fn refused(
+    home: &Path,
+    from: Option<&str>,
+    limit: usize,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let node = open(home)?;
+    let sender = match from {
+        Some(f) => Some(party(f, "--from")?.to_string()),
+        None => None,
+    };
+    let kept = node.refusals(sender.as_deref(), 0, limit)?;
+    match fmt {
+        Format::Json => json(
+            &kept
+                .iter()
+                .map(|r| {
+                    json!({"seq": r.seq, "created": r.created, "from": r.sender, "id": r.id,
+                           "version": r.version, "reason": r.reason, "object": r.body})
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Format::Human => {
+            if kept.is_empty() {
+                println!("nothing refused");
+            }
+            for r in &kept {
+                println!(
+                    "{} from {}: {} {}: {}",
+                    r.created, r.sender, r.id, r.version, r.reason
+                );
             }
             Ok(())
         }

@@ -47,7 +47,8 @@ enum Command {
     /// Show or replace a partner's agreement.
     #[command(subcommand)]
     Agreement(AgreementCmd),
-    /// Take in STIX 2.1 files (bundles or single objects); each file whole or not at all.
+    /// Take in STIX 2.1 files (bundles or single objects). A file that does not parse is
+    /// refused whole; objects the trust boundary refuses are named and the rest is stored.
     Ingest {
         /// The files.
         #[arg(required = true)]
@@ -61,6 +62,16 @@ enum Command {
         /// Who the files came from (a partner's party), if not from this node.
         #[arg(long)]
         from: Option<String>,
+    },
+    /// What the trust boundary refused (versions of others' objects, redefined markings,
+    /// labels in our name), with who sent it.
+    Refused {
+        /// Only what this party sent (`local` for our own ingest).
+        #[arg(long)]
+        from: Option<String>,
+        /// At most this many, oldest first.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
     },
     /// Originators' consents to onward release.
     #[command(subcommand)]
@@ -394,6 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::export(&home, &to, &output, fmt)
         }
         Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
+        Command::Refused { from, limit } => commands::refused(&home, from.as_deref(), limit, fmt),
         Command::Pull {
             partner,
             url,
