@@ -27,6 +27,9 @@ pub(crate) fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
 pub(crate) fn explain(e: ExchangeError, no_address: &str) -> anyhow::Error {
     match &e {
         ExchangeError::NoAddress(_) => anyhow!("{e}: {no_address}"),
+        ExchangeError::NoLogKey(p) => anyhow!(
+            "{e}: register it (`liaison partner logkey {p} VKEY`), or pull `--without-log-check` to take what {p} sends unchecked"
+        ),
         ExchangeError::Forked { partner, .. } => {
             anyhow!("{e} (`liaison log verify --partner {partner}`)")
         }
@@ -49,6 +52,7 @@ pub(crate) struct PullArgs<'a> {
     pub(crate) secret: &'a str,
     pub(crate) limit: usize,
     pub(crate) from_start: bool,
+    pub(crate) without_log_check: bool,
     pub(crate) progress: bool,
 }
 
@@ -75,6 +79,7 @@ pub(crate) fn pull_into(
         secret: args.secret,
         limit: args.limit,
         from_start: args.from_start,
+        without_log_check: args.without_log_check,
     };
     let mut progress = Bar(bar);
     let summary = block_on(liaison_exchange::pull(
@@ -98,6 +103,7 @@ pub(crate) fn pull(
     secret_env: &str,
     limit: usize,
     from_start: bool,
+    without_log_check: bool,
     fmt: Format,
 ) -> anyhow::Result<()> {
     let partner = crate::commands::party(partner, "partner")?;
@@ -112,6 +118,7 @@ pub(crate) fn pull(
         secret: &secret,
         limit,
         from_start,
+        without_log_check,
         progress: fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let summary = pull_into(&mut node, home, &partner, &args)?;
@@ -140,6 +147,11 @@ pub(crate) fn pull(
                         .map(|p| format!(", consistent with size {p}"))
                         .unwrap_or_default(),
                     if l.cosigned { ", cosigned" } else { "" }
+                );
+            }
+            if summary.log.is_none() {
+                println!(
+                    "{partner}'s log: NOT checked (--without-log-check): no inclusion proofs, no cosignature"
                 );
             }
             if let Some(a) = &summary.agreement {

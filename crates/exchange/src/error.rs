@@ -23,7 +23,7 @@ pub enum ExchangeError {
     NoAddress(Party),
     /// The partner's log key is not registered, so its log cannot be checked, and the
     /// caller did not allow a pull without the check.
-    #[error("no log key registered for {0}: its log cannot be checked (no inclusion proofs, no cosignature)")]
+    #[error("no log key registered for {0}: its log cannot be checked (no inclusion proofs, no cosignature); nothing pulled")]
     NoLogKey(Party),
     /// The remote-state file (`remotes/<PARTY>.toml`) cannot be read or written.
     #[error("`{}`: {detail}", path.display())]

@@ -28,6 +28,11 @@ pub struct PullOptions<'a> {
     pub limit: usize,
     /// Fetch everything again, not only what was added since the last pull.
     pub from_start: bool,
+    /// Pull even though the partner's log key is not registered. Its log is then not
+    /// checked: no checkpoint verified or cosigned, nothing it sends can later be proved
+    /// included in its log, and its terms for us are not countersigned. Without this, such a
+    /// pull is refused with [`ExchangeError::NoLogKey`]. A registered key is always used.
+    pub without_log_check: bool,
 }
 
 /// Told of a pull's progress; the CLI draws a progress bar with it.
@@ -67,7 +72,8 @@ pub struct PullSummary {
     pub refused: Vec<Refused>,
     /// Where the next pull starts (`X-TAXII-Date-Added-Last` of the last page taken).
     pub added_after: Option<String>,
-    /// The partner's log checkpoint, checked and cosigned (absent without its log key).
+    /// The partner's log checkpoint, checked and cosigned (absent when pulled without the
+    /// log check).
     pub log: Option<LogCheck>,
     /// The partner's terms for us, checked and countersigned (absent without its log key,
     /// or when it has signed none).
@@ -76,6 +82,8 @@ pub struct PullSummary {
 
 /// Pulls from `partner` into `node`, keeping where it got to in `remotes`.
 ///
+/// Refused with [`ExchangeError::NoLogKey`] before anything is fetched when the partner's log
+/// key is not registered, unless [`PullOptions::without_log_check`] says to go on unchecked.
 /// The remote state is written before connecting (so that the partner's address is kept
 /// even if the pull fails later, e.g. its log forked) and after every page.
 pub async fn pull<S: Store>(
@@ -86,6 +94,10 @@ pub async fn pull<S: Store>(
     progress: &mut dyn Progress,
 ) -> Result<PullSummary, ExchangeError> {
     node.agreement(partner)?;
+    let checked = node.partner_key(partner, PARTNER_LOG_KEY)?.is_some();
+    if !checked && !options.without_log_check {
+        return Err(ExchangeError::NoLogKey(partner.clone()));
+    }
     let mut saved = remotes.load(partner)?.unwrap_or_default();
     if let Some(u) = options.url {
         if saved.url != u {
@@ -119,7 +131,6 @@ pub async fn pull<S: Store>(
     let mut session = remote.connect().await?;
     let root = session.api_root().await?;
     let collection = session.outbound_collection(&root).await?;
-    let checked = node.partner_key(partner, PARTNER_LOG_KEY)?.is_some();
     if checked {
         // Before anything is taken: nothing is stored from a partner whose log forked.
         check_partner_log(node, &mut session, partner, false).await?;
@@ -169,12 +180,13 @@ pub async fn pull<S: Store>(
         }
     }
     // The partner's log: verified, consistent with the last checkpoint we accepted, then
-    // cosigned. Without its log key registered there is nothing to check it with.
+    // cosigned. Without its log key registered (and the caller's leave) there is nothing to
+    // check it with.
     if checked {
         summary.log = Some(check_partner_log(node, &mut session, partner, true).await?);
         summary.agreement = countersign_terms(node, &mut session, partner).await?;
     } else {
-        tracing::warn!(partner = %partner, "no log key registered: the partner's log is not checked (`liaison partner logkey`)");
+        tracing::warn!(partner = %partner, "the partner's log is not checked: no inclusion proofs, no cosignature (its log key is not registered)");
     }
     remotes.save(partner, &saved)?;
     summary.added_after = saved.added_after;

@@ -102,6 +102,7 @@ fn options(served: &Served) -> PullOptions<'_> {
         secret: RUS_SECRET,
         limit: 2,
         from_start: false,
+        without_log_check: false,
     }
 }
 
@@ -265,4 +266,66 @@ async fn a_forked_log_is_refused_before_anything_is_taken_and_the_evidence_kept(
         !rus.forks(&party("USA")).unwrap().is_empty(),
         "no evidence kept"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_from_a_partner_whose_log_key_is_not_registered_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(usa_node(&dir.path().join("usa")), &dir.path().join("usa")).await;
+    let rus_home = dir.path().join("rus");
+    let mut rus = rus_node(&rus_home);
+    let log_size = rus.log_size().unwrap();
+
+    let err = pull_from(&mut rus, &rus_home, &options(&served))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ExchangeError::NoLogKey(p) if *p == party("USA")),
+        "{err}"
+    );
+    assert!(!held(&rus, ISR_TEARLINE), "a refused pull took something");
+    assert_eq!(
+        rus.log_size().unwrap(),
+        log_size,
+        "a refused pull logged something"
+    );
+
+    let summary = pull_from(
+        &mut rus,
+        &rus_home,
+        &PullOptions {
+            without_log_check: true,
+            ..options(&served)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        summary.stored >= 4 && held(&rus, ISR_TEARLINE),
+        "{summary:?}"
+    );
+    assert_eq!(summary.log, None, "nothing to check the log with");
+    assert_eq!(summary.agreement, None, "terms countersigned without a key");
+    let usa = served.node.lock().unwrap().log_status().unwrap();
+    assert!(usa.cosignatures.is_empty(), "{:?}", usa.cosignatures);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_to_skip_the_log_check_never_skips_it_when_the_key_is_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(usa_node(&dir.path().join("usa")), &dir.path().join("usa")).await;
+    let rus_home = dir.path().join("rus");
+    let mut rus = rus_node(&rus_home);
+    exchange_keys(&served, &mut rus);
+    let summary = pull_from(
+        &mut rus,
+        &rus_home,
+        &PullOptions {
+            without_log_check: true,
+            ..options(&served)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(summary.log.is_some_and(|l| l.cosigned));
 }
