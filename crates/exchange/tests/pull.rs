@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use liaison_exchange::{pull, verify_log, ExchangeError, PullOptions, PullSummary, Remotes};
 use liaison_labels::Party;
 use liaison_release::sample::{ASSESSMENT, ISR_REPORT, ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT};
-use liaison_release::{Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
+use liaison_release::{Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
 use liaison_store::SqliteStore;
 
 const RUS_SECRET: &str = "rus-secret-0123456789";
@@ -328,4 +328,55 @@ async fn leave_to_skip_the_log_check_never_skips_it_when_the_key_is_registered()
     .await
     .unwrap();
     assert!(summary.log.is_some_and(|l| l.cosigned));
+}
+/// The `received` leaves in `node`'s log that concern `from`.
+fn received_leaves(node: &Node<SqliteStore>, from: &Party) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for index in 0..node.log_size().unwrap() {
+        if let Some(opening) = node.opening_for(index, from).unwrap() {
+            if let Some(Leaf::Received { id, version, .. }) = Leaf::from_json(&opening.leaf) {
+                out.push((id, version));
+            }
+        }
+    }
+    out
+}
+
+/// Regression: `liaison pull --from-start` logged every object it already held again as
+/// received (3,003 duplicate leaves in one try). The pull itself logs nothing per object; the
+/// leaves come from `Node::receive`, which logs every success, duplicates included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node::receive to log new versions only"]
+async fn pulling_from_start_again_logs_each_receipt_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(usa_node(&dir.path().join("usa")), &dir.path().join("usa")).await;
+    let rus_home = dir.path().join("rus");
+    let mut rus = rus_node(&rus_home);
+    exchange_keys(&served, &mut rus);
+    let usa = party("USA");
+    pull_from(&mut rus, &rus_home, &options(&served))
+        .await
+        .unwrap();
+    let again = pull_from(
+        &mut rus,
+        &rus_home,
+        &PullOptions {
+            from_start: true,
+            ..options(&served)
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        again.received > 0,
+        "the second pull fetched nothing: {again:?}"
+    );
+
+    let distinct = rus.inbound_view(&usa).unwrap().entries.len();
+    let leaves = received_leaves(&rus, &usa);
+    assert_eq!(
+        leaves.len(),
+        distinct,
+        "a leaf records a receipt once; the log holds {leaves:?}"
+    );
 }
