@@ -372,18 +372,11 @@ fn post_consent(
     let secret = std::env::var(secret_env).map_err(|_| {
         anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
     })?;
-    let remote = crate::remote::remote_for(node, home, partner, &secret)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut session = remote.connect().await?;
-        session
-            .post_bytes("/liaison/consents/", note.as_bytes().to_vec())
-            .await?;
-        anyhow::Ok(())
-    })
-    .with_context(|| format!("sending the consent to {partner}"))
+    let remotes = liaison_exchange::Remotes::in_home(home);
+    crate::remote::block_on(liaison_exchange::send_consent(
+        node, &remotes, partner, &secret, note,
+    ))?
+    .map_err(|e| crate::remote::explain(e, "pull from it first"))
 }
 
 /// `liaison consent sign --object --to [-o FILE] [--send P]`.

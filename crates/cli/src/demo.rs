@@ -326,6 +326,7 @@ fn over_the_network(
             secret: RUS_SECRET,
             limit: 2,
             from_start: false,
+            without_log_check: false,
             progress: false,
         },
     )?;
@@ -398,6 +399,7 @@ fn over_the_network(
             secret: RUS_SECRET,
             limit: 100,
             from_start: false,
+            without_log_check: false,
             progress: false,
         },
     )?;
@@ -437,6 +439,7 @@ fn over_the_network(
             secret: GBR_SECRET,
             limit: 100,
             from_start: false,
+            without_log_check: false,
             progress: false,
         },
     )?;
@@ -507,6 +510,7 @@ fn over_the_network(
                 secret: USA_SECRET_AT_RUS,
                 limit: 100,
                 from_start: false,
+                without_log_check: false,
                 progress: false,
             },
         )?
@@ -586,6 +590,7 @@ fn over_the_network(
             secret: GBR_SECRET,
             limit: 100,
             from_start: true,
+            without_log_check: false,
             progress: false,
         },
     );

@@ -125,6 +125,12 @@ enum Command {
         /// Fetch everything again, not only what was added since the last pull.
         #[arg(long)]
         from_start: bool,
+        /// Pull from a partner whose log key is not registered: its log is then not checked
+        /// (no inclusion proofs, no cosignature, its terms not countersigned). Without a
+        /// registered key a pull is refused unless this is given; a registered key is always
+        /// used.
+        #[arg(long)]
+        without_log_check: bool,
     },
     /// The reciprocity ledger: what each side gave and got, and the balance over time.
     Ledger {
@@ -413,6 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             secret_env,
             limit,
             from_start,
+            without_log_check,
         } => remote::pull(
             &home,
             &partner,
@@ -421,6 +428,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &secret_env,
             limit,
             from_start,
+            without_log_check,
             fmt,
         ),
         Command::Serve {

@@ -376,6 +376,7 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
     let dir = tempfile::tempdir().unwrap();
     let (usa, rus, secret) = usa_and_rus(dir.path());
     let served = serve(&usa);
+    // RUS has not registered the USA's log key: every pull here says it goes on unchecked.
 
     // A wrong fingerprint is refused before any credential is sent.
     let wrong = "00".repeat(32);
@@ -383,7 +384,13 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
         &rus,
         "USA",
         secret,
-        &["--url", &served.url, "--fingerprint", &wrong],
+        &[
+            "--url",
+            &served.url,
+            "--fingerprint",
+            &wrong,
+            "--without-log-check",
+        ],
     );
     assert!(!out.status.success());
     assert!(
@@ -396,7 +403,13 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
         &rus,
         "USA",
         "not-the-secret-at-all",
-        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+        &[
+            "--url",
+            &served.url,
+            "--fingerprint",
+            &served.fingerprint,
+            "--without-log-check",
+        ],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 
@@ -411,6 +424,7 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
             &served.fingerprint,
             "--limit",
             "1",
+            "--without-log-check",
         ],
     );
     assert!(
@@ -424,7 +438,8 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
 
     // Nothing new: the next pull starts where this one stopped.
     let again: serde_json::Value =
-        serde_json::from_slice(&pull(&rus, "USA", secret, &[]).stdout).unwrap();
+        serde_json::from_slice(&pull(&rus, "USA", secret, &["--without-log-check"]).stdout)
+            .unwrap();
     assert_eq!(again["received"], 0, "{again}");
 
     // What RUS's node now holds: the tear line, never the ISR-derived assessment or ISR's report.
@@ -457,6 +472,62 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
     );
     assert!(!ids.contains(&"report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"));
     assert!(!ids.contains(&"report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44"));
+}
+
+/// Regression: a pull from a partner whose log key was not registered silently skipped the
+/// log check (no checkpoint, no cosignature, nothing provable later).
+#[test]
+fn a_pull_from_a_partner_whose_log_key_is_not_registered_is_refused_unless_the_operator_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (usa, rus, secret) = usa_and_rus(dir.path());
+    let served = serve(&usa);
+    let log_size = |home: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(home, &["log", "show", "--format", "json"])).unwrap();
+        v["size"].as_u64().unwrap()
+    };
+    let before = log_size(&rus);
+    let address = ["--url", &served.url, "--fingerprint", &served.fingerprint];
+    let out = pull(&rus, "USA", secret, &address);
+    assert!(!out.status.success(), "pulled without the log check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no log key registered for USA")
+            && err.contains("no inclusion proofs, no cosignature")
+            && err.contains("`liaison partner logkey USA VKEY`")
+            && err.contains("`--without-log-check`"),
+        "{err}"
+    );
+    assert_eq!(log_size(&rus), before, "a refused pull took something");
+
+    let mut args = address.to_vec();
+    args.push("--without-log-check");
+    let out = pull(&rus, "USA", secret, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the partner's log is not checked: no inclusion proofs, no cosignature"),
+        "no warning: {err}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["stored"].as_u64().unwrap() >= 4, "{summary}");
+    assert_eq!(summary["log"], serde_json::Value::Null, "{summary}");
+    assert!(log_size(&rus) > before);
+
+    // For people, the summary says it too.
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&rus)
+        .args(["pull", "USA", "--without-log-check"])
+        .env("LIAISON_PULL_SECRET", secret)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("USA's log: NOT checked"), "{said}");
 }
 
 fn secret_for(home: &Path, party: &str, secret: &str) {
@@ -725,7 +796,13 @@ fn consents_are_signed_by_the_originator_checked_on_add_and_sent_over_the_liaiso
         &isr,
         "USA",
         secret,
-        &["--url", &served.url, "--fingerprint", &served.fingerprint],
+        &[
+            "--url",
+            &served.url,
+            "--fingerprint",
+            &served.fingerprint,
+            "--without-log-check",
+        ],
     );
     assert!(
         out.status.success(),
