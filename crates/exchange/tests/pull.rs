@@ -346,7 +346,6 @@ fn received_leaves(node: &Node<SqliteStore>, from: &Party) -> Vec<(String, Strin
 /// received (3,003 duplicate leaves in one try). The pull itself logs nothing per object; the
 /// leaves come from `Node::receive`, which logs every success, duplicates included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Node::receive to log new versions only"]
 async fn pulling_from_start_again_logs_each_receipt_once() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve(usa_node(&dir.path().join("usa")), &dir.path().join("usa")).await;
