@@ -274,3 +274,81 @@ pub fn cut(data: &[u8]) {
         }
     }
 }
+
+/// A node that RUS sends to, and what GBR's view of everything RUS does not own was before
+/// RUS sent anything: kept across inputs, so that whatever RUS sends accumulates.
+struct Receiver {
+    _home: tempfile::TempDir,
+    node: liaison_release::Node<liaison_store::SqliteStore>,
+    gbr_before: Vec<(String, Value)>,
+}
+
+thread_local! {
+    static RECEIVER: std::cell::RefCell<Option<Receiver>> = const { std::cell::RefCell::new(None) };
+}
+
+fn gbr_decisions(node: &liaison_release::Node<liaison_store::SqliteStore>) -> Vec<(String, Value)> {
+    let entries = match node.preview(&party("GBR")) {
+        Ok(e) => e,
+        Err(e) => panic!("preview for GBR failed: {e}"),
+    };
+    entries
+        .into_iter()
+        .map(|e| {
+            let v = serde_json::to_value(&e).unwrap_or(Value::Null);
+            (e.object, v)
+        })
+        .collect()
+}
+
+fn receiver() -> Receiver {
+    let home = match tempfile::tempdir() {
+        Ok(h) => h,
+        Err(e) => panic!("no temporary directory: {e}"),
+    };
+    let built = (|| -> Result<_, liaison_release::ReleaseError> {
+        let mut node = liaison_release::Node::init(home.path(), &party("USA"))?;
+        node.add_partner(&party("GBR"), liaison_release::sample::GBR_AGREEMENT)?;
+        node.add_partner(&party("RUS"), liaison_release::sample::RUS_AGREEMENT)?;
+        liaison_release::sample::ingest_exchange(&mut node)?;
+        Ok(node)
+    })();
+    let node = match built {
+        Ok(n) => n,
+        Err(e) => panic!("sample node: {e}"),
+    };
+    let gbr_before = gbr_decisions(&node);
+    Receiver {
+        _home: home,
+        node,
+        gbr_before,
+    }
+}
+
+/// The receive path (`Node::receive`, what TAXII POST and `liaison pull` call) with
+/// arbitrary objects from RUS: a JSON array of objects, else one object per line. It must
+/// never panic, and nothing RUS sends may change any decision GBR gets about what RUS does
+/// not own (DESIGN.md "Who may change what").
+pub fn receive(data: &[u8]) {
+    let text = text(data);
+    let objects: Vec<String> = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(a)) => a.iter().take(64).map(Value::to_string).collect(),
+        _ => text.lines().take(64).map(str::to_owned).collect(),
+    };
+    let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+    RECEIVER.with(|r| {
+        let mut slot = r.borrow_mut();
+        let rec = slot.get_or_insert_with(receiver);
+        if rec.node.receive(&party("RUS"), &refs).is_err() {
+            return;
+        }
+        let after: HashMap<String, Value> = gbr_decisions(&rec.node).into_iter().collect();
+        for (id, before) in &rec.gbr_before {
+            assert_eq!(
+                after.get(id),
+                Some(before),
+                "what RUS sent changed GBR's decision about `{id}`"
+            );
+        }
+    });
+}
