@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 use crate::vocab::is_sco_type;
 
 /// Why the upgrade added a property: the rule of the mapping table that applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpgradeRule {
     /// Every STIX 2.1 object carries `spec_version` (section 3.2).
