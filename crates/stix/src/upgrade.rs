@@ -26,6 +26,10 @@
 //! | `marking-definition` | `definition_type` and `definition` kept, as optional (deprecated) properties beside extensions (7.2.1); TLP ids unchanged | nothing more |
 //! | `attack-pattern`, `campaign`, `course-of-action`, `intrusion-set`, `vulnerability` | optional properties added only | nothing more |
 //!
+//! On `is_family`: the OASIS 2.1 JSON schemas (as used by `stix2-validator`) and liaison
+//! require it; the Markdown rendering of the 2.1 text in `oasis-tcs/cti-stix2` marks it
+//! optional. Adding it satisfies both readings.
+//!
 //! Copies from `labels` happen only where 2.1 has the `*_types` property, only when `labels`
 //! is a non-empty list of strings and the target is absent; `labels` itself is kept (it is
 //! valid in 2.1). Nothing is added that is already present, so upgrading is idempotent.
