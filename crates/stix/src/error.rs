@@ -31,6 +31,7 @@ pub struct StixError {
     pub field: String,
     /// What is wrong, in words.
     pub problem: String,
+    stix20: bool,
 }
 
 impl StixError {
@@ -39,6 +40,20 @@ impl StixError {
             at: at.clone(),
             field: field.to_owned(),
             problem: problem.into(),
+            stix20: false,
         }
+    }
+
+    /// Marks the error as one about a STIX 2.0 object (see [`StixError::is_stix20`]).
+    pub(crate) fn in_stix20(mut self) -> Self {
+        self.stix20 = true;
+        self
+    }
+
+    /// Whether the object refused is STIX 2.0: refused by [`crate::parse_document`] for
+    /// lacking `spec_version` (which [`crate::parse_document_upgrading`] would upgrade), or
+    /// refused by [`crate::parse_document_upgrading`] even after its upgrade to 2.1.
+    pub fn is_stix20(&self) -> bool {
+        self.stix20
     }
 }

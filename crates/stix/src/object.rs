@@ -3,6 +3,7 @@ use serde_json::{Map, Value};
 use crate::error::{Locator, StixError};
 use crate::id::{check_type_name, StixId};
 use crate::timestamp::Timestamp;
+use crate::upgrade::type_reads_as_stix20;
 use crate::vocab::{is_sco_type, is_sdo_or_sro_type, required_properties};
 
 /// The liaison extension-definition (DESIGN.md, "The liaison marking, on the wire"). Labels
@@ -78,6 +79,14 @@ impl StixObject {
             }
             Some(_) => return Err(StixError::new(at, "spec_version", "must be a string")),
             None if sco => {}
+            None if type_reads_as_stix20(ty) => {
+                return Err(StixError::new(
+                    at,
+                    "spec_version",
+                    "missing (required: `2.1`): without it this is a STIX 2.0 object",
+                )
+                .in_stix20())
+            }
             None => {
                 return Err(StixError::new(
                     at,
