@@ -14,6 +14,7 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
+mod boundary;
 mod log;
 mod taxii;
 
@@ -106,6 +107,14 @@ enum Cmd {
         limit: usize,
         #[arg(long, default_value_t = 6)]
         walks: usize,
+    },
+    /// The trust boundary (issue 8): Node::ingest and Node::receive, new and duplicates.
+    Boundary {
+        #[arg(long, default_value_t = 50_000)]
+        objects: usize,
+        /// Objects per receive call (a TAXII POST envelope, a pull page).
+        #[arg(long, default_value_t = 1000)]
+        page: usize,
     },
     /// The transparency log (issue 4).
     #[command(subcommand)]
@@ -296,6 +305,11 @@ impl ObjGen {
             markings,
             identity,
         }
+    }
+
+    /// Another stream of objects (other ids) from the same generator.
+    fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
     }
 
     fn older(&mut self) -> Option<&str> {
@@ -954,6 +968,9 @@ fn main() -> Result<()> {
             edges,
             budget_secs,
         } => results.push(run_decisions(objects, edges, runs, budget_secs)?),
+        Cmd::Boundary { objects, page } => {
+            results.push(boundary::run_boundary(objects, page, runs)?)
+        }
         Cmd::Bundle { objects, out } => results.push(taxii::write_bundle(objects, &out)?),
         Cmd::Serialize { bundle, limits } => {
             results.push(taxii::run_serialize(&bundle, &limits, runs)?)

@@ -208,7 +208,7 @@ impl<S: Store> Node<S> {
                     if index < good.len() =>
                 {
                     let bad = good.remove(index);
-                    if self.visible_to(from, bad.id().as_str())? {
+                    if !self.visible_to(from, &[bad.id().as_str()])?.is_empty() {
                         receipt.failures.push(ReceiptFailure {
                             id: Some(bad.id().to_string()),
                             version: Some(version_text(&bad)),
@@ -232,34 +232,31 @@ impl<S: Store> Node<S> {
         // Refusals: told to the partner only about what it may know we hold. Its copy of
         // what we delivered to it (cut, so not byte-equal) coming back is no error at all.
         let mut refused_at: std::collections::HashSet<usize> = Default::default();
-        let delivered: std::collections::HashSet<(String, String)> = if admitted.refused.is_empty()
-        {
-            Default::default()
-        } else {
-            self.store
-                .releases(from.as_str())?
-                .into_iter()
-                .map(|(id, version, _)| (id, version))
-                .collect()
-        };
+        let mut tell: Vec<&crate::admit::Refused> = Vec::new();
         for r in &admitted.refused {
             refused_at.insert(r.index);
             let Some(o) = good.get(r.index) else { continue };
-            let key = (
-                r.id.clone(),
-                o.version().map(Timestamp::sort_key).unwrap_or_default(),
-            );
-            if delivered.contains(&key) {
+            let version = o.version().map(Timestamp::sort_key).unwrap_or_default();
+            if self.store.was_released(from.as_str(), &r.id, &version)? {
                 concealed.push(o.clone());
-            } else if matches!(r.reason, Refusal::ClaimsOurLabel { .. })
-                || self.visible_to(from, &r.id)?
-            {
+            } else {
+                tell.push(r);
+            }
+        }
+        let ids: Vec<&str> = tell
+            .iter()
+            .filter(|r| !matches!(r.reason, Refusal::ClaimsOurLabel { .. }))
+            .map(|r| r.id.as_str())
+            .collect();
+        let visible = self.visible_to(from, &ids)?;
+        for r in tell {
+            if matches!(r.reason, Refusal::ClaimsOurLabel { .. }) || visible.contains(&r.id) {
                 receipt.failures.push(ReceiptFailure {
                     id: Some(r.id.clone()),
                     version: Some(r.version.clone()),
                     message: format!("`{}`: {}", r.id, r.reason),
                 });
-            } else {
+            } else if let Some(o) = good.get(r.index) {
                 tracing::warn!(
                     partner = %from,
                     id = %r.id,
@@ -298,26 +295,42 @@ impl<S: Store> Node<S> {
         Ok(receipt)
     }
 
-    /// Whether partner `p` may know that we hold `id`: it sent it to us, or the policy
-    /// releases it to `p`.
-    fn visible_to(&self, p: &Party, id: &str) -> Result<bool, ReleaseError> {
-        if self
-            .store
-            .versions(id)?
-            .iter()
-            .any(|v| v.source == p.as_str())
-        {
-            return Ok(true);
+    /// Which of `ids` partner `p` may know that we hold: it sent them to us, or the policy
+    /// releases them to `p`. The policy's world and judge are built once for all of them: a
+    /// partner sending many refused objects must not make us rebuild them for each.
+    fn visible_to(
+        &self,
+        p: &Party,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>, ReleaseError> {
+        let mut visible = std::collections::HashSet::new();
+        let mut rest = Vec::new();
+        for id in ids {
+            if self
+                .store
+                .versions(id)?
+                .iter()
+                .any(|v| v.source == p.as_str())
+            {
+                visible.insert((*id).to_owned());
+            } else {
+                rest.push(*id);
+            }
+        }
+        if rest.is_empty() {
+            return Ok(visible);
         }
         let agreement = self.agreement(p)?;
         let world = self.world()?;
-        Ok(match world.lookup(id) {
-            Some(ix) => {
-                self.judge(&world, &agreement)?.decide(ix).verdict
-                    == liaison_policy::Verdict::Release
+        let mut judge = self.judge(&world, &agreement)?;
+        for id in rest {
+            if let Some(ix) = world.lookup(id) {
+                if judge.decide(ix).verdict == liaison_policy::Verdict::Release {
+                    visible.insert(id.to_owned());
+                }
             }
-            None => false,
-        })
+        }
+        Ok(visible)
     }
 
     /// Deletes versions of `id` that `from` sent us (all of them without `versions`).

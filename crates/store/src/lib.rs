@@ -93,6 +93,8 @@ pub trait Store {
     /// Every (id, version, first time) that entered `partner`'s view, oldest first: what
     /// was delivered to it.
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// Whether (id, version key) entered `partner`'s view: one lookup, not a scan.
+    fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError>;
 
     /// A number that changes whenever objects, partners, consents or credentials change,
     /// whether this process or another one made the change (views are cached on it).

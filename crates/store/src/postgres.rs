@@ -747,6 +747,16 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM releases WHERE partner = $1 AND id = $2 AND version = $3",
+                &[&partner, &id, &version],
+            )?
+            .is_some())
+    }
+
     fn record_releases(
         &mut self,
         partner: &str,

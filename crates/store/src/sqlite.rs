@@ -756,6 +756,17 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM releases WHERE partner = ?1 AND id = ?2 AND version = ?3",
+            )?
+            .query_row(params![partner, id, version], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn record_releases(
         &mut self,
         partner: &str,
