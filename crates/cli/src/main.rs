@@ -334,7 +334,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             partner,
             secret_env,
         }) => log::verify(&home, partner.as_deref(), &secret_env, fmt),
-        Command::Log(LogCmd::Stress { batch, batches }) => log::stress(&home, batch, batches),
+        Command::Log(LogCmd::Stress { batch, batches }) => {
+            commands::scratch_only(&home, "log stress")?;
+            log::stress(&home, batch, batches)
+        }
         Command::Agreement(AgreementCmd::Set { party, file }) => {
             commands::partner_add(&home, &party, &file, fmt)
         }

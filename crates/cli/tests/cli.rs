@@ -880,3 +880,63 @@ fn the_log_survives_kill_9_in_a_loop() {
         started.elapsed()
     );
 }
+
+/// A node whose log key is gone refuses to start and says why; nothing makes a new key
+/// behind the operator's back (a new key would look like a fork to every partner): not
+/// `serve`, not a command that appends to the log, not `init` run again over a log with
+/// entries. `log stress`, which writes fake leaves, refuses a node that has partners.
+#[test]
+fn a_node_without_its_log_key_refuses_to_start_and_makes_no_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let agreement = dir.path().join("rus.toml");
+    std::fs::write(&agreement, AGREEMENT).unwrap();
+    ok(
+        &home,
+        &[
+            "partner",
+            "add",
+            "RUS",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+    let stress = fails(&home, &["log", "stress", "--batches", "1"]);
+    assert!(stress.contains("scratch node"), "{stress}");
+    assert!(stress.contains("1 partner"), "{stress}");
+
+    let key = home.join(liaison_release::LOG_KEY_FILE);
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["log", "show", "--format", "json"])).unwrap();
+    assert!(before["size"].as_u64().unwrap() > 0, "{before}");
+    let kept = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["log", "show"][..],
+        &[
+            "consent",
+            "add",
+            "--object",
+            "report--00000000-0000-4000-8000-000000000000",
+            "--to",
+            "RUS",
+            "--by",
+            "USA",
+        ][..],
+        &["init", "--party", "USA"][..],
+    ] {
+        let err = fails(&home, args);
+        assert!(
+            err.contains("log key") && err.contains("is missing") && err.contains("fork"),
+            "liaison {args:?}: {err}"
+        );
+        assert!(!key.exists(), "liaison {args:?} made a new log key");
+    }
+    // Put back, the node carries on with the same history.
+    std::fs::write(&key, kept).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["log", "show", "--format", "json"])).unwrap();
+    assert_eq!(after["root"], before["root"]);
+}
