@@ -15,8 +15,19 @@ pub struct Config {
     pub default_page: usize,
     /// The longest a request may take, body included.
     pub request_timeout: Duration,
-    /// The most connections served at once; further clients wait to be accepted.
+    /// The longest a connection may wait for a complete request head: the first one after
+    /// the handshake and each next one on a kept-alive connection. Idle connections close.
+    pub request_head_timeout: Duration,
+    /// The most established connections (handshake done) served at once; a connection
+    /// beyond it waits up to `handshake_timeout` for a slot, then is closed.
     pub max_connections: usize,
+    /// The most TLS handshakes in progress at once, apart from `max_connections`; when full,
+    /// the oldest unfinished handshake is dropped to make room (see `admission.rs`).
+    pub max_handshakes: usize,
+    /// The most unfinished TLS handshakes from one source address; more are closed at once.
+    pub max_handshakes_per_ip: usize,
+    /// The most connections (handshaking or established) from one source address.
+    pub max_connections_per_ip: usize,
     /// How long a status resource is kept (TAXII asks for at least 24 hours).
     pub status_ttl: Duration,
     /// The most status resources kept per partner; the oldest go first.
@@ -38,12 +49,16 @@ impl Default for Config {
             max_page: 1000,
             default_page: 100,
             request_timeout: Duration::from_secs(30),
+            request_head_timeout: Duration::from_secs(5),
             max_connections: 256,
+            max_handshakes: 128,
+            max_handshakes_per_ip: 8,
+            max_connections_per_ip: 32,
             status_ttl: Duration::from_secs(25 * 3600),
             max_statuses_per_partner: 1000,
             auth_cache_ttl: Duration::from_secs(300),
             next_token_ttl: Duration::from_secs(3600),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(5),
             title: "liaison".to_owned(),
         }
     }

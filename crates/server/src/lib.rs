@@ -5,6 +5,7 @@
 //! absent. Every size, page, connection and request time is bounded.
 #![deny(missing_docs)]
 
+mod admission;
 mod agreement;
 mod auth;
 mod config;
