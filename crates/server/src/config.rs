@@ -34,6 +34,21 @@ pub struct Config {
     pub max_statuses_per_partner: usize,
     /// How long a verified secret is trusted without running Argon2 again.
     pub auth_cache_ttl: Duration,
+    /// Whether failed logins back off (see `throttle.rs`); off only to measure without it.
+    pub auth_backoff: bool,
+    /// Failed logins a source address may make before it must wait.
+    pub auth_free_failures: u32,
+    /// Failed logins for one party (from anywhere) before attempts for it from addresses it
+    /// never logged in from are slowed.
+    pub auth_party_free_failures: u32,
+    /// The first wait; it doubles with each further failure.
+    pub auth_backoff_base: Duration,
+    /// The longest a source address is made to wait.
+    pub auth_backoff_max: Duration,
+    /// The longest attempts for one party are slowed (it only slows, never locks out).
+    pub auth_party_backoff_max: Duration,
+    /// Failures older than this (with none since) are forgotten.
+    pub auth_failure_window: Duration,
     /// How long a `next` token stays valid.
     pub next_token_ttl: Duration,
     /// How long a TLS handshake may take.
@@ -57,6 +72,13 @@ impl Default for Config {
             status_ttl: Duration::from_secs(25 * 3600),
             max_statuses_per_partner: 1000,
             auth_cache_ttl: Duration::from_secs(300),
+            auth_backoff: true,
+            auth_free_failures: 5,
+            auth_party_free_failures: 20,
+            auth_backoff_base: Duration::from_secs(1),
+            auth_backoff_max: Duration::from_secs(60),
+            auth_party_backoff_max: Duration::from_secs(5),
+            auth_failure_window: Duration::from_secs(15 * 60),
             next_token_ttl: Duration::from_secs(3600),
             handshake_timeout: Duration::from_secs(5),
             title: "liaison".to_owned(),

@@ -22,6 +22,8 @@ pub enum ServerError {
 pub(crate) struct ApiError {
     pub(crate) kind: ErrorKind,
     pub(crate) description: Option<String>,
+    /// Seconds for `Retry-After` (with 429).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
         ApiError {
             kind,
             description: Some(description.into()),
+            retry_after: None,
         }
     }
 
@@ -36,11 +39,21 @@ impl ApiError {
         ApiError {
             kind,
             description: None,
+            retry_after: None,
         }
     }
 
     pub(crate) fn not_found() -> ApiError {
         ApiError::bare(ErrorKind::NotFound)
+    }
+
+    /// 429 with `Retry-After: seconds`.
+    pub(crate) fn too_many(seconds: u64) -> ApiError {
+        ApiError {
+            kind: ErrorKind::TooManyRequests,
+            description: Some(format!("too many failed logins: try again in {seconds} s")),
+            retry_after: Some(seconds),
+        }
     }
 
     /// A failure of ours: logged here, and the partner learns nothing of it.
@@ -65,6 +78,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(TAXII_MEDIA_TYPE),
         );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.kind == ErrorKind::Unauthorized {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -3,11 +3,12 @@
 //! (404: another partner's collection is indistinguishable from an absent one), the
 //! permission (403), `Accept` (406), then the request itself (400, 413, 415, 422).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -87,7 +88,8 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         .with_state(state)
 }
 
-/// Counts and times every request, and refuses a declared body over `max_content_length`
+/// Counts and times every request, makes its source address known to authentication, and
+/// refuses a declared body over `max_content_length`
 /// before a byte of it is read (section 5.5: 413).
 async fn observe<S: Store + Send + 'static>(
     State(state): State<AppState<S>>,
@@ -106,9 +108,13 @@ async fn observe<S: Store + Send + 'static>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let response = match declared {
         Some(n) if n > state.config().max_content_length => too_large(&state).into_response(),
-        _ => next.run(req).await,
+        _ => crate::auth::SOURCE.scope(source, next.run(req)).await,
     };
     state.inner.metrics.request(
         &endpoint,

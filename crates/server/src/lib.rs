@@ -18,6 +18,7 @@ mod note;
 mod paging;
 mod serve;
 mod state;
+mod throttle;
 mod tls;
 
 pub use config::Config;

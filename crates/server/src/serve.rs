@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -15,6 +16,7 @@ use hyper_util::service::TowerToHyperService;
 use liaison_store::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
 
 use crate::admission::{Admission, OpenSlot};
 use crate::config::Config;
@@ -113,7 +115,13 @@ async fn connection(
     _slot: OpenSlot,
     watcher: Watcher,
 ) {
-    let service = TowerToHyperService::new(shared.router.clone());
+    // The handlers learn the source address (for the login back-off) from this extension.
+    let service = TowerToHyperService::new(shared.router.clone().map_request(
+        move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        },
+    ));
     match &shared.acceptor {
         Some(acceptor) => {
             let Some(mut handshake) = shared.admission.handshake(peer.ip()) else {

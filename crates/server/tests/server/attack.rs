@@ -7,17 +7,25 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
 use base64::Engine;
+use http_body_util::BodyExt;
 use liaison_labels::Party;
 use liaison_release::sample::{GBR_AGREEMENT, RUS_AGREEMENT};
 use liaison_release::Node;
 use liaison_server::{AppState, Config};
 use liaison_store::SqliteStore;
 use rustls::pki_types::pem::PemObject;
+use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tower::ServiceExt;
 
 pub(crate) const RUS_SECRET: &str = "rus-secret-0123456789";
+pub(crate) const GBR_SECRET: &str = "gbr-secret-0123456789";
 
 /// A USA node serving over TLS on 127.0.0.1:0 until dropped.
 pub(crate) struct Served {
@@ -35,7 +43,8 @@ impl Drop for Served {
     }
 }
 
-pub(crate) async fn serve(config: Config) -> Served {
+/// The demo's USA node with secrets for RUS and GBR, and a server state over it.
+pub(crate) fn node_state(config: Config) -> (tempfile::TempDir, AppState<SqliteStore>) {
     let dir = tempfile::tempdir().unwrap();
     let p = |s: &str| Party::parse(s).unwrap();
     let mut node = Node::init(&dir.path().join("usa"), &p("USA")).unwrap();
@@ -43,7 +52,13 @@ pub(crate) async fn serve(config: Config) -> Served {
     node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
     liaison_release::sample::ingest_exchange(&mut node).unwrap();
     node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
-    let state: AppState<SqliteStore> = AppState::new(Arc::new(Mutex::new(node)), config).unwrap();
+    node.set_secret(&p("GBR"), GBR_SECRET).unwrap();
+    let state = AppState::new(Arc::new(Mutex::new(node)), config).unwrap();
+    (dir, state)
+}
+
+pub(crate) async fn serve(config: Config) -> Served {
+    let (dir, state) = node_state(config);
     let (cert, key, _) = liaison_server::self_signed(&dir.path().join("tls"), &[]).unwrap();
     let cert_pem = std::fs::read(&cert).unwrap();
     let tls = liaison_server::tls_config(&cert_pem, &std::fs::read(&key).unwrap()).unwrap();
@@ -213,5 +228,150 @@ async fn a_connection_without_a_request_head_is_closed_after_the_bound() {
         t.elapsed() >= bound / 2,
         "closed too early: {:?}",
         t.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Wrong passwords.
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: String,
+}
+
+/// `GET /liaison/collections/` as `user:pass`, arriving from `from` (as the accept loop
+/// tells the router).
+async fn login(app: &Router, from: IpAddr, user: &str, pass: &str) -> Answer {
+    let mut req = Request::get("/liaison/collections/")
+        .header(header::AUTHORIZATION, basic(user, pass))
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(from, 40000)));
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let retry_after = res
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        retry_after,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// Wrong passwords from one source: after the free failures it is answered 429 with
+/// `Retry-After` and TAXII's error body, without running Argon2 (a further burst of guesses
+/// is all 429, fast), even with the right secret; RUS from its own address still logs in.
+#[tokio::test]
+async fn wrong_passwords_back_off_per_source_and_another_source_still_logs_in() {
+    let (_dir, state) = node_state(Config {
+        auth_free_failures: 3,
+        auth_backoff_base: Duration::from_secs(30),
+        ..Config::default()
+    });
+    let app = liaison_server::app(state);
+    let attacker = loopback(2);
+    for _ in 0..4 {
+        let a = login(&app, attacker, "RUS", "wrong-password-123").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    }
+    let a = login(&app, attacker, "RUS", "wrong-password-123").await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+    assert_eq!(a.retry_after, Some(30));
+    let body: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(body["http_status"], json!("429"));
+    assert_eq!(body["title"], json!("Too Many Requests"));
+    // Blocked whatever it tries, the right secret and other parties included.
+    let a = login(&app, attacker, "RUS", RUS_SECRET).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    let a = login(&app, attacker, "GBR", "wrong-password-123").await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    // A burst of 200 more guesses is answered without Argon2: far under its cost.
+    let t = Instant::now();
+    for _ in 0..200 {
+        let a = login(&app, attacker, "RUS", "wrong-password-456").await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let burst = t.elapsed();
+    // RUS from its own address is not slowed at all.
+    let a = login(&app, loopback(1), "RUS", RUS_SECRET).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // One Argon2 run, for scale: 200 of them would take far longer than the burst.
+    let t = Instant::now();
+    let a = login(&app, loopback(3), "GBR", "wrong-password-123").await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    let one = t.elapsed();
+    assert!(burst < one * 20, "burst {burst:?}, one Argon2 run {one:?}");
+}
+
+/// Guesses at RUS spread over many sources (one each: no source is blocked) slow down
+/// attempts for RUS from addresses it never logged in from, capped, never from its own.
+#[tokio::test]
+async fn guesses_at_one_party_from_many_sources_only_slow_it_and_never_from_its_own_address() {
+    let (_dir, state) = node_state(Config {
+        auth_party_free_failures: 10,
+        auth_party_backoff_max: Duration::from_secs(4),
+        // No cache: every login below runs Argon2 and meets the back-off.
+        auth_cache_ttl: Duration::ZERO,
+        ..Config::default()
+    });
+    let app = liaison_server::app(state);
+    let home = loopback(1);
+    assert_eq!(
+        login(&app, home, "RUS", RUS_SECRET).await.status,
+        StatusCode::OK
+    );
+    for n in 10..=30 {
+        let a = login(&app, loopback(n), "RUS", "wrong-password-123").await;
+        assert!(
+            matches!(
+                a.status,
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{}",
+            a.body
+        );
+    }
+    let elsewhere = login(&app, loopback(99), "RUS", RUS_SECRET).await;
+    assert_eq!(elsewhere.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait = elsewhere.retry_after.unwrap();
+    assert!((1..=4).contains(&wait), "only slowed: {wait} s");
+    // From its own address RUS is not slowed.
+    let a = login(&app, home, "RUS", RUS_SECRET).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // Another party is not slowed.
+    let a = login(&app, loopback(99), "GBR", GBR_SECRET).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
+
+/// A login as a party that does not exist costs what a wrong secret for a real partner
+/// costs (both run Argon2), so timing does not tell which partners exist.
+#[tokio::test]
+async fn an_unknown_party_costs_the_same_time_as_a_known_one() {
+    let (_dir, state) = node_state(Config {
+        auth_backoff: false,
+        ..Config::default()
+    });
+    let app = liaison_server::app(state);
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..9 {
+        for (user, times) in [("RUS", &mut known), ("FRA", &mut unknown)] {
+            let t = Instant::now();
+            let a = login(&app, loopback(2), user, "wrong-password-123").await;
+            times.push(t.elapsed());
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[4].as_secs_f64(), unknown[4].as_secs_f64());
+    assert!(
+        u > k * 0.5 && u < k * 2.0,
+        "median known {k:.4} s, unknown {u:.4} s"
     );
 }
