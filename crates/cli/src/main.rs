@@ -93,6 +93,11 @@ enum Command {
         /// Serve plain HTTP: local testing only.
         #[arg(long)]
         insecure_http: bool,
+        /// Serve `/metrics` (Prometheus) and `/health` for operators on this address, plain
+        /// HTTP, apart from the partners' port (`--metrics` alone: 127.0.0.1:9464). Without
+        /// it no metrics are served.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Fetch what a partner releases to us (TAXII 2.1), from where the last pull stopped.
     Pull {
@@ -420,9 +425,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             names,
             insecure_http,
+            metrics,
         } => serve::serve(
             &home,
-            listen,
+            serve::Listen {
+                partners: listen,
+                metrics,
+            },
             cert.as_deref(),
             key.as_deref(),
             &names,

@@ -940,3 +940,52 @@ fn a_node_without_its_log_key_refuses_to_start_and_makes_no_new_one() {
         serde_json::from_str(&ok(&home, &["log", "show", "--format", "json"])).unwrap();
     assert_eq!(after["root"], before["root"]);
 }
+
+/// `serve --metrics ADDR` serves Prometheus metrics to operators on a listener of their own
+/// (plain HTTP), not on the partners' port (see the server's tests for that port).
+#[test]
+fn serve_gives_metrics_on_the_operator_listener_only() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+        ])
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut served = Served {
+        child,
+        url: String::new(),
+        fingerprint: String::new(),
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(served.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let url = v["metrics"].as_str().unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics");
+    assert_ne!(addr, v["listening"].as_str().unwrap());
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = tcp.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("liaison_taxii_auth_failures_total"), "{reply}");
+    served.url = url.to_owned();
+}

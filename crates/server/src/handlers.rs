@@ -1,5 +1,5 @@
-//! The TAXII 2.1 endpoints (sections 4 and 5), `/health` and `/metrics`, and the router with
-//! its bounds. Order of checks on every TAXII endpoint: authentication (401), the collection
+//! The TAXII 2.1 endpoints (sections 4 and 5) and `/health`, and the router with its bounds;
+//! `/metrics` is on the operators' router only. Order of checks on every TAXII endpoint: authentication (401), the collection
 //! (404: another partner's collection is indistinguishable from an absent one), the
 //! permission (403), `Accept` (406), then the request itself (400, 413, 415, 422).
 
@@ -77,7 +77,6 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         .merge(crate::consent::routes::<S>())
         .merge(crate::agreement::routes::<S>())
         .route("/health", get(health))
-        .route("/metrics", get(metrics::<S>))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -830,8 +829,19 @@ async fn health() -> Response {
     r
 }
 
-/// Prometheus metrics, without authentication (for a scraper on the operator's network). The
-/// labels carry route patterns and status codes only: no partner, object or collection id.
+/// The operators' router: `/metrics` (Prometheus) and `/health`, never on the partners' port.
+/// Serve it on a separate listener on the operator's network (`liaison serve --metrics`,
+/// loopback by default); it has no authentication of its own.
+pub fn operator_app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::<S>))
+        .fallback(fallback)
+        .with_state(state)
+}
+
+/// Prometheus metrics. The labels carry route patterns and status codes only: no partner,
+/// object or collection id.
 async fn metrics<S: Store + Send + 'static>(State(state): State<AppState<S>>) -> Response {
     match state.inner.metrics.encode() {
         Ok(text) => {

@@ -20,7 +20,7 @@ use tower::ServiceExt as _;
 
 use crate::admission::{Admission, OpenSlot};
 use crate::config::Config;
-use crate::handlers::app;
+use crate::handlers::{app, operator_app};
 use crate::state::AppState;
 
 /// How long shutdown waits for requests in flight before dropping them.
@@ -36,6 +36,18 @@ pub async fn run<S: Store + Send + 'static>(
 ) -> std::io::Result<()> {
     let config = state.config().clone();
     serve_router(listener, tls, app(state), &config, shutdown).await
+}
+
+/// Serves the operators' router (`/metrics`, `/health`) over plain HTTP on `listener`, with
+/// the same connection bounds, until `shutdown` completes. Bind it to loopback or the
+/// operators' network, never the partners'.
+pub async fn run_operator<S: Store + Send + 'static>(
+    listener: TcpListener,
+    state: AppState<S>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = state.config().clone();
+    serve_router(listener, None, operator_app(state), &config, shutdown).await
 }
 
 /// What every connection task shares.
