@@ -986,6 +986,9 @@ fn serve_gives_metrics_on_the_operator_listener_only() {
     let mut reply = String::new();
     let _ = tcp.read_to_string(&mut reply);
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    assert!(reply.contains("liaison_taxii_auth_failures_total"), "{reply}");
+    assert!(
+        reply.contains("liaison_taxii_auth_failures_total"),
+        "{reply}"
+    );
     served.url = url.to_owned();
 }

@@ -46,6 +46,10 @@ pub enum ReleaseError {
         .0.display()
     )]
     MissingLogKey(std::path::PathBuf),
+    /// A partner's cosignature that is refused (the partner's fault; the message may go back
+    /// to it).
+    #[error("cosignature refused: {0}")]
+    Cosignature(String),
     /// The transparency log failed or refused.
     #[error("log: {0}")]
     Log(String),

@@ -884,19 +884,18 @@ impl<S: Store> Node<S> {
             .store
             .partner_key(from.as_str(), PARTNER_COSIGNER_KEY)?
             .ok_or_else(|| {
-                ReleaseError::Log(format!(
-                    "no cosigner key registered for {from} (`liaison partner cosigner {from} VKEY`)"
-                ))
+                ReleaseError::Cosignature(format!("no cosigner key registered for {from}"))
             })?;
         let key = CosignerKey::parse(&key).map_err(log_err)?;
-        let cos = Cosignature::parse_line(line.trim_end()).map_err(log_err)?;
+        let refused = |e: liaison_log::CosignatureError| ReleaseError::Cosignature(e.to_string());
+        let cos = Cosignature::parse_line(line.trim_end()).map_err(refused)?;
         let cp = match size {
             Some(s) => self
                 .checkpoint_at(s)?
-                .ok_or_else(|| ReleaseError::Log(format!("no checkpoint of size {s}")))?,
+                .ok_or_else(|| ReleaseError::Cosignature(format!("no checkpoint of size {s}")))?,
             None => self.checkpoint()?,
         };
-        key.verify(&cp, &cos).map_err(log_err)?;
+        key.verify(&cp, &cos).map_err(refused)?;
         self.store
             .add_cosignature(cp.checkpoint().size(), cos.name(), cos.to_line().trim_end())?;
         tracing::info!(partner = %from, size = cp.checkpoint().size(), "cosignature kept");

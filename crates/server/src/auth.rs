@@ -88,8 +88,12 @@ pub(crate) async fn authenticate<S: Store + Send + 'static>(
     // lock, so a flood of wrong passwords does not stall every partner.
     let phc = state
         .with_node(move |node| {
-            // An unknown party is a failed login like any other.
-            Ok(node.credential(&who).unwrap_or(None))
+            // An unknown party is a failed login like any other; so is a store that fails
+            // (logged here, never told to the caller).
+            Ok(node.credential(&who).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read a credential");
+                None
+            }))
         })
         .await?;
     let key = phc.as_ref().map(|phc| {

@@ -115,6 +115,7 @@ async fn observe<S: Store + Send + 'static>(
         Some(n) if n > state.config().max_content_length => too_large(&state).into_response(),
         _ => crate::auth::SOURCE.scope(source, next.run(req)).await,
     };
+    let response = crate::error::sanitize(response);
     state.inner.metrics.request(
         &endpoint,
         &method,

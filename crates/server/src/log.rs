@@ -245,7 +245,7 @@ async fn cosignature<S: Store + Send + 'static>(
     state
         .with_node(move |node| match node.accept_cosignature(&p, &line, size) {
             Ok(()) => Ok(()),
-            Err(ReleaseError::Log(m)) => Err(ApiError::new(ErrorKind::BadRequest, m)),
+            Err(ReleaseError::Cosignature(m)) => Err(ApiError::new(ErrorKind::BadRequest, m)),
             Err(e) => Err(ApiError::internal(e)),
         })
         .await?;

@@ -375,3 +375,67 @@ async fn an_unknown_party_costs_the_same_time_as_a_known_one() {
         "median known {k:.4} s, unknown {u:.4} s"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Errors of ours.
+
+async fn ask(app: &Router, method: &str, uri: &str) -> (StatusCode, String, String) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, basic("RUS", RUS_SECRET))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, ct, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// A store that fails (a table gone under the server) gives the partner a TAXII 500 that
+/// says "internal error" and nothing of ours: no SQL, no table, no path. Errors raised
+/// outside the handlers (a path that does not parse, a method not served) are TAXII error
+/// messages too, without the framework's text.
+#[tokio::test]
+async fn a_failure_of_ours_reaches_the_partner_as_a_generic_taxii_error() {
+    let (dir, state) = node_state(Config::default());
+    let app = liaison_server::app(state);
+    let (status, _, _) = ask(&app, "GET", "/liaison/agreement").await;
+    assert_eq!(status, StatusCode::OK);
+    let db = rusqlite::Connection::open(dir.path().join("usa").join("node.db")).unwrap();
+    db.execute_batch("DROP TABLE agreement_notes").unwrap();
+    let (status, ct, body) = ask(&app, "GET", "/liaison/agreement").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(ct, "application/taxii+json;version=2.1");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["http_status"], json!("500"));
+    assert_eq!(v["description"], json!("internal error"));
+    let home = dir.path().to_str().unwrap();
+    for leak in [
+        "agreement_notes",
+        "no such table",
+        "SQL",
+        "sqlite",
+        home,
+        "node.db",
+    ] {
+        assert!(!body.contains(leak), "`{leak}` in {body}");
+    }
+
+    for (method, uri, want) in [
+        ("GET", "/log/proof/not-a-number", StatusCode::BAD_REQUEST),
+        ("PUT", "/taxii2/", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let (status, ct, body) = ask(&app, method, uri).await;
+        assert_eq!(status, want, "{uri}: {body}");
+        assert_eq!(ct, "application/taxii+json;version=2.1", "{uri}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["http_status"], json!(want.as_str()), "{uri}");
+        assert!(!body.contains("u64") && !body.contains("parse"), "{body}");
+    }
+}
