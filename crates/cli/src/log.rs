@@ -336,11 +336,11 @@ pub(crate) fn verify_one(
             serde_json::from_slice(&body).map_err(|e| anyhow!("{partner}'s {what}: {e}"))
         };
         let deliveries = fetch(
-            session.get_bytes("/log/deliveries").await?,
+            session.get_log_list("/log/deliveries").await?,
             "/log/deliveries",
         )?;
         let agreements = fetch(
-            session.get_bytes("/log/agreements").await?,
+            session.get_log_list("/log/agreements").await?,
             "/log/agreements",
         )?;
         anyhow::Ok((consistent, (deliveries, agreements)))

@@ -196,6 +196,50 @@ impl Session {
             .to_vec())
     }
 
+    /// GETs a paged list of the partner's log (`/log/deliveries`, `/log/agreements`: a JSON
+    /// object with `proofs`, and `more`/`next` while pages follow) and returns every page's
+    /// proofs in one object, as the first page with the others' proofs appended. Every page
+    /// must be proved against the same checkpoint as the first; at most `MAX_LOG_PAGES`.
+    pub async fn get_log_list(&mut self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}{path}", self.remote.url.trim_end_matches('/'));
+        let bad = |detail: String| ClientError::Protocol {
+            url: url.clone(),
+            detail,
+        };
+        let parse =
+            |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>, ClientError> {
+                serde_json::from_slice(bytes).map_err(|e| bad(format!("not a list of proofs: {e}")))
+            };
+        let mut first = parse(&self.get_bytes(path).await?)?;
+        let mut next = take_next(&mut first);
+        let mut pages = 1;
+        while let Some(token) = next {
+            if pages >= MAX_LOG_PAGES {
+                return Err(bad(format!("more than {MAX_LOG_PAGES} pages")));
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let mut page = parse(
+                &self
+                    .get_bytes(&format!("{path}{sep}next={}", encode(&token)))
+                    .await?,
+            )?;
+            pages += 1;
+            next = take_next(&mut page);
+            if page.get("checkpoint") != first.get("checkpoint") {
+                return Err(bad("a page is proved against another checkpoint".into()));
+            }
+            let more = match page.remove("proofs") {
+                Some(serde_json::Value::Array(a)) => a,
+                _ => return Err(bad("a page without `proofs`".into())),
+            };
+            match first.get_mut("proofs") {
+                Some(serde_json::Value::Array(all)) => all.extend(more),
+                _ => return Err(bad("a page without `proofs`".into())),
+            }
+        }
+        serde_json::to_vec(&first).map_err(|e| bad(e.to_string()))
+    }
+
     /// POSTs `body` (text) to `path` (under the server's prefix).
     pub async fn post_bytes(&mut self, path: &str, body: Vec<u8>) -> Result<(), ClientError> {
         let path = format!("{}{path}", self.remote.prefix);
@@ -337,6 +381,18 @@ impl Session {
             date_added_last: a.date_added_last,
         })
     }
+}
+
+/// The most pages of one log list followed.
+const MAX_LOG_PAGES: usize = 100_000;
+
+/// Removes `more` and `next` from a page of a log list; the token, if more follow.
+fn take_next(page: &mut serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let more = page.remove("more").and_then(|v| v.as_bool()) == Some(true);
+    let next = page
+        .remove("next")
+        .and_then(|v| v.as_str().map(str::to_owned));
+    next.filter(|_| more)
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass).
