@@ -62,7 +62,7 @@ async fn a_request_never_answered_times_out_reading() {
         .with_timeouts(timeouts(60_000, 300, 60_000));
     let mut session = remote.connect().await.unwrap();
     let t = Instant::now();
-    let err = session.api_root().await.err().expect("no answer");
+    let err = session.api_root().await.expect_err("no answer");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(
         t.elapsed() >= Duration::from_millis(250),
@@ -92,8 +92,7 @@ async fn a_session_ends_at_its_total_timeout() {
     let err = session
         .get_bytes("/log/checkpoint")
         .await
-        .err()
-        .expect("no answer");
+        .expect_err("no answer");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     assert!(
         matches!(
