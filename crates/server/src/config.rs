@@ -9,6 +9,11 @@ pub struct Config {
     /// The largest request body accepted, in octets; advertised as the API root's
     /// `max_content_length` (TAXII 2.1 section 4.2.1).
     pub max_content_length: u64,
+    /// The most of a refused or unread request body read out (and thrown away) so that the
+    /// client reads our answer, e.g. a 413; past it the connection closes.
+    pub drain_limit: u64,
+    /// The longest spent reading out such a body.
+    pub drain_timeout: Duration,
     /// The most objects one page may hold, whatever `limit` asks for.
     pub max_page: usize,
     /// The page size when the request gives no `limit`.
@@ -61,6 +66,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_content_length: 10 * 1024 * 1024,
+            drain_limit: 64 * 1024 * 1024,
+            drain_timeout: Duration::from_secs(10),
             max_page: 1000,
             default_page: 100,
             request_timeout: Duration::from_secs(30),

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,6 +28,7 @@ use serde::Serialize;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::authenticate;
+use crate::drain::Drain;
 use crate::error::ApiError;
 use crate::paging::{select, Page};
 use crate::state::{micros, AppState, Indexed};
@@ -111,9 +112,26 @@ async fn observe<S: Store + Send + 'static>(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let drain = Drain {
+        limit: state.config().drain_limit,
+        timeout: state.config().drain_timeout,
+    };
     let response = match declared {
-        Some(n) if n > state.config().max_content_length => too_large(&state).into_response(),
-        _ => crate::auth::SOURCE.scope(source, next.run(req)).await,
+        Some(n) if n > state.config().max_content_length => {
+            // Answered unread; the body is read out while the answer goes, so that the
+            // client, still writing it, gets to read the 413 (over TLS too).
+            crate::drain::discard(req.into_body(), drain);
+            too_large(&state).into_response()
+        }
+        _ => {
+            let req = if req.method() == Method::POST {
+                let (parts, body) = req.into_parts();
+                Request::from_parts(parts, crate::drain::guarded(body, drain))
+            } else {
+                req
+            };
+            crate::auth::SOURCE.scope(source, next.run(req)).await
+        }
     };
     let response = crate::error::sanitize(response);
     state.inner.metrics.request(

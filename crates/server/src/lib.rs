@@ -10,6 +10,7 @@ mod agreement;
 mod auth;
 mod config;
 mod consent;
+mod drain;
 mod error;
 mod handlers;
 mod log;

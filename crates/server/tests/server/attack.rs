@@ -439,3 +439,69 @@ async fn a_failure_of_ours_reaches_the_partner_as_a_generic_taxii_error() {
         assert!(!body.contains("u64") && !body.contains("parse"), "{body}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Oversize bodies over TLS.
+
+/// A real TLS client POSTs a 4 MiB body (the limit is 1 KiB), writing all of it before it
+/// reads, as taxii2-client does: it reads the 413 and its TAXII body rather than a broken
+/// connection, whether the length is declared (refused unread) or the body is chunked
+/// (refused once past the limit); the server reads out the rest meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_post_over_https_gets_its_413() {
+    let served = serve(Config {
+        max_content_length: 1024,
+        ..Config::default()
+    })
+    .await;
+    let big = vec![b'x'; 4 * 1024 * 1024];
+    for chunked in [false, true] {
+        let tcp = connect_from(loopback(1), served.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = served.connector.connect(name, tcp).await.unwrap();
+        let (mut rd, mut wr) = tokio::io::split(tls);
+        let framing = if chunked {
+            "Transfer-Encoding: chunked\r\n".to_owned()
+        } else {
+            format!("Content-Length: {}\r\n", big.len())
+        };
+        let head = format!(
+            "POST /liaison/collections/inbound/objects/ HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\nAccept: application/taxii+json;version=2.1\r\nContent-Type: application/taxii+json;version=2.1\r\n{framing}Connection: close\r\n\r\n",
+            basic("RUS", RUS_SECRET)
+        );
+        let body = big.clone();
+        let writer = tokio::spawn(async move {
+            wr.write_all(head.as_bytes()).await?;
+            if chunked {
+                for piece in body.chunks(64 * 1024) {
+                    wr.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                        .await?;
+                    wr.write_all(piece).await?;
+                    wr.write_all(b"\r\n").await?;
+                }
+                wr.write_all(b"0\r\n\r\n").await?;
+            } else {
+                wr.write_all(&body).await?;
+            }
+            wr.flush().await?;
+            std::io::Result::Ok(wr)
+        });
+        // As a simple client does: the whole body first, then the answer.
+        let wr = tokio::time::timeout(Duration::from_secs(20), writer)
+            .await
+            .expect("the body was written")
+            .unwrap()
+            .unwrap_or_else(|e| panic!("chunked {chunked}: writing the body failed: {e}"));
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(20), rd.read_to_end(&mut answer))
+            .await
+            .expect("an answer");
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "chunked {chunked}: {read:?} {answer}"
+        );
+        assert!(answer.contains("\"http_status\":\"413\""), "{answer}");
+        drop(wr);
+    }
+}
