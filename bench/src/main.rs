@@ -14,6 +14,7 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
+mod auth;
 mod log;
 mod taxii;
 
@@ -38,6 +39,19 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// A partner's correct login (Argon2 each time) while wrong guesses flood in from another
+    /// source: back-off on, then off, in the same run.
+    Auth {
+        /// Wrong guesses per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 20.0)]
+        secs: f64,
+        /// Milliseconds between the partner's logins.
+        #[arg(long, default_value_t = 50)]
+        every_ms: u64,
+    },
     /// STIX bundle text -> parse_document -> SqliteStore::ingest (file-backed, temp dir).
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
@@ -937,6 +951,11 @@ fn main() -> Result<()> {
     let runs = cli.runs;
     let mut results = Vec::new();
     match cli.cmd {
+        Cmd::Auth {
+            rate,
+            secs,
+            every_ms,
+        } => results.push(auth::run_auth(rate, secs, every_ms)?),
         Cmd::Ingest {
             objects,
             batch,
