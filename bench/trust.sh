@@ -21,9 +21,10 @@ git worktree add --detach "$work/base" "$base" >/dev/null
 # The benchmark itself is the current one: it uses only APIs both trees have.
 rm -rf "$work/base/bench/src"
 cp -r bench/src "$work/base/bench/src"
+cp bench/Cargo.toml "$work/base/bench/Cargo.toml"
 # One target dir: dependencies are built once; each tree's own crates build apart.
 export CARGO_TARGET_DIR="$PWD/target"
-(cd "$work/base" && cargo build --release -q -p liaison-bench)
+(cd "$work/base" && cargo build --release -q -p liaison-bench --no-default-features)
 cp target/release/liaison-bench "$work/bench-base"
 cargo build --release -q -p liaison-bench
 cp target/release/liaison-bench "$work/bench-now"

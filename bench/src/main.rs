@@ -14,6 +14,10 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
+// Needs the server's back-off switch (issue 8): left out when bench/trust.sh builds this
+// benchmark against an older tree.
+#[cfg(feature = "auth")]
+mod auth;
 mod boundary;
 mod log;
 mod taxii;
@@ -39,6 +43,20 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Cmd {
+    #[cfg(feature = "auth")]
+    /// A partner's correct login (Argon2 each time) while wrong guesses flood in from another
+    /// source: back-off on, then off, in the same run.
+    Auth {
+        /// Wrong guesses per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 20.0)]
+        secs: f64,
+        /// Milliseconds between the partner's logins.
+        #[arg(long, default_value_t = 50)]
+        every_ms: u64,
+    },
     /// STIX bundle text -> parse_document -> SqliteStore::ingest (file-backed, temp dir).
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
@@ -951,6 +969,12 @@ fn main() -> Result<()> {
     let runs = cli.runs;
     let mut results = Vec::new();
     match cli.cmd {
+        #[cfg(feature = "auth")]
+        Cmd::Auth {
+            rate,
+            secs,
+            every_ms,
+        } => results.push(auth::run_auth(rate, secs, every_ms)?),
         Cmd::Ingest {
             objects,
             batch,

@@ -31,6 +31,20 @@ fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
     Node::open(home).with_context(|| format!("node at `{}`", home.display()))
 }
 
+/// Refuses a node that has partners: `liaison log stress` (a crash-test harness) writes fake
+/// delivery leaves, which must never enter the log of a node that partners read. A scratch
+/// node made with `liaison init` for the test has none.
+pub(crate) fn scratch_only(home: &Path, what: &str) -> anyhow::Result<()> {
+    let partners = open(home)?.partners()?.len();
+    if partners > 0 {
+        return Err(anyhow!(
+            "`{what}` writes fake entries into the log and runs only on a scratch node; the node at `{}` has {partners} partner(s)",
+            home.display()
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn init(home: &Path, p: &str, fmt: Format) -> anyhow::Result<()> {
     let p = party(p, "--party")?;
     let node = Node::init(home, &p)?;

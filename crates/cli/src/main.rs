@@ -104,6 +104,11 @@ enum Command {
         /// Serve plain HTTP: local testing only.
         #[arg(long)]
         insecure_http: bool,
+        /// Serve `/metrics` (Prometheus) and `/health` for operators on this address, plain
+        /// HTTP, apart from the partners' port (`--metrics` alone: 127.0.0.1:9464). Without
+        /// it no metrics are served.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Fetch what a partner releases to us (TAXII 2.1), from where the last pull stopped.
     Pull {
@@ -351,7 +356,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             partner,
             secret_env,
         }) => log::verify(&home, partner.as_deref(), &secret_env, fmt),
-        Command::Log(LogCmd::Stress { batch, batches }) => log::stress(&home, batch, batches),
+        Command::Log(LogCmd::Stress { batch, batches }) => {
+            commands::scratch_only(&home, "log stress")?;
+            log::stress(&home, batch, batches)
+        }
         Command::Agreement(AgreementCmd::Set { party, file }) => {
             commands::partner_add(&home, &party, &file, fmt)
         }
@@ -437,9 +445,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             names,
             insecure_http,
+            metrics,
         } => serve::serve(
             &home,
-            listen,
+            serve::Listen {
+                partners: listen,
+                metrics,
+            },
             cert.as_deref(),
             key.as_deref(),
             &names,

@@ -8,14 +8,20 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use liaison_release::Node;
-use liaison_server::{run, self_signed, tls_config, AppState, Config};
+use liaison_server::{run, run_operator, self_signed, tls_config, AppState, Config};
 use serde_json::json;
 
 use crate::output::Format;
 
+/// Where `serve` listens: the partners' port, and the operators' one for metrics, if any.
+pub(crate) struct Listen {
+    pub(crate) partners: SocketAddr,
+    pub(crate) metrics: Option<SocketAddr>,
+}
+
 pub(crate) fn serve(
     home: &Path,
-    listen: SocketAddr,
+    listen: Listen,
     cert: Option<&Path>,
     key: Option<&Path>,
     names: &[String],
@@ -55,10 +61,26 @@ pub(crate) fn serve(
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
+        let listener = tokio::net::TcpListener::bind(listen.partners)
             .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+            .with_context(|| format!("cannot listen on {}", listen.partners))?;
         let addr = listener.local_addr()?;
+        let operator = match listen.metrics {
+            Some(at) => {
+                if !at.ip().is_loopback() {
+                    tracing::warn!(%at, "metrics on a non-loopback address: keep it off the partners' network");
+                }
+                let l = tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} for metrics"))?;
+                Some(l)
+            }
+            None => None,
+        };
+        let metrics_addr = match &operator {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         match fmt {
             Format::Json => {
@@ -69,7 +91,8 @@ pub(crate) fn serve(
                 println!(
                     "{}",
                     json!({"party": party.as_str(), "listening": addr.to_string(), "url": format!("{scheme}://{addr}/"),
-                           "certificate": cert, "fingerprint": fp})
+                           "certificate": cert, "fingerprint": fp,
+                           "metrics": metrics_addr.map(|a| format!("http://{a}/metrics"))})
                 );
             }
             Format::Human => {
@@ -78,16 +101,30 @@ pub(crate) fn serve(
                     println!("certificate {} (give partners its SHA-256 fingerprint)", c.display());
                     println!("fingerprint {f}");
                 }
-                println!("health {scheme}://{addr}/health, metrics {scheme}://{addr}/metrics");
+                println!("health {scheme}://{addr}/health");
+                match metrics_addr {
+                    Some(a) => println!("metrics http://{a}/metrics (operators only)"),
+                    None => println!("no metrics (`--metrics ADDR` serves them to operators)"),
+                }
             }
         }
         std::io::Write::flush(&mut std::io::stdout())?;
         let state = AppState::new(Arc::new(Mutex::new(node)), Config::default())?;
+        let (stop_operator, operator_stopped) = tokio::sync::oneshot::channel::<()>();
+        let operator = operator.map(|l| {
+            tokio::spawn(run_operator(l, state.clone(), async {
+                let _ = operator_stopped.await;
+            }))
+        });
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
         };
         run(listener, tls, state, shutdown).await?;
+        let _ = stop_operator.send(());
+        if let Some(task) = operator {
+            task.await??;
+        }
         anyhow::Ok(())
     })
 }

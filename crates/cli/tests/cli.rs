@@ -957,3 +957,115 @@ fn the_log_survives_kill_9_in_a_loop() {
         started.elapsed()
     );
 }
+
+/// A node whose log key is gone refuses to start and says why; nothing makes a new key
+/// behind the operator's back (a new key would look like a fork to every partner): not
+/// `serve`, not a command that appends to the log, not `init` run again over a log with
+/// entries. `log stress`, which writes fake leaves, refuses a node that has partners.
+#[test]
+fn a_node_without_its_log_key_refuses_to_start_and_makes_no_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let agreement = dir.path().join("rus.toml");
+    std::fs::write(&agreement, AGREEMENT).unwrap();
+    ok(
+        &home,
+        &[
+            "partner",
+            "add",
+            "RUS",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+    let stress = fails(&home, &["log", "stress", "--batches", "1"]);
+    assert!(stress.contains("scratch node"), "{stress}");
+    assert!(stress.contains("1 partner"), "{stress}");
+
+    let key = home.join(liaison_release::LOG_KEY_FILE);
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["log", "show", "--format", "json"])).unwrap();
+    assert!(before["size"].as_u64().unwrap() > 0, "{before}");
+    let kept = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["log", "show"][..],
+        &[
+            "consent",
+            "add",
+            "--object",
+            "report--00000000-0000-4000-8000-000000000000",
+            "--to",
+            "RUS",
+            "--by",
+            "USA",
+        ][..],
+        &["init", "--party", "USA"][..],
+    ] {
+        let err = fails(&home, args);
+        assert!(
+            err.contains("log key") && err.contains("is missing") && err.contains("fork"),
+            "liaison {args:?}: {err}"
+        );
+        assert!(!key.exists(), "liaison {args:?} made a new log key");
+    }
+    // Put back, the node carries on with the same history.
+    std::fs::write(&key, kept).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["log", "show", "--format", "json"])).unwrap();
+    assert_eq!(after["root"], before["root"]);
+}
+
+/// `serve --metrics ADDR` serves Prometheus metrics to operators on a listener of their own
+/// (plain HTTP), not on the partners' port (see the server's tests for that port).
+#[test]
+fn serve_gives_metrics_on_the_operator_listener_only() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+        ])
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut served = Served {
+        child,
+        url: String::new(),
+        fingerprint: String::new(),
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(served.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let url = v["metrics"].as_str().unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics");
+    assert_ne!(addr, v["listening"].as_str().unwrap());
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = tcp.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(
+        reply.contains("liaison_taxii_auth_failures_total"),
+        "{reply}"
+    );
+    served.url = url.to_owned();
+}

@@ -13,6 +13,16 @@ pub enum ClientError {
         /// What happened.
         detail: String,
     },
+    /// The partner took longer than a timeout allows.
+    #[error("`{url}`: timed out {what} (after {} s)", .after.as_secs_f64())]
+    Timeout {
+        /// What was asked.
+        url: String,
+        /// What was going on: "connecting", "waiting for an answer", "in this session".
+        what: &'static str,
+        /// The timeout that ran out.
+        after: std::time::Duration,
+    },
     /// The partner answered with a TAXII error.
     #[error("`{url}` answered {status}: {title}{}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Taxii {

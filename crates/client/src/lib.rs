@@ -9,4 +9,4 @@ mod pin;
 mod remote;
 
 pub use error::ClientError;
-pub use remote::{Page, Remote, Session};
+pub use remote::{Page, Remote, Session, Timeouts};

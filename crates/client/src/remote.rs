@@ -1,6 +1,7 @@
 //! A partner's TAXII server, and one session with it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -22,9 +23,32 @@ use crate::pin::{parse_fingerprint, Pinned};
 /// The most a single response may hold; a partner cannot make us read more.
 const MAX_RESPONSE: usize = 256 * 1024 * 1024;
 
+/// How long the client waits. A partner that accepts a connection and never answers (or
+/// answers a byte a minute) cannot hold a pull forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection: TCP, TLS and HTTP handshakes.
+    pub connect: Duration,
+    /// For one request: from sending it to the last byte of the answer.
+    pub read: Duration,
+    /// For a whole session, from `connect` on: no request runs past it.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(60),
+            total: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
 /// Where a partner's TAXII server is and how we prove who we are to it.
 #[derive(Clone)]
 pub struct Remote {
+    timeouts: Timeouts,
     url: String,
     https: bool,
     host: String,
@@ -110,6 +134,7 @@ impl Remote {
         };
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
         Ok(Remote {
+            timeouts: Timeouts::default(),
             url: url.to_owned(),
             https,
             host,
@@ -120,8 +145,31 @@ impl Remote {
         })
     }
 
-    /// Opens a connection (TLS when https, pinned).
+    /// The same remote with other timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Remote {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Opens a connection (TLS when https, pinned), within the connect timeout.
     pub async fn connect(&self) -> Result<Session, ClientError> {
+        let started = Instant::now();
+        match tokio::time::timeout(self.timeouts.connect, self.open()).await {
+            Ok(Ok(sender)) => Ok(Session {
+                remote: self.clone(),
+                sender,
+                deadline: started + self.timeouts.total,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ClientError::Timeout {
+                url: self.url.clone(),
+                what: "connecting",
+                after: self.timeouts.connect,
+            }),
+        }
+    }
+
+    async fn open(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
         let fail = |detail: String| ClientError::Connect {
             url: self.url.clone(),
             detail,
@@ -161,10 +209,7 @@ impl Remote {
                 tracing::debug!(error = %e, "connection to partner closed");
             }
         });
-        Ok(Session {
-            remote: self.clone(),
-            sender,
-        })
+        Ok(sender)
     }
 }
 
@@ -172,6 +217,8 @@ impl Remote {
 pub struct Session {
     remote: Remote,
     sender: SendRequest<Full<Bytes>>,
+    /// No request runs past this (the session's total timeout).
+    deadline: Instant,
 }
 
 struct Answer {
@@ -196,6 +243,50 @@ impl Session {
             .to_vec())
     }
 
+    /// GETs a paged list of the partner's log (`/log/deliveries`, `/log/agreements`: a JSON
+    /// object with `proofs`, and `more`/`next` while pages follow) and returns every page's
+    /// proofs in one object, as the first page with the others' proofs appended. Every page
+    /// must be proved against the same checkpoint as the first; at most `MAX_LOG_PAGES`.
+    pub async fn get_log_list(&mut self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}{path}", self.remote.url.trim_end_matches('/'));
+        let bad = |detail: String| ClientError::Protocol {
+            url: url.clone(),
+            detail,
+        };
+        let parse =
+            |bytes: &[u8]| -> Result<serde_json::Map<String, serde_json::Value>, ClientError> {
+                serde_json::from_slice(bytes).map_err(|e| bad(format!("not a list of proofs: {e}")))
+            };
+        let mut first = parse(&self.get_bytes(path).await?)?;
+        let mut next = take_next(&mut first);
+        let mut pages = 1;
+        while let Some(token) = next {
+            if pages >= MAX_LOG_PAGES {
+                return Err(bad(format!("more than {MAX_LOG_PAGES} pages")));
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let mut page = parse(
+                &self
+                    .get_bytes(&format!("{path}{sep}next={}", encode(&token)))
+                    .await?,
+            )?;
+            pages += 1;
+            next = take_next(&mut page);
+            if page.get("checkpoint") != first.get("checkpoint") {
+                return Err(bad("a page is proved against another checkpoint".into()));
+            }
+            let more = match page.remove("proofs") {
+                Some(serde_json::Value::Array(a)) => a,
+                _ => return Err(bad("a page without `proofs`".into())),
+            };
+            match first.get_mut("proofs") {
+                Some(serde_json::Value::Array(all)) => all.extend(more),
+                _ => return Err(bad("a page without `proofs`".into())),
+            }
+        }
+        serde_json::to_vec(&first).map_err(|e| bad(e.to_string()))
+    }
+
     /// POSTs `body` (text) to `path` (under the server's prefix).
     pub async fn post_bytes(&mut self, path: &str, body: Vec<u8>) -> Result<(), ClientError> {
         let path = format!("{}{path}", self.remote.prefix);
@@ -203,7 +294,28 @@ impl Session {
         Ok(())
     }
 
+    /// One request, within the read timeout and the session's deadline.
     async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Answer, ClientError> {
+        let t = self.remote.timeouts;
+        let read_by = Instant::now() + t.read;
+        let (by, what, after) = if read_by <= self.deadline {
+            (read_by, "waiting for an answer", t.read)
+        } else {
+            (self.deadline, "in this session", t.total)
+        };
+        let url = format!("{}{path}", self.remote.url.trim_end_matches('/'));
+        match tokio::time::timeout_at(by.into(), self.exchange(method, path, body)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ClientError::Timeout { url, what, after }),
+        }
+    }
+
+    async fn exchange(
         &mut self,
         method: &str,
         path: &str,
@@ -337,6 +449,18 @@ impl Session {
             date_added_last: a.date_added_last,
         })
     }
+}
+
+/// The most pages of one log list followed.
+const MAX_LOG_PAGES: usize = 100_000;
+
+/// Removes `more` and `next` from a page of a log list; the token, if more follow.
+fn take_next(page: &mut serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let more = page.remove("more").and_then(|v| v.as_bool()) == Some(true);
+    let next = page
+        .remove("next")
+        .and_then(|v| v.as_str().map(str::to_owned));
+    next.filter(|_| more)
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass).

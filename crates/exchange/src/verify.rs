@@ -98,11 +98,11 @@ pub async fn verify_log<S: Store>(
         })
     };
     let deliveries = fetch(
-        session.get_bytes("/log/deliveries").await?,
+        session.get_log_list("/log/deliveries").await?,
         "/log/deliveries",
     )?;
     let agreements = fetch(
-        session.get_bytes("/log/agreements").await?,
+        session.get_log_list("/log/agreements").await?,
         "/log/agreements",
     )?;
     let key = node.partner_log_key(partner)?;

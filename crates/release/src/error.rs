@@ -39,6 +39,17 @@ pub enum ReleaseError {
     /// An agreement note that is refused (bad signature, other terms, malformed).
     #[error("agreement refused: {0}")]
     Agreement(String),
+    /// The node's log key file is missing: the node refuses to run rather than make a new key,
+    /// which every partner would see as a fork of its log.
+    #[error(
+        "the log key `{}` is missing: restore it from a backup (a new key would look like a fork of this node's log to every partner; only `liaison init` makes one, for a new node)",
+        .0.display()
+    )]
+    MissingLogKey(std::path::PathBuf),
+    /// A partner's cosignature that is refused (the partner's fault; the message may go back
+    /// to it).
+    #[error("cosignature refused: {0}")]
+    Cosignature(String),
     /// The transparency log failed or refused.
     #[error("log: {0}")]
     Log(String),

@@ -361,8 +361,10 @@ impl LogKeys {
         Self::from_seed(party, key.seed())
     }
 
-    /// Reads `log.key` from `home`, creating it (mode 0600) if absent.
-    pub fn load_or_create(home: &Path, party: &Party) -> Result<LogKeys, ReleaseError> {
+    /// Reads `log.key` from `home`. A missing key is an error, never a reason to make a new
+    /// one: a node that signs with a new key presents a new history, which every partner that
+    /// cosigned the old one sees as a fork. Only [`LogKeys::create`] (`liaison init`) makes it.
+    pub fn load(home: &Path, party: &Party) -> Result<LogKeys, ReleaseError> {
         let path = home.join(LOG_KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -372,23 +374,28 @@ impl LogKeys {
                 Self::from_seed(party, seed)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let keys = Self::generate(party)?;
-                let hex: String = keys
-                    .node
-                    .seed()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                write_secret(&path, format!("{hex}\n").as_bytes()).map_err(|e| {
-                    ReleaseError::Log(format!("cannot write `{}`: {e}", path.display()))
-                })?;
-                Ok(keys)
+                Err(ReleaseError::MissingLogKey(path))
             }
             Err(e) => Err(ReleaseError::Log(format!(
                 "cannot read `{}`: {e}",
                 path.display()
             ))),
         }
+    }
+
+    /// Makes a new `log.key` in `home` (mode 0600); refuses if one is there already.
+    pub fn create(home: &Path, party: &Party) -> Result<LogKeys, ReleaseError> {
+        let path = home.join(LOG_KEY_FILE);
+        let keys = Self::generate(party)?;
+        let hex: String = keys
+            .node
+            .seed()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        write_secret(&path, format!("{hex}\n").as_bytes())
+            .map_err(|e| ReleaseError::Log(format!("cannot write `{}`: {e}", path.display())))?;
+        Ok(keys)
     }
 }
 
@@ -877,19 +884,18 @@ impl<S: Store> Node<S> {
             .store
             .partner_key(from.as_str(), PARTNER_COSIGNER_KEY)?
             .ok_or_else(|| {
-                ReleaseError::Log(format!(
-                    "no cosigner key registered for {from} (`liaison partner cosigner {from} VKEY`)"
-                ))
+                ReleaseError::Cosignature(format!("no cosigner key registered for {from}"))
             })?;
         let key = CosignerKey::parse(&key).map_err(log_err)?;
-        let cos = Cosignature::parse_line(line.trim_end()).map_err(log_err)?;
+        let refused = |e: liaison_log::CosignatureError| ReleaseError::Cosignature(e.to_string());
+        let cos = Cosignature::parse_line(line.trim_end()).map_err(refused)?;
         let cp = match size {
             Some(s) => self
                 .checkpoint_at(s)?
-                .ok_or_else(|| ReleaseError::Log(format!("no checkpoint of size {s}")))?,
+                .ok_or_else(|| ReleaseError::Cosignature(format!("no checkpoint of size {s}")))?,
             None => self.checkpoint()?,
         };
-        key.verify(&cp, &cos).map_err(log_err)?;
+        key.verify(&cp, &cos).map_err(refused)?;
         self.store
             .add_cosignature(cp.checkpoint().size(), cos.name(), cos.to_line().trim_end())?;
         tracing::info!(partner = %from, size = cp.checkpoint().size(), "cosignature kept");
@@ -1184,8 +1190,13 @@ mod tests {
     fn the_key_file_is_created_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let p = Party::parse("USA").unwrap();
-        let a = LogKeys::load_or_create(dir.path(), &p).unwrap();
-        let b = LogKeys::load_or_create(dir.path(), &p).unwrap();
+        assert!(matches!(
+            LogKeys::load(dir.path(), &p),
+            Err(ReleaseError::MissingLogKey(_))
+        ));
+        let a = LogKeys::create(dir.path(), &p).unwrap();
+        assert!(LogKeys::create(dir.path(), &p).is_err());
+        let b = LogKeys::load(dir.path(), &p).unwrap();
         assert_eq!(a.node.seed(), b.node.seed());
         assert_ne!(a.node.seed(), a.cosigner.seed());
         assert_eq!(a.node.name(), "liaison.USA");

@@ -21,7 +21,9 @@ pub struct Node<S: Store> {
 }
 
 impl Node<SqliteStore> {
-    /// Creates (or reopens, for the same party) the node whose home is `home`.
+    /// Creates (or reopens, for the same party) the node whose home is `home`. The log key is
+    /// made here and only here, and only while the log is empty: a node whose log has entries
+    /// and whose key is gone refuses, as [`Node::open`] does.
     pub fn init(home: &Path, party: &Party) -> Result<Node<SqliteStore>, ReleaseError> {
         std::fs::create_dir_all(home).map_err(|e| {
             ReleaseError::Store(liaison_store::StoreError::Damaged(format!(
@@ -34,11 +36,20 @@ impl Node<SqliteStore> {
             party: party.to_string(),
             created: Timestamp::now().to_string(),
         })?;
-        let keys = LogKeys::load_or_create(home, party)?;
+        let keys = match LogKeys::load(home, party) {
+            Err(ReleaseError::MissingLogKey(path)) => {
+                if store.log_size()? > 0 {
+                    return Err(ReleaseError::MissingLogKey(path));
+                }
+                LogKeys::create(home, party)?
+            }
+            other => other?,
+        };
         Node::with_store_and_keys(store, keys)
     }
 
-    /// Opens the node whose home is `home`; it must have been initialised.
+    /// Opens the node whose home is `home`; it must have been initialised, and its log key
+    /// must be there (never made here: see [`LogKeys::load`]).
     pub fn open(home: &Path) -> Result<Node<SqliteStore>, ReleaseError> {
         let path = home.join(STORE_FILE);
         if !path.exists() {
@@ -46,7 +57,7 @@ impl Node<SqliteStore> {
         }
         let store = SqliteStore::open(&path)?;
         let party = Node::party_of(&store)?;
-        let keys = LogKeys::load_or_create(home, &party)?;
+        let keys = LogKeys::load(home, &party)?;
         Node::with_store_and_keys(store, keys)
     }
 }

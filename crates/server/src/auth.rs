@@ -2,8 +2,12 @@
 //! partner's party code, the password its secret, checked by the node against the Argon2 hash
 //! it keeps. Argon2 is slow by design, so a success is remembered for a few minutes, keyed by
 //! the party and the SHA-256 of the stored hash and the secret (never the secret itself):
-//! a new secret for the partner makes the old one fail at once. Failures are not remembered.
+//! a new secret for the partner makes the old one fail at once. Failures are counted by
+//! `throttle.rs`, which answers 429 once a source (or, only slowing, a party) has failed too
+//! often; a login as an unknown party runs Argon2 against a dummy hash, so it costs the same
+//! time as a wrong secret for a real partner.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use axum::http::{header, HeaderMap};
@@ -44,12 +48,27 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
-/// The authenticated partner, or 401.
+tokio::task_local! {
+    /// The source address of the request being handled, set by the `observe` middleware
+    /// from the connection (`ConnectInfo`). A request without one (driven in process, as
+    /// tests do) counts as coming from `0.0.0.0`.
+    pub(crate) static SOURCE: IpAddr;
+}
+
+fn source() -> IpAddr {
+    SOURCE
+        .try_with(|ip| *ip)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The authenticated partner, or 401; or 429 with `Retry-After` while the source (or the
+/// party, from an address it never logged in from) must wait after failed logins.
 pub(crate) async fn authenticate<S: Store + Send + 'static>(
     state: &AppState<S>,
     headers: &HeaderMap,
 ) -> Result<Party, ApiError> {
     let inner = &state.inner;
+    let from = source();
     let fail = || {
         inner.metrics.auth_failure();
         unauthorized()
@@ -69,36 +88,51 @@ pub(crate) async fn authenticate<S: Store + Send + 'static>(
     // lock, so a flood of wrong passwords does not stall every partner.
     let phc = state
         .with_node(move |node| {
-            // An unknown party is a failed login like any other.
-            Ok(node.credential(&who).unwrap_or(None))
+            // An unknown party is a failed login like any other; so is a store that fails
+            // (logged here, never told to the caller).
+            Ok(node.credential(&who).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read a credential");
+                None
+            }))
         })
         .await?;
-    let Some(phc) = phc else {
-        tracing::info!(party = %party, "authentication failed");
-        return Err(fail());
-    };
-    let mut h = Sha256::new();
-    h.update(phc.as_bytes());
-    h.update([0]);
-    h.update(secret.as_bytes());
-    let key = (party.clone(), <[u8; 32]>::from(h.finalize()));
+    let key = phc.as_ref().map(|phc| {
+        let mut h = Sha256::new();
+        h.update(phc.as_bytes());
+        h.update([0]);
+        h.update(secret.as_bytes());
+        (party.clone(), <[u8; 32]>::from(h.finalize()))
+    });
     let ttl = inner.config.auth_cache_ttl;
-    {
+    if let Some(key) = &key {
+        // A hit needs the right secret, so answering it before the back-off tells a
+        // guesser nothing, and a partner keeps working while its address is throttled.
         let cache = inner
             .auth
             .lock()
             .map_err(|_| ApiError::internal("auth cache lock poisoned"))?;
-        if cache.get(&key).is_some_and(|at| at.elapsed() < ttl) {
+        if cache.get(key).is_some_and(|at| at.elapsed() < ttl) {
             return Ok(party);
         }
     }
+    // Attempts from one source take turns, so that each sees the failures before it.
+    let _turn = inner.throttle.turn(from).await;
+    if let Some(wait) = inner.throttle.check(from, party.as_str(), Instant::now()) {
+        inner.metrics.auth_failure();
+        tracing::info!(party = %party, source = %from, wait, "login throttled");
+        return Err(ApiError::too_many(wait));
+    }
+    let known = phc.is_some();
+    let phc = phc.unwrap_or_else(|| inner.dummy_phc.clone());
     let ok = tokio::task::spawn_blocking(move || liaison_release::verify_secret(&phc, &secret))
         .await
         .unwrap_or(false);
-    if !ok {
-        tracing::info!(party = %party, "authentication failed");
+    let Some(key) = key.filter(|_| ok && known) else {
+        inner.throttle.failed(from, party.as_str(), Instant::now());
+        tracing::info!(party = %party, source = %from, "authentication failed");
         return Err(fail());
-    }
+    };
+    inner.throttle.succeeded(from, party.as_str());
     let mut cache = inner
         .auth
         .lock()

@@ -17,11 +17,60 @@ pub enum ServerError {
     Tls(String),
 }
 
+/// All a partner learns of a failure of ours.
+pub(crate) const INTERNAL: &str = "internal error";
+
+/// Makes every error answer a TAXII error message with nothing of ours in it: an error that
+/// did not come from a handler's [`ApiError`] (a rejection by an extractor, the timeout
+/// layer, anything else) is replaced by one with a generic description, and any 5xx says
+/// only "internal error" (its detail was logged where it happened).
+pub(crate) fn sanitize(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let taxii = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == TAXII_MEDIA_TYPE.as_bytes());
+    if taxii && status.is_client_error() {
+        return response;
+    }
+    let reason = status.canonical_reason().unwrap_or("error");
+    let description = if status.is_server_error() {
+        INTERNAL.to_owned()
+    } else {
+        reason.to_lowercase()
+    };
+    if !taxii {
+        tracing::debug!(%status, "an error answer without a TAXII body was replaced");
+    }
+    let message = ErrorMessage {
+        title: reason.to_owned(),
+        description: Some(description),
+        error_id: None,
+        error_code: None,
+        http_status: Some(status.as_u16().to_string()),
+        external_details: None,
+        details: None,
+    };
+    let body = serde_json::to_string(&message).unwrap_or_else(|_| "{}".to_owned());
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(TAXII_MEDIA_TYPE),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
 /// An HTTP error response in TAXII form.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     pub(crate) kind: ErrorKind,
     pub(crate) description: Option<String>,
+    /// Seconds for `Retry-After` (with 429).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +78,7 @@ impl ApiError {
         ApiError {
             kind,
             description: Some(description.into()),
+            retry_after: None,
         }
     }
 
@@ -36,6 +86,7 @@ impl ApiError {
         ApiError {
             kind,
             description: None,
+            retry_after: None,
         }
     }
 
@@ -43,10 +94,20 @@ impl ApiError {
         ApiError::bare(ErrorKind::NotFound)
     }
 
-    /// A failure of ours: logged here, and the partner learns nothing of it.
+    /// 429 with `Retry-After: seconds`.
+    pub(crate) fn too_many(seconds: u64) -> ApiError {
+        ApiError {
+            kind: ErrorKind::TooManyRequests,
+            description: Some(format!("too many failed logins: try again in {seconds} s")),
+            retry_after: Some(seconds),
+        }
+    }
+
+    /// A failure of ours: logged here with its detail, and the partner learns nothing of it
+    /// but a generic "internal error".
     pub(crate) fn internal(what: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %what, "request failed");
-        ApiError::bare(ErrorKind::Internal)
+        ApiError::new(ErrorKind::Internal, INTERNAL)
     }
 }
 
@@ -65,6 +126,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(TAXII_MEDIA_TYPE),
         );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.kind == ErrorKind::Unauthorized {
             headers.insert(
                 header::WWW_AUTHENTICATE,

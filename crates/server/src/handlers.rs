@@ -1,14 +1,15 @@
-//! The TAXII 2.1 endpoints (sections 4 and 5), `/health` and `/metrics`, and the router with
-//! its bounds. Order of checks on every TAXII endpoint: authentication (401), the collection
+//! The TAXII 2.1 endpoints (sections 4 and 5) and `/health`, and the router with its bounds;
+//! `/metrics` is on the operators' router only. Order of checks on every TAXII endpoint: authentication (401), the collection
 //! (404: another partner's collection is indistinguishable from an absent one), the
 //! permission (403), `Accept` (406), then the request itself (400, 413, 415, 422).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +28,7 @@ use serde::Serialize;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::authenticate;
+use crate::drain::Drain;
 use crate::error::ApiError;
 use crate::paging::{select, Page};
 use crate::state::{micros, AppState, Indexed};
@@ -76,7 +78,6 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         .merge(crate::consent::routes::<S>())
         .merge(crate::agreement::routes::<S>())
         .route("/health", get(health))
-        .route("/metrics", get(metrics::<S>))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -87,7 +88,8 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         .with_state(state)
 }
 
-/// Counts and times every request, and refuses a declared body over `max_content_length`
+/// Counts and times every request, makes its source address known to authentication, and
+/// refuses a declared body over `max_content_length`
 /// before a byte of it is read (section 5.5: 413).
 async fn observe<S: Store + Send + 'static>(
     State(state): State<AppState<S>>,
@@ -106,10 +108,32 @@ async fn observe<S: Store + Send + 'static>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let response = match declared {
-        Some(n) if n > state.config().max_content_length => too_large(&state).into_response(),
-        _ => next.run(req).await,
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let drain = Drain {
+        limit: state.config().drain_limit,
+        timeout: state.config().drain_timeout,
     };
+    let response = match declared {
+        Some(n) if n > state.config().max_content_length => {
+            // Answered unread; the body is read out while the answer goes, so that the
+            // client, still writing it, gets to read the 413 (over TLS too).
+            crate::drain::discard(req.into_body(), drain);
+            too_large(&state).into_response()
+        }
+        _ => {
+            let req = if req.method() == Method::POST {
+                let (parts, body) = req.into_parts();
+                Request::from_parts(parts, crate::drain::guarded(body, drain))
+            } else {
+                req
+            };
+            crate::auth::SOURCE.scope(source, next.run(req)).await
+        }
+    };
+    let response = crate::error::sanitize(response);
     state.inner.metrics.request(
         &endpoint,
         &method,
@@ -824,8 +848,19 @@ async fn health() -> Response {
     r
 }
 
-/// Prometheus metrics, without authentication (for a scraper on the operator's network). The
-/// labels carry route patterns and status codes only: no partner, object or collection id.
+/// The operators' router: `/metrics` (Prometheus) and `/health`, never on the partners' port.
+/// Serve it on a separate listener on the operator's network (`liaison serve --metrics`,
+/// loopback by default); it has no authentication of its own.
+pub fn operator_app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::<S>))
+        .fallback(fallback)
+        .with_state(state)
+}
+
+/// Prometheus metrics. The labels carry route patterns and status codes only: no partner,
+/// object or collection id.
 async fn metrics<S: Store + Send + 'static>(State(state): State<AppState<S>>) -> Response {
     match state.inner.metrics.encode() {
         Ok(text) => {

@@ -5,10 +5,12 @@
 //! absent. Every size, page, connection and request time is bounded.
 #![deny(missing_docs)]
 
+mod admission;
 mod agreement;
 mod auth;
 mod config;
 mod consent;
+mod drain;
 mod error;
 mod handlers;
 mod log;
@@ -17,12 +19,13 @@ mod note;
 mod paging;
 mod serve;
 mod state;
+mod throttle;
 mod tls;
 
 pub use config::Config;
 pub use error::ServerError;
-pub use handlers::app;
+pub use handlers::{app, operator_app};
 pub use log::{ProofJson, ProofsJson, HEADER_LOG_SIZE};
-pub use serve::run;
+pub use serve::{run, run_operator};
 pub use state::AppState;
 pub use tls::{fingerprint, self_signed, tls_config};

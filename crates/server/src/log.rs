@@ -12,10 +12,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use liaison_labels::Party;
 use liaison_log::{Opening, TileId};
 use liaison_release::ReleaseError;
 use liaison_store::Store;
-use liaison_taxii::ErrorKind;
+use liaison_taxii::{ErrorKind, NextToken};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::authenticate;
@@ -106,22 +107,37 @@ pub struct ProofJson {
     pub path: Vec<String>,
 }
 
-/// What `/log/proof/<index>` and `/log/deliveries` answer.
+/// What `/log/proof/<index>`, `/log/deliveries` and `/log/agreements` answer. The lists
+/// are paged: when `more`, ask again with `?next=<next>` (and the same `id`) for the
+/// following page, proved against the same checkpoint as the first.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ProofsJson {
     /// The signed checkpoint the proofs verify against.
     pub checkpoint: String,
     /// The proofs.
     pub proofs: Vec<ProofJson>,
+    /// Whether more follow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
+    /// The token of the next page, when `more`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
-/// The leaves `select` picks in the tree of our latest checkpoint (given its size), each
-/// opened and with its inclusion proof, and that checkpoint.
+/// The leaves `select` picks in the tree of our checkpoint of `size` (the latest when
+/// `None`), each opened and with its inclusion proof, and that checkpoint.
 fn proved<S: Store>(
     node: &mut liaison_release::Node<S>,
+    size: Option<u64>,
     select: impl FnOnce(&liaison_release::Node<S>, u64) -> Result<Vec<(u64, Opening)>, ApiError>,
-) -> Result<ProofsJson, ApiError> {
-    let cp = node.checkpoint().map_err(ApiError::internal)?;
+) -> Result<(ProofsJson, u64), ApiError> {
+    let cp = match size {
+        Some(n) => node
+            .checkpoint_at(n)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::new(ErrorKind::BadRequest, "the `next` token is stale"))?,
+        None => node.checkpoint().map_err(ApiError::internal)?,
+    };
     let size = cp.checkpoint().size();
     let proofs = select(node, size)?
         .into_iter()
@@ -137,10 +153,149 @@ fn proved<S: Store>(
         })
         .collect::<Result<_, ReleaseError>>()
         .map_err(ApiError::internal)?;
-    Ok(ProofsJson {
-        checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
-        proofs,
+    Ok((
+        ProofsJson {
+            checkpoint: String::from_utf8_lossy(cp.as_bytes()).into_owned(),
+            proofs,
+            more: false,
+            next: None,
+        },
+        size,
+    ))
+}
+
+/// Where a page of a log list starts: the checkpoint size every page is proved against and
+/// the index of the last leaf served (both below 2^32, packed into the token's position).
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    size: u64,
+    after: u64,
+}
+
+const HALF: u32 = 32;
+
+impl Cursor {
+    fn pack(self) -> Result<u64, ApiError> {
+        if self.size >> HALF != 0 || self.after >> HALF != 0 {
+            return Err(ApiError::internal("log too large for a paging cursor"));
+        }
+        Ok(self.size << HALF | self.after)
+    }
+
+    fn unpack(position: u64) -> Cursor {
+        Cursor {
+            size: position >> HALF,
+            after: position & u64::from(u32::MAX),
+        }
+    }
+}
+
+/// The page a log list request asks for: its `limit` (bounded by the server's page size)
+/// and where it starts (from `next`, checked: issued to this caller for this list and
+/// filter).
+struct LogPage {
+    limit: usize,
+    cursor: Option<Cursor>,
+    fingerprint: String,
+}
+
+fn log_page<S: Store + Send + 'static>(
+    state: &AppState<S>,
+    caller: &Party,
+    list: &str,
+    raw: Option<&str>,
+    filter: &str,
+) -> Result<LogPage, ApiError> {
+    let config = state.config();
+    let limit = match param(raw, "limit")? {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ApiError::new(ErrorKind::BadRequest, "bad `limit`"))?,
+        None => config.default_page,
+    }
+    .min(config.max_page)
+    .max(1);
+    let fingerprint = format!("log\0{list}\0{filter}");
+    let cursor = match param(raw, "next")? {
+        Some(token) => Some(Cursor::unpack(
+            NextToken::check(
+                &state.inner.token_key,
+                &token,
+                caller.as_str(),
+                &fingerprint,
+                now_unix(),
+            )
+            .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))?,
+        )),
+        None => None,
+    };
+    Ok(LogPage {
+        limit,
+        cursor,
+        fingerprint,
     })
+}
+
+/// One page of the leaves `select` gives, proved, with the token of the next page.
+async fn paged_proofs<S, F>(
+    state: &AppState<S>,
+    caller: &Party,
+    page: LogPage,
+    select: F,
+) -> Result<ProofsJson, ApiError>
+where
+    S: Store + Send + 'static,
+    F: FnOnce(&liaison_release::Node<S>, u64) -> Result<Vec<(u64, Opening)>, ReleaseError>
+        + Send
+        + 'static,
+{
+    let LogPage {
+        limit,
+        cursor,
+        fingerprint,
+    } = page;
+    let (mut body, size) = state
+        .with_node(move |node| {
+            proved(node, cursor.map(|c| c.size), |node, size| {
+                let mut leaves: Vec<(u64, Opening)> = select(node, size)
+                    .map_err(ApiError::internal)?
+                    .into_iter()
+                    .filter(|(i, _)| cursor.is_none_or(|c| *i > c.after))
+                    .collect();
+                leaves.sort_by_key(|(i, _)| *i);
+                leaves.truncate(limit + 1);
+                Ok(leaves)
+            })
+        })
+        .await?;
+    if body.proofs.len() > limit {
+        body.proofs.truncate(limit);
+        if let Some(last) = body.proofs.last() {
+            let ttl = i64::try_from(state.config().next_token_ttl.as_secs()).unwrap_or(3600);
+            let position = Cursor {
+                size,
+                after: last.index,
+            }
+            .pack()?;
+            body.more = true;
+            body.next = Some(NextToken::issue(
+                &state.inner.token_key,
+                caller.as_str(),
+                &fingerprint,
+                position,
+                now_unix().saturating_add(ttl),
+            ));
+        }
+    }
+    Ok(body)
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// `GET /log/proof/<index>`: one leaf's opening and inclusion proof. A partner is given
@@ -154,7 +309,7 @@ async fn proof<S: Store + Send + 'static>(
     let p = authenticate(&state, &headers).await?;
     let body = state
         .with_node(move |node| {
-            proved(node, |node, size| {
+            proved(node, None, |node, size| {
                 if index >= size {
                     return Err(ApiError::not_found());
                 }
@@ -165,7 +320,8 @@ async fn proof<S: Store + Send + 'static>(
                 Ok(vec![(index, opening)])
             })
         })
-        .await?;
+        .await?
+        .0;
     json(&body)
 }
 
@@ -186,8 +342,9 @@ fn param(raw: Option<&str>, key: &str) -> Result<Option<String>, ApiError> {
     Ok(None)
 }
 
-/// `GET /log/deliveries[?id=<object id>]`: the caller's delivery leaves (of one object),
-/// each with its inclusion proof against the latest checkpoint.
+/// `GET /log/deliveries[?id=<object id>][&limit=N][&next=T]`: the caller's delivery leaves
+/// (of one object), in log order, each with its inclusion proof against the latest
+/// checkpoint (for every page, the checkpoint of the first). Paged like TAXII lists.
 async fn deliveries<S: Store + Send + 'static>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
@@ -195,33 +352,37 @@ async fn deliveries<S: Store + Send + 'static>(
 ) -> Result<Response, ApiError> {
     let p = authenticate(&state, &headers).await?;
     let id = param(raw.as_deref(), "id")?;
+    let page = log_page(
+        &state,
+        &p,
+        "deliveries",
+        raw.as_deref(),
+        id.as_deref().unwrap_or(""),
+    )?;
     // Bring the caller's view (and so its delivery leaves) up to date first.
     state.outbound(&p).await?;
-    let body = state
-        .with_node(move |node| {
-            proved(node, |node, size| {
-                node.deliveries(&p, id.as_deref(), size)
-                    .map_err(ApiError::internal)
-            })
-        })
-        .await?;
+    let who = p.clone();
+    let body = paged_proofs(&state, &p, page, move |node, size| {
+        node.deliveries(&who, id.as_deref(), size)
+    })
+    .await?;
     json(&body)
 }
 
-/// `GET /log/agreements`: the agreement leaves with the caller (our terms for it and its
-/// terms for us, as signed), each with its inclusion proof against the latest checkpoint.
+/// `GET /log/agreements[?limit=N][&next=T]`: the agreement leaves with the caller (our terms
+/// for it and its terms for us, as signed), each with its inclusion proof. Paged.
 async fn agreements<S: Store + Send + 'static>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = authenticate(&state, &headers).await?;
-    let body = state
-        .with_node(move |node| {
-            proved(node, |node, size| {
-                node.agreement_leaves(&p, size).map_err(ApiError::internal)
-            })
-        })
-        .await?;
+    let page = log_page(&state, &p, "agreements", raw.as_deref(), "")?;
+    let who = p.clone();
+    let body = paged_proofs(&state, &p, page, move |node, size| {
+        node.agreement_leaves(&who, size)
+    })
+    .await?;
     json(&body)
 }
 
@@ -245,7 +406,7 @@ async fn cosignature<S: Store + Send + 'static>(
     state
         .with_node(move |node| match node.accept_cosignature(&p, &line, size) {
             Ok(()) => Ok(()),
-            Err(ReleaseError::Log(m)) => Err(ApiError::new(ErrorKind::BadRequest, m)),
+            Err(ReleaseError::Cosignature(m)) => Err(ApiError::new(ErrorKind::BadRequest, m)),
             Err(e) => Err(ApiError::internal(e)),
         })
         .await?;

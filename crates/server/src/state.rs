@@ -14,6 +14,7 @@ use liaison_taxii::Status;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::throttle::Throttle;
 
 /// The shared state of a server over a node whose store is `S`.
 pub struct AppState<S: Store> {
@@ -38,6 +39,11 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) statuses: Mutex<Statuses>,
     pub(crate) token_key: [u8; 32],
     pub(crate) metrics: Metrics,
+    pub(crate) throttle: Throttle,
+    /// An Argon2 hash of a random secret, with the parameters partners' secrets are hashed
+    /// with: a login as an unknown party is checked against it, so that it costs the same
+    /// time as a wrong secret for a real partner (no timing oracle for who is a partner).
+    pub(crate) dummy_phc: String,
 }
 
 /// The most verified secrets remembered at once.
@@ -55,8 +61,11 @@ impl<S: Store + Send + 'static> AppState<S> {
         let mut token_key = [0u8; 32];
         getrandom::fill(&mut token_key)
             .map_err(|e| std::io::Error::other(format!("no randomness for the token key: {e}")))?;
+        let dummy_phc = dummy_hash()?;
         Ok(AppState {
             inner: Arc::new(Inner {
+                throttle: Throttle::new(&config),
+                dummy_phc,
                 node,
                 party,
                 config,
@@ -121,6 +130,20 @@ impl<S: Store + Send + 'static> AppState<S> {
         })
         .await
     }
+}
+
+/// An Argon2 hash (default parameters, as `Node::set_secret` uses) of a random secret.
+fn dummy_hash() -> std::io::Result<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| std::io::Error::other(format!("no randomness for the dummy hash: {e}")))?;
+    let (salt, secret) = bytes.split_at(16);
+    let salt = SaltString::encode_b64(salt).map_err(|e| std::io::Error::other(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(secret, &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| std::io::Error::other(format!("cannot make the dummy hash: {e}")))
 }
 
 type ViewCache = Mutex<HashMap<Party, (u64, Arc<Indexed>)>>;

@@ -23,6 +23,9 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     /// 422: the content could not be processed (section 5.5).
     Unprocessable,
+    /// 429: too many requests (RFC 6585), e.g. after repeated failed logins; send
+    /// `Retry-After`.
+    TooManyRequests,
     /// 500: the server failed; the description must not reveal why.
     Internal,
 }
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::Unprocessable => 422,
+            ErrorKind::TooManyRequests => 429,
             ErrorKind::Internal => 500,
         }
     }
@@ -54,6 +58,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => "Content Too Large",
             ErrorKind::UnsupportedMediaType => "Unsupported Media Type",
             ErrorKind::Unprocessable => "Unprocessable Content",
+            ErrorKind::TooManyRequests => "Too Many Requests",
             ErrorKind::Internal => "Internal Server Error",
         }
     }

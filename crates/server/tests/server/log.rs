@@ -295,3 +295,98 @@ async fn a_cosignature_by_the_registered_key_is_kept_and_a_wrong_key_is_refused(
     let res = f.app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `/log/deliveries` and `/log/agreements` are paged like TAXII lists: `limit=1` walks every
+/// leaf once, in log order, each page proved against the first page's checkpoint even after
+/// the log grows; `limit` is capped by the server's page size; a `next` token works only
+/// for the list, filter and caller it was issued for.
+#[tokio::test]
+async fn log_lists_are_paged_and_bounded() {
+    let f = fixture();
+    // The view first, so that RUS's delivery leaves are in the log.
+    get(&f.app, "/liaison/collections/outbound/objects/").await;
+    let (_, _, body) = get(&f.app, "/log/deliveries?limit=1000").await;
+    let all: ProofsJson = serde_json::from_slice(&body).unwrap();
+    assert!(!all.more && all.next.is_none());
+    assert!(all.proofs.len() >= 2, "{}", all.proofs.len());
+    let want: Vec<u64> = all.proofs.iter().map(|p| p.index).collect();
+
+    let mut got = Vec::new();
+    let mut uri = "/log/deliveries?limit=1".to_owned();
+    let mut checkpoint = None;
+    let mut first_token = None;
+    loop {
+        let (status, _, body) = get(&f.app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let page: ProofsJson = serde_json::from_slice(&body).unwrap();
+        assert!(page.proofs.len() <= 1);
+        got.extend(page.proofs.iter().map(|p| p.index));
+        let cp = checkpoint.get_or_insert_with(|| page.checkpoint.clone());
+        assert_eq!(
+            &page.checkpoint, cp,
+            "every page against the first's checkpoint"
+        );
+        match page.next {
+            Some(next) if page.more => {
+                first_token.get_or_insert_with(|| next.clone());
+                uri = format!("/log/deliveries?limit=1&next={next}");
+            }
+            _ => break,
+        }
+        // The log grows between pages (RUS sends an object: a `received` leaf); the walk
+        // stays on its checkpoint.
+        let n = got.len();
+        let indicator = format!(
+            r#"{{"objects":[{{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-{n:012}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.{n}']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}}]}}"#
+        );
+        let req = Request::post("/liaison/collections/inbound/objects/")
+            .header(header::AUTHORIZATION, auth())
+            .header(header::CONTENT_TYPE, "application/taxii+json;version=2.1")
+            .body(Body::from(indicator))
+            .unwrap();
+        let res = f.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    let (_, _, body) = get(&f.app, "/log/checkpoint").await;
+    let now = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    let then = SignedCheckpoint::verify(checkpoint.unwrap().as_bytes(), &f.vkey).unwrap();
+    assert!(
+        now.checkpoint().size() > then.checkpoint().size(),
+        "the log grew"
+    );
+    assert_eq!(got, want);
+
+    let token = first_token.unwrap();
+    for uri in [
+        format!("/log/agreements?next={token}"),
+        format!("/log/deliveries?id=indicator--00000000-0000-4000-8000-000000000000&next={token}"),
+        format!("/log/deliveries?next={token}x"),
+        "/log/deliveries?limit=0".to_owned(),
+        "/log/deliveries?limit=many".to_owned(),
+    ] {
+        let (status, _, _) = get(&f.app, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+    }
+}
+
+/// The server's page size caps `limit` on the log lists too.
+#[tokio::test]
+async fn log_list_pages_are_capped_by_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |s: &str| Party::parse(s).unwrap();
+    let mut node = Node::init(dir.path(), &p("USA")).unwrap();
+    node.add_partner(&p("RUS"), RUS_AGREEMENT).unwrap();
+    liaison_release::sample::ingest_exchange(&mut node).unwrap();
+    node.set_secret(&p("RUS"), RUS_SECRET).unwrap();
+    let config = Config {
+        max_page: 1,
+        ..Config::default()
+    };
+    let app = app(AppState::new(Arc::new(Mutex::new(node)), config).unwrap());
+    get(&app, "/liaison/collections/outbound/objects/").await;
+    let (status, _, body) = get(&app, "/log/deliveries?limit=1000").await;
+    assert_eq!(status, StatusCode::OK);
+    let page: ProofsJson = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page.proofs.len(), 1);
+    assert!(page.more && page.next.is_some());
+}

@@ -2,6 +2,7 @@
 //! transparency log beside them, and consents over the liaison API. Each module builds a real
 //! node in a temporary directory and drives the real router.
 
+mod attack;
 mod consent;
 mod log;
 mod taxii;

@@ -666,7 +666,16 @@ async fn health_and_metrics() {
     assert_eq!(r.json()["status"], json!("ok"));
     let _ = get_as(&app, ("RUS", "wrong-password-123"), "/liaison/").await;
     let _ = get_as(&app, RUS, "/liaison/").await;
+    // Not on the partners' port: neither without credentials nor as a partner.
     let m = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(m.status, StatusCode::NOT_FOUND, "{}", m.body);
+    assert!(!m.body.contains("liaison_taxii"), "{}", m.body);
+    let m = get_as(&app, RUS, "/metrics").await;
+    assert_eq!(m.status, StatusCode::NOT_FOUND, "{}", m.body);
+    assert!(!m.body.contains("liaison_taxii"), "{}", m.body);
+    // On the operators' router.
+    let ops = liaison_server::operator_app(f.state.clone());
+    let m = send(&ops, Request::get("/metrics").body(Body::empty()).unwrap()).await;
     assert_eq!(m.status, StatusCode::OK);
     assert!(
         m.body.contains("liaison_taxii_auth_failures_total 1"),
@@ -680,6 +689,9 @@ async fn health_and_metrics() {
         m.body
     );
     assert!(!m.body.contains("RUS"), "metrics name no partner");
+    // The operators' router serves nothing of TAXII.
+    let r = get_as(&ops, RUS, "/taxii2/").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
