@@ -193,6 +193,83 @@ fn bad_labels_agreements_and_parties_are_refused_precisely() {
     assert!(err.contains("ZZZ"), "{err}");
 }
 
+/// Fails if `stderr` says something twice: split on ": " (how a chain of causes is joined),
+/// no segment of 20 characters or more may appear in the message twice.
+fn says_each_thing_once(args: &[&str], stderr: &str) {
+    let message = stderr.trim_end();
+    for segment in message.split(": ") {
+        let segment = segment.trim();
+        if segment.chars().count() >= 20 {
+            assert_eq!(
+                message.matches(segment).count(),
+                1,
+                "liaison {args:?} repeats `{segment}`:\n{message}"
+            );
+        }
+    }
+}
+
+/// Regression: many errors read "X: X" (an error printed its source in its own message and
+/// the chain printed the source again).
+#[test]
+fn error_messages_say_each_thing_once() {
+    let (dir, home) = setup();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let one = write("one.json", &bundle(&[indicator(1, "")]));
+    ok(&home, &["ingest", &one]);
+    let changed = write(
+        "changed.json",
+        &bundle(&[indicator(1, "").replace("198.51.100.1", "203.0.113.1")]),
+    );
+    let typo = write(
+        "typo.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypo = 1\n",
+    );
+    let bad_type = write(
+        "type.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypes = [\"indicatr\"]\n",
+    );
+    let bad_echo = write(
+        "echo.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n[reciprocity]\necho_factor = 7\n",
+    );
+    let broken = write("broken.json", "{\"type\": \"bundle\"");
+    let report = "report--00000000-0000-4000-8000-000000000001";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["partner", "add", "RUS", "--agreement", &typo],
+        vec!["partner", "add", "RUS", "--agreement", &bad_type],
+        vec!["partner", "add", "RUS", "--agreement", &bad_echo],
+        vec!["agreement", "set", "GBR", &typo],
+        vec!["consent", "send", "USA", "--file", "/dev/null"],
+        vec!["consent", "add", "--file", "/dev/null"],
+        vec![
+            "consent", "add", "--object", report, "--to", "GBR", "--by", "ISR",
+        ],
+        vec![
+            "consent", "add", "--object", report, "--to", "GBR", "--by", "USA",
+        ],
+        vec!["ingest", &changed],
+        vec!["ingest", &broken],
+        vec!["ingest", "/nonexistent/file.json"],
+        vec!["ingest", &one, "--label", "SECRET//BOGUS//REL TO USA, GBR"],
+        vec!["ingest", &one, "--label", "SECRET//NOFRON"],
+        vec!["release", "preview", "--to", "FRA"],
+        vec!["explain", report, "--to", "GBR"],
+        vec!["pull", "GBR"],
+    ];
+    for args in &cases {
+        let err = fails(&home, args);
+        says_each_thing_once(args, &err);
+    }
+    let nowhere = dir.path().join("nowhere");
+    let err = fails(&nowhere, &["release", "preview", "--to", "GBR"]);
+    says_each_thing_once(&["release", "preview"], &err);
+}
+
 #[test]
 fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
     let (dir, home) = setup();
