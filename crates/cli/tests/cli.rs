@@ -275,7 +275,11 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
     let (dir, home) = setup();
     let a = dir.path().join("a.json");
     std::fs::write(&a, bundle(&[indicator(1, "")])).unwrap();
-    ok(&home, &["ingest", a.to_str().unwrap()]);
+    let said = ok(&home, &["ingest", a.to_str().unwrap()]);
+    assert!(
+        said.contains("1 object, 1 new, 0 already held, 1 without a label: owner only"),
+        "{said}"
+    );
     let b = dir.path().join("b.json");
     std::fs::write(&b, bundle(&[indicator(2, "")])).unwrap();
     let said = ok(
@@ -287,7 +291,10 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
             "CONFIDENTIAL//REL TO FVEY",
         ],
     );
-    assert!(said.contains("1 given the default label"), "{said}");
+    assert!(
+        said.contains("1 given the label CONFIDENTIAL//REL TO FVEY"),
+        "{said}"
+    );
 
     let preview: serde_json::Value = serde_json::from_str(&ok(
         &home,
@@ -334,6 +341,44 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
         "the delivered copy's label travels with it"
     );
     validate(&[out]);
+}
+
+/// Regression: ingesting a held object again with another `--label` said nothing (and
+/// counted it as "given the default label") while the object kept the label it had.
+#[test]
+fn a_held_object_ingested_again_with_another_label_says_it_kept_its_label() {
+    let (dir, home) = setup();
+    let a = dir.path().join("a.json");
+    std::fs::write(&a, bundle(&[indicator(1, "")])).unwrap();
+    let a = a.to_str().unwrap();
+    ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA"]);
+    let said = ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA, GBR"]);
+    assert!(said.contains("1 object, 0 new, 1 already held"), "{said}");
+    assert!(!said.contains("given the label"), "{said}");
+    assert!(
+        said.contains("1 object already held kept the label it had (`indicator--00000000-0000-4000-8000-000000000001`)"),
+        "{said}"
+    );
+    // Still not releasable to GBR: the first label holds.
+    let preview: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(preview[0]["decision"], "withhold", "{preview}");
+    // The same label again is no news; JSON says which ids kept theirs.
+    let said = ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA"]);
+    assert!(!said.contains("kept the label"), "{said}");
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["ingest", a, "--label", "TOP SECRET", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        json[0]["summary"]["kept_label"][0],
+        "indicator--00000000-0000-4000-8000-000000000001"
+    );
+    assert_eq!(json[0]["summary"]["labelled"], 0);
 }
 
 #[test]
