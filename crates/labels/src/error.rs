@@ -74,6 +74,12 @@ pub enum LabelError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A marking-definition that carries the liaison extension without fields it needs.
+    #[error("liaison marking: missing {fields}")]
+    Missing {
+        /// Every field missing, in backticks, comma separated.
+        fields: String,
+    },
     /// A marking-definition that carries the liaison extension with a missing, malformed or
     /// unknown field.
     #[error("liaison marking field `{field}`: {reason}")]
