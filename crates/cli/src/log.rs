@@ -37,13 +37,17 @@ pub(crate) fn show(home: &Path, fmt: Format) -> anyhow::Result<()> {
 }
 
 /// `liaison log key`.
-pub(crate) fn key(home: &Path, fmt: Format) -> anyhow::Result<()> {
+pub(crate) fn key(home: &Path, verifier_only: bool, fmt: Format) -> anyhow::Result<()> {
     let node = open(home)?;
     let k = node.log_keys();
     let (v, c) = (
         k.node.verifier_key().to_string(),
         k.cosigner.cosigner_key().to_string(),
     );
+    if verifier_only && fmt == Format::Human {
+        println!("{v}");
+        return Ok(());
+    }
     match fmt {
         Format::Json => json(&json!({"verifier_key": v, "cosigner_key": c})),
         Format::Human => {

@@ -191,7 +191,11 @@ enum LogCmd {
     /// Our log: size, root, the latest checkpoint and the cosignatures on it.
     Show,
     /// Our log verifier key and cosigner key, to give partners.
-    Key,
+    Key {
+        /// Print only the verifier key (for `liaison partner logkey P "$(...)"`).
+        #[arg(long)]
+        verifier: bool,
+    },
     /// Check that what partners sent us is in their logs and that their checkpoints were
     /// consistent (needs the network, as `pull`).
     Verify {
@@ -346,7 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             log::partner_key(&home, &party, log::LOGKEY, &vkey, fmt)
         }
         Command::Log(LogCmd::Show) => log::show(&home, fmt),
-        Command::Log(LogCmd::Key) => log::key(&home, fmt),
+        Command::Log(LogCmd::Key { verifier }) => log::key(&home, verifier, fmt),
         Command::Log(LogCmd::Verify {
             partner,
             secret_env,

@@ -1079,3 +1079,110 @@ fn the_log_survives_kill_9_in_a_loop() {
         started.elapsed()
     );
 }
+
+/// The text between two marker lines of the README.
+fn readme_block(start: &str, end: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let from = readme.find(start).expect("start marker in README.md") + start.len();
+    let to = from + readme[from..].find(end).expect("end marker in README.md");
+    readme[from..to]
+        .lines()
+        .filter(|l| !l.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The README's tour, every line as written, from the repository root (where `examples/`
+/// is), with the debug `liaison` first on the PATH and `/tmp/` mapped to a temporary
+/// directory. A line whose comment starts with "refused" must fail; every other line must
+/// succeed. Then the README's complete marking-definition example is ingested as it is.
+#[test]
+fn the_readme_tour_runs_as_written() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = format!("{}/", dir.path().display());
+    let lines: Vec<(String, bool)> = readme_block("<!-- tour:start -->", "<!-- tour:end -->")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let comment = l.find(" # ").map_or("", |i| l[i + 3..].trim());
+            (l.replace("/tmp/", &tmp), comment.starts_with("refused"))
+        })
+        .collect();
+    assert!(lines.len() > 10, "the tour is between the markers");
+    let mut script = String::from("set -u\n");
+    for (i, (line, _)) in lines.iter().enumerate() {
+        // The line's own comment ends at the newline before the closing brace.
+        script.push_str(&format!(
+            "{{ {line}\n}} >{tmp}tour-out.{i} 2>&1; echo $? >{tmp}tour-rc.{i}\n"
+        ));
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_liaison")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&repo)
+        .env("PATH", path)
+        .env("COLUMNS", "120")
+        .env_remove("LIAISON_HOME")
+        .output()
+        .expect("run bash");
+    assert!(run.status.success(), "{run:?}");
+    let out = |i: usize| std::fs::read_to_string(format!("{tmp}tour-out.{i}")).unwrap();
+    let mut explained = Vec::new();
+    for (i, (line, refused)) in lines.iter().enumerate() {
+        let rc: i32 = std::fs::read_to_string(format!("{tmp}tour-rc.{i}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            rc != 0,
+            *refused,
+            "tour line `{line}` exited {rc}, but the README says it {}:\n{}",
+            if *refused { "is refused" } else { "works" },
+            out(i)
+        );
+        if line.starts_with("liaison explain") {
+            explained.push(out(i));
+        }
+    }
+    // What the comments claim: withheld under the third-party rule, released once ISR's
+    // consent is on record.
+    assert!(
+        explained[0].contains("WITHHOLD") && explained[0].contains("third_party_rule"),
+        "{}",
+        explained[0]
+    );
+    assert!(explained[1].contains("RELEASE"), "{}", explained[1]);
+    let export = dir.path().join("rus.json");
+    let bundle = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        bundle.contains("report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55"),
+        "ISR's tear line goes to RUS"
+    );
+    assert!(
+        !bundle.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"),
+        "the assessment does not"
+    );
+    validate(&[export]);
+
+    let marking = dir.path().join("marking.json");
+    std::fs::write(
+        &marking,
+        readme_block("<!-- marking:start -->", "<!-- marking:end -->"),
+    )
+    .unwrap();
+    let said = ok(
+        &dir.path().join("usa"),
+        &["ingest", marking.to_str().unwrap()],
+    );
+    assert!(said.contains("1 object, 1 new"), "{said}");
+}
