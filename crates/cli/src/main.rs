@@ -175,8 +175,9 @@ enum PartnerCmd {
         /// Its verifier key (a C2SP signed-note vkey).
         vkey: String,
     },
-    /// Set the secret a partner authenticates with (read from standard input or an
-    /// environment variable, never from the command line; only its Argon2 hash is kept).
+    /// Set the secret a partner authenticates with, at least 12 characters (read from
+    /// standard input or an environment variable, never from the command line; only its
+    /// Argon2 hash is kept).
     Secret {
         /// The partner.
         party: String,

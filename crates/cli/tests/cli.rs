@@ -381,6 +381,75 @@ fn a_held_object_ingested_again_with_another_label_says_it_kept_its_label() {
     assert_eq!(json[0]["summary"]["labelled"], 0);
 }
 
+/// Regression: with no partner's log key registered, `log verify` checked nothing and said
+/// nothing (after asking for a secret it did not need).
+#[test]
+fn log_verify_says_what_it_could_not_check() {
+    let (_dir, home) = setup();
+    let out = liaison(&home, &["log", "verify"]);
+    assert!(
+        !out.status.success(),
+        "nothing was verified, yet it succeeded"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("nothing verified: no partner's log key is registered")
+            && err.contains("not checked: GBR")
+            && err.contains("liaison partner logkey"),
+        "{err}"
+    );
+    let err = fails(&home, &["log", "verify", "--partner", "GBR"]);
+    assert!(
+        err.contains("GBR's log cannot be checked: no log key is registered for GBR"),
+        "{err}"
+    );
+    let err = fails(&home, &["log", "verify", "--partner", "FRA"]);
+    assert!(err.contains("`FRA` is not a partner"), "{err}");
+    let fresh = home.with_file_name("fresh");
+    ok(&fresh, &["init", "--party", "USA"]);
+    let err = fails(&fresh, &["log", "verify"]);
+    assert!(err.contains("this node has no partners"), "{err}");
+}
+
+/// The minimum length of a partner's secret is stated when it is not met.
+#[test]
+fn a_short_partner_secret_is_refused_with_the_minimum() {
+    let (_dir, home) = setup();
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "partner",
+            "secret",
+            "GBR",
+            "--from-env",
+            "SHORT",
+        ])
+        .env("SHORT", "eleven-char")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("at least 12 characters"), "{err}");
+}
+
+/// Regression: the forged-history step printed the node's raw `ERROR` log line, which read
+/// like the demo failing; it narrates the refusal instead.
+#[test]
+fn the_demo_narrates_the_forged_history_and_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = liaison(&dir.path().join("demo"), &["demo"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("ERROR") && !stdout.contains("ERROR"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("GBR refused it, as it should"), "{stdout}");
+    assert!(stdout.contains("Every check of the demo held."), "{stdout}");
+}
+
 #[test]
 fn demo_runs_checks_itself_and_writes_valid_stix() {
     let dir = tempfile::tempdir().unwrap();
