@@ -272,25 +272,23 @@ pub(crate) fn ingest(
                 .collect::<Vec<_>>(),
         ),
         Format::Human => {
+            let given = options
+                .default_label
+                .as_ref()
+                .map(|l| l.banner.to_string())
+                .unwrap_or_default();
             for (f, s) in &results {
-                println!(
-                    "{}: {} {}, {} new, {} already held{}{}",
-                    f.display(),
-                    s.objects,
-                    if s.objects == 1 { "object" } else { "objects" },
-                    s.added,
-                    s.duplicates,
-                    if s.labelled > 0 {
-                        format!(", {} given the default label", s.labelled)
-                    } else {
-                        String::new()
-                    },
-                    if s.refused.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} refused", s.refused.len())
-                    }
-                );
+                println!("{}: {}", f.display(), ingest_line(s, &given));
+                if let Some(first) = s.kept_label.first() {
+                    let n = s.kept_label.len();
+                    println!(
+                        "{}: {} already held kept the label {} had (`{first}`{}): --label labels only what is new to this node",
+                        f.display(),
+                        plural(n as u64, "object", "objects"),
+                        if n == 1 { "it" } else { "they" },
+                        if n > 1 { " and others" } else { "" },
+                    );
+                }
                 for r in &s.refused {
                     eprintln!(
                         "{}: object {} (`{}`): refused: {}",
@@ -313,6 +311,34 @@ pub(crate) fn ingest(
         ));
     }
     Ok(())
+}
+
+/// "1 object", "2 objects".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What one file's ingest did, in one line.
+fn ingest_line(s: &liaison_release::IngestSummary, given: &str) -> String {
+    let mut line = format!(
+        "{}, {} new, {} already held",
+        plural(s.objects, "object", "objects"),
+        s.added,
+        s.duplicates
+    );
+    if s.labelled > 0 {
+        line.push_str(&format!(", {} given the label {given}", s.labelled));
+    }
+    if s.owner_only > 0 {
+        line.push_str(&format!(
+            ", {} without a label: owner only (give one with --label)",
+            s.owner_only
+        ));
+    }
+    if !s.refused.is_empty() {
+        line.push_str(&format!(", {} refused", s.refused.len()));
+    }
+    line
 }
 
 fn consent_json(c: &liaison_store::ConsentRecord, signed: bool) -> serde_json::Value {

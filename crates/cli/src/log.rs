@@ -37,13 +37,17 @@ pub(crate) fn show(home: &Path, fmt: Format) -> anyhow::Result<()> {
 }
 
 /// `liaison log key`.
-pub(crate) fn key(home: &Path, fmt: Format) -> anyhow::Result<()> {
+pub(crate) fn key(home: &Path, verifier_only: bool, fmt: Format) -> anyhow::Result<()> {
     let node = open(home)?;
     let k = node.log_keys();
     let (v, c) = (
         k.node.verifier_key().to_string(),
         k.cosigner.cosigner_key().to_string(),
     );
+    if verifier_only && fmt == Format::Human {
+        println!("{v}");
+        return Ok(());
+    }
     match fmt {
         Format::Json => json(&json!({"verifier_key": v, "cosigner_key": c})),
         Format::Human => {
@@ -88,19 +92,28 @@ pub(crate) fn verify(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = open(home)?;
+    // What cannot be checked is said before anything is fetched (or a secret asked for).
+    let (with_key, without_key) = liaison_exchange::verifiable_partners(&node)?;
+    let names = |ps: &[Party]| ps.iter().map(Party::as_str).collect::<Vec<_>>().join(", ");
     let partners: Vec<Party> = match partner {
-        Some(p) => vec![crate::commands::party(p, "partner")?],
-        None => node
-            .partners()?
-            .into_iter()
-            .map(|a| a.party)
-            .filter(|p| {
-                node.partner_key(p, PARTNER_LOG_KEY)
-                    .ok()
-                    .flatten()
-                    .is_some()
-            })
-            .collect(),
+        Some(p) => {
+            let p = crate::commands::party(p, "partner")?;
+            node.agreement(&p)?;
+            if !with_key.contains(&p) {
+                bail!(
+                    "{p}'s log cannot be checked: no log key is registered for {p} (`liaison partner logkey {p} VKEY`, with the key `liaison log key` prints on {p}'s node)"
+                );
+            }
+            vec![p]
+        }
+        None if with_key.is_empty() && without_key.is_empty() => {
+            bail!("nothing verified: this node has no partners")
+        }
+        None if with_key.is_empty() => bail!(
+            "nothing verified: no partner's log key is registered, so no log could be checked (not checked: {}); register each with `liaison partner logkey P VKEY`",
+            names(&without_key)
+        ),
+        None => with_key,
     };
     let secret = std::env::var(secret_env).map_err(|_| {
         anyhow!("set `{secret_env}` to the secret the partner gave us (it is never taken on the command line)")
@@ -151,6 +164,12 @@ pub(crate) fn verify(
                 println!("  {}", if r.ok { "OK" } else { "FAILED" });
             }
         }
+    }
+    if partner.is_none() && !without_key.is_empty() {
+        eprintln!(
+            "not checked (no log key registered): {}",
+            names(&without_key)
+        );
     }
     if !all_ok {
         bail!("log verification failed");

@@ -180,8 +180,9 @@ enum PartnerCmd {
         /// Its verifier key (a C2SP signed-note vkey).
         vkey: String,
     },
-    /// Set the secret a partner authenticates with (read from standard input or an
-    /// environment variable, never from the command line; only its Argon2 hash is kept).
+    /// Set the secret a partner authenticates with, at least 12 characters (read from
+    /// standard input or an environment variable, never from the command line; only its
+    /// Argon2 hash is kept).
     Secret {
         /// The partner.
         party: String,
@@ -196,7 +197,11 @@ enum LogCmd {
     /// Our log: size, root, the latest checkpoint and the cosignatures on it.
     Show,
     /// Our log verifier key and cosigner key, to give partners.
-    Key,
+    Key {
+        /// Print only the verifier key (for `liaison partner logkey P "$(...)"`).
+        #[arg(long)]
+        verifier: bool,
+    },
     /// Check that what partners sent us is in their logs and that their checkpoints were
     /// consistent (needs the network, as `pull`).
     Verify {
@@ -326,7 +331,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", output::error_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -351,7 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             log::partner_key(&home, &party, log::LOGKEY, &vkey, fmt)
         }
         Command::Log(LogCmd::Show) => log::show(&home, fmt),
-        Command::Log(LogCmd::Key) => log::key(&home, fmt),
+        Command::Log(LogCmd::Key { verifier }) => log::key(&home, verifier, fmt),
         Command::Log(LogCmd::Verify {
             partner,
             secret_env,

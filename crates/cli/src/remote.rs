@@ -63,6 +63,18 @@ pub(crate) fn pull_into(
     partner: &Party,
     args: &PullArgs<'_>,
 ) -> anyhow::Result<PullSummary> {
+    pull_typed(node, home, partner, args)?
+        .map_err(|e| explain(e, "give `--url https://HOST:PORT/ --fingerprint SHA256`"))
+}
+
+/// [`pull_into`] with the protocol's error kept as it is (for callers that match on it);
+/// the outer error is the runtime's.
+pub(crate) fn pull_typed(
+    node: &mut Node<SqliteStore>,
+    home: &Path,
+    partner: &Party,
+    args: &PullArgs<'_>,
+) -> anyhow::Result<Result<PullSummary, ExchangeError>> {
     let bar = if args.progress {
         ProgressBar::new_spinner()
     } else {
@@ -88,8 +100,7 @@ pub(crate) fn pull_into(
         partner,
         &options,
         &mut progress,
-    ))?
-    .map_err(|e| explain(e, "give `--url https://HOST:PORT/ --fingerprint SHA256`"))?;
+    ))?;
     progress.0.finish_and_clear();
     Ok(summary)
 }

@@ -193,12 +193,93 @@ fn bad_labels_agreements_and_parties_are_refused_precisely() {
     assert!(err.contains("ZZZ"), "{err}");
 }
 
+/// Fails if `stderr` says something twice: split on ": " (how a chain of causes is joined),
+/// no segment of 20 characters or more may appear in the message twice.
+fn says_each_thing_once(args: &[&str], stderr: &str) {
+    let message = stderr.trim_end();
+    for segment in message.split(": ") {
+        let segment = segment.trim();
+        if segment.chars().count() >= 20 {
+            assert_eq!(
+                message.matches(segment).count(),
+                1,
+                "liaison {args:?} repeats `{segment}`:\n{message}"
+            );
+        }
+    }
+}
+
+/// Regression: many errors read "X: X" (an error printed its source in its own message and
+/// the chain printed the source again).
+#[test]
+fn error_messages_say_each_thing_once() {
+    let (dir, home) = setup();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let one = write("one.json", &bundle(&[indicator(1, "")]));
+    ok(&home, &["ingest", &one]);
+    let changed = write(
+        "changed.json",
+        &bundle(&[indicator(1, "").replace("198.51.100.1", "203.0.113.1")]),
+    );
+    let typo = write(
+        "typo.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypo = 1\n",
+    );
+    let bad_type = write(
+        "type.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\ntypes = [\"indicatr\"]\n",
+    );
+    let bad_echo = write(
+        "echo.toml",
+        "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n[reciprocity]\necho_factor = 7\n",
+    );
+    let broken = write("broken.json", "{\"type\": \"bundle\"");
+    let report = "report--00000000-0000-4000-8000-000000000001";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["partner", "add", "RUS", "--agreement", &typo],
+        vec!["partner", "add", "RUS", "--agreement", &bad_type],
+        vec!["partner", "add", "RUS", "--agreement", &bad_echo],
+        vec!["agreement", "set", "GBR", &typo],
+        vec!["consent", "send", "USA", "--file", "/dev/null"],
+        vec!["consent", "add", "--file", "/dev/null"],
+        vec![
+            "consent", "add", "--object", report, "--to", "GBR", "--by", "ISR",
+        ],
+        vec![
+            "consent", "add", "--object", report, "--to", "GBR", "--by", "USA",
+        ],
+        vec!["ingest", &changed],
+        vec!["ingest", &broken],
+        vec!["ingest", "/nonexistent/file.json"],
+        vec!["ingest", &one, "--label", "SECRET//BOGUS//REL TO USA, GBR"],
+        vec!["ingest", &one, "--label", "SECRET//NOFRON"],
+        vec!["release", "preview", "--to", "FRA"],
+        vec!["explain", report, "--to", "GBR"],
+        vec!["pull", "GBR"],
+    ];
+    for args in &cases {
+        let err = fails(&home, args);
+        says_each_thing_once(args, &err);
+    }
+    let nowhere = dir.path().join("nowhere");
+    let err = fails(&nowhere, &["release", "preview", "--to", "GBR"]);
+    says_each_thing_once(&["release", "preview"], &err);
+}
+
 #[test]
 fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
     let (dir, home) = setup();
     let a = dir.path().join("a.json");
     std::fs::write(&a, bundle(&[indicator(1, "")])).unwrap();
-    ok(&home, &["ingest", a.to_str().unwrap()]);
+    let said = ok(&home, &["ingest", a.to_str().unwrap()]);
+    assert!(
+        said.contains("1 object, 1 new, 0 already held, 1 without a label: owner only"),
+        "{said}"
+    );
     let b = dir.path().join("b.json");
     std::fs::write(&b, bundle(&[indicator(2, "")])).unwrap();
     let said = ok(
@@ -210,7 +291,10 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
             "CONFIDENTIAL//REL TO FVEY",
         ],
     );
-    assert!(said.contains("1 given the default label"), "{said}");
+    assert!(
+        said.contains("1 given the label CONFIDENTIAL//REL TO FVEY"),
+        "{said}"
+    );
 
     let preview: serde_json::Value = serde_json::from_str(&ok(
         &home,
@@ -257,6 +341,113 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
         "the delivered copy's label travels with it"
     );
     validate(&[out]);
+}
+
+/// Regression: ingesting a held object again with another `--label` said nothing (and
+/// counted it as "given the default label") while the object kept the label it had.
+#[test]
+fn a_held_object_ingested_again_with_another_label_says_it_kept_its_label() {
+    let (dir, home) = setup();
+    let a = dir.path().join("a.json");
+    std::fs::write(&a, bundle(&[indicator(1, "")])).unwrap();
+    let a = a.to_str().unwrap();
+    ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA"]);
+    let said = ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA, GBR"]);
+    assert!(said.contains("1 object, 0 new, 1 already held"), "{said}");
+    assert!(!said.contains("given the label"), "{said}");
+    assert!(
+        said.contains("1 object already held kept the label it had (`indicator--00000000-0000-4000-8000-000000000001`)"),
+        "{said}"
+    );
+    // Still not releasable to GBR: the first label holds.
+    let preview: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(preview[0]["decision"], "withhold", "{preview}");
+    // The same label again is no news; JSON says which ids kept theirs.
+    let said = ok(&home, &["ingest", a, "--label", "SECRET//REL TO USA"]);
+    assert!(!said.contains("kept the label"), "{said}");
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["ingest", a, "--label", "TOP SECRET", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        json[0]["summary"]["kept_label"][0],
+        "indicator--00000000-0000-4000-8000-000000000001"
+    );
+    assert_eq!(json[0]["summary"]["labelled"], 0);
+}
+
+/// Regression: with no partner's log key registered, `log verify` checked nothing and said
+/// nothing (after asking for a secret it did not need).
+#[test]
+fn log_verify_says_what_it_could_not_check() {
+    let (_dir, home) = setup();
+    let out = liaison(&home, &["log", "verify"]);
+    assert!(
+        !out.status.success(),
+        "nothing was verified, yet it succeeded"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("nothing verified: no partner's log key is registered")
+            && err.contains("not checked: GBR")
+            && err.contains("liaison partner logkey"),
+        "{err}"
+    );
+    let err = fails(&home, &["log", "verify", "--partner", "GBR"]);
+    assert!(
+        err.contains("GBR's log cannot be checked: no log key is registered for GBR"),
+        "{err}"
+    );
+    let err = fails(&home, &["log", "verify", "--partner", "FRA"]);
+    assert!(err.contains("`FRA` is not a partner"), "{err}");
+    let fresh = home.with_file_name("fresh");
+    ok(&fresh, &["init", "--party", "USA"]);
+    let err = fails(&fresh, &["log", "verify"]);
+    assert!(err.contains("this node has no partners"), "{err}");
+}
+
+/// The minimum length of a partner's secret is stated when it is not met.
+#[test]
+fn a_short_partner_secret_is_refused_with_the_minimum() {
+    let (_dir, home) = setup();
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "partner",
+            "secret",
+            "GBR",
+            "--from-env",
+            "SHORT",
+        ])
+        .env("SHORT", "eleven-char")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("at least 12 characters"), "{err}");
+}
+
+/// Regression: the forged-history step printed the node's raw `ERROR` log line, which read
+/// like the demo failing; it narrates the refusal instead.
+#[test]
+fn the_demo_narrates_the_forged_history_and_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = liaison(&dir.path().join("demo"), &["demo"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("ERROR") && !stdout.contains("ERROR"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("GBR refused it, as it should"), "{stdout}");
+    assert!(stdout.contains("Every check of the demo held."), "{stdout}");
 }
 
 #[test]
@@ -1068,4 +1259,111 @@ fn serve_gives_metrics_on_the_operator_listener_only() {
         "{reply}"
     );
     served.url = url.to_owned();
+}
+
+/// The text between two marker lines of the README.
+fn readme_block(start: &str, end: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let from = readme.find(start).expect("start marker in README.md") + start.len();
+    let to = from + readme[from..].find(end).expect("end marker in README.md");
+    readme[from..to]
+        .lines()
+        .filter(|l| !l.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The README's tour, every line as written, from the repository root (where `examples/`
+/// is), with the debug `liaison` first on the PATH and `/tmp/` mapped to a temporary
+/// directory. A line whose comment starts with "refused" must fail; every other line must
+/// succeed. Then the README's complete marking-definition example is ingested as it is.
+#[test]
+fn the_readme_tour_runs_as_written() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = format!("{}/", dir.path().display());
+    let lines: Vec<(String, bool)> = readme_block("<!-- tour:start -->", "<!-- tour:end -->")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let comment = l.find(" # ").map_or("", |i| l[i + 3..].trim());
+            (l.replace("/tmp/", &tmp), comment.starts_with("refused"))
+        })
+        .collect();
+    assert!(lines.len() > 10, "the tour is between the markers");
+    let mut script = String::from("set -u\n");
+    for (i, (line, _)) in lines.iter().enumerate() {
+        // The line's own comment ends at the newline before the closing brace.
+        script.push_str(&format!(
+            "{{ {line}\n}} >{tmp}tour-out.{i} 2>&1; echo $? >{tmp}tour-rc.{i}\n"
+        ));
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_liaison")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&repo)
+        .env("PATH", path)
+        .env("COLUMNS", "120")
+        .env_remove("LIAISON_HOME")
+        .output()
+        .expect("run bash");
+    assert!(run.status.success(), "{run:?}");
+    let out = |i: usize| std::fs::read_to_string(format!("{tmp}tour-out.{i}")).unwrap();
+    let mut explained = Vec::new();
+    for (i, (line, refused)) in lines.iter().enumerate() {
+        let rc: i32 = std::fs::read_to_string(format!("{tmp}tour-rc.{i}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            rc != 0,
+            *refused,
+            "tour line `{line}` exited {rc}, but the README says it {}:\n{}",
+            if *refused { "is refused" } else { "works" },
+            out(i)
+        );
+        if line.starts_with("liaison explain") {
+            explained.push(out(i));
+        }
+    }
+    // What the comments claim: withheld under the third-party rule, released once ISR's
+    // consent is on record.
+    assert!(
+        explained[0].contains("WITHHOLD") && explained[0].contains("third_party_rule"),
+        "{}",
+        explained[0]
+    );
+    assert!(explained[1].contains("RELEASE"), "{}", explained[1]);
+    let export = dir.path().join("rus.json");
+    let bundle = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        bundle.contains("report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55"),
+        "ISR's tear line goes to RUS"
+    );
+    assert!(
+        !bundle.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"),
+        "the assessment does not"
+    );
+    validate(&[export]);
+
+    let marking = dir.path().join("marking.json");
+    std::fs::write(
+        &marking,
+        readme_block("<!-- marking:start -->", "<!-- marking:end -->"),
+    )
+    .unwrap();
+    let said = ok(
+        &dir.path().join("usa"),
+        &["ingest", marking.to_str().unwrap()],
+    );
+    assert!(said.contains("1 object, 1 new"), "{said}");
 }

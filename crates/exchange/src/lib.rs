@@ -22,4 +22,4 @@ pub use partner_log::LogCheck;
 pub use pull::{pull, Progress, PullOptions, PullSummary, Refused};
 pub use remotes::Remotes;
 pub use terms::AgreementCheck;
-pub use verify::{verify_log, VerifyReport};
+pub use verify::{verifiable_partners, verify_log, VerifyReport};

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use base64::Engine as _;
 use liaison_labels::Party;
 use liaison_log::{Hash, Opening, SignedCheckpoint, VerifierKey};
-use liaison_release::{sha256_hex, Leaf, Node};
+use liaison_release::{sha256_hex, Leaf, Node, PARTNER_LOG_KEY};
 use liaison_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +74,26 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The partners whose logs can be verified (their log key is registered) and those whose
+/// cannot, each in partner order.
+pub fn verifiable_partners<S: Store>(
+    node: &Node<S>,
+) -> Result<(Vec<Party>, Vec<Party>), ExchangeError> {
+    let mut with_key = Vec::new();
+    let mut without_key = Vec::new();
+    for agreement in node.partners()? {
+        if node
+            .partner_key(&agreement.party, PARTNER_LOG_KEY)?
+            .is_some()
+        {
+            with_key.push(agreement.party);
+        } else {
+            without_key.push(agreement.party);
+        }
+    }
+    Ok((with_key, without_key))
+}
+
 /// Verifies `partner`'s log: reaches it where the last pull left it (in `remotes`), checks
 /// its checkpoint (without cosigning), and checks its proofs of what it delivered to us and
 /// of the terms we countersigned. A failed check is in the report, not an error; an error
@@ -84,6 +104,10 @@ pub async fn verify_log<S: Store>(
     partner: &Party,
     secret: &str,
 ) -> Result<VerifyReport, ExchangeError> {
+    // Without its key there is nothing to check its checkpoints and proofs against.
+    if node.partner_key(partner, PARTNER_LOG_KEY)?.is_none() {
+        return Err(ExchangeError::NoLogKey(partner.clone()));
+    }
     let remote = remotes.remote(node.party(), partner, secret)?;
     let mut session = remote.connect().await?;
     let inconsistency = match check_partner_log(node, &mut session, partner, false).await {

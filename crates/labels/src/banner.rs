@@ -5,14 +5,16 @@
 //! and at most once: compartments (`SI/TK`), controls (`ORCON/NOFORN`), `REL TO A, B, C`
 //! (commas, spaces optional), `TLP:<level>`, `PAP:<level>`. A segment is the controls
 //! segment when every `/`-separated word in it is a known control word, the compartments
-//! segment otherwise; compartments are `[A-Z0-9][A-Z0-9-]*` and a known control word is
-//! refused as one. Printing is canonical: uppercase, sets sorted, except that `REL TO` puts
+//! segment otherwise; compartments are words of the compartment table
+//! ([`crate::Compartments`]), and any other word (a misspelt control, an unknown compartment)
+//! is refused with the word named, as is a known control word in the compartments segment. Printing is canonical: uppercase, sets sorted, except that `REL TO` puts
 //! USA first (the CAPCO habit), so that printing and parsing round-trip.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::compartment::{unknown_compartment, unknown_word, Compartments};
 use crate::control::Control;
 use crate::error::{shown, LabelError};
 use crate::level::{strip_prefix_ci, Classification, Pap, Tlp};
@@ -26,7 +28,8 @@ pub const MAX_BANNER_BYTES: usize = 4096;
 pub struct Banner {
     /// The classification level.
     pub classification: Classification,
-    /// Compartments, uppercase tokens of `[A-Z0-9][A-Z0-9-]*`, e.g. `SI`, `HCS-P`.
+    /// Compartments, uppercase words of the compartment table ([`crate::Compartments`]),
+    /// e.g. `SI`, `HCS-P`.
     pub compartments: BTreeSet<String>,
     /// Dissemination controls.
     pub controls: BTreeSet<Control>,
@@ -54,8 +57,9 @@ impl Banner {
     }
 }
 
-/// Checks a compartment token (any case, surrounding whitespace ignored) and returns it
-/// uppercase. A known control word is refused: a control must not pass for a compartment.
+/// Checks a compartment word (any case, surrounding whitespace ignored) and returns it
+/// uppercase. A known control word is refused (a control must not pass for a compartment),
+/// and so is a word that is not in the compartment table ([`crate::Compartments`]).
 pub fn parse_compartment(s: &str) -> Result<String, LabelError> {
     let token = s.trim().to_ascii_uppercase();
     let mut bytes = token.bytes();
@@ -68,6 +72,9 @@ pub fn parse_compartment(s: &str) -> Result<String, LabelError> {
     }
     if token.parse::<Control>().is_ok() {
         return Err(LabelError::ControlAsCompartment(token));
+    }
+    if !Compartments::current().contains(&token) {
+        return Err(unknown_compartment(&token));
     }
     Ok(token)
 }
@@ -136,6 +143,18 @@ impl FromStr for Banner {
                 return Err(LabelError::banner(s, "empty segment"));
             }
             let kind = classify(seg);
+            if kind == Segment::Compartments {
+                // A word that is neither a compartment nor a control is named before any
+                // other fault: in `SI/NOFRON` or `SECRET//SI//ORCN` the misspelt control is
+                // the mistake, not the compartment beside it or the segment order.
+                let table = Compartments::current();
+                if let Some(unknown) = seg.split('/').map(str::trim).find(|w| {
+                    let up = w.to_ascii_uppercase();
+                    !table.contains(&up) && up.parse::<Control>().is_err()
+                }) {
+                    return Err(unknown_word(unknown));
+                }
+            }
             if last.is_some_and(|l| kind <= l) {
                 return Err(LabelError::banner(
                     s,
@@ -297,10 +316,33 @@ mod tests {
     }
 
     #[test]
-    fn unknown_control_like_word_is_a_compartment() {
-        let b: Banner = "SECRET//NOFORNX".parse().unwrap();
-        assert_eq!(b.compartments, words(&["NOFORNX"]));
-        assert!(b.controls.is_empty());
+    fn words_outside_the_tables_are_refused_never_taken_as_compartments() {
+        assert_eq!(
+            err("SECRET//NOFRON"),
+            "unknown compartment or control `NOFRON` (did you mean `NOFORN`?)"
+        );
+        assert_eq!(
+            err("SECRET//SI//ORCN//REL TO USA"),
+            "unknown compartment or control `ORCN` (did you mean `ORCON`?)"
+        );
+        assert_eq!(
+            err("SECRET//si/nofron"),
+            "unknown compartment or control `nofron` (did you mean `NOFORN`?)"
+        );
+        let bogus = err("SECRET//BOGUS//REL TO USA, GBR");
+        assert!(
+            bogus.starts_with(
+                "unknown compartment or control `BOGUS` (compartments of table 2026-11: "
+            ),
+            "{bogus}"
+        );
+        assert!(err("SECRET//NOFORNX").contains("`NOFORNX`"));
+        assert!(err("SECRET//SI/XYZZY").contains("`XYZZY`"));
+        assert_eq!(
+            parse_compartment("bogus").map_err(|e| e.to_string()),
+            Err("unknown compartment `BOGUS` (compartments of table 2026-11: BUR, CT, G, HCS, HCS-O, HCS-P, KDK, RSV, SI, SI-G, TK)".to_owned())
+        );
+        assert_eq!(parse_compartment(" hcs-p "), Ok("HCS-P".to_owned()));
     }
 
     fn err(s: &str) -> String {
@@ -328,7 +370,7 @@ mod tests {
             err("SECRET//SI/NOFORN"),
             "`NOFORN` is a dissemination control, not a compartment"
         );
-        assert!(err("SECRET//SI TK").contains("`SI TK` is not a compartment"));
+        assert!(err("SECRET//SI TK").contains("`SI TK`"));
         assert!(err("SECRET//REL TO USA,,GBR").contains("empty party"));
     }
 

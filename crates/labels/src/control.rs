@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{shown, LabelError};
+use crate::compartment::unknown_control;
+use crate::error::LabelError;
 use crate::level::string_serde;
 
 /// A dissemination control. Printed and serialized as its uppercase word (`"NOFORN"`),
@@ -76,7 +77,7 @@ impl FromStr for Control {
         Control::ALL
             .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(word))
-            .ok_or_else(|| LabelError::UnknownControl(shown(word)))
+            .ok_or_else(|| unknown_control(word))
     }
 }
 
@@ -108,7 +109,7 @@ mod tests {
     fn unknown_word_is_refused() {
         assert_eq!(
             "NOFORNX".parse::<Control>().map_err(|e| e.to_string()),
-            Err("unknown dissemination control `NOFORNX`".to_owned())
+            Err("unknown dissemination control `NOFORNX` (did you mean `NOFORN`?)".to_owned())
         );
         assert!(serde_json::from_value::<Control>(serde_json::Value::from("WAIVED")).is_err());
     }

@@ -17,8 +17,31 @@ pub enum LabelError {
     #[error("unknown PAP level `{0}`")]
     UnknownPap(String),
     /// A dissemination control word the engine does not know (and so cannot evaluate).
-    #[error("unknown dissemination control `{0}`")]
-    UnknownControl(String),
+    #[error("unknown dissemination control `{word}` ({help})")]
+    UnknownControl {
+        /// The word, as shown.
+        word: String,
+        /// The known word it is closest to, or the known words.
+        help: String,
+    },
+    /// A word in a banner's compartments or controls that is neither a compartment of the
+    /// compartment table nor a dissemination control.
+    #[error("unknown compartment or control `{word}` ({help})")]
+    UnknownWord {
+        /// The word, as shown.
+        word: String,
+        /// The known word it is closest to, or the known words.
+        help: String,
+    },
+    /// A compartment (where only a compartment can stand, e.g. a marking's `compartments`)
+    /// that is not in the compartment table.
+    #[error("unknown compartment `{word}` ({help})")]
+    UnknownCompartment {
+        /// The word, as shown.
+        word: String,
+        /// The known word it is closest to, or the known words.
+        help: String,
+    },
     /// A party that is neither an ISO 3166-1 alpha-3 code nor a group of the tetragraph table.
     #[error("`{0}` is not an ISO 3166 trigraph or a known group")]
     UnknownParty(String),
@@ -50,6 +73,12 @@ pub enum LabelError {
         banner: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A marking-definition that carries the liaison extension without fields it needs.
+    #[error("liaison marking: missing {fields}")]
+    Missing {
+        /// Every field missing, in backticks, comma separated.
+        fields: String,
     },
     /// A marking-definition that carries the liaison extension with a missing, malformed or
     /// unknown field.

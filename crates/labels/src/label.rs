@@ -34,6 +34,14 @@ const FIELDS: [&str; 10] = [
     "duty_to_warn",
 ];
 
+/// The properties of the liaison extension a label cannot do without.
+const REQUIRED: [&str; 4] = [
+    "extension_type",
+    "classification",
+    "originator",
+    "duty_to_warn",
+];
+
 /// A whole liaison label as carried in a marking-definition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
@@ -139,6 +147,20 @@ impl Label {
         };
         if let Some(unknown) = ext.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(LabelError::field(&shown(unknown), "unknown field"));
+        }
+        // Every missing field at once, so that a hand-written label is fixed in one go.
+        let missing: Vec<&str> = REQUIRED
+            .into_iter()
+            .filter(|f| !ext.contains_key(*f))
+            .collect();
+        if !missing.is_empty() {
+            return Err(LabelError::Missing {
+                fields: missing
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
         }
         match ext.get("extension_type") {
             Some(Value::String(s)) if s == "property-extension" => {}
@@ -479,8 +501,26 @@ mod tests {
     fn field_of(r: Result<Option<Label>, LabelError>) -> String {
         match r {
             Err(LabelError::Field { field, .. }) => field,
+            Err(LabelError::Missing { fields }) => fields.replace('`', ""),
             other => format!("not a field error: {other:?}"),
         }
+    }
+
+    #[test]
+    fn every_missing_field_is_named_at_once() {
+        let err = with_ext(|e| {
+            e.remove("classification");
+            e.remove("originator");
+            e.remove("duty_to_warn");
+        })
+        .map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err(
+                "liaison marking: missing `classification`, `originator`, `duty_to_warn`"
+                    .to_owned()
+            )
+        );
     }
 
     #[test]

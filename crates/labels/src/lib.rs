@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod banner;
+mod compartment;
 mod control;
 mod error;
 mod grading;
@@ -14,6 +15,7 @@ mod restriction;
 mod tetragraph;
 
 pub use banner::{parse_compartment, Banner, MAX_BANNER_BYTES};
+pub use compartment::Compartments;
 pub use control::Control;
 pub use error::LabelError;
 pub use grading::{Credibility, Grading, Reliability};

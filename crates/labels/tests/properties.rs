@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use liaison_labels::{
-    Banner, Classification, Control, Credibility, Grading, Label, Pap, Party, Reliability,
-    Restriction, Tetragraphs, Tlp,
+    Banner, Classification, Compartments, Control, Credibility, Grading, Label, Pap, Party,
+    Reliability, Restriction, Tetragraphs, Tlp,
 };
 use liaison_stix::StixObject;
 use proptest::prelude::*;
@@ -31,13 +31,24 @@ fn recipient() -> impl Strategy<Value = Party> {
         .prop_map(|t| Party::parse(t).unwrap())
 }
 
+/// A compartment of the table in force: a label can carry no other.
 fn compartment() -> impl Strategy<Value = String> {
+    prop::sample::select(Compartments::current().words().to_vec()).prop_map(String::from)
+}
+
+/// A word that looks like a compartment but is in neither the compartment table nor the
+/// control words (near misses of both included).
+fn unknown_word() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["SI", "TK", "HCS-P", "G", "NOFORNX", "ORCONS"])
-            .prop_map(String::from),
+        prop::sample::select(vec![
+            "NOFORNX", "ORCONS", "NOFRON", "ORCN", "BOGUS", "SI-X", "TKK"
+        ])
+        .prop_map(String::from),
         "[A-Z0-9][A-Z0-9-]{0,6}",
     ]
-    .prop_filter("not a control word", |c| c.parse::<Control>().is_err())
+    .prop_filter("not a known word", |w| {
+        !Compartments::current().contains(w) && w.parse::<Control>().is_err()
+    })
 }
 
 fn banner() -> impl Strategy<Value = Banner> {
@@ -151,6 +162,24 @@ proptest! {
         let line = b.to_string();
         prop_assert_eq!(line.parse::<Banner>(), Ok(b.clone()));
         prop_assert_eq!(line.to_lowercase().parse::<Banner>(), Ok(b));
+    }
+
+    #[test]
+    fn a_word_outside_the_tables_is_refused_and_named(b in banner(), w in unknown_word()) {
+        // Wherever it stands (its own segment, or beside known compartments), the word is
+        // refused: it never becomes a compartment.
+        let line = b.to_string();
+        let (head, tail) = line.split_once("//").map_or((line.as_str(), ""), |(h, t)| (h, t));
+        let with_word = if b.compartments.is_empty() {
+            format!("{head}//{w}{}{tail}", if tail.is_empty() { "" } else { "//" })
+        } else {
+            line.replacen(&format!("{head}//"), &format!("{head}//{w}/"), 1)
+        };
+        let err = with_word.parse::<Banner>().map(|b| b.to_string());
+        prop_assert!(
+            err.as_ref().is_err_and(|e| e.to_string().contains(&format!("`{w}`"))),
+            "{} gave {:?}", with_word, err
+        );
     }
 
     #[test]

@@ -56,8 +56,9 @@ pub enum TreeError {
     #[error("tree size {0} is too large")]
     SizeTooLarge(u64),
     /// The storage returned an error or the wrong number of hashes.
+    /// (Printed in the message, not kept as the source: callers pass this error on as text.)
     #[error("reading stored hashes failed: {0}")]
-    Storage(#[source] StorageError),
+    Storage(StorageError),
     /// The tree library refused the request (an internal inconsistency).
     #[error("tree computation failed: {0}")]
     Internal(String),

@@ -1,9 +1,12 @@
 //! A partner's agreement, as the operator writes it in TOML. Unknown fields are refused, so
-//! that a misspelt restriction never silently loosens anything.
+//! that a misspelt restriction never silently loosens anything; so are values a field cannot
+//! take (a STIX type that does not exist, a compartment outside the table, a factor out of
+//! range), each with the field named.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use liaison_labels::{Classification, Party, Tlp};
+use liaison_labels::{parse_compartment, Classification, Party, Tlp};
+use liaison_stix::{closest_stix_type, is_stix_type};
 use serde::Deserialize;
 
 use crate::error::PolicyError;
@@ -126,26 +129,14 @@ impl Agreement {
             .parse()
             .map_err(|e| PolicyError::Agreement(format!("field `scope.max_tlp`: {e}")))?;
         let mut compartments = BTreeSet::new();
-        for c in file.compartments {
-            let up = c.trim().to_ascii_uppercase();
-            if up.is_empty() || !up.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(PolicyError::Agreement(format!(
-                    "field `compartments`: `{c}` is not a compartment name"
-                )));
-            }
-            compartments.insert(up);
+        for (i, c) in file.compartments.iter().enumerate() {
+            let word = parse_compartment(c).map_err(|e| {
+                PolicyError::Agreement(format!("field `compartments` (item {i}): {e}"))
+            })?;
+            compartments.insert(word);
         }
         if let Some(types) = &file.scope.types {
-            if let Some(bad) = types.iter().find(|t| {
-                t.len() < 3
-                    || !t
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            }) {
-                return Err(PolicyError::Agreement(format!(
-                    "field `scope.types`: `{bad}` is not a STIX type"
-                )));
-            }
+            check_types("scope.types", types)?;
         }
         let reciprocity = match file.reciprocity {
             None => Reciprocity::default(),
@@ -160,6 +151,11 @@ impl Agreement {
                     }
                 };
                 let defaults = Reciprocity::default();
+                check_types("reciprocity.small_gestures", &r.small_gestures)?;
+                check_types(
+                    "reciprocity.values",
+                    &r.values.keys().cloned().collect::<Vec<_>>(),
+                )?;
                 let mut values = BTreeMap::new();
                 for (ty, v) in r.values {
                     values.insert(ty.clone(), number(&format!("values.{ty}"), v)?);
@@ -175,10 +171,17 @@ impl Agreement {
                         "default_value",
                         r.default_value.unwrap_or(defaults.default_value),
                     )?,
-                    echo_factor: number(
-                        "echo_factor",
-                        r.echo_factor.unwrap_or(defaults.echo_factor),
-                    )?,
+                    echo_factor: match r.echo_factor {
+                        // What the other side already had is worth less than something new,
+                        // never more.
+                        Some(v) if !(0.0..=1.0).contains(&v) => {
+                            return Err(PolicyError::Agreement(format!(
+                                "field `reciprocity.echo_factor`: `{v}` is not between 0 and 1"
+                            )))
+                        }
+                        Some(v) => v,
+                        None => defaults.echo_factor,
+                    },
                 }
             }
         };
@@ -194,6 +197,33 @@ impl Agreement {
             },
         })
     }
+}
+
+/// Refuses a name in `field` that is not a STIX 2.1 type, unless it is a custom type
+/// (`x-` prefix, as ATT&CK's `x-mitre-tactic`): a misspelt type would silently match nothing.
+fn check_types(field: &str, types: &[String]) -> Result<(), PolicyError> {
+    for ty in types {
+        if is_stix_type(ty) {
+            continue;
+        }
+        let custom = ty.len() >= 3
+            && ty.len() <= 250
+            && ty.starts_with("x-")
+            && ty
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if custom {
+            continue;
+        }
+        let hint = match closest_stix_type(ty) {
+            Some(near) => format!(" (did you mean `{near}`?)"),
+            None => " (custom types start with `x-`)".to_owned(),
+        };
+        return Err(PolicyError::Agreement(format!(
+            "field `{field}`: `{ty}` is not a STIX 2.1 type{hint}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -280,10 +310,36 @@ mod tests {
                 "party = \"GBR\"\nceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"",
                 "party",
             ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\ntypes = [\"indicatr\"]",
+                "field `scope.types`: `indicatr` is not a STIX 2.1 type (did you mean `indicator`?)",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\ntypes = [\"widget\"]",
+                "`widget` is not a STIX 2.1 type (custom types start with `x-`)",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\n[reciprocity]\nsmall_gestures = [\"indicators\"]",
+                "field `reciprocity.small_gestures`: `indicators`",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\n[reciprocity.values]\nreprot = 5.0",
+                "field `reciprocity.values`: `reprot`",
+            ),
+            (
+                "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\n[reciprocity]\necho_factor = 7",
+                "field `reciprocity.echo_factor`: `7` is not between 0 and 1",
+            ),
+            (
+                "ceiling = \"SECRET\"\ncompartments = [\"SI\", \"BOGUS\"]\n[scope]\nmax_tlp = \"green\"",
+                "field `compartments` (item 1): unknown compartment `BOGUS`",
+            ),
         ];
         for (text, field) in cases {
             let err = Agreement::from_toml(&rus(), text).unwrap_err().to_string();
             assert!(err.contains(field), "{err} should name {field}");
         }
+        let custom = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"green\"\ntypes = [\"x-mitre-tactic\", \"ipv4-addr\"]";
+        assert!(Agreement::from_toml(&rus(), custom).is_ok());
     }
 }

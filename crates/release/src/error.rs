@@ -6,7 +6,7 @@ use liaison_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     /// Input that is not valid STIX 2.1.
-    #[error("{0}")]
+    #[error(transparent)]
     Stix(#[from] StixError),
     /// A label that does not parse.
     #[error("{at}: field `{field}`: {problem}")]
@@ -19,10 +19,10 @@ pub enum ReleaseError {
         problem: String,
     },
     /// An agreement or consent that does not parse.
-    #[error("{0}")]
+    #[error(transparent)]
     Policy(#[from] PolicyError),
     /// The store failed or refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The node has not been initialised.
     #[error("no liaison node here: run `liaison init --party XXX` first")]
@@ -36,6 +36,15 @@ pub enum ReleaseError {
     /// A party code that does not parse.
     #[error("{0}")]
     Party(String),
+    /// An agreement on record that this build refuses (stored by an older liaison).
+    #[error("the agreement with {party} on record is refused (set a corrected one with `liaison agreement set {party} FILE`)")]
+    StoredAgreement {
+        /// The partner.
+        party: String,
+        /// Why it is refused.
+        #[source]
+        source: PolicyError,
+    },
     /// An agreement note that is refused (bad signature, other terms, malformed).
     #[error("agreement refused: {0}")]
     Agreement(String),

@@ -31,8 +31,16 @@ pub struct IngestSummary {
     pub added: u64,
     /// Exact duplicates skipped.
     pub duplicates: u64,
-    /// Objects that got the default label.
+    /// Objects newly stored that carried no liaison label and got the one given
+    /// ([`IngestOptions::default_label`]).
     pub labelled: u64,
+    /// Objects newly stored that carried no liaison label and were given none: they got the
+    /// node's default, owner only.
+    pub owner_only: u64,
+    /// Objects already held (exact duplicates) that carry no liaison label of their own, for
+    /// which another label was given this time: each kept the label it had (a label given
+    /// on ingest applies to versions new to the node; it never relabels a held one).
+    pub kept_label: Vec<String>,
     /// The default label's marking-definition, when one was used.
     pub label: Option<String>,
     /// Objects refused at the trust boundary, one by one (the rest was stored).
@@ -106,25 +114,24 @@ impl<S: Store> Node<S> {
             }
         };
 
-        let mut labelled = 0;
         let mut batch: Vec<(&StixObject, Option<&StixId>)> =
             Vec::with_capacity(doc.objects.len() + extra.len());
         for o in &extra {
             batch.push((o, None));
         }
+        // Per document position: carries no liaison label, so gets the one given or owner only.
+        let mut unlabelled: Vec<bool> = Vec::with_capacity(doc.objects.len());
         for o in &doc.objects {
             let meta = matches!(
                 o.object_type(),
                 "marking-definition" | "extension-definition"
             );
+            unlabelled.push(!meta && !carries_label(o));
             let assigned = if !meta && !carries_label(o) {
                 label_id.as_ref()
             } else {
                 None
             };
-            if assigned.is_some() {
-                labelled += 1;
-            }
             batch.push((o, assigned));
         }
         let admitted = self.admit(options.source.as_ref(), &batch, progress)?;
@@ -138,6 +145,13 @@ impl<S: Store> Node<S> {
             })
             .collect();
         let added = admitted.added.iter().filter(|i| **i >= extra.len()).count() as u64;
+        let (labelled, owner_only, kept_label) = self.label_counts(
+            &batch[extra.len()..],
+            &unlabelled,
+            &admitted.added,
+            extra.len(),
+            &refused,
+        )?;
         tracing::info!(
             added,
             duplicates = admitted.duplicates,
@@ -150,8 +164,53 @@ impl<S: Store> Node<S> {
             added,
             duplicates: admitted.duplicates,
             labelled,
+            owner_only,
+            kept_label,
             label: label_id.map(|l| l.to_string()),
             refused,
         })
+    }
+
+    /// How the labels of a document went: objects newly stored with the label given, newly
+    /// stored with none (owner only), and already held ones that kept the label they had
+    /// although another was given now. `objects` and `unlabelled` are by document position;
+    /// `added` holds batch positions, which are `offset` further on.
+    fn label_counts(
+        &self,
+        objects: &[(&StixObject, Option<&StixId>)],
+        unlabelled: &[bool],
+        added: &[usize],
+        offset: usize,
+        refused: &[Refused],
+    ) -> Result<(u64, u64, Vec<String>), ReleaseError> {
+        let (mut labelled, mut owner_only, mut kept) = (0, 0, Vec::new());
+        for (i, ((o, assigned), unlabelled)) in objects.iter().zip(unlabelled).enumerate() {
+            if !unlabelled {
+                continue;
+            }
+            // Both lists are in position order.
+            if added.binary_search(&(i + offset)).is_ok() {
+                match assigned {
+                    Some(_) => labelled += 1,
+                    None => owner_only += 1,
+                }
+                continue;
+            }
+            let Some(given) = assigned else { continue };
+            if refused.binary_search_by_key(&i, |r| r.index).is_ok() {
+                continue;
+            }
+            // An exact duplicate: the version held keeps the label it was stored with.
+            let version = crate::admit::version_text(o);
+            let held = self
+                .store
+                .versions(o.id().as_str())?
+                .into_iter()
+                .find(|v| crate::admit::version_text(&v.object) == version);
+            if held.is_some_and(|v| v.assigned_label.as_ref() != Some(*given)) {
+                kept.push(o.id().to_string());
+            }
+        }
+        Ok((labelled, owner_only, kept))
     }
 }

@@ -126,7 +126,7 @@ impl<S: Store> Node<S> {
             .map(|p| {
                 let party =
                     Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
-                Ok(Agreement::from_toml(&party, &p.agreement)?)
+                stored_agreement(&party, &p.agreement)
             })
             .collect()
     }
@@ -137,7 +137,7 @@ impl<S: Store> Node<S> {
             .store
             .partner(party.as_str())?
             .ok_or_else(|| ReleaseError::UnknownPartner(party.to_string()))?;
-        Ok(Agreement::from_toml(party, &p.agreement)?)
+        stored_agreement(party, &p.agreement)
     }
 
     /// The agreement text as stored.
@@ -253,3 +253,12 @@ pub(crate) fn owner_of(source: &str) -> Option<Option<Party>> {
 
 /// The store's source for what the node's own analysts ingest.
 pub(crate) const LOCAL: &str = "local";
+
+/// An agreement read back from the store. One that this build refuses (set by an older
+/// liaison that checked less) names the partner and the way out.
+fn stored_agreement(party: &Party, text: &str) -> Result<Agreement, ReleaseError> {
+    Agreement::from_toml(party, text).map_err(|source| ReleaseError::StoredAgreement {
+        party: party.to_string(),
+        source,
+    })
+}

@@ -21,4 +21,6 @@ pub use id::StixId;
 pub use object::{GranularMarking, StixObject, LIAISON_EXTENSION_ID};
 pub use timestamp::Timestamp;
 pub use upgrade::{is_stix20_bundle, is_stix20_object, upgrade_object, Upgrade, UpgradeRule};
-pub use vocab::{is_sco_type, is_sdo_or_sro_type, required_properties};
+pub use vocab::{
+    closest_stix_type, is_sco_type, is_sdo_or_sro_type, is_stix_type, required_properties,
+};

@@ -88,3 +88,66 @@ pub fn required_properties(ty: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// Whether `ty` is a type STIX 2.1 defines: a domain, relationship or cyber-observable
+/// object, or a meta object (`marking-definition`, `language-content`,
+/// `extension-definition`).
+pub fn is_stix_type(ty: &str) -> bool {
+    is_sdo_or_sro_type(ty) || is_sco_type(ty) || ty == "marking-definition"
+}
+
+/// The STIX 2.1 type that `ty` is most likely a misspelling of: one edit away, or two for
+/// types of six characters or more (a transposition of neighbours counts as one).
+pub fn closest_stix_type(ty: &str) -> Option<&'static str> {
+    let limit = if ty.len() >= 6 { 2 } else { 1 };
+    SDO_SRO
+        .iter()
+        .chain(SCO)
+        .chain(&["marking-definition"])
+        .map(|known| (edit_distance(ty, known), *known))
+        .filter(|(d, _)| *d > 0 && *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, known)| known)
+}
+
+/// Optimal string alignment distance over bytes (insert, delete, substitute, transpose
+/// neighbours: one each). Type names are short ASCII.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let width = b.len() + 1;
+    let mut before: Vec<usize> = vec![0; width];
+    let mut previous: Vec<usize> = (0..width).collect();
+    let mut current: Vec<usize> = vec![0; width];
+    for (i, &ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let mut d = (previous[j] + usize::from(ca != cb))
+                .min(previous[j + 1] + 1)
+                .min(current[j] + 1);
+            if i > 0 && j > 0 && a[i - 1] == cb && ca == b[j - 1] {
+                d = d.min(before[j - 1] + 1);
+            }
+            current[j + 1] = d;
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_types_find_the_type_meant() {
+        assert!(is_stix_type("indicator") && is_stix_type("ipv4-addr"));
+        assert!(is_stix_type("marking-definition"));
+        assert!(!is_stix_type("indicatr") && !is_stix_type("x-mitre-tactic"));
+        assert_eq!(closest_stix_type("indicatr"), Some("indicator"));
+        assert_eq!(closest_stix_type("thraet-actor"), Some("threat-actor"));
+        assert_eq!(closest_stix_type("reprot"), Some("report"));
+        assert_eq!(closest_stix_type("bundle"), None);
+        assert_eq!(closest_stix_type("indicator"), None);
+    }
+}
