@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use liaison_labels::Party;
-use liaison_log::{Opening, TileId};
+use liaison_log::{Opening, TileId, TileKind};
 use liaison_release::ReleaseError;
 use liaison_store::Store;
 use liaison_taxii::{ErrorKind, NextToken};
@@ -63,7 +63,43 @@ async fn checkpoint<S: Store + Send + 'static>(
                 .map_err(ApiError::internal)
         })
         .await?;
-    Ok(plain(note, "text/plain; charset=utf-8"))
+    let mut r = plain(note, "text/plain; charset=utf-8");
+    // C2SP tlog-tiles: the checkpoint changes as the log grows; caches may keep it a few
+    // seconds at most. `private`: every log answer is for one authenticated partner.
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=2"),
+    );
+    Ok(r)
+}
+
+/// Whether the request says it takes gzip (`Accept-Encoding`, with a non-zero q).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let q_zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 3),
+        flate2::Compression::default(),
+    );
+    enc.write_all(data)?;
+    enc.finish()
 }
 
 /// `GET /log/tile/<L>/<N>[.p/<W>]` and `/log/tile/entries/<N>[.p/<W>]`, in the tree of the
@@ -86,7 +122,29 @@ async fn tile<S: Store + Send + 'static>(
         })
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(plain(data, "application/octet-stream"))
+    // C2SP tlog-tiles: a tile (full or partial) never changes once served, so it may be kept
+    // for long; entry bundles are compressible text and go out gzipped when accepted.
+    let bundle = id.kind() == TileKind::Entries;
+    let mut r = if bundle && accepts_gzip(&headers) {
+        let mut r = plain(
+            gzip(&data).map_err(ApiError::internal)?,
+            "application/octet-stream",
+        );
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        plain(data, "application/octet-stream")
+    };
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if bundle {
+        r.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    Ok(r)
 }
 
 /// An opening with its inclusion proof, as JSON: the leaf's index, the leaf (its JSON

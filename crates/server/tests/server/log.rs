@@ -390,3 +390,62 @@ async fn log_list_pages_are_capped_by_the_server() {
     assert_eq!(page.proofs.len(), 1);
     assert!(page.more && page.next.is_some());
 }
+
+/// C2SP tlog-tiles on HTTP: the checkpoint is cached a few seconds at most, tiles (which
+/// never change) for long, and entry bundles go out gzipped to a client that takes gzip,
+/// decompressing to the very bytes served plain.
+#[tokio::test]
+async fn log_http_follows_the_tlog_tiles_caching_and_compression_advice() {
+    let f = fixture();
+    get(&f.app, "/liaison/collections/outbound/objects/").await;
+    let (_, headers, body) = get(&f.app, "/log/checkpoint").await;
+    let cc = headers[header::CACHE_CONTROL].to_str().unwrap();
+    let max_age: u64 = cc
+        .split(',')
+        .find_map(|d| d.trim().strip_prefix("max-age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(max_age <= 5 && cc.contains("private"), "{cc}");
+    let cp = SignedCheckpoint::verify(&body, &f.vkey).unwrap();
+    let tiles = new_tiles(0, cp.checkpoint().size());
+    let hashes = tiles
+        .iter()
+        .find(|t| t.kind() == (TileKind::Hashes { level: 0 }))
+        .unwrap();
+    let (_, headers, _) = get(&f.app, &format!("/log/{}", hashes.path())).await;
+    let cc = headers[header::CACHE_CONTROL].to_str().unwrap();
+    assert!(
+        cc.contains("immutable") && cc.contains("max-age=31536000"),
+        "{cc}"
+    );
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+
+    let bundle = hashes.counterpart().unwrap();
+    let uri = format!("/log/{}", bundle.path());
+    let (_, plain_headers, plain) = get(&f.app, &uri).await;
+    assert!(plain_headers.get(header::CONTENT_ENCODING).is_none());
+    let req = Request::builder()
+        .uri(&uri)
+        .header(header::AUTHORIZATION, auth())
+        .header(header::ACCEPT_ENCODING, "br;q=1.0, gzip;q=0.8")
+        .body(Body::empty())
+        .unwrap();
+    let res = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(res.headers()[header::VARY], "Accept-Encoding");
+    let zipped = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut out).unwrap();
+    assert_eq!(out, plain);
+    // gzip;q=0 is a refusal.
+    let req = Request::builder()
+        .uri(&uri)
+        .header(header::AUTHORIZATION, auth())
+        .header(header::ACCEPT_ENCODING, "gzip;q=0")
+        .body(Body::empty())
+        .unwrap();
+    let res = f.app.clone().oneshot(req).await.unwrap();
+    assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+}
