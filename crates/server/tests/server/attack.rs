@@ -429,7 +429,15 @@ async fn a_failure_of_ours_reaches_the_partner_as_a_generic_taxii_error() {
 
     for (method, uri, want) in [
         ("GET", "/log/proof/not-a-number", StatusCode::BAD_REQUEST),
+        ("GET", "/log/proof/-1", StatusCode::BAD_REQUEST),
         ("PUT", "/taxii2/", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            "PUT",
+            "/liaison/collections/inbound/objects/",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        ("PATCH", "/log/checkpoint", StatusCode::METHOD_NOT_ALLOWED),
+        ("GET", "/no/such/path", StatusCode::NOT_FOUND),
     ] {
         let (status, ct, body) = ask(&app, method, uri).await;
         assert_eq!(status, want, "{uri}: {body}");
