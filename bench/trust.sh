@@ -22,10 +22,11 @@ git worktree add --detach "$work/base" "$base" >/dev/null
 rm -rf "$work/base/bench/src"
 cp -r bench/src "$work/base/bench/src"
 cp bench/Cargo.toml "$work/base/bench/Cargo.toml"
-# One target dir: dependencies are built once; each tree's own crates build apart.
-export CARGO_TARGET_DIR="$PWD/target"
-(cd "$work/base" && cargo build --release -q -p liaison-bench --no-default-features)
-cp target/release/liaison-bench "$work/bench-base"
+# The base gets a target dir of its own: cargo names a workspace crate's artifacts by its
+# path inside the workspace, so two trees sharing one target dir overwrite each other's.
+(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" \
+    cargo build --release -q -p liaison-bench --no-default-features)
+cp target/bench-base/release/liaison-bench "$work/bench-base"
 cargo build --release -q -p liaison-bench
 cp target/release/liaison-bench "$work/bench-now"
 
