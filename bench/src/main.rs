@@ -402,6 +402,7 @@ fn run_ingest(
         .map(|o| NewObject {
             object: o,
             assigned_label: None,
+            upgrades: &[],
         })
         .collect();
     store.ingest(&batch_objs, "local", &mut |_| {})?;
@@ -435,6 +436,7 @@ fn run_ingest(
             .map(|o| NewObject {
                 object: o,
                 assigned_label: None,
+                upgrades: &[],
             })
             .collect();
         let rep = store.ingest(&items, "local", &mut |_| {})?;
