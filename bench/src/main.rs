@@ -434,6 +434,7 @@ fn run_ingest(
         .map(|o| NewObject {
             object: o,
             assigned_label: None,
+            upgrades: &[],
         })
         .collect();
     store.ingest(&batch_objs, "local", &mut |_| {})?;
@@ -467,6 +468,7 @@ fn run_ingest(
             .map(|o| NewObject {
                 object: o,
                 assigned_label: None,
+                upgrades: &[],
             })
             .collect();
         let rep = store.ingest(&items, "local", &mut |_| {})?;

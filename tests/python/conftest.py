@@ -84,7 +84,7 @@ class Node:
         return s
 
 
-def _run(args, env=None):
+def run(args, env=None):
     result = subprocess.run(
         [str(BIN), *args],
         capture_output=True,
@@ -120,10 +120,10 @@ def node(tmp_path_factory):
             "or point LIAISON_BIN at it"
         )
     home = tmp_path_factory.mktemp("usa-node")
-    _run(["--home", str(home), "demo", "--keep", str(home), "--format", "json"])
+    run(["--home", str(home), "demo", "--keep", str(home), "--format", "json"])
     for party, secret in SECRETS.items():
         env = dict(os.environ, LIAISON_INTEROP_SECRET=secret)
-        _run(
+        run(
             [
                 "--home", str(home), "partner", "secret", party,
                 "--from-env", "LIAISON_INTEROP_SECRET", "--format", "json",
@@ -131,10 +131,17 @@ def node(tmp_path_factory):
             env=env,
         )
 
+    yield from serve(home)
+
+
+def serve(home, *extra):
+    """Runs `liaison serve` for the node at `home` on 127.0.0.1 (any free port) and yields its
+    `Node` once it serves; stops it afterwards. `extra` are more `serve` arguments."""
     stderr_path = home / "serve.stderr"
     stderr_file = open(stderr_path, "wb")
     process = subprocess.Popen(
-        [str(BIN), "--home", str(home), "serve", "--listen", "127.0.0.1:0", "--format", "json"],
+        [str(BIN), "--home", str(home), "serve", "--listen", "127.0.0.1:0", "--format", "json",
+         *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=stderr_file,

@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use liaison_labels::{Banner, Label, Party};
 use liaison_release::{Entry, IngestOptions, Node};
-use liaison_stix::parse_document;
+use liaison_stix::parse_document_upgrading;
 use liaison_store::SqliteStore;
 use serde_json::json;
 
@@ -242,14 +242,15 @@ pub(crate) fn ingest(
         spinner.enable_steady_tick(std::time::Duration::from_millis(120));
         let text =
             std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?;
-        let doc = parse_document(&text).with_context(|| format!("`{}`", f.display()))?;
+        // STIX 2.0 content (ATT&CK as published, for one) is read as 2.1: see `liaison_stix`.
+        let doc = parse_document_upgrading(&text).with_context(|| format!("`{}`", f.display()))?;
         spinner.finish_and_clear();
         docs.push((f, doc));
     }
     let mut results = Vec::new();
     for (f, doc) in &docs {
         let bar = if show {
-            ProgressBar::new(doc.objects.len() as u64)
+            ProgressBar::new(doc.document.objects.len() as u64)
         } else {
             ProgressBar::hidden()
         };
@@ -259,7 +260,7 @@ pub(crate) fn ingest(
         );
         bar.set_message(format!("storing {}", f.display()));
         let summary = node
-            .ingest(doc, &options, &mut |n| bar.set_position(n))
+            .ingest_upgraded(doc, &options, &mut |n| bar.set_position(n))
             .with_context(|| format!("`{}`", f.display()))?;
         bar.finish_and_clear();
         results.push((f, summary));
@@ -287,6 +288,13 @@ pub(crate) fn ingest(
                         plural(n as u64, "object", "objects"),
                         if n == 1 { "it" } else { "they" },
                         if n > 1 { " and others" } else { "" },
+                    );
+                }
+                if s.upgraded > 0 {
+                    println!(
+                        "{}: {} read as STIX 2.0 and upgraded to 2.1 (`liaison explain` shows what was added)",
+                        f.display(),
+                        plural(s.upgraded, "object", "objects"),
                     );
                 }
                 for r in &s.refused {
@@ -630,6 +638,12 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
             }
             if !x.tearlines.is_empty() {
                 println!("tear lines: {}", x.tearlines.join(", "));
+            }
+            if !x.upgraded_from_stix20.is_empty() {
+                println!("upgraded from STIX 2.0 on the way in (the rest is as received):");
+                for u in &x.upgraded_from_stix20 {
+                    println!("  {u}");
+                }
             }
             for d in &x.derivations {
                 println!(

@@ -160,10 +160,14 @@ pub(crate) fn pull(
                     if l.cosigned { ", cosigned" } else { "" }
                 );
             }
-            if summary.log.is_none() {
-                println!(
+            match (&summary.log, summary.keeps_log) {
+                (None, Some(false)) => println!(
+                    "{partner} keeps no verifiable log (its server has no `/log/checkpoint`: a TAXII server that is not a liaison node): nothing it sent can be proved later, no cosignature sent"
+                ),
+                (None, _) => println!(
                     "{partner}'s log: NOT checked (--without-log-check): no inclusion proofs, no cosignature"
-                );
+                ),
+                (Some(_), _) => {}
             }
             if let Some(a) = &summary.agreement {
                 match &a.problem {

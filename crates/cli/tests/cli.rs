@@ -450,6 +450,75 @@ fn the_demo_narrates_the_forged_history_and_logs_no_error() {
     assert!(stdout.contains("Every check of the demo held."), "{stdout}");
 }
 
+/// STIX 2.0 as published (no `spec_version` on its objects, `is_family` unknown) goes in; the
+/// operator is told it was upgraded, `explain` says what was added, and what goes out is valid
+/// STIX 2.1 with every byte received kept.
+#[test]
+fn a_stix20_bundle_is_upgraded_on_ingest_and_explained() {
+    let (dir, home) = setup();
+    let file = dir.path().join("attack.json");
+    let malware = r#"{"type":"malware","id":"malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b","created":"2017-05-31T21:32:40.301Z","modified":"2024-04-11T00:00:00.000Z","name":"LOWBALL","description":"malware that\u2019s used","labels":["malware"],"x_mitre_version":"1.1"}"#;
+    std::fs::write(
+        &file,
+        format!(r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","spec_version":"2.0","objects":[{malware}]}}"#),
+    )
+    .unwrap();
+    let said = ok(
+        &home,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--label",
+            "UNCLASSIFIED//REL TO USA, GBR//TLP:CLEAR",
+        ],
+    );
+    assert!(
+        said.contains("1 object read as STIX 2.0 and upgraded to 2.1"),
+        "{said}"
+    );
+    let id = "malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b";
+    let explained = ok(&home, &["explain", id, "--to", "GBR"]);
+    assert!(
+        explained.contains("upgraded from STIX 2.0 on the way in"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("  added `is_family: true` (STIX 2.1 requires it, and STIX 2.0 malware describes families)"),
+        "{explained}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["explain", id, "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    let added: Vec<&str> = json["upgraded_from_stix20"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["property"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, ["spec_version", "is_family", "malware_types"]);
+
+    let out = dir.path().join("gbr.json");
+    ok(
+        &home,
+        &[
+            "release",
+            "export",
+            "--to",
+            "GBR",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    // The bytes received, the label reference and the upgrade's additions at the end.
+    let received = malware.trim_end_matches('}');
+    assert!(text.contains(received), "{text}");
+    assert!(text.contains(r#""is_family":true"#), "{text}");
+    validate(&[out]);
+}
+
 #[test]
 fn demo_runs_checks_itself_and_writes_valid_stix() {
     let dir = tempfile::tempdir().unwrap();

@@ -154,13 +154,18 @@ impl Remote {
     /// Opens a connection (TLS when https, pinned), within the connect timeout.
     pub async fn connect(&self) -> Result<Session, ClientError> {
         let started = Instant::now();
+        Ok(Session {
+            remote: self.clone(),
+            sender: self.handshake().await?,
+            deadline: started + self.timeouts.total,
+        })
+    }
+
+    /// A new HTTP/1.1 connection to the partner, ready for requests, within the connect
+    /// timeout (a session opens one again when the server closed the last).
+    async fn handshake(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
         match tokio::time::timeout(self.timeouts.connect, self.open()).await {
-            Ok(Ok(sender)) => Ok(Session {
-                remote: self.clone(),
-                sender,
-                deadline: started + self.timeouts.total,
-            }),
-            Ok(Err(e)) => Err(e),
+            Ok(r) => r,
             Err(_) => Err(ClientError::Timeout {
                 url: self.url.clone(),
                 what: "connecting",
@@ -327,20 +332,34 @@ impl Session {
             detail,
         };
         let host = format!("{}:{}", self.remote.host, self.remote.port);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(HOST, host)
-            .header(ACCEPT, TAXII_MEDIA_TYPE)
-            .header(AUTHORIZATION, &self.remote.authorization)
-            .body(Full::new(body))
-            .map_err(|e| fail(e.to_string()))?;
-        self.sender.ready().await.map_err(|e| fail(e.to_string()))?;
-        let res = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let build = || {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header(HOST, host.as_str())
+                .header(ACCEPT, TAXII_MEDIA_TYPE)
+                .header(AUTHORIZATION, &self.remote.authorization)
+                .body(Full::new(body.clone()))
+                .map_err(|e| fail(e.to_string()))
+        };
+        // A server may close the connection after any response (`Connection: close`, as
+        // medallion's does after each one): then the request goes on a new connection. It is
+        // sent again only if it was never sent (or is a GET, which changes nothing).
+        if self.sender.is_closed() || self.sender.ready().await.is_err() {
+            self.sender = self.remote.handshake().await?;
+        }
+        let res = match self.sender.send_request(build()?).await {
+            Ok(res) => res,
+            Err(e) if e.is_canceled() || (method == "GET" && e.is_closed()) => {
+                self.sender = self.remote.handshake().await?;
+                self.sender.ready().await.map_err(|e| fail(e.to_string()))?;
+                self.sender
+                    .send_request(build()?)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        };
         let status = res.status();
         let date_added_last = res
             .headers()

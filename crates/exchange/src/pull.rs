@@ -78,6 +78,11 @@ pub struct PullSummary {
     /// The partner's terms for us, checked and countersigned (absent without its log key,
     /// or when it has signed none).
     pub agreement: Option<AgreementCheck>,
+    /// Pulled without the log check: whether the partner's server serves a log checkpoint at
+    /// all. `Some(false)` is a TAXII server that is not a liaison node (or hides its log): it
+    /// keeps no log we could verify, so nothing it sent can be proved later. `None` when the
+    /// log was checked (see `log`).
+    pub keeps_log: Option<bool>,
 }
 
 /// Pulls from `partner` into `node`, keeping where it got to in `remotes`.
@@ -134,6 +139,13 @@ pub async fn pull<S: Store>(
     if checked {
         // Before anything is taken: nothing is stored from a partner whose log forked.
         check_partner_log(node, &mut session, partner, false).await?;
+    } else {
+        // Any TAXII 2.1 server can be pulled from; say plainly whether it keeps a log at all.
+        let keeps = session.get_bytes("/log/checkpoint").await.is_ok();
+        if !keeps {
+            tracing::warn!(partner = %partner, "the partner's server keeps no verifiable log (no /log/checkpoint): not a liaison node");
+        }
+        summary.keeps_log = Some(keeps);
     }
     let start = saved.added_after.clone();
     let mut next: Option<String> = None;

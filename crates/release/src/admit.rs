@@ -15,7 +15,7 @@
 //! `liaison_policy::World`.
 
 use liaison_labels::{Label, Party};
-use liaison_stix::{StixId, StixObject, Timestamp};
+use liaison_stix::{StixId, StixObject, Timestamp, Upgrade};
 use liaison_store::{NewObject, RefusalKind, RefusalRecord, Store};
 
 use crate::error::ReleaseError;
@@ -84,6 +84,28 @@ pub(crate) struct Admitted {
     pub(crate) refused: Vec<Refused>,
 }
 
+/// One object on its way in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entering<'a> {
+    /// The object (upgraded to STIX 2.1 if it came as 2.0).
+    pub(crate) object: &'a StixObject,
+    /// The label assigned to it when it carries none.
+    pub(crate) assigned: Option<&'a StixId>,
+    /// What the STIX 2.0 upgrade added to it (empty if it came as 2.1).
+    pub(crate) upgrades: &'a [Upgrade],
+}
+
+impl<'a> Entering<'a> {
+    /// An object that came as STIX 2.1 (or that this node made).
+    pub(crate) fn plain(object: &'a StixObject, assigned: Option<&'a StixId>) -> Entering<'a> {
+        Entering {
+            object,
+            assigned,
+            upgrades: &[],
+        }
+    }
+}
+
 /// An object's version as text (`modified`, else `created`, else empty).
 pub(crate) fn version_text(o: &StixObject) -> String {
     o.version().map(ToString::to_string).unwrap_or_default()
@@ -97,7 +119,7 @@ impl<S: Store> Node<S> {
     pub(crate) fn admit(
         &mut self,
         sender: Option<&Party>,
-        objects: &[(&StixObject, Option<&StixId>)],
+        objects: &[Entering<'_>],
         progress: &mut dyn FnMut(u64),
     ) -> Result<Admitted, ReleaseError> {
         let sender = sender.filter(|p| *p != &self.party);
@@ -106,7 +128,8 @@ impl<S: Store> Node<S> {
         let mut batch: Vec<NewObject<'_>> = Vec::with_capacity(objects.len());
         // Batch position -> position in `objects`.
         let mut at: Vec<usize> = Vec::with_capacity(objects.len());
-        for (index, (o, assigned)) in objects.iter().enumerate() {
+        for (index, entering) in objects.iter().enumerate() {
+            let o = entering.object;
             if sender.is_some() && o.object_type() == "marking-definition" {
                 if let Ok(Some(label)) = Label::from_marking_definition(o) {
                     // Our own label coming back as we sent it is a duplicate (the store says
@@ -129,7 +152,8 @@ impl<S: Store> Node<S> {
             at.push(index);
             batch.push(NewObject {
                 object: o,
-                assigned_label: *assigned,
+                assigned_label: entering.assigned,
+                upgrades: entering.upgrades,
             });
         }
         let report = self.store.ingest(&batch, source, progress)?;
@@ -139,7 +163,7 @@ impl<S: Store> Node<S> {
             };
             let version = objects
                 .get(index)
-                .map(|(o, _)| version_text(o))
+                .map(|e| version_text(e.object))
                 .unwrap_or_default();
             refused.push(Refused {
                 index,
@@ -167,7 +191,7 @@ impl<S: Store> Node<S> {
                     reason: r.reason.to_string(),
                     body: objects
                         .get(r.index)
-                        .map(|(o, _)| o.raw().to_owned())
+                        .map(|e| e.object.raw().to_owned())
                         .unwrap_or_default(),
                 })
                 .collect();

@@ -9,7 +9,7 @@ use liaison_stix::{Locator, StixObject, Timestamp};
 use liaison_store::{Store, StoreError};
 use serde_json::Value;
 
-use crate::admit::{version_text, Refusal};
+use crate::admit::{version_text, Entering, Refusal};
 use crate::error::ReleaseError;
 use crate::node::Node;
 use crate::view::{View, ViewEntry};
@@ -120,6 +120,8 @@ impl<S: Store> Node<S> {
         self.agreement(from)?;
         let mut receipt = Receipt::default();
         let mut good: Vec<StixObject> = Vec::new();
+        // What the STIX 2.0 upgrade added to each of `good`, aligned with it.
+        let mut upgrades: Vec<Vec<liaison_stix::Upgrade>> = Vec::new();
         for (index, text) in objects.iter().enumerate() {
             let at = Locator {
                 index: Some(index),
@@ -142,8 +144,9 @@ impl<S: Store> Node<S> {
                 .or_else(|| value.get("created"))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            match StixObject::from_parts(value, (*text).to_owned(), &at) {
-                Ok(o) => {
+            // A STIX 2.0 object is read as 2.1 (DESIGN.md: content as published goes in).
+            match StixObject::from_parts_upgrading(value, text, &at) {
+                Ok((o, added)) => {
                     if o.object_type() == "marking-definition" {
                         if let Err(e) = Label::from_marking_definition(&o) {
                             receipt.failures.push(ReceiptFailure {
@@ -155,6 +158,7 @@ impl<S: Store> Node<S> {
                         }
                     }
                     good.push(o);
+                    upgrades.push(added);
                 }
                 Err(e) => receipt.failures.push(ReceiptFailure {
                     id,
@@ -186,20 +190,25 @@ impl<S: Store> Node<S> {
             let created = Timestamp::from_unix_nanos(Timestamp::now().unix_nanos(), 3)
                 .unwrap_or_else(Timestamp::now);
             let made = StixObject::from_props(label.to_marking_definition(created.as_str()))?;
-            self.admit(None, &[(&made, None)], &mut |_| {})?;
+            self.admit(None, &[Entering::plain(&made, None)], &mut |_| {})?;
         }
         // Store the good ones through the trust boundary; a conflict with a stored version
         // refuses that object alone.
         let mut concealed: Vec<StixObject> = Vec::new();
         let admitted = loop {
-            let batch: Vec<(&StixObject, Option<&liaison_stix::StixId>)> = good
+            let batch: Vec<Entering<'_>> = good
                 .iter()
-                .map(|o| {
+                .zip(&upgrades)
+                .map(|(o, added)| {
                     let meta = matches!(
                         o.object_type(),
                         "marking-definition" | "extension-definition"
                     );
-                    (o, (!meta && !carries(o, &good)).then_some(&label_id))
+                    Entering {
+                        object: o,
+                        assigned: (!meta && !carries(o, &good)).then_some(&label_id),
+                        upgrades: added,
+                    }
                 })
                 .collect();
             match self.admit(Some(from), &batch, &mut |_| {}) {
@@ -208,6 +217,9 @@ impl<S: Store> Node<S> {
                     if index < good.len() =>
                 {
                     let bad = good.remove(index);
+                    if index < upgrades.len() {
+                        upgrades.remove(index);
+                    }
                     if !self.visible_to(from, &[bad.id().as_str()])?.is_empty() {
                         receipt.failures.push(ReceiptFailure {
                             id: Some(bad.id().to_string()),
@@ -269,12 +281,18 @@ impl<S: Store> Node<S> {
         let leaves: Vec<crate::log::Leaf> = admitted
             .added
             .iter()
-            .filter_map(|i| good.get(*i))
-            .map(|o| crate::log::Leaf::Received {
-                from: from.to_string(),
-                id: o.id().to_string(),
-                version: version_text(o),
-                sha256: crate::log::sha256_hex(o.raw().as_bytes()),
+            .filter_map(|i| Some((good.get(*i)?, upgrades.get(*i)?)))
+            .map(|(o, added)| {
+                // The hash of the bytes received: an upgraded object's text is those bytes
+                // plus what the upgrade added.
+                let received = liaison_stix::text_before_upgrade(o.raw(), added)
+                    .unwrap_or_else(|| o.raw().to_owned());
+                crate::log::Leaf::Received {
+                    from: from.to_string(),
+                    id: o.id().to_string(),
+                    version: version_text(o),
+                    sha256: crate::log::sha256_hex(received.as_bytes()),
+                }
             })
             .collect();
         self.log_append(&leaves)?;

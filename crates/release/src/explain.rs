@@ -56,6 +56,10 @@ pub struct Explanation {
     pub chain: Vec<Lineage>,
     /// Valid tear lines of the object.
     pub tearlines: Vec<String>,
+    /// What liaison added to the object when it read it as STIX 2.0 and upgraded it to 2.1
+    /// (empty when it came as 2.1): each property with its value and the rule that added it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upgraded_from_stix20: Vec<liaison_stix::Upgrade>,
 }
 
 /// A label as a banner line, with what the banner cannot show (who must consent).
@@ -127,6 +131,11 @@ impl<S: Store> Node<S> {
         let ix = world
             .lookup(object)
             .ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
+        let upgraded_from_stix20 = self
+            .store
+            .latest(object)?
+            .map(|s| s.upgrades)
+            .unwrap_or_default();
         Ok(Explanation {
             decision,
             owner: world.owner(ix).map(ToString::to_string),
@@ -148,6 +157,7 @@ impl<S: Store> Node<S> {
                 .iter()
                 .map(|t| world.id(*t).to_owned())
                 .collect(),
+            upgraded_from_stix20,
         })
     }
 }

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 
 use liaison_labels::{Label, Party};
-use liaison_stix::{Document, StixId, StixObject, Timestamp};
+use liaison_stix::{Document, StixId, StixObject, Timestamp, UpgradedDocument};
 use liaison_store::Store;
 
-use crate::admit::Refused;
+use crate::admit::{Entering, Refused};
 use crate::error::ReleaseError;
 use crate::node::Node;
 
@@ -45,6 +45,9 @@ pub struct IngestSummary {
     pub label: Option<String>,
     /// Objects refused at the trust boundary, one by one (the rest was stored).
     pub refused: Vec<Refused>,
+    /// Objects read as STIX 2.0 and upgraded to 2.1 (what was added is kept beside each;
+    /// `explain` shows it).
+    pub upgraded: u64,
 }
 
 impl<S: Store> Node<S> {
@@ -52,6 +55,28 @@ impl<S: Store> Node<S> {
     pub fn ingest(
         &mut self,
         doc: &Document,
+        options: &IngestOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestSummary, ReleaseError> {
+        self.ingest_with_upgrades(doc, &[], options, progress)
+    }
+
+    /// Ingests a document read with [`liaison_stix::parse_document_upgrading`]: like
+    /// [`Node::ingest`], and what the STIX 2.0 upgrade added to each object is kept beside it.
+    pub fn ingest_upgraded(
+        &mut self,
+        read: &UpgradedDocument,
+        options: &IngestOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestSummary, ReleaseError> {
+        self.ingest_with_upgrades(&read.document, &read.upgrades, options, progress)
+    }
+
+    /// `upgrades` is aligned with `doc.objects` (missing entries: nothing added).
+    fn ingest_with_upgrades(
+        &mut self,
+        doc: &Document,
+        upgrades: &[Vec<liaison_stix::Upgrade>],
         options: &IngestOptions,
         progress: &mut dyn FnMut(u64),
     ) -> Result<IngestSummary, ReleaseError> {
@@ -114,14 +139,13 @@ impl<S: Store> Node<S> {
             }
         };
 
-        let mut batch: Vec<(&StixObject, Option<&StixId>)> =
-            Vec::with_capacity(doc.objects.len() + extra.len());
+        let mut batch: Vec<Entering<'_>> = Vec::with_capacity(doc.objects.len() + extra.len());
         for o in &extra {
-            batch.push((o, None));
+            batch.push(Entering::plain(o, None));
         }
         // Per document position: carries no liaison label, so gets the one given or owner only.
         let mut unlabelled: Vec<bool> = Vec::with_capacity(doc.objects.len());
-        for o in &doc.objects {
+        for (i, o) in doc.objects.iter().enumerate() {
             let meta = matches!(
                 o.object_type(),
                 "marking-definition" | "extension-definition"
@@ -132,7 +156,11 @@ impl<S: Store> Node<S> {
             } else {
                 None
             };
-            batch.push((o, assigned));
+            batch.push(Entering {
+                object: o,
+                assigned,
+                upgrades: upgrades.get(i).map_or(&[], Vec::as_slice),
+            });
         }
         let admitted = self.admit(options.source.as_ref(), &batch, progress)?;
         // Positions in `batch` are positions in the document, after the labels made here.
@@ -168,6 +196,7 @@ impl<S: Store> Node<S> {
             kept_label,
             label: label_id.map(|l| l.to_string()),
             refused,
+            upgraded: upgrades.iter().filter(|u| !u.is_empty()).count() as u64,
         })
     }
 
@@ -177,14 +206,15 @@ impl<S: Store> Node<S> {
     /// `added` holds batch positions, which are `offset` further on.
     fn label_counts(
         &self,
-        objects: &[(&StixObject, Option<&StixId>)],
+        objects: &[Entering<'_>],
         unlabelled: &[bool],
         added: &[usize],
         offset: usize,
         refused: &[Refused],
     ) -> Result<(u64, u64, Vec<String>), ReleaseError> {
         let (mut labelled, mut owner_only, mut kept) = (0, 0, Vec::new());
-        for (i, ((o, assigned), unlabelled)) in objects.iter().zip(unlabelled).enumerate() {
+        for (i, (e, unlabelled)) in objects.iter().zip(unlabelled).enumerate() {
+            let (o, assigned) = (e.object, e.assigned);
             if !unlabelled {
                 continue;
             }
@@ -207,7 +237,7 @@ impl<S: Store> Node<S> {
                 .versions(o.id().as_str())?
                 .into_iter()
                 .find(|v| crate::admit::version_text(&v.object) == version);
-            if held.is_some_and(|v| v.assigned_label.as_ref() != Some(*given)) {
+            if held.is_some_and(|v| v.assigned_label.as_ref() != Some(given)) {
                 kept.push(o.id().to_string());
             }
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
-use liaison_stix::{bundle_json, StixObject, LIAISON_EXTENSION_ID};
+use liaison_stix::{bundle_json, with_property, StixObject, LIAISON_EXTENSION_ID};
 use liaison_store::Store;
 use serde::Serialize;
 use serde_json::Value;
@@ -49,8 +49,8 @@ fn is_meta(ty: &str) -> bool {
 
 /// One object's copy for a partner.
 struct Copy {
-    /// The copy as JSON text: the object exactly as received when nothing was cut or
-    /// relabelled.
+    /// The copy as JSON text: the object exactly as received when nothing was cut (with only
+    /// `object_marking_refs` written anew when it was relabelled).
     text: String,
     /// The marking-definitions it refers to.
     marks: Vec<String>,
@@ -132,8 +132,9 @@ fn deliver(
             computed = Some(label);
         }
     }
+    let uncut = matches!(delivered.object, Cow::Borrowed(_));
     // Nothing cut, nothing relabelled: the object goes exactly as it was received.
-    if matches!(delivered.object, Cow::Borrowed(_)) && label_id.is_none() {
+    if uncut && label_id.is_none() {
         let marks = object
             .object_marking_refs()
             .iter()
@@ -181,8 +182,17 @@ fn deliver(
             }
         }
     }
+    // Uncut and only relabelled: the bytes received, with only `object_marking_refs`
+    // written anew (re-serialising would rewrite escapes such as `\u2019`, and so the bytes
+    // the recipient hashes and the feed's publisher signed).
+    let kept = if uncut {
+        copy.get("object_marking_refs")
+            .and_then(|refs| with_property(object.raw(), "object_marking_refs", refs))
+    } else {
+        None
+    };
     Ok(Copy {
-        text: Value::Object(copy).to_string(),
+        text: kept.unwrap_or_else(|| Value::Object(copy).to_string()),
         marks,
         reasons,
         cut,

@@ -4,7 +4,7 @@
 use liaison_labels::Party;
 use liaison_release::{IngestOptions, Node};
 use liaison_stix::{parse_document, Timestamp};
-use liaison_store::SqliteStore;
+use liaison_store::{SqliteStore, Store};
 
 fn party(s: &str) -> Party {
     Party::parse(s).unwrap()
@@ -579,4 +579,210 @@ fn terms_in_force_without_a_signed_note_are_signed_when_offered() {
     // Asking again signs nothing new.
     usa.offered_agreement(&party("RUS")).unwrap();
     assert_eq!(usa.log_size().unwrap(), size + 1);
+}
+
+// STIX 2.0 in, bytes kept out.
+
+/// A STIX 2.0 bundle as ATT&CK publishes it: pretty-printed, escapes in its text, a
+/// copyright statement marking on every object.
+const STIX20_BUNDLE: &str = r#"{
+    "type": "bundle",
+    "id": "bundle--3b6a1a6c-0ad7-4f8a-8a3f-3c5e0d1a2b4c",
+    "spec_version": "2.0",
+    "objects": [
+        {
+            "type": "marking-definition",
+            "id": "marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168",
+            "created": "2017-06-01T00:00:00.000Z",
+            "definition_type": "statement",
+            "definition": {"statement": "Copyright 2015-2024, The MITRE Corporation."}
+        },
+        {
+            "type": "malware",
+            "id": "malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b",
+            "created": "2017-05-31T21:32:40.301Z",
+            "modified": "2024-04-11T00:00:00.000Z",
+            "name": "LOWBALL",
+            "description": "[LOWBALL](https://attack.mitre.org/software/S0042) is malware that\u2019s used \u00e9 \/ \"quoted\".",
+            "labels": ["malware"],
+            "object_marking_refs": ["marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168"],
+            "x_mitre_version": "1.1"
+        }
+    ]
+}"#;
+
+fn rel_to_gbr() -> IngestOptions {
+    IngestOptions {
+        default_label: Some(liaison_labels::Label {
+            banner: "UNCLASSIFIED//REL TO USA, GBR//TLP:CLEAR".parse().unwrap(),
+            originator: party("USA"),
+            grading: None,
+            duty_to_warn: false,
+        }),
+        source: None,
+    }
+}
+
+/// The text of object `id` in `text` (a bundle's text), as it stands there.
+fn object_text<'a>(text: &'a str, name: &str) -> &'a str {
+    let at = text.find(name).unwrap();
+    let start = text[..at].rfind("        {").unwrap() + 8;
+    let end = at + text[at..].find("\n        }").unwrap() + 10;
+    &text[start..end]
+}
+
+#[test]
+fn stix20_is_upgraded_on_ingest_and_explain_says_what_was_added() {
+    let (_dir, mut node) = node();
+    let read = liaison_stix::parse_document_upgrading(STIX20_BUNDLE).unwrap();
+    let summary = node
+        .ingest_upgraded(&read, &rel_to_gbr(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        (summary.objects, summary.added, summary.upgraded),
+        (2, 2, 2)
+    );
+
+    let id = "malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b";
+    let x = node.explain(id, &party("GBR")).unwrap();
+    assert_eq!(x.decision.decision.as_str(), "release");
+    let added: Vec<String> = x
+        .upgraded_from_stix20
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(
+        added,
+        [
+            "added `spec_version: \"2.1\"` (every STIX 2.1 object carries it)",
+            "added `is_family: true` (STIX 2.1 requires it, and STIX 2.0 malware describes families)",
+            "added `malware_types: [\"malware\"]` (STIX 2.0 kept this vocabulary in `labels` (kept too), STIX 2.1 in this property)",
+        ]
+    );
+    let json = serde_json::to_value(&x).unwrap();
+    assert_eq!(json["upgraded_from_stix20"][1]["property"], "is_family");
+    assert_eq!(json["upgraded_from_stix20"][1]["rule"], "malware-is-family");
+
+    // The original 2.0 text is kept: the stored text is it plus the additions.
+    let original = object_text(STIX20_BUNDLE, "\"malware--2a6f4c7b");
+    let stored = node.store().latest(id).unwrap().unwrap();
+    assert_eq!(
+        liaison_stix::text_before_upgrade(stored.object.raw(), &stored.upgrades).as_deref(),
+        Some(original)
+    );
+    // An object that came as 2.1 says nothing of an upgrade.
+    node.ingest(
+        &parse_document(&indicator(5, "2026-01-01T00:00:00.000Z")).unwrap(),
+        &rel_to_gbr(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let x = node
+        .explain(
+            "indicator--00000000-0000-4000-8000-000000000005",
+            &party("GBR"),
+        )
+        .unwrap();
+    assert!(x.upgraded_from_stix20.is_empty());
+    assert!(serde_json::to_value(&x)
+        .unwrap()
+        .get("upgraded_from_stix20")
+        .is_none());
+}
+
+#[test]
+fn stix20_objects_a_partner_sends_are_upgraded_on_receipt() {
+    let (_dir, mut node) = node();
+    let tool = r#"{"type":"tool","id":"tool--6a2e9e1c-0c0a-4d73-9b0c-54b1e2e1c1a1","created":"2017-05-31T21:32:40.000Z","modified":"2017-05-31T21:32:40.000Z","name":"Net\u2019","labels":["remote-access"]}"#;
+    let no_published = r#"{"type":"report","id":"report--6a2e9e1c-0c0a-4d73-9b0c-54b1e2e1c1a2","created":"2017-05-31T21:32:40.000Z","modified":"2017-05-31T21:32:40.000Z","name":"r","labels":["threat-report"],"object_refs":["tool--6a2e9e1c-0c0a-4d73-9b0c-54b1e2e1c1a1"]}"#;
+    let receipt = node.receive(&party("GBR"), &[tool, no_published]).unwrap();
+    assert_eq!(receipt.successes.len(), 1, "{:?}", receipt.failures);
+    assert_eq!(receipt.failures.len(), 1);
+    assert!(
+        receipt.failures[0]
+            .message
+            .contains("upgraded to 2.1 first"),
+        "{}",
+        receipt.failures[0].message
+    );
+    let stored = node
+        .store()
+        .latest("tool--6a2e9e1c-0c0a-4d73-9b0c-54b1e2e1c1a1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.object.spec_version(), Some("2.1"));
+    let props: Vec<&str> = stored
+        .upgrades
+        .iter()
+        .map(|u| u.property.as_str())
+        .collect();
+    assert_eq!(props, ["spec_version", "tool_types"]);
+    assert_eq!(
+        liaison_stix::text_before_upgrade(stored.object.raw(), &stored.upgrades).as_deref(),
+        Some(tool)
+    );
+}
+
+/// Regression: an object released uncut was written anew on delivery when it was relabelled
+/// (its `object_marking_refs` extended), and `\u2019` came out as `’`.
+#[test]
+fn released_uncut_objects_go_out_with_the_bytes_they_came_with() {
+    let (_dir, mut node) = node();
+    let read = liaison_stix::parse_document_upgrading(STIX20_BUNDLE).unwrap();
+    node.ingest_upgraded(&read, &rel_to_gbr(), &mut |_| {})
+        .unwrap();
+    // A 2.1 object carrying its own liaison label goes out exactly as received.
+    let label = liaison_labels::Label {
+        banner: "UNCLASSIFIED//REL TO USA, GBR".parse().unwrap(),
+        originator: party("USA"),
+        grading: None,
+        duty_to_warn: false,
+    };
+    let marking =
+        serde_json::Value::Object(label.to_marking_definition("2026-01-01T00:00:00.000Z"));
+    let own = format!(
+        "{{ \"type\": \"indicator\", \"spec_version\": \"2.1\",\n  \"id\": \"indicator--00000000-0000-4000-8000-000000000009\", \"created\": \"2026-01-01T00:00:00.000Z\", \"modified\": \"2026-01-01T00:00:00.000Z\", \"name\": \"O\\u2019Brien \\u00e9\\/\\t\", \"pattern\": \"[ipv4-addr:value = '198.51.100.9']\", \"pattern_type\": \"stix\", \"valid_from\": \"2026-01-01T00:00:00Z\", \"object_marking_refs\": [ \"{}\" ] }}",
+        label.marking_id()
+    );
+    let doc = parse_document(&format!(
+        r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[{marking},{own}]}}"#
+    ))
+    .unwrap();
+    node.ingest(&doc, &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+
+    let view = node.view(&party("GBR")).unwrap();
+    let delivered = |id: &str| {
+        view.entries
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.json.to_string())
+            .unwrap()
+    };
+    assert_eq!(
+        delivered("indicator--00000000-0000-4000-8000-000000000009"),
+        own
+    );
+
+    // Relabelled on the way out (the node's label added to its marking references), and
+    // nothing else: every other byte as received, the upgrade's additions at the end.
+    let malware = delivered("malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b");
+    let label_id = rel_to_gbr().default_label.unwrap().marking_id();
+    let original = object_text(STIX20_BUNDLE, "\"malware--2a6f4c7b");
+    let expected = original
+        .replace(
+            "[\"marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168\"]",
+            &format!(
+                "[\"marking-definition--fa42a846-8d90-4e51-bc29-71d5b4802168\",\"{label_id}\"]"
+            ),
+        )
+        .trim_end_matches('}')
+        .to_owned()
+        + r#","spec_version":"2.1","is_family":true,"malware_types":["malware"]}"#;
+    assert_eq!(malware, expected);
+    assert!(malware.contains(r#"that\u2019s used \u00e9 \/ \"quoted\"."#));
+    // The export writes the same bytes.
+    let export = node.export(&party("GBR")).unwrap();
+    assert!(export.bundle.contains(&expected));
+    assert!(export.bundle.contains(&own));
 }

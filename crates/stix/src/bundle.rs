@@ -152,6 +152,31 @@ fn read_object(
 ) -> Result<(StixObject, Vec<Upgrade>), StixError> {
     let value: Value = serde_json::from_str(raw)
         .map_err(|e| StixError::new(at, "-", format!("not valid JSON: {e}")))?;
+    upgrade_parts(value, raw, at, upgrade, in_stix20_bundle)
+}
+
+impl StixObject {
+    /// Like [`StixObject::from_parts`], but a STIX 2.0 object (see
+    /// [`crate::is_stix20_object`]) is upgraded to 2.1 first, as
+    /// [`parse_document_upgrading`] does for each object of a document: its text becomes
+    /// `raw` with the added properties written before its closing brace, and the result says
+    /// what was added (empty for a STIX 2.1 object).
+    pub fn from_parts_upgrading(
+        value: Value,
+        raw: &str,
+        at: &Locator,
+    ) -> Result<(StixObject, Vec<Upgrade>), StixError> {
+        upgrade_parts(value, raw, at, true, false)
+    }
+}
+
+fn upgrade_parts(
+    value: Value,
+    raw: &str,
+    at: &Locator,
+    upgrade: bool,
+    in_stix20_bundle: bool,
+) -> Result<(StixObject, Vec<Upgrade>), StixError> {
     let Value::Object(mut props) = value else {
         return StixObject::from_parts(value, raw.to_owned(), at).map(|o| (o, Vec::new()));
     };

@@ -28,13 +28,23 @@ impl StixId {
         StixId(format!("{ty}--{}", uuid::Uuid::new_v4()))
     }
 
-    /// A deterministic (version 5) identifier of the given type, named by `name` within the
-    /// liaison namespace: the same name always gives the same id.
+    /// A deterministic identifier of the given type, named by `name` within the liaison
+    /// namespace: the same name always gives the same id, on every node.
+    ///
+    /// Its UUID is in version 4 form: the 122 bits of a UUIDv5 (SHA-1 of the namespace and
+    /// the name) under version 4's version and variant bits. STIX 2.1 (section 2.9) says SDOs,
+    /// SROs and meta objects SHOULD use UUIDv4 and reserves UUIDv5 for cyber-observables, so
+    /// a v5 id on a marking-definition draws a warning from conforming validators
+    /// (stix2-validator's 103, `uuid-check`). Liaison's label ids must stay functions of the
+    /// label (every node and every copy writes the same label under the same id), so the bits
+    /// stay hash-derived: as unpredictable to anyone not knowing the label as random ones, as
+    /// unlikely to collide, and now in the form the specification asks for. Labels stored
+    /// under earlier (version 5) ids are still read: a label is read from its content, never
+    /// from its id.
     pub fn new_named(ty: &str, name: &[u8]) -> StixId {
-        StixId(format!(
-            "{ty}--{}",
-            uuid::Uuid::new_v5(&LIAISON_NAMESPACE, name)
-        ))
+        let hashed = uuid::Uuid::new_v5(&LIAISON_NAMESPACE, name);
+        let v4_form = uuid::Builder::from_random_bytes(hashed.into_bytes()).into_uuid();
+        StixId(format!("{ty}--{v4_form}"))
     }
 
     /// The type part of the identifier.
@@ -121,5 +131,14 @@ mod tests {
         assert_eq!(a, StixId::new_named("marking-definition", b"SECRET"));
         assert_ne!(a, StixId::new_named("marking-definition", b"CONFIDENTIAL"));
         assert!(StixId::parse(a.as_str()).is_ok());
+        // In UUIDv4 form, as STIX 2.1 asks of meta objects (section 2.9).
+        let u = uuid::Uuid::parse_str(a.as_str().split_once("--").unwrap().1).unwrap();
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+        // Pinned: label ids are shared between nodes, so this function may never change.
+        assert_eq!(
+            a.as_str(),
+            "marking-definition--a8ce103e-d4fc-4dc0-a93b-29f8f56ddf4a"
+        );
     }
 }

@@ -9,6 +9,7 @@ mod bundle;
 mod error;
 mod id;
 mod object;
+mod text;
 mod timestamp;
 mod upgrade;
 mod vocab;
@@ -19,8 +20,11 @@ pub use bundle::{
 pub use error::{Locator, StixError};
 pub use id::StixId;
 pub use object::{GranularMarking, StixObject, LIAISON_EXTENSION_ID};
+pub use text::with_property;
 pub use timestamp::Timestamp;
-pub use upgrade::{is_stix20_bundle, is_stix20_object, upgrade_object, Upgrade, UpgradeRule};
+pub use upgrade::{
+    is_stix20_bundle, is_stix20_object, text_before_upgrade, upgrade_object, Upgrade, UpgradeRule,
+};
 pub use vocab::{
     closest_stix_type, is_sco_type, is_sdo_or_sro_type, is_stix_type, required_properties,
 };

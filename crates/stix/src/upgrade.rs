@@ -257,6 +257,33 @@ pub(crate) fn raw_with_upgrades(raw: &str, added: &[Upgrade]) -> Option<String> 
     Some(out)
 }
 
+/// The text an object had before its upgrade, given its upgraded text `raw` (as
+/// [`crate::parse_document_upgrading`] wrote it: the text received with the additions written
+/// before its closing brace) and what was added. The additions are the only bytes written, so
+/// this is the text received byte for byte (whitespace after its closing brace aside, which a
+/// JSON object's text inside a bundle or TAXII envelope does not have). `None` if `raw` does
+/// not end with exactly these additions.
+pub fn text_before_upgrade(raw: &str, added: &[Upgrade]) -> Option<String> {
+    if added.is_empty() {
+        return Some(raw.to_owned());
+    }
+    let mut tail = String::new();
+    for upgrade in added {
+        tail.push(',');
+        tail.push_str(&Value::from(upgrade.property.as_str()).to_string());
+        tail.push(':');
+        tail.push_str(&upgrade.value.to_string());
+    }
+    tail.push('}');
+    let body = raw.strip_suffix(&tail).map(str::to_owned).or_else(|| {
+        // An empty object's first addition has no comma before it.
+        let first = tail.strip_prefix(',')?;
+        let body = raw.strip_suffix(first)?;
+        body.trim_end().ends_with('{').then(|| body.to_owned())
+    })?;
+    Some(body + "}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +482,28 @@ mod tests {
         assert_eq!(raw_with_upgrades("[1]", &added), None);
     }
 
+    #[test]
+    fn text_before_upgrade_gives_back_the_bytes_received() {
+        let (_, added) = upgraded(json!({"type": "malware", "name": "x", "labels": ["bot"]}));
+        for raw in [
+            "{\"type\": \"malware\",\n  \"name\": \"caf\\u00e9\\u2019\", \"labels\": [\"bot\"]\n}",
+            "{\"type\":\"malware\",\"name\":\"x\",\"labels\":[\"bot\"]}",
+        ] {
+            let text = raw_with_upgrades(raw, &added).unwrap();
+            assert_eq!(text_before_upgrade(&text, &added).as_deref(), Some(raw));
+        }
+        let empty = raw_with_upgrades("{ }", &added[..1]).unwrap();
+        assert_eq!(
+            text_before_upgrade(&empty, &added[..1]).as_deref(),
+            Some("{ }")
+        );
+        assert_eq!(text_before_upgrade("{\"a\":1}", &added), None);
+        assert_eq!(
+            text_before_upgrade("{\"a\":1}", &[]).as_deref(),
+            Some("{\"a\":1}")
+        );
+    }
+
     mod properties {
         use super::super::*;
         use proptest::prelude::*;
@@ -612,6 +661,11 @@ mod tests {
                 // The upgraded text is the input's text plus the additions.
                 let raw = Value::Object(input.clone()).to_string();
                 let text = raw_with_upgrades(&raw, &added);
+                // ... and the text received comes back from it.
+                prop_assert_eq!(
+                    text.as_deref().and_then(|t| text_before_upgrade(t, &added)),
+                    Some(raw.clone())
+                );
                 let reparsed: Option<Value> = text.and_then(|t| serde_json::from_str(&t).ok());
                 prop_assert_eq!(reparsed, Some(Value::Object(out)));
             }

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS objects (
     body text NOT NULL,
     UNIQUE (id, version)
 );
+ALTER TABLE objects ADD COLUMN IF NOT EXISTS upgrades text;
 CREATE INDEX IF NOT EXISTS objects_date_added ON objects (date_added);
 CREATE TABLE IF NOT EXISTS heads (
     id text COLLATE "C" PRIMARY KEY,
@@ -141,12 +142,14 @@ CREATE TEMPORARY TABLE IF NOT EXISTS liaison_incoming (
     derived_dst text,
     ends text,
     tags text,
-    body text NOT NULL
+    body text NOT NULL,
+    upgrades text
 ) ON COMMIT DELETE ROWS
 "#;
 
-const INCOMING_TYPES: [Type; 12] = [
+const INCOMING_TYPES: [Type; 13] = [
     Type::INT4,
+    Type::TEXT,
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -165,9 +168,9 @@ const INCOMING_TYPES: [Type; 12] = [
 const MOVE_IN: &str = "
 WITH ins AS (
     INSERT INTO objects (id, version, date_added, source, assigned_label, markings, tearline_of,
-                         derived_src, derived_dst, ends, tags, body)
+                         derived_src, derived_dst, ends, tags, body, upgrades)
     SELECT id, version, date_added, $1, assigned_label, markings, tearline_of,
-           derived_src, derived_dst, ends, tags, body
+           derived_src, derived_dst, ends, tags, body, upgrades
     FROM liaison_incoming ORDER BY idx
     ON CONFLICT (id, version) DO NOTHING
     RETURNING seq, id, version
@@ -187,7 +190,7 @@ FROM liaison_incoming i JOIN objects o ON o.id = i.id AND o.version = i.version
 WHERE o.date_added <> i.date_added
 ORDER BY i.idx";
 
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label";
+const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
 
 /// The batch's rows that ownership may refuse: ids whose first stored version came from
 /// another source, and marking-definitions under held ids; with the owner and the stored
@@ -309,6 +312,7 @@ fn to_stored(row: &Row) -> Result<Stored, StoreError> {
     let date_added: &str = row.try_get(2)?;
     let source: String = row.try_get(3)?;
     let assigned: Option<&str> = row.try_get(4)?;
+    let upgrades: Option<&str> = row.try_get(5)?;
     let doc = liaison_stix::parse_document(body)
         .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
     let object = doc
@@ -331,6 +335,7 @@ fn to_stored(row: &Row) -> Result<Stored, StoreError> {
         date_added,
         source,
         assigned_label,
+        upgrades: crate::record::upgrades_of(seq, upgrades)?,
     })
 }
 
@@ -464,7 +469,7 @@ impl Store for PgStore {
 
         let sink = tx.copy_in(
             "COPY liaison_incoming (idx, id, version, date_added, assigned_label, markings, tearline_of, \
-             derived_src, derived_dst, ends, tags, body) FROM STDIN (FORMAT binary)",
+             derived_src, derived_dst, ends, tags, body, upgrades) FROM STDIN (FORMAT binary)",
         )?;
         let mut writer = BinaryCopyInWriter::new(sink, &INCOMING_TYPES);
         for (index, (item, stamp)) in batch.iter().zip(&stamps).enumerate() {
@@ -482,7 +487,8 @@ impl Store for PgStore {
                 Some((a, b)) => (Some(a.as_str()), Some(b.as_str())),
                 None => (None, None),
             };
-            let values: [&(dyn ToSql + Sync); 12] = [
+            let upgrades = crate::record::upgrades_json(item.upgrades)?;
+            let values: [&(dyn ToSql + Sync); 13] = [
                 &idx,
                 &row.id,
                 &version_key(o),
@@ -495,6 +501,7 @@ impl Store for PgStore {
                 &row.ends.join(" "),
                 &tags,
                 &o.raw(),
+                &upgrades,
             ];
             writer.write(&values)?;
             if index % 4096 == 4095 {

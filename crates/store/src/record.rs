@@ -1,4 +1,4 @@
-use liaison_stix::{StixId, StixObject, Timestamp};
+use liaison_stix::{StixId, StixObject, Timestamp, Upgrade};
 
 /// The node's own identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,11 @@ pub struct NewObject<'a> {
     /// The label assigned on ingest to an object that carried none of its own (a
     /// marking-definition id), kept beside the object rather than written into it.
     pub assigned_label: Option<&'a StixId>,
+    /// What the STIX 2.0 upgrade added to the object (empty for an object received as STIX
+    /// 2.1), kept beside it so that `explain` can say so. The object's text is the text
+    /// received with these additions written before its closing brace
+    /// ([`liaison_stix::text_before_upgrade`] gives the text received back).
+    pub upgrades: &'a [Upgrade],
 }
 
 /// What an ingest did.
@@ -72,6 +77,8 @@ pub struct Stored {
     pub source: String,
     /// The label assigned on ingest, if the object carried none.
     pub assigned_label: Option<StixId>,
+    /// What the STIX 2.0 upgrade added to it on the way in (empty if it came as STIX 2.1).
+    pub upgrades: Vec<Upgrade>,
 }
 
 /// What the label engine needs to know of the newest version of an object, without its body.
@@ -211,4 +218,23 @@ pub struct RefusalRecord {
     pub reason: String,
     /// The object as received.
     pub body: String,
+}
+
+/// The `upgrades` column's JSON text for what the STIX 2.0 upgrade added (NULL for nothing).
+pub(crate) fn upgrades_json(upgrades: &[Upgrade]) -> Result<Option<String>, crate::StoreError> {
+    if upgrades.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(upgrades)
+        .map(Some)
+        .map_err(|e| crate::StoreError::Damaged(format!("upgrades: {e}")))
+}
+
+/// What the STIX 2.0 upgrade added, read back from the `upgrades` column of row `seq`.
+pub(crate) fn upgrades_of(seq: i64, text: Option<&str>) -> Result<Vec<Upgrade>, crate::StoreError> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| crate::StoreError::Damaged(format!("row {seq}: upgrades: {e}"))),
+    }
 }

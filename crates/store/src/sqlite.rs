@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS objects (
     derived_dst TEXT,
     ends TEXT,
     tags TEXT,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    upgrades TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_k ON objects (k);
 CREATE INDEX IF NOT EXISTS objects_latest ON objects (seq) WHERE latest = 1;
@@ -260,7 +261,7 @@ impl SqliteStore {
             conn.execute_batch(SCHEMA)?;
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
-        add_consent_signed_column(&conn)?;
+        add_missing_columns(&conn)?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
             conn,
@@ -271,15 +272,24 @@ impl SqliteStore {
     }
 }
 
-/// Adds the `signed` column to a consents table made before consents were signed.
-fn add_consent_signed_column(conn: &Connection) -> Result<(), StoreError> {
-    let has: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('consents') WHERE name = 'signed'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has {
-        conn.execute_batch("ALTER TABLE consents ADD COLUMN signed TEXT")?;
+/// Adds a column that a table made by an earlier release lacks (SQLite has no `ADD COLUMN IF
+/// NOT EXISTS`): `signed` on consents (consents were not signed at first), `upgrades` on
+/// objects (STIX 2.0 was not read at first).
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    for (table, column, declared) in [
+        ("consents", "signed", "TEXT"),
+        ("objects", "upgrades", "TEXT"),
+    ] {
+        let has: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declared}"
+            ))?;
+        }
     }
     Ok(())
 }
@@ -315,18 +325,22 @@ fn join_into<'a>(out: &mut String, parts: impl Iterator<Item = &'a str>) {
     }
 }
 
-fn read_stored(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, String, Option<String>)> {
+/// A row of [`STORED_COLUMNS`]: seq, body, date_added, source, assigned_label, upgrades.
+type StoredRow = (i64, String, String, String, Option<String>, Option<String>);
+
+fn read_stored(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
 fn to_stored(
-    (seq, body, date_added, source, assigned): (i64, String, String, String, Option<String>),
+    (seq, body, date_added, source, assigned, upgrades): StoredRow,
 ) -> Result<Stored, StoreError> {
     let doc = liaison_stix::parse_document(&body)
         .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
@@ -350,10 +364,11 @@ fn to_stored(
         date_added,
         source,
         assigned_label,
+        upgrades: crate::record::upgrades_of(seq, upgrades.as_deref())?,
     })
 }
 
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label";
+const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
 
 impl Store for SqliteStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
@@ -425,8 +440,8 @@ impl Store for SqliteStore {
         }
         let result = (|| {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO objects (k, latest, id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, ends, tags, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "INSERT INTO objects (k, latest, id, version, date_added, source, assigned_label, markings, tearline_of, derived_src, derived_dst, ends, tags, body, upgrades)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             let mut found = tx.prepare_cached(
                 "SELECT seq, id, version, latest, source FROM objects WHERE k = ?1",
@@ -543,6 +558,7 @@ impl Store for SqliteStore {
                         ends,
                         tags_json,
                         o.raw(),
+                        crate::record::upgrades_json(item.upgrades)?,
                     ])?;
                     if let Some(after) = tail_seq.take() {
                         // Only the first row needs moving: the rest follow it.
@@ -1439,6 +1455,55 @@ mod tests {
     }
 
     #[test]
+    fn a_file_made_before_stix20_was_read_gets_the_upgrades_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.db");
+        let v1 = indicator("2026-01-01T00:00:00.000Z", "198.51.100.1");
+        {
+            let mut s = SqliteStore::open(&path).unwrap();
+            s.ingest(
+                &[NewObject {
+                    object: &v1,
+                    assigned_label: None,
+                    upgrades: &[],
+                }],
+                "local",
+                &mut |_| {},
+            )
+            .unwrap();
+            s.conn
+                .execute_batch("ALTER TABLE objects DROP COLUMN upgrades")
+                .unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert!(s
+            .latest(v1.id().as_str())
+            .unwrap()
+            .unwrap()
+            .upgrades
+            .is_empty());
+        let read = liaison_stix::parse_document_upgrading(
+            r#"{"type":"tool","id":"tool--00000000-0000-4000-8000-000000000002","created":"2017-05-31T21:32:40.000Z","modified":"2017-05-31T21:32:40.000Z","name":"t"}"#,
+        )
+        .unwrap();
+        let tool = &read.document.objects[0];
+        s.ingest(
+            &[NewObject {
+                object: tool,
+                assigned_label: None,
+                upgrades: &read.upgrades[0],
+            }],
+            "local",
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            s.latest(tool.id().as_str()).unwrap().unwrap().upgrades,
+            read.upgrades[0]
+        );
+    }
+
+    #[test]
     fn a_schema_1_file_is_migrated() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.db");
@@ -1484,6 +1549,7 @@ mod tests {
                 &[NewObject {
                     object: &v1,
                     assigned_label: None,
+                    upgrades: &[],
                 }],
                 "local",
                 &mut |_| {},
@@ -1495,6 +1561,7 @@ mod tests {
             &[NewObject {
                 object: &v3,
                 assigned_label: None,
+                upgrades: &[],
             }],
             "local",
             &mut |_| {},

@@ -25,6 +25,7 @@ fn batch(objs: &[StixObject]) -> Vec<NewObject<'_>> {
         .map(|o| NewObject {
             object: o,
             assigned_label: None,
+            upgrades: &[],
         })
         .collect()
 }
@@ -33,6 +34,7 @@ fn one(o: &StixObject) -> Vec<NewObject<'_>> {
     vec![NewObject {
         object: o,
         assigned_label: None,
+        upgrades: &[],
     }]
 }
 
@@ -199,10 +201,12 @@ fn index_rows_carry_what_the_label_engine_needs() {
             NewObject {
                 object: &ind,
                 assigned_label: Some(&label),
+                upgrades: &[],
             },
             NewObject {
                 object: &rel,
                 assigned_label: None,
+                upgrades: &[],
             },
         ];
         store.ingest(&items, "GBR", &mut |_| {}).unwrap();
@@ -1398,4 +1402,56 @@ fn an_sqlite_file_from_before_signed_consents_gains_the_column() {
             .len(),
         2
     );
+}
+
+/// What the STIX 2.0 upgrade added is kept beside the object, on every backend, and read back
+/// with every way of reading a stored version; an object that came as 2.1 has none.
+#[test]
+fn upgrades_are_kept_beside_the_object() {
+    let text = r#"{"type":"tool","id":"tool--00000000-0000-4000-8000-000000000077","created":"2017-05-31T21:32:40.000Z","modified":"2017-05-31T21:32:40.000Z","name":"Don\u2019t","labels":["remote-access"]}"#;
+    let read = liaison_stix::parse_document_upgrading(text).unwrap();
+    let tool = &read.document.objects[0];
+    let added = &read.upgrades[0];
+    assert_eq!(added.len(), 2);
+    let plain = indicator(78, "2026-01-01T00:00:00.000Z", "198.51.100.78");
+    for (name, mut store, _keep) in backends() {
+        let items = [
+            NewObject {
+                object: tool,
+                assigned_label: None,
+                upgrades: added,
+            },
+            NewObject {
+                object: &plain,
+                assigned_label: None,
+                upgrades: &[],
+            },
+        ];
+        store.ingest(&items, "local", &mut |_| {}).unwrap();
+        let latest = store.latest(tool.id().as_str()).unwrap().unwrap();
+        assert_eq!(&latest.upgrades, added, "{name}");
+        assert_eq!(latest.object.raw(), tool.raw(), "{name}");
+        assert_eq!(
+            liaison_stix::text_before_upgrade(latest.object.raw(), &latest.upgrades).as_deref(),
+            Some(text),
+            "{name}"
+        );
+        assert_eq!(
+            &store.versions(tool.id().as_str()).unwrap()[0].upgrades,
+            added,
+            "{name}"
+        );
+        let mut seen = Vec::new();
+        store
+            .scan_latest(&mut |s| {
+                seen.push((s.object.id().to_string(), s.upgrades.len()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            [(tool.id().to_string(), 2), (plain.id().to_string(), 0)],
+            "{name}"
+        );
+    }
 }
