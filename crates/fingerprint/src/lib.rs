@@ -1,0 +1,40 @@
+//! Per-recipient fingerprints, pure (no I/O): the two mark families of DESIGN.md
+//! "Fingerprinting and leak tracing" and the accusation that traces a leaked copy back.
+//!
+//! - [`remap`]: identifier remapping. The ids a recipient receives are a keyed function of
+//!   (recipient, original id); a leaked id names its recipient exactly via a [`RemapIndex`].
+//!   [`keeps_id`] says which ids are never remapped, and why.
+//! - [`TardosCode`]: a binary Tardos code with a secret bias vector, one [`Codeword`] per
+//!   recipient over an open-ended stream of positions.
+//! - [`accuse`]: the symmetric score of every recipient over the positions it received, its
+//!   own Chernoff threshold, and a Monte-Carlo p-value for each recipient accused.
+//!
+//! Not here yet (next): embedding the codeword bits into STIX objects (the harmless choices:
+//! order of unordered lists with granular-marking selectors rewritten, wordings from a
+//! curated table, precision within the stated precision) and reading them back from a leaked
+//! bundle, object, fragment or text into [`Observation`]s; assigning positions to slots of
+//! delivered objects; committing key commitments and [`CodeParams`] to the transparency log;
+//! combining families so that only an exact remapped id, or two families agreeing, accuse.
+//! The release pipeline (crates/release) calls this crate; this crate calls nothing.
+//!
+//! References: G. Tardos, "Optimal probabilistic fingerprint codes", STOC 2003 / J. ACM 2008;
+//! B. Škorić, T. Vladimirova, M. Celik, J. Talstra, "Tardos fingerprinting is better than we
+//! thought", IEEE Trans. Inf. Theory 54(8), 2008; T. Laarhoven, B. de Weger, "Optimal
+//! symmetric Tardos traitor tracing schemes", Des. Codes Cryptogr. 71, 2014.
+#![deny(missing_docs)]
+
+mod accuse;
+mod error;
+mod key;
+mod recipient;
+mod remap;
+mod tardos;
+
+pub use accuse::{
+    accuse, Accusation, AccuseOptions, Accused, Delivered, Observation, Positions, RecipientScore,
+};
+pub use error::FingerprintError;
+pub use key::FingerprintKey;
+pub use recipient::Recipient;
+pub use remap::{deliver_id, keeps_id, remap, RemapIndex, Unmapped};
+pub use tardos::{symmetric_score, CodeParams, Codeword, TardosCode};
