@@ -60,6 +60,19 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+impl Refusal {
+    /// The refusal as told to the partner that sent the object: who else owns an object
+    /// (which partner gave it to us) is our sourcing, not the sender's business.
+    pub fn for_partner(&self) -> String {
+        match self {
+            Refusal::NotOwner { owner } if owner != LOCAL => {
+                "owned by another party; only its owner's versions are taken".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// One object refused at the boundary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Refused {

@@ -266,7 +266,7 @@ impl<S: Store> Node<S> {
                 receipt.failures.push(ReceiptFailure {
                     id: Some(r.id.clone()),
                     version: Some(r.version.clone()),
-                    message: format!("`{}`: {}", r.id, r.reason),
+                    message: format!("`{}`: {}", r.id, r.reason.for_partner()),
                 });
             } else if let Some(o) = good.get(r.index) {
                 tracing::warn!(

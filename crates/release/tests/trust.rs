@@ -641,6 +641,39 @@ proptest! {
     }
 }
 
+/// A partner is never told which other partner an object came from (our sourcing): the
+/// refusal of its version of GBR's object says only that another party owns it.
+#[test]
+fn a_refusal_never_names_who_else_gave_us_the_object() {
+    let (_d, mut node) = usa();
+    let gbr_own = "indicator--9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+    let shared = label("UNCLASSIFIED//REL TO USA, GBR, RUS", "GBR");
+    let original = json!({"type": "indicator", "spec_version": "2.1", "id": gbr_own, "created": T1, "modified": T1,
+        "pattern": "[ipv4-addr:value = '192.0.2.9']", "pattern_type": "stix", "valid_from": T1, "labels": ["terrorism"],
+        "object_marking_refs": [shared.marking_id().to_string()]});
+    send(&mut node, "GBR", &[marking(&shared, T1), original.clone()]);
+    assert_eq!(decision(&node, gbr_own, "RUS"), "release");
+    let forged = with(original, json!({"modified": "2026-11-26T00:00:00.000Z"}));
+    let receipt = send(&mut node, "RUS", &[forged]);
+    let failure = receipt
+        .failures
+        .first()
+        .expect("RUS may see it, so it is told");
+    assert!(
+        failure.message.contains("another party"),
+        "{}",
+        failure.message
+    );
+    assert!(!failure.message.contains("GBR"), "{}", failure.message);
+    // The operator sees who owns it.
+    let kept = node.refusals(Some("RUS"), 0, 10).unwrap();
+    assert!(
+        kept.iter()
+            .any(|r| r.id == gbr_own && r.reason.contains("GBR")),
+        "{kept:?}"
+    );
+}
+
 #[test]
 fn refusals_name_the_reason_codes() {
     // The refusal reasons are typed values with stable codes for tools.
