@@ -169,7 +169,28 @@ impl<S: Store> Node<S> {
                 upgrades: entering.upgrades,
             });
         }
-        let report = self.store.ingest(&batch, source, progress)?;
+        let report = match self.store.ingest(&batch, source, progress) {
+            Ok(r) => r,
+            // Conflict positions are the store batch's; the caller's are those of `objects`.
+            Err(liaison_store::StoreError::Conflict {
+                index,
+                id,
+                version,
+                also,
+            }) => {
+                return Err(liaison_store::StoreError::Conflict {
+                    index: at.get(index).copied().unwrap_or(index),
+                    id,
+                    version,
+                    also: also
+                        .iter()
+                        .map(|i| at.get(*i).copied().unwrap_or(*i))
+                        .collect(),
+                }
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        };
         for r in &report.refused {
             let Some(&index) = at.get(r.index) else {
                 continue;

@@ -213,29 +213,49 @@ impl<S: Store> Node<S> {
                 .collect();
             match self.admit(Some(from), &batch, &mut |_| {}) {
                 Ok(a) => break a,
-                Err(ReleaseError::Store(StoreError::Conflict { index, .. }))
-                    if index < good.len() =>
-                {
-                    let bad = good.remove(index);
-                    if index < upgrades.len() {
-                        upgrades.remove(index);
+                Err(ReleaseError::Store(StoreError::Conflict { index, also, .. })) => {
+                    // Every conflicting object is taken out at once (the store names them all),
+                    // so the rest goes through in one more pass.
+                    let mut out: Vec<usize> = std::iter::once(index)
+                        .chain(also)
+                        .filter(|i| *i < good.len())
+                        .collect();
+                    if out.is_empty() {
+                        return Err(ReleaseError::Log(
+                            "the store named a conflict outside the batch".into(),
+                        ));
                     }
-                    if !self.visible_to(from, &[bad.id().as_str()])?.is_empty() {
-                        receipt.failures.push(ReceiptFailure {
-                            id: Some(bad.id().to_string()),
-                            version: Some(version_text(&bad)),
-                            message: "a different object with this id and version is already held"
-                                .into(),
-                        });
-                    } else {
-                        // The sender may not know we hold this id: answering "already held"
-                        // would tell it. It is answered as stored; it is not.
-                        tracing::warn!(
-                            partner = %from,
-                            id = %bad.id(),
-                            "a partner sent an object under the id and version of one it may not see; not stored (a probe?)"
-                        );
-                        concealed.push(bad);
+                    out.sort_unstable();
+                    out.dedup();
+                    let mut bad = Vec::with_capacity(out.len());
+                    for i in out.into_iter().rev() {
+                        bad.push(good.remove(i));
+                        if i < upgrades.len() {
+                            upgrades.remove(i);
+                        }
+                    }
+                    bad.reverse();
+                    let ids: Vec<&str> = bad.iter().map(|b| b.id().as_str()).collect();
+                    let visible = self.visible_to(from, &ids)?;
+                    for b in bad {
+                        if visible.contains(b.id().as_str()) {
+                            receipt.failures.push(ReceiptFailure {
+                                id: Some(b.id().to_string()),
+                                version: Some(version_text(&b)),
+                                message:
+                                    "a different object with this id and version is already held"
+                                        .into(),
+                            });
+                        } else {
+                            // The sender may not know we hold this id: answering "already
+                            // held" would tell it. It is answered as stored; it is not.
+                            tracing::warn!(
+                                partner = %from,
+                                id = %b.id(),
+                                "a partner sent an object under the id and version of one it may not see; not stored (a probe?)"
+                            );
+                            concealed.push(b);
+                        }
                     }
                 }
                 Err(e) => return Err(e),

@@ -674,6 +674,59 @@ fn a_refusal_never_names_who_else_gave_us_the_object() {
     );
 }
 
+/// Several objects of one batch that conflict with what their owner sent before (same id and
+/// version, other content) are each refused, and the rest of the batch is stored.
+#[test]
+fn conflicting_objects_of_a_batch_are_refused_together_and_the_rest_stored() {
+    let (_d, mut node) = usa();
+    let shared = label("UNCLASSIFIED//REL TO USA, RUS", "RUS");
+    let ind = |n: u32, value: &str| {
+        json!({"type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--00000000-0000-4000-a000-{n:012}"), "created": T1, "modified": T1,
+        "pattern": format!("[ipv4-addr:value = '{value}']"), "pattern_type": "stix", "valid_from": T1,
+        "labels": ["terrorism"], "object_marking_refs": [shared.marking_id().to_string()]})
+    };
+    let first: Vec<Value> = std::iter::once(marking(&shared, T1))
+        .chain((1..=3).map(|n| ind(n, "192.0.2.1")))
+        .collect();
+    assert!(send(&mut node, "RUS", &first).failures.is_empty());
+    let second = [
+        ind(1, "192.0.2.2"),
+        ind(4, "192.0.2.4"),
+        ind(2, "192.0.2.2"),
+        ind(5, "192.0.2.5"),
+        ind(3, "192.0.2.2"),
+    ];
+    let receipt = send(&mut node, "RUS", &second);
+    let mut failed: Vec<&str> = receipt
+        .failures
+        .iter()
+        .filter_map(|f| f.id.as_deref())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        vec![
+            "indicator--00000000-0000-4000-a000-000000000001",
+            "indicator--00000000-0000-4000-a000-000000000002",
+            "indicator--00000000-0000-4000-a000-000000000003",
+        ]
+    );
+    for n in [4, 5] {
+        let id = format!("indicator--00000000-0000-4000-a000-{n:012}");
+        assert!(
+            liaison_store::Store::latest(node.store(), &id)
+                .unwrap()
+                .is_some(),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        held(&node, "indicator--00000000-0000-4000-a000-000000000001")["pattern"],
+        json!("[ipv4-addr:value = '192.0.2.1']")
+    );
+}
+
 #[test]
 fn refusals_name_the_reason_codes() {
     // The refusal reasons are typed values with stable codes for tools.

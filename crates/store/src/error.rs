@@ -19,6 +19,10 @@ pub enum StoreError {
         id: String,
         /// The version (`modified`, else `created`).
         version: String,
+        /// The positions of the other conflicting objects of the batch, if any (all of them
+        /// are found in one pass, so a caller taking the rest goes through once more, not
+        /// once per conflict).
+        also: Vec<usize>,
     },
     /// The node was initialised for another party.
     #[error("this node belongs to `{existing}`, not `{requested}`")]

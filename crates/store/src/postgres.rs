@@ -565,6 +565,7 @@ impl Store for PgStore {
         } else {
             tx.query(NOT_INSERTED, &[])?
         };
+        let mut conflict: Option<StoreError> = None;
         for r in not_inserted {
             let idx: i32 = r.try_get(0)?;
             let stored: Option<&str> = r.try_get(1)?;
@@ -581,16 +582,28 @@ impl Store for PgStore {
                     .unwrap_or(false),
             };
             if !same {
-                // Dropping the transaction rolls the batch back.
-                return Err(StoreError::Conflict {
-                    index,
-                    id: o.id().to_string(),
-                    version: o.version().map(ToString::to_string).unwrap_or_default(),
-                });
+                // Every conflict is named in one pass; dropping the transaction (the `?` on
+                // the error below) rolls the batch back.
+                match &mut conflict {
+                    None => {
+                        conflict = Some(StoreError::Conflict {
+                            index,
+                            id: o.id().to_string(),
+                            version: o.version().map(ToString::to_string).unwrap_or_default(),
+                            also: Vec::new(),
+                        })
+                    }
+                    Some(StoreError::Conflict { also, .. }) => also.push(index),
+                    Some(_) => {}
+                }
+                continue;
             }
             report.added -= 1;
             report.duplicates += 1;
             report.duplicates_at.push(index);
+        }
+        if let Some(e) = conflict {
+            return Err(e);
         }
         if inserted > 0 {
             tx.execute(BUMP_GENERATION, &[])?;

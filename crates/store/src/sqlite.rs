@@ -450,6 +450,9 @@ impl Store for SqliteStore {
             let mut demote = tx.prepare_cached("UPDATE objects SET latest = 0 WHERE seq = ?1")?;
             let (mut markings, mut ends) = (String::new(), String::new());
             let mut tags: Vec<&str> = Vec::new();
+            // The first conflict, with the positions of the others: the batch is refused
+            // whole, but every conflict is named in one pass.
+            let mut conflict: Option<StoreError> = None;
             for (index, item) in batch.iter().enumerate() {
                 let o = item.object;
                 let id = o.id().as_str();
@@ -509,11 +512,22 @@ impl Store for SqliteStore {
                 }
                 if same.is_some() {
                     if !identical {
-                        return Err(StoreError::Conflict {
-                            index,
-                            id: id.to_owned(),
-                            version: o.version().map(ToString::to_string).unwrap_or_default(),
-                        });
+                        match &mut conflict {
+                            None => {
+                                conflict = Some(StoreError::Conflict {
+                                    index,
+                                    id: id.to_owned(),
+                                    version: o
+                                        .version()
+                                        .map(ToString::to_string)
+                                        .unwrap_or_default(),
+                                    also: Vec::new(),
+                                })
+                            }
+                            Some(StoreError::Conflict { also, .. }) => also.push(index),
+                            Some(_) => {}
+                        }
+                        continue;
                     }
                     report.duplicates += 1;
                     report.duplicates_at.push(index);
@@ -574,7 +588,10 @@ impl Store for SqliteStore {
                     progress(index as u64 + 1);
                 }
             }
-            Ok(())
+            match conflict {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
         })();
         // on error, dropping the transaction rolls it back
         result?;
