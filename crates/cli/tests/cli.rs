@@ -1436,3 +1436,82 @@ fn the_readme_tour_runs_as_written() {
     );
     assert!(said.contains("1 object, 1 new"), "{said}");
 }
+
+/// The trust boundary on the CLI: a newer version of our object sent as GBR's
+/// (`ingest --from GBR`) is refused with a line naming file, index and id; the rest of the
+/// file is stored, the exit status says not everything was, `liaison refused` lists it with
+/// its sender, and `explain` shows who owns what.
+#[test]
+fn ingest_names_each_object_the_trust_boundary_refuses_and_stores_the_rest() {
+    let (dir, home) = setup();
+    let ours = dir.path().join("ours.json");
+    std::fs::write(&ours, bundle(&[indicator(1, "")])).unwrap();
+    ok(&home, &["ingest", ours.to_str().unwrap()]);
+    let newer = indicator(1, "").replace(
+        r#""modified":"2026-01-01T00:00:00.000Z""#,
+        r#""modified":"2026-02-01T00:00:00.000Z""#,
+    );
+    let theirs = dir.path().join("theirs.json");
+    std::fs::write(&theirs, bundle(&[indicator(2, ""), newer])).unwrap();
+    let err = fails(
+        &home,
+        &["ingest", "--from", "GBR", theirs.to_str().unwrap()],
+    );
+    let line = format!(
+        "{}: object 1 (`indicator--00000000-0000-4000-8000-000000000001`): refused: owned by this node",
+        theirs.display()
+    );
+    assert!(err.contains(&line), "{err}");
+    assert!(err.contains("1 object was refused"), "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["refused", "--from", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        listed[0]["id"],
+        "indicator--00000000-0000-4000-8000-000000000001"
+    );
+    assert_eq!(listed[0]["from"], "GBR");
+    // GBR's own object is explained for another partner (what GBR gave us is not in GBR's
+    // own view).
+    let rus = dir.path().join("rus.toml");
+    std::fs::write(&rus, AGREEMENT).unwrap();
+    ok(
+        &home,
+        &[
+            "partner",
+            "add",
+            "RUS",
+            "--agreement",
+            rus.to_str().unwrap(),
+        ],
+    );
+    let x: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &[
+            "explain",
+            "indicator--00000000-0000-4000-8000-000000000002",
+            "--to",
+            "RUS",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(x["owner"], "GBR", "{x}");
+    let x: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &[
+            "explain",
+            "indicator--00000000-0000-4000-8000-000000000001",
+            "--to",
+            "GBR",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(x["owner"], "USA", "{x}");
+}
