@@ -1474,8 +1474,18 @@ fn ingest_names_each_object_the_trust_boundary_refuses_and_stores_the_rest() {
         "indicator--00000000-0000-4000-8000-000000000001"
     );
     assert_eq!(listed[0]["from"], "GBR");
-    // GBR's own object is explained for another partner (what GBR gave us is not in GBR's
-    // own view).
+    // GBR's own object is not explained for GBR (it is never sent back), and says why.
+    let err = fails(
+        &home,
+        &[
+            "explain",
+            "indicator--00000000-0000-4000-8000-000000000002",
+            "--to",
+            "GBR",
+        ],
+    );
+    assert!(err.contains("came from GBR"), "{err}");
+    // It is explained for another partner.
     let rus = dir.path().join("rus.toml");
     std::fs::write(&rus, AGREEMENT).unwrap();
     ok(

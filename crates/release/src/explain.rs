@@ -123,10 +123,15 @@ impl<S: Store> Node<S> {
     /// Explains the decision on `object` for partner `to`.
     pub fn explain(&self, object: &str, to: &Party) -> Result<Explanation, ReleaseError> {
         let entries = self.preview(to)?;
-        let decision = entries
-            .into_iter()
-            .find(|e| e.object == object)
-            .ok_or_else(|| ReleaseError::UnknownObject(object.to_owned()))?;
+        let Some(decision) = entries.into_iter().find(|e| e.object == object) else {
+            // Held but not decided for `to`: it is `to`'s own, which is never sent back.
+            return Err(match self.store.latest(object)? {
+                Some(s) if s.source == to.as_str() => ReleaseError::Party(format!(
+                    "`{object}` came from {to}: what a partner sends is not released back to it"
+                )),
+                _ => ReleaseError::UnknownObject(object.to_owned()),
+            });
+        };
         let world = self.world()?;
         let ix = world
             .lookup(object)
