@@ -174,16 +174,35 @@ impl<S: Store> Node<S> {
             duty_to_warn: false,
         };
         let label_id = label.marking_id();
-        let held = self.markings()?;
-        let carries = |o: &StixObject, batch: &[StixObject]| {
-            o.object_marking_refs().iter().any(|m| {
-                matches!(held.get(m.as_str()), Some(Ok(_)))
-                    || batch.iter().any(|b| {
-                        b.id() == m
-                            && b.extensions()
-                                .is_some_and(|e| e.contains_key(liaison_stix::LIAISON_EXTENSION_ID))
-                    })
+        // Which referenced markings are liaison labels: those of the batch, and held ones looked
+        // up one by one (a batch references few), not by reading every marking the node holds,
+        // which would make each POST cost a scan of the holdings.
+        let mut labels: std::collections::HashSet<String> = good
+            .iter()
+            .filter(|b| {
+                b.object_type() == "marking-definition"
+                    && b.extensions()
+                        .is_some_and(|e| e.contains_key(liaison_stix::LIAISON_EXTENSION_ID))
             })
+            .map(|b| b.id().to_string())
+            .collect();
+        let mut looked: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for o in &good {
+            for m in o.object_marking_refs() {
+                if labels.contains(m.as_str()) || !looked.insert(m.to_string()) {
+                    continue;
+                }
+                if let Some(stored) = self.store.latest(m.as_str())? {
+                    if matches!(Label::from_marking_definition(&stored.object), Ok(Some(_))) {
+                        labels.insert(m.to_string());
+                    }
+                }
+            }
+        }
+        let carries = |o: &StixObject| {
+            o.object_marking_refs()
+                .iter()
+                .any(|m| labels.contains(m.as_str()))
         };
         // The partner's owner-only label is ours, not something the partner sent.
         if !good.is_empty() && self.store.latest(label_id.as_str())?.is_none() {
@@ -206,7 +225,7 @@ impl<S: Store> Node<S> {
                     );
                     Entering {
                         object: o,
-                        assigned: (!meta && !carries(o, &good)).then_some(&label_id),
+                        assigned: (!meta && !carries(o)).then_some(&label_id),
                         upgrades: added,
                     }
                 })
