@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 8: the trust boundary's cost. Builds the same `liaison-bench boundary` against the
-# previous main (BASE, default the commit before the boundary) and the current tree, then
-# runs them alternately, ROUNDS times each, on the same machine in one session:
-# Node::ingest (ours), Node::receive of new objects (a partner's), Node::receive again
-# (exact duplicates). Prints each run and the medians; ratios are what count here.
+# Issue 8: the trust boundary's cost. Builds the same benchmark (bench/src/bin/boundary.rs,
+# which uses only APIs older than the boundary) against the previous main (BASE, default the
+# commit before the boundary) and the current tree, then runs them alternately, ROUNDS times
+# each, on the same machine in one session: Node::ingest (ours), Node::receive of new objects
+# (a partner's), Node::receive again (exact duplicates). Prints each run and the medians;
+# ratios are what count here.
 #
 #   bench/trust.sh                         # 50,000 objects, 3 rounds
 #   OBJECTS=100000 ROUNDS=5 bench/trust.sh
@@ -18,24 +19,21 @@ work="$(mktemp -d)"
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 git worktree add --detach "$work/base" "$base" >/dev/null
-# The benchmark itself is the current one: it uses only APIs both trees have.
-rm -rf "$work/base/bench/src"
-cp -r bench/src "$work/base/bench/src"
-cp bench/Cargo.toml "$work/base/bench/Cargo.toml"
+mkdir -p "$work/base/bench/src/bin"
+cp bench/src/bin/boundary.rs "$work/base/bench/src/bin/boundary.rs"
 # The base gets a target dir of its own: cargo names a workspace crate's artifacts by its
 # path inside the workspace, so two trees sharing one target dir overwrite each other's.
 (cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" \
-    cargo build --release -q -p liaison-bench --no-default-features)
-cp target/bench-base/release/liaison-bench "$work/bench-base"
-cargo build --release -q -p liaison-bench
-cp target/release/liaison-bench "$work/bench-now"
+    cargo build --release -q -p liaison-bench --bin boundary)
+cp target/bench-base/release/boundary "$work/bench-base"
+cargo build --release -q -p liaison-bench --bin boundary
+cp target/release/boundary "$work/bench-now"
 
 { date -u; nproc; uptime; } | tee "$out/trust-machine.txt"
 for r in $(seq "$rounds"); do
     for which in base now; do
-        echo "round $r: $which"
-        "$work/bench-$which" --runs 1 --format json boundary --objects "$objects" \
-            >"$work/$which-$r.json"
+        "$work/bench-$which" "$objects" >"$work/$which-$r.json"
+        echo "round $r, $which: $(cat "$work/$which-$r.json")"
     done
 done
 python3 - "$work" "$rounds" <<'PY'
@@ -44,9 +42,9 @@ work, rounds = sys.argv[1], int(sys.argv[2])
 keys = ["ingest_per_s", "receive_new_per_s", "receive_again_per_s"]
 med = {}
 for which in ["base", "now"]:
-    runs = [json.load(open(f"{work}/{which}-{r}.json"))[0] for r in range(1, rounds + 1)]
+    runs = [json.load(open(f"{work}/{which}-{r}.json")) for r in range(1, rounds + 1)]
     med[which] = {k: statistics.median(x[k] for x in runs) for k in keys}
-print(f"{'objects/s (median)':<22}{'previous main':>15}{'with boundary':>15}{'ratio':>8}")
+print(f"{'objects/s (median)':<22}{'previous main':>15}{'current':>15}{'ratio':>8}")
 for k in keys:
     b, n = med["base"][k], med["now"][k]
     print(f"{k:<22}{b:>15,.0f}{n:>15,.0f}{n / b:>8.2f}")

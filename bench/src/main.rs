@@ -14,11 +14,7 @@ use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::{NewObject, SqliteStore, Store};
 use serde_json::{json, Value};
 
-// Needs the server's back-off switch (issue 8): left out when bench/trust.sh builds this
-// benchmark against an older tree.
-#[cfg(feature = "auth")]
 mod auth;
-mod boundary;
 mod log;
 mod taxii;
 
@@ -43,7 +39,6 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Cmd {
-    #[cfg(feature = "auth")]
     /// A partner's correct login (Argon2 each time) while wrong guesses flood in from another
     /// source: back-off on, then off, in the same run.
     Auth {
@@ -125,14 +120,6 @@ enum Cmd {
         limit: usize,
         #[arg(long, default_value_t = 6)]
         walks: usize,
-    },
-    /// The trust boundary (issue 8): Node::ingest and Node::receive, new and duplicates.
-    Boundary {
-        #[arg(long, default_value_t = 50_000)]
-        objects: usize,
-        /// Objects per receive call (a TAXII POST envelope, a pull page).
-        #[arg(long, default_value_t = 1000)]
-        page: usize,
     },
     /// The transparency log (issue 4).
     #[command(subcommand)]
@@ -323,11 +310,6 @@ impl ObjGen {
             markings,
             identity,
         }
-    }
-
-    /// Another stream of objects (other ids) from the same generator.
-    fn reseed(&mut self, seed: u64) {
-        self.rng = Rng::new(seed);
     }
 
     fn older(&mut self) -> Option<&str> {
@@ -971,7 +953,6 @@ fn main() -> Result<()> {
     let runs = cli.runs;
     let mut results = Vec::new();
     match cli.cmd {
-        #[cfg(feature = "auth")]
         Cmd::Auth {
             rate,
             secs,
@@ -994,9 +975,6 @@ fn main() -> Result<()> {
             edges,
             budget_secs,
         } => results.push(run_decisions(objects, edges, runs, budget_secs)?),
-        Cmd::Boundary { objects, page } => {
-            results.push(boundary::run_boundary(objects, page, runs)?)
-        }
         Cmd::Bundle { objects, out } => results.push(taxii::write_bundle(objects, &out)?),
         Cmd::Serialize { bundle, limits } => {
             results.push(taxii::run_serialize(&bundle, &limits, runs)?)
