@@ -5,6 +5,10 @@
 //! against its own table, so a word only one node knows would make that node's labels
 //! unreadable to everyone else.
 
+// Optimal string alignment distance (insert, delete, substitute, transpose neighbours:
+// one each), for "did you mean" on short ASCII words.
+use strsim::osa_distance as edit_distance;
+
 use std::sync::OnceLock;
 
 use crate::control::Control;
@@ -123,33 +127,6 @@ pub(crate) fn unknown_compartment(word: &str) -> LabelError {
         word: shown(word),
         help: help(word, true, false),
     }
-}
-
-/// Optimal string alignment distance over bytes: insertions, deletions, substitutions and
-/// transpositions of adjacent letters each cost one. Words here are short ASCII tokens.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    // rows[i][j]: distance between a[..i] and b[..j]; three rows are enough.
-    let width = b.len() + 1;
-    let mut before: Vec<usize> = vec![0; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
-    for (i, &ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let mut d = (previous[j] + cost)
-                .min(previous[j + 1] + 1)
-                .min(current[j] + 1);
-            if i > 0 && j > 0 && a[i - 1] == cb && ca == b[j - 1] {
-                d = d.min(before[j - 1] + 1);
-            }
-            current[j + 1] = d;
-        }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

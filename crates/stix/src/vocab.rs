@@ -1,6 +1,10 @@
 //! The STIX 2.1 object types liaison knows by name, to decide which common properties an
 //! object must carry. Custom types are accepted with the rules that apply to every type.
 
+// Optimal string alignment distance (insert, delete, substitute, transpose neighbours:
+// one each), for "did you mean" on short ASCII words.
+use strsim::osa_distance as edit_distance;
+
 const SDO_SRO: &[&str] = &[
     "attack-pattern",
     "campaign",
@@ -108,31 +112,6 @@ pub fn closest_stix_type(ty: &str) -> Option<&'static str> {
         .filter(|(d, _)| *d > 0 && *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, known)| known)
-}
-
-/// Optimal string alignment distance over bytes (insert, delete, substitute, transpose
-/// neighbours: one each). Type names are short ASCII.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let width = b.len() + 1;
-    let mut before: Vec<usize> = vec![0; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
-    for (i, &ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let mut d = (previous[j] + usize::from(ca != cb))
-                .min(previous[j + 1] + 1)
-                .min(current[j] + 1);
-            if i > 0 && j > 0 && a[i - 1] == cb && ca == b[j - 1] {
-                d = d.min(before[j - 1] + 1);
-            }
-            current[j + 1] = d;
-        }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
