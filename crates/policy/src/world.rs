@@ -1213,8 +1213,13 @@ impl World {
     /// Whether relationship `rel` may say what `derived` rests on: only the owner of
     /// `derived` may (a partner can derive its objects from ours, never ours from anything).
     fn asserted_by_owner(&self, rel: Ix, derived: Ix) -> bool {
+        self.same_owner(rel, derived)
+    }
+
+    /// Whether both objects are held and have one owner.
+    fn same_owner(&self, a: Ix, b: Ix) -> bool {
         let owner = |ix: Ix| self.nodes.get(ix as usize).and_then(|n| n.owner);
-        owner(rel).is_some() && owner(rel) == owner(derived)
+        owner(a).is_some() && owner(a) == owner(b)
     }
 
     /// Links a tear-line claim as what it is now: a valid tear line, or (when the original's
@@ -1226,11 +1231,7 @@ impl World {
             return None;
         }
         let t_org = self.originator(ix);
-        let owner = |i: Ix| self.nodes.get(i as usize).and_then(|n| n.owner);
-        let valid = t_org.is_some()
-            && t_org == self.originator(o)
-            && owner(ix).is_some()
-            && owner(ix) == owner(o);
+        let valid = t_org.is_some() && t_org == self.originator(o) && self.same_owner(ix, o);
         if valid {
             self.tearlines.entry(o).or_default().push(ix);
             if let Some(n) = self.nodes.get_mut(ix as usize) {

@@ -150,12 +150,9 @@ impl<S: Store> Node<S> {
                 o.object_type(),
                 "marking-definition" | "extension-definition"
             );
-            unlabelled.push(!meta && !carries_label(o));
-            let assigned = if !meta && !carries_label(o) {
-                label_id.as_ref()
-            } else {
-                None
-            };
+            let bare = !meta && !carries_label(o);
+            unlabelled.push(bare);
+            let assigned = if bare { label_id.as_ref() } else { None };
             batch.push(Entering {
                 object: o,
                 assigned,
