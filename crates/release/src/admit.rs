@@ -145,11 +145,15 @@ impl<S: Store> Node<S> {
             let o = entering.object;
             if sender.is_some() && o.object_type() == "marking-definition" {
                 if let Ok(Some(label)) = Label::from_marking_definition(o) {
-                    // Our own label coming back as we sent it is a duplicate (the store says
-                    // so, or refuses a changed one): only a label new to us is refused here.
-                    if label.originator == self.party
-                        && self.store.latest(o.id().as_str())?.is_none()
-                    {
+                    // Our own label coming back exactly as we hold it is a duplicate. Any
+                    // other label in our name is refused the same way whether or not we hold
+                    // its id, so that the answer does not tell which labels we hold.
+                    let ours_as_held = label.originator == self.party
+                        && self
+                            .store
+                            .latest(o.id().as_str())?
+                            .is_some_and(|held| held.object.props() == o.props());
+                    if label.originator == self.party && !ours_as_held {
                         refused.push(Refused {
                             index,
                             id: o.id().to_string(),

@@ -727,6 +727,26 @@ fn conflicting_objects_of_a_batch_are_refused_together_and_the_rest_stored() {
     );
 }
 
+/// A label in our name is refused alike whether or not we hold its id (no oracle for which
+/// labels we hold); our own label sent back exactly as held is a duplicate.
+#[test]
+fn a_label_in_our_name_is_refused_alike_held_or_not() {
+    let (_d, mut node) = usa();
+    let l = sample::labels().unwrap();
+    let held_id = l.usa_ts_noforn.marking_id().to_string();
+    let mut changed = marking(&l.usa_ts_noforn, T1);
+    changed["name"] = json!("TOP SECRET//SI//NOFORN");
+    let unknown = marking(&label("CONFIDENTIAL//REL TO USA, RUS", "USA"), T1);
+    for sent in [changed, unknown] {
+        let receipt = send(&mut node, "RUS", &[sent.clone()]);
+        let f = receipt.failures.first().expect("refused");
+        assert!(f.message.contains("made only by USA"), "{}", f.message);
+    }
+    assert_eq!(held(&node, &held_id)["created"], json!(sample::T0));
+    let same = held(&node, &held_id);
+    assert!(send(&mut node, "RUS", &[same]).failures.is_empty());
+}
+
 #[test]
 fn refusals_name_the_reason_codes() {
     // The refusal reasons are typed values with stable codes for tools.
