@@ -738,7 +738,7 @@ fn a_label_in_our_name_is_refused_alike_held_or_not() {
     changed["name"] = json!("TOP SECRET//SI//NOFORN");
     let unknown = marking(&label("CONFIDENTIAL//REL TO USA, RUS", "USA"), T1);
     for sent in [changed, unknown] {
-        let receipt = send(&mut node, "RUS", &[sent.clone()]);
+        let receipt = send(&mut node, "RUS", std::slice::from_ref(&sent));
         let f = receipt.failures.first().expect("refused");
         assert!(f.message.contains("made only by USA"), "{}", f.message);
     }
