@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 mod accuse;
+mod embed;
 mod error;
 mod key;
 mod recipient;
@@ -33,6 +34,7 @@ mod tardos;
 pub use accuse::{
     accuse, Accusation, AccuseOptions, Accused, Delivered, Observation, Positions, RecipientScore,
 };
+pub use embed::{normalise, Embedder, Family, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY};
 pub use error::FingerprintError;
 pub use key::FingerprintKey;
 pub use recipient::Recipient;

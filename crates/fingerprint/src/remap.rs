@@ -70,14 +70,14 @@ pub fn deliver_id(
 
 /// The remap key schedule done once, for remapping many ids.
 #[derive(Clone)]
-struct Remapper(Prf);
+pub(crate) struct Remapper(Prf);
 
 impl Remapper {
-    fn new(key: &FingerprintKey) -> Remapper {
+    pub(crate) fn new(key: &FingerprintKey) -> Remapper {
         Remapper(key.derive(REMAP_LABEL))
     }
 
-    fn remap(&self, recipient: &Recipient, id: &StixId) -> Result<StixId, FingerprintError> {
+    pub(crate) fn remap(&self, recipient: &Recipient, id: &StixId) -> Result<StixId, FingerprintError> {
         let out = self
             .0
             .eval(&[recipient.as_str().as_bytes(), id.as_str().as_bytes()]);
