@@ -577,7 +577,7 @@ pub(crate) fn preview(home: &Path, to: &str, fmt: Format) -> anyhow::Result<()> 
 
 pub(crate) fn export(home: &Path, to: &str, output: &Path, fmt: Format) -> anyhow::Result<()> {
     let to = party(to, "--to")?;
-    let node = open(home)?;
+    let mut node = open(home)?;
     let export = node.export(&to)?;
     if output == Path::new("-") {
         println!("{}", export.bundle);
@@ -595,11 +595,11 @@ pub(crate) fn export(home: &Path, to: &str, output: &Path, fmt: Format) -> anyho
         .with_context(|| format!("cannot write `{}`", output.display()))?;
     match fmt {
         Format::Json => json(
-            &json!({"file": output, "delivered": export.delivered, "decisions": export.entries}),
+            &json!({"file": output, "delivered": export.delivered, "logged": true, "fingerprinted": true, "decisions": export.entries}),
         ),
         Format::Human => {
             println!(
-                "{}: {} objects for {to} ({})",
+                "{}: {} objects delivered to {to}, fingerprinted for it, logged and counted ({})",
                 output.display(),
                 export.delivered,
                 tally(&export.entries)

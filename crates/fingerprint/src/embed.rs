@@ -274,11 +274,12 @@ impl Embedder {
     }
 
     fn order_position(&self, id: &str, prop: &str, first: &str) -> u64 {
-        first_u64(
-            &self
-                .order
-                .eval(&[b"position", id.as_bytes(), prop.as_bytes(), first.as_bytes()]),
-        )
+        first_u64(&self.order.eval(&[
+            b"position",
+            id.as_bytes(),
+            prop.as_bytes(),
+            first.as_bytes(),
+        ]))
     }
 
     fn form_position(&self, id: &str, prop: &str) -> u64 {
@@ -357,7 +358,7 @@ impl Embedder {
 /// granular-marking selectors into sorted lists rewritten.
 pub fn normalise(object: &Map<String, Value>, unmap: &dyn Fn(&str) -> String) -> Value {
     let mut out = object.clone();
-    unmap_refs(&mut out, unmap, true);
+    rewrite_ids(&mut out, &|s| Some(unmap(s)));
     for &prop in ORDERED_FREELY {
         let Some(Value::Array(list)) = out.get(prop) else {
             continue;
@@ -388,28 +389,59 @@ pub fn normalise(object: &Map<String, Value>, unmap: &dyn Fn(&str) -> String) ->
     Value::Object(out)
 }
 
-fn unmap_refs(map: &mut Map<String, Value>, unmap: &dyn Fn(&str) -> String, top: bool) {
+/// Rewrites the top-level `id` and every `*_ref` / `*_refs` value, at any depth, to what
+/// `map_id` gives (left as it is on `None`). Returns whether anything changed. This is how a
+/// partner's references to the ids it received are mapped back to ours on the way in.
+pub fn rewrite_ids(
+    object: &mut Map<String, Value>,
+    map_id: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    rewrite_in(object, map_id, true)
+}
+
+fn rewrite_in(
+    map: &mut Map<String, Value>,
+    map_id: &dyn Fn(&str) -> Option<String>,
+    top: bool,
+) -> bool {
+    let mut changed = false;
+    let mut one = |s: &mut String| {
+        if let Some(new) = map_id(s) {
+            if new != *s {
+                *s = new;
+                changed = true;
+            }
+        }
+    };
+    let mut nested = Vec::new();
     for (key, value) in map.iter_mut() {
         let single = (top && key == "id") || key.ends_with("_ref");
         match value {
-            Value::String(s) if single => *s = unmap(s),
+            Value::String(s) if single => one(s),
             Value::Array(items) if key.ends_with("_refs") => {
                 for item in items.iter_mut() {
                     if let Value::String(s) = item {
-                        *s = unmap(s);
+                        one(s);
                     }
                 }
             }
-            Value::Object(inner) => unmap_refs(inner, unmap, false),
-            Value::Array(items) => {
-                for item in items.iter_mut() {
-                    if let Value::Object(inner) = item {
-                        unmap_refs(inner, unmap, false);
-                    }
-                }
-            }
+            Value::Object(_) | Value::Array(_) => nested.push(value),
             _ => {}
         }
+    }
+    for value in nested {
+        changed |= rewrite_nested(value, map_id);
+    }
+    changed
+}
+
+fn rewrite_nested(value: &mut Value, map_id: &dyn Fn(&str) -> Option<String>) -> bool {
+    match value {
+        Value::Object(inner) => rewrite_in(inner, map_id, false),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |c, v| rewrite_nested(v, map_id) | c),
+        _ => false,
     }
 }
 
@@ -571,15 +603,24 @@ mod tests {
     fn forms_name_the_same_instant() {
         assert_eq!(
             forms("2026-01-02T00:00:00Z"),
-            Some(("2026-01-02T00:00:00Z".into(), "2026-01-02T00:00:00.000Z".into()))
+            Some((
+                "2026-01-02T00:00:00Z".into(),
+                "2026-01-02T00:00:00.000Z".into()
+            ))
         );
         assert_eq!(
             forms("2026-01-02T00:00:00.500Z"),
-            Some(("2026-01-02T00:00:00.5Z".into(), "2026-01-02T00:00:00.500Z".into()))
+            Some((
+                "2026-01-02T00:00:00.5Z".into(),
+                "2026-01-02T00:00:00.500Z".into()
+            ))
         );
         assert_eq!(
             forms("2026-01-02T00:00:00.123Z"),
-            Some(("2026-01-02T00:00:00.123Z".into(), "2026-01-02T00:00:00.123000Z".into()))
+            Some((
+                "2026-01-02T00:00:00.123Z".into(),
+                "2026-01-02T00:00:00.123000Z".into()
+            ))
         );
         assert_eq!(forms("2026-01-02T00:00:00.Z"), None);
         assert_eq!(forms("2026-01-02 00:00:00Z"), None);
@@ -600,30 +641,44 @@ mod tests {
         assert_ne!(copy["created_by_ref"], original["created_by_ref"]);
         let refs = copy["object_refs"].as_array().cloned().unwrap_or_default();
         assert!(refs.contains(&json!("ipv4-addr--44444444-4444-5444-8444-444444444444")));
-        assert!(refs.contains(&json!("attack-pattern--55555555-5555-4555-8555-555555555555")));
+        assert!(refs.contains(&json!(
+            "attack-pattern--55555555-5555-4555-8555-555555555555"
+        )));
         assert_eq!(copy["object_marking_refs"], original["object_marking_refs"]);
         // The granular marking still points at the threat actor.
-        let sel = copy["granular_markings"][0]["selectors"][0].as_str().unwrap_or("");
+        let sel = copy["granular_markings"][0]["selectors"][0]
+            .as_str()
+            .unwrap_or("");
         let ix: usize = sel
             .trim_start_matches("object_refs.[")
             .trim_end_matches(']')
             .parse()
             .unwrap_or(99);
         let ta = e
-            .deliver_id(&rus, &StixId::parse("threat-actor--22222222-2222-4222-8222-222222222222").unwrap_or_else(|e| unreachable!("{e}")))
+            .deliver_id(
+                &rus,
+                &StixId::parse("threat-actor--22222222-2222-4222-8222-222222222222")
+                    .unwrap_or_else(|e| unreachable!("{e}")),
+            )
             .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(refs[ix], json!(ta.as_str()));
         // Mapped back and normalised, the copy is the original.
         let back = |s: &str| -> String {
             for o in original_ids() {
                 let id = StixId::parse(o).unwrap_or_else(|e| unreachable!("{e}"));
-                if e.deliver_id(&rus, &id).map(|d| d.as_str() == s).unwrap_or(false) {
+                if e.deliver_id(&rus, &id)
+                    .map(|d| d.as_str() == s)
+                    .unwrap_or(false)
+                {
                     return o.to_owned();
                 }
             }
             s.to_owned()
         };
-        assert_eq!(normalise(&copy, &back), normalise(&original, &|s| s.to_owned()));
+        assert_eq!(
+            normalise(&copy, &back),
+            normalise(&original, &|s| s.to_owned())
+        );
     }
 
     fn original_ids() -> Vec<&'static str> {
@@ -665,8 +720,12 @@ mod tests {
         let e = embedder();
         let mut a = report();
         let mut b = report();
-        let pa = e.mark(&Recipient::new("RUS"), &mut a, &remaps).unwrap_or_default();
-        let pb = e.mark(&Recipient::new("GBR"), &mut b, &remaps).unwrap_or_default();
+        let pa = e
+            .mark(&Recipient::new("RUS"), &mut a, &remaps)
+            .unwrap_or_default();
+        let pb = e
+            .mark(&Recipient::new("GBR"), &mut b, &remaps)
+            .unwrap_or_default();
         let pos = |v: &[Slot]| {
             let mut p: Vec<u64> = v.iter().map(|s| s.position).collect();
             p.sort_unstable();
@@ -679,10 +738,16 @@ mod tests {
     fn unknown_elements_make_a_list_unreadable_not_wrong() {
         let e = embedder();
         let mut copy = report();
-        e.mark(&Recipient::new("RUS"), &mut copy, &remaps).unwrap_or_default();
+        e.mark(&Recipient::new("RUS"), &mut copy, &remaps)
+            .unwrap_or_default();
         // Re-minted references: nothing maps back, so no order slot is read from object_refs.
-        let read = e.read("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77", &copy, &|_| None);
-        assert_eq!(read.iter().filter(|s| s.family == Family::Order).count(), 1); // report_types
+        let read = e.read(
+            "report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77",
+            &copy,
+            &|_| None,
+        );
+        assert_eq!(read.iter().filter(|s| s.family == Family::Order).count(), 1);
+        // report_types
     }
 
     proptest! {

@@ -22,6 +22,17 @@ impl FingerprintKey {
         FingerprintKey(bytes)
     }
 
+    /// The commitment to this key that the transparency log holds: SHA-256 of a fixed label
+    /// and the key. Revealing the key later (to an arbiter) lets anyone check it against the
+    /// logged commitment and recompute every mark and accusation.
+    pub fn commitment(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = Sha256::new();
+        h.update(b"liaison-fingerprint/v1/commitment\0");
+        h.update(self.0);
+        h.finalize().into()
+    }
+
     /// The subkey for one use, HMAC(key, label).
     pub(crate) fn derive(&self, label: &[u8]) -> Prf {
         let mut out = [0u8; 32];

@@ -34,7 +34,9 @@ mod tardos;
 pub use accuse::{
     accuse, Accusation, AccuseOptions, Accused, Delivered, Observation, Positions, RecipientScore,
 };
-pub use embed::{normalise, Embedder, Family, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY};
+pub use embed::{
+    normalise, rewrite_ids, Embedder, Family, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
+};
 pub use error::FingerprintError;
 pub use key::FingerprintKey;
 pub use recipient::Recipient;

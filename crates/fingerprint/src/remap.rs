@@ -77,7 +77,11 @@ impl Remapper {
         Remapper(key.derive(REMAP_LABEL))
     }
 
-    pub(crate) fn remap(&self, recipient: &Recipient, id: &StixId) -> Result<StixId, FingerprintError> {
+    pub(crate) fn remap(
+        &self,
+        recipient: &Recipient,
+        id: &StixId,
+    ) -> Result<StixId, FingerprintError> {
         let out = self
             .0
             .eval(&[recipient.as_str().as_bytes(), id.as_str().as_bytes()]);

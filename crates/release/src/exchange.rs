@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::admit::{version_text, Entering, Refusal};
 use crate::error::ReleaseError;
+use crate::fingerprint::map_back;
 use crate::node::Node;
 use crate::view::{View, ViewEntry};
 
@@ -102,6 +103,7 @@ impl<S: Store> Node<S> {
         })?;
         Ok(View {
             partner: from.clone(),
+            delivered: entries.len(),
             entries,
             decisions: Vec::new(),
         })
@@ -122,12 +124,16 @@ impl<S: Store> Node<S> {
         let mut good: Vec<StixObject> = Vec::new();
         // What the STIX 2.0 upgrade added to each of `good`, aligned with it.
         let mut upgrades: Vec<Vec<liaison_stix::Upgrade>> = Vec::new();
-        for (index, text) in objects.iter().enumerate() {
+        // Ids it received from us come back as ours (its references to our objects included).
+        let delivered = self.remap_index(from)?;
+        let mut sent_as: std::collections::HashMap<String, String> = Default::default();
+        for (index, &text) in objects.iter().enumerate() {
             let at = Locator {
                 index: Some(index),
                 id: None,
             };
-            let value: Value = match serde_json::from_str(text) {
+            let mapped: String;
+            let mut value: Value = match serde_json::from_str(text) {
                 Ok(v) => v,
                 Err(e) => {
                     receipt.failures.push(ReceiptFailure {
@@ -137,6 +143,20 @@ impl<S: Store> Node<S> {
                     });
                     continue;
                 }
+            };
+            let sent_id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+            let text = if !delivered.is_empty() && map_back(&mut value, &delivered) {
+                if let (Some(sent), Some(ours)) =
+                    (sent_id, value.get("id").and_then(Value::as_str))
+                {
+                    if sent != ours {
+                        sent_as.insert(ours.to_owned(), sent);
+                    }
+                }
+                mapped = value.to_string();
+                mapped.as_str()
+            } else {
+                text
             };
             let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
             let version = value
@@ -349,6 +369,21 @@ impl<S: Store> Node<S> {
             refused = receipt.failures.len(),
             "received"
         );
+        // The partner is answered in its own ids: ours behind them are not its to learn.
+        if !sent_as.is_empty() {
+            for (id, _) in &mut receipt.successes {
+                if let Some(sent) = sent_as.get(id.as_str()) {
+                    id.clone_from(sent);
+                }
+            }
+            for f in &mut receipt.failures {
+                if let Some(sent) = f.id.as_deref().and_then(|id| sent_as.get(id)) {
+                    if let Some(id) = f.id.replace(sent.clone()) {
+                        f.message = f.message.replace(&id, sent);
+                    }
+                }
+            }
+        }
         Ok(receipt)
     }
 

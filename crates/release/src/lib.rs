@@ -10,6 +10,7 @@ mod consent;
 mod error;
 mod exchange;
 mod explain;
+mod fingerprint;
 mod ingest;
 mod ledger;
 mod log;
@@ -29,6 +30,7 @@ pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Derivation, Explanation, Lineage};
 pub use ingest::{IngestOptions, IngestSummary};
+pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
 pub use ledger::{grading_factor, Ledger};
 pub use log::{
     origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,

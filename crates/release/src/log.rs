@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use liaison_fingerprint::FingerprintKey;
 use liaison_labels::Party;
 use liaison_log::{
     encode_entry_bundle, hashes_to_store, leaf_hash, prove_consistency, prove_inclusion, root,
@@ -96,6 +97,22 @@ pub enum Leaf {
         /// the type, times the grading and echo factors), rounded to 1/1000.
         value: f64,
     },
+    /// The commitment under which every copy delivered to `recipient` is fingerprinted,
+    /// logged before its first fingerprinted delivery: a third party given the key later can
+    /// check it against this commitment and recompute an accusation (see `fingerprint.rs`).
+    Fingerprint {
+        /// The partner.
+        recipient: String,
+        /// SHA-256 of the commitment label and the fingerprint key, hex.
+        commitment: String,
+        /// The construction (`liaison-fingerprint/v1`: remapping, order and form variants,
+        /// symmetric Tardos code).
+        construction: String,
+        /// The coalition size the code is designed for (c).
+        colluders: u64,
+        /// The tolerated probability of accusing any innocent (ε₁), as text.
+        epsilon1: String,
+    },
     /// An object received from a partner.
     Received {
         /// The partner.
@@ -132,7 +149,9 @@ impl Leaf {
         let mut p = match self {
             Leaf::Agreement { partner, .. } => vec![partner.clone()],
             Leaf::Consent { to, by, .. } => vec![by.clone(), to.clone()],
-            Leaf::Delivery { recipient, .. } => vec![recipient.clone()],
+            Leaf::Delivery { recipient, .. } | Leaf::Fingerprint { recipient, .. } => {
+                vec![recipient.clone()]
+            }
             Leaf::Received { from, .. } => vec![from.clone()],
         };
         p.sort();
@@ -180,6 +199,9 @@ pub struct LogKeys {
     pub node: NodeKey,
     /// Cosigns partners' checkpoints.
     pub cosigner: Cosigner,
+    /// Marks the copies we deliver (derived from the same seed as the others, so that
+    /// `log.key` stays the node's one secret file; never used to sign).
+    pub fingerprint: FingerprintKey,
     /// What this node has read of its own log (stored hashes are never rewritten; a size is
     /// signed once), kept with the keys of that log.
     cache: Arc<Mutex<LogCache>>,
@@ -348,9 +370,14 @@ impl LogKeys {
         h.update(seed);
         let cosigner_seed: [u8; 32] = h.finalize().into();
         let cosigner = Cosigner::from_seed(&name, cosigner_seed).map_err(log_err)?;
+        let mut h = Sha256::new();
+        h.update(b"liaison fingerprint key\0");
+        h.update(seed);
+        let fingerprint = FingerprintKey::from_bytes(h.finalize().into());
         Ok(LogKeys {
             node,
             cosigner,
+            fingerprint,
             cache: Arc::default(),
         })
     }

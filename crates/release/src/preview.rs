@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use liaison_fingerprint::{Embedder, Recipient};
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
 use liaison_stix::{bundle_json, with_property, StixObject, LIAISON_EXTENSION_ID};
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ReleaseError;
+use crate::fingerprint::{is_marked, mark_text};
 use crate::node::Node;
 
 /// One object's decision for a partner, as `release preview` shows it.
@@ -63,9 +65,18 @@ struct Copy {
 /// Everything one pass over the holdings yields for a partner.
 struct Run {
     entries: Vec<Entry>,
-    /// (text, marking ids) of every copy.
-    copies: Vec<(String, Vec<String>)>,
+    copies: Vec<Delivered>,
     labels: Vec<Label>,
+}
+
+/// One object as it leaves the node.
+pub(crate) struct Delivered {
+    /// The copy as JSON text (fingerprinted for its recipient when it is a delivery).
+    pub(crate) text: String,
+    /// Our id of the object (the copy's own id may be remapped).
+    pub(crate) original: String,
+    /// The marking-definitions it refers to.
+    pub(crate) marks: Vec<String>,
 }
 
 /// When computed labels are written out, they get this `created`: their id is a function of
@@ -201,12 +212,15 @@ fn deliver(
 }
 
 impl<S: Store> Node<S> {
-    fn run(&self, to: &Party) -> Result<Run, ReleaseError> {
+    /// One pass over the holdings for `to`: every decision, and (with `marking`) the copies
+    /// fingerprinted for it.
+    fn run(&self, to: &Party, marking: Option<&Embedder>) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
+        let recipient = Recipient::new(to.as_str());
         let mut judge = self.judge(&world, &agreement)?;
         let mut entries = Vec::new();
-        let mut copies: Vec<(String, Vec<String>)> = Vec::new();
+        let mut copies: Vec<Delivered> = Vec::new();
         let mut computed: Vec<Label> = Vec::new();
         let mut sent: BTreeSet<String> = BTreeSet::new();
         let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
@@ -260,7 +274,23 @@ impl<S: Store> Node<S> {
                             }
                         }
                         if sent.insert(obj.id().to_string()) {
-                            copies.push((text, marks));
+                            let text = match marking {
+                                Some(e) if is_marked(&world, obj.id().as_str()) => {
+                                    match mark_text(e, &recipient, &world, &text) {
+                                        Ok(t) => t,
+                                        Err(err) => {
+                                            pending.push(Err(err));
+                                            text
+                                        }
+                                    }
+                                }
+                                _ => text,
+                            };
+                            copies.push(Delivered {
+                                text,
+                                original: obj.id().to_string(),
+                                marks,
+                            });
                         }
                     }
                     Err(reason) => {
@@ -283,58 +313,70 @@ impl<S: Store> Node<S> {
 
     /// The decision on every object this node holds, for partner `to`.
     pub fn preview(&self, to: &Party) -> Result<Vec<Entry>, ReleaseError> {
-        Ok(self.run(to)?.entries)
+        Ok(self.run(to, None)?.entries)
     }
 
-    /// Everything partner `to` receives, as object texts: the labels the copies carry (and
-    /// liaison's identity and extension-definition when a liaison label is among them), then
-    /// the cut copies. Also every decision, and how many copies there are.
+    /// Everything partner `to` receives, decided, cut and fingerprinted for it: the labels
+    /// the copies carry (and liaison's identity and extension-definition when a liaison label
+    /// is among them), then the copies. Also every decision, and how many copies there are.
+    /// Not yet logged nor counted: [`Node::view`] does that.
     pub(crate) fn delivery(
         &self,
         to: &Party,
-    ) -> Result<(Vec<Entry>, Vec<String>, usize), ReleaseError> {
+    ) -> Result<(Vec<Entry>, Vec<Delivered>, usize), ReleaseError> {
+        let recipients = self.store.partners()?.len();
+        let embedder = self.embedder(recipients)?;
         let Run {
             entries,
             copies,
             labels: computed,
-        } = self.run(to)?;
-        let marks: BTreeSet<String> = copies.iter().flat_map(|(_, m)| m.iter().cloned()).collect();
-        let mut texts: Vec<String> = Vec::new();
+        } = self.run(to, Some(&embedder))?;
+        let marks: BTreeSet<String> = copies.iter().flat_map(|c| c.marks.iter().cloned()).collect();
+        let mut out: Vec<Delivered> = Vec::new();
         let mut uses_liaison = false;
+        let meta = |text: String, id: &str| Delivered {
+            text,
+            original: id.to_owned(),
+            marks: Vec::new(),
+        };
         for m in &marks {
             if let Some(label) = computed.iter().find(|l| l.marking_id().as_str() == m) {
                 uses_liaison = true;
-                texts.push(
+                out.push(meta(
                     Value::Object(label.to_marking_definition(COMPUTED_LABEL_CREATED)).to_string(),
-                );
+                    m,
+                ));
             } else if let Some(stored) = self.store.latest(m)? {
                 uses_liaison |= stored
                     .object
                     .extensions()
                     .is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
-                texts.push(stored.object.raw().to_owned());
+                out.push(meta(stored.object.raw().to_owned(), m));
             } else if let Some(t) = Tlp::from_marking_id(m) {
-                texts.push(Value::Object(t.marking_definition()).to_string());
+                out.push(meta(Value::Object(t.marking_definition()).to_string(), m));
             }
         }
         if uses_liaison {
-            texts.push(Value::Object(liaison_identity()).to_string());
-            texts.push(Value::Object(extension_definition()).to_string());
+            for o in [liaison_identity(), extension_definition()] {
+                let id = o.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                out.push(meta(Value::Object(o).to_string(), &id));
+            }
         }
         let delivered = copies.len();
-        texts.extend(copies.into_iter().map(|(t, _)| t));
-        Ok((entries, texts, delivered))
+        out.extend(copies);
+        Ok((entries, out, delivered))
     }
 
-    /// The bundle partner `to` would receive: the cut copies, the labels they carry, and
-    /// liaison's extension-definition.
-    pub fn export(&self, to: &Party) -> Result<Export, ReleaseError> {
-        let (entries, texts, delivered) = self.delivery(to)?;
-        let bundle = bundle_json(texts.iter().map(String::as_str));
+    /// Delivers partner `to`'s view as one bundle: the same copies TAXII serves, through the
+    /// same step (decided, cut, fingerprinted for `to`, logged and counted). A bundle handed
+    /// over out of band is as much a delivery as a TAXII page.
+    pub fn export(&mut self, to: &Party) -> Result<Export, ReleaseError> {
+        let view = self.view(to)?;
+        let bundle = bundle_json(view.entries.iter().map(|e| &*e.json));
         Ok(Export {
             bundle,
-            entries,
-            delivered,
+            entries: view.decisions,
+            delivered: view.delivered,
         })
     }
 }

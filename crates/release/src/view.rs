@@ -15,6 +15,7 @@ use liaison_store::releases::{self, Released};
 use liaison_store::{Store, StoreError};
 
 use crate::error::ReleaseError;
+use crate::fingerprint::COMMITMENT_LOGGED;
 use crate::log::{sha256_hex, Leaf};
 use crate::node::Node;
 use crate::preview::Entry;
@@ -53,6 +54,13 @@ fn delivery_leaf(
     }
 }
 
+/// One object going into a view: parsed, as text, and under our id.
+pub(crate) struct Going {
+    object: StixObject,
+    text: String,
+    original: String,
+}
+
 /// One object in a view.
 #[derive(Debug, Clone)]
 pub struct ViewEntry {
@@ -79,36 +87,48 @@ pub struct View {
     pub entries: Vec<ViewEntry>,
     /// Every decision behind the view.
     pub decisions: Vec<Entry>,
+    /// How many of the entries are intelligence (the labels and definitions they carry
+    /// aside).
+    pub delivered: usize,
 }
 
 impl<S: Store> Node<S> {
-    /// Computes partner `to`'s view and records when each object first entered it.
+    /// Delivers partner `to`'s view: decides, cuts and fingerprints every copy for it
+    /// ([`Node::delivery`]), then records when each object first entered the view, logging
+    /// and counting what enters now. Everything that leaves the node goes through here: TAXII
+    /// pages, `release export`, the demo.
     pub fn view(&mut self, to: &Party) -> Result<View, ReleaseError> {
-        let (decisions, texts, _) = self.delivery(to)?;
-        let mut parsed = Vec::with_capacity(texts.len());
-        for text in texts {
-            let doc = parse_document(&text)?;
+        let (decisions, copies, delivered) = self.delivery(to)?;
+        let mut parsed = Vec::with_capacity(copies.len());
+        for copy in copies {
+            let doc = parse_document(&copy.text)?;
             for o in doc.objects {
-                parsed.push((o, text.clone()));
+                parsed.push(Going {
+                    object: o,
+                    text: copy.text.clone(),
+                    original: copy.original.clone(),
+                });
             }
         }
+        // Releases are recorded under our ids; the copies carry the recipient's.
         let keys: Vec<(String, String)> = parsed
             .iter()
-            .map(|(o, _)| {
-                let v = o.version().map(Timestamp::sort_key).unwrap_or_default();
-                (o.id().to_string(), v)
+            .map(|g| {
+                let v = g.object.version().map(Timestamp::sort_key).unwrap_or_default();
+                (g.original.clone(), v)
             })
             .collect();
         let times = self.record_deliveries(to, &parsed, &keys, &decisions)?;
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
-        for ((o, text), date_added) in parsed.into_iter().zip(times) {
+        for (g, date_added) in parsed.into_iter().zip(times) {
+            let o = g.object;
             entries.push(ViewEntry {
                 id: o.id().to_string(),
                 object_type: o.object_type().to_owned(),
                 version: o.version().cloned().unwrap_or_else(|| date_added.clone()),
                 spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
                 date_added,
-                json: text.into(),
+                json: g.text.into(),
             });
         }
         entries.sort_by(|a, b| {
@@ -120,6 +140,7 @@ impl<S: Store> Node<S> {
             partner: to.clone(),
             entries,
             decisions,
+            delivered,
         })
     }
 
@@ -130,7 +151,7 @@ impl<S: Store> Node<S> {
     fn record_deliveries(
         &mut self,
         to: &Party,
-        parsed: &[(StixObject, String)],
+        parsed: &[Going],
         keys: &[(String, String)],
         decisions: &[Entry],
     ) -> Result<Vec<Timestamp>, ReleaseError> {
@@ -169,19 +190,35 @@ impl<S: Store> Node<S> {
                 }
                 decided.entry(d.object.as_str()).or_insert(d);
             }
-            let mut leaves = Vec::with_capacity(new_at.len());
+            let mut leaves = Vec::with_capacity(new_at.len() + 1);
+            // The commitment its copies are marked under, before the first of them.
+            let commit = self
+                .store
+                .partner_key(to.as_str(), COMMITMENT_LOGGED)?
+                .is_none();
+            if commit {
+                leaves.push(self.fingerprint_leaf(to));
+            }
             for (&i, v) in new_at.iter().zip(values) {
-                let (o, json) = parsed.get(i).ok_or_else(|| {
+                let g = parsed.get(i).ok_or_else(|| {
                     ReleaseError::Log(format!("no object at position {i} of the view"))
                 })?;
-                let d = decided.get(o.id().as_str()).copied();
-                leaves.push(delivery_leaf(to, o, json, d, v));
+                let d = decided.get(g.original.as_str()).copied();
+                leaves.push(delivery_leaf(to, &g.object, &g.text, d, v));
             }
             let written = self.append_with(&leaves, |store, entries, openings, hashes| {
                 store.log_append_releases(to.as_str(), &new_keys, entries, openings, hashes)
             });
             match written {
                 Ok((_, times)) => {
+                    if commit {
+                        // Logged with the deliveries; remembered after (a crash between logs
+                        // the commitment once more, which is harmless).
+                        let c = self.log_keys.fingerprint.commitment();
+                        let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
+                        self.store
+                            .set_partner_key(to.as_str(), COMMITMENT_LOGGED, &hex)?;
+                    }
                     return Ok(only_times(releases::aligned(
                         keys, &known, new_keys, times,
                     )?));

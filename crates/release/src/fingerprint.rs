@@ -1,0 +1,122 @@
+//! Step 3 of a delivery (decide, cut, **fingerprint**, log, ledger): every copy of our
+//! intelligence that leaves the node carries its recipient's marks (crates/fingerprint), and
+//! ids coming back from a partner are mapped back to ours.
+//!
+//! What is not marked, and why (README "Fingerprinting"):
+//! - public content: an object whose effective label is TLP:CLEAR (ATT&CK and other
+//!   reference feeds) goes out as it came, ids and bytes, to every recipient alike: there is
+//!   no leak of it to trace, and partners match it by its published ids;
+//! - cyber-observables, marking-definitions, extension-definitions and liaison's identity
+//!   keep their ids ([`liaison_fingerprint::keeps_id`]);
+//! - what a partner gave us is never sent back to it, so it is never marked for it.
+//!
+//! The code's design is fixed per node: coalitions of up to [`COLLUDERS`] recipients, and a
+//! probability [`EPSILON1`] of accusing any innocent. Before the first fingerprinted delivery
+//! to a partner, a [`Leaf::Fingerprint`] with the key's commitment and that design is logged
+//! for it.
+
+use liaison_fingerprint::{rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode};
+use liaison_stix::StixId;
+use liaison_labels::{Party, Tlp};
+use liaison_policy::World;
+use liaison_store::Store;
+use serde_json::Value;
+
+use crate::error::ReleaseError;
+use crate::log::Leaf;
+use crate::node::Node;
+
+/// The construction the log names.
+pub const CONSTRUCTION: &str = "liaison-fingerprint/v1";
+/// The coalition size the code is designed to trace (c).
+pub const COLLUDERS: usize = 4;
+/// The tolerated probability of accusing any innocent, over all recipients (ε₁).
+pub const EPSILON1: f64 = 1e-6;
+/// The partner-key slot remembering that a partner's fingerprint commitment is logged.
+pub(crate) const COMMITMENT_LOGGED: &str = "fingerprint-commitment";
+
+/// Whether copies of the object at `id` are fingerprinted: we hold it and it is not public.
+pub(crate) fn is_marked(world: &World, id: &str) -> bool {
+    world.lookup(id).is_some_and(|ix| {
+        world
+            .effective(ix)
+            .map_or(true, |eff| eff.tlp != Some(Tlp::Clear))
+    })
+}
+
+/// `object` (a partner's JSON) with every id it received from us mapped back to ours.
+/// Returns whether anything was mapped.
+pub(crate) fn map_back(object: &mut Value, index: &RemapIndex) -> bool {
+    let Value::Object(map) = object else {
+        return false;
+    };
+    rewrite_ids(map, &|s| {
+        StixId::parse(s)
+            .ok()
+            .and_then(|id| index.unmap(&id))
+            .map(|u| u.original.to_string())
+    })
+}
+
+/// `text`, the copy of one of our objects going to `recipient`, with its marks.
+pub(crate) fn mark_text(
+    embedder: &Embedder,
+    recipient: &Recipient,
+    world: &World,
+    text: &str,
+) -> Result<String, ReleaseError> {
+    let mut value: Value = serde_json::from_str(text)
+        .map_err(|e| ReleaseError::Log(format!("a copy to fingerprint is not JSON: {e}")))?;
+    let Value::Object(map) = &mut value else {
+        return Err(ReleaseError::Log(
+            "a copy to fingerprint is not a JSON object".into(),
+        ));
+    };
+    embedder
+        .mark(recipient, map, &|id| is_marked(world, id))
+        .map_err(|e| ReleaseError::Log(e.to_string()))?;
+    Ok(value.to_string())
+}
+
+impl<S: Store> Node<S> {
+    /// The embedder of this node's key, with the code designed for `recipients` recipients.
+    pub(crate) fn embedder(&self, recipients: usize) -> Result<Embedder, ReleaseError> {
+        let params = CodeParams::new(recipients.max(COLLUDERS), COLLUDERS, EPSILON1)
+            .map_err(|e| ReleaseError::Log(e.to_string()))?;
+        let key = &self.log_keys.fingerprint;
+        Ok(Embedder::new(key, TardosCode::new(key, params)))
+    }
+
+    /// Every id we delivered to `partner`, as it received it, back to ours.
+    pub(crate) fn remap_index(&self, partner: &Party) -> Result<RemapIndex, ReleaseError> {
+        let mut ids: Vec<StixId> = self
+            .store
+            .releases(partner.as_str())?
+            .into_iter()
+            .filter_map(|(id, _, _)| StixId::parse(&id).ok())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        RemapIndex::build(
+            &self.log_keys.fingerprint,
+            &[Recipient::new(partner.as_str())],
+            ids.iter(),
+        )
+        .map_err(|e| ReleaseError::Log(e.to_string()))
+    }
+
+    /// The leaf committing to the key and design `to`'s copies are marked under.
+    pub(crate) fn fingerprint_leaf(&self, to: &Party) -> Leaf {
+        Leaf::Fingerprint {
+            recipient: to.to_string(),
+            commitment: hex(&self.log_keys.fingerprint.commitment()),
+            construction: CONSTRUCTION.to_owned(),
+            colluders: COLLUDERS as u64,
+            epsilon1: format!("{EPSILON1:e}"),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
