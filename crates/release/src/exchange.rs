@@ -93,6 +93,7 @@ impl<S: Store> Node<S> {
             let o = &s.object;
             entries.push(ViewEntry {
                 id: o.id().to_string(),
+                original: o.id().to_string(),
                 object_type: o.object_type().to_owned(),
                 version: o.version().cloned().unwrap_or_else(|| s.date_added.clone()),
                 spec_version: o.spec_version().unwrap_or("2.1").to_owned(),

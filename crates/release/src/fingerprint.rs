@@ -16,7 +16,7 @@
 //! for it.
 
 use liaison_fingerprint::{rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode};
-use liaison_stix::StixId;
+use liaison_stix::{with_properties, StixId};
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
 use liaison_store::Store;
@@ -58,24 +58,35 @@ pub(crate) fn map_back(object: &mut Value, index: &RemapIndex) -> bool {
     })
 }
 
-/// `text`, the copy of one of our objects going to `recipient`, with its marks.
+/// `text`, the copy of one of our objects going to `recipient`, with its marks. Only the
+/// marked properties' values are written anew; every other byte stays as it was (escapes such
+/// as `\u2019` included).
 pub(crate) fn mark_text(
     embedder: &Embedder,
     recipient: &Recipient,
     world: &World,
     text: &str,
 ) -> Result<String, ReleaseError> {
-    let mut value: Value = serde_json::from_str(text)
+    let value: Value = serde_json::from_str(text)
         .map_err(|e| ReleaseError::Log(format!("a copy to fingerprint is not JSON: {e}")))?;
-    let Value::Object(map) = &mut value else {
+    let Value::Object(original) = value else {
         return Err(ReleaseError::Log(
             "a copy to fingerprint is not a JSON object".into(),
         ));
     };
+    let mut marked = original.clone();
     embedder
-        .mark(recipient, map, &|id| is_marked(world, id))
+        .mark(recipient, &mut marked, &|id| is_marked(world, id))
         .map_err(|e| ReleaseError::Log(e.to_string()))?;
-    Ok(value.to_string())
+    let changes: Vec<(&str, &Value)> = marked
+        .iter()
+        .filter(|(k, v)| original.get(k.as_str()) != Some(v))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    if changes.is_empty() {
+        return Ok(text.to_owned());
+    }
+    Ok(with_properties(text, &changes).unwrap_or_else(|| Value::Object(marked).to_string()))
 }
 
 impl<S: Store> Node<S> {

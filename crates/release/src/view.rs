@@ -64,8 +64,10 @@ pub(crate) struct Going {
 /// One object in a view.
 #[derive(Debug, Clone)]
 pub struct ViewEntry {
-    /// The object's id.
+    /// The object's id, as the partner receives it.
     pub id: String,
+    /// Our id of the object (differs from `id` when the copy's id is remapped).
+    pub original: String,
     /// Its type.
     pub object_type: String,
     /// Its version: `modified`, else `created`, else the time it entered the view.
@@ -124,6 +126,7 @@ impl<S: Store> Node<S> {
             let o = g.object;
             entries.push(ViewEntry {
                 id: o.id().to_string(),
+                original: g.original,
                 object_type: o.object_type().to_owned(),
                 version: o.version().cloned().unwrap_or_else(|| date_added.clone()),
                 spec_version: o.spec_version().unwrap_or("2.1").to_owned(),

@@ -196,10 +196,12 @@ fn views_record_when_objects_first_reach_a_partner() {
     };
     node.ingest(&doc, &options, &mut |_| {}).unwrap();
     let first = node.view(&party("GBR")).unwrap();
-    assert!(first
+    let delivered = first
         .entries
         .iter()
-        .any(|e| e.id == "indicator--00000000-0000-4000-8000-000000000001"));
+        .find(|e| e.original == "indicator--00000000-0000-4000-8000-000000000001")
+        .unwrap();
+    assert_ne!(delivered.id, delivered.original, "GBR receives its own id for it");
     let again = node.view(&party("GBR")).unwrap();
     let t = |v: &liaison_release::View| {
         v.entries
@@ -755,17 +757,20 @@ fn released_uncut_objects_go_out_with_the_bytes_they_came_with() {
     let delivered = |id: &str| {
         view.entries
             .iter()
-            .find(|e| e.id == id)
+            .find(|e| e.original == id)
             .map(|e| e.json.to_string())
             .unwrap()
     };
-    assert_eq!(
-        delivered("indicator--00000000-0000-4000-8000-000000000009"),
-        own
-    );
+    // Fingerprinted for GBR: only the marked properties' values differ from what was
+    // received (its id, and its free-form timestamp's written form), every other byte kept.
+    let indicator = delivered("indicator--00000000-0000-4000-8000-000000000009");
+    assert_ne!(indicator, own, "a copy for a partner carries its marks");
+    assert_eq!(only_marks_differ(&own, &indicator), indicator);
+    assert!(indicator.contains(r#""O\u2019Brien \u00e9\/\t""#));
 
     // Relabelled on the way out (the node's label added to its marking references), and
-    // nothing else: every other byte as received, the upgrade's additions at the end.
+    // nothing else but the marks: every other byte as received, the upgrade's additions at
+    // the end.
     let malware = delivered("malware--2a6f4c7b-e690-4cc7-ab6b-1f821fb6b80b");
     let label_id = rel_to_gbr().default_label.unwrap().marking_id();
     let original = object_text(STIX20_BUNDLE, "\"malware--2a6f4c7b");
@@ -779,10 +784,38 @@ fn released_uncut_objects_go_out_with_the_bytes_they_came_with() {
         .trim_end_matches('}')
         .to_owned()
         + r#","spec_version":"2.1","is_family":true,"malware_types":["malware"]}"#;
-    assert_eq!(malware, expected);
+    assert_eq!(only_marks_differ(&expected, &malware), malware);
     assert!(malware.contains(r#"that\u2019s used \u00e9 \/ \"quoted\"."#));
-    // The export writes the same bytes.
+    // The export is the same delivery: the same bytes.
     let export = node.export(&party("GBR")).unwrap();
-    assert!(export.bundle.contains(&expected));
-    assert!(export.bundle.contains(&own));
+    assert!(export.bundle.contains(&malware));
+    assert!(export.bundle.contains(&indicator));
+}
+
+/// `expected` with the values of the properties fingerprinting may mark (id, references,
+/// freely ordered lists, free-form timestamps) taken from `marked`; panics if any other
+/// property differs.
+fn only_marks_differ(expected: &str, marked: &str) -> String {
+    let a: serde_json::Map<String, serde_json::Value> = serde_json::from_str(expected).unwrap();
+    let b: serde_json::Map<String, serde_json::Value> = serde_json::from_str(marked).unwrap();
+    assert_eq!(
+        a.keys().collect::<std::collections::BTreeSet<_>>(),
+        b.keys().collect::<std::collections::BTreeSet<_>>()
+    );
+    let markable = |k: &str| {
+        k == "id"
+            || k.ends_with("_ref")
+            || k.ends_with("_refs")
+            || liaison_fingerprint::ORDERED_FREELY.contains(&k)
+            || liaison_fingerprint::FREE_FORM_TIMESTAMPS.contains(&k)
+    };
+    let changes: Vec<(&str, &serde_json::Value)> = b
+        .iter()
+        .filter(|(k, v)| a.get(k.as_str()) != Some(v))
+        .map(|(k, v)| {
+            assert!(markable(k), "`{k}` changed on the way out");
+            (k.as_str(), v)
+        })
+        .collect();
+    liaison_stix::with_properties(expected, &changes).unwrap()
 }

@@ -20,7 +20,7 @@ pub use bundle::{
 pub use error::{Locator, StixError};
 pub use id::StixId;
 pub use object::{GranularMarking, StixObject, LIAISON_EXTENSION_ID};
-pub use text::with_property;
+pub use text::{with_properties, with_property};
 pub use timestamp::Timestamp;
 pub use upgrade::{
     is_stix20_bundle, is_stix20_object, text_before_upgrade, upgrade_object, Upgrade, UpgradeRule,

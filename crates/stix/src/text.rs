@@ -73,6 +73,37 @@ pub fn with_property(raw: &str, key: &str, value: &Value) -> Option<String> {
     }
 }
 
+/// `raw` with the values of several top-level properties, each present exactly once,
+/// replaced by `changes` in one pass; every other byte kept. `None` if `raw` is not an
+/// object's text, or a key of `changes` is absent or named twice.
+pub fn with_properties(raw: &str, changes: &[(&str, &Value)]) -> Option<String> {
+    let Members(members) = serde_json::from_str(raw).ok()?;
+    let mut spans: Vec<(usize, usize, String)> = Vec::with_capacity(changes.len());
+    for (key, value) in changes {
+        let mut found = members.iter().filter(|(k, _)| k == key);
+        let (Some((_, at)), None) = (found.next(), found.next()) else {
+            return None;
+        };
+        let text = at.get();
+        let start = (text.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
+        let end = start.checked_add(text.len())?;
+        if raw.get(start..end) != Some(text) {
+            return None;
+        }
+        spans.push((start, end, value.to_string()));
+    }
+    spans.sort_by_key(|(start, _, _)| *start);
+    let mut out = String::with_capacity(raw.len());
+    let mut at = 0;
+    for (start, end, text) in spans {
+        out.push_str(raw.get(at..start)?);
+        out.push_str(&text);
+        at = end;
+    }
+    out.push_str(raw.get(at..)?);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +150,16 @@ mod tests {
             with_property(raw, "object_marking_refs", &json!(["o"])).as_deref(),
             Some(r#"{"x":{"object_marking_refs":["m"]},"object_marking_refs":["o"]}"#)
         );
+    }
+
+    #[test]
+    fn several_properties_are_replaced_keeping_every_other_byte() {
+        let raw = "{ \"id\": \"x--1\",\n \"name\": \"O\\u2019B\", \"refs\": [1, 2] }";
+        let out = with_properties(raw, &[("refs", &json!([2, 1])), ("id", &json!("x--2"))]);
+        assert_eq!(
+            out.as_deref(),
+            Some("{ \"id\": \"x--2\",\n \"name\": \"O\\u2019B\", \"refs\": [2,1] }")
+        );
+        assert_eq!(with_properties(raw, &[("absent", &json!(1))]), None);
     }
 }
