@@ -98,6 +98,20 @@ impl<S: Store> Node<S> {
         Ok(Embedder::new(key, TardosCode::new(key, params)))
     }
 
+    /// The id under which partner `to` receives our object `id`: its own remapped id, or `id`
+    /// itself when copies of it are not fingerprinted (public content, observables, markings).
+    pub fn delivered_id(&self, to: &Party, id: &str) -> Result<String, ReleaseError> {
+        let world = self.world()?;
+        let parsed = StixId::parse(id).map_err(ReleaseError::Party)?;
+        if !is_marked(&world, id) {
+            return Ok(id.to_owned());
+        }
+        self.embedder(1)?
+            .deliver_id(&Recipient::new(to.as_str()), &parsed)
+            .map(|d| d.to_string())
+            .map_err(|e| ReleaseError::Log(e.to_string()))
+    }
+
     /// Every id we delivered to `partner`, as it received it, back to ours.
     pub(crate) fn remap_index(&self, partner: &Party) -> Result<RemapIndex, ReleaseError> {
         let mut ids: Vec<StixId> = self
