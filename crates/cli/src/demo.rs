@@ -203,8 +203,10 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     }
     // The third-party rule, checked on the bytes: nothing of ISR's report or our assessment
     // (not even a reference) reaches RUS; NOFORN reaches nobody.
+    // Copies carry the recipient's ids: look for ours and for the ones RUS would have had.
     for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
-        if rus_export.bundle.contains(forbidden) {
+        let as_rus = node.delivered_id(&rus, forbidden)?;
+        if rus_export.bundle.contains(forbidden) || rus_export.bundle.contains(&as_rus) {
             bail!("demo check failed: `{forbidden}` appears in the bundle for RUS");
         }
     }
@@ -218,7 +220,8 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         .iter()
         .map(|o: &StixObject| o.id().as_str())
         .collect();
-    if !gbr_ids.contains(&ASSESSMENT) {
+    let gbr_assessment = node.delivered_id(&gbr, ASSESSMENT)?;
+    if !gbr_ids.contains(&gbr_assessment.as_str()) {
         bail!("demo check failed: the assessment did not reach GBR");
     }
     // GBR's copy carries the effective label, ORCON included, so that GBR's own node will
@@ -226,7 +229,7 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     let carried = gbr_doc
         .objects
         .iter()
-        .find(|o| o.id().as_str() == ASSESSMENT)
+        .find(|o| o.id().as_str() == gbr_assessment)
         .and_then(|a| a.object_marking_refs().first().cloned())
         .and_then(|m| gbr_doc.objects.iter().find(|o| *o.id() == m))
         .map(Label::from_marking_definition);
@@ -274,6 +277,18 @@ const USA_SECRET_AT_RUS: &str = "demo-secret-usa-at-rus-03";
 const WITH_USA: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
 /// GBR's agreement with RUS, on GBR's node.
 const GBR_WITH_RUS: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+
+/// The id under which `to` receives the object `id` of the node behind `handle`.
+fn as_received(
+    handle: &Arc<Mutex<Node<SqliteStore>>>,
+    to: &Party,
+    id: &str,
+) -> anyhow::Result<String> {
+    let node = handle
+        .lock()
+        .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+    Ok(node.delivered_id(to, id)?)
+}
 
 fn held(node: &Node<SqliteStore>, id: &str) -> anyhow::Result<bool> {
     Ok(liaison_store::Store::latest(node.store(), id)?.is_some())
@@ -367,11 +382,11 @@ fn over_the_network(
         _ => bail!("demo check failed: the agreement with RUS is not signed by both sides"),
     }
     for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
-        if held(&rus_node, forbidden)? {
+        if held(&rus_node, forbidden)? || held(&rus_node, &as_received(&usa_handle, &rus, forbidden)?)? {
             bail!("demo check failed: RUS's node holds `{forbidden}`");
         }
     }
-    if !held(&rus_node, ISR_TEARLINE)? {
+    if !held(&rus_node, &as_received(&usa_handle, &rus, ISR_TEARLINE)?)? {
         bail!("demo check failed: ISR's tear line did not reach RUS");
     }
 
@@ -404,7 +419,9 @@ fn over_the_network(
             progress: false,
         },
     )?;
-    if !paused_account.paused || !held(&rus_node, WARNING)? || held(&rus_node, ROUTINE)? {
+    let warning = as_received(&usa_handle, &rus, WARNING)?;
+    let routine = as_received(&usa_handle, &rus, ROUTINE)?;
+    if !paused_account.paused || !held(&rus_node, &warning)? || held(&rus_node, &routine)? {
         bail!("demo check failed: the paused exchange let the routine report through, or held back the warning");
     }
     if n.human {
@@ -444,7 +461,9 @@ fn over_the_network(
             progress: false,
         },
     )?;
-    if !held(&gbr_node, ASSESSMENT)? {
+    // GBR holds the assessment under the id the USA delivered it as.
+    let gbr_assessment = as_received(&usa_handle, &gbr, ASSESSMENT)?;
+    if !held(&gbr_node, &gbr_assessment)? {
         bail!("demo check failed: the assessment did not reach GBR's node");
     }
     if !pulled_gbr.log.as_ref().is_some_and(|c| c.cosigned) {
@@ -472,7 +491,7 @@ fn over_the_network(
     n.show(&onward, "RUS, from GBR's node");
     expect(
         &onward,
-        ASSESSMENT,
+        &gbr_assessment,
         Verdict::Withhold,
         &["third_party_rule", "not_releasable_to"],
     )?;
@@ -520,7 +539,8 @@ fn over_the_network(
         let usa_node = usa_handle
             .lock()
             .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
-        if !held(&usa_node, RUS_INDICATOR)? {
+        let as_usa = as_received(&rus_handle, &usa, RUS_INDICATOR)?;
+        if !held(&usa_node, &as_usa)? {
             bail!("demo check failed: RUS's indicator did not reach the USA");
         }
     }
