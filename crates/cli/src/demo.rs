@@ -382,7 +382,9 @@ fn over_the_network(
         _ => bail!("demo check failed: the agreement with RUS is not signed by both sides"),
     }
     for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE, DERIVED] {
-        if held(&rus_node, forbidden)? || held(&rus_node, &as_received(&usa_handle, &rus, forbidden)?)? {
+        if held(&rus_node, forbidden)?
+            || held(&rus_node, &as_received(&usa_handle, &rus, forbidden)?)?
+        {
             bail!("demo check failed: RUS's node holds `{forbidden}`");
         }
     }

@@ -327,8 +327,12 @@ fn unmarked_objects_stay_home_unless_labelled_on_ingest() {
         ],
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("indicator--00000000-0000-4000-8000-000000000002"));
+    // GBR receives the released indicator under its own id for it, as the preview says.
+    let as_gbr = by_id(2)["delivered_as"].as_str().unwrap().to_owned();
+    assert_ne!(as_gbr, "indicator--00000000-0000-4000-8000-000000000002");
+    assert!(text.contains(&as_gbr));
     assert!(!text.contains("indicator--00000000-0000-4000-8000-000000000001"));
+    assert!(by_id(1).get("delivered_as").is_none(), "nothing goes");
     let doc = liaison_stix::parse_document(&text).unwrap();
     let delivered = doc
         .objects
@@ -726,10 +730,42 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
         .iter()
         .map(|e| e["object"].as_str().unwrap())
         .collect();
-    assert!(
-        ids.contains(&"report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55"),
-        "{ids:?}"
-    );
+    // RUS holds exactly what the USA delivers to RUS, under the ids RUS received: the tear
+    // line among it, never the ISR-derived assessment or ISR's report under any id.
+    let usa_says: serde_json::Value = serde_json::from_str(&ok(
+        &usa,
+        &["release", "preview", "--to", "RUS", "--format", "json"],
+    ))
+    .unwrap();
+    let goes: Vec<&str> = usa_says
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["decision"] != "withhold")
+        .map(|e| {
+            e["delivered_as"]
+                .as_str()
+                .unwrap_or_else(|| e["object"].as_str().unwrap())
+        })
+        .collect();
+    let tearline = usa_says
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["tearline"] == "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55")
+        .unwrap()["delivered_as"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ids.contains(&tearline.as_str()), "{ids:?}");
+    for id in &ids {
+        // Liaison's own identity travels with the labels (it is no decision of its own).
+        let travels = *id == liaison_labels::LIAISON_IDENTITY_ID;
+        assert!(
+            travels || goes.contains(id),
+            "RUS holds `{id}`, which the USA does not deliver to it"
+        );
+    }
     assert!(!ids.contains(&"report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"));
     assert!(!ids.contains(&"report--2f6d9b13-7e4a-4c58-b1d2-9a0e3c5f7b44"));
 }
@@ -1414,10 +1450,29 @@ fn the_readme_tour_runs_as_written() {
     assert!(explained[1].contains("RELEASE"), "{}", explained[1]);
     let export = dir.path().join("rus.json");
     let bundle = std::fs::read_to_string(&export).unwrap();
-    assert!(
-        bundle.contains("report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55"),
-        "ISR's tear line goes to RUS"
-    );
+    let preview = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .args([
+            "--home",
+            &format!("{tmp}usa"),
+            "release",
+            "preview",
+            "--to",
+            "RUS",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let preview: serde_json::Value = serde_json::from_slice(&preview.stdout).unwrap();
+    let tearline = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["tearline"] == "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55")
+        .and_then(|e| e["delivered_as"].as_str())
+        .unwrap()
+        .to_owned();
+    assert!(bundle.contains(&tearline), "ISR's tear line goes to RUS");
     assert!(
         !bundle.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"),
         "the assessment does not"

@@ -290,7 +290,10 @@ async fn a_pull_from_a_partner_whose_log_key_is_not_registered_is_refused_unless
         matches!(&err, ExchangeError::NoLogKey(p) if *p == party("USA")),
         "{err}"
     );
-    assert!(!held(&rus, &served, ISR_TEARLINE), "a refused pull took something");
+    assert!(
+        !held(&rus, &served, ISR_TEARLINE),
+        "a refused pull took something"
+    );
     assert_eq!(
         rus.log_size().unwrap(),
         log_size,

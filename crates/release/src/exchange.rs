@@ -147,8 +147,7 @@ impl<S: Store> Node<S> {
             };
             let sent_id = value.get("id").and_then(Value::as_str).map(str::to_owned);
             let text = if !delivered.is_empty() && map_back(&mut value, &delivered) {
-                if let (Some(sent), Some(ours)) =
-                    (sent_id, value.get("id").and_then(Value::as_str))
+                if let (Some(sent), Some(ours)) = (sent_id, value.get("id").and_then(Value::as_str))
                 {
                     if sent != ours {
                         sent_as.insert(ours.to_owned(), sent);

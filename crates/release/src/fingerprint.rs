@@ -16,9 +16,9 @@
 //! for it.
 
 use liaison_fingerprint::{rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode};
-use liaison_stix::{with_properties, StixId};
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
+use liaison_stix::{with_properties, StixId};
 use liaison_store::Store;
 use serde_json::Value;
 

@@ -29,8 +29,8 @@ pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MA
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Derivation, Explanation, Lineage};
-pub use ingest::{IngestOptions, IngestSummary};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
+pub use ingest::{IngestOptions, IngestSummary};
 pub use ledger::{grading_factor, Ledger};
 pub use log::{
     origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,

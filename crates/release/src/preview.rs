@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use liaison_fingerprint::{Embedder, Recipient};
+use liaison_fingerprint::Recipient;
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
 use liaison_stix::{bundle_json, with_property, StixObject, LIAISON_EXTENSION_ID};
@@ -32,6 +32,10 @@ pub struct Entry {
     /// For `tearline`, the tear line that goes instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tearline: Option<String>,
+    /// The id the partner receives what goes under (the object's, or its tear line's), when
+    /// fingerprinting remaps it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_as: Option<String>,
 }
 
 /// A partner's bundle and the decisions behind it.
@@ -214,10 +218,11 @@ fn deliver(
 impl<S: Store> Node<S> {
     /// One pass over the holdings for `to`: every decision, and (with `marking`) the copies
     /// fingerprinted for it.
-    fn run(&self, to: &Party, marking: Option<&Embedder>) -> Result<Run, ReleaseError> {
+    fn run(&self, to: &Party, mark_copies: bool) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
         let recipient = Recipient::new(to.as_str());
+        let embedder = self.embedder(self.store.partners()?.len())?;
         let mut judge = self.judge(&world, &agreement)?;
         let mut entries = Vec::new();
         let mut copies: Vec<Delivered> = Vec::new();
@@ -241,6 +246,7 @@ impl<S: Store> Node<S> {
                 reasons: d.reasons,
                 cut: Vec::new(),
                 tearline: d.tearline.map(|t| world.id(t).to_owned()),
+                delivered_as: None,
             };
             let goes = match d.verdict {
                 Verdict::Release => Some((
@@ -273,10 +279,17 @@ impl<S: Store> Node<S> {
                                 computed.push(label);
                             }
                         }
+                        let marked = is_marked(&world, obj.id().as_str());
+                        if marked {
+                            match embedder.deliver_id(&recipient, obj.id()) {
+                                Ok(id) => entry.delivered_as = Some(id.to_string()),
+                                Err(e) => pending.push(Err(ReleaseError::Log(e.to_string()))),
+                            }
+                        }
                         if sent.insert(obj.id().to_string()) {
-                            let text = match marking {
-                                Some(e) if is_marked(&world, obj.id().as_str()) => {
-                                    match mark_text(e, &recipient, &world, &text) {
+                            let text = match mark_copies {
+                                true if marked => {
+                                    match mark_text(&embedder, &recipient, &world, &text) {
                                         Ok(t) => t,
                                         Err(err) => {
                                             pending.push(Err(err));
@@ -313,7 +326,7 @@ impl<S: Store> Node<S> {
 
     /// The decision on every object this node holds, for partner `to`.
     pub fn preview(&self, to: &Party) -> Result<Vec<Entry>, ReleaseError> {
-        Ok(self.run(to, None)?.entries)
+        Ok(self.run(to, false)?.entries)
     }
 
     /// Everything partner `to` receives, decided, cut and fingerprinted for it: the labels
@@ -324,14 +337,15 @@ impl<S: Store> Node<S> {
         &self,
         to: &Party,
     ) -> Result<(Vec<Entry>, Vec<Delivered>, usize), ReleaseError> {
-        let recipients = self.store.partners()?.len();
-        let embedder = self.embedder(recipients)?;
         let Run {
             entries,
             copies,
             labels: computed,
-        } = self.run(to, Some(&embedder))?;
-        let marks: BTreeSet<String> = copies.iter().flat_map(|c| c.marks.iter().cloned()).collect();
+        } = self.run(to, true)?;
+        let marks: BTreeSet<String> = copies
+            .iter()
+            .flat_map(|c| c.marks.iter().cloned())
+            .collect();
         let mut out: Vec<Delivered> = Vec::new();
         let mut uses_liaison = false;
         let meta = |text: String, id: &str| Delivered {
@@ -358,7 +372,11 @@ impl<S: Store> Node<S> {
         }
         if uses_liaison {
             for o in [liaison_identity(), extension_definition()] {
-                let id = o.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let id = o
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 out.push(meta(Value::Object(o).to_string(), &id));
             }
         }

@@ -116,7 +116,11 @@ impl<S: Store> Node<S> {
         let keys: Vec<(String, String)> = parsed
             .iter()
             .map(|g| {
-                let v = g.object.version().map(Timestamp::sort_key).unwrap_or_default();
+                let v = g
+                    .object
+                    .version()
+                    .map(Timestamp::sort_key)
+                    .unwrap_or_default();
                 (g.original.clone(), v)
             })
             .collect();

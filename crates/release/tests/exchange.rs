@@ -201,7 +201,10 @@ fn views_record_when_objects_first_reach_a_partner() {
         .iter()
         .find(|e| e.original == "indicator--00000000-0000-4000-8000-000000000001")
         .unwrap();
-    assert_ne!(delivered.id, delivered.original, "GBR receives its own id for it");
+    assert_ne!(
+        delivered.id, delivered.original,
+        "GBR receives its own id for it"
+    );
     let again = node.view(&party("GBR")).unwrap();
     let t = |v: &liaison_release::View| {
         v.entries

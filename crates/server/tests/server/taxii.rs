@@ -254,7 +254,10 @@ async fn rus_never_sees_isr_derived_material_by_any_endpoint_filter_or_page() {
         }
     }
     for (uri, r) in &bodies {
-        for forbidden in FORBIDDEN_FOR_RUS.iter().chain(&as_rus.iter().map(String::as_str).collect::<Vec<_>>()) {
+        for forbidden in FORBIDDEN_FOR_RUS
+            .iter()
+            .chain(&as_rus.iter().map(String::as_str).collect::<Vec<_>>())
+        {
             assert!(
                 !r.body.contains(forbidden),
                 "`{forbidden}` reached RUS via {uri}: {}",
