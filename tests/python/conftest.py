@@ -60,6 +60,14 @@ class Node:
     process: subprocess.Popen
     stderr_path: Path
 
+    def as_received(self, party, oid):
+        """The id `party` receives our object `oid` under (fingerprinting remaps ids per
+        recipient), whether or not it is released to it."""
+        said = json.loads(run([
+            "--home", str(self.home), "explain", oid, "--to", party, "--format", "json",
+        ]).stdout)
+        return said.get("fingerprinted_as", oid)
+
     @property
     def discovery_url(self):
         return self.url + "taxii2/"

@@ -270,6 +270,7 @@ def test_tlp_lands_inside_the_banner_tag_not_as_a_tlp_tag(node, tmp_path):
 ))
 def test_gbr_export_converts_without_any_error(node, tmp_path):
     objects = exported(node, tmp_path, "GBR")
-    assert any(ISR_REPORT in o.get("object_refs", []) for o in objects if o["id"] == ASSESSMENT)
+    assessment, isr_report = (node.as_received("GBR", o) for o in (ASSESSMENT, ISR_REPORT))
+    assert any(isr_report in o.get("object_refs", []) for o in objects if o["id"] == assessment)
     parser = convert(objects, single_event=False)
     assert recorded_errors(parser) == []

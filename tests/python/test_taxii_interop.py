@@ -354,8 +354,9 @@ def test_unknown_plain_parameter_is_400(node):
 # The third-party rule
 
 
-def _rus_sees(node, col):
-    """Every response body RUS can get from `col` through every endpoint and filter tried."""
+def _rus_sees(node, col, withheld):
+    """Every response body RUS can get from `col` through every endpoint and filter tried,
+    asking for each of the `withheld` ids by name too."""
     s = node.session("RUS")
     h = {"Accept": TAXII_21}
     bodies = []
@@ -369,9 +370,8 @@ def _rus_sees(node, col):
         url = col.url + endpoint
         get(url)
         for params in (
-            {"match[id]": ASSESSMENT},
-            {"match[id]": ISR_REPORT},
-            {"match[id]": f"{ASSESSMENT},{ISR_REPORT},{TEARLINE}"},
+            *({"match[id]": oid} for oid in withheld),
+            {"match[id]": ",".join((*withheld, TEARLINE))},
             {"match[type]": "report"},
             {"match[type]": "report,identity,relationship"},
             {"match[version]": "all"},
@@ -396,7 +396,7 @@ def _rus_sees(node, col):
                 params = {"limit": "1", "added_after": env["objects"][-1]["date_added"]}
         else:
             pytest.fail("paging does not end")
-    for oid in WITHHELD_FROM_RUS:
+    for oid in withheld:
         for params in ({}, {"match[version]": "all"}, {"match[version]": "first"}):
             get(f"{col.url}objects/{oid}/", **params)
         # (Get Object Versions takes no match[version]: section 5.8.)
@@ -408,9 +408,12 @@ def _rus_sees(node, col):
 @pytest.mark.parametrize("alias", ["outbound", "inbound"])
 def test_third_party_rule_rus_never_receives_withheld(node, alias):
     col = collections(node, "RUS")[alias]
+    # Under our ids and under the ids RUS would receive them as (fingerprinting remaps ids).
+    withheld = WITHHELD_FROM_RUS + tuple(node.as_received("RUS", o) for o in WITHHELD_FROM_RUS)
+    assert len(set(withheld)) == 2 * len(WITHHELD_FROM_RUS)
 
     # Through taxii2-client.
-    for oid in WITHHELD_FROM_RUS:
+    for oid in withheld:
         with pytest.raises(requests.HTTPError) as e:
             col.get_object(oid)
         assert http_status(e) == 404
@@ -426,37 +429,40 @@ def test_third_party_rule_rus_never_receives_withheld(node, alias):
                 assert items(env, "objects") == []
     for per_request in (1, 2, 3):
         for page in all_pages(col.get_objects, per_request) + manifest_pages(col, per_request):
-            assert not {x["id"] for x in page} & set(WITHHELD_FROM_RUS)
+            assert not {x["id"] for x in page} & set(withheld)
 
     # Through every endpoint and filter, raw: the ids appear in no response body at all,
     # and asking for them directly is indistinguishable from asking for absent objects.
     absent = f"report--{uuid.uuid4()}"
-    for url, params, status, text in _rus_sees(node, col):
-        for oid in WITHHELD_FROM_RUS:
+    for url, params, status, text in _rus_sees(node, col, withheld):
+        for oid in withheld:
             assert oid not in text, f"{oid} leaked to RUS by GET {url} {params} ({status})"
         assert status in (200, 404), (url, params, status, text)
     s = node.session("RUS")
     for suffix in ("", "versions/"):
-        withheld = s.get(f"{col.url}objects/{ASSESSMENT}/{suffix}", headers={"Accept": TAXII_21})
+        asked = s.get(f"{col.url}objects/{ASSESSMENT}/{suffix}", headers={"Accept": TAXII_21})
         missing = s.get(f"{col.url}objects/{absent}/{suffix}", headers={"Accept": TAXII_21})
-        assert (withheld.status_code, withheld.text) == (missing.status_code, missing.text)
+        assert (asked.status_code, asked.text) == (missing.status_code, missing.text)
 
 
 def test_third_party_rule_rus_gets_the_tearline(node):
     col = outbound(node, "RUS")
-    got = items(col.get_object(TEARLINE), "objects")
-    assert [o["id"] for o in got] == [TEARLINE]
-    assert TEARLINE in {r["id"] for r in items(col.get_manifest(), "objects")}
+    tearline = node.as_received("RUS", TEARLINE)
+    assert tearline != TEARLINE, "RUS receives the tear line under its own id"
+    got = items(col.get_object(tearline), "objects")
+    assert [o["id"] for o in got] == [tearline]
+    assert tearline in {r["id"] for r in items(col.get_manifest(), "objects")}
 
 
 def test_third_party_rule_gbr_receives_assessment(node):
     col = outbound(node, "GBR")
-    got = items(col.get_object(ASSESSMENT), "objects")
-    assert [o["id"] for o in got] == [ASSESSMENT]
+    assessment = node.as_received("GBR", ASSESSMENT)
+    got = items(col.get_object(assessment), "objects")
+    assert [o["id"] for o in got] == [assessment]
     assert got[0]["type"] == "report"
     ids = {r["id"] for r in items(col.get_manifest(), "objects")}
-    assert ASSESSMENT in ids
-    assert items(col.object_versions(ASSESSMENT), "versions")
+    assert assessment in ids
+    assert items(col.object_versions(assessment), "versions")
 
 
 # ---------------------------------------------------------------------------------------
@@ -554,7 +560,7 @@ def test_other_partners_collection_is_404(node):
             lambda: Collection(rus_col.url, conn=node.conn("GBR")).refresh(),
             as_gbr.get_objects,
             as_gbr.get_manifest,
-            lambda: as_gbr.get_object(TEARLINE),
+            lambda: as_gbr.get_object(node.as_received("RUS", TEARLINE)),
         ):
             with pytest.raises(requests.HTTPError) as e:
                 call()
@@ -655,7 +661,9 @@ def test_post_is_no_oracle_for_withheld_objects(node):
     """Sending to the inbound collection must not tell RUS whether the node holds an object it
     withholds from RUS: a report under the assessment's id and version is treated exactly like
     one under an id the node has never seen."""
-    gbr_manifest = items(outbound(node, "GBR").get_manifest(id=ASSESSMENT), "objects")
+    gbr_manifest = items(
+        outbound(node, "GBR").get_manifest(id=node.as_received("GBR", ASSESSMENT)), "objects"
+    )
     assert gbr_manifest, "GBR should see the assessment"
     version = gbr_manifest[0]["version"]
     col = inbound(node, "RUS")

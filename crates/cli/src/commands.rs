@@ -629,6 +629,9 @@ pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::R
                 println!("  cut: {}", x.decision.cut.join(", "));
             }
             println!("owner: {}", x.owner.as_deref().unwrap_or("(not held)"));
+            if let Some(as_id) = &x.fingerprinted_as {
+                println!("{to} receives it as: {as_id} (fingerprinted for {to})");
+            }
             println!("effective label: {}", x.effective);
             println!("labels behind it:");
             for l in &x.chain {

@@ -60,6 +60,10 @@ pub struct Explanation {
     /// (empty when it came as 2.1): each property with its value and the rule that added it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub upgraded_from_stix20: Vec<liaison_stix::Upgrade>,
+    /// The id the partner receives the object under, or would if it were released, when
+    /// fingerprinting remaps it (absent for public content, observables and markings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprinted_as: Option<String>,
 }
 
 /// A label as a banner line, with what the banner cannot show (who must consent).
@@ -163,6 +167,7 @@ impl<S: Store> Node<S> {
                 .map(|t| world.id(*t).to_owned())
                 .collect(),
             upgraded_from_stix20,
+            fingerprinted_as: Some(self.delivered_id(to, object)?).filter(|d| d != object),
         })
     }
 }
