@@ -31,7 +31,8 @@ mod remap;
 mod tardos;
 
 pub use accuse::{
-    accuse, Accusation, AccuseOptions, Accused, Delivered, Observation, Positions, RecipientScore,
+    accuse, Accusation, AccuseOptions, Accused, Delivered, Family, FamilyScore, Observation,
+    Positions, RecipientScore,
 };
 pub use error::FingerprintError;
 pub use key::FingerprintKey;
