@@ -30,27 +30,18 @@
 //! p-value. For each accused recipient, the share of `monte_carlo_trials` fresh innocent
 //! codewords (drawn under the actual bias vector, over the same positions) that score at
 //! least as high, as (k + 1)/(trials + 1): an estimate that never claims more than the
-//! trials can show (1,000 trials cannot show a p-value below 1/1001). How the draws are made,
-//! so that a third party holding the bias vector reproduces the figure exactly:
-//! - generator: four xoshiro256++ streams (Blackman, Vigna, "Scrambled linear pseudorandom
-//!   number generators", ACM TOMS 47(4), 2021), whose 16 state words are the first 16
-//!   outputs of SplitMix64 seeded with the FNV-1a hash of the recipient's name (stream-major:
-//!   state word k of stream l is output 4k + l);
-//! - the recipient's scored positions, ascending, are cut in chunks of 8 (the last padded
-//!   with positions that can never be 1); each chunk of each trial steps the four streams
-//!   once, and the chunk's position 2l takes the low 32 bits of stream l's output, 2l + 1 the
-//!   high 32 bits; trials follow one another on the same streams;
-//! - the innocent bit is 1 when the word is below ⌊p·2³²⌋, the codewords' own rule;
-//! - scores are summed in fixed point, each term rounded up to a multiple of 2⁻ˢ (s ≤ 20,
-//!   chosen so every 1-minus-0 term difference fits in 2²² units), and a trial counts when
-//!   that sum reaches the accused's score: a trial's rounded sum is never below its exact sum,
-//!   so rounding can only raise k, and the p-value is never smaller than exact arithmetic
-//!   over the same draws would give.
+//! trials can show (1,000 trials cannot show a p-value below 1/1001).
+//! [`p_value`] says how the draws are made, so that a third party reproduces the figure
+//! exactly, and how the loop is made fast.
 
 use std::collections::BTreeSet;
 
 use crate::tardos::{cut, symmetric_score};
 use crate::{Recipient, TardosCode};
+
+mod p_value;
+
+use p_value::{monte_carlo_p_value, FixedTerms};
 
 /// An embedding family: which kind of harmless choice carries a position's bit. The
 /// families are independent embeddings, so a leak laundered against one still shows the
@@ -126,8 +117,9 @@ impl Default for AccuseOptions {
     /// 1,000 trials: p-values down to about 10⁻³ (the Chernoff threshold already holds an
     /// innocent to ε₁/n; the p-value says how far below that this accusation is, within what
     /// the trials can show). Measured cost (benches/accuse.rs, release, shared 2-core
-    /// machine, medians): 27 ms to score 30 recipients over 20,000 positions, and about
-    /// 20 ms more per accused recipient for its p-value (about 1 ns per position and trial).
+    /// machine, medians of 9 runs with the machine busy): 27 ms to score 30 recipients over
+    /// 20,000 positions in two families, 65–70 ms with the p-values of two accused, so about
+    /// 20 ms per accused (under 1 ns per position and trial, most of it the generator).
     fn default() -> Self {
         AccuseOptions {
             monte_carlo_trials: 1_000,
@@ -483,180 +475,6 @@ fn chernoff_threshold(terms: &[Term], log_target: f64) -> f64 {
     (k + log_target) / lambda
 }
 
-/// Positions per step of the generator: four xoshiro256++ outputs, two words each.
-const LANES: usize = 8;
-/// Largest 1-minus-0 term difference in fixed-point units, after rounding.
-const DELTA_UNITS: f64 = ((1u32 << 22) - 1) as f64;
-/// Positions summed in 32-bit integers before the sum joins the trial's 64-bit total: at most
-/// 2²² − 1 units each, 512 of them stay below 2³¹.
-const BLOCK: usize = 512;
-
-/// The score terms of every readable position in fixed point, rounded up, shared by all
-/// accused recipients' p-values: the cut, the 0-bit term, and the difference a 1 bit adds.
-struct FixedTerms {
-    /// 2ˢ units per score unit.
-    scale: f64,
-    cut: Vec<u32>,
-    zero: Vec<i64>,
-    delta: Vec<i32>,
-}
-
-impl FixedTerms {
-    fn new(terms: &[Term]) -> FixedTerms {
-        let widest = terms
-            .iter()
-            .map(|t| (t.one - t.zero).abs())
-            .fold(1.0, f64::max);
-        // Rounding both terms up moves their difference by less than one unit.
-        let shift = ((DELTA_UNITS - 1.0) / widest).log2().floor().min(20.0);
-        let scale = 2f64.powi(shift as i32);
-        let up = |g: f64| (g * scale).ceil() as i64;
-        let mut fixed = FixedTerms {
-            scale,
-            cut: Vec::with_capacity(terms.len()),
-            zero: Vec::with_capacity(terms.len()),
-            delta: Vec::with_capacity(terms.len()),
-        };
-        for t in terms {
-            // p ≤ 1 − t keeps the cut below 2³²; saturating would only turn one word in 2³²
-            // into a 0.
-            fixed.cut.push(u32::try_from(t.cut).unwrap_or(u32::MAX));
-            fixed.zero.push(up(t.zero));
-            let delta = up(t.one) - up(t.zero);
-            fixed
-                .delta
-                .push(delta.clamp(i32::MIN.into(), i32::MAX.into()) as i32);
-        }
-        fixed
-    }
-}
-
-/// (k + 1)/(trials + 1), k the trials in which a fresh innocent codeword scores at least
-/// `score` over the leak positions at `indices` (see the module documentation for the
-/// draws, which a third party can reproduce). Branch-free and in integers so that the
-/// compiler vectorises it: a block of words is drawn, then compared with the cuts and the
-/// masked differences summed.
-fn monte_carlo_p_value(
-    fixed: &FixedTerms,
-    indices: &[usize],
-    score: f64,
-    trials: u32,
-    recipient: &Recipient,
-) -> f64 {
-    // Padding to whole steps: a cut of 0 is never reached, so a padded slot adds nothing.
-    let padded = indices.len().div_ceil(LANES) * LANES;
-    let mut cuts = vec![0u32; padded];
-    let mut deltas = vec![0i32; padded];
-    let mut base = 0i64;
-    for ((cut, delta), &i) in cuts.iter_mut().zip(deltas.iter_mut()).zip(indices) {
-        *cut = fixed.cut[i];
-        *delta = fixed.delta[i];
-        base += fixed.zero[i];
-    }
-    // A trial counts when base + Σ deltas ≥ score·2ˢ, i.e. Σ deltas ≥ needed.
-    let needed = (score * fixed.scale).ceil() as i64 - base;
-    let mut rng = Xoshiro256x4::seeded(recipient.as_str().as_bytes());
-    let mut words = [0u32; BLOCK];
-    let mut at_least = 0u64;
-    for _ in 0..trials {
-        let mut total = 0i64;
-        for (cuts, deltas) in cuts.chunks(BLOCK).zip(deltas.chunks(BLOCK)) {
-            let words = &mut words[..cuts.len()];
-            rng.fill(words);
-            let sum: i32 = words
-                .iter()
-                .zip(cuts)
-                .zip(deltas)
-                .map(|((&word, &cut), &delta)| if word < cut { delta } else { 0 })
-                .sum();
-            total += i64::from(sum);
-        }
-        at_least += u64::from(total >= needed);
-    }
-    (at_least + 1) as f64 / (f64::from(trials) + 1.0)
-}
-
-/// Four xoshiro256++ streams stepped together (state word k of stream l in `s[k][l]`), eight
-/// 32-bit words per step; written lane-wise over arrays so the compiler keeps the four
-/// streams in vector registers.
-struct Xoshiro256x4 {
-    s: [[u64; 4]; 4],
-}
-
-/// Four u64 lanes, one per stream.
-type Lanes = [u64; 4];
-
-fn lanes(f: impl Fn(usize) -> u64) -> Lanes {
-    [f(0), f(1), f(2), f(3)]
-}
-
-impl Xoshiro256x4 {
-    fn seeded(seed: &[u8]) -> Xoshiro256x4 {
-        let mut seeder = SplitMix64::seeded(seed);
-        let mut s = [[0u64; 4]; 4];
-        for word in s.iter_mut().flatten() {
-            *word = seeder.next();
-        }
-        Xoshiro256x4 { s }
-    }
-
-    /// Fills `out` (a whole number of steps) with words: per step, words 2l and 2l + 1 are
-    /// the low and high halves of stream l's next output.
-    fn fill(&mut self, out: &mut [u32]) {
-        let [mut s0, mut s1, mut s2, mut s3] = self.s;
-        for step in out.chunks_exact_mut(LANES) {
-            let r: Lanes = lanes(|l| {
-                s0[l]
-                    .wrapping_add(s3[l])
-                    .rotate_left(23)
-                    .wrapping_add(s0[l])
-            });
-            let t: Lanes = lanes(|l| s1[l] << 17);
-            s2 = lanes(|l| s2[l] ^ s0[l]);
-            s3 = lanes(|l| s3[l] ^ s1[l]);
-            s1 = lanes(|l| s1[l] ^ s2[l]);
-            s0 = lanes(|l| s0[l] ^ s3[l]);
-            s2 = lanes(|l| s2[l] ^ t[l]);
-            s3 = lanes(|l| s3[l].rotate_left(45));
-            for (pair, r) in step.chunks_exact_mut(2).zip(r) {
-                pair[0] = r as u32;
-                pair[1] = (r >> 32) as u32;
-            }
-        }
-        self.s = [s0, s1, s2, s3];
-    }
-
-    /// One step's eight words.
-    #[cfg(test)]
-    fn words(&mut self) -> [u32; LANES] {
-        let mut words = [0u32; LANES];
-        self.fill(&mut words);
-        words
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators",
-/// OOPSLA 2014), seeded with the FNV-1a hash of the seed bytes: only to seed xoshiro, as its
-/// authors advise; the p-value needs no secrecy.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn seeded(seed: &[u8]) -> SplitMix64 {
-        let state = seed.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        SplitMix64(state)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -916,62 +734,5 @@ mod tests {
         // And it is not absurdly loose: the Gaussian 2σ point is exceeded often.
         let p = monte_carlo_p_value(&fixed, &indices, 2.0 * sigma, 20_000, &fresh);
         assert!(p > 0.01, "{p}");
-    }
-
-    /// The fixed-point, eight-lane loop counts the same trials as plain floating point over
-    /// the same draws, give or take a trial whose score lies within the rounding of the
-    /// threshold, and never fewer.
-    #[test]
-    fn p_value_agrees_with_a_plain_float_loop_over_the_same_draws() {
-        let code = code(3, 1e-6);
-        // 301 positions: the last chunk is padded.
-        let terms = leak_terms(&code, 2, 301);
-        let indices: Vec<usize> = (0..terms.len()).collect();
-        let fixed = FixedTerms::new(&terms);
-        let name = Recipient::new("R05");
-        let trials = 5_000;
-        for level in [0.0, 1.0, 1.5, 2.0] {
-            let score = level * (terms.len() as f64).sqrt();
-            let mut rng = Xoshiro256x4::seeded(name.as_str().as_bytes());
-            let mut reference = 0u64;
-            for _ in 0..trials {
-                let mut s = 0.0;
-                for chunk in terms.chunks(LANES) {
-                    let words = rng.words();
-                    for (t, &w) in chunk.iter().zip(&words) {
-                        s += if u64::from(w) < t.cut { t.one } else { t.zero };
-                    }
-                }
-                reference += u64::from(s >= score);
-            }
-            let p = monte_carlo_p_value(&fixed, &indices, score, trials, &name);
-            let k = (p * f64::from(trials + 1)).round() as u64 - 1;
-            assert!(k >= reference && k <= reference + 3, "{k} vs {reference}");
-            if level == 0.0 {
-                // An innocent's score has mean 0: about half the trials reach 0.
-                assert!(
-                    k > trials as u64 * 2 / 5 && k < trials as u64 * 3 / 5,
-                    "{k}"
-                );
-            }
-            let again = monte_carlo_p_value(&fixed, &indices, score, trials, &name);
-            assert_eq!(p, again);
-        }
-    }
-
-    /// The first outputs of xoshiro256++ from a known state (the reference implementation's
-    /// state s = {1, 2, 3, 4}), in every lane.
-    #[test]
-    fn xoshiro_matches_the_reference_sequence() {
-        let mut rng = Xoshiro256x4 {
-            s: [[1; 4], [2; 4], [3; 4], [4; 4]],
-        };
-        let first = rng.words();
-        let second = rng.words();
-        let join = |w: [u32; LANES], l: usize| u64::from(w[2 * l]) | u64::from(w[2 * l + 1]) << 32;
-        for l in 0..4 {
-            assert_eq!(join(first, l), 41_943_041);
-            assert_eq!(join(second, l), 58_720_359);
-        }
     }
 }
