@@ -1,31 +1,88 @@
 //! Accusation: score every recipient on the positions it received and the leak shows, and
-//! accuse those above their own threshold.
+//! accuse those above their own threshold whose mark families agree.
 //!
 //! Threshold. Given the bias vector and the leaked bits y, an innocent's bits are independent
 //! Bernoulli(p_i) draws (it took no part in making y), so its score S is a sum of independent
 //! terms whose distributions are known exactly. The Chernoff bound
 //! P(S ≥ Z) ≤ exp(K(λ) − λZ), K(λ) = Σ_i ln E[exp(λ·g_i)],
 //! held to ε₁/n gives Z_j = min over λ > 0 of (K(λ) + ln(n/ε₁))/λ, computed per recipient
-//! over exactly its scored positions (received, readable). With the union bound over the
-//! n recipients, P(any innocent accused) ≤ ε₁, for this bias vector and this leak, with no
-//! Gaussian approximation. A recipient with too few positions for any threshold to hold
-//! (an innocent could reach the maximum score with probability above ε₁/n) is never accused.
+//! over exactly its scored positions (received, readable, all families together). With the
+//! union bound over the n recipients, P(any innocent accused) ≤ ε₁, for this bias vector and
+//! this leak, with no Gaussian approximation. A recipient with too few positions for any
+//! threshold to hold (an innocent could reach the maximum score with probability above ε₁/n)
+//! is never accused.
+//!
+//! Families. Each position belongs to one embedding [`Family`] (list order, timestamp form),
+//! and DESIGN.md accuses only when two independent families agree. The code accuses a
+//! recipient when both hold:
+//! (a) its combined score over every readable position it received exceeds Z_j above;
+//! (b) at least two families have readable positions it received, and its score restricted
+//!     to each of them is positive.
+//! (b) can only withdraw an accusation that (a) makes, so the set of accused innocents only
+//! shrinks and P(any innocent accused) ≤ ε₁ still holds; it asks that no one family carry
+//! the accusation alone (a family whose embedding a leaker learnt to steer, or a reading
+//! error confined to one family, cannot accuse by itself). With fewer than two families
+//! readable the code answers "cannot tell"; an exact remapped id may still name the
+//! recipient, but that is the caller's evidence, not this function's. A position reported
+//! under two different families is treated as erased: a leak contradicting the embedding's
+//! own slot assignment says nothing reliable.
 //!
 //! p-value. For each accused recipient, the share of `monte_carlo_trials` fresh innocent
 //! codewords (drawn under the actual bias vector, over the same positions) that score at
 //! least as high, as (k + 1)/(trials + 1): an estimate that never claims more than the
 //! trials can show (1,000 trials cannot show a p-value below 1/1001).
+//! [`p_value`] says how the draws are made, so that a third party reproduces the figure
+//! exactly, and how the loop is made fast.
 
 use std::collections::BTreeSet;
 
-use crate::tardos::{below, symmetric_score};
+use crate::tardos::{cut, symmetric_score};
 use crate::{Recipient, TardosCode};
+
+mod p_value;
+
+use p_value::{monte_carlo_p_value, FixedTerms};
+
+/// An embedding family: which kind of harmless choice carries a position's bit. The
+/// families are independent embeddings, so a leak laundered against one still shows the
+/// other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// The order of an unordered list (granular-marking selectors rewritten with it).
+    Order,
+    /// The written form of a timestamp, within its stated precision.
+    Form,
+}
+
+impl Family {
+    /// Every family, in order.
+    pub const ALL: [Family; 2] = [Family::Order, Family::Form];
+
+    /// The family's name as shown to people: `order`, `form`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Order => "order",
+            Family::Form => "form",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Family::Order => 0,
+            Family::Form => 1,
+        }
+    }
+}
+
+const FAMILIES: usize = Family::ALL.len();
 
 /// One position read off a leaked copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observation {
     /// The code position (the slot number the embedding assigned).
     pub position: u64,
+    /// The family whose variant carries the position.
+    pub family: Family,
     /// The bit read there, or `None` when it could not be read (an erasure: the slot is
     /// missing, damaged, or shows a variant that is neither of the two).
     pub bit: Option<bool>,
@@ -38,15 +95,6 @@ pub enum Positions {
     All,
     /// Only these.
     Only(BTreeSet<u64>),
-}
-
-impl Positions {
-    fn contains(&self, position: u64) -> bool {
-        match self {
-            Positions::All => true,
-            Positions::Only(set) => set.contains(&position),
-        }
-    }
 }
 
 /// A recipient and what it received, as the delivery log says.
@@ -68,8 +116,10 @@ pub struct AccuseOptions {
 impl Default for AccuseOptions {
     /// 1,000 trials: p-values down to about 10⁻³ (the Chernoff threshold already holds an
     /// innocent to ε₁/n; the p-value says how far below that this accusation is, within what
-    /// the trials can show). Measured cost (benches/accuse.rs, release, shared machine): about
-    /// 0.2 s per accused recipient over 10,000 positions, against 22 ms for scoring all 30.
+    /// the trials can show). Measured cost (benches/accuse.rs, release, shared 2-core
+    /// machine, medians of 9 runs with the machine busy): 27 ms to score 30 recipients over
+    /// 20,000 positions in two families, 65–70 ms with the p-values of two accused, so about
+    /// 20 ms per accused (under 1 ns per position and trial, most of it the generator).
     fn default() -> Self {
         AccuseOptions {
             monte_carlo_trials: 1_000,
@@ -77,18 +127,46 @@ impl Default for AccuseOptions {
     }
 }
 
+/// A recipient's score over the positions of one family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FamilyScore {
+    /// The family.
+    pub family: Family,
+    /// The symmetric score over the family's positions the recipient received and the leak
+    /// shows.
+    pub score: f64,
+    /// How many such positions.
+    pub positions: usize,
+}
+
+/// Whether families agree in the sense of the module documentation's rule (b): at least two
+/// families scored, every one of them positive.
+fn families_agree(families: &[FamilyScore]) -> bool {
+    families.len() >= 2 && families.iter().all(|f| f.score > 0.0)
+}
+
 /// One recipient's score against a leak.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecipientScore {
     /// The recipient.
     pub recipient: Recipient,
-    /// Its symmetric score over `positions`.
+    /// Its symmetric score over `positions`, all families together.
     pub score: f64,
     /// Its threshold Z_j (infinite when too few positions allow no threshold).
     pub threshold: f64,
     /// How many positions it was scored on (received and readable); the code's guarantee to
     /// catch a colluder needs at least [`crate::CodeParams::code_length`].
     pub positions: usize,
+    /// The score per family, for each family with at least one of its positions, in
+    /// [`Family`] order.
+    pub families: Vec<FamilyScore>,
+}
+
+impl RecipientScore {
+    /// Whether its families agree: at least two scored, each positive (rule (b)).
+    pub fn families_agree(&self) -> bool {
+        families_agree(&self.families)
+    }
 }
 
 /// An accused recipient.
@@ -105,6 +183,8 @@ pub struct Accused {
     pub p_value: Option<f64>,
     /// How many positions it was scored on.
     pub positions: usize,
+    /// The score per family (two or more, each positive).
+    pub families: Vec<FamilyScore>,
 }
 
 /// The outcome of scoring a leak.
@@ -116,67 +196,116 @@ pub struct Accusation {
     pub scores: Vec<RecipientScore>,
     /// Distinct positions read with a bit.
     pub readable: usize,
-    /// Distinct positions that could not be read (or were read with both bits).
+    /// Readable positions per family, for each family with at least one, in [`Family`]
+    /// order; fewer than two families means the code cannot accuse anyone.
+    pub readable_families: Vec<(Family, usize)>,
+    /// Distinct positions that could not be read (or were read with both bits, or under two
+    /// families).
     pub erased: usize,
     /// The Monte-Carlo trials behind each p-value.
     pub monte_carlo_trials: u32,
 }
 
-/// A readable leaked position with its bias.
-#[derive(Clone, Copy)]
-struct Leaked {
-    position: u64,
-    bit: bool,
+/// What one readable leaked position contributes, computed once and shared by every
+/// recipient: its bias, the cut a codeword word is compared against, and the two score
+/// terms (for an own bit of 1 and of 0).
+#[derive(Debug, Clone, Copy)]
+struct Term {
     bias: f64,
+    cut: u64,
+    one: f64,
+    zero: f64,
+    family: Family,
+}
+
+/// The readable part of a leak: distinct positions, ascending, and their terms.
+struct Leak {
+    positions: Vec<u64>,
+    terms: Vec<Term>,
+}
+
+/// Buffers reused from one recipient to the next.
+#[derive(Default)]
+struct Scratch {
+    /// Indices into the leak of the positions the recipient received.
+    indices: Vec<usize>,
+    positions: Vec<u64>,
+    words: Vec<u32>,
+    terms: Vec<Term>,
 }
 
 /// Scores every recipient in `recipients` against `observations` and accuses those above
-/// their threshold (see the module documentation).
+/// their threshold whose families agree (see the module documentation).
 pub fn accuse(
     code: &TardosCode,
     observations: &[Observation],
     recipients: &[Delivered],
     options: &AccuseOptions,
 ) -> Accusation {
-    let (leaked, erased) = readable(code, observations);
+    let (leak, erased) = readable(code, observations);
     let log_target = code.params().log_inverse_per_recipient();
     // Recipients that received everything share one threshold.
     let mut all_threshold: Option<f64> = None;
+    // Fixed-point terms for the p-values, built when the first recipient is accused.
+    let mut fixed: Option<FixedTerms> = None;
+    let mut scratch = Scratch::default();
     let mut scores = Vec::with_capacity(recipients.len());
     let mut accused = Vec::new();
     for delivered in recipients {
-        let scored: Vec<Leaked> = match &delivered.received {
-            Positions::All => leaked.clone(),
-            only => leaked
-                .iter()
-                .copied()
-                .filter(|l| only.contains(l.position))
-                .collect(),
-        };
-        let positions: Vec<u64> = scored.iter().map(|l| l.position).collect();
-        let biases: Vec<f64> = scored.iter().map(|l| l.bias).collect();
-        let bits = code
-            .codeword(&delivered.recipient)
-            .bits(&positions, &biases);
-        let score: f64 = scored
+        select(&leak.positions, &delivered.received, &mut scratch.indices);
+        scratch.positions.clear();
+        scratch
+            .positions
+            .extend(scratch.indices.iter().map(|&i| leak.positions[i]));
+        scratch.words.clear();
+        code.codeword(&delivered.recipient)
+            .words_into(&scratch.positions, &mut scratch.words);
+        let mut score = 0.0;
+        let mut per_family = [(0.0, 0usize); FAMILIES];
+        for (&i, &word) in scratch.indices.iter().zip(&scratch.words) {
+            let term = &leak.terms[i];
+            let g = if u64::from(word) < term.cut {
+                term.one
+            } else {
+                term.zero
+            };
+            score += g;
+            let family = &mut per_family[term.family.index()];
+            family.0 += g;
+            family.1 += 1;
+        }
+        let families: Vec<FamilyScore> = Family::ALL
             .iter()
-            .zip(&bits)
-            .map(|(l, &x)| symmetric_score(l.bit, x, l.bias))
-            .sum();
+            .zip(per_family)
+            .filter(|(_, (_, positions))| *positions > 0)
+            .map(|(&family, (score, positions))| FamilyScore {
+                family,
+                score,
+                positions,
+            })
+            .collect();
         let threshold = match (&delivered.received, all_threshold) {
             (Positions::All, Some(z)) => z,
-            (received, _) => {
-                let z = chernoff_threshold(&scored, log_target);
-                if *received == Positions::All {
-                    all_threshold = Some(z);
-                }
+            (Positions::All, None) => {
+                let z = chernoff_threshold(&leak.terms, log_target);
+                all_threshold = Some(z);
                 z
             }
+            (Positions::Only(_), _) => {
+                scratch.terms.clear();
+                scratch
+                    .terms
+                    .extend(scratch.indices.iter().map(|&i| leak.terms[i]));
+                chernoff_threshold(&scratch.terms, log_target)
+            }
         };
-        if score > threshold {
+        let positions = scratch.indices.len();
+        if score > threshold && families_agree(&families) {
             let p_value = (options.monte_carlo_trials > 0).then(|| {
+                let fixed = fixed.get_or_insert_with(|| FixedTerms::new(&leak.terms));
                 monte_carlo_p_value(
-                    &scored,
+                    fixed,
+                    &scratch.indices,
                     score,
                     options.monte_carlo_trials,
                     &delivered.recipient,
@@ -187,75 +316,109 @@ pub fn accuse(
                 score,
                 threshold,
                 p_value,
-                positions: scored.len(),
+                positions,
+                families: families.clone(),
             });
         }
         scores.push(RecipientScore {
             recipient: delivered.recipient.clone(),
             score,
             threshold,
-            positions: scored.len(),
+            positions,
+            families,
         });
     }
     accused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut readable_families = [0usize; FAMILIES];
+    for term in &leak.terms {
+        readable_families[term.family.index()] += 1;
+    }
     Accusation {
         accused,
         scores,
-        readable: leaked.len(),
+        readable: leak.positions.len(),
+        readable_families: Family::ALL
+            .iter()
+            .copied()
+            .zip(readable_families)
+            .filter(|&(_, count)| count > 0)
+            .collect(),
         erased,
         monte_carlo_trials: options.monte_carlo_trials,
     }
 }
 
-/// The readable positions, sorted and distinct, with their biases; and how many distinct
-/// positions were erased. A position read twice with different bits is an erasure: a leak
-/// that shows both variants says nothing about which one was delivered.
-fn readable(code: &TardosCode, observations: &[Observation]) -> (Vec<Leaked>, usize) {
-    let mut sorted = observations.to_vec();
-    sorted.sort_by_key(|o| o.position);
-    let mut merged: Vec<(u64, Option<bool>)> = Vec::with_capacity(sorted.len());
-    for o in sorted {
-        match merged.last_mut() {
-            Some((position, bit)) if *position == o.position => {
-                if *bit != o.bit {
-                    *bit = None;
+/// The indices into `leaked` (ascending, distinct) of the positions in `received`, into
+/// `out`: a merge of two sorted lists, linear in both.
+fn select(leaked: &[u64], received: &Positions, out: &mut Vec<usize>) {
+    out.clear();
+    match received {
+        Positions::All => out.extend(0..leaked.len()),
+        Positions::Only(set) => {
+            let mut wanted = set.iter().copied().peekable();
+            for (i, &position) in leaked.iter().enumerate() {
+                while wanted.next_if(|&w| w < position).is_some() {}
+                match wanted.peek() {
+                    Some(&w) if w == position => out.push(i),
+                    Some(_) => {}
+                    None => break,
                 }
             }
-            _ => merged.push((o.position, o.bit)),
         }
     }
-    let erased = merged.iter().filter(|(_, bit)| bit.is_none()).count();
-    let kept: Vec<(u64, bool)> = merged
-        .into_iter()
-        .filter_map(|(position, bit)| bit.map(|b| (position, b)))
-        .collect();
-    let positions: Vec<u64> = kept.iter().map(|(p, _)| *p).collect();
-    let biases = code.biases(&positions);
-    let leaked = kept
-        .into_iter()
-        .zip(biases)
-        .map(|((position, bit), bias)| Leaked {
-            position,
-            bit,
-            bias,
-        })
-        .collect();
-    (leaked, erased)
 }
 
-/// The cumulant generating function K(λ) of an innocent's score over `scored`, with K'(λ)
+/// The readable positions, sorted and distinct, with their terms; and how many distinct
+/// positions were erased. A position read twice with different bits is an erasure (a leak
+/// that shows both variants says nothing about which one was delivered), and so is one
+/// reported under two families.
+fn readable(code: &TardosCode, observations: &[Observation]) -> (Leak, usize) {
+    let mut sorted = observations.to_vec();
+    sorted.sort_by_key(|o| o.position);
+    let mut merged: Vec<Observation> = Vec::with_capacity(sorted.len());
+    for o in sorted {
+        match merged.last_mut() {
+            Some(last) if last.position == o.position => {
+                if last.bit != o.bit || last.family != o.family {
+                    last.bit = None;
+                }
+            }
+            _ => merged.push(o),
+        }
+    }
+    let erased = merged.iter().filter(|o| o.bit.is_none()).count();
+    merged.retain(|o| o.bit.is_some());
+    let positions: Vec<u64> = merged.iter().map(|o| o.position).collect();
+    let biases = code.biases(&positions);
+    let terms = merged
+        .iter()
+        .zip(biases)
+        .map(|(o, bias)| {
+            let y = o.bit == Some(true);
+            Term {
+                bias,
+                cut: cut(bias),
+                one: symmetric_score(y, true, bias),
+                zero: symmetric_score(y, false, bias),
+                family: o.family,
+            }
+        })
+        .collect();
+    (Leak { positions, terms }, erased)
+}
+
+/// The cumulant generating function K(λ) of an innocent's score over `terms`, with K'(λ)
 /// and K''(λ), computed without overflow (each term's exponent is taken relative to its
-/// larger outcome).
-fn cumulants(scored: &[Leaked], lambda: f64) -> (f64, f64, f64) {
+/// larger outcome, so one of the two weights needs no exponential).
+fn cumulants(terms: &[Term], lambda: f64) -> (f64, f64, f64) {
     let (mut k, mut k1, mut k2) = (0.0, 0.0, 0.0);
-    for l in scored {
-        let (a, b) = (
-            symmetric_score(l.bit, true, l.bias),
-            symmetric_score(l.bit, false, l.bias),
-        );
-        let top = a.max(b);
-        let wa = l.bias * (lambda * (a - top)).exp();
-        let wb = (1.0 - l.bias) * (lambda * (b - top)).exp();
+    for t in terms {
+        let (a, b) = (t.one, t.zero);
+        let (wa, wb, top) = if a >= b {
+            (t.bias, (1.0 - t.bias) * (lambda * (b - a)).exp(), a)
+        } else {
+            (t.bias * (lambda * (a - b)).exp(), 1.0 - t.bias, b)
+        };
         let m = wa + wb;
         let mean = (wa * a + wb * b) / m;
         k += lambda * top + m.ln();
@@ -268,16 +431,16 @@ fn cumulants(scored: &[Leaked], lambda: f64) -> (f64, f64, f64) {
 /// Z = min over λ of (K(λ) + L)/λ, L = ln(n/ε₁). At the minimum λK'(λ) − K(λ) = L; that
 /// left side is increasing in λ (its derivative is λK''), so a safeguarded Newton search
 /// finds it. Any λ gives a valid bound, so an inexact λ only costs tightness.
-fn chernoff_threshold(scored: &[Leaked], log_target: f64) -> f64 {
-    if scored.is_empty() {
+fn chernoff_threshold(terms: &[Term], log_target: f64) -> f64 {
+    if terms.is_empty() {
         return f64::INFINITY;
     }
     let h = |lambda: f64| {
-        let (k, k1, k2) = cumulants(scored, lambda);
+        let (k, k1, k2) = cumulants(terms, lambda);
         (lambda * k1 - k, k, lambda * k2)
     };
     // Bracket the root: beyond λ = 64 the bound is the probability of the maximum score.
-    let (mut lo, mut hi) = (0.0, 1.0 / (scored.len() as f64).sqrt());
+    let (mut lo, mut hi) = (0.0, 1.0 / (terms.len() as f64).sqrt());
     loop {
         let (value, _, _) = h(hi);
         if value >= log_target {
@@ -308,64 +471,8 @@ fn chernoff_threshold(scored: &[Leaked], log_target: f64) -> f64 {
             (lo + hi) / 2.0
         };
     }
-    let (k, _, _) = cumulants(scored, lambda);
+    let (k, _, _) = cumulants(terms, lambda);
     (k + log_target) / lambda
-}
-
-/// (k + 1)/(trials + 1), k the trials in which a fresh innocent codeword scores at least
-/// `score` over `scored`. The draws come from a generator seeded by the recipient's name,
-/// so a third party with the bias vector reproduces the figure.
-fn monte_carlo_p_value(scored: &[Leaked], score: f64, trials: u32, recipient: &Recipient) -> f64 {
-    let terms: Vec<(f64, f64, f64)> = scored
-        .iter()
-        .map(|l| {
-            (
-                l.bias,
-                symmetric_score(l.bit, true, l.bias),
-                symmetric_score(l.bit, false, l.bias),
-            )
-        })
-        .collect();
-    let mut rng = SplitMix64::seeded(recipient.as_str().as_bytes());
-    let mut at_least = 0u64;
-    for _ in 0..trials {
-        let s: f64 = terms
-            .iter()
-            .map(|&(p, one, zero)| {
-                if below((rng.next() >> 32) as u32, p) {
-                    one
-                } else {
-                    zero
-                }
-            })
-            .sum();
-        if s >= score {
-            at_least += 1;
-        }
-    }
-    (at_least + 1) as f64 / (f64::from(trials) + 1.0)
-}
-
-/// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators",
-/// OOPSLA 2014): statistically good and fast; the p-value needs no secrecy.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn seeded(seed: &[u8]) -> SplitMix64 {
-        // FNV-1a of the seed bytes.
-        let state = seed.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        SplitMix64(state)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 #[cfg(test)]
@@ -387,6 +494,21 @@ mod tests {
             .collect()
     }
 
+    fn no_trials() -> AccuseOptions {
+        AccuseOptions {
+            monte_carlo_trials: 0,
+        }
+    }
+
+    /// Even positions carry list order, odd ones timestamp forms.
+    fn family_of(position: u64) -> Family {
+        if position % 2 == 0 {
+            Family::Order
+        } else {
+            Family::Form
+        }
+    }
+
     /// The copy of recipient `j` over `positions`, read perfectly.
     fn copy_of(code: &TardosCode, j: usize, positions: &[u64]) -> Vec<Observation> {
         let biases = code.biases(positions);
@@ -398,27 +520,117 @@ mod tests {
             .zip(bits)
             .map(|(&position, bit)| Observation {
                 position,
+                family: family_of(position),
                 bit: Some(bit),
             })
+            .collect()
+    }
+
+    fn names(accusation: &Accusation) -> Vec<&str> {
+        accusation
+            .accused
+            .iter()
+            .map(|a| a.recipient.as_str())
             .collect()
     }
 
     #[test]
     fn a_whole_copy_accuses_its_recipient_alone_with_a_small_p_value() {
         let code = code(2, 1e-6);
-        let positions: Vec<u64> = (0..code.params().code_length() as u64).collect();
+        let positions: Vec<u64> = (0..2 * code.params().code_length() as u64).collect();
         let leak = copy_of(&code, 7, &positions);
         let options = AccuseOptions {
             monte_carlo_trials: 1_000,
         };
         let accusation = accuse(&code, &leak, &everyone(), &options);
-        assert_eq!(accusation.accused.len(), 1, "{:?}", accusation.accused);
+        assert_eq!(names(&accusation), ["R07"]);
         let accused = &accusation.accused[0];
-        assert_eq!(accused.recipient, Recipient::new("R07"));
         assert!(accused.score > accused.threshold);
         assert_eq!(accused.p_value, Some(1.0 / 1_001.0));
         assert_eq!(accused.positions, positions.len());
+        let families: Vec<(Family, usize)> = accused
+            .families
+            .iter()
+            .map(|f| (f.family, f.positions))
+            .collect();
+        let half = positions.len() / 2;
+        assert_eq!(families, [(Family::Order, half), (Family::Form, half)]);
+        assert!(accused.families.iter().all(|f| f.score > 0.0));
+        let sum: f64 = accused.families.iter().map(|f| f.score).sum();
+        assert!((sum - accused.score).abs() < 1e-9 * accused.score.abs());
+        assert_eq!(
+            accusation.readable_families,
+            [(Family::Order, half), (Family::Form, half)]
+        );
         assert_eq!(accusation.scores.len(), 30);
+    }
+
+    #[test]
+    fn one_family_alone_cannot_accuse() {
+        let code = code(2, 1e-6);
+        let positions: Vec<u64> = (0..2 * code.params().code_length() as u64).collect();
+        let leak: Vec<Observation> = copy_of(&code, 7, &positions)
+            .into_iter()
+            .map(|o| Observation {
+                family: Family::Form,
+                ..o
+            })
+            .collect();
+        let accusation = accuse(&code, &leak, &everyone(), &no_trials());
+        assert!(accusation.accused.is_empty(), "{:?}", accusation.accused);
+        // The code alone would have accused: only the family rule withholds.
+        let r07 = &accusation.scores[7];
+        assert!(r07.score > r07.threshold);
+        assert!(!r07.families_agree());
+        assert_eq!(
+            accusation.readable_families,
+            [(Family::Form, positions.len())]
+        );
+    }
+
+    #[test]
+    fn a_family_that_disagrees_withdraws_the_accusation() {
+        let code = code(2, 1e-6);
+        let length = code.params().code_length() as u64;
+        // R07's order positions over 3m, and a short run of timestamp forms showing the
+        // opposite of R07's bits: enough for the combined score, but the form family says no.
+        let order: Vec<u64> = (0..3 * length).map(|i| 2 * i).collect();
+        let form: Vec<u64> = (0..length / 4).map(|i| 2 * i + 1).collect();
+        let mut leak = copy_of(&code, 7, &order);
+        leak.extend(copy_of(&code, 7, &form).into_iter().map(|o| Observation {
+            bit: o.bit.map(|b| !b),
+            ..o
+        }));
+        let accusation = accuse(&code, &leak, &everyone(), &no_trials());
+        let r07 = &accusation.scores[7];
+        assert!(r07.score > r07.threshold, "{r07:?}");
+        assert!(r07.families[1].score < 0.0, "{r07:?}");
+        assert!(accusation.accused.is_empty(), "{:?}", accusation.accused);
+    }
+
+    #[test]
+    fn a_position_reported_under_two_families_is_an_erasure() {
+        let code = code(2, 1e-6);
+        let leak = [
+            Observation {
+                position: 5,
+                family: Family::Order,
+                bit: Some(true),
+            },
+            Observation {
+                position: 5,
+                family: Family::Form,
+                bit: Some(true),
+            },
+            Observation {
+                position: 6,
+                family: Family::Order,
+                bit: Some(true),
+            },
+        ];
+        let accusation = accuse(&code, &leak, &everyone(), &no_trials());
+        assert_eq!((accusation.readable, accusation.erased), (1, 1));
+        assert_eq!(accusation.readable_families, [(Family::Order, 1)]);
     }
 
     #[test]
@@ -436,36 +648,27 @@ mod tests {
         let leak: Vec<Observation> = (0..500)
             .map(|position| Observation {
                 position,
+                family: family_of(position),
                 bit: None,
             })
             .collect();
         let accusation = accuse(&code, &leak, &everyone(), &AccuseOptions::default());
         assert!(accusation.accused.is_empty());
         assert_eq!((accusation.readable, accusation.erased), (0, 500));
+        assert!(accusation.readable_families.is_empty());
         assert!(accusation.scores.iter().all(|s| s.threshold.is_infinite()));
+        assert!(accusation.scores.iter().all(|s| s.families.is_empty()));
     }
 
     #[test]
     fn a_position_read_with_both_bits_is_an_erasure() {
         let code = code(2, 1e-6);
-        let leak = [
-            Observation {
-                position: 5,
-                bit: Some(true),
-            },
-            Observation {
-                position: 5,
-                bit: Some(false),
-            },
-            Observation {
-                position: 6,
-                bit: Some(true),
-            },
-            Observation {
-                position: 6,
-                bit: Some(true),
-            },
-        ];
+        let at = |position, bit| Observation {
+            position,
+            family: Family::Order,
+            bit: Some(bit),
+        };
+        let leak = [at(5, true), at(5, false), at(6, true), at(6, true)];
         let accusation = accuse(&code, &leak, &everyone(), &AccuseOptions::default());
         assert_eq!((accusation.readable, accusation.erased), (1, 1));
     }
@@ -473,7 +676,7 @@ mod tests {
     #[test]
     fn each_recipient_is_scored_only_on_what_it_received() {
         let code = code(2, 1e-6);
-        let length = code.params().code_length() as u64;
+        let length = 2 * code.params().code_length() as u64;
         let positions: Vec<u64> = (0..2 * length).collect();
         // R00 received the first half only, and its copy of it leaked; the second half of the
         // leak is R01's.
@@ -481,27 +684,36 @@ mod tests {
         leak.extend(copy_of(&code, 1, &positions[length as usize..]));
         let mut recipients = everyone();
         recipients[0].received = Positions::Only((0..length).collect());
-        recipients[1].received = Positions::Only((length..2 * length).collect());
-        let accusation = accuse(
-            &code,
-            &leak,
-            &recipients,
-            &AccuseOptions {
-                monte_carlo_trials: 0,
-            },
-        );
-        let names: Vec<&str> = accusation
-            .accused
-            .iter()
-            .map(|a| a.recipient.as_str())
-            .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
-        assert!(
-            names.contains(&"R00") && names.contains(&"R01"),
-            "{names:?}"
-        );
+        // R01's delivery log also names positions the leak does not show.
+        recipients[1].received = Positions::Only((length..3 * length).collect());
+        let accusation = accuse(&code, &leak, &recipients, &no_trials());
+        let mut names = names(&accusation);
+        names.sort_unstable();
+        assert_eq!(names, ["R00", "R01"]);
         assert_eq!(accusation.scores[0].positions, length as usize);
+        assert_eq!(accusation.scores[1].positions, length as usize);
         assert_eq!(accusation.scores[2].positions, 2 * length as usize);
+    }
+
+    #[test]
+    fn select_merges_the_received_set_with_the_leak() {
+        let leaked = [2, 3, 5, 8, 13];
+        let mut out = Vec::new();
+        select(
+            &leaked,
+            &Positions::Only([1, 3, 4, 13, 20].into()),
+            &mut out,
+        );
+        assert_eq!(out, [1, 4]);
+        select(&leaked, &Positions::Only(BTreeSet::new()), &mut out);
+        assert!(out.is_empty());
+        select(&leaked, &Positions::All, &mut out);
+        assert_eq!(out, [0, 1, 2, 3, 4]);
+    }
+
+    fn leak_terms(code: &TardosCode, j: usize, count: u64) -> Vec<Term> {
+        let positions: Vec<u64> = (0..count).collect();
+        readable(code, &copy_of(code, j, &positions)).0.terms
     }
 
     /// The Chernoff threshold is a true bound: at a target of 1/200 per recipient, fresh
@@ -509,18 +721,18 @@ mod tests {
     #[test]
     fn threshold_holds_innocents_below_the_target_rate() {
         let code = code(2, 1e-6);
-        let positions: Vec<u64> = (0..300).collect();
-        let leak = copy_of(&code, 4, &positions);
-        let (leaked, _) = readable(&code, &leak);
-        let log_target = 200f64.ln();
-        let z = chernoff_threshold(&leaked, log_target);
+        let terms = leak_terms(&code, 4, 300);
+        let indices: Vec<usize> = (0..terms.len()).collect();
+        let fixed = FixedTerms::new(&terms);
+        let z = chernoff_threshold(&terms, 200f64.ln());
         // Gaussian tail at 1/200 is 2.58σ; the Chernoff bound sits above it.
-        let sigma = (leaked.len() as f64).sqrt();
+        let sigma = (terms.len() as f64).sqrt();
         assert!(z > 2.5 * sigma && z < 4.0 * sigma, "{z} vs σ = {sigma}");
-        let p = monte_carlo_p_value(&leaked, z, 20_000, &Recipient::new("fresh"));
+        let fresh = Recipient::new("fresh");
+        let p = monte_carlo_p_value(&fixed, &indices, z, 20_000, &fresh);
         assert!(p < 1.0 / 200.0, "{p}");
         // And it is not absurdly loose: the Gaussian 2σ point is exceeded often.
-        let p = monte_carlo_p_value(&leaked, 2.0 * sigma, 20_000, &Recipient::new("fresh"));
+        let p = monte_carlo_p_value(&fixed, &indices, 2.0 * sigma, 20_000, &fresh);
         assert!(p > 0.01, "{p}");
     }
 }

@@ -32,7 +32,8 @@ mod remap;
 mod tardos;
 
 pub use accuse::{
-    accuse, Accusation, AccuseOptions, Accused, Delivered, Observation, Positions, RecipientScore,
+    accuse, Accusation, AccuseOptions, Accused, Delivered, Family, FamilyScore, Observation,
+    Positions, RecipientScore,
 };
 pub use embed::{
     normalise, rewrite_ids, Embedder, Family, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,

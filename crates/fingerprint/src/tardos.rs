@@ -193,13 +193,27 @@ impl Codeword {
             .map(|(&i, &p)| below(cache.word(i), p))
             .collect()
     }
+
+    /// The PRF words at `positions`, appended to `out`: the bit at a position with bias p is
+    /// `word < cut(p)`. Lets a scorer that compares against precomputed cuts skip the
+    /// per-position float work of [`Codeword::bits`].
+    pub(crate) fn words_into(&self, positions: &[u64], out: &mut Vec<u32>) {
+        let mut cache = BlockCache::new(&self.0);
+        out.extend(positions.iter().map(|&i| cache.word(i)));
+    }
 }
 
 /// Whether a uniform 32-bit word falls below p·2³², i.e. a Bernoulli(p) draw (to within
 /// 2⁻³², far below the cutoff t).
 pub(crate) fn below(word: u32, p: f64) -> bool {
+    u64::from(word) < cut(p)
+}
+
+/// ⌊p·2³²⌋: a word is a 1 bit exactly when it is below this, so a caller comparing many
+/// words against one bias computes it once.
+pub(crate) fn cut(p: f64) -> u64 {
     // `as` saturates: p = 1 would give u64::MAX, never reached since p ≤ 1 − t.
-    u64::from(word) < (p * 4_294_967_296.0) as u64
+    (p * 4_294_967_296.0) as u64
 }
 
 /// Remembers the last PRF block so that neighbouring positions cost one call per eight.
