@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::key::Prf;
 use crate::remap::Remapper;
-use crate::{FingerprintError, FingerprintKey, Recipient, TardosCode};
+use crate::{Family, FingerprintError, FingerprintKey, Observation, Recipient, TardosCode};
 
 const ORDER_LABEL: &[u8] = b"liaison-fingerprint/v1/order";
 const FORM_LABEL: &[u8] = b"liaison-fingerprint/v1/form";
@@ -76,15 +76,6 @@ pub const FREE_FORM_TIMESTAMPS: &[&str] = &[
     "stop_time",
 ];
 
-/// The variant families that carry Tardos bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    /// Order of freely ordered lists.
-    Order,
-    /// Written form of free-form timestamps.
-    Form,
-}
-
 /// One variant position of one object: where a bit went, or was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
@@ -94,6 +85,16 @@ pub struct Slot {
     pub position: u64,
     /// The bit put there or read there (`None`: unreadable).
     pub bit: Option<bool>,
+}
+
+impl From<Slot> for Observation {
+    fn from(s: Slot) -> Observation {
+        Observation {
+            position: s.position,
+            family: s.family,
+            bit: s.bit,
+        }
+    }
 }
 
 /// Marks copies for recipients and reads marks off leaked copies, under one node's key.

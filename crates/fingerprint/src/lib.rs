@@ -35,9 +35,7 @@ pub use accuse::{
     accuse, Accusation, AccuseOptions, Accused, Delivered, Family, FamilyScore, Observation,
     Positions, RecipientScore,
 };
-pub use embed::{
-    normalise, rewrite_ids, Embedder, Family, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
-};
+pub use embed::{normalise, rewrite_ids, Embedder, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY};
 pub use error::FingerprintError;
 pub use key::FingerprintKey;
 pub use recipient::Recipient;
