@@ -609,6 +609,95 @@ pub(crate) fn export(home: &Path, to: &str, output: &Path, fmt: Format) -> anyho
     }
 }
 
+pub(crate) fn trace(home: &Path, file: &Path, trials: u32, fmt: Format) -> anyhow::Result<()> {
+    let text = if file == Path::new("-") {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .context("cannot read standard input")?;
+        t
+    } else {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        // A leak may come mangled: read what is text, whatever the encoding damage.
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let node = open(home)?;
+    let bar = if fmt == Format::Human && text.len() > 1 << 20 {
+        ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("reading {pos}/{len} objects {wide_bar}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let t = node.trace(&text, trials, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    match fmt {
+        Format::Json => json(&t),
+        Format::Human => {
+            println!(
+                "{}: {} objects read ({} ours), {} ids seen; readable positions: {}; erased: {}",
+                file.display(),
+                t.objects_read,
+                t.objects_matched,
+                t.ids_seen,
+                if t.readable.is_empty() {
+                    "none".to_owned()
+                } else {
+                    t.readable
+                        .iter()
+                        .map(|(f, n)| format!("{n} {f}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                t.erased
+            );
+            if t.accused.is_empty() {
+                println!(
+                    "cannot tell: {}",
+                    t.why_not.as_deref().unwrap_or("no evidence")
+                );
+            }
+            for s in &t.accused {
+                println!("ACCUSED {} (families agreeing: {})", s.recipient, s.families.join(", "));
+                if !s.exact_ids.is_empty() {
+                    println!(
+                        "  {} id(s) delivered only to {}: {}",
+                        s.exact_ids.len(),
+                        s.recipient,
+                        s.exact_ids.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                if s.positions > 0 && !s.threshold.is_finite() {
+                    println!(
+                        "  code: {} positions, too few for the code to decide on its own",
+                        s.positions
+                    );
+                } else if s.positions > 0 {
+                    let p = s.p_value.map_or_else(
+                        || "not estimated".to_owned(),
+                        |p| format!("{p:.2e} ({} trials)", t.monte_carlo_trials),
+                    );
+                    println!(
+                        "  code score {:.1} over {} positions, threshold {:.1}; probability an innocent scores as high: {p}",
+                        s.score, s.positions, s.threshold
+                    );
+                }
+            }
+            for s in t.recipients.iter().filter(|s| !s.accused && s.positions > 0) {
+                println!(
+                    "  not accused: {} (score {:.1}, threshold {:.1}, {} positions)",
+                    s.recipient, s.score, s.threshold, s.positions
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 pub(crate) fn explain(home: &Path, id: &str, to: &str, fmt: Format) -> anyhow::Result<()> {
     let to = party(to, "--to")?;
     let node = open(home)?;

@@ -87,6 +87,15 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Trace a leaked copy (a bundle, one object, a fragment, or text copied out of one) to
+    /// the partner it was delivered to.
+    Trace {
+        /// The leaked text (`-` for standard input).
+        file: PathBuf,
+        /// Innocent codewords drawn for each accused recipient's p-value.
+        #[arg(long, default_value_t = 1000)]
+        trials: u32,
+    },
     /// Serve TAXII 2.1 to partners (HTTPS; each partner sees only what the policy releases to it).
     Serve {
         /// Address to listen on (port 0 picks a free one; the address is printed).
@@ -424,6 +433,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::export(&home, &to, &output, fmt)
         }
         Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
+        Command::Trace { file, trials } => commands::trace(&home, &file, trials, fmt),
         Command::Refused { from, limit } => commands::refused(&home, from.as_deref(), limit, fmt),
         Command::Pull {
             partner,

@@ -18,6 +18,7 @@ mod node;
 mod note_text;
 mod preview;
 pub mod sample;
+mod trace;
 mod view;
 
 pub use admit::{Refusal, Refused};
@@ -38,4 +39,5 @@ pub use log::{
 };
 pub use node::Node;
 pub use preview::{Entry, Export};
+pub use trace::{read_leak, Suspect, Trace};
 pub use view::{View, ViewEntry};
