@@ -662,13 +662,22 @@ pub(crate) fn trace(home: &Path, file: &Path, trials: u32, fmt: Format) -> anyho
                 );
             }
             for s in &t.accused {
-                println!("ACCUSED {} (families agreeing: {})", s.recipient, s.families.join(", "));
+                println!(
+                    "ACCUSED {} (families agreeing: {})",
+                    s.recipient,
+                    s.families.join(", ")
+                );
                 if !s.exact_ids.is_empty() {
                     println!(
                         "  {} id(s) delivered only to {}: {}",
                         s.exact_ids.len(),
                         s.recipient,
-                        s.exact_ids.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                        s.exact_ids
+                            .iter()
+                            .take(3)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     );
                 }
                 if s.positions > 0 && !s.threshold.is_finite() {
@@ -687,7 +696,11 @@ pub(crate) fn trace(home: &Path, file: &Path, trials: u32, fmt: Format) -> anyho
                     );
                 }
             }
-            for s in t.recipients.iter().filter(|s| !s.accused && s.positions > 0) {
+            for s in t
+                .recipients
+                .iter()
+                .filter(|s| !s.accused && s.positions > 0)
+            {
                 println!(
                     "  not accused: {} (score {:.1}, threshold {:.1}, {} positions)",
                     s.recipient, s.score, s.threshold, s.positions

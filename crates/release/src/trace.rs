@@ -282,7 +282,10 @@ impl<S: Store> Node<S> {
                     .get(&name)
                     .map(|e| e.iter().cloned().collect())
                     .unwrap_or_default();
-                let by_code = accusation.accused.iter().find(|a| a.recipient == s.recipient);
+                let by_code = accusation
+                    .accused
+                    .iter()
+                    .find(|a| a.recipient == s.recipient);
                 let mut families = Vec::new();
                 if !exact_ids.is_empty() {
                     families.push("ids".to_owned());
