@@ -249,6 +249,40 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
         );
         println!("   written to {}", home.display());
     }
+    n.say(
+        "A copy turns up where it should not",
+        "liaison trace leaked.json   (RUS's copy, as posted elsewhere)\nliaison trace mixed.json    (RUS and GBR mixed their copies to hide)\nEvery copy carries its recipient's marks: its own ids, and harmless variants chosen by its code.",
+    );
+    let leaked = home.join("leaked.json");
+    std::fs::write(&leaked, &rus_export.bundle)?;
+    let traced = node.trace(&rus_export.bundle, 1000, &mut |_, _| {})?;
+    let named: Vec<&str> = traced.accused.iter().map(|s| s.recipient.as_str()).collect();
+    if named != ["RUS"] {
+        bail!("demo check failed: RUS's leaked copy was traced to {named:?}");
+    }
+    let mixed = mix(&rus_export.bundle, &gbr_export.bundle)?;
+    std::fs::write(home.join("mixed.json"), &mixed)?;
+    let traced_mixed = node.trace(&mixed, 1000, &mut |_, _| {})?;
+    let named_mixed: Vec<&str> = traced_mixed
+        .accused
+        .iter()
+        .map(|s| s.recipient.as_str())
+        .collect();
+    if named_mixed.is_empty() || named_mixed.iter().any(|r| *r != "RUS" && *r != "GBR") {
+        bail!("demo check failed: the mixed copy was traced to {named_mixed:?}");
+    }
+    if n.human {
+        for (what, t) in [("leaked.json", &traced), ("mixed.json", &traced_mixed)] {
+            for s in &t.accused {
+                println!(
+                    "   {what}: accuses {} ({} of its own ids in the copy; families: {})",
+                    s.recipient,
+                    s.exact_ids.len(),
+                    s.families.join(", ")
+                );
+            }
+        }
+    }
     let network = over_the_network(node, &home, &mut n)?;
     if n.human {
         println!("\nEvery check of the demo held.");
@@ -258,6 +292,7 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
             "RUS": to_rus,
             "GBR": to_gbr,
             "explain": why,
+            "trace": {"leaked": traced, "mixed": traced_mixed},
             "network": network,
             "checks": "passed",
         }))?;
@@ -277,6 +312,23 @@ const USA_SECRET_AT_RUS: &str = "demo-secret-usa-at-rus-03";
 const WITH_USA: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
 /// GBR's agreement with RUS, on GBR's node.
 const GBR_WITH_RUS: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+
+/// A bundle of the objects of `a` and `b` taken in turn: two recipients mixing their copies.
+fn mix(a: &str, b: &str) -> anyhow::Result<String> {
+    let objects = |t: &str| -> anyhow::Result<Vec<serde_json::Value>> {
+        let v: serde_json::Value = serde_json::from_str(t)?;
+        Ok(v["objects"].as_array().cloned().unwrap_or_default())
+    };
+    let (a, b) = (objects(a)?, objects(b)?);
+    let mut mixed = Vec::new();
+    for i in 0..a.len().max(b.len()) {
+        let from = if i % 2 == 0 { &a } else { &b };
+        if let Some(o) = from.get(i) {
+            mixed.push(o.clone());
+        }
+    }
+    Ok(json!({"type": "bundle", "id": "bundle--5f0c7a52-8d1e-4b7a-9c3f-2e6d8a4b1c09", "objects": mixed}).to_string())
+}
 
 /// The id under which `to` receives the object `id` of the node behind `handle`.
 fn as_received(
