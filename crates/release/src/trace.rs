@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use liaison_fingerprint::{
-    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient, RemapIndex,
+    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient,
 };
 use liaison_labels::Party;
 use liaison_stix::StixId;
@@ -180,24 +180,24 @@ impl<S: Store> Node<S> {
             .filter_map(|p| Party::parse(&p.party).ok())
             .collect();
         let world = self.world()?;
-        // What each recipient received (our ids), and every id it received them under.
+        // What each recipient received (our ids).
         let mut received: HashMap<String, HashSet<String>> = HashMap::new();
-        let mut index = RemapIndex::default();
-        let key = &self.log_keys.fingerprint;
         for p in &partners {
-            let recipient = Recipient::new(p.as_str());
-            let mut got = HashSet::new();
-            for (id, _, _) in self.store.releases(p.as_str())? {
-                if let Ok(parsed) = StixId::parse(&id) {
-                    if is_marked(&world, &id) {
-                        index
-                            .insert(key, &recipient, &parsed)
-                            .map_err(|e| ReleaseError::Log(e.to_string()))?;
-                    }
-                }
-                got.insert(id);
-            }
+            let got: HashSet<String> = self
+                .store
+                .releases(p.as_str())?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect();
             received.insert(p.to_string(), got);
+        }
+        // The ids in the leak that we delivered, and to whom (remembered at delivery).
+        let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut delivered: HashMap<String, (String, String)> = HashMap::new();
+        for (as_delivered, partner, original) in self.store.delivered_ids(&distinct)? {
+            delivered.insert(as_delivered, (partner, original));
         }
         // Our objects by content, for leaked objects whose ids were re-minted.
         let mut by_content: HashMap<String, Option<String>> = HashMap::new();
@@ -212,20 +212,16 @@ impl<S: Store> Node<S> {
             Ok(())
         })?;
         let unmap = |s: &str| -> Option<String> {
-            let id = StixId::parse(s).ok()?;
-            if let Some(u) = index.unmap(&id) {
-                return Some(u.original.to_string());
+            if let Some((_, original)) = delivered.get(s) {
+                return Some(original.clone());
             }
             world.lookup(s).map(|_| s.to_owned())
         };
 
         let mut exact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for id in &ids {
-            if let Some(u) = StixId::parse(id).ok().and_then(|p| index.unmap(&p)) {
-                exact
-                    .entry(u.recipient.to_string())
-                    .or_default()
-                    .insert(id.clone());
+            if let Some((partner, _)) = delivered.get(id) {
+                exact.entry(partner.clone()).or_default().insert(id.clone());
             }
         }
         let embedder = self.embedder(partners.len())?;
@@ -259,14 +255,22 @@ impl<S: Store> Node<S> {
             .iter()
             .map(|p| {
                 let got = received.get(p.as_str());
-                let positions: BTreeSet<u64> = positions_of
-                    .iter()
-                    .filter(|(original, _)| got.is_some_and(|g| g.contains(original.as_str())))
-                    .flat_map(|(_, ps)| ps.iter().copied())
-                    .collect();
+                let has = |original: &str| got.is_some_and(|g| g.contains(original));
+                // Recipients that received every object the leak shows share one threshold.
+                let received = if positions_of.keys().all(|o| has(o)) {
+                    Positions::All
+                } else {
+                    Positions::Only(
+                        positions_of
+                            .iter()
+                            .filter(|(original, _)| has(original))
+                            .flat_map(|(_, ps)| ps.iter().copied())
+                            .collect(),
+                    )
+                };
                 Delivered {
                     recipient: Recipient::new(p.as_str()),
-                    received: Positions::Only(positions),
+                    received,
                 }
             })
             .collect();

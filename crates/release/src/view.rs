@@ -125,6 +125,14 @@ impl<S: Store> Node<S> {
             })
             .collect();
         let times = self.record_deliveries(to, &parsed, &keys, &decisions)?;
+        // The ids it received, for tracing a leak back (kept once; written again harmlessly,
+        // so a crash right after the deliveries were recorded loses nothing for long).
+        let remapped: Vec<(String, String)> = parsed
+            .iter()
+            .filter(|g| g.object.id().as_str() != g.original)
+            .map(|g| (g.object.id().to_string(), g.original.clone()))
+            .collect();
+        self.store.add_delivered_ids(to.as_str(), &remapped)?;
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
         for (g, date_added) in parsed.into_iter().zip(times) {
             let o = g.object;

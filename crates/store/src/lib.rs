@@ -93,6 +93,17 @@ pub trait Store {
     /// Every (id, version, first time) that entered `partner`'s view, oldest first: what
     /// was delivered to it.
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// Remembers the ids copies went to `partner` under: (delivered id, our id) pairs, each
+    /// kept once (fingerprinting remaps ids per recipient; see crates/release).
+    fn add_delivered_ids(
+        &mut self,
+        partner: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError>;
+    /// Of `ids`, those we delivered to a partner: (delivered id, partner, our id).
+    fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// How many delivered ids are remembered for `partner`.
+    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError>;
     /// Whether (id, version key) entered `partner`'s view: one lookup, not a scan.
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError>;
 

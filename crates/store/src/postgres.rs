@@ -83,6 +83,11 @@ CREATE TABLE IF NOT EXISTS releases (
     version text COLLATE "C" NOT NULL, first text COLLATE "C" NOT NULL,
     PRIMARY KEY (partner, id, version)
 );
+CREATE TABLE IF NOT EXISTS delivered_ids (
+    delivered text COLLATE "C" PRIMARY KEY, partner text COLLATE "C" NOT NULL,
+    original text COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);
 CREATE TABLE IF NOT EXISTS credentials (
     party text COLLATE "C" PRIMARY KEY, phc text NOT NULL, updated text NOT NULL
 );
@@ -765,6 +770,46 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
+    }
+
+    fn add_delivered_ids(
+        &mut self,
+        partner: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let delivered: Vec<&str> = pairs.iter().map(|(d, _)| d.as_str()).collect();
+        let original: Vec<&str> = pairs.iter().map(|(_, o)| o.as_str()).collect();
+        self.client()?.execute(
+            "INSERT INTO delivered_ids (delivered, partner, original)
+             SELECT d, $1, o FROM unnest($2::text[], $3::text[]) AS t(d, o)
+             ON CONFLICT (delivered) DO NOTHING",
+            &[&partner, &delivered, &original],
+        )?;
+        Ok(())
+    }
+
+    fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ANY($1)",
+            &[&ids],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT count(*) FROM delivered_ids WHERE partner = $1",
+                &[&partner],
+            )?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {

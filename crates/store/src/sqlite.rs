@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS releases (
     PRIMARY KEY (partner, id, version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS credentials (party TEXT PRIMARY KEY, phc TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivered_ids (
+    delivered TEXT PRIMARY KEY, partner TEXT NOT NULL, original TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);
 CREATE TABLE IF NOT EXISTS log_entries (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS log_hashes (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS log_openings (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, salt BLOB NOT NULL);
@@ -262,6 +266,12 @@ impl SqliteStore {
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         add_missing_columns(&conn)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS delivered_ids (
+                delivered TEXT PRIMARY KEY, partner TEXT NOT NULL, original TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);",
+        )?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
             conn,
@@ -787,6 +797,48 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map([partner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_delivered_ids(
+        &mut self,
+        partner: &str,
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO delivered_ids (delivered, partner, original) VALUES (?1, ?2, ?3)",
+            )?;
+            for (delivered, original) in pairs {
+                stmt.execute(params![delivered, partner, original])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(row) = stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM delivered_ids WHERE partner = ?1")?
+            .query_row([partner], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
