@@ -54,7 +54,9 @@ fn main() -> Result<()> {
         source: None,
     };
     for start in (0..indicators).step_by(10_000) {
-        let texts: Vec<String> = (start..indicators.min(start + 10_000)).map(indicator).collect();
+        let texts: Vec<String> = (start..indicators.min(start + 10_000))
+            .map(indicator)
+            .collect();
         let doc = liaison_stix::parse_document(&liaison_stix::bundle_json(
             texts.iter().map(String::as_str),
         ))?;

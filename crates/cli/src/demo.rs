@@ -256,7 +256,11 @@ pub(crate) fn run(keep: Option<PathBuf>, fmt: Format) -> anyhow::Result<()> {
     let leaked = home.join("leaked.json");
     std::fs::write(&leaked, &rus_export.bundle)?;
     let traced = node.trace(&rus_export.bundle, 1000, &mut |_, _| {})?;
-    let named: Vec<&str> = traced.accused.iter().map(|s| s.recipient.as_str()).collect();
+    let named: Vec<&str> = traced
+        .accused
+        .iter()
+        .map(|s| s.recipient.as_str())
+        .collect();
     if named != ["RUS"] {
         bail!("demo check failed: RUS's leaked copy was traced to {named:?}");
     }

@@ -8,22 +8,43 @@
 use std::collections::HashMap;
 
 use liaison_fingerprint::{
-    normalise, CodeParams, Embedder, FingerprintKey, Recipient, TardosCode,
-    FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
+    normalise, CodeParams, Embedder, FingerprintKey, Recipient, TardosCode, FREE_FORM_TIMESTAMPS,
+    ORDERED_FREELY,
 };
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 /// Every SDO and SRO type of STIX 2.1.
 const TYPES: &[&str] = &[
-    "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident",
-    "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis",
-    "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability",
-    "relationship", "sighting",
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
 ];
 
 fn uuid(n: u64) -> String {
-    format!("{:08x}-0000-4000-8000-{:012x}", n >> 16, n & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        n >> 16,
+        n & 0xffff_ffff_ffff
+    )
 }
 
 /// An object of type `ty` with every freely ordered list and free-form timestamp filled from
@@ -37,8 +58,14 @@ fn object(ty: &str, words: &[String], refs: &[String], stamp: &str) -> Map<Strin
     o.insert("created".into(), json!("2026-01-01T00:00:00.000Z"));
     o.insert("modified".into(), json!("2026-01-01T00:00:00.000Z"));
     o.insert("name".into(), json!("Courier network"));
-    o.insert("description".into(), json!("It's the \u{2019}same\u{2019} network."));
-    o.insert("pattern".into(), json!("[ipv4-addr:value = '198.51.100.1']"));
+    o.insert(
+        "description".into(),
+        json!("It's the \u{2019}same\u{2019} network."),
+    );
+    o.insert(
+        "pattern".into(),
+        json!("[ipv4-addr:value = '198.51.100.1']"),
+    );
     o.insert("created_by_ref".into(), json!(refs[0].clone()));
     o.insert(
         "external_references".into(),
@@ -74,7 +101,10 @@ fn object(ty: &str, words: &[String], refs: &[String], stamp: &str) -> Map<Strin
 
 fn embedder() -> Embedder {
     let key = FingerprintKey::from_bytes([3; 32]);
-    Embedder::new(&key, TardosCode::new(&key, CodeParams::new(30, 4, 1e-6).unwrap()))
+    Embedder::new(
+        &key,
+        TardosCode::new(&key, CodeParams::new(30, 4, 1e-6).unwrap()),
+    )
 }
 
 /// What `selector` points at in `o` (`list.[i]` or `list.[i].field`).

@@ -27,7 +27,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::ReleaseError;
-use crate::fingerprint::is_marked;
 use crate::node::Node;
 
 /// What a trace found.
@@ -179,7 +178,6 @@ impl<S: Store> Node<S> {
             .into_iter()
             .filter_map(|p| Party::parse(&p.party).ok())
             .collect();
-        let world = self.world()?;
         // What each recipient received (our ids).
         let mut received: HashMap<String, HashSet<String>> = HashMap::new();
         for p in &partners {
@@ -199,23 +197,43 @@ impl<S: Store> Node<S> {
         for (as_delivered, partner, original) in self.store.delivered_ids(&distinct)? {
             delivered.insert(as_delivered, (partner, original));
         }
-        // Our objects by content, for leaked objects whose ids were re-minted.
-        let mut by_content: HashMap<String, Option<String>> = HashMap::new();
-        self.store.scan_latest(&mut |stored| {
-            let o = &stored.object;
-            if let Some(k) = content_key(o.props()) {
-                by_content
-                    .entry(k)
-                    .and_modify(|v| *v = None)
-                    .or_insert_with(|| Some(o.id().to_string()));
+        // Objects whose id is no id we delivered: ours as they are (public content, which
+        // goes out unmarked), or re-minted copies of ours, matched by content. The holdings
+        // are read only when the leak has such objects.
+        let mut held: HashSet<String> = HashSet::new();
+        let mut unknown = false;
+        for o in &objects {
+            let Some(id) = o.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if delivered.contains_key(id) || held.contains(id) {
+                continue;
             }
-            Ok(())
-        })?;
+            if self.store.latest(id)?.is_some() {
+                held.insert(id.to_owned());
+            } else {
+                unknown = true;
+            }
+        }
+        let mut by_content: HashMap<String, Option<String>> = HashMap::new();
+        if unknown {
+            self.store.scan_latest(&mut |stored| {
+                let o = &stored.object;
+                held.insert(o.id().to_string());
+                if let Some(k) = content_key(o.props()) {
+                    by_content
+                        .entry(k)
+                        .and_modify(|v| *v = None)
+                        .or_insert_with(|| Some(o.id().to_string()));
+                }
+                Ok(())
+            })?;
+        }
         let unmap = |s: &str| -> Option<String> {
             if let Some((_, original)) = delivered.get(s) {
                 return Some(original.clone());
             }
-            world.lookup(s).map(|_| s.to_owned())
+            held.contains(s).then(|| s.to_owned())
         };
 
         let mut exact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -231,14 +249,20 @@ impl<S: Store> Node<S> {
         let mut matched = 0usize;
         let total = objects.len() as u64;
         for (n, o) in objects.iter().enumerate() {
-            let original = o
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(unmap)
-                .or_else(|| content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()));
+            let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+            // An object under one of our own ids went out unmarked (public content,
+            // observables): it carries no marks to read.
+            let (original, marked) = match delivered.get(id) {
+                Some((_, original)) => (Some(original.clone()), true),
+                None if held.contains(id) => (Some(id.to_owned()), false),
+                None => (
+                    content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
+                    true,
+                ),
+            };
             if let Some(original) = original {
                 matched += 1;
-                if is_marked(&world, &original) {
+                if marked {
                     let slots = embedder.read(&original, o, &unmap);
                     let at = positions_of.entry(original).or_default();
                     for s in slots {
