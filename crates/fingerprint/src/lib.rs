@@ -1,5 +1,6 @@
-//! Per-recipient fingerprints, pure (no I/O): the two mark families of DESIGN.md
-//! "Fingerprinting and leak tracing" and the accusation that traces a leaked copy back.
+//! Per-recipient fingerprints, pure (no I/O): the mark families of DESIGN.md "Fingerprinting
+//! and leak tracing" (ids, and the order and form variants that carry a Tardos code) and the
+//! accusation that traces a leaked copy back.
 //!
 //! - [`remap`]: identifier remapping. The ids a recipient receives are a keyed function of
 //!   (recipient, original id); a leaked id names its recipient exactly via a [`RemapIndex`].
@@ -7,15 +8,16 @@
 //! - [`TardosCode`]: a binary Tardos code with a secret bias vector, one [`Codeword`] per
 //!   recipient over an open-ended stream of positions.
 //! - [`accuse`]: the symmetric score of every recipient over the positions it received, its
-//!   own Chernoff threshold, and a Monte-Carlo p-value for each recipient accused.
+//!   own Chernoff threshold, the agreement of the families, and a Monte-Carlo p-value for each
+//!   recipient accused.
+//! - [`Embedder`]: puts the marks on a copy (ids remapped, the order of freely ordered lists
+//!   and the written form of free-form timestamps chosen by the recipient's codeword bits) and
+//!   reads them back off a leaked object into [`Observation`]s; [`normalise`] gives the form
+//!   in which a marked copy and its original compare equal.
 //!
-//! Not here yet (next): embedding the codeword bits into STIX objects (the harmless choices:
-//! order of unordered lists with granular-marking selectors rewritten, wordings from a
-//! curated table, precision within the stated precision) and reading them back from a leaked
-//! bundle, object, fragment or text into [`Observation`]s; assigning positions to slots of
-//! delivered objects; committing key commitments and [`CodeParams`] to the transparency log;
-//! combining families so that only an exact remapped id, or two families agreeing, accuse.
-//! The release pipeline (crates/release) calls this crate; this crate calls nothing.
+//! The release pipeline (crates/release) calls this crate on every delivery and for
+//! `liaison trace`, and logs the key's commitment and the code's design; this crate calls
+//! nothing.
 //!
 //! References: G. Tardos, "Optimal probabilistic fingerprint codes", STOC 2003 / J. ACM 2008;
 //! B. Škorić, T. Vladimirova, M. Celik, J. Talstra, "Tardos fingerprinting is better than we
