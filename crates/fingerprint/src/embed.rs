@@ -28,7 +28,7 @@
 use liaison_stix::StixId;
 use serde_json::{Map, Value};
 
-use crate::key::Prf;
+use crate::key::FastPrf;
 use crate::remap::Remapper;
 use crate::{Family, FingerprintError, FingerprintKey, Observation, Recipient, TardosCode};
 
@@ -101,8 +101,8 @@ impl From<Slot> for Observation {
 #[derive(Clone)]
 pub struct Embedder {
     remapper: Remapper,
-    order: Prf,
-    form: Prf,
+    order: FastPrf,
+    form: FastPrf,
     code: TardosCode,
 }
 
@@ -111,8 +111,8 @@ impl Embedder {
     pub fn new(key: &FingerprintKey, code: TardosCode) -> Embedder {
         Embedder {
             remapper: Remapper::new(key),
-            order: key.derive(ORDER_LABEL),
-            form: key.derive(FORM_LABEL),
+            order: key.derive_fast(ORDER_LABEL),
+            form: key.derive_fast(FORM_LABEL),
             code,
         }
     }
@@ -266,8 +266,8 @@ impl Embedder {
             .map(|(i, k)| {
                 let h = self
                     .order
-                    .eval(&[b"rank", id.as_bytes(), prop.as_bytes(), k.as_bytes()]);
-                (first_u64(&h), i)
+                    .eval64(&[b"rank", id.as_bytes(), prop.as_bytes(), k.as_bytes()]);
+                (h, i)
             })
             .collect();
         ranked.sort_unstable();
@@ -275,16 +275,16 @@ impl Embedder {
     }
 
     fn order_position(&self, id: &str, prop: &str, first: &str) -> u64 {
-        first_u64(&self.order.eval(&[
+        self.order.eval64(&[
             b"position",
             id.as_bytes(),
             prop.as_bytes(),
             first.as_bytes(),
-        ]))
+        ])
     }
 
     fn form_position(&self, id: &str, prop: &str) -> u64 {
-        first_u64(&self.form.eval(&[id.as_bytes(), prop.as_bytes()]))
+        self.form.eval64(&[id.as_bytes(), prop.as_bytes()])
     }
 
     /// Remaps `id` (at the top level) and every `*_ref` / `*_refs` value, at any depth.
@@ -547,12 +547,6 @@ fn forms(text: &str) -> Option<(String, String)> {
     let width = (kept.len() / 3 + 1) * 3;
     let padded = format!("{seconds}.{kept:0<width$}Z");
     Some((trimmed, padded))
-}
-
-fn first_u64(h: &[u8; 32]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&h[..8]);
-    u64::from_be_bytes(b)
 }
 
 #[cfg(test)]

@@ -33,6 +33,12 @@ impl FingerprintKey {
         h.finalize().into()
     }
 
+    /// The fast subkey for one use: SipHash-2-4 keyed by the first 16 bytes of
+    /// HMAC(key, label).
+    pub(crate) fn derive_fast(&self, label: &[u8]) -> FastPrf {
+        FastPrf::from_bytes(&Prf::new(&self.0).eval(&[label]))
+    }
+
     /// The subkey for one use, HMAC(key, label).
     pub(crate) fn derive(&self, label: &[u8]) -> Prf {
         let mut out = [0u8; 32];
@@ -74,31 +80,79 @@ impl Prf {
         out.copy_from_slice(&mac.finalize().into_bytes());
         out
     }
+}
 
-    /// A sub-function keyed by `label` under this one (HMAC(HMAC(key, ..), label)), so that a
-    /// per-recipient key schedule is done once per recipient rather than once per position.
-    pub(crate) fn derive(&self, label: &[&[u8]]) -> Prf {
-        Prf::new(&self.eval(label))
+/// The keyed function of the hot paths (the code's words per position, the variants' ranks
+/// and positions): SipHash-2-4, 128-bit output, keyed by 128 bits derived with HMAC-SHA256.
+/// SipHash is a PRF designed for short inputs (Aumasson and Bernstein, 2012), far cheaper than
+/// HMAC-SHA256 on them, which is what keeps marking every delivered copy cheap
+/// (bench/fingerprint.sh).
+/// Identifier remapping stays on HMAC-SHA256 ([`Prf`]): its outputs are public ids.
+#[derive(Clone)]
+pub(crate) struct FastPrf {
+    k0: u64,
+    k1: u64,
+}
+
+impl FastPrf {
+    fn from_bytes(b: &[u8; 32]) -> FastPrf {
+        let mut k0 = [0u8; 8];
+        let mut k1 = [0u8; 8];
+        k0.copy_from_slice(&b[..8]);
+        k1.copy_from_slice(&b[8..16]);
+        FastPrf {
+            k0: u64::from_le_bytes(k0),
+            k1: u64::from_le_bytes(k1),
+        }
     }
 
-    /// Eight 32-bit words for `block`: positions `8·block .. 8·block + 8` share one call.
-    pub(crate) fn words(&self, block: u64) -> [u32; WORDS_PER_BLOCK] {
-        let out = self.eval(&[&block.to_be_bytes()]);
-        let mut words = [0u32; WORDS_PER_BLOCK];
-        for (w, chunk) in words.iter_mut().zip(out.chunks_exact(4)) {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(chunk);
-            *w = u32::from_be_bytes(b);
+    fn hasher(&self, parts: &[&[u8]]) -> siphasher::sip128::SipHasher24 {
+        use std::hash::Hasher as _;
+        let mut h = siphasher::sip128::SipHasher24::new_with_keys(self.k0, self.k1);
+        for part in parts {
+            h.write(&(part.len() as u64).to_be_bytes());
+            h.write(part);
         }
-        words
+        h
+    }
+
+    /// 128 pseudo-random bits of the length-prefixed concatenation of `parts`.
+    pub(crate) fn eval128(&self, parts: &[&[u8]]) -> u128 {
+        use siphasher::sip128::Hasher128 as _;
+        self.hasher(parts).finish128().into()
+    }
+
+    /// 64 pseudo-random bits of `parts`.
+    pub(crate) fn eval64(&self, parts: &[&[u8]]) -> u64 {
+        self.eval128(parts) as u64
+    }
+
+    /// A sub-function keyed by `parts` under this one.
+    pub(crate) fn derive(&self, parts: &[&[u8]]) -> FastPrf {
+        let v = self.eval128(parts);
+        FastPrf {
+            k0: v as u64,
+            k1: (v >> 64) as u64,
+        }
+    }
+
+    /// Four 32-bit words for `block`: positions `4·block .. 4·block + 4` share one call.
+    pub(crate) fn words(&self, block: u64) -> [u32; WORDS_PER_BLOCK] {
+        let v = self.eval128(&[&block.to_be_bytes()]);
+        [
+            v as u32,
+            (v >> 32) as u32,
+            (v >> 64) as u32,
+            (v >> 96) as u32,
+        ]
     }
 }
 
-/// Positions per PRF call (32 output bytes, 4 per position).
-pub(crate) const WORDS_PER_BLOCK: usize = 8;
+/// Positions per call of [`FastPrf::words`] (128 output bits, 32 per position).
+pub(crate) const WORDS_PER_BLOCK: usize = 4;
 
 /// The 32-bit word for one position of a stream keyed by `prf`.
-pub(crate) fn word_at(prf: &Prf, position: u64) -> u32 {
+pub(crate) fn word_at(prf: &FastPrf, position: u64) -> u32 {
     prf.words(position / WORDS_PER_BLOCK as u64)[(position % WORDS_PER_BLOCK as u64) as usize]
 }
 

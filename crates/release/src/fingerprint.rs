@@ -15,12 +15,15 @@
 //! to a partner, a [`Leaf::Fingerprint`] with the key's commitment and that design is logged
 //! for it.
 
-use liaison_fingerprint::{rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode};
+use liaison_fingerprint::{
+    rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode, FREE_FORM_TIMESTAMPS,
+    ORDERED_FREELY,
+};
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
 use liaison_stix::{with_properties, StixId};
 use liaison_store::Store;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ReleaseError;
 use crate::log::Leaf;
@@ -58,35 +61,54 @@ pub(crate) fn map_back(object: &mut Value, index: &RemapIndex) -> bool {
     })
 }
 
-/// `text`, the copy of one of our objects going to `recipient`, with its marks. Only the
+/// `text` (whose properties are `props`), the copy of one of our objects going to
+/// `recipient`, with its marks. Only the
 /// marked properties' values are written anew; every other byte stays as it was (escapes such
 /// as `\u2019` included).
 pub(crate) fn mark_text(
     embedder: &Embedder,
     recipient: &Recipient,
     world: &World,
+    props: &Map<String, Value>,
     text: &str,
 ) -> Result<String, ReleaseError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ReleaseError::Log(format!("a copy to fingerprint is not JSON: {e}")))?;
-    let Value::Object(original) = value else {
-        return Err(ReleaseError::Log(
-            "a copy to fingerprint is not a JSON object".into(),
-        ));
-    };
-    let mut marked = original.clone();
+    // Only what marking may touch is copied and marked: the id, references, the listed lists
+    // and timestamps, granular markings, and nested objects (which may hold references).
+    let mut marked: Map<String, Value> = props
+        .iter()
+        .filter(|(k, v)| markable(k) || v.is_object())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     embedder
         .mark(recipient, &mut marked, &|id| is_marked(world, id))
         .map_err(|e| ReleaseError::Log(e.to_string()))?;
     let changes: Vec<(&str, &Value)> = marked
         .iter()
-        .filter(|(k, v)| original.get(k.as_str()) != Some(v))
+        .filter(|(k, v)| props.get(k.as_str()) != Some(v))
         .map(|(k, v)| (k.as_str(), v))
         .collect();
     if changes.is_empty() {
         return Ok(text.to_owned());
     }
-    Ok(with_properties(text, &changes).unwrap_or_else(|| Value::Object(marked).to_string()))
+    if let Some(kept) = with_properties(text, &changes) {
+        return Ok(kept);
+    }
+    // The text could not be edited in place (a key named twice): written anew.
+    let mut whole = props.clone();
+    for (k, v) in changes {
+        whole.insert(k.to_owned(), v.clone());
+    }
+    Ok(Value::Object(whole).to_string())
+}
+
+/// Whether marking may change top-level property `key`.
+fn markable(key: &str) -> bool {
+    key == "id"
+        || key == "granular_markings"
+        || key.ends_with("_ref")
+        || key.ends_with("_refs")
+        || ORDERED_FREELY.contains(&key)
+        || FREE_FORM_TIMESTAMPS.contains(&key)
 }
 
 impl<S: Store> Node<S> {

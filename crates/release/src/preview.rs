@@ -64,6 +64,9 @@ struct Copy {
     cut: Vec<String>,
     /// The effective label written for it, when it differs from its own.
     label: Option<Label>,
+    /// The copy as parsed, when it was built anew (cut or relabelled); else the object's own
+    /// properties are the copy's.
+    built: Option<serde_json::Map<String, Value>>,
 }
 
 /// Everything one pass over the holdings yields for a partner.
@@ -167,6 +170,7 @@ fn deliver(
             reasons,
             cut,
             label: None,
+            built: None,
         });
     }
     let mut copy = delivered.object.into_owned();
@@ -206,12 +210,17 @@ fn deliver(
     } else {
         None
     };
+    let text = match kept {
+        Some(k) => k,
+        None => Value::Object(copy.clone()).to_string(),
+    };
     Ok(Copy {
-        text: kept.unwrap_or_else(|| Value::Object(copy).to_string()),
+        text,
         marks,
         reasons,
         cut,
         label: computed,
+        built: Some(copy),
     })
 }
 
@@ -271,6 +280,7 @@ impl<S: Store> Node<S> {
                         reasons,
                         cut,
                         label,
+                        built,
                     }) => {
                         entry.reasons.extend(reasons);
                         entry.cut = cut;
@@ -289,7 +299,8 @@ impl<S: Store> Node<S> {
                         if sent.insert(obj.id().to_string()) {
                             let text = match mark_copies {
                                 true if marked => {
-                                    match mark_text(&embedder, &recipient, &world, &text) {
+                                    let props = built.as_ref().unwrap_or_else(|| obj.props());
+                                    match mark_text(&embedder, &recipient, &world, props, &text) {
                                         Ok(t) => t,
                                         Err(err) => {
                                             pending.push(Err(err));

@@ -132,7 +132,10 @@ impl<S: Store> Node<S> {
             .filter(|g| g.object.id().as_str() != g.original)
             .map(|g| (g.object.id().to_string(), g.original.clone()))
             .collect();
-        self.store.add_delivered_ids(to.as_str(), &remapped)?;
+        // Most views add nothing new: the pairs are written only when some are missing.
+        if self.store.delivered_id_count(to.as_str())? < remapped.len() as u64 {
+            self.store.add_delivered_ids(to.as_str(), &remapped)?;
+        }
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
         for (g, date_added) in parsed.into_iter().zip(times) {
             let o = g.object;

@@ -281,7 +281,7 @@ async fn rus_never_sees_isr_derived_material_by_any_endpoint_filter_or_page() {
     let all = get_as(&app, RUS, &base).await.json();
     let ids = ids_of(&all);
     let aqap = f.delivered_id("RUS", AQAP);
-    assert!(ids.iter().any(|i| *i == aqap), "{ids:?}");
+    assert!(ids.contains(&aqap), "{ids:?}");
     assert!(!ids.is_empty());
     // GBR, with ISR's consent, receives the assessment (so the test above could fail).
     let gbr_out = collection_id(&app, GBR, "outbound").await;
