@@ -157,6 +157,34 @@ impl Tlp {
         }
     }
 
+    /// The predefined TLP marking-definition whose id is `id`, as published: TLP 2.0 for the
+    /// TLP 2.0 ids, and for the four TLP 1.0 ids the STIX 2.1 objects of section 7.2.1.4
+    /// (so that a copy referencing a TLP 1.0 id travels with that very definition).
+    pub fn marking_definition_for_id(id: &str) -> Option<Map<String, Value>> {
+        let tlp = Tlp::from_marking_id(id)?;
+        if tlp.marking_id() == id {
+            return Some(tlp.marking_definition());
+        }
+        let word = match tlp {
+            Tlp::Clear => "white",
+            other => other.as_str(),
+        };
+        let mut definition = Map::new();
+        definition.insert("tlp".into(), word.into());
+        let mut m = Map::new();
+        m.insert("type".into(), "marking-definition".into());
+        m.insert("spec_version".into(), "2.1".into());
+        m.insert("id".into(), id.into());
+        m.insert("created".into(), "2017-01-20T00:00:00.000Z".into());
+        m.insert("definition_type".into(), "tlp".into());
+        m.insert(
+            "name".into(),
+            format!("TLP:{}", word.to_ascii_uppercase()).into(),
+        );
+        m.insert("definition".into(), Value::Object(definition));
+        Some(m)
+    }
+
     /// The OASIS TLP 2.0 marking-definition object for this level, as published.
     pub fn marking_definition(self) -> Map<String, Value> {
         let mut ext = Map::new();

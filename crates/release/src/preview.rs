@@ -377,8 +377,8 @@ impl<S: Store> Node<S> {
                     .extensions()
                     .is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID));
                 out.push(meta(stored.object.raw().to_owned(), m));
-            } else if let Some(t) = Tlp::from_marking_id(m) {
-                out.push(meta(Value::Object(t.marking_definition()).to_string(), m));
+            } else if let Some(t) = Tlp::marking_definition_for_id(m) {
+                out.push(meta(Value::Object(t).to_string(), m));
             }
         }
         if uses_liaison {

@@ -374,3 +374,26 @@ fn the_commitment_is_logged_before_the_first_fingerprinted_delivery() {
     assert_eq!(leaves.iter().filter(|(_, k)| k == "fingerprint").count(), 1);
     assert!(leaves.iter().filter(|(_, k)| k == "delivery").count() > 11);
 }
+
+/// Regression: a copy referencing the TLP 1.0 AMBER id travelled with the TLP 2.0 AMBER
+/// definition (another id), so the reference dangled in the partner's bundle.
+#[test]
+fn every_marking_a_copy_references_travels_with_it_under_its_own_id() {
+    let (_dir, mut node) = node(30);
+    let rus = node.view(&party("RUS")).unwrap();
+    let held: BTreeSet<&str> = rus.entries.iter().map(|e| e.id.as_str()).collect();
+    for e in &rus.entries {
+        if e.object_type == "marking-definition" {
+            assert_eq!(e.id, e.original, "markings keep their ids");
+        }
+        let v: Value = serde_json::from_str(&e.json).unwrap();
+        for gm in v["granular_markings"].as_array().into_iter().flatten() {
+            let m = gm["marking_ref"].as_str().unwrap();
+            assert!(
+                held.contains(m),
+                "`{m}` is referenced by {} but not delivered",
+                e.id
+            );
+        }
+    }
+}
