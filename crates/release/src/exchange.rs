@@ -126,7 +126,7 @@ impl<S: Store> Node<S> {
         // What the STIX 2.0 upgrade added to each of `good`, aligned with it.
         let mut upgrades: Vec<Vec<liaison_stix::Upgrade>> = Vec::new();
         // Ids it received from us come back as ours (its references to our objects included).
-        let delivered = self.remap_index(from)?;
+        let delivered = self.delivered_to(from, objects)?;
         let mut sent_as: std::collections::HashMap<String, String> = Default::default();
         for (index, &text) in objects.iter().enumerate() {
             let at = Locator {

@@ -15,9 +15,10 @@
 //! to a partner, a [`Leaf::Fingerprint`] with the key's commitment and that design is logged
 //! for it.
 
+use std::collections::HashMap;
+
 use liaison_fingerprint::{
-    rewrite_ids, CodeParams, Embedder, Recipient, RemapIndex, TardosCode, FREE_FORM_TIMESTAMPS,
-    ORDERED_FREELY,
+    rewrite_ids, CodeParams, Embedder, Recipient, TardosCode, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
 };
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
@@ -47,18 +48,39 @@ pub(crate) fn is_marked(world: &World, id: &str) -> bool {
     })
 }
 
-/// `object` (a partner's JSON) with every id it received from us mapped back to ours.
-/// Returns whether anything was mapped.
-pub(crate) fn map_back(object: &mut Value, index: &RemapIndex) -> bool {
+/// Every `type--uuid` in `text`, in order, repeats kept.
+pub(crate) fn stix_ids(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("--") {
+        let dash = from + at;
+        from = dash + 2;
+        let start = (0..dash)
+            .rev()
+            .take_while(|&i| b[i].is_ascii_lowercase() || b[i].is_ascii_digit() || b[i] == b'-')
+            .last()
+            .unwrap_or(dash);
+        let end = dash + 2 + 36;
+        if start == dash || end > b.len() {
+            continue;
+        }
+        let candidate = &text[start..end];
+        if StixId::parse(candidate).is_ok() {
+            out.push(candidate.to_owned());
+            from = end;
+        }
+    }
+    out
+}
+
+/// `object` (a partner's JSON) with every id it received from us mapped back to ours, by
+/// `ours` (its id -> our id). Returns whether anything was mapped.
+pub(crate) fn map_back(object: &mut Value, ours: &HashMap<String, String>) -> bool {
     let Value::Object(map) = object else {
         return false;
     };
-    rewrite_ids(map, &|s| {
-        StixId::parse(s)
-            .ok()
-            .and_then(|id| index.unmap(&id))
-            .map(|u| u.original.to_string())
-    })
+    rewrite_ids(map, &|s| ours.get(s).cloned())
 }
 
 /// `text` (whose properties are `props`), the copy of one of our objects going to
@@ -134,22 +156,23 @@ impl<S: Store> Node<S> {
             .map_err(|e| ReleaseError::Log(e.to_string()))
     }
 
-    /// Every id we delivered to `partner`, as it received it, back to ours.
-    pub(crate) fn remap_index(&self, partner: &Party) -> Result<RemapIndex, ReleaseError> {
-        let mut ids: Vec<StixId> = self
-            .store
-            .releases(partner.as_str())?
-            .into_iter()
-            .filter_map(|(id, _, _)| StixId::parse(&id).ok())
-            .collect();
-        ids.sort();
+    /// The ids among `texts` that we delivered to `partner`, each to our id behind it.
+    pub(crate) fn delivered_to(
+        &self,
+        partner: &Party,
+        texts: &[&str],
+    ) -> Result<HashMap<String, String>, ReleaseError> {
+        let mut ids: Vec<String> = texts.iter().flat_map(|t| stix_ids(t)).collect();
+        ids.sort_unstable();
         ids.dedup();
-        RemapIndex::build(
-            &self.log_keys.fingerprint,
-            &[Recipient::new(partner.as_str())],
-            ids.iter(),
-        )
-        .map_err(|e| ReleaseError::Log(e.to_string()))
+        let asked: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Ok(self
+            .store
+            .delivered_ids(&asked)?
+            .into_iter()
+            .filter(|(_, p, _)| p == partner.as_str())
+            .map(|(delivered, _, original)| (delivered, original))
+            .collect())
     }
 
     /// The leaf committing to the key and design `to`'s copies are marked under.

@@ -21,12 +21,12 @@ use liaison_fingerprint::{
     accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient,
 };
 use liaison_labels::Party;
-use liaison_stix::StixId;
 use liaison_store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::ReleaseError;
+use crate::fingerprint::stix_ids;
 use crate::node::Node;
 
 /// What a trace found.
@@ -120,32 +120,6 @@ fn collect_objects(v: Value, out: &mut Vec<Map<String, Value>>) {
         }
         _ => {}
     }
-}
-
-/// Every `type--uuid` in `text`, in order, repeats kept.
-fn stix_ids(text: &str) -> Vec<String> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = text[from..].find("--") {
-        let dash = from + at;
-        from = dash + 2;
-        let start = (0..dash)
-            .rev()
-            .take_while(|&i| b[i].is_ascii_lowercase() || b[i].is_ascii_digit() || b[i] == b'-')
-            .last()
-            .unwrap_or(dash);
-        let end = dash + 2 + 36;
-        if start == dash || end > b.len() {
-            continue;
-        }
-        let candidate = &text[start..end];
-        if StixId::parse(candidate).is_ok() {
-            out.push(candidate.to_owned());
-            from = end;
-        }
-    }
-    out
 }
 
 /// The content key an object is matched on when its id is not ours: type and name, else type
