@@ -65,7 +65,10 @@ pub(crate) fn stix_ids(text: &str) -> Vec<String> {
         if start == dash || end > b.len() {
             continue;
         }
-        let candidate = &text[start..end];
+        // `end` may fall inside a multi-byte character of hostile text: no id there.
+        let Some(candidate) = text.get(start..end) else {
+            continue;
+        };
         if StixId::parse(candidate).is_ok() {
             out.push(candidate.to_owned());
             from = end;
@@ -189,4 +192,31 @@ impl<S: Store> Node<S> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_found_in_any_text_and_hostile_text_is_no_panic() {
+        let text = "see indicator--11111111-1111-4111-8111-111111111111, and \
+                    (x-mitre-tactic--22222222-2222-4222-8222-222222222222) but not foo--bar";
+        assert_eq!(
+            stix_ids(text),
+            vec![
+                "indicator--11111111-1111-4111-8111-111111111111".to_owned(),
+                "x-mitre-tactic--22222222-2222-4222-8222-222222222222".to_owned()
+            ]
+        );
+        // Found by the `receive` fuzz target: a multi-byte character where an id would end.
+        for text in [
+            "report--5b4a3c2d-1e00f-4a\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}",
+            "a--\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}",
+            "--",
+            "\u{1f600}--",
+        ] {
+            assert!(stix_ids(text).is_empty(), "{text}");
+        }
+    }
 }

@@ -371,19 +371,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_found_in_any_text() {
-        let text = "see indicator--11111111-1111-4111-8111-111111111111, and \
-                    (x-mitre-tactic--22222222-2222-4222-8222-222222222222) but not foo--bar";
-        assert_eq!(
-            stix_ids(text),
-            vec![
-                "indicator--11111111-1111-4111-8111-111111111111".to_owned(),
-                "x-mitre-tactic--22222222-2222-4222-8222-222222222222".to_owned()
-            ]
-        );
-    }
-
-    #[test]
     fn objects_are_found_in_bundles_envelopes_lists_and_fragments() {
         let one = r#"{"type":"indicator","id":"indicator--11111111-1111-4111-8111-111111111111"}"#;
         for text in [
