@@ -125,6 +125,9 @@ impl<S: Store> Node<S> {
         let mut good: Vec<StixObject> = Vec::new();
         // What the STIX 2.0 upgrade added to each of `good`, aligned with it.
         let mut upgrades: Vec<Vec<liaison_stix::Upgrade>> = Vec::new();
+        // The bytes received, aligned with `good`, for those whose ids were mapped back (the
+        // log's receipt commits to what was sent, not to our rewriting of it).
+        let mut as_sent: Vec<Option<String>> = Vec::new();
         // Ids it received from us come back as ours (its references to our objects included).
         let delivered = self.delivered_to(from, objects)?;
         let mut sent_as: std::collections::HashMap<String, String> = Default::default();
@@ -146,6 +149,7 @@ impl<S: Store> Node<S> {
                 }
             };
             let sent_id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+            let received = text;
             let text = if !delivered.is_empty() && map_back(&mut value, &delivered) {
                 if let (Some(sent), Some(ours)) = (sent_id, value.get("id").and_then(Value::as_str))
                 {
@@ -179,6 +183,7 @@ impl<S: Store> Node<S> {
                     }
                     good.push(o);
                     upgrades.push(added);
+                    as_sent.push((received != text).then(|| received.to_owned()));
                 }
                 Err(e) => receipt.failures.push(ReceiptFailure {
                     id,
@@ -272,6 +277,9 @@ impl<S: Store> Node<S> {
                         if i < upgrades.len() {
                             upgrades.remove(i);
                         }
+                        if i < as_sent.len() {
+                            as_sent.remove(i);
+                        }
                     }
                     bad.reverse();
                     let ids: Vec<&str> = bad.iter().map(|b| b.id().as_str()).collect();
@@ -340,12 +348,15 @@ impl<S: Store> Node<S> {
         let leaves: Vec<crate::log::Leaf> = admitted
             .added
             .iter()
-            .filter_map(|i| Some((good.get(*i)?, upgrades.get(*i)?)))
-            .map(|(o, added)| {
+            .filter_map(|i| Some((good.get(*i)?, upgrades.get(*i)?, as_sent.get(*i)?)))
+            .map(|(o, added, sent)| {
                 // The hash of the bytes received: an upgraded object's text is those bytes
-                // plus what the upgrade added.
-                let received = liaison_stix::text_before_upgrade(o.raw(), added)
-                    .unwrap_or_else(|| o.raw().to_owned());
+                // plus what the upgrade added; one whose ids were mapped back was kept as sent.
+                let received = match sent {
+                    Some(sent) => sent.clone(),
+                    None => liaison_stix::text_before_upgrade(o.raw(), added)
+                        .unwrap_or_else(|| o.raw().to_owned()),
+                };
                 crate::log::Leaf::Received {
                     from: from.to_string(),
                     id: o.id().to_string(),

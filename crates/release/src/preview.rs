@@ -225,8 +225,9 @@ fn deliver(
 }
 
 impl<S: Store> Node<S> {
-    /// One pass over the holdings for `to`: every decision, and (with `marking`) the copies
-    /// fingerprinted for it.
+    /// One pass over the holdings for `to`: every decision, and the copies that go (with
+    /// `mark_copies`, fingerprinted for it; a copy that cannot be marked fails the whole run,
+    /// so no unmarked copy of a fingerprinted object ever goes).
     fn run(&self, to: &Party, mark_copies: bool) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
@@ -297,24 +298,20 @@ impl<S: Store> Node<S> {
                             }
                         }
                         if sent.insert(obj.id().to_string()) {
-                            let text = match mark_copies {
-                                true if marked => {
-                                    let props = built.as_ref().unwrap_or_else(|| obj.props());
-                                    match mark_text(&embedder, &recipient, &world, props, &text) {
-                                        Ok(t) => t,
-                                        Err(err) => {
-                                            pending.push(Err(err));
-                                            text
-                                        }
-                                    }
-                                }
-                                _ => text,
+                            let text = if mark_copies && marked {
+                                let props = built.as_ref().unwrap_or_else(|| obj.props());
+                                mark_text(&embedder, &recipient, &world, props, &text)
+                            } else {
+                                Ok(text)
                             };
-                            copies.push(Delivered {
-                                text,
-                                original: obj.id().to_string(),
-                                marks,
-                            });
+                            match text {
+                                Ok(text) => copies.push(Delivered {
+                                    text,
+                                    original: obj.id().to_string(),
+                                    marks,
+                                }),
+                                Err(err) => pending.push(Err(err)),
+                            }
                         }
                     }
                     Err(reason) => {

@@ -125,14 +125,14 @@ impl<S: Store> Node<S> {
             })
             .collect();
         let times = self.record_deliveries(to, &parsed, &keys, &decisions)?;
-        // The ids it received, for tracing a leak back (kept once; written again harmlessly,
-        // so a crash right after the deliveries were recorded loses nothing for long).
+        // The ids it received, kept for tracing a leak back and for mapping what it sends
+        // back to ours. Written when the store holds fewer than the view has, so a crash
+        // between recording the deliveries and this write is mended by the next view.
         let remapped: Vec<(String, String)> = parsed
             .iter()
             .filter(|g| g.object.id().as_str() != g.original)
             .map(|g| (g.object.id().to_string(), g.original.clone()))
             .collect();
-        // Most views add nothing new: the pairs are written only when some are missing.
         if self.store.delivered_id_count(to.as_str())? < remapped.len() as u64 {
             self.store.add_delivered_ids(to.as_str(), &remapped)?;
         }

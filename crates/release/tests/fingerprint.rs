@@ -297,10 +297,22 @@ fn a_partners_copy_coming_back_is_ours_and_its_references_map_back() {
         "content": "Seen here too.",
         "object_refs": [report["id"].clone()]
     });
-    let receipt = node
-        .receive(&party("GBR"), &[note.to_string().as_str()])
-        .unwrap();
+    let note_text = note.to_string();
+    let receipt = node.receive(&party("GBR"), &[note_text.as_str()]).unwrap();
     assert!(receipt.failures.is_empty(), "{:?}", receipt.failures);
+    // The log's receipt commits to the bytes GBR sent, not to our mapping of them.
+    let size = node.log_size().unwrap();
+    let logged = (0..size)
+        .filter_map(|i| node.opening_for(i, &party("GBR")).unwrap())
+        .filter_map(|o| liaison_release::Leaf::from_json(&o.leaf))
+        .find_map(|l| match l {
+            liaison_release::Leaf::Received { id, sha256, .. } if id.starts_with("note--") => {
+                Some(sha256)
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(logged, liaison_release::sha256_hex(note_text.as_bytes()));
     let held = node
         .inbound_view(&party("GBR"))
         .unwrap()
