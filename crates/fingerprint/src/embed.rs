@@ -181,8 +181,12 @@ impl Embedder {
                     _ => {}
                 }
             }
-            let reordered: Vec<Value> = new_order.iter().map(|&i| list[i].clone()).collect();
-            object.insert(prop.to_owned(), Value::Array(reordered));
+            // Moved into their new places, not cloned.
+            if let Some(Value::Array(list)) = object.get_mut(prop) {
+                let mut old: Vec<Option<Value>> =
+                    std::mem::take(list).into_iter().map(Some).collect();
+                list.extend(new_order.iter().filter_map(|&i| old.get_mut(i)?.take()));
+            }
             rewrite_selectors(object, prop, &new_order);
         }
         for &prop in FREE_FORM_TIMESTAMPS {
