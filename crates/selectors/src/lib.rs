@@ -10,8 +10,9 @@
 //! Transliteration uses this crate's Cyrillic table and `any_ascii` for the rest: ICU4X's
 //! CLDR transforms are still experimental and bring a large data build for little gain on
 //! names, whose variants the phonetic and consonant keys (see `name.rs`) bring together.
-//! Phone numbers are checked against libphonenumber's Rust port only; a differential test
-//! against Python `phonenumbers` over many regions is later work.
+//! Phone numbers are checked against libphonenumber's Rust port, and differentially against
+//! Python `phonenumbers` on 10,000 numbers across 20 regions (tests/phonenumbers.rs; one
+//! known divergence, Russian toll-free numbers, which the Rust port refuses).
 #![deny(missing_docs)]
 
 mod digits;
