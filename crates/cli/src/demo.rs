@@ -635,9 +635,15 @@ fn over_the_network(
                 r.partner
             );
         }
+        if r.fingerprint_committed != Some(true) {
+            bail!(
+                "demo check failed: {}'s log does not commit to its fingerprints before delivering",
+                r.partner
+            );
+        }
         if n.human {
             println!(
-                "   {}'s log: checkpoint size {}, consistent, {} of {} received objects proved included, its terms for us signed by both",
+                "   {}'s log: checkpoint size {}, consistent, {} of {} received objects proved included, its terms for us signed by both, its fingerprint commitment logged before its first delivery",
                 r.partner, r.checkpoint_size, r.included, r.received
             );
         }

@@ -161,6 +161,15 @@ pub(crate) fn verify(
                     ),
                     _ => println!("  no terms of its countersigned by us yet"),
                 }
+                match r.fingerprint_committed {
+                    Some(true) => println!(
+                        "  the commitment its fingerprints on our copies are made under was logged before its first delivery to us"
+                    ),
+                    Some(false) => println!(
+                        "  its fingerprint commitment is NOT in its log before its first delivery to us"
+                    ),
+                    None => {}
+                }
                 println!("  {}", if r.ok { "OK" } else { "FAILED" });
             }
         }

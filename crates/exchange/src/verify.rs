@@ -43,6 +43,10 @@ pub struct VerifyReport {
     pub terms_sha256: Option<String>,
     /// Whether the partner's log holds those terms signed by both sides.
     pub terms_in_log: Option<bool>,
+    /// Whether the partner logged the commitment its fingerprints on our copies are made
+    /// under before its first delivery to us (`None` when it delivered nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_committed: Option<bool>,
     /// Whether everything above holds.
     pub ok: bool,
 }
@@ -133,22 +137,30 @@ pub async fn verify_log<S: Store>(
     let mut bad_proofs = Vec::new();
     let (size, delivered) = proven_leaves(&deliveries, &key, partner, &mut bad_proofs)?;
     let (_, agreed) = proven_leaves(&agreements, &key, partner, &mut bad_proofs)?;
+    let agreed: Vec<Leaf> = agreed.into_iter().map(|(_, l)| l).collect();
     let me = node.party().as_str().to_owned();
     // (delivered id, sha256) of every delivery to us proved in the partner's log.
     let mut proven = HashSet::new();
-    for leaf in delivered {
-        if let Leaf::Delivery {
-            recipient,
-            delivered,
-            sha256,
-            ..
-        } = leaf
-        {
-            if recipient == me {
+    let mut first_delivery: Option<u64> = None;
+    let mut commitment: Option<u64> = None;
+    for (index, leaf) in delivered {
+        match leaf {
+            Leaf::Delivery {
+                recipient,
+                delivered,
+                sha256,
+                ..
+            } if recipient == me => {
+                first_delivery = Some(first_delivery.map_or(index, |f| f.min(index)));
                 proven.insert((delivered, sha256));
             }
+            Leaf::Fingerprint { recipient, .. } if recipient == me => {
+                commitment = Some(commitment.map_or(index, |c| c.min(index)));
+            }
+            _ => {}
         }
     }
+    let fingerprint_committed = first_delivery.map(|d| commitment.is_some_and(|c| c < d));
     let received = node.inbound_view(partner)?.entries;
     // The partner's terms for us that we countersigned must be in its log, signed by both.
     let terms = node.agreement_status(partner)?.theirs;
@@ -178,6 +190,7 @@ pub async fn verify_log<S: Store>(
         bad_proofs,
         terms_sha256: terms.map(|t| t.sha256),
         terms_in_log,
+        fingerprint_committed,
         ..VerifyReport::default()
     };
     for e in &received {
@@ -193,7 +206,8 @@ pub async fn verify_log<S: Store>(
         && report.forks == 0
         && report.missing.is_empty()
         && report.bad_proofs.is_empty()
-        && report.terms_in_log != Some(false);
+        && report.terms_in_log != Some(false)
+        && report.fingerprint_committed != Some(false);
     Ok(report)
 }
 
@@ -211,13 +225,14 @@ fn hash(partner: &Party, s: &str) -> Result<Hash, ExchangeError> {
 
 /// The leaves of `proofs` whose openings verify: opening → commitment → leaf hash →
 /// inclusion proof → the root of the checkpoint served with them, signed by `key`. Those
-/// that do not verify are described in `bad`. Returns the checkpoint's size and the leaves.
+/// that do not verify are described in `bad`. Returns the checkpoint's size and the leaves
+/// with their indexes.
 fn proven_leaves(
     proofs: &ProofsJson,
     key: &VerifierKey,
     partner: &Party,
     bad: &mut Vec<String>,
-) -> Result<(u64, Vec<Leaf>), ExchangeError> {
+) -> Result<(u64, Vec<(u64, Leaf)>), ExchangeError> {
     let cp = SignedCheckpoint::verify(proofs.checkpoint.as_bytes(), key).map_err(|source| {
         ExchangeError::Checkpoint {
             partner: partner.clone(),
@@ -242,7 +257,7 @@ fn proven_leaves(
             continue;
         }
         if let Some(leaf) = Leaf::from_json(&opening.leaf) {
-            out.push(leaf);
+            out.push((p.index, leaf));
         }
     }
     Ok((c.size(), out))

@@ -216,6 +216,38 @@ async fn a_pull_takes_what_is_released_checks_and_cosigns_the_log_and_countersig
     assert_eq!(report.included, report.received, "{report:?}");
     assert!(report.received >= 4, "{report:?}");
     assert_eq!(report.terms_in_log, Some(true), "{report:?}");
+    assert_eq!(report.fingerprint_committed, Some(true), "{report:?}");
+}
+
+/// A sender that marks our copies without first logging the commitment it marks them under
+/// (here: a node told the commitment was already logged) fails our `log verify`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_without_a_logged_fingerprint_commitment_fail_log_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let usa = usa_node(&dir.path().join("usa"));
+    // Behind the node's back: its store says the commitment for RUS is logged already.
+    let mut store = SqliteStore::open(&dir.path().join("usa").join("node.db")).unwrap();
+    liaison_store::Store::set_partner_key(&mut store, "RUS", "fingerprint-commitment", "00")
+        .unwrap();
+    drop(store);
+    let served = serve(usa, &dir.path().join("usa")).await;
+    let rus_home = dir.path().join("rus");
+    let mut rus = rus_node(&rus_home);
+    exchange_keys(&served, &mut rus);
+    let summary = pull_from(&mut rus, &rus_home, &options(&served))
+        .await
+        .unwrap();
+    assert!(summary.stored >= 4, "{summary:?}");
+    let report = verify_log(
+        &mut rus,
+        &Remotes::in_home(&rus_home),
+        &party("USA"),
+        RUS_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.fingerprint_committed, Some(false), "{report:?}");
+    assert!(!report.ok, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

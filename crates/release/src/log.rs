@@ -849,17 +849,24 @@ impl<S: Store> Node<S> {
         }
     }
 
-    /// The openings of the delivery leaves for `recipient` (of object `id` only, if given)
-    /// in the tree of `size` leaves: (index, opening).
+    /// The openings of the delivery leaves for `recipient` (of object `id` only, if given),
+    /// and of its fingerprint commitment, in the tree of `size` leaves: (index, opening).
     pub fn deliveries(
         &self,
         recipient: &Party,
         id: Option<&str>,
         size: u64,
     ) -> Result<Vec<(u64, Opening)>, ReleaseError> {
-        self.openings_where(recipient, size, |leaf| {
-            matches!(leaf, Leaf::Delivery { recipient: r, delivered, .. }
-                if r == recipient.as_str() && id.is_none_or(|id| id == delivered))
+        // With them, the commitment their fingerprints are made under (when no one id is
+        // asked for): the recipient checks it was logged before the first delivery.
+        self.openings_where(recipient, size, |leaf| match leaf {
+            Leaf::Delivery {
+                recipient: r,
+                delivered,
+                ..
+            } => r == recipient.as_str() && id.is_none_or(|id| id == delivered),
+            Leaf::Fingerprint { recipient: r, .. } => r == recipient.as_str() && id.is_none(),
+            _ => false,
         })
     }
 
