@@ -313,12 +313,13 @@ fn the_ledger_counts_both_ways_and_pauses_a_one_way_street() {
     assert!(account.paused);
     // Each delivery is in the log, once, with its decision and its value in the ledger.
     let size = node.log_size().unwrap();
-    let logged: Vec<liaison_release::Leaf> = node
+    let (logged, commitments): (Vec<liaison_release::Leaf>, Vec<liaison_release::Leaf>) = node
         .deliveries(&party("RUS"), None, size)
         .unwrap()
         .into_iter()
         .map(|(_, o)| liaison_release::Leaf::from_json(&o.leaf).unwrap())
-        .collect();
+        .partition(|l| matches!(l, liaison_release::Leaf::Delivery { .. }));
+    assert_eq!(commitments.len(), 1, "the fingerprint commitment, once");
     let released = liaison_store::Store::releases(node.store(), "RUS").unwrap();
     assert_eq!(
         logged.len(),

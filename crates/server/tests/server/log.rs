@@ -54,10 +54,17 @@ fn fixture() -> Fixture {
     let gbr_ids: Vec<String> = gbr_view.entries.iter().map(|e| e.id.clone()).collect();
     assert!(!gbr_ids.is_empty());
     let size = node.log_size().unwrap();
+    // (The list also holds the fingerprint commitment logged before GBR's first delivery.)
     let gbr_leaves: Vec<u64> = node
         .deliveries(&p("GBR"), None, size)
         .unwrap()
         .into_iter()
+        .filter(|(_, o)| {
+            matches!(
+                liaison_release::Leaf::from_json(&o.leaf),
+                Some(liaison_release::Leaf::Delivery { .. })
+            )
+        })
         .map(|(i, _)| i)
         .collect();
     assert_eq!(gbr_leaves.len(), gbr_ids.len());
@@ -150,11 +157,24 @@ async fn every_delivery_to_rus_is_provable_against_a_checkpoint_signed_by_the_no
         assert!(forged
             .verify(p.index, Some(hash(&p.leaf_hash)), c.size(), c.root(), &path)
             .is_err());
+        // RUS's deliveries, and the commitment its copies are fingerprinted under.
         assert!(matches!(
             Leaf::from_json(p.leaf.as_bytes()),
-            Some(Leaf::Delivery { ref recipient, .. }) if recipient == "RUS"
+            Some(Leaf::Delivery { ref recipient, .. } | Leaf::Fingerprint { ref recipient, .. })
+                if recipient == "RUS"
         ));
     }
+    let commitments = proofs
+        .proofs
+        .iter()
+        .filter(|p| {
+            matches!(
+                Leaf::from_json(p.leaf.as_bytes()),
+                Some(Leaf::Fingerprint { .. })
+            )
+        })
+        .count();
+    assert_eq!(commitments, 1);
     // Every object RUS received has its delivery leaf, with the hash of the bytes received.
     for o in &env.objects {
         let v: serde_json::Value = serde_json::from_str(o.get()).unwrap();
