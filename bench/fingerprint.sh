@@ -17,17 +17,10 @@ trace_objects="${OBJECTS_TRACE:-10000}"
 out=bench/out
 mkdir -p "$out"
 work="$(mktemp -d)"
-trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-git worktree add --detach "$work/base" "$base" >/dev/null
-mkdir -p "$work/base/bench/src/bin"
-cp bench/src/bin/delivery.rs "$work/base/bench/src/bin/delivery.rs"
-# A target dir of its own for the base (two trees sharing one overwrite each other's crates).
-(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" \
-    cargo build --release -q -p liaison-bench --bin delivery)
-cp target/bench-base/release/delivery "$work/delivery-base"
-cargo build --release -q -p liaison-bench --bin delivery --bin trace
-cp target/release/delivery "$work/delivery-now"
+# shellcheck source=bench/base.sh
+source bench/base.sh
+trap 'remove_base "$work"' EXIT
+build_both "$base" delivery "$work"
 
 { date -u; nproc; uptime; } | tee "$out/fingerprint-machine.txt"
 for r in $(seq "$rounds"); do
@@ -49,4 +42,5 @@ for k in keys:
     b, n = med["base"][k], med["now"][k]
     print(f"{k:<22}{b:>17,.0f}{n:>15,.0f}{n / b:>8.2f}")
 PY
+cargo build --release -q -p liaison-bench --bin trace
 echo "trace: $(target/release/trace "$trace_objects" 7)"

@@ -16,23 +16,15 @@ rounds="${ROUNDS:-3}"
 out=bench/out
 mkdir -p "$out"
 work="$(mktemp -d)"
-trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-git worktree add --detach "$work/base" "$base" >/dev/null
-mkdir -p "$work/base/bench/src/bin"
-cp bench/src/bin/boundary.rs "$work/base/bench/src/bin/boundary.rs"
-# The base gets a target dir of its own: cargo names a workspace crate's artifacts by its
-# path inside the workspace, so two trees sharing one target dir overwrite each other's.
-(cd "$work/base" && CARGO_TARGET_DIR="$OLDPWD/target/bench-base" \
-    cargo build --release -q -p liaison-bench --bin boundary)
-cp target/bench-base/release/boundary "$work/bench-base"
-cargo build --release -q -p liaison-bench --bin boundary
-cp target/release/boundary "$work/bench-now"
+# shellcheck source=bench/base.sh
+source bench/base.sh
+trap 'remove_base "$work"' EXIT
+build_both "$base" boundary "$work"
 
 { date -u; nproc; uptime; } | tee "$out/trust-machine.txt"
 for r in $(seq "$rounds"); do
     for which in base now; do
-        "$work/bench-$which" "$objects" >"$work/$which-$r.json"
+        "$work/boundary-$which" "$objects" >"$work/$which-$r.json"
         echo "round $r, $which: $(cat "$work/$which-$r.json")"
     done
 done

@@ -109,7 +109,7 @@ def run(args, env=None):
     return result
 
 
-def _stop(process):
+def stop_process(process):
     if process.poll() is not None:
         return
     process.terminate()
@@ -185,7 +185,7 @@ def serve(home, *extra):
             stderr_path=stderr_path,
         )
     finally:
-        _stop(process)
+        stop_process(process)
         process.stdout.close()
         stderr_file.close()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import medallion_server
-from conftest import BIN, COMMAND_TIMEOUT, STARTUP_TIMEOUT, STOP_TIMEOUT, run
+from conftest import BIN, COMMAND_TIMEOUT, STARTUP_TIMEOUT, run, stop_process
 
 USER, SECRET = "USA", "medallion-secret-0001"
 PARTNER = "NLD"
@@ -71,12 +71,7 @@ def medallion(tmp_path):
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        stop_process(process)
 
 
 def liaison(home, *args, check=True):

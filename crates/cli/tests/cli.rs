@@ -635,6 +635,18 @@ fn usa_and_rus(dir: &Path) -> (PathBuf, PathBuf, &'static str) {
     (usa, rus, secret)
 }
 
+/// The id RUS receives ISR's tear line under, from the USA's `release preview --to RUS`.
+fn isr_tearline_as_received(preview: &serde_json::Value) -> String {
+    preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["tearline"] == "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55")
+        .and_then(|e| e["delivered_as"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
     let dir = tempfile::tempdir().unwrap();
@@ -748,15 +760,7 @@ fn two_processes_exchange_over_https_and_the_third_party_rule_holds() {
                 .unwrap_or_else(|| e["object"].as_str().unwrap())
         })
         .collect();
-    let tearline = usa_says
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["tearline"] == "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55")
-        .unwrap()["delivered_as"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tearline = isr_tearline_as_received(&usa_says);
     assert!(ids.contains(&tearline.as_str()), "{ids:?}");
     for id in &ids {
         // Liaison's own identity travels with the labels (it is no decision of its own).
@@ -1464,14 +1468,7 @@ fn the_readme_tour_runs_as_written() {
         .output()
         .unwrap();
     let preview: serde_json::Value = serde_json::from_slice(&preview.stdout).unwrap();
-    let tearline = preview
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["tearline"] == "report--9c3e1a75-2b8d-4f60-a4c7-5e1d0b3f9a55")
-        .and_then(|e| e["delivered_as"].as_str())
-        .unwrap()
-        .to_owned();
+    let tearline = isr_tearline_as_received(&preview);
     assert!(bundle.contains(&tearline), "ISR's tear line goes to RUS");
     assert!(
         !bundle.contains("report--7e1b5c38-9d2f-4a6e-b3c0-8f4a2d6e1c77"),

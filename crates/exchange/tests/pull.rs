@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use liaison_exchange::{pull, verify_log, ExchangeError, PullOptions, PullSummary, Remotes};
+use liaison_exchange::{
+    pull, verify_log, ExchangeError, PullOptions, PullSummary, Remotes, VerifyReport,
+};
 use liaison_labels::Party;
 use liaison_release::sample::{ASSESSMENT, ISR_REPORT, ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT};
 use liaison_release::{Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
@@ -121,6 +123,13 @@ async fn pull_from(
     .await
 }
 
+/// RUS's `log verify` of the USA's log, from where its last pull left it.
+async fn verify_usa(rus: &mut Node<SqliteStore>, rus_home: &Path) -> VerifyReport {
+    verify_log(rus, &Remotes::in_home(rus_home), &party("USA"), RUS_SECRET)
+        .await
+        .unwrap()
+}
+
 /// Whether `node` holds USA's object `id`, under the id USA delivers it to RUS as.
 fn held(node: &Node<SqliteStore>, usa: &Served, id: &str) -> bool {
     let as_delivered = usa
@@ -204,14 +213,7 @@ async fn a_pull_takes_what_is_released_checks_and_cosigns_the_log_and_countersig
 
     // Everything RUS received is proved included in the USA's log, and the terms are there
     // signed by both sides.
-    let report = verify_log(
-        &mut rus,
-        &Remotes::in_home(&rus_home),
-        &party("USA"),
-        RUS_SECRET,
-    )
-    .await
-    .unwrap();
+    let report = verify_usa(&mut rus, &rus_home).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.included, report.received, "{report:?}");
     assert!(report.received >= 4, "{report:?}");
@@ -238,14 +240,7 @@ async fn deliveries_without_a_logged_fingerprint_commitment_fail_log_verify() {
         .await
         .unwrap();
     assert!(summary.stored >= 4, "{summary:?}");
-    let report = verify_log(
-        &mut rus,
-        &Remotes::in_home(&rus_home),
-        &party("USA"),
-        RUS_SECRET,
-    )
-    .await
-    .unwrap();
+    let report = verify_usa(&mut rus, &rus_home).await;
     assert_eq!(report.fingerprint_committed, Some(false), "{report:?}");
     assert!(!report.ok, "{report:?}");
 }

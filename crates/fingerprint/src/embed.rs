@@ -76,6 +76,19 @@ pub const FREE_FORM_TIMESTAMPS: &[&str] = &[
     "stop_time",
 ];
 
+/// Whether [`Embedder::mark`] may change the top-level property `key` (at any depth inside
+/// a nested object too, where references may sit): the id, references, the freely ordered
+/// lists, the free-form timestamps, and granular markings (whose selectors follow reordered
+/// elements). Everything else a copy carries is as it was.
+pub fn may_mark(key: &str) -> bool {
+    key == "id"
+        || key == "granular_markings"
+        || key.ends_with("_ref")
+        || key.ends_with("_refs")
+        || ORDERED_FREELY.contains(&key)
+        || FREE_FORM_TIMESTAMPS.contains(&key)
+}
+
 /// One variant position of one object: where a bit went, or was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {

@@ -37,7 +37,9 @@ pub use accuse::{
     accuse, Accusation, AccuseOptions, Accused, Delivered, Family, FamilyScore, Observation,
     Positions, RecipientScore,
 };
-pub use embed::{normalise, rewrite_ids, Embedder, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY};
+pub use embed::{
+    may_mark, normalise, rewrite_ids, Embedder, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
+};
 pub use error::FingerprintError;
 pub use key::FingerprintKey;
 pub use recipient::Recipient;

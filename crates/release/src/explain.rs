@@ -167,7 +167,8 @@ impl<S: Store> Node<S> {
                 .map(|t| world.id(*t).to_owned())
                 .collect(),
             upgraded_from_stix20,
-            fingerprinted_as: Some(self.delivered_id(to, object)?).filter(|d| d != object),
+            fingerprinted_as: Some(self.delivered_id_in(&world, to, object)?)
+                .filter(|d| d != object),
         })
     }
 }

@@ -17,9 +17,7 @@
 
 use std::collections::HashMap;
 
-use liaison_fingerprint::{
-    rewrite_ids, CodeParams, Embedder, Recipient, TardosCode, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
-};
+use liaison_fingerprint::{may_mark, rewrite_ids, CodeParams, Embedder, Recipient, TardosCode};
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
 use liaison_stix::{with_properties, StixId};
@@ -27,7 +25,7 @@ use liaison_store::Store;
 use serde_json::{Map, Value};
 
 use crate::error::ReleaseError;
-use crate::log::Leaf;
+use crate::log::{hex, Leaf};
 use crate::node::Node;
 
 /// The construction the log names.
@@ -101,7 +99,7 @@ pub(crate) fn mark_text(
     // and timestamps, granular markings, and nested objects (which may hold references).
     let mut marked: Map<String, Value> = props
         .iter()
-        .filter(|(k, v)| markable(k) || v.is_object())
+        .filter(|(k, v)| may_mark(k) || v.is_object())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     embedder
@@ -126,16 +124,6 @@ pub(crate) fn mark_text(
     Ok(Value::Object(whole).to_string())
 }
 
-/// Whether marking may change top-level property `key`.
-fn markable(key: &str) -> bool {
-    key == "id"
-        || key == "granular_markings"
-        || key.ends_with("_ref")
-        || key.ends_with("_refs")
-        || ORDERED_FREELY.contains(&key)
-        || FREE_FORM_TIMESTAMPS.contains(&key)
-}
-
 impl<S: Store> Node<S> {
     /// The embedder of this node's key, with the code designed for `recipients` recipients.
     pub(crate) fn embedder(&self, recipients: usize) -> Result<Embedder, ReleaseError> {
@@ -148,9 +136,18 @@ impl<S: Store> Node<S> {
     /// The id under which partner `to` receives our object `id`: its own remapped id, or `id`
     /// itself when copies of it are not fingerprinted (public content, observables, markings).
     pub fn delivered_id(&self, to: &Party, id: &str) -> Result<String, ReleaseError> {
-        let world = self.world()?;
+        self.delivered_id_in(&self.world()?, to, id)
+    }
+
+    /// [`Node::delivered_id`] in a world already computed.
+    pub(crate) fn delivered_id_in(
+        &self,
+        world: &World,
+        to: &Party,
+        id: &str,
+    ) -> Result<String, ReleaseError> {
         let parsed = StixId::parse(id).map_err(ReleaseError::Party)?;
-        if !is_marked(&world, id) {
+        if !is_marked(world, id) {
             return Ok(id.to_owned());
         }
         self.embedder(1)?
@@ -178,20 +175,21 @@ impl<S: Store> Node<S> {
             .collect())
     }
 
+    /// The commitment to the fingerprint key, hex: what the log holds for each partner.
+    pub(crate) fn fingerprint_commitment(&self) -> String {
+        hex(&self.log_keys.fingerprint.commitment())
+    }
+
     /// The leaf committing to the key and design `to`'s copies are marked under.
     pub(crate) fn fingerprint_leaf(&self, to: &Party) -> Leaf {
         Leaf::Fingerprint {
             recipient: to.to_string(),
-            commitment: hex(&self.log_keys.fingerprint.commitment()),
+            commitment: self.fingerprint_commitment(),
             construction: CONSTRUCTION.to_owned(),
             colluders: COLLUDERS as u64,
             epsilon1: format!("{EPSILON1:e}"),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

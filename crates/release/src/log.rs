@@ -41,10 +41,12 @@ pub const PARTNER_COSIGNER_KEY: &str = "cosigner";
 
 /// The lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The log origin (and key name) of `party`'s node: `liaison.<PARTY>`.
@@ -414,13 +416,7 @@ impl LogKeys {
     pub fn create(home: &Path, party: &Party) -> Result<LogKeys, ReleaseError> {
         let path = home.join(LOG_KEY_FILE);
         let keys = Self::generate(party)?;
-        let hex: String = keys
-            .node
-            .seed()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        write_secret(&path, format!("{hex}\n").as_bytes())
+        write_secret(&path, format!("{}\n", hex(&keys.node.seed())).as_bytes())
             .map_err(|e| ReleaseError::Log(format!("cannot write `{}`: {e}", path.display())))?;
         Ok(keys)
     }

@@ -272,8 +272,7 @@ impl<S: Store> Node<S> {
                 }
             })
             .collect();
-        let code = self.embedder(partners.len())?.code().clone();
-        let accusation = accuse(&code, &observations, &recipients, &options);
+        let accusation = accuse(embedder.code(), &observations, &recipients, &options);
 
         let mut suspects: Vec<Suspect> = accusation
             .scores

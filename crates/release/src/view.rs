@@ -232,10 +232,9 @@ impl<S: Store> Node<S> {
                     if commit {
                         // Logged with the deliveries; remembered after (a crash between logs
                         // the commitment once more, which is harmless).
-                        let c = self.log_keys.fingerprint.commitment();
-                        let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
+                        let commitment = self.fingerprint_commitment();
                         self.store
-                            .set_partner_key(to.as_str(), COMMITMENT_LOGGED, &hex)?;
+                            .set_partner_key(to.as_str(), COMMITMENT_LOGGED, &commitment)?;
                     }
                     return Ok(only_times(releases::aligned(
                         keys, &known, new_keys, times,

@@ -27,4 +27,5 @@ pub use upgrade::{
 };
 pub use vocab::{
     closest_stix_type, is_sco_type, is_sdo_or_sro_type, is_stix_type, required_properties,
+    sdo_and_sro_types,
 };

@@ -100,6 +100,11 @@ pub fn is_stix_type(ty: &str) -> bool {
     is_sdo_or_sro_type(ty) || is_sco_type(ty) || ty == "marking-definition"
 }
 
+/// Every SDO and SRO type of STIX 2.1 (with `language-content` and `extension-definition`).
+pub fn sdo_and_sro_types() -> &'static [&'static str] {
+    SDO_SRO
+}
+
 /// The STIX 2.1 type that `ty` is most likely a misspelling of: one edit away, or two for
 /// types of six characters or more (a transposition of neighbours counts as one).
 pub fn closest_stix_type(ty: &str) -> Option<&'static str> {

@@ -68,9 +68,19 @@ pub(crate) async fn serve(config: Config) -> Served {
     tokio::spawn(liaison_server::run(listener, Some(tls), state, async {
         let _ = stopped.await;
     }));
+    Served {
+        _dir: dir,
+        addr,
+        connector: tls_connector(&cert_pem),
+        stop: Some(stop),
+    }
+}
+
+/// A TLS client that trusts only the certificate `cert_pem`.
+pub(crate) fn tls_connector(cert_pem: &[u8]) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap())
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(cert_pem).unwrap())
         .unwrap();
     let client = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -79,12 +89,7 @@ pub(crate) async fn serve(config: Config) -> Served {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    Served {
-        _dir: dir,
-        addr,
-        connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
-        stop: Some(stop),
-    }
+    tokio_rustls::TlsConnector::from(Arc::new(client))
 }
 
 /// A TCP connection to `to` from the loopback address `from`.
