@@ -31,6 +31,7 @@ dict_for() {
         agreement) echo dict/agreement.dict ;;
         labels | cut) echo dict/labels.dict ;;
         taxii_request) echo dict/taxii.dict ;;
+        psi_messages) echo dict/psi.dict ;;
         *) echo dict/stix.dict ;;
     esac
 }

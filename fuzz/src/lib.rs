@@ -393,3 +393,24 @@ pub fn receive(data: &[u8]) {
         }
     });
 }
+
+/// `liaison_psi`'s wire decoders: any bytes a partner sends as an epoch set, an evaluation
+/// request or a response either are refused or decode to a message that encodes back to the
+/// same bytes; a decoded epoch set's filters answer lookups without panicking (xorf indexes
+/// its fingerprints unchecked, so a descriptor the decoder let through could).
+pub fn psi_messages(data: &[u8]) {
+    use liaison_psi::{EpochSet, EvaluationRequest, EvaluationResponse};
+    if let Ok(set) = EpochSet::from_bytes(data) {
+        assert_eq!(set.to_bytes(), data, "epoch set does not round-trip");
+        for key in data.chunks(8).map(|c| c.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))) {
+            let _ = xorf::Filter::contains(&set.filter, &key);
+            let _ = xorf::Filter::contains(&set.confirm, &key);
+        }
+    }
+    if let Ok(request) = EvaluationRequest::from_bytes(data) {
+        assert_eq!(request.to_bytes(), data, "request does not round-trip");
+    }
+    if let Ok(response) = EvaluationResponse::from_bytes(data) {
+        assert_eq!(response.to_bytes(), data, "response does not round-trip");
+    }
+}

@@ -70,6 +70,9 @@ pub enum PsiError {
     /// Building the holder's filter failed.
     #[error("the filter could not be built: {0}")]
     Filter(String),
+    /// A message whose bytes are not a well-formed liaison-psi/1 message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
     /// The key derivation of RFC 9497 failed.
     #[error("the epoch key could not be derived")]
     KeyDerivation,

@@ -32,6 +32,7 @@
 
 mod asker;
 mod budget;
+mod codec;
 mod error;
 mod filter;
 mod holder;
