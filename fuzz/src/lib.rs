@@ -264,6 +264,7 @@ pub fn cut(data: &[u8]) {
                 topics: None,
             },
             reciprocity: liaison_policy::Reciprocity::default(),
+            matching: None,
         },
         Agreement {
             party: party("FRA"),
@@ -285,6 +286,7 @@ pub fn cut(data: &[u8]) {
                 ),
             },
             reciprocity: liaison_policy::Reciprocity::default(),
+            matching: None,
         },
     ];
     if let Some(toml) = extra.get("x_fuzz_agreement").and_then(Value::as_str) {

@@ -24,6 +24,35 @@ pub struct Agreement {
     pub scope: Scope,
     /// How deliveries are valued, and when releases pause.
     pub reciprocity: Reciprocity,
+    /// Private matching (DESIGN.md "Private matching"): `None` when the agreement has no
+    /// `[matching]` section, and the partner may not ask.
+    pub matching: Option<Matching>,
+}
+
+/// The private-matching terms of an agreement: how often the holder's keys rotate, and how
+/// much a partner may ask. Both limits count selectors (padding included), not requests, so
+/// splitting a list buys nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matching {
+    /// Selectors the partner may have evaluated per epoch.
+    pub budget_per_epoch: u64,
+    /// The most selectors in one request (after padding to a power of two).
+    pub max_set_size: u64,
+    /// The length of an epoch, in hours: keys rotate and budgets reset at each.
+    pub epoch_hours: u64,
+}
+
+impl Matching {
+    /// The epoch a moment (seconds since 1970, UTC) falls in.
+    pub fn epoch_at(&self, unix_seconds: u64) -> u64 {
+        unix_seconds / (self.epoch_hours.max(1) * 3600)
+    }
+
+    /// Seconds from `unix_seconds` until the next epoch starts.
+    pub fn seconds_to_next_epoch(&self, unix_seconds: u64) -> u64 {
+        let length = self.epoch_hours.max(1) * 3600;
+        length - unix_seconds % length
+    }
 }
 
 /// The reciprocity terms of an agreement (DESIGN.md, "Reciprocity ledger"): what each
@@ -84,7 +113,19 @@ struct AgreementFile {
     compartments: Vec<String>,
     scope: ScopeFile,
     reciprocity: Option<ReciprocityFile>,
+    matching: Option<MatchingFile>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchingFile {
+    budget_per_epoch: u64,
+    max_set_size: u64,
+    epoch_hours: Option<u64>,
+}
+
+/// The largest request the protocol takes (`liaison_psi::MAX_REQUEST`, 2^15).
+const MAX_SET_SIZE: u64 = 1 << 15;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -185,7 +226,9 @@ impl Agreement {
                 }
             }
         };
+        let matching = file.matching.map(|m| read_matching(&m)).transpose()?;
         Ok(Agreement {
+            matching,
             reciprocity,
             party: party.clone(),
             ceiling,
@@ -197,6 +240,28 @@ impl Agreement {
             },
         })
     }
+}
+
+fn read_matching(m: &MatchingFile) -> Result<Matching, PolicyError> {
+    if !(1..=MAX_SET_SIZE).contains(&m.max_set_size) {
+        return Err(PolicyError::Agreement(format!(
+            "field `matching.max_set_size`: `{}` is not between 1 and {MAX_SET_SIZE}",
+            m.max_set_size
+        )));
+    }
+    let epoch_hours = m.epoch_hours.unwrap_or(24);
+    if !(1..=24 * 366).contains(&epoch_hours) {
+        return Err(PolicyError::Agreement(format!(
+            "field `matching.epoch_hours`: `{epoch_hours}` is not between 1 and 8784 (a year)"
+        )));
+    }
+    Ok(Matching {
+        budget_per_epoch: m.budget_per_epoch,
+        // A request is padded to a power of two, so a limit in between could never be used
+        // whole: round it down to the bucket it allows.
+        max_set_size: 1 << m.max_set_size.ilog2(),
+        epoch_hours,
+    })
 }
 
 /// Refuses a name in `field` that is not a STIX 2.1 type, unless it is a custom type
@@ -253,6 +318,52 @@ mod tests {
         assert!(a.compartments.contains("CT"));
         assert_eq!(a.scope.max_tlp, Tlp::Amber);
         assert!(a.scope.types.unwrap().contains("report"));
+    }
+
+    const BASE: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
+
+    #[test]
+    fn matching_is_off_unless_agreed_and_rounds_the_set_size_to_a_bucket() {
+        assert_eq!(Agreement::from_toml(&rus(), BASE).unwrap().matching, None);
+        let a = Agreement::from_toml(
+            &rus(),
+            &format!("{BASE}[matching]\nbudget_per_epoch = 5000\nmax_set_size = 3000\n"),
+        )
+        .unwrap();
+        let m = a.matching.unwrap();
+        assert_eq!(m.budget_per_epoch, 5000);
+        assert_eq!(m.max_set_size, 2048);
+        assert_eq!(m.epoch_hours, 24);
+        assert_eq!(m.epoch_at(86_400 * 3 + 5), 3);
+        assert_eq!(m.seconds_to_next_epoch(86_400 * 3 + 5), 86_395);
+    }
+
+    #[test]
+    fn matching_limits_out_of_range_are_refused_with_the_field_named() {
+        for (section, field) in [
+            (
+                "budget_per_epoch = 10\nmax_set_size = 0",
+                "matching.max_set_size",
+            ),
+            (
+                "budget_per_epoch = 10\nmax_set_size = 40000",
+                "matching.max_set_size",
+            ),
+            (
+                "budget_per_epoch = 10\nmax_set_size = 8\nepoch_hours = 0",
+                "matching.epoch_hours",
+            ),
+            (
+                "budget_per_epoch = -1\nmax_set_size = 8",
+                "budget_per_epoch",
+            ),
+            ("budget = 10\nmax_set_size = 8", "budget"),
+        ] {
+            let err = Agreement::from_toml(&rus(), &format!("{BASE}[matching]\n{section}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod error;
 mod reason;
 mod world;
 
-pub use agreement::{Agreement, Reciprocity, Scope};
+pub use agreement::{Agreement, Matching, Reciprocity, Scope};
 pub use consent::Consent;
 pub use cut::{cut_for, Cut, CutKind, Delivered};
 pub use decide::{Decision, Judge, Verdict};

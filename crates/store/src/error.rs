@@ -61,4 +61,15 @@ pub enum StoreError {
         /// An id recorded meanwhile.
         id: String,
     },
+    /// A private-matching request that was answered before.
+    #[error("this matching request was answered before; a replay is not evaluated again")]
+    MatchReplayed,
+    /// A private-matching request over what is left of the epoch's budget.
+    #[error("budget exhausted: {requested} selectors asked, {remaining} left this epoch")]
+    MatchBudget {
+        /// Selectors the request would evaluate.
+        requested: u64,
+        /// Selectors left.
+        remaining: u64,
+    },
 }

@@ -14,10 +14,22 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
+    RefusalRecord, Stored,
 };
 pub use sqlite::SqliteStore;
+
+/// What a log append writes along with its entries, in the same transaction.
+#[derive(Clone, Copy)]
+pub(crate) enum Along<'a> {
+    /// Nothing else.
+    Nothing,
+    /// Keys entering a partner's view: (partner, [(id, version)]).
+    Releases(&'a str, &'a [(String, String)]),
+    /// A matching request charged to its partner's budget.
+    Match(&'a MatchCharge),
+}
 
 /// What the release pipeline needs from storage. Implementations must make [`Store::ingest`]
 /// atomic and keep versions by (`id`, version) unique.
@@ -172,6 +184,20 @@ pub trait Store {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<Vec<liaison_stix::Timestamp>, StoreError>;
+    /// [`Store::log_append`] and a private-matching request charged to its partner's budget
+    /// in one durable transaction: refused, with nothing written, when the same request was
+    /// answered before ([`StoreError::MatchReplayed`]) or the epoch's budget cannot cover it
+    /// ([`StoreError::MatchBudget`]). Several processes charging at once cannot overspend:
+    /// the check and the charge happen under the log's write lock. Returns the new size.
+    fn log_append_match(
+        &mut self,
+        charge: &MatchCharge,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError>;
+    /// What `partner` has spent of its matching budget in `epoch`.
+    fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError>;
     /// Keeps an agreement's signed note, replacing the one kept for its partner and side.
     fn put_agreement_note(&mut self, note: &AgreementNoteRecord) -> Result<(), StoreError>;
     /// The agreement note kept for `partner` and `side` (`ours` or `theirs`).

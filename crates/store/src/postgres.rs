@@ -24,11 +24,12 @@ use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
+    RefusalRecord, Stored,
 };
 use crate::releases::{self, Released};
-use crate::Store;
+use crate::{Along, Store};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -122,6 +123,11 @@ CREATE TABLE IF NOT EXISTS agreement_notes (
     text text NOT NULL, note text NOT NULL, updated text NOT NULL,
     PRIMARY KEY (partner, side)
 );
+CREATE TABLE IF NOT EXISTS match_queries (
+    request text COLLATE "C" PRIMARY KEY, partner text COLLATE "C" NOT NULL,
+    epoch bigint NOT NULL, count bigint NOT NULL, answered text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS match_queries_by_epoch ON match_queries (partner, epoch);
 "#;
 
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
@@ -217,7 +223,7 @@ impl PgStore {
     /// A log append, with the releases it records when given, in one durable transaction.
     fn append(
         &mut self,
-        releases: Option<(&str, &[(String, String)])>,
+        along: Along<'_>,
         entries: &[Vec<u8>],
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
@@ -226,11 +232,16 @@ impl PgStore {
         // Durable at commit (synchronous_commit is on by default; forced for this transaction).
         let mut tx = self.client.get_mut().transaction()?;
         tx.batch_execute("SET LOCAL synchronous_commit = on")?;
-        let times = match releases {
-            Some((partner, keys)) => pg_new_releases(&mut tx, partner, keys)?,
-            None => Vec::new(),
+        let times = match along {
+            Along::Releases(partner, keys) => pg_new_releases(&mut tx, partner, keys)?,
+            _ => Vec::new(),
         };
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK])?;
+        // Under the log lock, so that concurrent requests of one partner (on any server
+        // process) are checked and charged one at a time.
+        if let Along::Match(charge) = along {
+            pg_charge(&mut tx, charge)?;
+        }
         let row = tx.query_one(
             "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM log_entries),
                     (SELECT coalesce(max(idx) + 1, 0) FROM log_hashes)",
@@ -982,7 +993,7 @@ impl Store for PgStore {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
-        Ok(self.append(None, entries, openings, hashes)?.0)
+        Ok(self.append(Along::Nothing, entries, openings, hashes)?.0)
     }
 
     fn log_append_releases(
@@ -994,8 +1005,33 @@ impl Store for PgStore {
         hashes: &[(u64, [u8; 32])],
     ) -> Result<Vec<Timestamp>, StoreError> {
         Ok(self
-            .append(Some((partner, keys)), entries, openings, hashes)?
+            .append(Along::Releases(partner, keys), entries, openings, hashes)?
             .1)
+    }
+
+    fn log_append_match(
+        &mut self,
+        charge: &MatchCharge,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        Ok(self
+            .append(Along::Match(charge), entries, openings, hashes)?
+            .0)
+    }
+
+    fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
+        let row = self.client()?.query_one(
+            "SELECT coalesce(sum(count), 0)::bigint, count(*), max(answered) FROM match_queries
+             WHERE partner = $1 AND epoch = $2",
+            &[&partner, &to_i64(epoch)?],
+        )?;
+        Ok(MatchUsage {
+            used: row.try_get::<_, i64>(0)?.max(0) as u64,
+            queries: row.try_get::<_, i64>(1)?.max(0) as u64,
+            last: row.try_get(2)?,
+        })
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -1302,4 +1338,43 @@ fn pg_new_releases(
         out.push(t);
     }
     Ok(out)
+}
+
+/// Charges a matching request inside `tx`, which holds the log lock.
+fn pg_charge(tx: &mut ::postgres::Transaction<'_>, charge: &MatchCharge) -> Result<(), StoreError> {
+    let seen = tx
+        .query_opt(
+            "SELECT 1 FROM match_queries WHERE request = $1",
+            &[&charge.request],
+        )?
+        .is_some();
+    if seen {
+        return Err(StoreError::MatchReplayed);
+    }
+    let used: i64 = tx
+        .query_one(
+            "SELECT coalesce(sum(count), 0)::bigint FROM match_queries
+             WHERE partner = $1 AND epoch = $2",
+            &[&charge.partner, &to_i64(charge.epoch)?],
+        )?
+        .try_get(0)?;
+    let remaining = charge.budget.saturating_sub(used.max(0) as u64);
+    if charge.count > remaining {
+        return Err(StoreError::MatchBudget {
+            requested: charge.count,
+            remaining,
+        });
+    }
+    tx.execute(
+        "INSERT INTO match_queries (request, partner, epoch, count, answered)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &charge.request,
+            &charge.partner,
+            &to_i64(charge.epoch)?,
+            &to_i64(charge.count)?,
+            &Timestamp::now().as_str(),
+        ],
+    )?;
+    Ok(())
 }

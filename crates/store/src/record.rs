@@ -170,6 +170,33 @@ pub struct LogOpening {
     pub parties: Vec<String>,
 }
 
+/// A private-matching request charged to a partner's budget, recorded with its log entry in
+/// one transaction (see [`crate::Store::log_append_match`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchCharge {
+    /// The asking partner.
+    pub partner: String,
+    /// The epoch charged.
+    pub epoch: u64,
+    /// SHA-256 of the request as received, hex: the same request twice is a replay.
+    pub request: String,
+    /// Selectors evaluated (padding included).
+    pub count: u64,
+    /// The partner's budget for the epoch, from its agreement.
+    pub budget: u64,
+}
+
+/// What a partner has spent of its matching budget in one epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MatchUsage {
+    /// Selectors evaluated.
+    pub used: u64,
+    /// Requests answered.
+    pub queries: u64,
+    /// When the last was answered.
+    pub last: Option<String>,
+}
+
 /// Evidence that a partner's log forked, as kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkRecord {

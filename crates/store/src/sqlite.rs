@@ -21,11 +21,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening, NewObject,
-    NodeRecord, PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
+    RefusalRecord, Stored,
 };
 use crate::releases::{self, Released};
-use crate::Store;
+use crate::{Along, Store};
 
 const SCHEMA_VERSION: i64 = 2;
 
@@ -270,7 +271,12 @@ impl SqliteStore {
             "CREATE TABLE IF NOT EXISTS delivered_ids (
                 delivered TEXT PRIMARY KEY, partner TEXT NOT NULL, original TEXT NOT NULL
             ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);",
+            CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);
+            CREATE TABLE IF NOT EXISTS match_queries (
+                request TEXT PRIMARY KEY, partner TEXT NOT NULL, epoch INTEGER NOT NULL,
+                count INTEGER NOT NULL, answered TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS match_queries_by_epoch ON match_queries (partner, epoch);",
         )?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
@@ -1047,11 +1053,49 @@ impl Store for SqliteStore {
         // Durable when acknowledged: this transaction's commit syncs the WAL (FULL), while
         // ingest keeps NORMAL. The pragma cannot change inside a transaction.
         self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(&mut self.conn, None, entries, openings, hashes);
+        let result = sqlite_log_append(&mut self.conn, Along::Nothing, entries, openings, hashes);
         let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
         let (size, _) = result?;
         reset?;
         Ok(size)
+    }
+
+    fn log_append_match(
+        &mut self,
+        charge: &MatchCharge,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = sqlite_log_append(
+            &mut self.conn,
+            Along::Match(charge),
+            entries,
+            openings,
+            hashes,
+        );
+        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let (size, _) = result?;
+        reset?;
+        Ok(size)
+    }
+
+    fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
+        let (used, queries, last): (i64, i64, Option<String>) = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(count), 0), count(*), max(answered) FROM match_queries
+                 WHERE partner = ?1 AND epoch = ?2",
+            )?
+            .query_row(params![partner, to_i64(epoch)?], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        Ok(MatchUsage {
+            used: used.max(0) as u64,
+            queries: queries.max(0) as u64,
+            last,
+        })
     }
 
     fn log_append_releases(
@@ -1065,7 +1109,7 @@ impl Store for SqliteStore {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         let result = sqlite_log_append(
             &mut self.conn,
-            Some((partner, keys)),
+            Along::Releases(partner, keys),
             entries,
             openings,
             hashes,
@@ -1378,16 +1422,20 @@ pub(crate) fn check_openings(entries: usize, openings: usize) -> Result<(), Stor
 
 fn sqlite_log_append(
     conn: &mut Connection,
-    releases: Option<(&str, &[(String, String)])>,
+    along: Along<'_>,
     entries: &[Vec<u8>],
     openings: &[LogOpening],
     hashes: &[(u64, [u8; 32])],
 ) -> Result<(u64, Vec<Timestamp>), StoreError> {
     check_openings(entries.len(), openings.len())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let times = match releases {
-        Some((partner, keys)) => sqlite_new_releases(&tx, partner, keys)?,
-        None => Vec::new(),
+    let times = match along {
+        Along::Releases(partner, keys) => sqlite_new_releases(&tx, partner, keys)?,
+        Along::Match(charge) => {
+            sqlite_charge(&tx, charge)?;
+            Vec::new()
+        }
+        Along::Nothing => Vec::new(),
     };
     let size = next_index(&tx, "log_entries")?;
     let stored = next_index(&tx, "log_hashes")?;
@@ -1415,6 +1463,41 @@ fn sqlite_log_append(
     }
     tx.commit()?;
     Ok((size + entries.len() as u64, times))
+}
+
+/// Charges a matching request inside `tx` (an immediate transaction: no other writer runs
+/// between the check and the charge).
+fn sqlite_charge(tx: &rusqlite::Transaction<'_>, charge: &MatchCharge) -> Result<(), StoreError> {
+    let seen = tx
+        .prepare_cached("SELECT 1 FROM match_queries WHERE request = ?1")?
+        .exists([&charge.request])?;
+    if seen {
+        return Err(StoreError::MatchReplayed);
+    }
+    let used: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(count), 0) FROM match_queries WHERE partner = ?1 AND epoch = ?2",
+        )?
+        .query_row(params![charge.partner, to_i64(charge.epoch)?], |r| r.get(0))?;
+    let remaining = charge.budget.saturating_sub(used.max(0) as u64);
+    if charge.count > remaining {
+        return Err(StoreError::MatchBudget {
+            requested: charge.count,
+            remaining,
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO match_queries (request, partner, epoch, count, answered)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        charge.request,
+        charge.partner,
+        to_i64(charge.epoch)?,
+        to_i64(charge.count)?,
+        Timestamp::now().as_str()
+    ])?;
+    Ok(())
 }
 
 /// Records `keys` entering `partner`'s view now, inside `tx`: each gets a time after every

@@ -9,8 +9,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    AgreementNoteRecord, ConsentRecord, LogOpening, NewObject, NodeRecord, PartnerRecord, PgStore,
-    RefusalKind, SqliteStore, Store, StoreError,
+    AgreementNoteRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord,
+    PartnerRecord, PgStore, RefusalKind, SqliteStore, Store, StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -1274,6 +1274,86 @@ fn releases_and_their_log_entries_commit_together_or_not_at_all() {
             .unwrap();
         assert_eq!(gbr.len(), 1, "{name}");
         assert_eq!(store.log_size().unwrap(), 3, "{name}");
+    }
+}
+
+#[test]
+fn matching_charges_commit_with_their_log_entry_and_refuse_replays_and_overspending() {
+    for (name, mut store, _keep) in backends() {
+        let h = |b: u8| [b; 32];
+        let charge = |request: &str, partner: &str, epoch: u64, count: u64| MatchCharge {
+            partner: partner.to_owned(),
+            epoch,
+            request: request.to_owned(),
+            count,
+            budget: 100,
+        };
+        store
+            .log_append_match(&charge("r1", "RUS", 7, 64), &[vec![1]], &[], &[(0, h(1))])
+            .unwrap();
+        let usage = store.match_usage("RUS", 7).unwrap();
+        assert_eq!((usage.used, usage.queries), (64, 1), "{name}");
+        assert!(usage.last.is_some(), "{name}");
+
+        // The same request again: refused, nothing charged, nothing logged.
+        let err = store
+            .log_append_match(
+                &charge("r1", "RUS", 7, 8),
+                &[vec![2]],
+                &[],
+                &[(1, h(2)), (2, h(12))],
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::MatchReplayed), "{name}: {err}");
+        // Over what is left: refused the same way.
+        let err = store
+            .log_append_match(
+                &charge("r2", "RUS", 7, 64),
+                &[vec![2]],
+                &[],
+                &[(1, h(2)), (2, h(12))],
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::MatchBudget {
+                    requested: 64,
+                    remaining: 36
+                }
+            ),
+            "{name}: {err}"
+        );
+        assert_eq!(store.log_size().unwrap(), 1, "{name}");
+        assert_eq!(store.match_usage("RUS", 7).unwrap().used, 64, "{name}");
+
+        // A stale log append charges nothing either.
+        let err = store
+            .log_append_match(&charge("r3", "RUS", 7, 32), &[vec![2]], &[], &[(0, h(2))])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::LogMoved { .. }), "{name}: {err}");
+        assert_eq!(store.match_usage("RUS", 7).unwrap().used, 64, "{name}");
+
+        // Budgets are per partner and per epoch.
+        store
+            .log_append_match(
+                &charge("r4", "GBR", 7, 100),
+                &[vec![2]],
+                &[],
+                &[(1, h(2)), (2, h(12))],
+            )
+            .unwrap();
+        store
+            .log_append_match(&charge("r5", "RUS", 8, 100), &[vec![3]], &[], &[(3, h(3))])
+            .unwrap();
+        assert_eq!(store.match_usage("RUS", 7).unwrap().used, 64, "{name}");
+        assert_eq!(store.match_usage("RUS", 8).unwrap().used, 100, "{name}");
+        assert_eq!(store.match_usage("GBR", 7).unwrap().used, 100, "{name}");
+        assert_eq!(
+            store.match_usage("ISR", 7).unwrap(),
+            MatchUsage::default(),
+            "{name}"
+        );
     }
 }
 

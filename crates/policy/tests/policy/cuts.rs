@@ -45,6 +45,7 @@ fn agreement() -> Agreement {
             topics: None,
         },
         reciprocity: liaison_policy::Reciprocity::default(),
+        matching: None,
     }
 }
 

@@ -119,6 +119,7 @@ fn agreement(p: &str) -> Agreement {
             topics: None,
         },
         reciprocity: liaison_policy::Reciprocity::default(),
+        matching: None,
     }
 }
 

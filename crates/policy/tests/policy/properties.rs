@@ -308,6 +308,7 @@ fn agreement_strategy() -> impl Strategy<Value = Agreement> {
                 topics: topics.then(|| BTreeSet::from(["terrorism".to_owned()])),
             },
             reciprocity: liaison_policy::Reciprocity::default(),
+            matching: None,
         })
 }
 
