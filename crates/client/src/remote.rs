@@ -294,9 +294,21 @@ impl Session {
 
     /// POSTs `body` (text) to `path` (under the server's prefix).
     pub async fn post_bytes(&mut self, path: &str, body: Vec<u8>) -> Result<(), ClientError> {
+        self.post_for_bytes(path, body).await.map(|_| ())
+    }
+
+    /// POSTs `body` to `path` (under the server's prefix) and returns the answer's body.
+    pub async fn post_for_bytes(
+        &mut self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, ClientError> {
         let path = format!("{}{path}", self.remote.prefix);
-        self.request("POST", &path, Bytes::from(body)).await?;
-        Ok(())
+        Ok(self
+            .request("POST", &path, Bytes::from(body))
+            .await?
+            .body
+            .to_vec())
     }
 
     /// One request, within the read timeout and the session's deadline.

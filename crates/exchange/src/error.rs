@@ -80,6 +80,14 @@ pub enum ExchangeError {
         #[source]
         source: ClientError,
     },
+    /// Private matching with the partner failed or was refused before anything was asked.
+    #[error("matching with {partner}: {detail}")]
+    Matching {
+        /// The partner.
+        partner: Party,
+        /// What went wrong.
+        detail: String,
+    },
     /// The partner's terms for us were refused (bad signature, other text, malformed).
     #[error("{partner}'s agreement terms for us")]
     Terms {

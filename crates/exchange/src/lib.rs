@@ -10,6 +10,7 @@
 
 mod consent;
 mod error;
+mod matching;
 mod partner_log;
 mod pull;
 mod remotes;
@@ -18,6 +19,7 @@ mod verify;
 
 pub use consent::send_consent;
 pub use error::ExchangeError;
+pub use matching::{match_selectors, Match, MatchReport, NotAsked, Selector};
 pub use partner_log::LogCheck;
 pub use pull::{pull, Progress, PullOptions, PullSummary, Refused};
 pub use remotes::Remotes;

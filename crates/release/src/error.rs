@@ -21,6 +21,9 @@ pub enum ReleaseError {
     /// An agreement or consent that does not parse.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// A private-matching request was refused.
+    #[error(transparent)]
+    Matching(#[from] crate::matching::MatchError),
     /// The store failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -14,6 +14,7 @@ mod fingerprint;
 mod ingest;
 mod ledger;
 mod log;
+mod matching;
 mod node;
 mod note_text;
 mod preview;
@@ -36,6 +37,9 @@ pub use ledger::{grading_factor, Ledger};
 pub use log::{
     origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
     PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
+};
+pub use matching::{
+    read_selector_line, unix_now, EpochPublication, MatchBudget, MatchError, Unreadable,
 };
 pub use node::Node;
 pub use preview::{Entry, Export};

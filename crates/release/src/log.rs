@@ -115,6 +115,36 @@ pub enum Leaf {
         /// The tolerated probability of accusing any innocent (ε₁), as text.
         epsilon1: String,
     },
+    /// The set a partner matches its selectors against in one epoch was published to it
+    /// (DESIGN.md "Private matching"): the key it must verify proofs against and the hash of
+    /// the filters it was sent. The number of real selectors is not said (only the padded
+    /// size the partner sees anyway).
+    MatchEpoch {
+        /// The asking partner.
+        asker: String,
+        /// The epoch.
+        epoch: u64,
+        /// The VOPRF public key for this partner and epoch, hex.
+        public_key: String,
+        /// SHA-256 of the epoch set as sent (its wire form), hex.
+        sha256: String,
+        /// Elements in each filter (the holder's set padded to a power of two).
+        padded_size: u64,
+        /// The selector normaliser's version.
+        normaliser: u32,
+    },
+    /// A partner's matching request was evaluated: how many selectors (padding included)
+    /// and a hash of the blinded request, never the selectors (which the holder never sees).
+    MatchQuery {
+        /// The asking partner.
+        asker: String,
+        /// The epoch.
+        epoch: u64,
+        /// Selectors evaluated, charged to the partner's budget.
+        count: u64,
+        /// SHA-256 of the request as received, hex.
+        request: String,
+    },
     /// An object received from a partner.
     Received {
         /// The partner.
@@ -155,6 +185,9 @@ impl Leaf {
                 vec![recipient.clone()]
             }
             Leaf::Received { from, .. } => vec![from.clone()],
+            Leaf::MatchEpoch { asker, .. } | Leaf::MatchQuery { asker, .. } => {
+                vec![asker.clone()]
+            }
         };
         p.sort();
         p.dedup();
@@ -204,6 +237,9 @@ pub struct LogKeys {
     /// Marks the copies we deliver (derived from the same seed as the others, so that
     /// `log.key` stays the node's one secret file; never used to sign).
     pub fingerprint: FingerprintKey,
+    /// The master secret every partner's private-matching key is derived from, per epoch
+    /// (same seed, its own label; never used to sign).
+    pub matching: liaison_psi::MasterSecret,
     /// What this node has read of its own log (stored hashes are never rewritten; a size is
     /// signed once), kept with the keys of that log.
     cache: Arc<Mutex<LogCache>>,
@@ -376,10 +412,15 @@ impl LogKeys {
         h.update(b"liaison fingerprint key\0");
         h.update(seed);
         let fingerprint = FingerprintKey::from_bytes(h.finalize().into());
+        let mut h = Sha256::new();
+        h.update(b"liaison matching key\0");
+        h.update(seed);
+        let matching = liaison_psi::MasterSecret(h.finalize().into());
         Ok(LogKeys {
             node,
             cosigner,
             fingerprint,
+            matching,
             cache: Arc::default(),
         })
     }

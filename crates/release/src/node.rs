@@ -18,6 +18,8 @@ pub struct Node<S: Store> {
     pub(crate) store: S,
     pub(crate) party: Party,
     pub(crate) log_keys: LogKeys,
+    /// Where phone numbers without a country code are read, for private matching.
+    pub(crate) region: Option<liaison_selectors::Region>,
 }
 
 impl Node<SqliteStore> {
@@ -78,6 +80,7 @@ impl<S: Store> Node<S> {
             store,
             party,
             log_keys,
+            region: None,
         })
     }
 

@@ -36,8 +36,9 @@ pub const NORMALISER_VERSION: u32 = 1;
 /// What a node contributes to normalisation besides the selector itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
-    /// The region a phone number without a `+` country code is read in.
-    pub default_region: Region,
+    /// The region a phone number without a `+` country code is read in; without one, such
+    /// a number is refused (never guessed).
+    pub default_region: Option<Region>,
 }
 
 /// Normalises one raw selector of `kind` into its canonical keys (at least one, at most
@@ -48,7 +49,7 @@ pub fn normalise(
     context: &Context,
 ) -> Result<Vec<Key>, SelectorError> {
     let keys = match kind {
-        SelectorKind::Phone => phone::normalise(raw, &context.default_region)?,
+        SelectorKind::Phone => phone::normalise(raw, context.default_region.as_ref())?,
         SelectorKind::Email => email::normalise(raw)?,
         SelectorKind::Document => document::normalise(raw)?,
         SelectorKind::Wallet => wallet::normalise(raw)?,

@@ -32,7 +32,7 @@ impl fmt::Debug for Region {
 
 pub(crate) fn normalise(
     raw: &str,
-    region: &Region,
+    region: Option<&Region>,
 ) -> Result<Vec<(KeyStrength, String)>, SelectorError> {
     let error = |reason: &str| SelectorError::Phone {
         input: raw.to_owned(),
@@ -48,7 +48,13 @@ pub(crate) fn normalise(
     if !ascii.chars().any(|c| c.is_ascii_digit()) {
         return Err(error("it holds no digits"));
     }
-    let number = phonenumber::parse(Some(region.0), &ascii).map_err(|e| error(&e.to_string()))?;
+    if region.is_none() && !ascii.trim_start().starts_with('+') {
+        return Err(error(
+            "it has no `+` country code and this node has no default region (give `--region`)",
+        ));
+    }
+    let number =
+        phonenumber::parse(region.map(|r| r.0), &ascii).map_err(|e| error(&e.to_string()))?;
     if !phonenumber::is_valid(&number) {
         return Err(error(
             "libphonenumber does not hold it valid for any region",
@@ -64,7 +70,7 @@ mod tests {
 
     fn e164(raw: &str, region: &str) -> Result<String, SelectorError> {
         let region: Region = region.parse()?;
-        Ok(normalise(raw, &region)?.remove(0).1)
+        Ok(normalise(raw, Some(&region))?.remove(0).1)
     }
 
     #[test]
@@ -93,5 +99,15 @@ mod tests {
         assert!(e164("not a number", "GB").is_err());
         assert!(e164("+999 123", "GB").is_err());
         assert!("XX".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn without_a_default_region_only_international_forms_are_read() {
+        assert_eq!(
+            normalise("+44 7911 123456", None).unwrap().remove(0).1,
+            "+447911123456"
+        );
+        let err = normalise("07911 123456", None).unwrap_err().to_string();
+        assert!(err.contains("default region"), "{err}");
     }
 }

@@ -156,7 +156,7 @@ const DISTINCT: &[&str] = &[
 
 fn keys(name: &str) -> BTreeSet<Vec<u8>> {
     let context = Context {
-        default_region: "GB".parse().unwrap(),
+        default_region: Some("GB".parse().unwrap()),
     };
     normalise(SelectorKind::PersonName, name, &context)
         .unwrap()

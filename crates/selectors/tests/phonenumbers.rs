@@ -54,7 +54,7 @@ fn phone_numbers_agree_with_python_phonenumbers() {
         regions.insert(region.to_owned());
         total += 1;
         let context = Context {
-            default_region: region.parse().unwrap(),
+            default_region: Some(region.parse().unwrap()),
         };
         match normalise(SelectorKind::Phone, raw, &context) {
             Ok(keys) if keys.iter().any(|k| k.canonical() == want) => {}

@@ -77,6 +77,7 @@ pub fn app<S: Store + Send + 'static>(state: AppState<S>) -> Router {
         .merge(crate::log::routes::<S>())
         .merge(crate::consent::routes::<S>())
         .merge(crate::agreement::routes::<S>())
+        .merge(crate::matching::routes::<S>())
         .route("/health", get(health))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))

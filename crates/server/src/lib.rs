@@ -14,6 +14,7 @@ mod drain;
 mod error;
 mod handlers;
 mod log;
+mod matching;
 mod metrics;
 mod note;
 mod paging;

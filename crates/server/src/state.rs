@@ -35,6 +35,8 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) config: Config,
     pub(crate) outbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
     pub(crate) inbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
+    /// Each partner's private-matching set for the current epoch (see `matching.rs`).
+    pub(crate) match_sets: Mutex<HashMap<Party, Arc<liaison_release::EpochPublication>>>,
     pub(crate) auth: Mutex<HashMap<(Party, [u8; 32]), Instant>>,
     pub(crate) statuses: Mutex<Statuses>,
     pub(crate) token_key: [u8; 32],
@@ -71,6 +73,7 @@ impl<S: Store + Send + 'static> AppState<S> {
                 config,
                 outbound: Mutex::new(HashMap::new()),
                 inbound: Mutex::new(HashMap::new()),
+                match_sets: Mutex::new(HashMap::new()),
                 auth: Mutex::new(HashMap::new()),
                 statuses: Mutex::new(Statuses::default()),
                 token_key,

@@ -1,0 +1,332 @@
+//! Private matching, the holder's side (DESIGN.md "Private matching"): a partner asks "do you
+//! hold anything on these selectors?" and learns which of its selectors we hold; we learn
+//! only how many it asked.
+//!
+//! - **What can match** is what the policy releases to the asker: the selectors in its view
+//!   (`extract.rs`), read from the copies as cut for it. A match never reveals something the
+//!   policy withholds from the asker.
+//! - **Keys**: one VOPRF key per asker and epoch, derived from the node's matching secret
+//!   (`liaison_psi::HolderKey::derive`), so askers cannot pool budgets (see `crates/psi`).
+//! - **Epochs** are `[matching] epoch_hours` long (24 by default), counted from 1970 UTC. The
+//!   set is evaluated once per epoch (the server keeps it for the epoch): what enters the
+//!   view later becomes matchable in the next epoch.
+//! - **Accountable**: the set's public key and hash are logged when it is published
+//!   ([`Leaf::MatchEpoch`]); each evaluated request is logged with its count
+//!   ([`Leaf::MatchQuery`]) in the same transaction that charges the budget, so a request is
+//!   never answered uncharged nor charged twice (a replay is refused).
+
+mod extract;
+
+use std::sync::Arc;
+
+use liaison_labels::Party;
+use liaison_policy::Matching;
+use liaison_psi::{Budget, EpochId, EvaluationRequest, HolderKey, Limits, PsiError};
+use liaison_selectors::{normalise, Context, Region, SelectorKind, NORMALISER_VERSION};
+use liaison_store::{MatchCharge, Store, StoreError};
+use serde::Serialize;
+
+use crate::error::ReleaseError;
+use crate::log::{hex, sha256_hex, Leaf};
+use crate::node::Node;
+
+pub(crate) use extract::selectors_in;
+
+/// Why a matching request was refused. Each says what the asker can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    /// The agreement with the asker has no `[matching]` section.
+    #[error("no private matching is agreed with `{0}` (its agreement has no `[matching]` section)")]
+    NotAgreed(String),
+    /// The request breaks the protocol (epoch, normaliser, size, padding, elements).
+    #[error(transparent)]
+    Protocol(#[from] PsiError),
+    /// The same request was answered before.
+    #[error("this matching request was answered before; a replay is not evaluated again")]
+    Replayed,
+    /// The epoch's budget cannot cover the request.
+    #[error("budget exhausted: {requested} selectors asked, {remaining} left this epoch; the next epoch starts in {retry_after} s")]
+    Budget {
+        /// Selectors the request would evaluate.
+        requested: u64,
+        /// Selectors left.
+        remaining: u64,
+        /// Seconds until the budget resets.
+        retry_after: u64,
+    },
+}
+
+/// A selector of ours that could not be normalised, so cannot match: reported, never
+/// dropped silently.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    /// The object it is in (our id).
+    pub object: String,
+    /// What it was read as (`phone`, `email`, ...).
+    pub kind: String,
+    /// Why it could not be normalised.
+    pub reason: String,
+}
+
+/// The set an asker matches against in one epoch, as published to it.
+#[derive(Debug, Clone)]
+pub struct EpochPublication {
+    /// The epoch.
+    pub epoch: u64,
+    /// The wire form of the epoch set (`liaison_psi::EpochSet::to_bytes`).
+    pub bytes: Arc<[u8]>,
+    /// The public key the asker verifies proofs against, hex.
+    pub public_key: String,
+    /// SHA-256 of `bytes`, hex (as logged).
+    pub sha256: String,
+    /// Distinct selector keys evaluated (not sent: the asker sees only the padded size).
+    pub keys: u64,
+    /// Elements in each filter.
+    pub padded_size: u64,
+    /// Our selectors that could not be normalised.
+    pub unreadable: Vec<Unreadable>,
+    /// The index of its [`Leaf::MatchEpoch`] in our log.
+    pub log_index: u64,
+    /// The terms it was published under.
+    pub terms: Matching,
+}
+
+/// One partner's matching budget in the current epoch (`liaison match budgets`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchBudget {
+    /// The partner.
+    pub partner: String,
+    /// The current epoch for it.
+    pub epoch: u64,
+    /// Selectors it may have evaluated per epoch.
+    pub budget: u64,
+    /// Selectors evaluated this epoch.
+    pub used: u64,
+    /// Requests answered this epoch.
+    pub queries: u64,
+    /// When the last was answered.
+    pub last: Option<String>,
+    /// The largest request.
+    pub max_set_size: u64,
+    /// The epoch's length in hours.
+    pub epoch_hours: u64,
+    /// Seconds until the next epoch (budget reset, new key).
+    pub next_epoch_in: u64,
+}
+
+/// Seconds since 1970, UTC.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl<S: Store> Node<S> {
+    /// The region phone numbers without a country code are read in on this node.
+    pub fn set_region(&mut self, region: Option<Region>) {
+        self.region = region;
+    }
+
+    /// The matching terms agreed with `asker`, or [`MatchError::NotAgreed`].
+    pub fn matching_terms(&self, asker: &Party) -> Result<Matching, ReleaseError> {
+        self.agreement(asker)?
+            .matching
+            .ok_or_else(|| MatchError::NotAgreed(asker.to_string()).into())
+    }
+
+    /// Evaluates the selectors in `asker`'s view under its key for the epoch of `now` (seconds
+    /// since 1970), publishes them as an epoch set and logs its key and hash. Delivers the
+    /// view first, as a TAXII request would (what can match is what the view holds).
+    pub fn publish_match_set(
+        &mut self,
+        asker: &Party,
+        now: u64,
+    ) -> Result<EpochPublication, ReleaseError> {
+        let terms = self.matching_terms(asker)?;
+        let epoch = terms.epoch_at(now);
+        let view = self.view(asker)?;
+        let context = Context {
+            default_region: self.region.clone(),
+        };
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut unreadable = Vec::new();
+        for entry in &view.entries {
+            let Ok(object) = serde_json::from_str::<serde_json::Value>(&entry.json) else {
+                continue;
+            };
+            for candidate in selectors_in(&object) {
+                match normalise(candidate.kind, &candidate.raw, &context) {
+                    Ok(found) => keys.extend(found.iter().map(|k| k.to_bytes())),
+                    Err(e) => unreadable.push(Unreadable {
+                        object: entry.original.clone(),
+                        kind: candidate.kind.tag().to_owned(),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        if !unreadable.is_empty() {
+            tracing::warn!(
+                partner = %asker,
+                count = unreadable.len(),
+                "selectors in the view could not be normalised and cannot match"
+            );
+        }
+        let key = HolderKey::derive(&self.log_keys.matching, EpochId(epoch), asker.as_str())
+            .map_err(MatchError::from)?;
+        let mut rng = rand_core::OsRng;
+        let set = key
+            .precompute(keys.iter().map(Vec::as_slice), NORMALISER_VERSION, &mut rng)
+            .map_err(MatchError::from)?;
+        let bytes: Arc<[u8]> = set.to_bytes().into();
+        let public_key = hex(&set.public_key.0);
+        let sha256 = sha256_hex(&bytes);
+        let log_index = self.log_append(&[Leaf::MatchEpoch {
+            asker: asker.to_string(),
+            epoch,
+            public_key: public_key.clone(),
+            sha256: sha256.clone(),
+            padded_size: set.padded_size,
+            normaliser: NORMALISER_VERSION,
+        }])?;
+        tracing::info!(partner = %asker, epoch, keys = keys.len(), padded = set.padded_size, "matching set published");
+        Ok(EpochPublication {
+            epoch,
+            bytes,
+            public_key,
+            sha256,
+            keys: keys.len() as u64,
+            padded_size: set.padded_size,
+            unreadable,
+            log_index,
+            terms,
+        })
+    }
+
+    /// Evaluates `asker`'s blinded request (its wire form) under its key for the epoch of
+    /// `now`, charges its budget and logs the request, all or nothing; returns the response's
+    /// wire form. Refused before any evaluation when the request is malformed, for another
+    /// epoch or normaliser, oversized, unpadded or over the budget.
+    pub fn evaluate_match(
+        &mut self,
+        asker: &Party,
+        request: &[u8],
+        now: u64,
+    ) -> Result<Vec<u8>, ReleaseError> {
+        let terms = self.matching_terms(asker)?;
+        let epoch = terms.epoch_at(now);
+        let parsed = EvaluationRequest::from_bytes(request).map_err(MatchError::from)?;
+        let usage = self.store.match_usage(asker.as_str(), epoch)?;
+        let mut budget = Budget {
+            per_epoch: terms.budget_per_epoch,
+            used: usage.used,
+        };
+        let limits = Limits {
+            max_request: usize::try_from(terms.max_set_size).unwrap_or(usize::MAX),
+            normaliser_version: NORMALISER_VERSION,
+        };
+        let key = HolderKey::derive(&self.log_keys.matching, EpochId(epoch), asker.as_str())
+            .map_err(MatchError::from)?;
+        let retry_after = terms.seconds_to_next_epoch(now);
+        let response = key
+            .evaluate(&parsed, &mut budget, &limits, &mut rand_core::OsRng)
+            .map_err(|e| match e {
+                PsiError::BudgetExhausted {
+                    requested,
+                    remaining,
+                } => MatchError::Budget {
+                    requested,
+                    remaining,
+                    retry_after,
+                },
+                other => MatchError::Protocol(other),
+            })?;
+        let count = parsed.blinded.len() as u64;
+        let charge = MatchCharge {
+            partner: asker.to_string(),
+            epoch,
+            request: sha256_hex(request),
+            count,
+            budget: terms.budget_per_epoch,
+        };
+        let leaf = Leaf::MatchQuery {
+            asker: asker.to_string(),
+            epoch,
+            count,
+            request: charge.request.clone(),
+        };
+        self.append_with(&[leaf], |store, entries, openings, hashes| {
+            store.log_append_match(&charge, entries, openings, hashes)
+        })
+        .map_err(|e| match e {
+            ReleaseError::Store(StoreError::MatchReplayed) => MatchError::Replayed.into(),
+            ReleaseError::Store(StoreError::MatchBudget {
+                requested,
+                remaining,
+            }) => MatchError::Budget {
+                requested,
+                remaining,
+                retry_after,
+            }
+            .into(),
+            other => other,
+        })?;
+        tracing::info!(partner = %asker, epoch, count, "matching request evaluated");
+        Ok(response.to_bytes())
+    }
+
+    /// Every partner with matching terms, and what it has spent this epoch.
+    pub fn match_budgets(&self, now: u64) -> Result<Vec<MatchBudget>, ReleaseError> {
+        let mut out = Vec::new();
+        for record in self.store.partners()? {
+            let party = Party::parse(&record.party)
+                .map_err(|e| ReleaseError::Party(e.to_string()))?;
+            let Some(terms) = self.agreement(&party)?.matching else {
+                continue;
+            };
+            let epoch = terms.epoch_at(now);
+            let usage = self.store.match_usage(party.as_str(), epoch)?;
+            out.push(MatchBudget {
+                partner: party.to_string(),
+                epoch,
+                budget: terms.budget_per_epoch,
+                used: usage.used,
+                queries: usage.queries,
+                last: usage.last,
+                max_set_size: terms.max_set_size,
+                epoch_hours: terms.epoch_hours,
+                next_epoch_in: terms.seconds_to_next_epoch(now),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What a selector file line names: `kind,value` (`phone,+44 20 7946 0000`), or a bare value
+/// whose kind is guessed (an `@` is an e-mail, a leading `+` or only digits and separators a
+/// phone number, else a person's name).
+pub fn read_selector_line(line: &str) -> Option<(SelectorKind, String)> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    if let Some((tag, value)) = line.split_once(',') {
+        if let Some(kind) = SelectorKind::from_tag(tag.trim()) {
+            return Some((kind, value.trim().trim_matches('"').to_owned()));
+        }
+    }
+    let digits_only = line
+        .chars()
+        .all(|c| c.is_numeric() || " +-().".contains(c));
+    let kind = if line.contains('@') {
+        SelectorKind::Email
+    } else if digits_only && line.chars().any(char::is_numeric) {
+        SelectorKind::Phone
+    } else {
+        SelectorKind::PersonName
+    };
+    Some((kind, line.to_owned()))
+}
