@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod ledger;
 mod log;
+mod matching;
 mod output;
 mod remote;
 mod serve;
@@ -113,6 +114,10 @@ enum Command {
         /// Serve plain HTTP: local testing only.
         #[arg(long)]
         insecure_http: bool,
+        /// The region (ISO 3166 alpha-2) in which phone numbers without a `+` country code in
+        /// our holdings are read for private matching; without it they cannot match.
+        #[arg(long, env = "LIAISON_REGION")]
+        region: Option<String>,
         /// Serve `/metrics` (Prometheus) and `/health` for operators on this address, plain
         /// HTTP, apart from the partners' port (`--metrics` alone: 127.0.0.1:9464). Without
         /// it no metrics are served.
@@ -145,6 +150,35 @@ enum Command {
         /// used.
         #[arg(long)]
         without_log_check: bool,
+    },
+    /// Private matching: ask a partner which of our selectors it holds, without showing it
+    /// the list (`match --partner P --selectors FILE`), or see partners' budgets (`match
+    /// budgets`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Match {
+        #[command(subcommand)]
+        cmd: Option<MatchCmd>,
+        /// The partner to ask.
+        #[arg(long, required = true)]
+        partner: Option<String>,
+        /// Our selectors, one per line: `kind,value` (kinds: phone, email, document, wallet,
+        /// person, organisation) or a bare value (an `@` is an e-mail, digits a phone
+        /// number, anything else a person's name).
+        #[arg(long, required = true)]
+        selectors: Option<PathBuf>,
+        /// The region (ISO 3166 alpha-2) phone numbers without a `+` country code are read
+        /// in; without it such numbers are not asked (and say so).
+        #[arg(long, env = "LIAISON_REGION")]
+        region: Option<String>,
+        /// The partner's server (default: where the last pull reached it).
+        #[arg(long)]
+        url: Option<String>,
+        /// SHA-256 fingerprint of the partner's certificate.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// Environment variable holding the secret the partner gave us.
+        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+        secret_env: String,
     },
     /// The reciprocity ledger: what each side gave and got, and the balance over time.
     Ledger {
@@ -199,6 +233,13 @@ enum PartnerCmd {
         #[arg(long)]
         from_env: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum MatchCmd {
+    /// As the holder: each partner's matching budget this epoch, what it has spent, and when
+    /// it resets.
+    Budgets,
 }
 
 #[derive(Subcommand, Debug)]
@@ -461,6 +502,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             names,
             insecure_http,
             metrics,
+            region,
         } => serve::serve(
             &home,
             serve::Listen {
@@ -471,6 +513,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             key.as_deref(),
             &names,
             insecure_http,
+            region.as_deref(),
+            fmt,
+        ),
+        Command::Match {
+            cmd: Some(MatchCmd::Budgets),
+            ..
+        } => matching::budgets(&home, fmt),
+        Command::Match {
+            cmd: None,
+            partner,
+            selectors,
+            region,
+            url,
+            fingerprint,
+            secret_env,
+        } => matching::run(
+            &home,
+            partner.as_deref().unwrap_or_default(),
+            &selectors.unwrap_or_default(),
+            region.as_deref(),
+            &matching::Reach {
+                url: url.as_deref(),
+                fingerprint: fingerprint.as_deref(),
+                secret_env: &secret_env,
+            },
             fmt,
         ),
         Command::Ledger { partner } => ledger::ledger(&home, partner.as_deref(), fmt),

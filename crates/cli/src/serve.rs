@@ -19,6 +19,7 @@ pub(crate) struct Listen {
     pub(crate) metrics: Option<SocketAddr>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn serve(
     home: &Path,
     listen: Listen,
@@ -26,9 +27,16 @@ pub(crate) fn serve(
     key: Option<&Path>,
     names: &[String],
     insecure_http: bool,
+    region: Option<&str>,
     fmt: Format,
 ) -> anyhow::Result<()> {
-    let node = Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let mut node = Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    node.set_region(
+        region
+            .map(str::parse::<liaison_selectors::Region>)
+            .transpose()
+            .map_err(|e| anyhow!("--region: {e}"))?,
+    );
     let party = node.party().clone();
     let (tls, cert_info) = if insecure_http {
         tracing::warn!("serving plain HTTP: for local testing only, credentials travel in clear");

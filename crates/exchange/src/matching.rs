@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use liaison_client::Remote;
 use liaison_labels::Party;
 use liaison_psi::{bucket, EpochSet, EvaluationResponse, Query};
-use liaison_selectors::{normalise, Context, KeyStrength, Region, SelectorKind, NORMALISER_VERSION};
+use liaison_selectors::{
+    normalise, Context, KeyStrength, Region, SelectorKind, NORMALISER_VERSION,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ExchangeError;
@@ -125,13 +127,9 @@ pub async fn match_selectors(
         source,
     };
     let mut session = remote.connect().await.map_err(send)?;
-    let info: Info = serde_json::from_slice(
-        &session
-            .get_bytes("/liaison/match/")
-            .await
-            .map_err(send)?,
-    )
-    .map_err(|e| protocol(partner, format!("its matching state does not read: {e}")))?;
+    let info: Info =
+        serde_json::from_slice(&session.get_bytes("/liaison/match/").await.map_err(send)?)
+            .map_err(|e| protocol(partner, format!("its matching state does not read: {e}")))?;
     if info.normaliser_version != NORMALISER_VERSION {
         return Err(protocol(
             partner,
@@ -207,8 +205,7 @@ pub async fn match_selectors(
             .post_for_bytes("/liaison/match/evaluate", request.to_bytes())
             .await
             .map_err(send)?;
-        let response =
-            EvaluationResponse::from_bytes(&answer).map_err(|e| protocol(partner, e))?;
+        let response = EvaluationResponse::from_bytes(&answer).map_err(|e| protocol(partner, e))?;
         let found = query
             .finish(&response, &set)
             .map_err(|e| protocol(partner, e))?;

@@ -36,7 +36,9 @@ pub(crate) use extract::selectors_in;
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
     /// The agreement with the asker has no `[matching]` section.
-    #[error("no private matching is agreed with `{0}` (its agreement has no `[matching]` section)")]
+    #[error(
+        "no private matching is agreed with `{0}` (its agreement has no `[matching]` section)"
+    )]
     NotAgreed(String),
     /// The request breaks the protocol (epoch, normaliser, size, padding, elements).
     #[error(transparent)]
@@ -282,8 +284,8 @@ impl<S: Store> Node<S> {
     pub fn match_budgets(&self, now: u64) -> Result<Vec<MatchBudget>, ReleaseError> {
         let mut out = Vec::new();
         for record in self.store.partners()? {
-            let party = Party::parse(&record.party)
-                .map_err(|e| ReleaseError::Party(e.to_string()))?;
+            let party =
+                Party::parse(&record.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
             let Some(terms) = self.agreement(&party)?.matching else {
                 continue;
             };
@@ -318,9 +320,7 @@ pub fn read_selector_line(line: &str) -> Option<(SelectorKind, String)> {
             return Some((kind, value.trim().trim_matches('"').to_owned()));
         }
     }
-    let digits_only = line
-        .chars()
-        .all(|c| c.is_numeric() || " +-().".contains(c));
+    let digits_only = line.chars().all(|c| c.is_numeric() || " +-().".contains(c));
     let kind = if line.contains('@') {
         SelectorKind::Email
     } else if digits_only && line.chars().any(char::is_numeric) {

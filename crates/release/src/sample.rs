@@ -248,6 +248,66 @@ pub fn rus_bundle() -> Result<Document, ReleaseError> {
     ])
 }
 
+/// A threat actor RUS holds under its Cyrillic name, releasable to the USA: what the USA's
+/// watchlist finds through private matching.
+pub const RUS_WATCHED: &str = "threat-actor--2e7c4a19-8d3f-4b6a-9c1e-5f0d2b8a6e31";
+/// A threat actor RUS holds but does not release to the USA (SECRET, REL TO RUS only): its
+/// name must never match, whatever the USA asks.
+pub const RUS_HIDDEN: &str = "threat-actor--7b1d5e83-2a6c-4f9e-8d0b-3c5a7e9f1b42";
+
+/// RUS's terms for the USA, with private matching: 4,096 selectors per day, at most 1,024
+/// per request.
+pub const RUS_TERMS_FOR_USA: &str = r#"# RUS for the USA: what RUS releases, and how much the USA may ask
+ceiling = "CONFIDENTIAL"
+
+[scope]
+max_tlp = "amber"
+
+[matching]
+budget_per_epoch = 4096
+max_set_size = 1024
+epoch_hours = 24
+"#;
+
+/// RUS's own holdings for private matching: a threat actor it shares with the USA (its name
+/// in Cyrillic, an alias, a contact e-mail and phone) and one it keeps to itself.
+pub fn rus_holdings() -> Result<Document, ReleaseError> {
+    let shared = label("UNCLASSIFIED//REL TO USA, RUS", "RUS", Some("C3"))?;
+    let own = label("SECRET//REL TO RUS", "RUS", Some("B2"))?;
+    bundle(vec![
+        marking(&shared),
+        marking(&own),
+        sdo(
+            "threat-actor",
+            RUS_WATCHED,
+            &shared,
+            json!({
+                "name": "Тимур Бекмурзаев", "aliases": ["Абу Хамза"],
+                "threat_actor_types": ["terrorist"], "labels": ["terrorism"],
+                "description": "Recruiter; contact через почту и телефон.",
+            }),
+        ),
+        sdo(
+            "identity",
+            "identity--4f8a2c61-0b3d-4e7f-a5c9-1d6e8b0f2a53",
+            &shared,
+            json!({
+                "name": "Тимур Бекмурзаев", "identity_class": "individual",
+                "contact_information": "email: t.bekmurzaev@example.ru; phone: +7 928 555-01-23",
+            }),
+        ),
+        sdo(
+            "threat-actor",
+            RUS_HIDDEN,
+            &own,
+            json!({
+                "name": "Ислам Дудаев", "threat_actor_types": ["terrorist"],
+                "labels": ["terrorism"],
+            }),
+        ),
+    ])
+}
+
 /// Puts the sample exchange into a node: ISR's report and tear line as received from ISR,
 /// then the USA's own holdings. (The demo does the same in two narrated steps.)
 pub fn ingest_exchange<S: liaison_store::Store>(

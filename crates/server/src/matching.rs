@@ -73,7 +73,10 @@ fn publication<S: Store + Send + 'static>(
         .match_sets
         .lock()
         .map_err(|_| ApiError::internal("matching cache lock poisoned"))?;
-    if let Some(hit) = cache.get(asker).filter(|p| p.epoch == epoch && p.terms == terms) {
+    if let Some(hit) = cache
+        .get(asker)
+        .filter(|p| p.epoch == epoch && p.terms == terms)
+    {
         return Ok(Arc::clone(hit));
     }
     let published = Arc::new(node.publish_match_set(asker, now).map_err(refusal)?);

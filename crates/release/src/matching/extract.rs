@@ -130,11 +130,12 @@ pub(crate) fn selectors_in(object: &Value) -> Vec<Candidate> {
 fn contacts(out: &mut Vec<Candidate>, contact: &str) {
     for part in contact.split([',', ';', '\n', '|']) {
         let part = part.trim();
-        let part = part.rsplit_once(": ").map_or(part, |(_, value)| value.trim());
+        let part = part
+            .rsplit_once(": ")
+            .map_or(part, |(_, value)| value.trim());
         if part.contains('@') && !part.contains(' ') {
             push(out, SelectorKind::Email, part);
-        } else if part.starts_with('+') && part.chars().filter(char::is_ascii_digit).count() >= 7
-        {
+        } else if part.starts_with('+') && part.chars().filter(char::is_ascii_digit).count() >= 7 {
             push(out, SelectorKind::Phone, part);
         }
     }
@@ -252,8 +253,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            kinds(json!({"type": "identity", "name": "A B", "identity_class": "individual",
-                "contact_information": "e-mail: a.b@example.org; phone: +44 20 7946 0000, office 12"})),
+            kinds(
+                json!({"type": "identity", "name": "A B", "identity_class": "individual",
+                "contact_information": "e-mail: a.b@example.org; phone: +44 20 7946 0000, office 12"})
+            ),
             vec![
                 (PersonName, "A B".into()),
                 (Email, "a.b@example.org".into()),
@@ -270,7 +273,9 @@ mod tests {
             "pattern": "[email-addr:value = 'x@example.org']"}))
         .is_empty());
         assert_eq!(
-            kinds(json!({"type": "x-cryptocurrency-wallet", "address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"})),
+            kinds(
+                json!({"type": "x-cryptocurrency-wallet", "address": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"})
+            ),
             vec![(Wallet, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT".into())]
         );
         assert!(kinds(json!({"type": "report", "name": "Someone"})).is_empty());

@@ -1,0 +1,183 @@
+//! `liaison match`: the shell over private matching. `match --partner P --selectors FILE`
+//! asks P which of our selectors it holds ([`liaison_exchange::match_selectors`]);
+//! `match budgets` shows, as the holder, what each partner has spent this epoch.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use liaison_client::Remote;
+use liaison_exchange::{match_selectors, MatchReport, Remotes, Selector};
+use liaison_release::{read_selector_line, unix_now, Node};
+use liaison_selectors::Region;
+use liaison_store::SqliteStore;
+
+use crate::output::{json, table, Format};
+use crate::remote::{block_on, explain};
+
+/// The selectors in `file`: one per line, `kind,value` or a bare value whose kind is
+/// guessed (see [`read_selector_line`]); `#` starts a comment.
+pub(crate) fn read_selectors(file: &Path) -> anyhow::Result<Vec<Selector>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            read_selector_line(line).map(|(kind, raw)| Selector {
+                kind,
+                raw,
+                line: i + 1,
+            })
+        })
+        .collect())
+}
+
+/// How to reach the partner asked.
+pub(crate) struct Reach<'a> {
+    pub(crate) url: Option<&'a str>,
+    pub(crate) fingerprint: Option<&'a str>,
+    pub(crate) secret_env: &'a str,
+}
+
+pub(crate) fn run(
+    home: &Path,
+    partner: &str,
+    file: &Path,
+    region: Option<&str>,
+    reach: &Reach<'_>,
+    fmt: Format,
+) -> anyhow::Result<()> {
+    let partner = crate::commands::party(partner, "partner")?;
+    let node: Node<SqliteStore> =
+        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let region = region
+        .map(|r| r.parse::<Region>())
+        .transpose()
+        .map_err(|e| anyhow!("--region: {e}"))?;
+    let selectors = read_selectors(file)?;
+    if selectors.is_empty() {
+        return Err(anyhow!("`{}` holds no selectors", file.display()));
+    }
+    let secret = std::env::var(reach.secret_env).map_err(|_| {
+        anyhow!(
+            "set `{}` to the secret {partner} gave us (it is never taken on the command line)",
+            reach.secret_env
+        )
+    })?;
+    let remote = match reach.url {
+        Some(url) => Remote::new(url, reach.fingerprint, node.party().as_str(), &secret)?,
+        None => Remotes::in_home(home)
+            .remote(node.party(), &partner, &secret)
+            .map_err(|e| explain(e, "give `--url https://HOST:PORT/ --fingerprint SHA256`"))?,
+    };
+    let bar = if fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("matching with {msg}: {bar:30} {pos}/{len} keys ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(partner.to_string());
+    let report = block_on(match_selectors(
+        &remote,
+        &partner,
+        &selectors,
+        region,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    ))?
+    .map_err(|e| explain(e, "give `--url https://HOST:PORT/ --fingerprint SHA256`"))?;
+    bar.finish_and_clear();
+    match fmt {
+        Format::Json => json(&report),
+        Format::Human => {
+            print_report(&report);
+            Ok(())
+        }
+    }
+}
+
+fn print_report(r: &MatchReport) {
+    println!(
+        "{} holds {} of our {} selectors (epoch {}, {} keys asked, {} evaluated in {} requests, {} left this epoch)",
+        r.partner,
+        r.matches.len(),
+        r.selectors,
+        r.epoch,
+        r.keys,
+        r.evaluated,
+        r.requests,
+        r.remaining
+    );
+    if !r.matches.is_empty() {
+        let mut t = table(&["line", "kind", "selector", "match", "keys"]);
+        for m in &r.matches {
+            t.add_row(vec![
+                m.line.to_string(),
+                m.kind.clone(),
+                m.selector.clone(),
+                m.strength.clone(),
+                m.keys.join(", "),
+            ]);
+        }
+        println!("{t}");
+    }
+    for n in &r.not_asked {
+        println!("  not asked (line {}): {}", n.line, n.reason);
+    }
+    println!(
+        "{}'s key for us this epoch {}…, its set sha256 {}… (its log entry {})",
+        r.partner,
+        r.public_key.get(..16).unwrap_or(&r.public_key),
+        r.epoch_set_sha256.get(..16).unwrap_or(&r.epoch_set_sha256),
+        r.log_index
+    );
+}
+
+pub(crate) fn budgets(home: &Path, fmt: Format) -> anyhow::Result<()> {
+    let node: Node<SqliteStore> =
+        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let rows = node.match_budgets(unix_now())?;
+    match fmt {
+        Format::Json => json(&rows),
+        Format::Human => {
+            if rows.is_empty() {
+                println!("no agreement allows private matching (add a `[matching]` section)");
+                return Ok(());
+            }
+            let mut t = table(&[
+                "partner",
+                "epoch",
+                "used",
+                "budget",
+                "requests",
+                "last",
+                "max set",
+                "resets in",
+            ]);
+            for b in &rows {
+                t.add_row(vec![
+                    b.partner.clone(),
+                    b.epoch.to_string(),
+                    b.used.to_string(),
+                    b.budget.to_string(),
+                    b.queries.to_string(),
+                    b.last.clone().unwrap_or_else(|| "-".into()),
+                    b.max_set_size.to_string(),
+                    format!(
+                        "{}h{:02}m",
+                        b.next_epoch_in / 3600,
+                        b.next_epoch_in % 3600 / 60
+                    ),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+    }
+}
