@@ -265,14 +265,15 @@ async fn replays_oversized_unpadded_stale_and_over_budget_requests_are_refused_a
 
     // Only the two answered requests were charged and logged.
     assert_eq!(used(&served), 64 + 1024);
-    let node = served.node.lock().unwrap();
-    assert_eq!(node.log_size().unwrap(), log_size + 1);
-    let queries = matching_leaves(&node)
-        .into_iter()
-        .filter(|l| matches!(l, Leaf::MatchQuery { .. }))
-        .count();
-    assert_eq!(queries, 2);
-    drop(node);
+    {
+        let node = served.node.lock().unwrap();
+        assert_eq!(node.log_size().unwrap(), log_size + 1);
+        let queries = matching_leaves(&node)
+            .into_iter()
+            .filter(|l| matches!(l, Leaf::MatchQuery { .. }))
+            .count();
+        assert_eq!(queries, 2);
+    }
 
     // The asker's side checks the budget before sending anything: 13 keys pad to 16.
     let emails: Vec<String> = (0..13).map(|i| format!("a{i}@example.org")).collect();
