@@ -10,8 +10,8 @@ use liaison_exchange::ExchangeError;
 use liaison_labels::{Label, Party};
 use liaison_policy::Verdict;
 use liaison_release::sample::{
-    isr_bundle, labels, rus_bundle, usa_bundle, ASSESSMENT, DERIVED, GBR_AGREEMENT, ISR_REPORT,
-    ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT, RUS_INDICATOR,
+    isr_bundle, labels, rus_bundle, rus_holdings, usa_bundle, ASSESSMENT, DERIVED, GBR_AGREEMENT,
+    ISR_REPORT, ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT, RUS_INDICATOR, RUS_TERMS_FOR_USA,
 };
 use liaison_release::{Entry, IngestOptions, Node};
 use liaison_stix::{parse_document, StixObject};
@@ -386,7 +386,7 @@ fn over_the_network(
     );
     let rus_home = home.join("nodes").join("rus");
     let mut rus_node = Node::init(&rus_home, &rus)?;
-    rus_node.add_partner(&usa, WITH_USA)?;
+    rus_node.add_partner(&usa, RUS_TERMS_FOR_USA)?;
     exchange_log_keys(&usa_handle, &mut rus_node, &usa, &rus)?;
     let pulled_rus = pull_into(
         &mut rus_node,
@@ -560,6 +560,7 @@ fn over_the_network(
     );
     rus_node.ingest(&rus_bundle()?, &IngestOptions::default(), &mut |_| {})?;
     rus_node.set_secret(&usa, USA_SECRET_AT_RUS)?;
+    rus_node.set_region(Some("RU".parse()?));
     {
         // The other direction: the USA verifies RUS's log, RUS accepts the USA's cosignature.
         let mut usa_node = usa_handle
@@ -604,6 +605,55 @@ fn over_the_network(
     }
     if n.human {
         println!("   the USA stored {} objects from RUS", pulled_usa.stored);
+    }
+
+    n.say(
+        "The USA asks RUS about its watchlist without showing it the list",
+        "liaison match --partner RUS --selectors watchlist.txt   (RUS's terms: [matching] 4,096 selectors a day, 1,024 a request)\nRUS evaluates the USA's blinded selectors (RFC 9497 VOPRF on ristretto255, with a proof it used the key it logged)\nagainst what it releases to the USA; names are transliterated first, so `Timur Bekmurzayev` meets `Тимур Бекмурзаев`.",
+    );
+    let matched = ask_rus(&rt, &rus_handle, home, &rus_url, &rus_fp)?;
+    let found: Vec<&str> = matched
+        .matches
+        .iter()
+        .map(|m| m.selector.as_str())
+        .collect();
+    if found != ["Timur Bekmurzayev", "+7 928 555 01 23"] {
+        bail!("demo check failed: the USA's watchlist matched {found:?} at RUS");
+    }
+    let seen_by_rus = {
+        let rus_node = rus_handle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+        rus_node.match_budgets(liaison_release::unix_now())?
+    };
+    let charged = seen_by_rus.first().map(|b| (b.used, b.queries));
+    if charged != Some((matched.evaluated, 1)) {
+        bail!(
+            "demo check failed: RUS charged {charged:?} for one request of {} evaluations",
+            matched.evaluated
+        );
+    }
+    if n.human {
+        println!(
+            "   of the USA's {} selectors ({} keys), RUS holds: {}",
+            matched.selectors,
+            matched.keys,
+            matched
+                .matches
+                .iter()
+                .map(|m| format!("{} ({}, via {})", m.selector, m.kind, m.keys.join(" / ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        println!(
+            "   `Islam Dudayev` is not found: RUS holds him, but as SECRET//REL TO RUS, so he is not in what RUS can match against"
+        );
+        println!(
+            "   RUS learned only that {} blinded values were evaluated (`liaison match budgets` on RUS: {} of {} used); its log holds the epoch's key and a commitment to the request, never a selector",
+            matched.evaluated,
+            seen_by_rus.first().map_or(0, |b| b.used),
+            seen_by_rus.first().map_or(0, |b| b.budget)
+        );
     }
 
     n.say(
@@ -718,6 +768,44 @@ fn over_the_network(
         "usa_pulled_from_rus": pulled_usa.stored,
         "gbr_to_rus": onward,
     }))
+}
+
+/// The USA's watchlist for private matching with RUS.
+const WATCHLIST: &str = "# The USA's watchlist (kind,value)
+person,Timur Bekmurzayev
+person,Islam Dudayev
+person,Said Mansurov
+email,m.said@example.org
+phone,+7 928 555 01 23
+phone,+44 20 7946 0321
+document,RUS:P:72 1234567
+";
+
+/// The USA matches its watchlist against RUS's holdings, RUS having just added what it
+/// holds on two people (one releasable to the USA, one not).
+fn ask_rus(
+    rt: &tokio::runtime::Runtime,
+    rus_handle: &Arc<Mutex<Node<SqliteStore>>>,
+    home: &std::path::Path,
+    rus_url: &str,
+    rus_fp: &str,
+) -> anyhow::Result<liaison_exchange::MatchReport> {
+    rus_handle
+        .lock()
+        .map_err(|_| anyhow::anyhow!("node lock poisoned"))?
+        .ingest(&rus_holdings()?, &IngestOptions::default(), &mut |_| {})?;
+    let file = home.join("watchlist.txt");
+    std::fs::write(&file, WATCHLIST)?;
+    let selectors = crate::matching::read_selectors(&file)?;
+    let remote = liaison_client::Remote::new(rus_url, Some(rus_fp), "USA", USA_SECRET_AT_RUS)?;
+    let rus = Party::parse("RUS")?;
+    Ok(rt.block_on(liaison_exchange::match_selectors(
+        &remote,
+        &rus,
+        &selectors,
+        Some("US".parse()?),
+        &mut |_, _| {},
+    ))?)
 }
 
 const ROUTINE: &str = "report--0d4f6a82-7c1e-4b39-9e5a-2f8b1c3d5e77";
