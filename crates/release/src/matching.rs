@@ -210,14 +210,14 @@ impl<S: Store> Node<S> {
 
     /// Evaluates `asker`'s blinded request (its wire form) under its key for the epoch of
     /// `now`, charges its budget and logs the request, all or nothing; returns the response's
-    /// wire form. Refused before any evaluation when the request is malformed, for another
+    /// wire form and the number of selectors evaluated. Refused before any evaluation when the request is malformed, for another
     /// epoch or normaliser, oversized, unpadded or over the budget.
     pub fn evaluate_match(
         &mut self,
         asker: &Party,
         request: &[u8],
         now: u64,
-    ) -> Result<Vec<u8>, ReleaseError> {
+    ) -> Result<(Vec<u8>, u64), ReleaseError> {
         let terms = self.matching_terms(asker)?;
         let epoch = terms.epoch_at(now);
         let parsed = EvaluationRequest::from_bytes(request).map_err(MatchError::from)?;
@@ -277,7 +277,7 @@ impl<S: Store> Node<S> {
             other => other,
         })?;
         tracing::info!(partner = %asker, epoch, count, "matching request evaluated");
-        Ok(response.to_bytes())
+        Ok((response.to_bytes(), count))
     }
 
     /// Every partner with matching terms, and what it has spent this epoch.

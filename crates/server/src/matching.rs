@@ -153,11 +153,12 @@ async fn evaluate<S: Store + Send + 'static>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let asker = authenticate(&state, &headers).await?;
-    let response = state
+    let (response, count) = state
         .with_node(move |node| {
             node.evaluate_match(&asker, &body, unix_now())
                 .map_err(refusal)
         })
         .await?;
+    state.inner.metrics.evaluated(count);
     Ok(binary(response))
 }

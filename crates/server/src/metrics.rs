@@ -27,6 +27,7 @@ pub(crate) struct Metrics {
     served: Counter,
     received: Counter,
     auth_failures: Counter,
+    evaluated: Counter,
 }
 
 impl Metrics {
@@ -39,6 +40,12 @@ impl Metrics {
         let served = Counter::default();
         let received = Counter::default();
         let auth_failures = Counter::default();
+        let evaluated = Counter::default();
+        registry.register(
+            "match_evaluated",
+            "selectors evaluated for partners' private-matching requests (padding included)",
+            evaluated.clone(),
+        );
         registry.register(
             "requests",
             "HTTP requests by endpoint, method and status",
@@ -71,7 +78,12 @@ impl Metrics {
             served,
             received,
             auth_failures,
+            evaluated,
         }
+    }
+
+    pub(crate) fn evaluated(&self, n: u64) {
+        self.evaluated.inc_by(n);
     }
 
     pub(crate) fn request(&self, endpoint: &str, method: &str, status: u16, seconds: f64) {
