@@ -174,7 +174,13 @@ pub(crate) fn comparisons(pattern: &str) -> Vec<(String, String)> {
                     open = false;
                 }
             }
-            c if c.is_ascii_alphanumeric() || "-_:.[]*".contains(c) => token.push(c),
+            // `[` opens an observation expression unless it is inside a path (`to_refs[*]`).
+            c if c.is_ascii_alphanumeric()
+                || "-_:.*]".contains(c)
+                || (c == '[' && !token.is_empty()) =>
+            {
+                token.push(c)
+            }
             _ => {
                 end_token(&mut token, &mut path, &mut open, &mut in_list);
                 match c {
@@ -184,7 +190,12 @@ pub(crate) fn comparisons(pattern: &str) -> Vec<(String, String)> {
                         in_list = false;
                         open = false;
                     }
-                    '!' | '<' | '>' => open = false,
+                    '!' | '<' | '>' => {
+                        if chars.peek() == Some(&'=') {
+                            chars.next();
+                        }
+                        open = false;
+                    }
                     _ => {}
                 }
             }
@@ -232,6 +243,33 @@ mod tests {
                 ("x-phone-number:value".into(), "+7 495 123 45 67".into()),
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever the literal holds (quotes and backslashes escaped as STIX patterns
+        /// escape them), an equality in any observation gives it back exactly; and no input
+        /// makes the scanner panic.
+        #[test]
+        fn an_escaped_literal_comes_back_exactly(
+            literal in "[ -~]{0,40}",
+            other in "[ -~]{0,40}",
+            noise in "\\PC{0,80}",
+        ) {
+            let escaped = literal.replace('\\', "\\\\").replace('\'', "\\'");
+            let pattern = format!(
+                "[file:name = 'x'] AND [email-addr:value = '{escaped}' AND email-addr:display_name != '{}']",
+                other.replace('\\', "\\\\").replace('\'', "\\'"),
+            );
+            let got = comparisons(&pattern);
+            proptest::prop_assert_eq!(
+                got,
+                vec![
+                    ("file:name".to_owned(), "x".to_owned()),
+                    ("email-addr:value".to_owned(), literal),
+                ]
+            );
+            let _ = comparisons(&noise);
+        }
     }
 
     #[test]
