@@ -128,16 +128,8 @@ enum Command {
     Pull {
         /// The partner.
         partner: String,
-        /// The partner's server, e.g. `https://10.0.0.5:8443/` (remembered for next time).
-        #[arg(long)]
-        url: Option<String>,
-        /// SHA-256 fingerprint of the partner's certificate, as its `liaison serve` printed it
-        /// (remembered for next time).
-        #[arg(long)]
-        fingerprint: Option<String>,
-        /// Environment variable holding the secret the partner gave us.
-        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
-        secret_env: String,
+        #[command(flatten)]
+        reach: Reach,
         /// Objects per page.
         #[arg(long, default_value_t = 500)]
         limit: usize,
@@ -170,15 +162,8 @@ enum Command {
         /// in; without it such numbers are not asked (and say so).
         #[arg(long, env = "LIAISON_REGION")]
         region: Option<String>,
-        /// The partner's server (default: where the last pull reached it).
-        #[arg(long)]
-        url: Option<String>,
-        /// SHA-256 fingerprint of the partner's certificate.
-        #[arg(long)]
-        fingerprint: Option<String>,
-        /// Environment variable holding the secret the partner gave us.
-        #[arg(long, default_value = "LIAISON_PULL_SECRET")]
-        secret_env: String,
+        #[command(flatten)]
+        reach: Reach,
     },
     /// The reciprocity ledger: what each side gave and got, and the balance over time.
     Ledger {
@@ -233,6 +218,21 @@ enum PartnerCmd {
         #[arg(long)]
         from_env: Option<String>,
     },
+}
+
+/// How to reach a partner's server (`pull`, `match`).
+#[derive(clap::Args, Debug)]
+struct Reach {
+    /// The partner's server, e.g. `https://10.0.0.5:8443/` (remembered for next time by
+    /// `pull`; default: where the last pull reached it).
+    #[arg(long)]
+    url: Option<String>,
+    /// SHA-256 fingerprint of the partner's certificate, as its `liaison serve` printed it.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// Environment variable holding the secret the partner gave us.
+    #[arg(long, default_value = "LIAISON_PULL_SECRET")]
+    secret_env: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -478,9 +478,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Refused { from, limit } => commands::refused(&home, from.as_deref(), limit, fmt),
         Command::Pull {
             partner,
-            url,
-            fingerprint,
-            secret_env,
+            reach:
+                Reach {
+                    url,
+                    fingerprint,
+                    secret_env,
+                },
             limit,
             from_start,
             without_log_check,
@@ -525,9 +528,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             partner,
             selectors,
             region,
-            url,
-            fingerprint,
-            secret_env,
+            reach:
+                Reach {
+                    url,
+                    fingerprint,
+                    secret_env,
+                },
         } => matching::run(
             &home,
             partner.as_deref().unwrap_or_default(),

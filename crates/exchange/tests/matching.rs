@@ -4,8 +4,9 @@
 //! with its own status and charged nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use liaison_client::{ClientError, Remote};
 use liaison_exchange::{match_selectors, ExchangeError, MatchReport, Selector};
@@ -16,25 +17,12 @@ use liaison_release::{unix_now, IngestOptions, Leaf, Node};
 use liaison_selectors::{SelectorKind, NORMALISER_VERSION};
 use liaison_store::SqliteStore;
 
+use common::{serve, Served};
+
 const USA_SECRET: &str = "usa-secret-0123456789";
 
 fn party(s: &str) -> Party {
     Party::parse(s).unwrap()
-}
-
-struct Served {
-    node: Arc<Mutex<Node<SqliteStore>>>,
-    url: String,
-    fingerprint: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// RUS's node with its holdings and `terms` for the USA, served on 127.0.0.1:0.
@@ -49,30 +37,7 @@ async fn rus(home: &Path, terms: &str) -> Served {
     .unwrap();
     node.set_secret(&party("USA"), USA_SECRET).unwrap();
     node.set_region(Some("RU".parse().unwrap()));
-    let (cert, key, fingerprint) = liaison_server::self_signed(&home.join("tls"), &[]).unwrap();
-    let tls =
-        liaison_server::tls_config(&std::fs::read(cert).unwrap(), &std::fs::read(key).unwrap())
-            .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
-    let node = Arc::new(Mutex::new(node));
-    let state = liaison_server::AppState::new(Arc::clone(&node), liaison_server::Config::default())
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(liaison_server::run(
-        listener,
-        Some(tls),
-        state,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Served {
-        node,
-        url,
-        fingerprint,
-        stop: Some(stop),
-    }
+    serve(node, home).await
 }
 
 fn remote(served: &Served) -> Remote {

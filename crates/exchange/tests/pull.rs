@@ -4,8 +4,9 @@
 //! wire: RUS gets ISR's tear line, never the assessment derived from ISR's report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use liaison_exchange::{
     pull, verify_log, ExchangeError, PullOptions, PullSummary, Remotes, VerifyReport,
@@ -24,48 +25,7 @@ fn party(s: &str) -> Party {
     Party::parse(s).unwrap()
 }
 
-/// A node served on 127.0.0.1:0 over TLS, stopped when dropped.
-struct Served {
-    node: Arc<Mutex<Node<SqliteStore>>>,
-    url: String,
-    fingerprint: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn serve(node: Node<SqliteStore>, home: &Path) -> Served {
-    let (cert, key, fingerprint) = liaison_server::self_signed(&home.join("tls"), &[]).unwrap();
-    let tls =
-        liaison_server::tls_config(&std::fs::read(cert).unwrap(), &std::fs::read(key).unwrap())
-            .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
-    let node = Arc::new(Mutex::new(node));
-    let state = liaison_server::AppState::new(Arc::clone(&node), liaison_server::Config::default())
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(liaison_server::run(
-        listener,
-        Some(tls),
-        state,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Served {
-        node,
-        url,
-        fingerprint,
-        stop: Some(stop),
-    }
-}
+use common::{serve, Served};
 
 /// The USA node of the sample exchange, with a secret for RUS.
 fn usa_node(home: &Path) -> Node<SqliteStore> {

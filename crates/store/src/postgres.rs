@@ -1348,9 +1348,6 @@ fn pg_charge(tx: &mut ::postgres::Transaction<'_>, charge: &MatchCharge) -> Resu
             &[&charge.request],
         )?
         .is_some();
-    if seen {
-        return Err(StoreError::MatchReplayed);
-    }
     let used: i64 = tx
         .query_one(
             "SELECT coalesce(sum(count), 0)::bigint FROM match_queries
@@ -1358,13 +1355,7 @@ fn pg_charge(tx: &mut ::postgres::Transaction<'_>, charge: &MatchCharge) -> Resu
             &[&charge.partner, &to_i64(charge.epoch)?],
         )?
         .try_get(0)?;
-    let remaining = charge.budget.saturating_sub(used.max(0) as u64);
-    if charge.count > remaining {
-        return Err(StoreError::MatchBudget {
-            requested: charge.count,
-            remaining,
-        });
-    }
+    charge.check(seen, used)?;
     tx.execute(
         "INSERT INTO match_queries (request, partner, epoch, count, answered)
          VALUES ($1, $2, $3, $4, $5)",

@@ -186,6 +186,25 @@ pub struct MatchCharge {
     pub budget: u64,
 }
 
+impl MatchCharge {
+    /// Whether the charge may be made, given whether its request was answered before and
+    /// what its partner has spent this epoch: both backends decide with this, inside the
+    /// transaction that makes the charge.
+    pub(crate) fn check(&self, seen: bool, used: i64) -> Result<(), crate::StoreError> {
+        if seen {
+            return Err(crate::StoreError::MatchReplayed);
+        }
+        let remaining = self.budget.saturating_sub(used.max(0) as u64);
+        if self.count > remaining {
+            return Err(crate::StoreError::MatchBudget {
+                requested: self.count,
+                remaining,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What a partner has spent of its matching budget in one epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MatchUsage {

@@ -1471,21 +1471,12 @@ fn sqlite_charge(tx: &rusqlite::Transaction<'_>, charge: &MatchCharge) -> Result
     let seen = tx
         .prepare_cached("SELECT 1 FROM match_queries WHERE request = ?1")?
         .exists([&charge.request])?;
-    if seen {
-        return Err(StoreError::MatchReplayed);
-    }
     let used: i64 = tx
         .prepare_cached(
             "SELECT coalesce(sum(count), 0) FROM match_queries WHERE partner = ?1 AND epoch = ?2",
         )?
         .query_row(params![charge.partner, to_i64(charge.epoch)?], |r| r.get(0))?;
-    let remaining = charge.budget.saturating_sub(used.max(0) as u64);
-    if charge.count > remaining {
-        return Err(StoreError::MatchBudget {
-            requested: charge.count,
-            remaining,
-        });
-    }
+    charge.check(seen, used)?;
     tx.prepare_cached(
         "INSERT INTO match_queries (request, partner, epoch, count, answered)
          VALUES (?1, ?2, ?3, ?4, ?5)",
