@@ -205,7 +205,11 @@ impl Engine {
             }
         }
         let mut touched = vec![x];
-        self.for_each_related(x, &mut |j, _| touched.push(j));
+        // Only an item that is ours, or held from its true source, can be what others echo.
+        let new = &self.items[x as usize];
+        if self.is_ours(x) || new.source == new.originator {
+            self.for_each_related(x, &mut |j, _| touched.push(j));
+        }
         for &d in &grown {
             touched.push(d);
             self.for_each_related(d, &mut |j, _| touched.push(j));
