@@ -20,6 +20,10 @@ use crate::unionfind::UnionFind;
 /// relayed from; past it the member is `indirect` (bounds `assess` on huge clusters).
 const LOOK_BACK: usize = 256;
 
+/// Up to this many items a claim's clusters are found by testing every pair (the same
+/// relation, without building key maps); most claims have a handful of items.
+const PAIRWISE: usize = 24;
+
 /// Marks a party key apart from node keys in the clustering map.
 const PARTY_KEY: u64 = 1 << 63;
 
@@ -90,6 +94,29 @@ pub struct Assessment {
 impl Engine {
     /// The clusters of claim `c` over its items (indices into its item list).
     pub(crate) fn clusters_of(&self, c: u32) -> UnionFind {
+        if self.claims[c as usize].items.len() <= PAIRWISE {
+            self.clusters_pairwise(c)
+        } else {
+            self.clusters_keyed(c)
+        }
+    }
+
+    fn clusters_pairwise(&self, c: u32) -> UnionFind {
+        let items = &self.claims[c as usize].items;
+        let mut uf = UnionFind::new(items.len());
+        for (x, &i) in items.iter().enumerate() {
+            for (y, &j) in items.iter().enumerate().take(x) {
+                if uf.find(x) != uf.find(y) && self.relation(i, j).is_some() {
+                    uf.union(x, y);
+                }
+            }
+        }
+        uf
+    }
+
+    /// The same partition through maps from keys (effective originator, ancestor-or-self
+    /// nodes, bands) to the items having them: linear in the items, for large claims.
+    fn clusters_keyed(&self, c: u32) -> UnionFind {
         let items = &self.claims[c as usize].items;
         let mut uf = UnionFind::new(items.len());
         let mut first: FxHashMap<u64, usize> = FxHashMap::default();
@@ -129,7 +156,11 @@ impl Engine {
 
     /// The number of independent sources of claim `c`, computed.
     pub(crate) fn count(&self, c: u32) -> usize {
-        self.clusters_of(c).sets()
+        // Most claims have one item: no clustering to do.
+        match self.claims[c as usize].items.len() {
+            n @ 0..=1 => n,
+            _ => self.clusters_of(c).sets(),
+        }
     }
 
     /// The independent sources of `claim`, explained; `None` when no item asserts it.
@@ -231,5 +262,63 @@ impl Engine {
             claims,
             echo: self.echo(id),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use liaison_labels::Party;
+    use liaison_stix::Timestamp;
+    use proptest::prelude::*;
+
+    use crate::{Claim, Engine, Item, Signature};
+
+    const PARTIES: [&str; 12] = [
+        "USA", "RUS", "GBR", "FRA", "DEU", "ITA", "ESP", "NLD", "BEL", "POL", "SWE", "NOR",
+    ];
+
+    fn text(base: usize, changed: usize) -> String {
+        let mut words: Vec<String> = (0..40).map(|k| format!("w{}x{k}", base)).collect();
+        for k in 0..changed {
+            words[(k * 11 + 3) % 40] = format!("changed{k}");
+        }
+        words.join(" ")
+    }
+
+    proptest! {
+        /// The keyed clustering of large claims gives the partition of the pairwise test.
+        #[test]
+        fn keyed_equals_pairwise(
+            specs in prop::collection::vec(
+                (0..12usize, prop::collection::vec(0..80usize, 0..3),
+                 prop::option::of((0..6usize, 0..8usize)), prop::bool::weighted(0.05)),
+                1..80,
+            ),
+        ) {
+            let items = specs.iter().enumerate().map(|(k, (p, parents, t, marks))| Item {
+                id: format!("x--{k}"),
+                originator: Party::parse(PARTIES[*p]).unwrap(),
+                source: Party::parse(PARTIES[*p]).unwrap(),
+                derived_from: parents.iter().map(|p| format!("x--{p}")).collect(),
+                signature: t.and_then(|(b, n)| Signature::of_text(&text(b, n))),
+                our_marks: marks.then(|| "marks".into()),
+                grading: None,
+                time: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+                claims: vec![Claim::Indicator { value: "v".into() }],
+            });
+            let e = Engine::from_items(Party::parse("USA").unwrap(), items).unwrap();
+            let partition = |mut uf: crate::unionfind::UnionFind, n: usize| {
+                let mut p: Vec<Vec<usize>> = Vec::new();
+                let mut by_root = std::collections::BTreeMap::new();
+                for x in 0..n {
+                    by_root.entry(uf.find(x)).or_insert_with(Vec::new).push(x);
+                }
+                p.extend(by_root.into_values());
+                p.sort();
+                p
+            };
+            let n = specs.len();
+            prop_assert_eq!(partition(e.clusters_keyed(0), n), partition(e.clusters_pairwise(0), n));
+        }
     }
 }

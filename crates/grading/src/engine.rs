@@ -61,8 +61,11 @@ pub struct Engine {
     pub(crate) items: Vec<Held>,
     /// Ancestor node -> the items that have it among their ancestors.
     holders: FxHashMap<u32, Vec<u32>>,
-    /// Band key -> the items whose signature has that band.
-    buckets: FxHashMap<u64, Vec<u32>>,
+    /// Band key -> the last entry of `chain` for that band: one hash entry and one chain
+    /// link per (item, band), not one allocation per bucket (most buckets hold one item).
+    buckets: FxHashMap<u64, u32>,
+    /// (item, previous entry of the same bucket or `NONE`).
+    chain: Vec<(u32, u32)>,
     claim_index: FxHashMap<Claim, u32>,
     pub(crate) claims: Vec<ClaimEntry>,
 }
@@ -157,6 +160,7 @@ impl Engine {
             items: Vec::new(),
             holders: FxHashMap::default(),
             buckets: FxHashMap::default(),
+            chain: Vec::new(),
             claim_index: FxHashMap::default(),
             claims: Vec::new(),
         }
@@ -404,7 +408,9 @@ impl Engine {
         }
         if let Some(sig) = &item.signature {
             for band in sig.bands() {
-                self.buckets.entry(band).or_default().push(x);
+                let link = self.chain.len() as u32;
+                let previous = self.buckets.insert(band, link).unwrap_or(NONE);
+                self.chain.push((x, previous));
             }
         }
         for &a in &ancestors {
@@ -479,7 +485,9 @@ impl Engine {
         }
         if let Some(sig) = &h.signature {
             for band in sig.bands() {
-                for &j in self.buckets.get(&band).into_iter().flatten() {
+                let mut link = self.buckets.get(&band).copied().unwrap_or(NONE);
+                while let Some(&(j, previous)) = self.chain.get(link as usize) {
+                    link = previous;
                     if j == i {
                         continue;
                     }
