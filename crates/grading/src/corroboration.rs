@@ -6,6 +6,7 @@
 use std::collections::hash_map::Entry;
 
 use liaison_labels::{Grading, Party};
+use liaison_stix::Timestamp;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -240,6 +241,31 @@ impl Engine {
             ours: members.iter().any(|&m| self.is_ours(m)),
             members: out,
         }
+    }
+
+    /// The first corroboration of a held item, for its partner's track record: the earliest
+    /// item of another cluster asserting one of its claims, and when the corroboration came
+    /// (the later of the two items' times). `None` when nothing independent corroborates it.
+    pub fn corroborated_by(&self, id: &str) -> Option<(String, Timestamp)> {
+        let i = self.item_index(id)?;
+        let mut best: Option<u32> = None;
+        for &c in &self.items[i as usize].claims {
+            let items = &self.claims[c as usize].items;
+            let Some(me) = items.iter().position(|&x| x == i) else {
+                continue;
+            };
+            let mut uf = self.clusters_of(c);
+            let mine = uf.find(me);
+            for (li, &j) in items.iter().enumerate() {
+                if uf.find(li) != mine && best.is_none_or(|b| self.order_key(j) < self.order_key(b))
+                {
+                    best = Some(j);
+                }
+            }
+        }
+        let j = best?;
+        let at = (&self.items[i as usize].time).max(&self.items[j as usize].time);
+        Some((self.id_of(j).to_owned(), at.clone()))
     }
 
     /// The assessment of a held item; `None` when it is not held.

@@ -114,6 +114,9 @@ fn two_genuinely_independent_sources_count_as_two() {
         .iter()
         .all(|cl| cl.members.len() == 1 && cl.members[0].reason == Reason::Independent));
     assert!(e.assess("report--r").unwrap().corroborated);
+    // RUS's report was corroborated when GBR's arrived.
+    let (by, when) = e.corroborated_by("report--r").unwrap();
+    assert_eq!((by.as_str(), when), ("report--g", at(2)));
     assert_eq!(e.echoes().count(), 0);
 }
 
@@ -131,6 +134,7 @@ fn shared_originator_is_one_source() {
     assert_eq!(m.relayed_from.as_deref(), Some("indicator--a"));
     assert_eq!(m.reason.as_str(), "shared-originator");
     assert!(!e.assess("indicator--a").unwrap().corroborated);
+    assert_eq!(e.corroborated_by("indicator--b"), None);
 }
 
 #[test]
