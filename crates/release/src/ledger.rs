@@ -5,14 +5,15 @@
 //! agreed small gestures.
 //!
 //! Value of one object: the agreement's value for its type, times a factor for its Admiralty
-//! grading (A 1.5, B 1.25, C 1, D 0.75, E 0.5; credibility 1 1.25, 2 1.1, 3 1, 4 0.8, 5 0.5;
-//! F and 6 mean "cannot be judged" and count as 1, never as worst), times the agreement's
-//! echo factor when the other side already had it (we gave it what it had given us, or it
-//! gave us what we had given it).
+//! grading (`liaison_grading::grading_factor`, shared with the curation engine: A 1.5, B 1.25,
+//! C 1, D 0.75, E 0.5; credibility 1 1.25, 2 1.1, 3 1, 4 0.8, 5 0.5; F and 6 mean "cannot be
+//! judged" and count as 1, never as worst), times the agreement's echo factor when the other
+//! side already had it (we gave it what it had given us, or it gave us what we had given it).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use liaison_labels::{Credibility, Grading, Party, Reliability};
+use liaison_grading::grading_factor;
+use liaison_labels::{Grading, Party};
 use liaison_policy::{Agreement, Judge, Reciprocity, World};
 use liaison_store::Store;
 use serde::Serialize;
@@ -41,35 +42,6 @@ pub struct Ledger {
     pub receipts: u64,
     /// The balance at the end of each day with activity (UTC), oldest first.
     pub history: Vec<(String, f64)>,
-}
-
-fn reliability_factor(r: Reliability) -> f64 {
-    match r {
-        Reliability::A => 1.5,
-        Reliability::B => 1.25,
-        Reliability::C => 1.0,
-        Reliability::D => 0.75,
-        Reliability::E => 0.5,
-        Reliability::F => 1.0,
-    }
-}
-
-fn credibility_factor(c: Credibility) -> f64 {
-    match c {
-        Credibility::One => 1.25,
-        Credibility::Two => 1.1,
-        Credibility::Three => 1.0,
-        Credibility::Four => 0.8,
-        Credibility::Five => 0.5,
-        Credibility::Six => 1.0,
-    }
-}
-
-/// The factor a grading gives a delivery's value.
-pub fn grading_factor(g: Option<Grading>) -> f64 {
-    g.map_or(1.0, |g| {
-        reliability_factor(g.reliability) * credibility_factor(g.credibility)
-    })
 }
 
 /// The value of one object given or received under `terms`: none for marking and extension

@@ -33,7 +33,8 @@ pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Derivation, Explanation, Lineage};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
 pub use ingest::{IngestOptions, IngestSummary};
-pub use ledger::{grading_factor, Ledger};
+pub use ledger::Ledger;
+pub use liaison_grading::grading_factor;
 pub use log::{
     origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
     PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
