@@ -27,7 +27,7 @@ pub(crate) fn party(s: &str, what: &str) -> anyhow::Result<Party> {
     Party::parse(s).map_err(|e| anyhow!("{what}: {e}"))
 }
 
-fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
+pub(crate) fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
     Node::open(home).with_context(|| format!("node at `{}`", home.display()))
 }
 

@@ -10,8 +10,9 @@ use liaison_exchange::ExchangeError;
 use liaison_labels::{Label, Party};
 use liaison_policy::Verdict;
 use liaison_release::sample::{
-    isr_bundle, labels, rus_bundle, rus_holdings, usa_bundle, ASSESSMENT, DERIVED, GBR_AGREEMENT,
-    ISR_REPORT, ISR_TEARLINE, NOFORN_NOTE, RUS_AGREEMENT, RUS_INDICATOR, RUS_TERMS_FOR_USA,
+    gbr_relay_bundle, isr_bundle, labels, rus_bundle, rus_holdings, rus_knf_bundle, usa_bundle,
+    usa_knf_bundle, ASSESSMENT, DERIVED, GBR_AGREEMENT, GBR_RELAY, ISR_REPORT, ISR_TEARLINE,
+    NOFORN_NOTE, RUS_AGREEMENT, RUS_INDICATOR, RUS_KNF_REPORT, RUS_TERMS_FOR_USA,
 };
 use liaison_release::{Entry, IngestOptions, Node};
 use liaison_stix::{parse_document, StixObject};
@@ -559,6 +560,7 @@ fn over_the_network(
         "RUS ingests an indicator of its own labelled UNCLASSIFIED//REL TO USA, RUS and serves it; the USA pulls.",
     );
     rus_node.ingest(&rus_bundle()?, &IngestOptions::default(), &mut |_| {})?;
+    rus_node.ingest(&rus_knf_bundle()?, &IngestOptions::default(), &mut |_| {})?;
     rus_node.set_secret(&usa, USA_SECRET_AT_RUS)?;
     rus_node.set_region(Some("RU".parse()?));
     {
@@ -655,6 +657,12 @@ fn over_the_network(
             seen_by_rus.first().map_or(0, |b| b.budget)
         );
     }
+
+    n.say(
+        "One claim, one source: GBR relays RUS's report back to us",
+        "RUS's report on the Kavkaz National Front came with the pull. GBR now sends us a report in its own words\n(liaison ingest gbr.json --from GBR); liaison assess <GBR's report>; liaison framing --partner RUS",
+    );
+    curated(&usa_handle, &rus_handle, n)?;
 
     n.say(
         "Both sides check the other's log",
@@ -768,6 +776,91 @@ fn over_the_network(
         "usa_pulled_from_rus": pulled_usa.stored,
         "gbr_to_rus": onward,
     }))
+}
+
+/// The USA's curated view after GBR relays RUS's report: one source, flagged as circular;
+/// RUS's framing of the group set against GBR's and ours.
+fn curated(
+    usa_handle: &Arc<Mutex<Node<SqliteStore>>>,
+    rus_handle: &Arc<Mutex<Node<SqliteStore>>>,
+    n: &Narrator,
+) -> anyhow::Result<()> {
+    let usa = Party::parse("USA")?;
+    let rus = Party::parse("RUS")?;
+    let gbr = Party::parse("GBR")?;
+    // The id the USA holds RUS's report under (RUS fingerprinted it for us).
+    let rus_report = as_received(rus_handle, &usa, RUS_KNF_REPORT)?;
+    let mut node = usa_handle
+        .lock()
+        .map_err(|_| anyhow::anyhow!("node lock poisoned"))?;
+    node.ingest(
+        &gbr_relay_bundle()?,
+        &IngestOptions {
+            default_label: None,
+            source: Some(gbr.clone()),
+        },
+        &mut |_| {},
+    )?;
+    node.ingest(&usa_knf_bundle()?, &IngestOptions::default(), &mut |_| {})?;
+    let a = node.assess(GBR_RELAY)?.assessment;
+    let indicator = a
+        .claims
+        .iter()
+        .find(|c| c.claim.to_string().starts_with("indicator:"))
+        .context("demo: GBR's relay asserts no indicator")?;
+    let echo = a
+        .echo
+        .as_ref()
+        .filter(|e| e.echoes.as_deref() == Some(rus_report.as_str()));
+    if indicator.sources != 1 || echo.is_none() {
+        bail!(
+            "demo check failed: GBR's relay counted {} sources, echo {:?}",
+            indicator.sources,
+            a.echo
+        );
+    }
+    let framing = node.framing(&rus)?;
+    let terrorist = framing
+        .divergences
+        .iter()
+        .find(|d| d.value == "terrorist")
+        .context("demo check failed: RUS's framing of the group was not found")?;
+    if n.human {
+        println!(
+            "   {}: {} independent source ({} items: RUS's report and indicator, GBR's relay and its indicator)",
+            indicator.claim,
+            indicator.sources,
+            indicator.clusters.iter().map(|c| c.members.len()).sum::<usize>()
+        );
+        if let Some(e) = echo {
+            println!(
+                "   CIRCULAR ({}): GBR's report echoes RUS's {} ({})",
+                e.kind.as_str(),
+                rus_report,
+                serde_json::to_string(&e.evidence)?
+            );
+        }
+        println!("   {}", terrorist.summary(&rus));
+        for e in &terrorist.entities {
+            let others: Vec<String> = e
+                .others
+                .iter()
+                .map(|(v, by)| {
+                    format!(
+                        "{v} ({})",
+                        by.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect();
+            println!(
+                "     {}: GBR and the other independent sources say {}; we say {}",
+                e.entity,
+                others.join("; "),
+                e.ours.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The USA's watchlist for private matching with RUS.

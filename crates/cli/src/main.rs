@@ -2,6 +2,7 @@
 //! pipeline, print for people or as JSON.
 
 mod commands;
+mod curation;
 mod demo;
 mod ledger;
 mod log;
@@ -87,6 +88,42 @@ enum Command {
         /// The partner.
         #[arg(long)]
         to: String,
+    },
+    /// How much a held object is worth and why: its Admiralty grading, the independent
+    /// sources of each claim it makes (with the reason each other item is not one), circular
+    /// reporting, and its partner's track record.
+    Assess {
+        /// The object's STIX id.
+        id: String,
+    },
+    /// Grade (or re-grade) a held object as an analyst: a STIX `opinion` of ours citing it,
+    /// with the Admiralty grading, kept under our label (it goes to a partner only if the
+    /// policy releases it like anything else).
+    Grade {
+        /// The object's STIX id.
+        id: String,
+        /// Admiralty grading: source reliability A-F and information credibility 1-6, e.g. `B2`.
+        #[arg(long)]
+        grading: String,
+        /// agree, disagree, neutral, strongly-agree or strongly-disagree.
+        #[arg(long, default_value = "neutral")]
+        opinion: String,
+        /// Why.
+        #[arg(long)]
+        explanation: Option<String>,
+        /// The opinion's label (default: kept at home).
+        #[arg(long, default_value = "UNCLASSIFIED//NOFORN")]
+        label: String,
+    },
+    /// Circular reporting: items from partners that are our own reporting echoed back, or
+    /// items we already hold from their true source, with the evidence.
+    Echoes,
+    /// Where a partner's characterisation of threat actors, identities and intrusion sets
+    /// diverges from every independent source's and ours.
+    Framing {
+        /// The partner.
+        #[arg(long)]
+        partner: String,
     },
     /// Trace a leaked copy (a bundle, one object, a fragment, or text copied out of one) to
     /// the partner it was delivered to.
@@ -207,6 +244,15 @@ enum PartnerCmd {
         party: String,
         /// Its verifier key (a C2SP signed-note vkey).
         vkey: String,
+    },
+    /// A partner's track record: how its reporting was graded over time, and how often it
+    /// was later corroborated by an independent source or contradicted by us.
+    Record {
+        /// The partner.
+        party: String,
+        /// month, quarter or year.
+        #[arg(long, default_value = "month")]
+        period: String,
     },
     /// Set the secret a partner authenticates with, at least 12 characters (read from
     /// standard input or an environment variable, never from the command line; only its
@@ -396,6 +442,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::partner_add(&home, &party, &agreement, fmt)
         }
         Command::Partner(PartnerCmd::List) => commands::partner_list(&home, fmt),
+        Command::Partner(PartnerCmd::Record { party, period }) => {
+            curation::record(&home, &party, &period, fmt)
+        }
         Command::Partner(PartnerCmd::Secret { party, from_env }) => {
             commands::partner_secret(&home, &party, from_env.as_deref(), fmt)
         }
@@ -474,6 +523,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             commands::export(&home, &to, &output, fmt)
         }
         Command::Explain { id, to } => commands::explain(&home, &id, &to, fmt),
+        Command::Assess { id } => curation::assess(&home, &id, fmt),
+        Command::Grade {
+            id,
+            grading,
+            opinion,
+            explanation,
+            label,
+        } => curation::grade(
+            &home,
+            &curation::GradeArgs {
+                id: &id,
+                grading: &grading,
+                opinion: &opinion,
+                explanation: explanation.as_deref(),
+                label: &label,
+            },
+            fmt,
+        ),
+        Command::Echoes => curation::echoes(&home, fmt),
+        Command::Framing { partner } => curation::framing(&home, &partner, fmt),
         Command::Trace { file, trials } => commands::trace(&home, &file, trials, fmt),
         Command::Refused { from, limit } => commands::refused(&home, from.as_deref(), limit, fmt),
         Command::Pull {

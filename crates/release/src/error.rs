@@ -21,6 +21,9 @@ pub enum ReleaseError {
     /// An agreement or consent that does not parse.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// Curated intelligence could not be computed or recorded.
+    #[error("{0}")]
+    Curation(String),
     /// A private-matching request was refused.
     #[error(transparent)]
     Matching(#[from] crate::matching::MatchError),

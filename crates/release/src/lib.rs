@@ -7,6 +7,7 @@
 mod admit;
 mod agreement;
 mod consent;
+mod curation;
 mod error;
 mod exchange;
 mod explain;
@@ -28,6 +29,7 @@ pub use agreement::{
     THEIRS,
 };
 pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
+pub use curation::{AssessReport, GRADING_PROPERTY};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{Derivation, Explanation, Lineage};

@@ -308,6 +308,98 @@ pub fn rus_holdings() -> Result<Document, ReleaseError> {
     ])
 }
 
+/// The group the partners characterise differently (curated intelligence's framing).
+pub const KNF_NAME: &str = "Kavkaz National Front";
+/// RUS's report on it, which GBR later relays to the USA in its own words.
+pub const RUS_KNF_REPORT: &str = "report--5b3e9d27-1c4a-4e8f-b6d2-7a0c3e5f9b61";
+/// RUS's threat actor for the group: `terrorist`.
+pub const RUS_KNF: &str = "threat-actor--0e6a2c48-9d1b-4f37-a5c8-2b7d4e6f8a19";
+/// GBR's relay of RUS's report: near-duplicate text, its own indicator with RUS's pattern.
+pub const GBR_RELAY: &str = "report--8c1f5a39-2e7b-4d60-9a3c-6e0b2d4f7a82";
+/// GBR's threat actor for the group: `activist`.
+pub const GBR_KNF: &str = "threat-actor--3a7c9e15-6b2d-4f8a-8c0e-5d1b3f7a9c24";
+/// The USA's own threat actor for the group: `activist`.
+pub const USA_KNF: &str = "threat-actor--6d2b8f41-0a5e-4c93-b7d1-9e3a5c7f1b36";
+
+const KNF_REPORT_TEXT: &str =
+    "Members of the Kavkaz National Front met in Nalchik in early November \
+to plan attacks on transport infrastructure in the North Caucasus. The courier who carried \
+their instructions used a second mailbox that we observed in the same network. The group \
+recruits among young men in Kabardino-Balkaria and raises money through small businesses.";
+
+const GBR_RELAY_TEXT: &str =
+    "Members of the Kavkaz National Front met in Nalchik in early November \
+to plan attacks on transport infrastructure in the North Caucasus. The courier who carried \
+their orders used a second mailbox that was observed in the same network. The group \
+recruits among young men in Kabardino-Balkaria and raises money through small businesses.";
+
+/// RUS's reporting on the Kavkaz National Front: a report citing its indicator and its
+/// threat actor, which it calls `terrorist`.
+pub fn rus_knf_bundle() -> Result<Document, ReleaseError> {
+    let shared = label("UNCLASSIFIED//REL TO USA, RUS", "RUS", Some("C3"))?;
+    bundle(vec![
+        marking(&shared),
+        sdo(
+            "threat-actor",
+            RUS_KNF,
+            &shared,
+            json!({"name": KNF_NAME, "threat_actor_types": ["terrorist"], "labels": ["terrorism"]}),
+        ),
+        sdo(
+            "report",
+            RUS_KNF_REPORT,
+            &shared,
+            json!({"name": "Kavkaz National Front meeting in Nalchik", "description": KNF_REPORT_TEXT,
+                "published": T0, "report_types": ["threat-actor"], "labels": ["terrorism"],
+                "object_refs": [RUS_KNF, RUS_INDICATOR]}),
+        ),
+    ])
+}
+
+/// What GBR sends the USA: RUS's report relayed in its own words (citing its own indicator
+/// with RUS's pattern), and its own view of the group: `activist`.
+pub fn gbr_relay_bundle() -> Result<Document, ReleaseError> {
+    let gbr = label("UNCLASSIFIED//REL TO USA, GBR", "GBR", Some("B2"))?;
+    let indicator = "indicator--1f4b7d29-8e3c-4a56-9b0d-2c6e8a1f3d57";
+    bundle(vec![
+        marking(&gbr),
+        sdo(
+            "indicator",
+            indicator,
+            &gbr,
+            json!({"name": "Courier mailbox", "pattern": "[email-addr:value = 'courier2@example.org']",
+                "pattern_type": "stix", "valid_from": T0, "indicator_types": ["malicious-activity"]}),
+        ),
+        sdo(
+            "report",
+            GBR_RELAY,
+            &gbr,
+            json!({"name": "North Caucasus: KNF planning", "description": GBR_RELAY_TEXT,
+                "published": T0, "report_types": ["threat-actor"], "object_refs": [indicator]}),
+        ),
+        sdo(
+            "threat-actor",
+            GBR_KNF,
+            &gbr,
+            json!({"name": KNF_NAME, "threat_actor_types": ["activist"]}),
+        ),
+    ])
+}
+
+/// The USA's own view of the group: `activist`.
+pub fn usa_knf_bundle() -> Result<Document, ReleaseError> {
+    let ours = label("SECRET//REL TO USA, GBR", "USA", None)?;
+    bundle(vec![
+        marking(&ours),
+        sdo(
+            "threat-actor",
+            USA_KNF,
+            &ours,
+            json!({"name": KNF_NAME, "threat_actor_types": ["activist"]}),
+        ),
+    ])
+}
+
 /// Puts the sample exchange into a node: ISR's report and tear line as received from ISR,
 /// then the USA's own holdings. (The demo does the same in two narrated steps.)
 pub fn ingest_exchange<S: liaison_store::Store>(
