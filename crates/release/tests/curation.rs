@@ -169,7 +169,7 @@ fn analysts_grade_with_opinions_kept_as_ours_and_disagreement_enters_the_record(
 }
 
 #[test]
-fn a_partner_item_built_on_our_fingerprinted_copy_is_our_reporting_echoed_back() {
+fn a_partner_item_built_on_our_fingerprinted_copy_and_reserialised_is_our_reporting_echoed_back() {
     let (_dir, mut node) = usa();
     // GBR receives our indicator under the id fingerprinted for it...
     node.view(&party("GBR")).unwrap();
@@ -190,7 +190,17 @@ fn a_partner_item_built_on_our_fingerprinted_copy_is_our_reporting_echoed_back()
         "name": "Courier activity", "published": "2026-11-21T00:00:00.000Z",
         "object_refs": [as_gbr], "object_marking_refs": [gbr.marking_id().to_string()],
     });
-    let texts = [marking.to_string(), report.to_string()];
+    // As a partner's tools would re-serialise it: pretty printed, keys in another order.
+    let mut reordered = serde_json::Map::new();
+    if let serde_json::Value::Object(m) = &report {
+        for (k, v) in m.iter().rev() {
+            reordered.insert(k.clone(), v.clone());
+        }
+    }
+    let texts = [
+        marking.to_string(),
+        serde_json::to_string_pretty(&serde_json::Value::Object(reordered)).unwrap(),
+    ];
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let receipt = node.receive(&party("GBR"), &refs).unwrap();
     assert!(receipt.failures.is_empty(), "{:?}", receipt.failures);
