@@ -3,7 +3,7 @@
 # with OpenMined's openmined-psi from PyPI, and in one session runs, on the same sets:
 #   - end to end, both parties in one process, SIZE selectors each side, half overlapping:
 #     liaison (`psi e2e`) then openmined-psi (bench/psi_peer.py), ROUNDS times for sizes below
-#     2^20 and ROUNDS_LARGE times at 2^20; openmined-psi only at the sizes in PEER_SIZES;
+#     2^18 and ROUNDS_LARGE times from 2^18 on; openmined-psi only at the sizes in PEER_SIZES;
 #   - unbalanced: 1,000 asker selectors against HOLDER precomputed ones;
 #   - normalisation throughput (names, phone numbers);
 # and prints the medians and the ratio table. Results (JSON lines) go to bench/out/.
@@ -40,7 +40,7 @@ fi
 for size_log in $sizes; do
     size=$((1 << size_log))
     n=$rounds
-    if ((size_log >= 20)); then n=$rounds_large; fi
+    if ((size_log >= 18)); then n=$rounds_large; fi
     for r in $(seq "$n"); do
         echo "== 2^$size_log, round $r/$n: liaison" >&2
         target/release/psi e2e "$size" "$sets/$size_log" | tee -a "$results"
@@ -67,8 +67,8 @@ sizes = sorted({r["size"] for r in rows if r["bench"] == "e2e"})
 print(f"\n{'e2e, each side':<16}{'liaison s':>11}{'runs':>6}{'openmined s':>13}{'runs':>6}{'ratio':>8}")
 for s in sizes:
     (l, ln), (o, on) = med("e2e", s), med("openmined-psi", s)
-    ratio = f"{o / l:.2f}x" if o else "-"
-    print(f"2^{int(math.log2(s)):<14}{l:>11.2f}{ln:>6}{(o or 0):>13.2f}{on:>6}{ratio:>8}")
+    ratio, peer = (f"{o / l:.2f}x", f"{o:.2f}") if o else ("-", "-")
+    print(f"2^{int(math.log2(s)):<14}{l:>11.2f}{ln:>6}{peer:>13}{on:>6}{ratio:>8}")
     phases = ", ".join(f"{k[:-2]} {med('e2e', s, k)[0]:.2f}" for k in
                        ["precompute_s", "blind_s", "evaluate_s", "finish_s"])
     print(f"{'':<16}liaison phases (s): {phases}")

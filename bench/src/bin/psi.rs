@@ -5,6 +5,7 @@
 //!
 //!     psi e2e SIZE [SETS_DIR]     # SIZE selectors each side, half overlapping; SETS_DIR gets
 //!                                 # asker.txt / holder.txt (one key a line) for the peer
+//!     psi sets SIZE SETS_DIR      # only write the sets (for the peer alone)
 //!     psi unbalanced [HOLDER] [ASKER] [RUNS]   # defaults 10000000 1000 11
 //!     psi normalise [NAMES] [PHONES]           # defaults 100000 100000
 //!
@@ -37,6 +38,11 @@ fn main() -> Result<()> {
     };
     match args.first().map(String::as_str) {
         Some("e2e") => e2e(arg(1, 1 << 16)?, args.get(2).map(String::as_str)),
+        Some("sets") => {
+            let dir = args.get(2).context("usage: psi sets SIZE DIR")?;
+            let (asker, holder) = sets(arg(1, 1 << 16)?, &context()?)?;
+            write_sets(dir, &asker, &holder)
+        }
         Some("unbalanced") => unbalanced(arg(1, 10_000_000)?, arg(2, 1000)?, arg(3, 11)?),
         Some("normalise") => normalise_rate(arg(1, 100_000)?, arg(2, 100_000)?),
         _ => bail!("usage: psi e2e SIZE [SETS_DIR] | psi unbalanced [HOLDER] [ASKER] [RUNS] | psi normalise [NAMES] [PHONES]"),
@@ -159,6 +165,7 @@ fn across<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) ->
         lanes[i % threads].push((i, item));
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let results: Vec<Vec<(usize, Result<R>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
             .into_iter()
@@ -169,7 +176,9 @@ fn across<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) ->
                         .map(|(i, item)| {
                             let r = f(item);
                             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            eprint!("\r    {d}/{n}");
+                            if progress {
+                                eprint!("\r    {d}/{n} requests");
+                            }
                             (i, r)
                         })
                         .collect()
@@ -181,10 +190,32 @@ fn across<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) ->
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    eprint!("\r");
+    if progress {
+        eprint!("\r\x1b[K");
+    }
     let mut all: Vec<(usize, Result<R>)> = results.into_iter().flatten().collect();
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The asker's and the holder's keys: universe[0, SIZE) and universe[SIZE/2, 3 SIZE/2).
+fn sets(size: usize, context: &Context) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+    let asker_keys = keys(0..size, context)?;
+    let holder_keys = keys(size / 2..size + size / 2, context)?;
+    let distinct: BTreeSet<&Vec<u8>> = asker_keys.iter().chain(&holder_keys).collect();
+    ensure!(
+        distinct.len() == size + size / 2,
+        "the generated selectors are not distinct: {} of {}",
+        distinct.len(),
+        size + size / 2
+    );
+    Ok((asker_keys, holder_keys))
+}
+
+fn write_sets(dir: &str, asker: &[Vec<u8>], holder: &[Vec<u8>]) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_set(&std::path::Path::new(dir).join("asker.txt"), asker)?;
+    write_set(&std::path::Path::new(dir).join("holder.txt"), holder)
 }
 
 /// SIZE selectors each side, half overlapping: the asker holds universe[0, SIZE), the holder
@@ -193,20 +224,10 @@ fn e2e(size: usize, sets_dir: Option<&str>) -> Result<()> {
     let context = context()?;
     eprintln!("psi e2e: {size} selectors each side, {} shared", size / 2);
     let t = Instant::now();
-    let asker_keys = keys(0..size, &context)?;
-    let holder_keys = keys(size / 2..size + size / 2, &context)?;
+    let (asker_keys, holder_keys) = sets(size, &context)?;
     phase("normalise both sets (not counted)", secs(t));
-    let distinct: BTreeSet<&Vec<u8>> = asker_keys.iter().chain(&holder_keys).collect();
-    ensure!(
-        distinct.len() == size + size / 2,
-        "the generated selectors are not distinct: {} of {}",
-        distinct.len(),
-        size + size / 2
-    );
     if let Some(dir) = sets_dir {
-        std::fs::create_dir_all(dir)?;
-        write_set(&std::path::Path::new(dir).join("asker.txt"), &asker_keys)?;
-        write_set(&std::path::Path::new(dir).join("holder.txt"), &holder_keys)?;
+        write_sets(dir, &asker_keys, &holder_keys)?;
     }
 
     let total = Instant::now();
