@@ -198,8 +198,11 @@ fn across<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> Result<R> + Sync) ->
     all.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Selector keys, as the OPRF takes them.
+type Keys = Vec<Vec<u8>>;
+
 /// The asker's and the holder's keys: universe[0, SIZE) and universe[SIZE/2, 3 SIZE/2).
-fn sets(size: usize, context: &Context) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+fn sets(size: usize, context: &Context) -> Result<(Keys, Keys)> {
     let asker_keys = keys(0..size, context)?;
     let holder_keys = keys(size / 2..size + size / 2, context)?;
     let distinct: BTreeSet<&Vec<u8>> = asker_keys.iter().chain(&holder_keys).collect();
