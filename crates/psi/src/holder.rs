@@ -9,6 +9,7 @@ use crate::filter::{self, Label};
 use crate::messages::{
     Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, Proof, PublicKey,
 };
+use crate::parallel;
 use crate::{bucket, Budget, Limits, PsiError, Suite, MAX_REQUEST};
 
 /// The holder's master secret, from which every asker's epoch key is derived. Kept by the
@@ -74,19 +75,29 @@ impl HolderKey {
     }
 
     /// Evaluates the holder's own selector keys and publishes them as padded filters.
+    /// The evaluations are independent, so they are spread over the cores
+    /// ([`parallel::map_chunks`]): at 10^7 selectors they are the whole cost of an epoch.
     pub fn precompute<'a>(
         &self,
         selectors: impl IntoIterator<Item = &'a [u8]>,
         normaliser_version: u32,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<EpochSet, PsiError> {
-        let mut filter_prints = Vec::new();
-        let mut confirm_prints = Vec::new();
-        for (index, selector) in selectors.into_iter().enumerate() {
-            let output = self.output(selector, index)?;
-            filter_prints.push(filter::fingerprint(Label::Filter, &output));
-            confirm_prints.push(filter::fingerprint(Label::Confirm, &output));
-        }
+        let selectors: Vec<&[u8]> = selectors.into_iter().collect();
+        let prints = parallel::map_chunks(&selectors, |offset, chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, selector)| {
+                    let output = self.output(selector, offset + i)?;
+                    Ok((
+                        filter::fingerprint(Label::Filter, &output),
+                        filter::fingerprint(Label::Confirm, &output),
+                    ))
+                })
+                .collect()
+        })?;
+        let (filter_prints, confirm_prints): (Vec<u64>, Vec<u64>) = prints.into_iter().unzip();
         let mut distinct = filter_prints.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -141,19 +152,34 @@ impl HolderKey {
             })
             .collect::<Result<Vec<_>, _>>()?;
         budget.charge(len as u64)?;
+        // RFC 9497 BlindEvaluate in two halves (voprf's batch API split): the per-element
+        // multiplications by the key are independent and spread over the cores; the batch
+        // DLEQ proof over all of them is one sequential pass.
+        let prepared = parallel::map_chunks(&blinded, |_, chunk| {
+            Ok::<_, PsiError>(
+                self.server
+                    .batch_blind_evaluate_prepare(chunk.iter())
+                    .collect(),
+            )
+        })?;
         let result = self
             .server
-            .batch_blind_evaluate(rng, &blinded)
+            .batch_blind_evaluate_finish(rng, blinded.iter(), &prepared)
             .map_err(|_| PsiError::Oversized { len, max })?;
-        let evaluated = result
-            .messages
-            .iter()
-            .map(|message| {
-                let mut bytes = [0u8; 32];
-                bytes.copy_from_slice(&message.serialize());
-                Element(bytes)
-            })
-            .collect();
+        // Serialising an element is a field inversion: also worth the cores.
+        let messages: Vec<_> = result.messages.collect();
+        let evaluated = parallel::map_chunks(&messages, |_, chunk| {
+            Ok::<_, PsiError>(
+                chunk
+                    .iter()
+                    .map(|message| {
+                        let mut bytes = [0u8; 32];
+                        bytes.copy_from_slice(&message.serialize());
+                        Element(bytes)
+                    })
+                    .collect(),
+            )
+        })?;
         let proof = Proof::from_slice(&result.proof.serialize()).ok_or(PsiError::ProofInvalid)?;
         Ok(EvaluationResponse {
             epoch: self.epoch,

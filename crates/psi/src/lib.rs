@@ -37,6 +37,7 @@ mod error;
 mod filter;
 mod holder;
 mod messages;
+mod parallel;
 
 pub use asker::Query;
 pub use budget::{Budget, Limits, MAX_REQUEST};
