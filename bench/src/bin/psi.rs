@@ -64,7 +64,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn context() -> Result<Context> {
     Ok(Context {
-        default_region: "GB".parse()?,
+        default_region: Some("GB".parse()?),
     })
 }
 
