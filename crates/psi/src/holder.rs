@@ -10,7 +10,7 @@ use crate::messages::{
     Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, Proof, PublicKey,
 };
 use crate::parallel;
-use crate::{bucket, Budget, Limits, PsiError, Suite, MAX_REQUEST};
+use crate::{bucket, holder_bucket, Budget, Limits, PsiError, Suite, MAX_REQUEST};
 
 /// The holder's master secret, from which every asker's epoch key is derived. Kept by the
 /// node, never sent.
@@ -101,7 +101,7 @@ impl HolderKey {
         let mut distinct = filter_prints.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        let padded = bucket(distinct.len());
+        let padded = holder_bucket(distinct.len());
         Ok(EpochSet {
             epoch: self.epoch,
             normaliser_version,

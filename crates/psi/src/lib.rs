@@ -27,7 +27,8 @@
 //! (0.0015 %); independent, a non-member passes both with probability about 2^-32. The
 //! confirm filter is the confirm step: it is local, because a confirm round trip would show
 //! the holder which of its selectors matched, and the holder must learn only the count.
-//! Size: about 2 × 18 bits per padded element (about 45 MB for 10^7).
+//! Size: about 2 × 18 bits per padded element; the holder's set is padded to
+//! [`holder_bucket`] (within 12.5 %), so 10^7 selectors make about 47 MB.
 #![deny(missing_docs)]
 
 mod asker;
@@ -42,7 +43,7 @@ mod parallel;
 pub use asker::Query;
 pub use budget::{Budget, Limits, MAX_REQUEST};
 pub use error::PsiError;
-pub use filter::{bucket, FALSE_POSITIVE_RATE};
+pub use filter::{bucket, holder_bucket, FALSE_POSITIVE_RATE};
 pub use holder::{HolderKey, MasterSecret};
 pub use messages::{
     Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, Proof, PublicKey,
