@@ -70,6 +70,10 @@ pub(crate) fn build(
     BinaryFuse16::try_from(fingerprints.as_slice()).map_err(|e| PsiError::Filter(e.to_owned()))
 }
 
+pub(crate) fn contains(filter: &BinaryFuse16, fingerprint: u64) -> bool {
+    filter.contains(&fingerprint)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,8 +96,4 @@ mod tests {
         }
         assert_eq!(seen.len(), 8, "eight buckets per doubling: {seen:?}");
     }
-}
-
-pub(crate) fn contains(filter: &BinaryFuse16, fingerprint: u64) -> bool {
-    filter.contains(&fingerprint)
 }
