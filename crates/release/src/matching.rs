@@ -116,6 +116,69 @@ pub struct MatchBudget {
     pub next_epoch_in: u64,
 }
 
+/// A matching request checked against the node and ready to evaluate (no node needed).
+pub struct PreparedMatch {
+    asker: Party,
+    epoch: u64,
+    request_sha256: String,
+    parsed: EvaluationRequest,
+    used: u64,
+    terms: Matching,
+    retry_after: u64,
+    key: HolderKey,
+}
+
+impl std::fmt::Debug for PreparedMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedMatch")
+            .field("asker", &self.asker)
+            .field("epoch", &self.epoch)
+            .field("count", &self.parsed.blinded.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An evaluated request, not yet charged: its response goes out only after
+/// [`Node::commit_match`].
+#[derive(Debug)]
+pub struct EvaluatedMatch {
+    prepared: PreparedMatch,
+    response: Vec<u8>,
+}
+
+impl PreparedMatch {
+    /// The protocol's checks (epoch, normaliser, size, padding, elements, the budget as it
+    /// stood) and the evaluation with its proof: pure computation, on any thread.
+    pub fn evaluate(self) -> Result<EvaluatedMatch, ReleaseError> {
+        let mut budget = Budget {
+            per_epoch: self.terms.budget_per_epoch,
+            used: self.used,
+        };
+        let limits = Limits {
+            max_request: usize::try_from(self.terms.max_set_size).unwrap_or(usize::MAX),
+            normaliser_version: NORMALISER_VERSION,
+        };
+        let response = self
+            .key
+            .evaluate(&self.parsed, &mut budget, &limits, &mut rand_core::OsRng)
+            .map_err(|e| match e {
+                PsiError::BudgetExhausted {
+                    requested,
+                    remaining,
+                } => MatchError::Budget {
+                    requested,
+                    remaining,
+                    retry_after: self.retry_after,
+                },
+                other => MatchError::Protocol(other),
+            })?;
+        Ok(EvaluatedMatch {
+            response: response.to_bytes(),
+            prepared: self,
+        })
+    }
+}
+
 /// Seconds since 1970, UTC.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -210,56 +273,69 @@ impl<S: Store> Node<S> {
 
     /// Evaluates `asker`'s blinded request (its wire form) under its key for the epoch of
     /// `now`, charges its budget and logs the request, all or nothing; returns the response's
-    /// wire form and the number of selectors evaluated. Refused before any evaluation when the request is malformed, for another
-    /// epoch or normaliser, oversized, unpadded or over the budget.
+    /// wire form and the number of selectors evaluated. Refused before any evaluation when
+    /// the request is malformed, for another epoch or normaliser, oversized, unpadded or over
+    /// the budget. The three steps are apart ([`Node::prepare_match`],
+    /// [`PreparedMatch::evaluate`], [`Node::commit_match`]) so that a server evaluates
+    /// without holding the node.
     pub fn evaluate_match(
         &mut self,
         asker: &Party,
         request: &[u8],
         now: u64,
     ) -> Result<(Vec<u8>, u64), ReleaseError> {
+        let evaluated = self.prepare_match(asker, request, now)?.evaluate()?;
+        self.commit_match(evaluated)
+    }
+
+    /// The checks that need the node: the agreement's terms, the budget so far, the key.
+    pub fn prepare_match(
+        &self,
+        asker: &Party,
+        request: &[u8],
+        now: u64,
+    ) -> Result<PreparedMatch, ReleaseError> {
         let terms = self.matching_terms(asker)?;
         let epoch = terms.epoch_at(now);
         let parsed = EvaluationRequest::from_bytes(request).map_err(MatchError::from)?;
         let usage = self.store.match_usage(asker.as_str(), epoch)?;
-        let mut budget = Budget {
-            per_epoch: terms.budget_per_epoch,
-            used: usage.used,
-        };
-        let limits = Limits {
-            max_request: usize::try_from(terms.max_set_size).unwrap_or(usize::MAX),
-            normaliser_version: NORMALISER_VERSION,
-        };
         let key = HolderKey::derive(&self.log_keys.matching, EpochId(epoch), asker.as_str())
             .map_err(MatchError::from)?;
-        let retry_after = terms.seconds_to_next_epoch(now);
-        let response = key
-            .evaluate(&parsed, &mut budget, &limits, &mut rand_core::OsRng)
-            .map_err(|e| match e {
-                PsiError::BudgetExhausted {
-                    requested,
-                    remaining,
-                } => MatchError::Budget {
-                    requested,
-                    remaining,
-                    retry_after,
-                },
-                other => MatchError::Protocol(other),
-            })?;
-        let count = parsed.blinded.len() as u64;
-        let charge = MatchCharge {
-            partner: asker.to_string(),
+        Ok(PreparedMatch {
+            asker: asker.clone(),
             epoch,
-            request: sha256_hex(request),
+            request_sha256: sha256_hex(request),
+            parsed,
+            used: usage.used,
+            terms,
+            retry_after: terms.seconds_to_next_epoch(now),
+            key,
+        })
+    }
+
+    /// Charges and logs an evaluated request in one transaction (refused, with nothing
+    /// written, for a replay or when the budget was spent meanwhile); then the response may
+    /// go.
+    pub fn commit_match(&mut self, done: EvaluatedMatch) -> Result<(Vec<u8>, u64), ReleaseError> {
+        let EvaluatedMatch {
+            prepared: p,
+            response,
+        } = done;
+        let count = p.parsed.blinded.len() as u64;
+        let charge = MatchCharge {
+            partner: p.asker.to_string(),
+            epoch: p.epoch,
+            request: p.request_sha256.clone(),
             count,
-            budget: terms.budget_per_epoch,
+            budget: p.terms.budget_per_epoch,
         };
         let leaf = Leaf::MatchQuery {
-            asker: asker.to_string(),
-            epoch,
+            asker: p.asker.to_string(),
+            epoch: p.epoch,
             count,
-            request: charge.request.clone(),
+            request: p.request_sha256.clone(),
         };
+        let retry_after = p.retry_after;
         self.append_with(&[leaf], |store, entries, openings, hashes| {
             store.log_append_match(&charge, entries, openings, hashes)
         })
@@ -276,8 +352,8 @@ impl<S: Store> Node<S> {
             .into(),
             other => other,
         })?;
-        tracing::info!(partner = %asker, epoch, count, "matching request evaluated");
-        Ok((response.to_bytes(), count))
+        tracing::info!(partner = %p.asker, epoch = p.epoch, count, "matching request evaluated");
+        Ok((response, count))
     }
 
     /// Every partner with matching terms, and what it has spent this epoch.

@@ -153,11 +153,20 @@ async fn evaluate<S: Store + Send + 'static>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let asker = authenticate(&state, &headers).await?;
-    let (response, count) = state
+    // The evaluation (seconds for a large request) runs without holding the node, so other
+    // partners' requests go on meanwhile; the charge and the log entry take it again.
+    let prepared = state
         .with_node(move |node| {
-            node.evaluate_match(&asker, &body, unix_now())
+            node.prepare_match(&asker, &body, unix_now())
                 .map_err(refusal)
         })
+        .await?;
+    let evaluated = tokio::task::spawn_blocking(move || prepared.evaluate())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(refusal)?;
+    let (response, count) = state
+        .with_node(move |node| node.commit_match(evaluated).map_err(refusal))
         .await?;
     state.inner.metrics.evaluated(count);
     Ok(binary(response))
