@@ -42,8 +42,8 @@ pub use log::{
     PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
 };
 pub use matching::{
-    read_selector_line, unix_now, EpochPublication, EvaluatedMatch, MatchBudget, MatchError,
-    PreparedMatch, Unreadable,
+    read_selector_line, unix_now, BuiltSet, EpochPublication, EvaluatedMatch, MatchBudget,
+    MatchError, PendingSet, PreparedMatch, Unreadable,
 };
 pub use node::Node;
 pub use preview::{Entry, Export};

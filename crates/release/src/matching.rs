@@ -116,6 +116,53 @@ pub struct MatchBudget {
     pub next_epoch_in: u64,
 }
 
+/// An asker's selector keys and epoch key, ready to evaluate (no node needed).
+pub struct PendingSet {
+    asker: Party,
+    epoch: u64,
+    terms: Matching,
+    keys: Vec<Vec<u8>>,
+    unreadable: Vec<Unreadable>,
+    key: HolderKey,
+}
+
+impl std::fmt::Debug for PendingSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSet")
+            .field("asker", &self.asker)
+            .field("epoch", &self.epoch)
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An evaluated epoch set, not yet logged.
+#[derive(Debug)]
+pub struct BuiltSet {
+    pending: PendingSet,
+    set: liaison_psi::EpochSet,
+}
+
+impl PendingSet {
+    /// The epoch's key this set is for.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Evaluates every key and builds the padded filters: pure computation, on any thread.
+    pub fn build(self) -> Result<BuiltSet, ReleaseError> {
+        let set = self
+            .key
+            .precompute(
+                self.keys.iter().map(Vec::as_slice),
+                NORMALISER_VERSION,
+                &mut rand_core::OsRng,
+            )
+            .map_err(MatchError::from)?;
+        Ok(BuiltSet { pending: self, set })
+    }
+}
+
 /// A matching request checked against the node and ready to evaluate (no node needed).
 pub struct PreparedMatch {
     asker: Party,
@@ -202,12 +249,24 @@ impl<S: Store> Node<S> {
 
     /// Evaluates the selectors in `asker`'s view under its key for the epoch of `now` (seconds
     /// since 1970), publishes them as an epoch set and logs its key and hash. Delivers the
-    /// view first, as a TAXII request would (what can match is what the view holds).
+    /// view first, as a TAXII request would (what can match is what the view holds). The
+    /// steps are apart ([`Node::collect_match_set`], [`PendingSet::build`],
+    /// [`Node::log_match_set`]) so that a server evaluates the set without holding the node.
     pub fn publish_match_set(
         &mut self,
         asker: &Party,
         now: u64,
     ) -> Result<EpochPublication, ReleaseError> {
+        let built = self.collect_match_set(asker, now)?.build()?;
+        self.log_match_set(built)
+    }
+
+    /// The normalised selector keys of `asker`'s view and its key for the epoch of `now`.
+    pub fn collect_match_set(
+        &mut self,
+        asker: &Party,
+        now: u64,
+    ) -> Result<PendingSet, ReleaseError> {
         let terms = self.matching_terms(asker)?;
         let epoch = terms.epoch_at(now);
         let view = self.view(asker)?;
@@ -242,32 +301,41 @@ impl<S: Store> Node<S> {
         }
         let key = HolderKey::derive(&self.log_keys.matching, EpochId(epoch), asker.as_str())
             .map_err(MatchError::from)?;
-        let mut rng = rand_core::OsRng;
-        let set = key
-            .precompute(keys.iter().map(Vec::as_slice), NORMALISER_VERSION, &mut rng)
-            .map_err(MatchError::from)?;
+        Ok(PendingSet {
+            asker: asker.clone(),
+            epoch,
+            terms,
+            keys,
+            unreadable,
+            key,
+        })
+    }
+
+    /// Logs a built epoch set's key and hash; then it may be served.
+    pub fn log_match_set(&mut self, built: BuiltSet) -> Result<EpochPublication, ReleaseError> {
+        let BuiltSet { pending: p, set } = built;
         let bytes: Arc<[u8]> = set.to_bytes().into();
         let public_key = hex(&set.public_key.0);
         let sha256 = sha256_hex(&bytes);
         let log_index = self.log_append(&[Leaf::MatchEpoch {
-            asker: asker.to_string(),
-            epoch,
+            asker: p.asker.to_string(),
+            epoch: p.epoch,
             public_key: public_key.clone(),
             sha256: sha256.clone(),
             padded_size: set.padded_size,
             normaliser: NORMALISER_VERSION,
         }])?;
-        tracing::info!(partner = %asker, epoch, keys = keys.len(), padded = set.padded_size, "matching set published");
+        tracing::info!(partner = %p.asker, epoch = p.epoch, keys = p.keys.len(), padded = set.padded_size, "matching set published");
         Ok(EpochPublication {
-            epoch,
+            epoch: p.epoch,
             bytes,
             public_key,
             sha256,
-            keys: keys.len() as u64,
+            keys: p.keys.len() as u64,
             padded_size: set.padded_size,
-            unreadable,
+            unreadable: p.unreadable,
             log_index,
-            terms,
+            terms: p.terms,
         })
     }
 

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use liaison_labels::Party;
 use liaison_psi::PsiError;
-use liaison_release::{unix_now, EpochPublication, MatchError, Node, ReleaseError};
+use liaison_release::{unix_now, EpochPublication, MatchError, ReleaseError};
 use liaison_selectors::NORMALISER_VERSION;
 use liaison_store::Store;
 use liaison_taxii::ErrorKind;
@@ -58,29 +58,51 @@ fn refusal(e: ReleaseError) -> ApiError {
     }
 }
 
-/// This epoch's set for `asker`, from the cache while the epoch holds, else built (on the
-/// node's thread, under its lock, so two first requests build it once).
-fn publication<S: Store + Send + 'static>(
+/// This epoch's set for `asker`, from the cache while the epoch holds, else built: the view
+/// and keys with the node, the evaluation without it (minutes for millions of selectors,
+/// while other partners are served), the log entry with it again. Two first requests at once
+/// may both build; each set is logged, and the later one is kept.
+async fn publication<S: Store + Send + 'static>(
     state: &AppState<S>,
-    node: &mut Node<S>,
     asker: &Party,
 ) -> Result<Arc<EpochPublication>, ApiError> {
-    let now = unix_now();
-    let terms = node.matching_terms(asker).map_err(refusal)?;
-    let epoch = terms.epoch_at(now);
-    let mut cache = state
+    let cached =
+        |state: &AppState<S>, epoch: u64| -> Result<Option<Arc<EpochPublication>>, ApiError> {
+            Ok(state
+                .inner
+                .match_sets
+                .lock()
+                .map_err(|_| ApiError::internal("matching cache lock poisoned"))?
+                .get(asker)
+                .filter(|p| p.epoch == epoch)
+                .cloned())
+        };
+    let who = asker.clone();
+    let terms = state
+        .with_node(move |node| node.matching_terms(&who).map_err(refusal))
+        .await?;
+    if let Some(hit) = cached(state, terms.epoch_at(unix_now()))?.filter(|p| p.terms == terms) {
+        return Ok(hit);
+    }
+    let who = asker.clone();
+    let pending = state
+        .with_node(move |node| node.collect_match_set(&who, unix_now()).map_err(refusal))
+        .await?;
+    let built = tokio::task::spawn_blocking(move || pending.build())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(refusal)?;
+    let published = Arc::new(
+        state
+            .with_node(move |node| node.log_match_set(built).map_err(refusal))
+            .await?,
+    );
+    state
         .inner
         .match_sets
         .lock()
-        .map_err(|_| ApiError::internal("matching cache lock poisoned"))?;
-    if let Some(hit) = cache
-        .get(asker)
-        .filter(|p| p.epoch == epoch && p.terms == terms)
-    {
-        return Ok(Arc::clone(hit));
-    }
-    let published = Arc::new(node.publish_match_set(asker, now).map_err(refusal)?);
-    cache.insert(asker.clone(), Arc::clone(&published));
+        .map_err(|_| ApiError::internal("matching cache lock poisoned"))?
+        .insert(asker.clone(), Arc::clone(&published));
     Ok(published)
 }
 
@@ -99,10 +121,9 @@ async fn info<S: Store + Send + 'static>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let asker = authenticate(&state, &headers).await?;
-    let st = state.clone();
+    let set = publication(&state, &asker).await?;
     let body = state
         .with_node(move |node| {
-            let set = publication(&st, node, &asker)?;
             let now = unix_now();
             let budgets = node.match_budgets(now).map_err(ApiError::internal)?;
             let mine = budgets
@@ -139,10 +160,7 @@ async fn epoch_set<S: Store + Send + 'static>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let asker = authenticate(&state, &headers).await?;
-    let st = state.clone();
-    let set = state
-        .with_node(move |node| publication(&st, node, &asker))
-        .await?;
+    let set = publication(&state, &asker).await?;
     Ok(binary(set.bytes.to_vec()))
 }
 
