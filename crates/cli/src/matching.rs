@@ -20,17 +20,19 @@ use crate::remote::{block_on, explain};
 pub(crate) fn read_selectors(file: &Path) -> anyhow::Result<Vec<Selector>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read `{}`", file.display()))?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            read_selector_line(line).map(|(kind, raw)| Selector {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        match read_selector_line(line) {
+            Ok(Some((kind, raw))) => out.push(Selector {
                 kind,
                 raw,
                 line: i + 1,
-            })
-        })
-        .collect())
+            }),
+            Ok(None) => {}
+            Err(e) => return Err(anyhow!("`{}` line {}: {e}", file.display(), i + 1)),
+        }
+    }
+    Ok(out)
 }
 
 /// How to reach the partner asked.

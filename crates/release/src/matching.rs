@@ -452,16 +452,30 @@ impl<S: Store> Node<S> {
 }
 
 /// What a selector file line names: `kind,value` (`phone,+44 20 7946 0000`), or a bare value
-/// whose kind is guessed (an `@` is an e-mail, a leading `+` or only digits and separators a
-/// phone number, else a person's name).
-pub fn read_selector_line(line: &str) -> Option<(SelectorKind, String)> {
+/// whose kind is guessed (an `@` is an e-mail, only digits and separators a phone number,
+/// else a person's name). `None` for a blank line or a `#` comment; an error for a lowercase
+/// `word,` prefix that names no kind (`passport,...`), which would otherwise be read as a
+/// name.
+pub fn read_selector_line(line: &str) -> Result<Option<(SelectorKind, String)>, String> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
-        return None;
+        return Ok(None);
     }
     if let Some((tag, value)) = line.split_once(',') {
-        if let Some(kind) = SelectorKind::from_tag(tag.trim()) {
-            return Some((kind, value.trim().trim_matches('"').to_owned()));
+        let tag = tag.trim();
+        if let Some(kind) = SelectorKind::from_tag(tag) {
+            return Ok(Some((kind, value.trim().trim_matches('"').to_owned())));
+        }
+        // A lowercase word before the comma is meant as a kind (names are written
+        // capitalised: `Tsarnaev, Dzhokhar` is a name).
+        let meant_as_kind = !tag.is_empty()
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+        if meant_as_kind {
+            return Err(format!(
+                "`{tag}` is not a selector kind (kinds: phone, email, document, wallet, person, organisation)"
+            ));
         }
     }
     let digits_only = line.chars().all(|c| c.is_numeric() || " +-().".contains(c));
@@ -472,5 +486,46 @@ pub fn read_selector_line(line: &str) -> Option<(SelectorKind, String)> {
     } else {
         SelectorKind::PersonName
     };
-    Some((kind, line.to_owned()))
+    Ok(Some((kind, line.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_lines_are_read_by_kind_or_guessed_and_unknown_kinds_refused() {
+        let read = |l: &str| read_selector_line(l);
+        assert_eq!(read("  # comment"), Ok(None));
+        assert_eq!(read(""), Ok(None));
+        assert_eq!(
+            read("phone, +44 20 7946 0000"),
+            Ok(Some((SelectorKind::Phone, "+44 20 7946 0000".into())))
+        );
+        assert_eq!(
+            read("organisation,\"Kavkaz National Front\""),
+            Ok(Some((
+                SelectorKind::OrganisationName,
+                "Kavkaz National Front".into()
+            )))
+        );
+        assert_eq!(
+            read("a@b.org"),
+            Ok(Some((SelectorKind::Email, "a@b.org".into())))
+        );
+        assert_eq!(
+            read("8 (928) 555-01-23").map(|s| s.map(|s| s.0)),
+            Ok(Some(SelectorKind::Phone))
+        );
+        // A name with a comma is a name.
+        assert_eq!(
+            read("Tsarnaev, Dzhokhar"),
+            Ok(Some((
+                SelectorKind::PersonName,
+                "Tsarnaev, Dzhokhar".into()
+            )))
+        );
+        let err = read("passport,RUS:P:721234567").unwrap_err();
+        assert!(err.contains("`passport`"), "{err}");
+    }
 }
