@@ -17,6 +17,7 @@ mod log;
 mod matching;
 mod node;
 mod note_text;
+mod operators;
 mod preview;
 pub mod sample;
 mod trace;
@@ -42,6 +43,7 @@ pub use matching::{
     read_selector_line, unix_now, EpochPublication, MatchBudget, MatchError, Unreadable,
 };
 pub use node::Node;
+pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSWORD};
 pub use preview::{Entry, Export};
 pub use trace::{read_leak, Suspect, Trace};
 pub use view::{View, ViewEntry};
