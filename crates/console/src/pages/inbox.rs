@@ -1,0 +1,137 @@
+//! The inbox: every version partners sent us, newest first, with the label and grading it
+//! came under; filters by partner, type and label (a part of the banner line).
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use liaison_store::Store;
+use maud::html;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{given, labels_of, partners, query, render, Pager};
+use crate::auth::Signed;
+use crate::error::Refusal;
+use crate::state::ConsoleState;
+
+#[derive(Deserialize)]
+pub(crate) struct Filters {
+    partner: Option<String>,
+    #[serde(rename = "type")]
+    object_type: Option<String>,
+    label: Option<String>,
+    page: Option<usize>,
+}
+
+struct Row {
+    added: String,
+    partner: String,
+    object_type: String,
+    id: String,
+    name: String,
+    banners: Vec<String>,
+    grading: Option<String>,
+}
+
+/// GET /inbox.
+pub(crate) async fn page<S: Store + Send + 'static>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Query(f): Query<Filters>,
+) -> Result<Response, Refusal> {
+    let size = state.config().page_size;
+    let partner = given(&f.partner).map(str::to_owned);
+    let ty = given(&f.object_type).map(str::to_owned);
+    let label = given(&f.label).map(str::to_lowercase);
+    let (all_partners, rows, pager) = state
+        .with_node(move |node| {
+            let all = partners(node)?;
+            let markings = node.markings().map_err(Refusal::internal)?;
+            let mut rows = Vec::new();
+            for p in all
+                .iter()
+                .filter(|p| partner.as_deref().is_none_or(|f| p.as_str() == f))
+            {
+                let inbound = node.inbound_view(p).map_err(Refusal::internal)?;
+                for e in inbound.entries {
+                    if ty.as_deref().is_some_and(|t| e.object_type != t) {
+                        continue;
+                    }
+                    let object: Value = serde_json::from_str(&e.json).unwrap_or(Value::Null);
+                    let (banners, grading) = labels_of(&object, &markings);
+                    if let Some(l) = &label {
+                        if !banners
+                            .iter()
+                            .any(|b| b.to_lowercase().contains(l.as_str()))
+                        {
+                            continue;
+                        }
+                    }
+                    let name = object
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    rows.push(Row {
+                        added: e.date_added.to_string(),
+                        partner: p.to_string(),
+                        object_type: e.object_type,
+                        id: e.id,
+                        name,
+                        banners,
+                        grading,
+                    });
+                }
+            }
+            // Newest first.
+            rows.sort_by(|a, b| b.added.cmp(&a.added).then_with(|| a.id.cmp(&b.id)));
+            let pager = Pager::new(f.page, size, rows.len());
+            let shown: Vec<Row> = rows.drain(pager.range()).collect();
+            Ok((all, shown, pager))
+        })
+        .await?;
+    let q = query(&[
+        ("partner", &f.partner),
+        ("type", &f.object_type),
+        ("label", &f.label),
+    ]);
+    let body = html! {
+        main {
+            h1 { "Inbox" }
+            p class="muted" { "What partners sent us, every version, newest first." }
+            form class="filters" method="get" action="/inbox" {
+                label { "Partner"
+                    select name="partner" {
+                        option value="" { "any" }
+                        @for p in &all_partners {
+                            option value=(p) selected[f.partner.as_deref() == Some(p.as_str())] { (p) }
+                        }
+                    }
+                }
+                label { "Type" input type="text" name="type" value=[f.object_type.as_deref()] placeholder="report"; }
+                label { "Label contains" input type="text" name="label" value=[f.label.as_deref()] placeholder="SECRET"; }
+                button type="submit" { "Filter" }
+            }
+            (pager.nav("/inbox", &q))
+            table {
+                thead { tr { th { "Added" } th { "From" } th { "Type" } th { "Object" } th { "Label" } th { "Grading" } } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td { (r.added) }
+                            td { (r.partner) }
+                            td { (r.object_type) }
+                            td class="id" {
+                                a href={ "/object/" (r.id) } { (r.id) }
+                                @if !r.name.is_empty() { br; span { (r.name) } }
+                            }
+                            td { @for b in &r.banners { div { (b) } } }
+                            td { (r.grading.as_deref().unwrap_or("—")) }
+                        }
+                    }
+                }
+            }
+            (pager.nav("/inbox", &q))
+        }
+    };
+    Ok(render("Inbox", &signed, body))
+}

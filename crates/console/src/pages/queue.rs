@@ -1,0 +1,109 @@
+//! The release queue of one partner: the decision on every object we hold for it, with every
+//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`).
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use liaison_store::Store;
+use maud::html;
+use serde::Deserialize;
+
+use super::{decision_class, given, partner, partners, query, render, Pager};
+use crate::auth::Signed;
+use crate::error::Refusal;
+use crate::state::ConsoleState;
+
+/// GET /queue: the partners, each with a link to its queue.
+pub(crate) async fn index<S: Store + Send + 'static>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+) -> Result<Response, Refusal> {
+    let all = state.with_node(|node| partners(node)).await?;
+    let body = html! {
+        main {
+            h1 { "Release queue" }
+            p class="muted" { "What each partner would receive now, and what is held, with the reasons." }
+            ul { @for p in &all { li { a href={ "/queue/" (p) } { (p) } } } }
+        }
+    };
+    Ok(render("Release queue", &signed, body))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Filters {
+    decision: Option<String>,
+    page: Option<usize>,
+}
+
+/// GET /queue/{partner}.
+pub(crate) async fn page<S: Store + Send + 'static>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(who): Path<String>,
+    Query(f): Query<Filters>,
+) -> Result<Response, Refusal> {
+    let st = state.clone();
+    let (p, entries) = state
+        .with_node(move |node| {
+            let p = partner(node, &who)?;
+            let entries = st.inner.preview(node, &p)?;
+            Ok((p, entries))
+        })
+        .await?;
+    let decision = given(&f.decision).map(str::to_owned);
+    let mut counts = [0usize; 3];
+    for e in entries.iter() {
+        counts[match e.decision.as_str() {
+            "release" => 0,
+            "tearline" => 1,
+            _ => 2,
+        }] += 1;
+    }
+    let shown: Vec<&liaison_release::Entry> = entries
+        .iter()
+        .filter(|e| decision.as_deref().is_none_or(|d| e.decision.as_str() == d))
+        .collect();
+    let pager = Pager::new(f.page, state.config().page_size, shown.len());
+    let path = format!("/queue/{p}");
+    let q = query(&[("decision", &f.decision)]);
+    let body = html! {
+        main {
+            h1 { "Release queue for " (p) }
+            p class="counts" {
+                span class="release" { (counts[0]) " release" }
+                span class="tearline" { (counts[1]) " at the tear line" }
+                span class="withhold" { (counts[2]) " withheld" }
+            }
+            form class="filters" method="get" action=(path) {
+                label { "Decision"
+                    select name="decision" {
+                        option value="" { "any" }
+                        @for d in ["release", "tearline", "withhold"] {
+                            option value=(d) selected[decision.as_deref() == Some(d)] { (d) }
+                        }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            (pager.nav(&path, &q))
+            table {
+                thead { tr { th { "Object" } th { "Type" } th { "Decision" } th { "Reasons" } th { "Cut" } } }
+                tbody {
+                    @for e in &shown[pager.range()] {
+                        tr {
+                            td class="id" { a href={ "/object/" (e.object) "?for=" (p) } { (e.object) } }
+                            td { (e.object_type) }
+                            td class=(decision_class(e.decision.as_str())) {
+                                (e.decision.as_str())
+                                @if let Some(t) = &e.tearline { br; span class="id" { "→ " (t) } }
+                            }
+                            td { @for r in &e.reasons { div { code { (r.code.as_str()) } " " (r.detail) } } }
+                            td { @for c in &e.cut { div { code { (c) } } } }
+                        }
+                    }
+                }
+            }
+            (pager.nav(&path, &q))
+        }
+    };
+    Ok(render(&format!("Release queue for {p}"), &signed, body))
+}
