@@ -579,7 +579,8 @@ fn serve(home: &Path) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
         .arg("--home")
         .arg(home)
-        .args(["serve", "--listen", "127.0.0.1:0", "--format", "json"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--console", "127.0.0.1:0"])
+        .args(["--format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1334,6 +1335,8 @@ fn serve_gives_metrics_on_the_operator_listener_only() {
             "--listen",
             "127.0.0.1:0",
             "--metrics",
+            "127.0.0.1:0",
+            "--console",
             "127.0.0.1:0",
         ])
         .args(["--format", "json"])
