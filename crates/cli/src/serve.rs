@@ -28,9 +28,9 @@ pub(crate) fn console_at(text: &str) -> anyhow::Result<Option<SocketAddr>> {
     if text.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    text.parse()
-        .map(Some)
-        .map_err(|_| anyhow!("--console: `{text}` is neither an address (e.g. 127.0.0.1:8080) nor `off`"))
+    text.parse().map(Some).map_err(|_| {
+        anyhow!("--console: `{text}` is neither an address (e.g. 127.0.0.1:8080) nor `off`")
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

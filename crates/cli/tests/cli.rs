@@ -579,7 +579,13 @@ fn serve(home: &Path) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
         .arg("--home")
         .arg(home)
-        .args(["serve", "--listen", "127.0.0.1:0", "--console", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+        ])
         .args(["--format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -46,7 +46,7 @@ pub fn app<S: Store + Send + 'static>(state: ConsoleState<S>) -> Router {
         .route("/ledger", get(pages::ledger::page::<S>))
         .route(
             "/trace",
-            get(pages::trace::form_page::<S>).post(pages::trace::trace::<S>),
+            get(pages::trace::form_page).post(pages::trace::trace::<S>),
         )
         .route("/audit", get(pages::audit::page::<S>))
         .fallback(pages::not_found)

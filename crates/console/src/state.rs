@@ -74,9 +74,12 @@ pub(crate) struct Inner<S: Store> {
     /// the time a wrong password takes.
     pub(crate) dummy_phc: String,
     pub(crate) logins: Semaphore,
-    pub(crate) views: Mutex<HashMap<Party, (u64, Arc<View>)>>,
-    pub(crate) previews: Mutex<HashMap<Party, (u64, Arc<Vec<Entry>>)>>,
+    pub(crate) views: Cached<View>,
+    pub(crate) previews: Cached<Vec<Entry>>,
 }
+
+/// A value per partner, with the store generation it was computed at.
+pub(crate) type Cached<T> = Mutex<HashMap<Party, (u64, Arc<T>)>>;
 
 /// One logged-in operator.
 #[derive(Debug, Clone)]

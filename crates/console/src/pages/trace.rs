@@ -25,9 +25,7 @@ fn form(signed: &Signed) -> Markup {
 }
 
 /// GET /trace.
-pub(crate) async fn form_page<S: Store + Send + 'static>(
-    signed: Signed,
-) -> Result<Response, Refusal> {
+pub(crate) async fn form_page(signed: Signed) -> Result<Response, Refusal> {
     let body = html! {
         main {
             h1 { "Trace a leak" }
