@@ -104,7 +104,7 @@ pub(crate) fn serve(
             None => None,
         };
         if let Some(at) = listen.console {
-            if at == listen.partners || listen.metrics == Some(at) {
+            if at.port() != 0 && (at == listen.partners || listen.metrics == Some(at)) {
                 return Err(anyhow!("--console {at}: the console needs a port of its own, never the partners' one"));
             }
             if !at.ip().is_loopback() && tls.is_none() {
