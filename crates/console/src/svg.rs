@@ -18,7 +18,7 @@ pub(crate) struct GraphNode {
     pub(crate) href: Option<String>,
 }
 
-const BOX_W: usize = 300;
+const BOX_W: usize = 340;
 const BOX_H: usize = 46;
 const GAP_X: usize = 24;
 const GAP_Y: usize = 56;
@@ -93,20 +93,20 @@ pub(crate) fn derivation_graph(nodes: &[GraphNode], edges: &[(usize, usize)]) ->
             defs {
                 marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7"
                     markerHeight="7" orient="auto-start-reverse" {
-                    path d="M 0 0 L 10 5 L 0 10 z" fill="#5b6475";
+                    path d="M 0 0 L 10 5 L 0 10 z" fill="#5b6475" {}
                 }
             }
             @for (d, s) in edges {
                 @if let (Some(&(dx, dy)), Some(&(sx, sy))) = (at.get(*d), at.get(*s)) {
                     line x1=(dx + BOX_W / 2) y1=(dy + BOX_H) x2=(sx + BOX_W / 2) y2=(sy)
-                        stroke="#5b6475" stroke-width="1.5" marker-end="url(#arrow)";
+                        stroke="#5b6475" stroke-width="1.5" marker-end="url(#arrow)" {}
                 }
             }
             @for (i, n) in nodes.iter().enumerate() {
                 @if let Some(&(x, y)) = at.get(i) {
                     @let fill = if i == 0 { "#e3ecfa" } else if n.held { "#ffffff" } else { "#f4e3e5" };
                     @let boxed = html! {
-                        rect x=(x) y=(y) width=(BOX_W) height=(BOX_H) rx="4" fill=(fill) stroke="#1f4e9c";
+                        rect x=(x) y=(y) width=(BOX_W) height=(BOX_H) rx="4" fill=(fill) stroke="#1f4e9c" {}
                         text x=(x + 8) y=(y + 18) font-size="12" font-family="monospace" fill="#1d2330" { (clip(&n.title)) }
                         text x=(x + 8) y=(y + 36) font-size="11" font-family="sans-serif" fill="#5b6475" {
                             (clip(&n.label)) @if !n.held { " (not held)" }
@@ -153,22 +153,30 @@ pub(crate) fn balance_chart(history: &[(String, f64)], limit: Option<f64>) -> Ma
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(CHART_W) height=(CHART_H)
             viewBox={ "0 0 " (CHART_W) " " (CHART_H) } role="img" aria-label="balance over time" {
-            line x1=(PAD) x2=(CHART_W - PAD) y1=(format!("{:.1}", y(0.0))) y2=(format!("{:.1}", y(0.0))) stroke="#9aa1ad";
+            line x1=(PAD) x2=(CHART_W - PAD) y1=(format!("{:.1}", y(0.0))) y2=(format!("{:.1}", y(0.0))) stroke="#9aa1ad" {}
             text x="4" y=(format!("{:.1}", y(0.0) + 4.0)) font-size="10" fill="#5b6475" { "0" }
             @if let Some(l) = limit {
                 line x1=(PAD) x2=(CHART_W - PAD) y1=(format!("{:.1}", y(l))) y2=(format!("{:.1}", y(l)))
-                    stroke="#a11d2b" stroke-dasharray="4 3";
+                    stroke="#a11d2b" stroke-dasharray="4 3" {}
                 text x="4" y=(format!("{:.1}", y(l) + 4.0)) font-size="10" fill="#a11d2b" { "limit" }
             }
-            text x="4" y=(format!("{:.1}", y(hi) + 4.0)) font-size="10" fill="#5b6475" { (format!("{hi:.1}")) }
+            @for v in [hi, lo] {
+                @if v.abs() > f64::EPSILON {
+                    text x="4" y=(format!("{:.1}", y(v) + 4.0)) font-size="10" fill="#5b6475" { (format!("{v:.1}")) }
+                }
+            }
             @if let (1, Some((_, v))) = (n, history.first()) {
-                circle cx=(format!("{:.1}", x(0))) cy=(format!("{:.1}", y(*v))) r="3" fill="#1f4e9c";
+                circle cx=(format!("{:.1}", x(0))) cy=(format!("{:.1}", y(*v))) r="3" fill="#1f4e9c" {}
             } @else {
-                polyline points=(points.join(" ")) fill="none" stroke="#1f4e9c" stroke-width="2";
+                polyline points=(points.join(" ")) fill="none" stroke="#1f4e9c" stroke-width="2" {}
             }
             @if let (Some(first), Some(last)) = (history.first(), history.last()) {
-                text x=(PAD) y=(CHART_H - 4.0) font-size="10" fill="#5b6475" { (first.0) }
-                text x=(CHART_W - PAD) y=(CHART_H - 4.0) font-size="10" fill="#5b6475" text-anchor="end" { (last.0) }
+                @if n == 1 {
+                    text x=(format!("{:.1}", x(0))) y=(CHART_H - 4.0) font-size="10" fill="#5b6475" text-anchor="middle" { (first.0) }
+                } @else {
+                    text x=(PAD) y=(CHART_H - 4.0) font-size="10" fill="#5b6475" { (first.0) }
+                    text x=(CHART_W - PAD) y=(CHART_H - 4.0) font-size="10" fill="#5b6475" text-anchor="end" { (last.0) }
+                }
             }
         }
     }
@@ -196,6 +204,10 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 4);
         assert_eq!(svg.matches("<line").count(), 4);
         assert!(!svg.contains("style"), "no inline style: {svg}");
+        // SVG elements are not HTML void elements: each must be closed, or the next ones
+        // become its children and are not drawn.
+        assert_eq!(svg.matches("<rect").count(), svg.matches("</rect>").count());
+        assert_eq!(svg.matches("<line").count(), svg.matches("</line>").count());
     }
 
     #[test]

@@ -323,7 +323,7 @@ pub(crate) async fn consent<S: Store + Send + 'static>(
     signed.check_csrf(&form.csrf)?;
     signed.officer()?;
     let who = signed.operator.clone();
-    let id = state
+    let (id, to) = state
         .with_node(move |node| {
             let id = StixId::parse(&id)
                 .map_err(|_| Refusal::NotFound)?
@@ -349,8 +349,10 @@ pub(crate) async fn consent<S: Store + Send + 'static>(
                 &format!("to {to} (consent {})", record.id),
             )
             .map_err(Refusal::internal)?;
-            Ok(id)
+            Ok((id, to))
         })
         .await?;
-    Ok(Redirect::to(&format!("/object/{id}")).into_response())
+    // Back to the object, with the decision for that partner explained: the consent's effect
+    // (or that the policy still withholds it) is the first thing the officer sees.
+    Ok(Redirect::to(&format!("/object/{id}?for={to}")).into_response())
 }

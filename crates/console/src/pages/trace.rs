@@ -18,7 +18,7 @@ fn form(signed: &Signed) -> Markup {
     html! {
         form method="post" action="/trace" {
             input type="hidden" name="csrf" value=(signed.csrf);
-            label { "Leaked text" textarea name="leak" required {} }
+            label class="wide" { "Leaked text" textarea name="leak" required {} }
             p { button type="submit" { "Trace" } }
         }
     }

@@ -19,6 +19,8 @@ use liaison_release::{IngestOptions, Node, Role};
 use liaison_store::{SqliteStore, Store};
 use tower::ServiceExt as _;
 
+mod browser;
+
 const ANALYST: (&str, &str) = ("ana", "analyst-password-1");
 const OFFICER: (&str, &str) = ("otto", "officer-password-1");
 /// What no page for RUS may carry: the sample's withheld objects.
@@ -542,6 +544,11 @@ async fn an_officers_consent_goes_through_the_policy_and_is_audited() {
         .post(&path, Some(&cookie), &[("to", "RUS"), ("csrf", &csrf)])
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(
+        a.headers[header::LOCATION],
+        format!("/object/{ASSESSMENT}?for=RUS").as_str(),
+        "back to the object, explained for RUS"
+    );
     let consents = c.node.lock().unwrap().store().consents().unwrap();
     assert!(
         consents
@@ -599,6 +606,9 @@ async fn the_object_page_draws_the_derivation_and_says_who_received_it() {
         .get(&format!("/object/{ASSESSMENT}?for=RUS"), Some(&cookie))
         .await;
     assert!(a.body.contains("<svg"), "graph");
+    if let Ok(f) = std::env::var("DUMP_OBJECT_PAGE") {
+        std::fs::write(f, &a.body).unwrap();
+    }
     assert!(
         a.body.contains(ISR_REPORT),
         "the chain reaches ISR's report"
