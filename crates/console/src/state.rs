@@ -12,6 +12,7 @@ use liaison_store::Store;
 use tokio::sync::Semaphore;
 
 use crate::error::Refusal;
+use crate::pages::inbox::Row as InboxRow;
 
 /// The console's bounds and settings.
 #[derive(Debug, Clone)]
@@ -76,6 +77,7 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) logins: Semaphore,
     pub(crate) views: Cached<View>,
     pub(crate) previews: Cached<Vec<Entry>>,
+    pub(crate) inbox: Mutex<Option<(u64, Arc<Vec<InboxRow>>)>>,
 }
 
 /// A value per partner, with the store generation it was computed at.
@@ -110,6 +112,7 @@ impl<S: Store + Send + 'static> ConsoleState<S> {
                 sessions: Mutex::new(HashMap::new()),
                 views: Mutex::new(HashMap::new()),
                 previews: Mutex::new(HashMap::new()),
+                inbox: Mutex::new(None),
             }),
         })
     }
@@ -150,6 +153,24 @@ impl<S: Store> Inner<S> {
         let view = Arc::new(node.view(p).map_err(Refusal::internal)?);
         lock(&self.views)?.insert(p.clone(), (generation, Arc::clone(&view)));
         Ok(view)
+    }
+
+    /// The inbox's rows (made by `make`), cached while the generation holds. Called under
+    /// the node lock.
+    pub(crate) fn inbox(
+        &self,
+        node: &Node<S>,
+        make: impl FnOnce(&Node<S>) -> Result<Vec<InboxRow>, Refusal>,
+    ) -> Result<Arc<Vec<InboxRow>>, Refusal> {
+        let generation = node.generation().map_err(Refusal::internal)?;
+        if let Some((g, rows)) = lock(&self.inbox)?.as_ref() {
+            if *g == generation {
+                return Ok(Arc::clone(rows));
+            }
+        }
+        let rows = Arc::new(make(node)?);
+        *lock(&self.inbox)? = Some((generation, Arc::clone(&rows)));
+        Ok(rows)
     }
 
     /// `Node::preview` for `p`, cached while the generation holds. Called under the node lock.

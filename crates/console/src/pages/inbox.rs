@@ -3,6 +3,8 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
+use liaison_labels::Party;
+use liaison_release::Node;
 use liaison_store::Store;
 use maud::html;
 use serde::Deserialize;
@@ -22,7 +24,8 @@ pub(crate) struct Filters {
     page: Option<usize>,
 }
 
-struct Row {
+/// One version a partner sent, as the inbox lists it.
+pub(crate) struct Row {
     added: String,
     partner: String,
     object_type: String,
@@ -42,53 +45,26 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     let partner = given(&f.partner).map(str::to_owned);
     let ty = given(&f.object_type).map(str::to_owned);
     let label = given(&f.label).map(str::to_lowercase);
-    let (all_partners, rows, pager) = state
+    let st = state.clone();
+    let (all_partners, all) = state
         .with_node(move |node| {
             let all = partners(node)?;
-            let markings = node.markings().map_err(Refusal::internal)?;
-            let mut rows = Vec::new();
-            for p in all
-                .iter()
-                .filter(|p| partner.as_deref().is_none_or(|f| p.as_str() == f))
-            {
-                let inbound = node.inbound_view(p).map_err(Refusal::internal)?;
-                for e in inbound.entries {
-                    if ty.as_deref().is_some_and(|t| e.object_type != t) {
-                        continue;
-                    }
-                    let object: Value = serde_json::from_str(&e.json).unwrap_or(Value::Null);
-                    let (banners, grading) = labels_of(&object, &markings);
-                    if let Some(l) = &label {
-                        if !banners
-                            .iter()
-                            .any(|b| b.to_lowercase().contains(l.as_str()))
-                        {
-                            continue;
-                        }
-                    }
-                    let name = object
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    rows.push(Row {
-                        added: e.date_added.to_string(),
-                        partner: p.to_string(),
-                        object_type: e.object_type,
-                        id: e.id,
-                        name,
-                        banners,
-                        grading,
-                    });
-                }
-            }
-            // Newest first.
-            rows.sort_by(|a, b| b.added.cmp(&a.added).then_with(|| a.id.cmp(&b.id)));
-            let pager = Pager::new(f.page, size, rows.len());
-            let shown: Vec<Row> = rows.drain(pager.range()).collect();
-            Ok((all, shown, pager))
+            let rows = st.inner.inbox(node, |node| rows(node, &all))?;
+            Ok((all, rows))
         })
         .await?;
+    let shown: Vec<&Row> = all
+        .iter()
+        .filter(|r| partner.as_deref().is_none_or(|p| r.partner == p))
+        .filter(|r| ty.as_deref().is_none_or(|t| r.object_type == t))
+        .filter(|r| {
+            label
+                .as_deref()
+                .is_none_or(|l| r.banners.iter().any(|b| b.to_lowercase().contains(l)))
+        })
+        .collect();
+    let pager = Pager::new(f.page, size, shown.len());
+    let rows = &shown[pager.range()];
     let q = query(&[
         ("partner", &f.partner),
         ("type", &f.object_type),
@@ -115,7 +91,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             table {
                 thead { tr { th { "Added" } th { "From" } th { "Type" } th { "Object" } th { "Label" } th { "Grading" } } }
                 tbody {
-                    @for r in &rows {
+                    @for r in rows {
                         tr {
                             td { (r.added) }
                             td { (r.partner) }
@@ -134,4 +110,33 @@ pub(crate) async fn page<S: Store + Send + 'static>(
         }
     };
     Ok(render("Inbox", &signed, body))
+}
+
+/// Every version every partner sent, newest first, with the labels it came under.
+fn rows<S: Store>(node: &Node<S>, partners: &[Party]) -> Result<Vec<Row>, Refusal> {
+    let markings = node.markings().map_err(Refusal::internal)?;
+    let mut rows = Vec::new();
+    for p in partners {
+        let inbound = node.inbound_view(p).map_err(Refusal::internal)?;
+        for e in inbound.entries {
+            let object: Value = serde_json::from_str(&e.json).unwrap_or(Value::Null);
+            let (banners, grading) = labels_of(&object, &markings);
+            let name = object
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            rows.push(Row {
+                added: e.date_added.to_string(),
+                partner: p.to_string(),
+                object_type: e.object_type,
+                id: e.id,
+                name,
+                banners,
+                grading,
+            });
+        }
+    }
+    rows.sort_by(|a, b| b.added.cmp(&a.added).then_with(|| a.id.cmp(&b.id)));
+    Ok(rows)
 }
