@@ -8,11 +8,13 @@
 //!   login form a token also set in a short-lived cookie (double submit), so that no other
 //!   site can log a browser in under its own account. A POST without it is refused (403).
 //! - A wrong password and an unknown name give the same answer after the same work: an
-//!   unknown name is checked against a dummy Argon2 hash.
+//!   unknown name is checked against a dummy Argon2 hash. A source that failed
+//!   `login_failures` times within `login_window` is refused (429) until the window passes.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -197,15 +199,60 @@ pub(crate) struct LoginForm {
     csrf: String,
 }
 
+/// The address a request comes from (set by the accept loop as `ConnectInfo`); driven in
+/// process (tests), a request has none and counts as `0.0.0.0`.
+pub(crate) struct Source(IpAddr);
+
+impl<St: Send + Sync> FromRequestParts<St> for Source {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Source, Refusal> {
+        Ok(Source(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
+/// The most sources whose failed logins are remembered at once.
+const MAX_FAILING_SOURCES: usize = 4096;
+
+/// Whether `source` has failed too often lately (its logins are refused meanwhile).
+fn throttled<S: Store>(state: &ConsoleState<S>, source: IpAddr) -> Result<bool, Refusal> {
+    let config = &state.inner.config;
+    let mut failures = lock(&state.inner.failures)?;
+    let now = Instant::now();
+    failures.retain(|_, (_, first)| now.duration_since(*first) < config.login_window);
+    Ok(failures
+        .get(&source)
+        .is_some_and(|(n, _)| *n >= config.login_failures))
+}
+
+fn failed<S: Store>(state: &ConsoleState<S>, source: IpAddr) -> Result<(), Refusal> {
+    let mut failures = lock(&state.inner.failures)?;
+    if failures.len() >= MAX_FAILING_SOURCES && !failures.contains_key(&source) {
+        failures.clear();
+    }
+    failures.entry(source).or_insert((0, Instant::now())).0 += 1;
+    Ok(())
+}
+
 /// POST /login.
 pub(crate) async fn login<S: Store + Send + 'static>(
     State(state): State<ConsoleState<S>>,
+    Source(source): Source,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Refusal> {
     if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same(c, &form.csrf)) {
         tracing::info!("login refused: bad csrf token");
         return Err(Refusal::Forbidden);
+    }
+    if throttled(&state, source)? {
+        tracing::info!(%source, "console login throttled");
+        return Err(Refusal::TooMany);
     }
     let inner = &state.inner;
     let _turn = inner.logins.acquire().await.map_err(Refusal::internal)?;
@@ -233,13 +280,15 @@ pub(crate) async fn login<S: Store + Send + 'static>(
         .await
         .unwrap_or(false);
     let Some(operator) = operator.filter(|_| ok && !too_long) else {
-        tracing::info!(name = %form.name, "console login failed");
+        tracing::info!(name = %form.name, %source, "console login failed");
+        failed(&state, source)?;
         return login_page(
             &state,
             StatusCode::UNAUTHORIZED,
             Some("Wrong name or password."),
         );
     };
+    lock(&inner.failures)?.remove(&source);
     let token = random_token()?;
     let now = Instant::now();
     {

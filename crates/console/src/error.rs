@@ -16,6 +16,8 @@ pub(crate) enum Refusal {
     NotFound,
     /// A form that cannot be read.
     BadRequest,
+    /// Too many failed logins from this source lately.
+    TooMany,
     /// Our failure.
     Internal,
 }
@@ -37,6 +39,7 @@ impl IntoResponse for Refusal {
             Refusal::Forbidden => (StatusCode::FORBIDDEN, "Forbidden"),
             Refusal::NotFound => (StatusCode::NOT_FOUND, "Not found"),
             Refusal::BadRequest => (StatusCode::BAD_REQUEST, "Bad request"),
+            Refusal::TooMany => (StatusCode::TOO_MANY_REQUESTS, "Too many failed logins"),
             Refusal::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong"),
         };
         (status, crate::layout::bare(title, title)).into_response()

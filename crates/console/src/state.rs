@@ -35,6 +35,11 @@ pub struct ConsoleConfig {
     pub trace_trials: u32,
     /// Password checks (Argon2, slow by design) running at once; others wait.
     pub concurrent_logins: usize,
+    /// Failed logins a source may make within `login_window` before its logins are refused
+    /// (429) until the window has passed; a success clears its count.
+    pub login_failures: u32,
+    /// See `login_failures`.
+    pub login_window: Duration,
 }
 
 impl Default for ConsoleConfig {
@@ -49,6 +54,8 @@ impl Default for ConsoleConfig {
             request_timeout: Duration::from_secs(120),
             trace_trials: 1000,
             concurrent_logins: 2,
+            login_failures: 10,
+            login_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -78,6 +85,8 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) views: Cached<View>,
     pub(crate) previews: Cached<Vec<Entry>>,
     pub(crate) inbox: Mutex<Option<(u64, Arc<Vec<InboxRow>>)>>,
+    /// Failed logins per source address: (count, first failure of the window).
+    pub(crate) failures: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
 }
 
 /// A value per partner, with the store generation it was computed at.
@@ -113,6 +122,7 @@ impl<S: Store + Send + 'static> ConsoleState<S> {
                 views: Mutex::new(HashMap::new()),
                 previews: Mutex::new(HashMap::new()),
                 inbox: Mutex::new(None),
+                failures: Mutex::new(HashMap::new()),
             }),
         })
     }

@@ -627,3 +627,19 @@ async fn the_object_page_draws_the_derivation_and_says_who_received_it() {
         t.body
     );
 }
+
+#[tokio::test]
+async fn a_source_that_keeps_failing_is_refused_for_a_while() {
+    let c = console_with(ConsoleConfig {
+        login_failures: 3,
+        ..ConsoleConfig::default()
+    });
+    for _ in 0..3 {
+        let a = c.try_login(ANALYST.0, "wrong-password-00").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password is refused, without being checked.
+    let a = c.try_login(ANALYST.0, ANALYST.1).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(a.set_cookie("liaison_session").is_none());
+}
