@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{given, labels_of, partners, query, render, Pager};
+use super::{given, labels_of, page_of, partners, query, render};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -53,18 +53,20 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             Ok((all, rows))
         })
         .await?;
-    let shown: Vec<&Row> = all
-        .iter()
-        .filter(|r| partner.as_deref().is_none_or(|p| r.partner == p))
-        .filter(|r| ty.as_deref().is_none_or(|t| r.object_type == t))
-        .filter(|r| {
-            label
+    let filtered = partner.is_some() || ty.is_some() || label.is_some();
+    let keep = |r: &Row| {
+        partner.as_deref().is_none_or(|p| r.partner == p)
+            && ty.as_deref().is_none_or(|t| r.object_type == t)
+            && label
                 .as_deref()
                 .is_none_or(|l| r.banners.iter().any(|b| b.to_lowercase().contains(l)))
-        })
-        .collect();
-    let pager = Pager::new(f.page, size, shown.len());
-    let rows = &shown[pager.range()];
+    };
+    let (pager, rows) = page_of(
+        &all,
+        filtered.then_some(&keep as &dyn Fn(&Row) -> bool),
+        f.page,
+        size,
+    );
     let q = query(&[
         ("partner", &f.partner),
         ("type", &f.object_type),
@@ -91,7 +93,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             table {
                 thead { tr { th { "Added" } th { "From" } th { "Type" } th { "Object" } th { "Label" } th { "Grading" } } }
                 tbody {
-                    @for r in rows {
+                    @for r in &rows {
                         tr {
                             td { (r.added) }
                             td { (r.partner) }

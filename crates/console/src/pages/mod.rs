@@ -94,6 +94,35 @@ impl Pager {
     }
 }
 
+/// The page of `all` that `page` asks for, of those `keep` keeps (all when `None`), without
+/// copying the list (it may hold a million rows): the count is one pass, the page another.
+pub(crate) fn page_of<'a, T>(
+    all: &'a [T],
+    keep: Option<&dyn Fn(&T) -> bool>,
+    page: Option<usize>,
+    size: usize,
+) -> (Pager, Vec<&'a T>) {
+    match keep {
+        None => {
+            let pager = Pager::new(page, size, all.len());
+            let rows = all.get(pager.range()).unwrap_or_default().iter().collect();
+            (pager, rows)
+        }
+        Some(keep) => {
+            let total = all.iter().filter(|t| keep(t)).count();
+            let pager = Pager::new(page, size, total);
+            let r = pager.range();
+            let rows = all
+                .iter()
+                .filter(|t| keep(t))
+                .skip(r.start)
+                .take(r.len())
+                .collect();
+            (pager, rows)
+        }
+    }
+}
+
 /// `value` percent-encoded for a query string.
 pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -190,4 +219,38 @@ pub(crate) fn decision_class(decision: &str) -> &'static str {
 /// The page title and the operator's shell.
 pub(crate) fn render(title: &str, signed: &Signed, body: Markup) -> Response {
     crate::layout::shell(title, Some(signed), body).into_response()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_clamped_and_filtered_without_copying() {
+        let all: Vec<u32> = (0..120).collect();
+        let (p, rows) = page_of(&all, None, Some(2), 50);
+        assert_eq!((p.page, p.total), (2, 120));
+        assert_eq!(rows.first().copied(), Some(&100));
+        assert_eq!(rows.len(), 20);
+        // Past the last page: the last page.
+        let (p, rows) = page_of(&all, None, Some(9), 50);
+        assert_eq!((p.page, rows.len()), (2, 20));
+        let even = |n: &u32| n % 2 == 0;
+        let (p, rows) = page_of(&all, Some(&even), Some(1), 50);
+        assert_eq!((p.total, rows.len()), (60, 10));
+        assert_eq!(rows.first().copied(), Some(&100));
+        let none: Vec<u32> = Vec::new();
+        let (p, rows) = page_of(&none, None, Some(3), 50);
+        assert_eq!((p.page, p.total, rows.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        let v = Some("a b&c=d".to_owned());
+        assert_eq!(
+            query(&[("label", &v), ("type", &None)]),
+            "label=a%20b%26c%3Dd"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use liaison_store::Store;
 use maud::html;
 use serde::Deserialize;
 
-use super::{decision_class, given, partner, partners, query, render, Pager};
+use super::{decision_class, given, page_of, partner, partners, query, render};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -58,11 +58,16 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             _ => 2,
         }] += 1;
     }
-    let shown: Vec<&liaison_release::Entry> = entries
-        .iter()
-        .filter(|e| decision.as_deref().is_none_or(|d| e.decision.as_str() == d))
-        .collect();
-    let pager = Pager::new(f.page, state.config().page_size, shown.len());
+    let keep =
+        |e: &liaison_release::Entry| decision.as_deref().is_none_or(|d| e.decision.as_str() == d);
+    let (pager, shown) = page_of(
+        &entries,
+        decision
+            .is_some()
+            .then_some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
+        f.page,
+        state.config().page_size,
+    );
     let path = format!("/queue/{p}");
     let q = query(&[("decision", &f.decision)]);
     let body = html! {
@@ -88,7 +93,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             table {
                 thead { tr { th { "Object" } th { "Type" } th { "Decision" } th { "Reasons" } th { "Cut" } } }
                 tbody {
-                    @for e in &shown[pager.range()] {
+                    @for e in &shown {
                         tr {
                             td class="id" { a href={ "/object/" (e.object) "?for=" (p) } { (e.object) } }
                             td { (e.object_type) }

@@ -67,11 +67,20 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     }
     let ty = given(&f.object_type);
     // Newest first, as the inbox.
+    let keep = |e: &&liaison_release::ViewEntry| ty.is_none_or(|t| e.object_type == t);
+    let total = match ty {
+        Some(t) => by_type.get(t).copied().unwrap_or(0),
+        None => view.entries.len(),
+    };
+    let pager = Pager::new(f.page, state.config().page_size, total);
+    let r = pager.range();
     let rows: Vec<Row> = view
         .entries
         .iter()
         .rev()
-        .filter(|e| ty.is_none_or(|t| e.object_type == t))
+        .filter(keep)
+        .skip(r.start)
+        .take(r.len())
         .map(|e| Row {
             added: e.date_added.to_string(),
             id: e.id.clone(),
@@ -79,7 +88,6 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             version: e.version.to_string(),
         })
         .collect();
-    let pager = Pager::new(f.page, state.config().page_size, rows.len());
     let path = format!("/view/{p}");
     let q = query(&[("type", &f.object_type)]);
     let body = html! {
@@ -104,7 +112,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             table {
                 thead { tr { th { "Added to the view" } th { "Id (as " (p) " receives it)" } th { "Type" } th { "Version" } } }
                 tbody {
-                    @for r in &rows[pager.range()] {
+                    @for r in &rows {
                         tr {
                             td { (r.added) }
                             td class="id" { (r.id) }
