@@ -53,7 +53,12 @@ fn indicator(i: usize, from: &str) -> serde_json::Value {
            "pattern_type": "stix", "valid_from": t, "labels": ["terrorism"]})
 }
 
-fn ingest(node: &mut Node<liaison_store::SqliteStore>, from: Option<&str>, n: usize, label: Option<Label>) {
+fn ingest(
+    node: &mut Node<liaison_store::SqliteStore>,
+    from: Option<&str>,
+    n: usize,
+    label: Option<Label>,
+) {
     let batch = 10_000;
     let mut i = 0;
     while i < n {

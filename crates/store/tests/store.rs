@@ -10,8 +10,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
     AgreementNoteRecord, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
-    NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore, RefusalKind,
-    SqliteStore, Store, StoreError,
+    NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore, RefusalKind, SqliteStore, Store,
+    StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
