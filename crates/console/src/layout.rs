@@ -66,6 +66,7 @@ pub(crate) fn shell(title: &str, signed: Option<&Signed>, body: Markup) -> Html<
                                 a href="/inbox" { "Inbox" }
                                 a href="/queue" { "Release queue" }
                                 a href="/view" { "View as partner" }
+                                a href="/agreements" { "Agreements" }
                                 a href="/log" { "Log" }
                                 a href="/ledger" { "Ledger" }
                                 a href="/trace" { "Trace" }

@@ -48,6 +48,7 @@ pub fn app<S: Store + Send + 'static>(state: ConsoleState<S>) -> Router {
             "/trace",
             get(pages::trace::form_page).post(pages::trace::trace::<S>),
         )
+        .route("/agreements", get(pages::agreements::page::<S>))
         .route("/audit", get(pages::audit::page::<S>))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(config.max_body))

@@ -1,6 +1,7 @@
 //! The pages. Each reads what it shows through the release pipeline under the node lock,
 //! then renders; lists are paged (`page_size` rows) so that every page stays small.
 
+pub(crate) mod agreements;
 pub(crate) mod audit;
 pub(crate) mod inbox;
 pub(crate) mod ledger;

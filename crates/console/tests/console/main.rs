@@ -328,6 +328,7 @@ async fn every_page_has_the_security_headers_no_script_no_inline_style_and_is_sm
         &format!("/object/{ASSESSMENT}"),
         &format!("/object/{ASSESSMENT}?for=RUS"),
         &format!("/object/{ISR_REPORT}?for=ISR"),
+        "/agreements",
         "/log",
         "/ledger",
         "/trace",
@@ -642,4 +643,30 @@ async fn a_source_that_keeps_failing_is_refused_for_a_while() {
     let a = c.try_login(ANALYST.0, ANALYST.1).await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(a.set_cookie("liaison_session").is_none());
+}
+
+#[tokio::test]
+async fn agreements_say_who_signed_each_side() {
+    let c = console();
+    let (cookie, _) = c.login(ANALYST).await;
+    let a = c.get("/agreements", Some(&cookie)).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let status = c
+        .node
+        .lock()
+        .unwrap()
+        .agreement_status(&party("RUS"))
+        .unwrap();
+    let ours = status.ours.expect("our terms for RUS are signed when set");
+    assert!(a
+        .body
+        .contains(&format!("signed by {}", ours.signed_by.join(", "))));
+    assert!(
+        a.body.contains("none on record"),
+        "RUS's terms for us are not"
+    );
+    assert!(
+        a.body.contains("counter-terrorism only"),
+        "the terms themselves"
+    );
 }
