@@ -3,7 +3,8 @@
 //! - A session is a random 256-bit token in an `HttpOnly; SameSite=Strict` cookie (`Secure`
 //!   over TLS); the server keeps only its SHA-256, with the operator, the role at login and
 //!   the session's CSRF token. It ends after `session_idle` without use, `session_max` after
-//!   login, or at logout.
+//!   login, at logout, or at the first request after its account was removed, given a new
+//!   password or another role.
 //! - Every form carries a CSRF token compared in constant time: the session's, or for the
 //!   login form a token also set in a short-lived cookie (double submit), so that no other
 //!   site can log a browser in under its own account. A POST without it is refused (403).
@@ -133,23 +134,45 @@ impl<S: Store + Send + 'static> FromRequestParts<ConsoleState<S>> for Signed {
         let key = session_key(token);
         let config = &state.inner.config;
         let now = Instant::now();
-        let mut sessions = lock(&state.inner.sessions)?;
-        let Some(session) = sessions.get_mut(&key) else {
-            return Err(refusal);
+        let (signed, account) = {
+            let mut sessions = lock(&state.inner.sessions)?;
+            let Some(session) = sessions.get_mut(&key) else {
+                return Err(refusal);
+            };
+            if now.duration_since(session.seen) > config.session_idle
+                || now.duration_since(session.created) > config.session_max
+            {
+                sessions.remove(&key);
+                return Err(refusal);
+            }
+            session.seen = now;
+            let signed = Signed {
+                operator: session.operator.clone(),
+                role: session.role,
+                csrf: session.csrf.clone(),
+            };
+            (signed, session.account)
         };
-        if now.duration_since(session.seen) > config.session_idle
-            || now.duration_since(session.created) > config.session_max
-        {
-            sessions.remove(&key);
+        // The account as it is now: removed, re-keyed or given another role since login, the
+        // session ends at once (a point query per request).
+        let name = signed.operator.clone();
+        let current = state
+            .with_node(move |node| node.operator(&name).map_err(Refusal::internal))
+            .await?;
+        let still =
+            current.is_some_and(|o| o.role == signed.role && account_key(&o.phc) == account);
+        if !still {
+            lock(&state.inner.sessions)?.remove(&key);
+            tracing::info!(operator = %signed.operator, "session ended: the account changed");
             return Err(refusal);
         }
-        session.seen = now;
-        Ok(Signed {
-            operator: session.operator.clone(),
-            role: session.role,
-            csrf: session.csrf.clone(),
-        })
+        Ok(signed)
     }
+}
+
+/// What a session remembers of the account's password hash.
+fn account_key(phc: &str) -> [u8; 32] {
+    Sha256::digest(phc.as_bytes()).into()
 }
 
 /// GET /login: the form, with a fresh double-submit token.
@@ -309,6 +332,7 @@ pub(crate) async fn login<S: Store + Send + 'static>(
             Session {
                 operator: operator.name.clone(),
                 role: operator.role,
+                account: account_key(&operator.phc),
                 csrf: random_token()?,
                 created: now,
                 seen: now,

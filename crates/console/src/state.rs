@@ -97,6 +97,8 @@ pub(crate) type Cached<T> = Mutex<HashMap<Party, (u64, Arc<T>)>>;
 pub(crate) struct Session {
     pub(crate) operator: String,
     pub(crate) role: Role,
+    /// SHA-256 of the operator's password hash at login: a new password ends the session.
+    pub(crate) account: [u8; 32],
     /// The CSRF token every form of this session carries (hex).
     pub(crate) csrf: String,
     pub(crate) created: Instant,

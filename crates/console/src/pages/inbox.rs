@@ -85,8 +85,8 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                         }
                     }
                 }
-                label { "Type" input type="text" name="type" value=[f.object_type.as_deref()] placeholder="report"; }
-                label { "Label contains" input type="text" name="label" value=[f.label.as_deref()] placeholder="SECRET"; }
+                label { "Type" input type="text" name="type" autocomplete="off" value=[f.object_type.as_deref()] placeholder="report"; }
+                label { "Label contains" input type="text" name="label" autocomplete="off" value=[f.label.as_deref()] placeholder="SECRET"; }
                 button type="submit" { "Filter" }
             }
             (pager.nav("/inbox", &q))

@@ -670,3 +670,39 @@ async fn agreements_say_who_signed_each_side() {
         "the terms themselves"
     );
 }
+
+#[tokio::test]
+async fn a_changed_account_ends_its_sessions_at_once() {
+    let c = console();
+    let (officer, csrf) = c.login(OFFICER).await;
+    let (analyst, _) = c.login(ANALYST).await;
+    // The officer is made an analyst: its session ends before it can act as an officer.
+    c.node
+        .lock()
+        .unwrap()
+        .add_operator(OFFICER.0, Role::Analyst, OFFICER.1, "test")
+        .unwrap();
+    let a = c
+        .post(
+            &format!("/object/{ASSESSMENT}/consent"),
+            Some(&officer),
+            &[("to", "RUS"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.get("/inbox", Some(&officer)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // A new password ends the analyst's session too.
+    assert_eq!(c.get("/inbox", Some(&analyst)).await.status, StatusCode::OK);
+    c.node
+        .lock()
+        .unwrap()
+        .add_operator(ANALYST.0, Role::Analyst, "a-new-password-22", "test")
+        .unwrap();
+    assert_eq!(
+        c.get("/inbox", Some(&analyst)).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
