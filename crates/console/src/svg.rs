@@ -126,9 +126,25 @@ const CHART_W: f64 = 640.0;
 const CHART_H: f64 = 180.0;
 const PAD: f64 = 40.0;
 
+/// The most points a chart draws: a longer history is sampled evenly (its last point kept).
+const MAX_POINTS: usize = 240;
+
 /// A balance over time (`(day, balance)`, oldest first) as a line, with zero and the agreed
 /// limit drawn across.
 pub(crate) fn balance_chart(history: &[(String, f64)], limit: Option<f64>) -> Markup {
+    let sampled: Vec<(String, f64)>;
+    let history = if history.len() > MAX_POINTS {
+        let step = history.len().div_ceil(MAX_POINTS);
+        sampled = history
+            .iter()
+            .step_by(step)
+            .chain(history.last())
+            .cloned()
+            .collect();
+        &sampled[..]
+    } else {
+        history
+    };
     let values = history.iter().map(|(_, v)| *v).chain([0.0]).chain(limit);
     let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let span = if (hi - lo).abs() < f64::EPSILON {
@@ -208,6 +224,14 @@ mod tests {
         // become its children and are not drawn.
         assert_eq!(svg.matches("<rect").count(), svg.matches("</rect>").count());
         assert_eq!(svg.matches("<line").count(), svg.matches("</line>").count());
+    }
+
+    #[test]
+    fn a_long_history_is_sampled() {
+        let long: Vec<(String, f64)> = (0..10_000).map(|i| (format!("d{i}"), i as f64)).collect();
+        let svg = balance_chart(&long, None).into_string();
+        assert!(svg.len() < 10_000, "{} bytes", svg.len());
+        assert!(svg.contains("d9999"), "the last day is kept");
     }
 
     #[test]

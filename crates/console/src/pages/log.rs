@@ -6,7 +6,7 @@ use axum::response::Response;
 use liaison_store::Store;
 use maud::html;
 
-use super::{partners, render};
+use super::{clipped, partners, render};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -36,7 +36,13 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                     .forks(&p)
                     .map_err(Refusal::internal)?
                     .into_iter()
-                    .map(|(at, v)| (at, serde_json::to_string_pretty(&v).unwrap_or_default()))
+                    .map(|(at, v)| {
+                        (
+                            at,
+                            clipped(serde_json::to_string_pretty(&v).unwrap_or_default(), 8192),
+                        )
+                    })
+                    .take(20)
                     .collect();
                 others.push(PartnerLog {
                     party: p.to_string(),

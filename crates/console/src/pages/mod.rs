@@ -124,6 +124,23 @@ pub(crate) fn page_of<'a, T>(
     }
 }
 
+/// `text` cut to at most `max` bytes (on a character boundary), saying so: what a page shows
+/// of a document of unbounded size.
+pub(crate) fn clipped(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… ({} bytes in all; cut here)",
+        &text[..end],
+        text.len()
+    )
+}
+
 /// `value` percent-encoded for a query string.
 pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -244,6 +261,14 @@ mod tests {
         let none: Vec<u32> = Vec::new();
         let (p, rows) = page_of(&none, None, Some(3), 50);
         assert_eq!((p.page, p.total, rows.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn long_text_is_clipped_on_a_character_boundary() {
+        assert_eq!(clipped("short".into(), 10), "short");
+        let c = clipped("ééééé".into(), 3);
+        assert!(c.starts_with("é\n…"), "{c}");
+        assert!(c.contains("10 bytes in all"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{decision_class, describe, given, labels_of, partner, partners, render};
+use super::{clipped, decision_class, describe, given, labels_of, partner, partners, render};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -23,6 +23,12 @@ use crate::svg::{derivation_graph, GraphNode};
 
 /// The most boxes drawn in a derivation graph.
 const MAX_GRAPH: usize = 60;
+/// The most of the stored JSON shown, versions listed and deliveries listed: the page stays
+/// under 100 KB whatever the object.
+const MAX_JSON: usize = 24 * 1024;
+const MAX_VERSIONS: usize = 50;
+const MAX_RECEIVED: usize = 100;
+const MAX_REASONS: usize = 200;
 
 #[derive(Deserialize)]
 pub(crate) struct For {
@@ -55,6 +61,7 @@ struct ObjectPage {
     effective: String,
     graph: (Vec<GraphNode>, Vec<(usize, usize)>),
     versions: Vec<Version>,
+    version_count: usize,
     received: Vec<Received>,
     partners: Vec<String>,
     chosen: Option<String>,
@@ -131,10 +138,13 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                     }
                 })
                 .collect();
-            let versions = store
-                .versions(&id)
-                .map_err(Refusal::internal)?
+            let all_versions = store.versions(&id).map_err(Refusal::internal)?;
+            let version_count = all_versions.len();
+            // The newest ones.
+            let versions = all_versions
                 .into_iter()
+                .rev()
+                .take(MAX_VERSIONS)
                 .map(|s| Version {
                     version: s.object.version().map(ToString::to_string).unwrap_or_default(),
                     added: s.date_added.to_string(),
@@ -168,6 +178,9 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                             .find(|(v, _)| *v == version || firsts.len() == 1)
                             .map(|(_, f)| f.clone())
                             .unwrap_or_default();
+                        if received.len() >= MAX_RECEIVED {
+                            break;
+                        }
                         received.push(Received {
                             partner: p.to_string(),
                             delivered,
@@ -194,7 +207,10 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 }
                 None => None,
             };
-            let json = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let json = clipped(
+                serde_json::to_string_pretty(&value).unwrap_or_default(),
+                MAX_JSON,
+            );
             Ok(ObjectPage {
                 object_type: latest.object.object_type().to_owned(),
                 name: value.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -205,6 +221,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 effective,
                 graph: (graph_nodes, edges),
                 versions,
+                version_count,
                 received,
                 partners: all.iter().map(ToString::to_string).collect(),
                 chosen,
@@ -231,6 +248,9 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             table {
                 thead { tr { th { "Version" } th { "Stored" } th { "From" } } }
                 tbody { @for v in &o.versions { tr { td { (v.version) } td { (v.added) } td { (v.source) } } } }
+            }
+            @if o.version_count > o.versions.len() {
+                p class="muted" { "The newest " (o.versions.len()) " of " (o.version_count) " versions." }
             }
             h2 { "Received by" }
             @if o.received.is_empty() { p class="muted" { "No partner has received it." } } @else {
@@ -263,8 +283,14 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 Some(Ok(x)) => {
                     p { "Decision for " (o.chosen.as_deref().unwrap_or_default()) ": "
                         span class=(decision_class(x.decision.decision.as_str())) { (x.decision.decision.as_str()) } }
-                    ul { @for r in &x.decision.reasons { li { code { (r.code.as_str()) } " " (r.detail) } } }
-                    @if !x.decision.cut.is_empty() { p { "Cut: " @for c in &x.decision.cut { code { (c) } " " } } }
+                    ul {
+                        @for r in x.decision.reasons.iter().take(MAX_REASONS) { li { code { (r.code.as_str()) } " " (r.detail) } }
+                        @if x.decision.reasons.len() > MAX_REASONS { li class="muted" { "… " (x.decision.reasons.len()) " reasons in all (`liaison explain` lists them all)" } }
+                    }
+                    @if !x.decision.cut.is_empty() {
+                        p { "Cut: " @for c in x.decision.cut.iter().take(MAX_REASONS) { code { (c) } " " }
+                            @if x.decision.cut.len() > MAX_REASONS { "… " (x.decision.cut.len()) " in all" } }
+                    }
                     @if let Some(t) = &x.decision.tearline { p { "Goes as its tear line " a href={ "/object/" (t) } { code { (t) } } } }
                     @if let Some(d) = &x.fingerprinted_as { p { "Delivered as " code { (d) } } }
                     @if !x.derivations.is_empty() {

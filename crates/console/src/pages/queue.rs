@@ -12,6 +12,10 @@ use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
 
+/// The most reasons and cuts listed per object on a page of the queue (a report may cut a
+/// thousand references); the object's page lists them all.
+const MAX_LISTED: usize = 12;
+
 /// GET /queue: the partners, each with a link to its queue.
 pub(crate) async fn index<S: Store + Send + 'static>(
     State(state): State<ConsoleState<S>>,
@@ -101,8 +105,14 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                                 (e.decision.as_str())
                                 @if let Some(t) = &e.tearline { br; span class="id" { "→ " (t) } }
                             }
-                            td { @for r in &e.reasons { div { code { (r.code.as_str()) } " " (r.detail) } } }
-                            td { @for c in &e.cut { div { code { (c) } } } }
+                            td {
+                                @for r in e.reasons.iter().take(MAX_LISTED) { div { code { (r.code.as_str()) } " " (r.detail) } }
+                                @if e.reasons.len() > MAX_LISTED { div class="muted" { "… " (e.reasons.len()) " reasons in all (" a href={ "/object/" (e.object) "?for=" (p) } { "explain" } ")" } }
+                            }
+                            td {
+                                @for c in e.cut.iter().take(MAX_LISTED) { div { code { (c) } } }
+                                @if e.cut.len() > MAX_LISTED { div class="muted" { "… " (e.cut.len()) " cuts in all" } }
+                            }
                         }
                     }
                 }
