@@ -79,7 +79,7 @@ def liaison_run(binary, bundle, work, budget):
     run("ingest", str(bundle), "--label", LABEL)
     ingest = time.monotonic() - t
     server = subprocess.Popen([binary, "--home", str(home), "serve", "--listen", "127.0.0.1:0",
-                               "--format", "json"], stdout=subprocess.PIPE,
+                               "--console", "off", "--format", "json"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
     try:
         info = json.loads(first_line(server, "liaison serve"))

@@ -19,6 +19,8 @@
 #                           database per test in it)
 #   LIAISON_REQUIRE_PG      =1: store tests must fail, not skip, without LIAISON_TEST_PG_URL
 #   LIAISON_BIN             the liaison binary the Python interop tests run
+#   LIAISON_REQUIRE_BROWSER =1: the console's browser test must fail, not skip, without
+#                           chromium and chromedriver (set once they are installed here)
 #
 # Works from any cwd. Output ends with the test runner's summary line.
 set -euo pipefail
@@ -69,6 +71,26 @@ pg_dir="$LIAISON_TEST_PG_DIR"
 export LIAISON_REQUIRE_PG=1
 echo "LIAISON_TEST_PG_URL=$LIAISON_TEST_PG_URL"
 echo "LIAISON_REQUIRE_PG=$LIAISON_REQUIRE_PG"
+
+section "headless chromium (console browser test)"
+# Debian's chromium and chromium-driver, installed only when missing (apt-get update once,
+# only then). Without root or without the packages the browser test skips, saying why.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing chromium and chromium-driver with apt-get"
+        apt-get update -qq >/dev/null || echo "apt-get update failed" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            chromium chromium-driver fonts-dejavu-core >/dev/null \
+            || echo "cannot install chromium: the console's browser test will skip" >&2
+    else
+        echo "chromium or chromedriver missing and no root to install them: the browser test will skip" >&2
+    fi
+fi
+if command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1; then
+    export LIAISON_REQUIRE_BROWSER=1
+    chromedriver --version
+fi
+echo "LIAISON_REQUIRE_BROWSER=${LIAISON_REQUIRE_BROWSER:-}"
 
 section "toolchain"
 cargo --version

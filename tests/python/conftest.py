@@ -148,7 +148,8 @@ def serve(home, *extra):
     stderr_path = home / "serve.stderr"
     stderr_file = open(stderr_path, "wb")
     process = subprocess.Popen(
-        [str(BIN), "--home", str(home), "serve", "--listen", "127.0.0.1:0", "--format", "json",
+        [str(BIN), "--home", str(home), "serve", "--listen", "127.0.0.1:0", "--console", "off",
+         "--format", "json",
          *extra],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@ mod demo;
 mod ledger;
 mod log;
 mod matching;
+mod operator;
 mod output;
 mod remote;
 mod serve;
@@ -46,6 +47,9 @@ enum Command {
     /// Partners and their agreements.
     #[command(subcommand)]
     Partner(PartnerCmd),
+    /// The people who use the web console (`serve --console`).
+    #[command(subcommand)]
+    Operator(OperatorCmd),
     /// Show or replace a partner's agreement.
     #[command(subcommand)]
     Agreement(AgreementCmd),
@@ -160,6 +164,10 @@ enum Command {
         /// it no metrics are served.
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9464")]
         metrics: Option<std::net::SocketAddr>,
+        /// Serve the operators' web console on this address (`off`: not at all). On loopback
+        /// it is plain HTTP; anywhere else it is HTTPS with the partners' certificate.
+        #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:8080")]
+        console: String,
     },
     /// Fetch what a partner releases to us (TAXII 2.1), from where the last pull stopped.
     Pull {
@@ -279,6 +287,25 @@ struct Reach {
     /// Environment variable holding the secret the partner gave us.
     #[arg(long, default_value = "LIAISON_PULL_SECRET")]
     secret_env: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum OperatorCmd {
+    /// Add an operator of the console, or give one a new role and password. The password
+    /// (12 characters at least) is read from standard input or an environment variable,
+    /// never from the command line; only its Argon2 hash is kept.
+    Add {
+        /// The login name (a-z, 0-9, `.`, `_`, `-`, starting with a letter).
+        name: String,
+        /// `analyst` (reads) or `officer` (also records consents).
+        #[arg(long)]
+        role: String,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        from_env: Option<String>,
+    },
+    /// The operators and their roles.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -445,6 +472,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Partner(PartnerCmd::Record { party, period }) => {
             curation::record(&home, &party, &period, fmt)
         }
+        Command::Operator(OperatorCmd::Add {
+            name,
+            role,
+            from_env,
+        }) => operator::add(&home, &name, &role, from_env.as_deref(), fmt),
+        Command::Operator(OperatorCmd::List) => operator::list(&home, fmt),
         Command::Partner(PartnerCmd::Secret { party, from_env }) => {
             commands::partner_secret(&home, &party, from_env.as_deref(), fmt)
         }
@@ -575,11 +608,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             insecure_http,
             metrics,
             region,
+            console,
         } => serve::serve(
             &home,
             serve::Listen {
                 partners: listen,
                 metrics,
+                console: serve::console_at(&console)?,
             },
             cert.as_deref(),
             key.as_deref(),

@@ -1,22 +1,36 @@
 //! `liaison serve`: the node's TAXII 2.1 server, over TLS. Without a certificate it makes a
 //! self-signed one on first start (kept in `tls/` in the node's home) and prints its
-//! fingerprint, which partners pin.
+//! fingerprint, which partners pin. Beside it, on a listener of its own, the operators' web
+//! console (plain HTTP on loopback; HTTPS with the same certificate anywhere else).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
+use liaison_console::{ConsoleConfig, ConsoleState};
 use liaison_release::Node;
 use liaison_server::{run, run_operator, self_signed, tls_config, AppState, Config};
 use serde_json::json;
 
 use crate::output::Format;
 
-/// Where `serve` listens: the partners' port, and the operators' one for metrics, if any.
+/// Where `serve` listens: the partners' port, the operators' one for metrics, if any, and
+/// the console's, if any.
 pub(crate) struct Listen {
     pub(crate) partners: SocketAddr,
     pub(crate) metrics: Option<SocketAddr>,
+    pub(crate) console: Option<SocketAddr>,
+}
+
+/// `--console`: an address, or `off`.
+pub(crate) fn console_at(text: &str) -> anyhow::Result<Option<SocketAddr>> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        anyhow!("--console: `{text}` is neither an address (e.g. 127.0.0.1:8080) nor `off`")
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -89,6 +103,36 @@ pub(crate) fn serve(
             Some(l) => Some(l.local_addr()?),
             None => None,
         };
+        if let Some(at) = listen.console {
+            if at.port() != 0 && (at == listen.partners || listen.metrics == Some(at)) {
+                return Err(anyhow!("--console {at}: the console needs a port of its own, never the partners' one"));
+            }
+            if !at.ip().is_loopback() && tls.is_none() {
+                return Err(anyhow!("--console {at}: off loopback the console is served over TLS only, and this server runs without (`--insecure-http`)"));
+            }
+        }
+        let console_listener = match listen.console {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} for the console"))?,
+            ),
+            None => None,
+        };
+        // Loopback: plain HTTP (the browser is on this machine). Elsewhere: the partners'
+        // certificate, and cookies marked `Secure`.
+        let console_tls = match &console_listener {
+            Some(l) if !l.local_addr()?.ip().is_loopback() => tls.clone(),
+            _ => None,
+        };
+        let console_url = match &console_listener {
+            Some(l) => Some(format!(
+                "{}://{}/",
+                if console_tls.is_some() { "https" } else { "http" },
+                l.local_addr()?
+            )),
+            None => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         match fmt {
             Format::Json => {
@@ -100,7 +144,8 @@ pub(crate) fn serve(
                     "{}",
                     json!({"party": party.as_str(), "listening": addr.to_string(), "url": format!("{scheme}://{addr}/"),
                            "certificate": cert, "fingerprint": fp,
-                           "metrics": metrics_addr.map(|a| format!("http://{a}/metrics"))})
+                           "metrics": metrics_addr.map(|a| format!("http://{a}/metrics")),
+                           "console": console_url})
                 );
             }
             Format::Human => {
@@ -114,10 +159,36 @@ pub(crate) fn serve(
                     Some(a) => println!("metrics http://{a}/metrics (operators only)"),
                     None => println!("no metrics (`--metrics ADDR` serves them to operators)"),
                 }
+                match &console_url {
+                    Some(u) => println!("console {u} (operators only: `liaison operator add`)"),
+                    None => println!("no console (`--console off`)"),
+                }
             }
         }
         std::io::Write::flush(&mut std::io::stdout())?;
-        let state = AppState::new(Arc::new(Mutex::new(node)), Config::default())?;
+        let node = Arc::new(Mutex::new(node));
+        let config = Config::default();
+        let state = AppState::new(Arc::clone(&node), config.clone())?;
+        let (stop_console, console_stopped) = tokio::sync::oneshot::channel::<()>();
+        let console = match console_listener {
+            Some(l) => {
+                let console_state = ConsoleState::new(
+                    node,
+                    ConsoleConfig {
+                        secure_cookies: console_tls.is_some(),
+                        ..ConsoleConfig::default()
+                    },
+                )?;
+                let config = config.clone();
+                Some(tokio::spawn(async move {
+                    liaison_console::run(l, console_tls, console_state, &config, async {
+                        let _ = console_stopped.await;
+                    })
+                    .await
+                }))
+            }
+            None => None,
+        };
         let (stop_operator, operator_stopped) = tokio::sync::oneshot::channel::<()>();
         let operator = operator.map(|l| {
             tokio::spawn(run_operator(l, state.clone(), async {
@@ -130,7 +201,11 @@ pub(crate) fn serve(
         };
         run(listener, tls, state, shutdown).await?;
         let _ = stop_operator.send(());
+        let _ = stop_console.send(());
         if let Some(task) = operator {
+            task.await??;
+        }
+        if let Some(task) = console {
             task.await??;
         }
         anyhow::Ok(())

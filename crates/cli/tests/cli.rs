@@ -579,7 +579,14 @@ fn serve(home: &Path) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
         .arg("--home")
         .arg(home)
-        .args(["serve", "--listen", "127.0.0.1:0", "--format", "json"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+        ])
+        .args(["--format", "json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1335,6 +1342,8 @@ fn serve_gives_metrics_on_the_operator_listener_only() {
             "127.0.0.1:0",
             "--metrics",
             "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
         ])
         .args(["--format", "json"])
         .stdout(std::process::Stdio::piped())
@@ -1576,4 +1585,113 @@ fn ingest_names_each_object_the_trust_boundary_refuses_and_stores_the_rest() {
     ))
     .unwrap();
     assert_eq!(x["owner"], "USA", "{x}");
+}
+
+/// `operator add` takes the password from stdin or an environment variable (never the
+/// command line) and records the change in the audit list; `serve` gives the console a
+/// listener of its own (plain HTTP on loopback, with its security headers), and refuses one
+/// off loopback without TLS.
+#[test]
+fn operators_and_the_console_listener() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("usa");
+    ok(&home, &["init", "--party", "USA"]);
+    let add = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+            .arg("--home")
+            .arg(&home)
+            .args(["operator", "add"])
+            .args(args)
+            .env("OTTO_PASSWORD", "officer-password-1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(add(&["ana", "--role", "analyst"], "analyst-password-1\n")
+        .status
+        .success());
+    let short = add(&["bob", "--role", "analyst"], "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("12"));
+    assert!(!add(&["bob", "--role", "boss"], "analyst-password-1\n")
+        .status
+        .success());
+    assert!(add(
+        &["otto", "--role", "officer", "--from-env", "OTTO_PASSWORD"],
+        ""
+    )
+    .status
+    .success());
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["operator", "list", "--format", "json"])).unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([{"operator": "ana", "role": "analyst"}, {"operator": "otto", "role": "officer"}])
+    );
+
+    let err = fails(
+        &home,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+            "--console",
+            "0.0.0.0:0",
+        ],
+    );
+    assert!(err.contains("TLS"), "{err}");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&home)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+        ])
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut served = Served {
+        child,
+        url: String::new(),
+        fingerprint: String::new(),
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(served.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let console = v["console"].as_str().unwrap();
+    let addr = console.trim_start_matches("http://").trim_end_matches('/');
+    assert_ne!(addr, v["listening"].as_str().unwrap());
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = tcp.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let lower = reply.to_lowercase();
+    assert!(
+        lower.contains("content-security-policy: default-src 'self'"),
+        "{reply}"
+    );
+    assert!(lower.contains("set-cookie: liaison_login="), "{reply}");
+    served.url = console.to_owned();
 }

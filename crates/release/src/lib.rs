@@ -18,6 +18,7 @@ mod log;
 mod matching;
 mod node;
 mod note_text;
+mod operators;
 mod preview;
 pub mod sample;
 mod trace;
@@ -46,6 +47,7 @@ pub use matching::{
     MatchError, PendingSet, PreparedMatch, Unreadable,
 };
 pub use node::Node;
+pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSWORD};
 pub use preview::{Entry, Export};
 pub use trace::{read_leak, Suspect, Trace};
 pub use view::{View, ViewEntry};

@@ -27,6 +27,6 @@ pub use config::Config;
 pub use error::ServerError;
 pub use handlers::{app, operator_app};
 pub use log::{ProofJson, ProofsJson, HEADER_LOG_SIZE};
-pub use serve::{run, run_operator};
+pub use serve::{run, run_operator, serve_router};
 pub use state::AppState;
 pub use tls::{fingerprint, self_signed, tls_config};

@@ -61,8 +61,9 @@ struct Shared {
     handshake_timeout: Duration,
 }
 
-/// Serves `router` on `listener` with the connection bounds of `config`.
-pub(crate) async fn serve_router(
+/// Serves `router` on `listener` (over TLS when `tls` is given) with the connection bounds of
+/// `config` until `shutdown` completes, then drains. The operators' console serves through it too.
+pub async fn serve_router(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,

@@ -6,12 +6,14 @@
 #![deny(missing_docs)]
 
 mod error;
+mod operators;
 mod postgres;
 mod record;
 pub mod releases;
 mod sqlite;
 
 pub use error::StoreError;
+pub use operators::{AuditRecord, OperatorRecord, OperatorStore};
 pub use postgres::PgStore;
 pub use record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
@@ -32,8 +34,9 @@ pub(crate) enum Along<'a> {
 }
 
 /// What the release pipeline needs from storage. Implementations must make [`Store::ingest`]
-/// atomic and keep versions by (`id`, version) unique.
-pub trait Store {
+/// atomic and keep versions by (`id`, version) unique. Operator accounts and the audit list
+/// are kept through [`OperatorStore`].
+pub trait Store: OperatorStore {
     /// The node's own identity, once `init` has run.
     fn node(&self) -> Result<Option<NodeRecord>, StoreError>;
     /// Records the node's identity; refuses to change the party of an initialised node.

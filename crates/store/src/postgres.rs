@@ -23,6 +23,7 @@ use ::postgres::{Client, NoTls, Row};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
+use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
@@ -128,6 +129,14 @@ CREATE TABLE IF NOT EXISTS match_queries (
     epoch bigint NOT NULL, count bigint NOT NULL, answered text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS match_queries_by_epoch ON match_queries (partner, epoch);
+CREATE TABLE IF NOT EXISTS operators (
+    name text COLLATE "C" PRIMARY KEY, role text NOT NULL, phc text NOT NULL,
+    created text NOT NULL, updated text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at text NOT NULL,
+    operator text NOT NULL, action text NOT NULL, target text NOT NULL, detail text NOT NULL
+);
 "#;
 
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
@@ -1368,4 +1377,78 @@ fn pg_charge(tx: &mut ::postgres::Transaction<'_>, charge: &MatchCharge) -> Resu
         ],
     )?;
     Ok(())
+}
+
+impl OperatorStore for PgStore {
+    fn put_operator(&mut self, o: &OperatorRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO operators (name, role, phc, created, updated) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, phc = excluded.phc,
+                 updated = excluded.updated",
+            &[&o.name, &o.role, &o.phc, &o.created, &o.updated],
+        )?;
+        Ok(())
+    }
+
+    fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        self.client()?
+            .query_opt(
+                "SELECT name, role, phc, created, updated FROM operators WHERE name = $1",
+                &[&name],
+            )?
+            .map(|r| pg_operator(&r))
+            .transpose()
+    }
+
+    fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        self.client()?
+            .query(
+                "SELECT name, role, phc, created, updated FROM operators ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(pg_operator)
+            .collect()
+    }
+
+    fn add_audit(&mut self, e: &AuditRecord) -> Result<i64, StoreError> {
+        let row = self.client.get_mut().query_one(
+            "INSERT INTO audit (at, operator, action, target, detail) VALUES ($1, $2, $3, $4, $5)
+             RETURNING seq",
+            &[&e.at, &e.operator, &e.action, &e.target, &e.detail],
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn audit(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.client()?
+            .query(
+                "SELECT seq, at, operator, action, target, detail FROM audit
+                 WHERE $1::bigint IS NULL OR seq < $1 ORDER BY seq DESC LIMIT $2",
+                &[&before, &limit],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    seq: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    operator: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn pg_operator(r: &Row) -> Result<OperatorRecord, StoreError> {
+    Ok(OperatorRecord {
+        name: r.try_get(0)?,
+        role: r.try_get(1)?,
+        phc: r.try_get(2)?,
+        created: r.try_get(3)?,
+        updated: r.try_get(4)?,
+    })
 }

@@ -20,6 +20,7 @@ use liaison_stix::{StixObject, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::error::StoreError;
+use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
@@ -86,6 +87,14 @@ CREATE TABLE IF NOT EXISTS partner_keys (party TEXT NOT NULL, kind TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS agreement_notes (
     partner TEXT NOT NULL, side TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
     note TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (partner, side)
+);
+CREATE TABLE IF NOT EXISTS operators (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, phc TEXT NOT NULL, created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, operator TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL
 );
 ";
 
@@ -1580,6 +1589,74 @@ pub(crate) fn check_continues(stored: u64, hashes: &[(u64, [u8; 32])]) -> Result
         }
     }
     Ok(())
+}
+
+impl OperatorStore for SqliteStore {
+    fn put_operator(&mut self, o: &OperatorRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO operators (name, role, phc, created, updated) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, phc = excluded.phc,
+                 updated = excluded.updated",
+            params![o.name, o.role, o.phc, o.created, o.updated],
+        )?;
+        Ok(())
+    }
+
+    fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, role, phc, created, updated FROM operators WHERE name = ?1",
+                [name],
+                sqlite_operator,
+            )
+            .optional()?)
+    }
+
+    fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, role, phc, created, updated FROM operators ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], sqlite_operator)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_audit(&mut self, e: &AuditRecord) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO audit (at, operator, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![e.at, e.operator, e.action, e.target, e.detail],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn audit(&self, before: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at, operator, action, target, detail FROM audit
+             WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![before, limit], |r| {
+            Ok(AuditRecord {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                operator: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn sqlite_operator(r: &Row<'_>) -> rusqlite::Result<OperatorRecord> {
+    Ok(OperatorRecord {
+        name: r.get(0)?,
+        role: r.get(1)?,
+        phc: r.get(2)?,
+        created: r.get(3)?,
+        updated: r.get(4)?,
+    })
 }
 
 #[cfg(test)]

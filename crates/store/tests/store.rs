@@ -9,8 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    AgreementNoteRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord,
-    PartnerRecord, PgStore, RefusalKind, SqliteStore, Store, StoreError,
+    AgreementNoteRecord, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
+    NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore, RefusalKind, SqliteStore, Store,
+    StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -1532,6 +1533,91 @@ fn upgrades_are_kept_beside_the_object() {
             seen,
             [(tool.id().to_string(), 2), (plain.id().to_string(), 0)],
             "{name}"
+        );
+    }
+}
+
+#[test]
+fn operators_and_the_audit_list() {
+    for (name, mut store, _keep) in backends() {
+        let generation = store.generation().unwrap();
+        let mut alice = OperatorRecord {
+            name: "alice".into(),
+            role: "analyst".into(),
+            phc: "$argon2id$v=19$one".into(),
+            created: "2026-11-30T10:00:00.000Z".into(),
+            updated: "2026-11-30T10:00:00.000Z".into(),
+        };
+        store.put_operator(&alice).unwrap();
+        store
+            .put_operator(&OperatorRecord {
+                name: "bob".into(),
+                role: "officer".into(),
+                ..alice.clone()
+            })
+            .unwrap();
+        assert_eq!(
+            store.operator("alice").unwrap().as_ref(),
+            Some(&alice),
+            "{name}"
+        );
+        assert_eq!(store.operator("carol").unwrap(), None, "{name}");
+        // Adding again replaces the role and the password, keeps the creation time.
+        alice.role = "officer".into();
+        alice.phc = "$argon2id$v=19$two".into();
+        alice.updated = "2026-11-30T11:00:00.000Z".into();
+        store
+            .put_operator(&OperatorRecord {
+                created: "ignored".into(),
+                ..alice.clone()
+            })
+            .unwrap();
+        assert_eq!(
+            store.operator("alice").unwrap().as_ref(),
+            Some(&alice),
+            "{name}"
+        );
+        let names: Vec<String> = store
+            .operators()
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["alice", "bob"], "{name}");
+
+        let mut seqs = Vec::new();
+        for i in 0..5 {
+            seqs.push(
+                store
+                    .add_audit(&AuditRecord {
+                        seq: 0,
+                        at: format!("2026-11-30T12:00:0{i}.000Z"),
+                        operator: "bob".into(),
+                        action: "consent".into(),
+                        target: format!("report--{i}"),
+                        detail: "to RUS".into(),
+                    })
+                    .unwrap(),
+            );
+        }
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{name}: seq rises");
+        let newest = store.audit(None, 2).unwrap();
+        let targets: Vec<&str> = newest.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(targets, ["report--4", "report--3"], "{name}: newest first");
+        assert_eq!(newest[0].seq, seqs[4]);
+        let older = store.audit(Some(newest[1].seq), 10).unwrap();
+        let targets: Vec<&str> = older.iter().map(|a| a.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            ["report--2", "report--1", "report--0"],
+            "{name}: paged"
+        );
+        assert_eq!(older[2].operator, "bob");
+        assert_eq!(older[2].detail, "to RUS");
+        assert_eq!(
+            store.generation().unwrap(),
+            generation,
+            "{name}: operators and audit do not change what partners see"
         );
     }
 }

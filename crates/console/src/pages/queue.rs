@@ -1,0 +1,124 @@
+//! The release queue of one partner: the decision on every object we hold for it, with every
+//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`).
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use liaison_store::Store;
+use maud::html;
+use serde::Deserialize;
+
+use super::{decision_class, given, page_of, partner, partners, query, render};
+use crate::auth::Signed;
+use crate::error::Refusal;
+use crate::state::ConsoleState;
+
+/// The most reasons and cuts listed per object on a page of the queue (a report may cut a
+/// thousand references); the object's page lists them all.
+const MAX_LISTED: usize = 12;
+
+/// GET /queue: the partners, each with a link to its queue.
+pub(crate) async fn index<S: Store + Send + 'static>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+) -> Result<Response, Refusal> {
+    let all = state.with_node(|node| partners(node)).await?;
+    let body = html! {
+        main {
+            h1 { "Release queue" }
+            p class="muted" { "What each partner would receive now, and what is held, with the reasons." }
+            ul { @for p in &all { li { a href={ "/queue/" (p) } { (p) } } } }
+        }
+    };
+    Ok(render("Release queue", &signed, body))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Filters {
+    decision: Option<String>,
+    page: Option<usize>,
+}
+
+/// GET /queue/{partner}.
+pub(crate) async fn page<S: Store + Send + 'static>(
+    State(state): State<ConsoleState<S>>,
+    signed: Signed,
+    Path(who): Path<String>,
+    Query(f): Query<Filters>,
+) -> Result<Response, Refusal> {
+    let st = state.clone();
+    let (p, entries) = state
+        .with_node(move |node| {
+            let p = partner(node, &who)?;
+            let entries = st.inner.preview(node, &p)?;
+            Ok((p, entries))
+        })
+        .await?;
+    let decision = given(&f.decision).map(str::to_owned);
+    let mut counts = [0usize; 3];
+    for e in entries.iter() {
+        counts[match e.decision.as_str() {
+            "release" => 0,
+            "tearline" => 1,
+            _ => 2,
+        }] += 1;
+    }
+    let keep =
+        |e: &liaison_release::Entry| decision.as_deref().is_none_or(|d| e.decision.as_str() == d);
+    let (pager, shown) = page_of(
+        &entries,
+        decision
+            .is_some()
+            .then_some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
+        f.page,
+        state.config().page_size,
+    );
+    let path = format!("/queue/{p}");
+    let q = query(&[("decision", &f.decision)]);
+    let body = html! {
+        main {
+            h1 { "Release queue for " (p) }
+            p class="counts" {
+                span class="release" { (counts[0]) " release" }
+                span class="tearline" { (counts[1]) " at the tear line" }
+                span class="withhold" { (counts[2]) " withheld" }
+            }
+            form class="filters" method="get" action=(path) {
+                label { "Decision"
+                    select name="decision" {
+                        option value="" { "any" }
+                        @for d in ["release", "tearline", "withhold"] {
+                            option value=(d) selected[decision.as_deref() == Some(d)] { (d) }
+                        }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            (pager.nav(&path, &q))
+            table {
+                thead { tr { th { "Object" } th { "Type" } th { "Decision" } th { "Reasons" } th { "Cut" } } }
+                tbody {
+                    @for e in &shown {
+                        tr {
+                            td class="id" { a href={ "/object/" (e.object) "?for=" (p) } { (e.object) } }
+                            td { (e.object_type) }
+                            td class=(decision_class(e.decision.as_str())) {
+                                (e.decision.as_str())
+                                @if let Some(t) = &e.tearline { br; span class="id" { "→ " (t) } }
+                            }
+                            td {
+                                @for r in e.reasons.iter().take(MAX_LISTED) { div { code { (r.code.as_str()) } " " (r.detail) } }
+                                @if e.reasons.len() > MAX_LISTED { div class="muted" { "… " (e.reasons.len()) " reasons in all (" a href={ "/object/" (e.object) "?for=" (p) } { "explain" } ")" } }
+                            }
+                            td {
+                                @for c in e.cut.iter().take(MAX_LISTED) { div { code { (c) } } }
+                                @if e.cut.len() > MAX_LISTED { div class="muted" { "… " (e.cut.len()) " cuts in all" } }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager.nav(&path, &q))
+        }
+    };
+    Ok(render(&format!("Release queue for {p}"), &signed, body))
+}
