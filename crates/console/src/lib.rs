@@ -44,6 +44,7 @@ pub fn app<S: Store + Send + 'static>(state: ConsoleState<S>) -> Router {
         .route("/object/{id}/consent", post(pages::object::consent::<S>))
         .route("/log", get(pages::log::page::<S>))
         .route("/ledger", get(pages::ledger::page::<S>))
+        .route("/records", get(pages::records::page::<S>))
         .route(
             "/trace",
             get(pages::trace::form_page).post(pages::trace::trace::<S>),

@@ -1,5 +1,7 @@
 //! The inbox: every version partners sent us, newest first, with the label and grading it
-//! came under; filters by partner, type and label (a part of the banner line).
+//! came under, whether an independent source corroborates it and whether it is circular
+//! reporting (from the curation engine, `liaison assess`); filters by partner, type and label
+//! (a part of the banner line).
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -33,6 +35,10 @@ pub(crate) struct Row {
     name: String,
     banners: Vec<String>,
     grading: Option<String>,
+    /// Whether an independent source corroborates one of its claims.
+    corroborated: bool,
+    /// Its circular-reporting flag (`already-held`, `own-reporting`) and what it echoes.
+    echo: Option<(String, Option<String>)>,
 }
 
 /// GET /inbox.
@@ -91,7 +97,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             }
             (pager.nav("/inbox", &q))
             table {
-                thead { tr { th { "Added" } th { "From" } th { "Type" } th { "Object" } th { "Label" } th { "Grading" } } }
+                thead { tr { th { "Added" } th { "From" } th { "Type" } th { "Object" } th { "Label" } th { "Grading" } th { "Corroborated" } th { "Circular" } } }
                 tbody {
                     @for r in &rows {
                         tr {
@@ -104,6 +110,13 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                             }
                             td { @for b in &r.banners { div { (b) } } }
                             td { (r.grading.as_deref().unwrap_or("—")) }
+                            td { @if r.corroborated { span class="release" { "yes" } } @else { "—" } }
+                            td {
+                                @if let Some((kind, echoes)) = &r.echo {
+                                    span class="withhold" { (kind) }
+                                    @if let Some(x) = echoes { br; a class="id" href={ "/object/" (x) } { (x) } }
+                                } @else { "—" }
+                            }
                         }
                     }
                 }
@@ -117,6 +130,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
 /// Every version every partner sent, newest first, with the labels it came under.
 fn rows<S: Store>(node: &Node<S>, partners: &[Party]) -> Result<Vec<Row>, Refusal> {
     let markings = node.markings().map_err(Refusal::internal)?;
+    let engine = node.curation().map_err(Refusal::internal)?;
     let mut rows = Vec::new();
     for p in partners {
         let inbound = node.inbound_view(p).map_err(Refusal::internal)?;
@@ -128,7 +142,13 @@ fn rows<S: Store>(node: &Node<S>, partners: &[Party]) -> Result<Vec<Row>, Refusa
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
+            let echo = engine
+                .echo(&e.id)
+                .map(|x| (x.kind.as_str().to_owned(), x.echoes));
+            let corroborated = engine.corroborated_by(&e.id).is_some();
             rows.push(Row {
+                corroborated,
+                echo,
                 added: e.date_added.to_string(),
                 partner: p.to_string(),
                 object_type: e.object_type,

@@ -8,6 +8,7 @@ pub(crate) mod ledger;
 pub(crate) mod log;
 pub(crate) mod object;
 pub(crate) mod queue;
+pub(crate) mod records;
 pub(crate) mod trace;
 pub(crate) mod view;
 

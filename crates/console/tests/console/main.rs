@@ -331,6 +331,7 @@ async fn every_page_has_the_security_headers_no_script_no_inline_style_and_is_sm
         "/agreements",
         "/log",
         "/ledger",
+        "/records",
         "/trace",
         "/audit",
     ];
@@ -577,6 +578,46 @@ async fn an_officers_consent_goes_through_the_policy_and_is_audited() {
         .any(|e| e.action == "operator_add" && e.target == ANALYST.0));
     let page = c.get("/audit", Some(&cookie)).await;
     assert!(page.body.contains("consent") && page.body.contains(ASSESSMENT));
+}
+
+#[tokio::test]
+async fn the_inbox_flags_circular_reporting_and_records_show_each_partners_track_record() {
+    let c = console();
+    {
+        let mut node = c.node.lock().unwrap();
+        let from = |p: &str| IngestOptions {
+            default_label: None,
+            source: Some(party(p)),
+        };
+        node.add_partner(&party("GBR"), liaison_release::sample::GBR_AGREEMENT)
+            .unwrap();
+        node.ingest(
+            &liaison_release::sample::rus_knf_bundle().unwrap(),
+            &from("RUS"),
+            &mut |_| {},
+        )
+        .unwrap();
+        node.ingest(
+            &liaison_release::sample::gbr_relay_bundle().unwrap(),
+            &from("GBR"),
+            &mut |_| {},
+        )
+        .unwrap();
+    }
+    let (cookie, _) = c.login(ANALYST).await;
+    let inbox = c.get("/inbox?partner=GBR&type=report", Some(&cookie)).await;
+    assert!(inbox.body.contains(liaison_release::sample::GBR_RELAY));
+    assert!(inbox.body.contains("already-held"), "{}", inbox.body);
+    assert!(inbox.body.contains(liaison_release::sample::RUS_KNF_REPORT));
+    let records = c.get("/records", Some(&cookie)).await;
+    assert_eq!(records.status, StatusCode::OK);
+    check_page("/records", &records);
+    for p in ["GBR", "ISR", "RUS"] {
+        assert!(records.body.contains(&format!("<h2>{p}</h2>")), "{p}");
+    }
+    assert!(records.body.contains(
+        "RUS calls 1 entity `terrorist` (threat_actor_types) that no independent source does"
+    ));
 }
 
 #[tokio::test]
