@@ -67,7 +67,7 @@ pub struct Explanation {
 }
 
 /// A label as a banner line, with what the banner cannot show (who must consent).
-pub(crate) fn describe(r: Result<&Restriction, Fault>) -> String {
+pub fn describe(r: Result<&Restriction, Fault>) -> String {
     match r {
         Err(Fault::InvalidLabel(d)) => format!("(cannot be evaluated: {d})"),
         Err(Fault::Cycle) => "(derivation cycle)".to_owned(),

@@ -33,7 +33,7 @@ pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MA
 pub use curation::{AssessReport, GRADING_PROPERTY};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
-pub use explain::{Derivation, Explanation, Lineage};
+pub use explain::{describe, Derivation, Explanation, Lineage};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
 pub use ingest::{IngestOptions, IngestSummary};
 pub use ledger::Ledger;

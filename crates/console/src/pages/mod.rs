@@ -13,8 +13,8 @@ pub(crate) mod trace;
 pub(crate) mod view;
 
 use axum::response::{IntoResponse, Redirect, Response};
-use liaison_labels::{Banner, Party};
-use liaison_policy::{Fault, Markings};
+use liaison_labels::Party;
+use liaison_policy::Markings;
 use liaison_release::Node;
 use liaison_store::Store;
 use maud::{html, Markup};
@@ -196,35 +196,7 @@ pub(crate) fn labels_of(object: &Value, markings: &Markings) -> (Vec<String>, Op
 }
 
 /// An effective label as a banner line (as `liaison explain` writes it).
-pub(crate) fn describe(r: Result<&liaison_labels::Restriction, Fault>) -> String {
-    match r {
-        Err(Fault::InvalidLabel(_)) => "(cannot be evaluated)".to_owned(),
-        Err(Fault::Cycle) => "(derivation cycle)".to_owned(),
-        Ok(r) => {
-            let banner = Banner {
-                classification: r.classification,
-                compartments: r.compartments.clone(),
-                controls: r.controls.clone(),
-                rel_to: if r.rel_to.is_empty() {
-                    None
-                } else {
-                    Some(r.rel_to.clone())
-                },
-                tlp: r.tlp,
-                pap: r.pap,
-            };
-            let mut s = banner.to_string();
-            if r.rel_to.is_empty() {
-                s.push_str(" (releasable to nobody)");
-            }
-            if !r.consent_from.is_empty() {
-                let who: Vec<&str> = r.consent_from.iter().map(Party::as_str).collect();
-                s.push_str(&format!(" [ORCON: consent of {}]", who.join(", ")));
-            }
-            s
-        }
-    }
-}
+pub(crate) use liaison_release::describe;
 
 /// A CSS class for a decision.
 pub(crate) fn decision_class(decision: &str) -> &'static str {
