@@ -128,8 +128,8 @@ impl Served {
         authorization: Option<&str>,
     ) -> std::io::Result<String> {
         let tcp = connect_from(from, self.addr).await?;
-        let name = rustls::pki_types::ServerName::try_from("localhost")
-            .map_err(std::io::Error::other)?;
+        let name =
+            rustls::pki_types::ServerName::try_from("localhost").map_err(std::io::Error::other)?;
         let mut tls = self.connector.connect(name, tcp).await?;
         let auth = authorization
             .map(|a| format!("Authorization: {a}\r\n"))
