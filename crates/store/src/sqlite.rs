@@ -239,6 +239,24 @@ impl Drop for Checkpointer {
 }
 
 impl SqliteStore {
+    /// A log append (with what goes `along` with it) that is durable when it returns: its
+    /// commit syncs the WAL (`synchronous = FULL`) while ingest keeps NORMAL. The pragma cannot
+    /// change inside a transaction, so it is set around it.
+    fn durable_append(
+        &mut self,
+        along: Along<'_>,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<(u64, Vec<Timestamp>), StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = sqlite_log_append(&mut self.conn, along, entries, openings, hashes);
+        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let done = result?;
+        reset?;
+        Ok(done)
+    }
+
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path)?;
@@ -1059,14 +1077,9 @@ impl Store for SqliteStore {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
-        // Durable when acknowledged: this transaction's commit syncs the WAL (FULL), while
-        // ingest keeps NORMAL. The pragma cannot change inside a transaction.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(&mut self.conn, Along::Nothing, entries, openings, hashes);
-        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        let (size, _) = result?;
-        reset?;
-        Ok(size)
+        Ok(self
+            .durable_append(Along::Nothing, entries, openings, hashes)?
+            .0)
     }
 
     fn log_append_match(
@@ -1076,18 +1089,9 @@ impl Store for SqliteStore {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<u64, StoreError> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(
-            &mut self.conn,
-            Along::Match(charge),
-            entries,
-            openings,
-            hashes,
-        );
-        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        let (size, _) = result?;
-        reset?;
-        Ok(size)
+        Ok(self
+            .durable_append(Along::Match(charge), entries, openings, hashes)?
+            .0)
     }
 
     fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
@@ -1115,18 +1119,9 @@ impl Store for SqliteStore {
         openings: &[LogOpening],
         hashes: &[(u64, [u8; 32])],
     ) -> Result<Vec<Timestamp>, StoreError> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = sqlite_log_append(
-            &mut self.conn,
-            Along::Releases(partner, keys),
-            entries,
-            openings,
-            hashes,
-        );
-        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
-        let (_, times) = result?;
-        reset?;
-        Ok(times)
+        Ok(self
+            .durable_append(Along::Releases(partner, keys), entries, openings, hashes)?
+            .1)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
