@@ -42,6 +42,58 @@ use crate::node::Node;
 /// The property an analyst's grading travels in, on an `opinion` of ours.
 pub const GRADING_PROPERTY: &str = "x_liaison_grading";
 
+/// The curation engine over a node's holdings, with the gradings and contradictions that
+/// partners' track records are made of.
+pub struct Curated {
+    /// The engine: assessments, corroboration, echoes, framing.
+    pub engine: Engine,
+    /// Each partner's items as graded, by the partner they came from.
+    graded: Vec<(Party, Graded)>,
+    /// Items an opinion of ours disagrees with.
+    contradicted: Vec<OutcomeEvent>,
+}
+
+impl std::fmt::Debug for Curated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Curated")
+            .field("items", &self.engine.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Curated {
+    /// `partner`'s track record per `period`: its items' gradings, and when each was first
+    /// corroborated by an independent source or contradicted by us.
+    pub fn record(&self, partner: &Party, period: Period) -> TrackRecord {
+        let graded: Vec<Graded> = self
+            .graded
+            .iter()
+            .filter(|(from, _)| from == partner)
+            .map(|(_, g)| g.clone())
+            .collect();
+        let theirs: HashSet<&str> = graded.iter().map(|g| g.item.as_str()).collect();
+        let mut outcomes: Vec<OutcomeEvent> = graded
+            .iter()
+            .filter_map(|g| {
+                self.engine
+                    .corroborated_by(&g.item)
+                    .map(|(_, at)| OutcomeEvent {
+                        item: g.item.clone(),
+                        at,
+                        outcome: Outcome::Corroborated,
+                    })
+            })
+            .collect();
+        outcomes.extend(
+            self.contradicted
+                .iter()
+                .filter(|c| theirs.contains(c.item.as_str()))
+                .cloned(),
+        );
+        track_record(partner.clone(), &graded, &outcomes, period)
+    }
+}
+
 /// `liaison assess ID`: the engine's assessment of one object, with its partner's record.
 #[derive(Debug, Clone, Serialize)]
 pub struct AssessReport {
@@ -295,25 +347,63 @@ impl<S: Store> Node<S> {
         Ok(items)
     }
 
-    /// The curation engine over everything held, computed from scratch.
-    pub fn curation(&self) -> Result<Engine, ReleaseError> {
+    /// The curation engine over everything held, computed from scratch, with what partners'
+    /// track records need beside it: built once, asked many times.
+    pub fn curation(&self) -> Result<Curated, ReleaseError> {
         let held = self.held_objects()?;
         let items = self.items(&held)?;
-        Engine::from_items(self.party.clone(), items)
-            .map_err(|e| ReleaseError::Curation(e.to_string()))
+        let graded: Vec<(Party, Graded)> = items
+            .iter()
+            .filter(|i| i.source != self.party)
+            .map(|i| {
+                (
+                    i.source.clone(),
+                    Graded {
+                        item: i.id.clone(),
+                        at: i.time.clone(),
+                        grading: i.grading,
+                    },
+                )
+            })
+            .collect();
+        // Contradicted: an opinion of ours that disagrees with an item.
+        let mut contradicted = Vec::new();
+        for s in &held {
+            let p = s.object.props();
+            let disagrees = s.object.object_type() == "opinion"
+                && s.source == "local"
+                && matches!(
+                    p.get("opinion").and_then(Value::as_str),
+                    Some("disagree" | "strongly-disagree")
+                );
+            if disagrees {
+                for target in strings_raw(p.get("object_refs")) {
+                    contradicted.push(OutcomeEvent {
+                        item: target,
+                        at: s.date_added.clone(),
+                        outcome: Outcome::Contradicted,
+                    });
+                }
+            }
+        }
+        let engine = Engine::from_items(self.party.clone(), items)
+            .map_err(|e| ReleaseError::Curation(e.to_string()))?;
+        Ok(Curated {
+            engine,
+            graded,
+            contradicted,
+        })
     }
 
     /// `liaison assess ID`: how much one held object is worth and why.
     pub fn assess(&self, id: &str) -> Result<AssessReport, ReleaseError> {
-        let engine = self.curation()?;
-        let assessment = engine
+        let curated = self.curation()?;
+        let assessment = curated
+            .engine
             .assess(id)
             .ok_or_else(|| ReleaseError::UnknownObject(id.to_owned()))?;
-        let track_record = if assessment.from == self.party {
-            None
-        } else {
-            Some(self.record_in(&engine, &assessment.from, Period::Month)?)
-        };
+        let track_record = (assessment.from != self.party)
+            .then(|| curated.record(&assessment.from, Period::Month));
         Ok(AssessReport {
             assessment,
             track_record,
@@ -322,7 +412,7 @@ impl<S: Store> Node<S> {
 
     /// Circular reporting: every item flagged, with its evidence.
     pub fn echoes(&self) -> Result<Vec<Echo>, ReleaseError> {
-        let mut e: Vec<Echo> = self.curation()?.echoes().collect();
+        let mut e: Vec<Echo> = self.curation()?.engine.echoes().collect();
         e.sort_by(|a, b| a.item.cmp(&b.item));
         Ok(e)
     }
@@ -335,70 +425,14 @@ impl<S: Store> Node<S> {
         period: Period,
     ) -> Result<TrackRecord, ReleaseError> {
         self.agreement(partner)?;
-        let engine = self.curation()?;
-        self.record_in(&engine, partner, period)
-    }
-
-    fn record_in(
-        &self,
-        engine: &Engine,
-        partner: &Party,
-        period: Period,
-    ) -> Result<TrackRecord, ReleaseError> {
-        let held = self.held_objects()?;
-        let items = self.items(&held)?;
-        let mut graded = Vec::new();
-        let mut outcomes = Vec::new();
-        let theirs: HashSet<&str> = items
-            .iter()
-            .filter(|i| &i.source == partner)
-            .map(|i| i.id.as_str())
-            .collect();
-        for item in items.iter().filter(|i| &i.source == partner) {
-            graded.push(Graded {
-                item: item.id.clone(),
-                at: item.time.clone(),
-                grading: item.grading,
-            });
-            if let Some((_, when)) = engine.corroborated_by(&item.id) {
-                outcomes.push(OutcomeEvent {
-                    item: item.id.clone(),
-                    at: when,
-                    outcome: Outcome::Corroborated,
-                });
-            }
-        }
-        // Contradicted: an opinion of ours that disagrees with one of its items.
-        for s in &held {
-            let p = s.object.props();
-            if s.object.object_type() != "opinion" || s.source != "local" {
-                continue;
-            }
-            let disagrees = matches!(
-                p.get("opinion").and_then(Value::as_str),
-                Some("disagree" | "strongly-disagree")
-            );
-            if !disagrees {
-                continue;
-            }
-            for target in strings_raw(p.get("object_refs")) {
-                if theirs.contains(target.as_str()) {
-                    outcomes.push(OutcomeEvent {
-                        item: target,
-                        at: s.date_added.clone(),
-                        outcome: Outcome::Contradicted,
-                    });
-                }
-            }
-        }
-        Ok(track_record(partner.clone(), &graded, &outcomes, period))
+        Ok(self.curation()?.record(partner, period))
     }
 
     /// `liaison framing --partner P`: where `partner`'s characterisation of entities diverges
     /// from every independent other source's and ours.
     pub fn framing(&self, partner: &Party) -> Result<Framing, ReleaseError> {
         self.agreement(partner)?;
-        Ok(self.curation()?.framing(partner))
+        Ok(self.curation()?.engine.framing(partner))
     }
 
     /// An analyst grades (or re-grades) held object `id`: an `opinion` of ours citing it, with

@@ -30,7 +30,7 @@ pub use agreement::{
     THEIRS,
 };
 pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
-pub use curation::{AssessReport, GRADING_PROPERTY};
+pub use curation::{AssessReport, Curated, GRADING_PROPERTY};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{describe, Derivation, Explanation, Lineage};

@@ -130,7 +130,8 @@ pub(crate) async fn page<S: Store + Send + 'static>(
 /// Every version every partner sent, newest first, with the labels it came under.
 fn rows<S: Store>(node: &Node<S>, partners: &[Party]) -> Result<Vec<Row>, Refusal> {
     let markings = node.markings().map_err(Refusal::internal)?;
-    let engine = node.curation().map_err(Refusal::internal)?;
+    let curated = node.curation().map_err(Refusal::internal)?;
+    let engine = &curated.engine;
     let mut rows = Vec::new();
     for p in partners {
         let inbound = node.inbound_view(p).map_err(Refusal::internal)?;

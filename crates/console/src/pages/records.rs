@@ -37,15 +37,12 @@ pub(crate) async fn page<S: Store + Send + 'static>(
 ) -> Result<Response, Refusal> {
     let all: Vec<(TrackRecord, Framing)> = state
         .with_node(|node| {
-            let mut out = Vec::new();
-            for p in partners(node)? {
-                let record = node
-                    .partner_record(&p, Period::Month)
-                    .map_err(Refusal::internal)?;
-                let framing = node.framing(&p).map_err(Refusal::internal)?;
-                out.push((record, framing));
-            }
-            Ok(out)
+            // One engine for every partner's record and framing.
+            let curated = node.curation().map_err(Refusal::internal)?;
+            Ok(partners(node)?
+                .iter()
+                .map(|p| (curated.record(p, Period::Month), curated.engine.framing(p)))
+                .collect())
         })
         .await?;
     let body = html! {
