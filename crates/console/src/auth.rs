@@ -77,17 +77,7 @@ fn same(a: &str, b: &str) -> bool {
 pub(crate) fn random_token() -> Result<String, Refusal> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(Refusal::internal)?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
+    Ok(liaison_release::hex(&bytes))
 }
 
 fn session_key(token: &str) -> [u8; 32] {

@@ -108,10 +108,6 @@ fn protocol(partner: &Party, detail: impl std::fmt::Display) -> ExchangeError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Asks `partner` (at `remote`) which of `selectors` it holds. `progress` is told the keys
 /// evaluated so far and the total.
 pub async fn match_selectors(
@@ -146,7 +142,7 @@ pub async fn match_selectors(
     let set = EpochSet::from_bytes(&bytes).map_err(|e| protocol(partner, e))?;
     let digest = liaison_release::sha256_hex(&bytes);
     if digest != info.epoch_set_sha256
-        || hex(&set.public_key.0) != info.public_key
+        || liaison_release::hex(&set.public_key.0) != info.public_key
         || set.epoch.0 != info.epoch
     {
         return Err(protocol(

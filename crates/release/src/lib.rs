@@ -39,7 +39,7 @@ pub use ingest::{IngestOptions, IngestSummary};
 pub use ledger::Ledger;
 pub use liaison_grading::grading_factor;
 pub use log::{
-    origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
+    hex, origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
     PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
 };
 pub use matching::{

@@ -430,24 +430,38 @@ impl<S: Store> Node<S> {
         for record in self.store.partners()? {
             let party =
                 Party::parse(&record.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
-            let Some(terms) = self.agreement(&party)?.matching else {
-                continue;
-            };
-            let epoch = terms.epoch_at(now);
-            let usage = self.store.match_usage(party.as_str(), epoch)?;
-            out.push(MatchBudget {
-                partner: party.to_string(),
-                epoch,
-                budget: terms.budget_per_epoch,
-                used: usage.used,
-                queries: usage.queries,
-                last: usage.last,
-                max_set_size: terms.max_set_size,
-                epoch_hours: terms.epoch_hours,
-                next_epoch_in: terms.seconds_to_next_epoch(now),
-            });
+            if let Some(terms) = self.agreement(&party)?.matching {
+                out.push(self.budget_under(&party, terms, now)?);
+            }
         }
         Ok(out)
+    }
+
+    /// `asker`'s matching budget this epoch, or [`MatchError::NotAgreed`].
+    pub fn match_budget(&self, asker: &Party, now: u64) -> Result<MatchBudget, ReleaseError> {
+        let terms = self.matching_terms(asker)?;
+        self.budget_under(asker, terms, now)
+    }
+
+    fn budget_under(
+        &self,
+        party: &Party,
+        terms: Matching,
+        now: u64,
+    ) -> Result<MatchBudget, ReleaseError> {
+        let epoch = terms.epoch_at(now);
+        let usage = self.store.match_usage(party.as_str(), epoch)?;
+        Ok(MatchBudget {
+            partner: party.to_string(),
+            epoch,
+            budget: terms.budget_per_epoch,
+            used: usage.used,
+            queries: usage.queries,
+            last: usage.last,
+            max_set_size: terms.max_set_size,
+            epoch_hours: terms.epoch_hours,
+            next_epoch_in: terms.seconds_to_next_epoch(now),
+        })
     }
 }
 

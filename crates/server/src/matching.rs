@@ -124,12 +124,7 @@ async fn info<S: Store + Send + 'static>(
     let set = publication(&state, &asker).await?;
     let body = state
         .with_node(move |node| {
-            let now = unix_now();
-            let budgets = node.match_budgets(now).map_err(ApiError::internal)?;
-            let mine = budgets
-                .into_iter()
-                .find(|b| b.partner == asker.as_str())
-                .ok_or_else(|| ApiError::internal("matching terms vanished"))?;
+            let mine = node.match_budget(&asker, unix_now()).map_err(refusal)?;
             Ok(serde_json::json!({
                 "epoch": set.epoch,
                 "normaliser_version": NORMALISER_VERSION,
