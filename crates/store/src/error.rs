@@ -5,7 +5,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     /// The PostgreSQL server or the connection to it failed.
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_detail(.0))]
     Postgres(#[from] ::postgres::Error),
     /// The store was used again from inside one of its own scans (PostgreSQL: one connection).
     #[error("the store is busy with a scan; it cannot be used from inside the scan's callback")]
@@ -72,4 +72,16 @@ pub enum StoreError {
         /// Selectors left.
         remaining: u64,
     },
+}
+
+/// What the PostgreSQL client's own message leaves out: the server's message for an error the
+/// server sent (its text alone is "db error"), the cause for a connection that failed.
+fn postgres_detail(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }
