@@ -671,9 +671,13 @@ impl<S: Store> Node<S> {
             .iter()
             .map(|o| liaison_log::commit(&o.salt, &o.leaf).to_vec())
             .collect();
-        // Another process (the server, a pull) may append between our read of the size and
-        // our append: the store refuses the stale hashes and we compute them again.
-        let mut attempts = 0;
+        // Another process (another server on the same database, a pull, the CLI) may append
+        // between our read of the size and our append: the store refuses the stale hashes
+        // under its write lock and we compute them again. Each refusal means another append
+        // went in, so the log always progresses; a random pause that grows with each refusal
+        // keeps one appender from losing every race, and a deadline bounds the wait.
+        let deadline = std::time::Instant::now() + APPEND_PATIENCE;
+        let mut attempts: u32 = 0;
         let (first, done) = loop {
             let size = self.store.log_size()?;
             let hashes = self.hashes_for(size, &entries)?;
@@ -687,7 +691,10 @@ impl<S: Store> Node<S> {
                     }
                     break (size, done);
                 }
-                Err(StoreError::LogMoved { .. }) if attempts < 8 => attempts += 1,
+                Err(StoreError::LogMoved { .. }) if std::time::Instant::now() < deadline => {
+                    attempts = attempts.saturating_add(1);
+                    std::thread::sleep(contention_pause(attempts));
+                }
                 Err(e) => return Err(e.into()),
             }
         };
@@ -1091,6 +1098,17 @@ impl<S: Store> Node<S> {
             cosigner_key: self.log_keys.cosigner.cosigner_key().to_string(),
         })
     }
+}
+
+/// How long an append keeps retrying while other appenders win the race for the log.
+const APPEND_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A random pause before the `attempt`-th retry of a contended append: up to 1 ms, doubling
+/// with each attempt, at most 64 ms.
+fn contention_pause(attempt: u32) -> std::time::Duration {
+    use rand_core::RngCore as _;
+    let ceiling_us = 1000u64 << attempt.min(6);
+    std::time::Duration::from_micros(u64::from(rand_core::OsRng.next_u32()) % ceiling_us)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //!
 //! Runs where PostgreSQL is (`LIAISON_TEST_PG_URL` set, as scripts/test.sh does); fails
 //! instead of skipping when `LIAISON_REQUIRE_PG=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 use std::process::Command;
