@@ -68,6 +68,19 @@ def test_match_finds_the_cyrillic_name_and_the_contact_and_nothing_withheld(node
     assert found["8 (928) 555-01-23"]["strength"] == "exact"
     # RUS holds `Islam Dudayev` as SECRET//REL TO RUS: never matched.
     assert "Islam Dudayev" not in found
+    # RUS's operator sees the request in its history, with what it was charged, never the
+    # selectors.
+    done = liaison("--home", str(rus.home), "match", "history", "--partner", "USA",
+                   "--format", "json")
+    assert done.returncode == 0, done.stderr
+    events = json.loads(done.stdout)
+    evaluated = [e for e in events if e["event"] == "evaluated"]
+    assert evaluated and all(e["partner"] == "USA" for e in events)
+    now = budgets(rus)["USA"]
+    assert sum(e["count"] for e in evaluated if e["epoch"] == now["epoch"]) == now["used"]
+    assert "Bekmurzayev" not in done.stdout and "928" not in done.stdout
+    unknown = liaison("--home", str(rus.home), "match", "history", "--partner", "BRA")
+    assert unknown.returncode != 0 and "not a partner" in unknown.stderr
     # `12` is no phone number: reported with its line, not asked.
     assert [n["line"] for n in report["not_asked"]] == [7]
     # RUS's operator sees the count charged, and nothing else.

@@ -190,7 +190,7 @@ enum Command {
     },
     /// Private matching: ask a partner which of our selectors it holds, without showing it
     /// the list (`match --partner P --selectors FILE`), or see partners' budgets (`match
-    /// budgets`).
+    /// budgets`) and what they asked (`match history`).
     #[command(args_conflicts_with_subcommands = true)]
     Match {
         #[command(subcommand)]
@@ -313,6 +313,13 @@ enum MatchCmd {
     /// As the holder: each partner's matching budget this epoch, what it has spent, and when
     /// it resets.
     Budgets,
+    /// As the holder: the sets published to partners and the requests of theirs evaluated,
+    /// oldest first, each with its log entry (never which selectors: we never see them).
+    History {
+        /// Only this partner's.
+        #[arg(long)]
+        partner: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -627,6 +634,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cmd: Some(MatchCmd::Budgets),
             ..
         } => matching::budgets(&home, fmt),
+        Command::Match {
+            cmd: Some(MatchCmd::History { partner }),
+            ..
+        } => matching::history(&home, partner.as_deref(), fmt),
         Command::Match {
             cmd: None,
             partner,

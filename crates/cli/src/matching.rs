@@ -8,9 +8,10 @@ use anyhow::{anyhow, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use liaison_client::Remote;
 use liaison_exchange::{match_selectors, MatchReport, Remotes, Selector};
-use liaison_release::{read_selector_line, unix_now, Node};
+use liaison_labels::Party;
+use liaison_release::{read_selector_line, unix_now, MatchEventKind, Node};
 use liaison_selectors::Region;
-use liaison_store::SqliteStore;
+use liaison_store::{SqliteStore, Store as _};
 
 use crate::output::{json, table, Format};
 use crate::remote::{block_on, explain};
@@ -139,6 +140,71 @@ fn print_report(r: &MatchReport) {
         r.epoch_set_sha256.get(..16).unwrap_or(&r.epoch_set_sha256),
         r.log_index
     );
+}
+
+/// `liaison match history [--partner P]`.
+pub(crate) fn history(home: &Path, partner: Option<&str>, fmt: Format) -> anyhow::Result<()> {
+    let node: Node<SqliteStore> =
+        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let parties: Vec<Party> = match partner {
+        Some(p) => {
+            let p = Party::parse(p).map_err(|e| anyhow!("--partner: {e}"))?;
+            if node.store().partner(p.as_str())?.is_none() {
+                anyhow::bail!("--partner: `{p}` is not a partner of this node");
+            }
+            vec![p]
+        }
+        None => node
+            .store()
+            .partners()?
+            .iter()
+            .filter_map(|r| Party::parse(&r.party).ok())
+            .collect(),
+    };
+    let mut events = Vec::new();
+    for p in &parties {
+        events.extend(node.match_history(p)?);
+    }
+    events.sort_by_key(|e| e.index);
+    match fmt {
+        Format::Json => json(&events),
+        Format::Human => {
+            if events.is_empty() {
+                println!("no matching set published and no request evaluated yet");
+                return Ok(());
+            }
+            let mut t = table(&[
+                "log entry",
+                "partner",
+                "epoch",
+                "event",
+                "selectors",
+                "sha-256",
+            ]);
+            for e in &events {
+                let (event, selectors, digest) = match &e.what {
+                    MatchEventKind::Published {
+                        padded_size,
+                        sha256,
+                        ..
+                    } => ("set published", format!("{padded_size} (padded)"), sha256),
+                    MatchEventKind::Evaluated { count, request } => {
+                        ("request evaluated", count.to_string(), request)
+                    }
+                };
+                t.add_row(vec![
+                    e.index.to_string(),
+                    e.partner.clone(),
+                    e.epoch.to_string(),
+                    event.to_owned(),
+                    selectors,
+                    digest.chars().take(16).collect::<String>() + "…",
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+    }
 }
 
 pub(crate) fn budgets(home: &Path, fmt: Format) -> anyhow::Result<()> {

@@ -69,6 +69,7 @@ pub(crate) fn shell(title: &str, signed: Option<&Signed>, body: Markup) -> Html<
                                 a href="/agreements" { "Agreements" }
                                 a href="/log" { "Log" }
                                 a href="/ledger" { "Ledger" }
+                                a href="/matching" { "Matching" }
                                 a href="/records" { "Records" }
                                 a href="/trace" { "Trace" }
                                 a href="/audit" { "Audit" }

@@ -44,6 +44,7 @@ pub fn app<S: Store + Send + 'static>(state: ConsoleState<S>) -> Router {
         .route("/object/{id}/consent", post(pages::object::consent::<S>))
         .route("/log", get(pages::log::page::<S>))
         .route("/ledger", get(pages::ledger::page::<S>))
+        .route("/matching", get(pages::matching::page::<S>))
         .route("/records", get(pages::records::page::<S>))
         .route(
             "/trace",

@@ -44,7 +44,7 @@ pub use log::{
 };
 pub use matching::{
     read_selector_line, unix_now, BuiltSet, EpochPublication, EvaluatedMatch, MatchBudget,
-    MatchError, PendingSet, PreparedMatch, Unreadable,
+    MatchError, MatchEvent, MatchEventKind, PendingSet, PreparedMatch, Unreadable,
 };
 pub use node::Node;
 pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSWORD};

@@ -116,6 +116,44 @@ pub struct MatchBudget {
     pub next_epoch_in: u64,
 }
 
+/// One private-matching event with a partner, as its log leaf records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchEvent {
+    /// The log entry's index (its inclusion can be proved against any later checkpoint).
+    pub index: u64,
+    /// The partner that asked.
+    pub partner: String,
+    /// The epoch.
+    pub epoch: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub what: MatchEventKind,
+}
+
+/// What a [`MatchEvent`] was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum MatchEventKind {
+    /// The epoch's set was published to the partner.
+    Published {
+        /// The padded size of the set it was sent (the real size is not said).
+        padded_size: u64,
+        /// SHA-256 of the set as sent, hex.
+        sha256: String,
+        /// The epoch's public key for this partner, hex.
+        public_key: String,
+        /// The normaliser's version.
+        normaliser: u32,
+    },
+    /// A request of the partner's was evaluated and charged.
+    Evaluated {
+        /// Selectors evaluated (padding included): what the budget was charged.
+        count: u64,
+        /// SHA-256 of the blinded request, hex (never the selectors: we never see them).
+        request: String,
+    },
+}
+
 /// An asker's selector keys and epoch key, ready to evaluate (no node needed).
 pub struct PendingSet {
     asker: Party,
@@ -441,6 +479,52 @@ impl<S: Store> Node<S> {
     pub fn match_budget(&self, asker: &Party, now: u64) -> Result<MatchBudget, ReleaseError> {
         let terms = self.matching_terms(asker)?;
         self.budget_under(asker, terms, now)
+    }
+
+    /// Every private-matching event with `partner` on record in our log, oldest first: the
+    /// sets published to it and the requests of its we evaluated, each with its log index.
+    /// Read from the log's openings, so it shows exactly what a third party could check.
+    pub fn match_history(&self, partner: &Party) -> Result<Vec<MatchEvent>, ReleaseError> {
+        let mut out = Vec::new();
+        for (index, o) in self.store.log_openings_for(partner.as_str())? {
+            let event = match Leaf::from_json(&o.leaf) {
+                Some(Leaf::MatchEpoch {
+                    asker,
+                    epoch,
+                    public_key,
+                    sha256,
+                    padded_size,
+                    normaliser,
+                }) => MatchEvent {
+                    index,
+                    partner: asker,
+                    epoch,
+                    what: MatchEventKind::Published {
+                        padded_size,
+                        sha256,
+                        public_key,
+                        normaliser,
+                    },
+                },
+                Some(Leaf::MatchQuery {
+                    asker,
+                    epoch,
+                    count,
+                    request,
+                }) => MatchEvent {
+                    index,
+                    partner: asker,
+                    epoch,
+                    what: MatchEventKind::Evaluated { count, request },
+                },
+                _ => continue,
+            };
+            if event.partner == partner.as_str() {
+                out.push(event);
+            }
+        }
+        out.sort_by_key(|e| e.index);
+        Ok(out)
     }
 
     fn budget_under(

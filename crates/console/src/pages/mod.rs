@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod inbox;
 pub(crate) mod ledger;
 pub(crate) mod log;
+pub(crate) mod matching;
 pub(crate) mod object;
 pub(crate) mod queue;
 pub(crate) mod records;

@@ -331,6 +331,8 @@ async fn every_page_has_the_security_headers_no_script_no_inline_style_and_is_sm
         "/agreements",
         "/log",
         "/ledger",
+        "/matching",
+        "/matching?partner=RUS",
         "/records",
         "/trace",
         "/audit",
@@ -353,6 +355,7 @@ async fn every_page_has_the_security_headers_no_script_no_inline_style_and_is_sm
         ),
         ("/nowhere", StatusCode::NOT_FOUND),
         ("/queue/XYZ", StatusCode::NOT_FOUND),
+        ("/matching?partner=XYZ", StatusCode::NOT_FOUND),
     ] {
         let a = c.get(path, Some(&cookie)).await;
         assert_eq!(a.status, status, "{path}");
@@ -745,5 +748,81 @@ async fn a_changed_account_ends_its_sessions_at_once() {
     assert_eq!(
         c.get("/inbox", Some(&analyst)).await.status,
         StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn the_matching_page_shows_what_each_partner_was_sent_and_asked_as_the_log_has_it() {
+    let c = console();
+    let (cookie, _) = c.login(ANALYST).await;
+    let before = c.get("/matching", Some(&cookie)).await;
+    assert!(
+        before.body.contains("No partner may ask"),
+        "{}",
+        before.body
+    );
+    let (published, asked) = {
+        let mut node = c.node.lock().unwrap();
+        node.add_partner(
+            &party("ISR"),
+            "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n[matching]\nbudget_per_epoch = 64\nmax_set_size = 16\n",
+        )
+        .unwrap();
+        let now = liaison_release::unix_now();
+        let publication = node.publish_match_set(&party("ISR"), now).unwrap();
+        let set = liaison_psi::EpochSet::from_bytes(&publication.bytes).unwrap();
+        let selectors = [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()];
+        let (_, request) = liaison_psi::Query::new(
+            &set,
+            &selectors,
+            set.normaliser_version,
+            &mut rand_core::OsRng,
+        )
+        .unwrap();
+        let (_, count) = node
+            .evaluate_match(&party("ISR"), &request.to_bytes(), now)
+            .unwrap();
+        (publication, count)
+    };
+    let history = c.node.lock().unwrap().match_history(&party("ISR")).unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history[0].index < history[1].index);
+    assert!(matches!(
+        &history[0].what,
+        liaison_release::MatchEventKind::Published { sha256, .. } if *sha256 == published.sha256
+    ));
+    assert!(matches!(
+        &history[1].what,
+        liaison_release::MatchEventKind::Evaluated { count, .. } if *count == asked
+    ));
+    assert_eq!(asked, 4, "three selectors are padded to four");
+    assert!(
+        c.node
+            .lock()
+            .unwrap()
+            .match_history(&party("RUS"))
+            .unwrap()
+            .is_empty(),
+        "another partner's history is its own"
+    );
+
+    let page = c.get("/matching", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("4 / 64"),
+        "this epoch's use: {}",
+        page.body
+    );
+    assert!(page.body.contains("request evaluated"));
+    assert!(page.body.contains(&published.sha256[..16]));
+    // Newest first: the request's log entry before the publication's.
+    let request_at = page.body.find("request evaluated").unwrap();
+    let published_at = page.body.find("set published").unwrap();
+    assert!(request_at < published_at, "newest first");
+    let rus = c.get("/matching?partner=RUS", Some(&cookie)).await;
+    assert!(
+        rus.body.contains("Nothing published or asked yet"),
+        "{}",
+        rus.body
     );
 }
