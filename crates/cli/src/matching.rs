@@ -10,7 +10,7 @@ use liaison_client::Remote;
 use liaison_exchange::{match_selectors, MatchReport, Remotes, Selector};
 use liaison_release::{read_selector_line, unix_now, Node};
 use liaison_selectors::Region;
-use liaison_store::SqliteStore;
+use liaison_store::AnyStore;
 
 use crate::output::{json, table, Format};
 use crate::remote::{block_on, explain};
@@ -51,8 +51,7 @@ pub(crate) fn run(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let partner = crate::commands::party(partner, "partner")?;
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let region = region
         .map(|r| r.parse::<Region>())
         .transpose()
@@ -142,8 +141,7 @@ fn print_report(r: &MatchReport) {
 }
 
 pub(crate) fn budgets(home: &Path, fmt: Format) -> anyhow::Result<()> {
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let rows = node.match_budgets(unix_now())?;
     match fmt {
         Format::Json => json(&rows),
