@@ -125,9 +125,16 @@ impl Database {
                 };
                 let store = PgStore::connect_with_password(url, password.or(from_file.as_deref()))
                     .map_err(|e| match e {
-                        StoreError::Postgres(e) => ReleaseError::Store(StoreError::Damaged(
-                            format!("cannot use the PostgreSQL database at `{url}`: {e}"),
-                        )),
+                        StoreError::Postgres(e) => {
+                            // The server's own words (e.g. `database "x" does not exist`)
+                            // rather than the client's "db error".
+                            let why = e
+                                .as_db_error()
+                                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+                            ReleaseError::Database(format!(
+                                "cannot use the PostgreSQL database at `{url}`: {why}"
+                            ))
+                        }
                         other => ReleaseError::Store(other),
                     })?;
                 Ok(store.into())
@@ -147,17 +154,17 @@ impl Database {
 /// The password in `file`: its first line (a trailing newline is not part of it).
 pub fn read_password_file(file: &Path) -> Result<String, ReleaseError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
-        ReleaseError::Store(StoreError::Damaged(format!(
+        ReleaseError::Database(format!(
             "cannot read the database password file `{}`: {e}",
             file.display()
-        )))
+        ))
     })?;
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }
 
 fn config_error(path: &Path, problem: &str) -> ReleaseError {
-    ReleaseError::Store(StoreError::Damaged(format!(
+    ReleaseError::Database(format!(
         "`{}`: {problem} (it names the node's store: see README, \"Running on PostgreSQL\")",
         path.display()
-    )))
+    ))
 }

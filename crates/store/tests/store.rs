@@ -679,6 +679,23 @@ fn copying_to_postgres_and_back_keeps_every_row() {
 
     let db = PgDb::create(&admin);
     let mut pg = AnyStore::from(db.open());
+    // Every PostgreSQL table is copied, or is the backend's own bookkeeping.
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    for row in c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+    {
+        let name: String = row.get(0);
+        assert!(
+            digests.iter().any(|d| d.table == name)
+                || ["heads", "schema_version"].contains(&name.as_str()),
+            "PostgreSQL table `{name}` is not copied by `liaison migrate`"
+        );
+    }
     let mut seen = 0;
     source.copy_to(&mut pg, &mut |_, done| seen = done).unwrap();
     assert_eq!(seen, digests.iter().map(|d| d.rows).sum::<u64>());
