@@ -128,9 +128,11 @@ impl Database {
                         StoreError::Postgres(e) => {
                             // The server's own words (e.g. `database "x" does not exist`)
                             // rather than the client's "db error".
-                            let why = e
-                                .as_db_error()
-                                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+                            let why = match (e.as_db_error(), std::error::Error::source(&e)) {
+                                (Some(d), _) => d.message().to_owned(),
+                                (None, Some(cause)) => format!("{e}: {cause}"),
+                                (None, None) => e.to_string(),
+                            };
                             ReleaseError::Database(format!(
                                 "cannot use the PostgreSQL database at `{url}`: {why}"
                             ))

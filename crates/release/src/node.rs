@@ -63,12 +63,10 @@ impl Node<AnyStore> {
             current.exists(home) && current != *database
         };
         if elsewhere {
-            return Err(ReleaseError::Store(liaison_store::StoreError::Damaged(
-                format!(
-                "the node at `{}` runs on {}; `liaison migrate --to ...` moves it to another store",
+            return Err(ReleaseError::Database(format!(
+                "the node at `{}` runs on {} already; `liaison migrate --to ...` moves it to another store",
                 home.display(),
                 current.describe(home)
-            ),
             )));
         }
         let store = database.open(home, password)?;
