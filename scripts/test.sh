@@ -6,7 +6,9 @@
 #   2. cargo fmt --check
 #   3. cargo clippy -D warnings (all targets)
 #   4. TAXII 2.1 interoperability: pytest (tests/python) drives a real `liaison serve` (debug
-#      build) with the OASIS taxii2-client and checks what it serves with stix2-validator
+#      build) with the OASIS taxii2-client and checks what it serves with stix2-validator;
+#      then the tests that use the shared node again, with that node moved onto PostgreSQL
+#      (`liaison migrate`) and served from there
 #   5. tests: cargo nextest (falls back to cargo test when nextest is absent)
 #   6. doctests (nextest doesn't run them)
 #   7. fuzz smoke run, if fuzz/smoke.sh exists
@@ -19,6 +21,8 @@
 #                           database per test in it)
 #   LIAISON_REQUIRE_PG      =1: store tests must fail, not skip, without LIAISON_TEST_PG_URL
 #   LIAISON_BIN             the liaison binary the Python interop tests run
+#   LIAISON_INTEROP_BACKEND sqlite (first run) or postgres (second run) for the shared node
+#   LIAISON_INTEROP_PG_URL  an empty database the second run migrates the shared node into
 #   LIAISON_REQUIRE_BROWSER =1: the console's browser test must fail, not skip, without
 #                           chromium and chromedriver (set once they are installed here)
 #
@@ -119,6 +123,23 @@ elif [[ $pytest_rc -ne 0 ]]; then
 fi
 pytest_summary="$(grep -E '^=*[[:space:]]*[0-9]+ (passed|failed)' "$log_dir/pytest.log" | tail -n1 | tr -d "=" | sed "s/^ *//; s/ *$//" || true)"
 
+section "taxii interop on postgresql (pytest)"
+# The tests that use the shared demo node, with that node moved onto PostgreSQL by
+# `liaison migrate` (its checks must all hold) and served from there (about 25 s).
+"${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" "$LIAISON_TEST_PG_URL" -q -v ON_ERROR_STOP=1 \
+    -c "CREATE DATABASE liaison_interop"
+pg_pytest_rc=0
+LIAISON_INTEROP_BACKEND=postgres LIAISON_INTEROP_PG_URL="${LIAISON_TEST_PG_URL%/*}/liaison_interop" \
+    timeout 600 "$LIAISON_PYTHON" -m pytest tests/python/test_taxii_interop.py \
+    tests/python/test_fingerprint.py tests/python/test_matching.py tests/python/test_curation.py \
+    tests/python/test_misp.py -p no:cacheprovider -q -rfEXx --basetemp "$log_dir/pytest-pg" 2>&1 \
+    | tee "$log_dir/pytest-pg.log" || pg_pytest_rc=$?
+if [[ $pg_pytest_rc -ne 0 ]]; then
+    echo "pytest on postgresql failed (exit $pg_pytest_rc)" >&2
+    exit "$pg_pytest_rc"
+fi
+pg_pytest_summary="$(grep -E '^=*[[:space:]]*[0-9]+ (passed|failed)' "$log_dir/pytest-pg.log" | tail -n1 | tr -d "=" | sed "s/^ *//; s/ *$//" || true)"
+
 # Tests. Output is teed to a log so the runner's summary can be repeated at the end.
 if cargo nextest --version >/dev/null 2>&1; then
     section "cargo nextest run"
@@ -152,6 +173,7 @@ libtest_totals() {
 
 section "summary"
 echo "taxii interop (pytest): ${pytest_summary:-?}"
+echo "taxii interop on postgresql (pytest): ${pg_pytest_summary:-?}"
 echo "doctests: $(libtest_totals "$log_dir/doctests.log")"
 echo "all checks passed in ${SECONDS}s"
 if [[ -n "$summary" ]]; then

@@ -1,7 +1,9 @@
 """Fixtures for the TAXII 2.1 interoperability tests: a real `liaison serve` on 127.0.0.1.
 
 The node is the one `liaison demo --keep` leaves behind (USA, partners GBR and RUS, the
-airline-plot data), with secrets set for RUS and GBR. The binary comes from $LIAISON_BIN
+airline-plot data), with secrets set for RUS and GBR. With LIAISON_INTEROP_BACKEND=postgres
+the node is then moved onto PostgreSQL with `liaison migrate --to $LIAISON_INTEROP_PG_URL` (an
+empty database; scripts/test.sh makes one on its throwaway cluster) and served from there. The binary comes from $LIAISON_BIN
 (default: <repo>/target/debug/liaison); scripts/test.sh builds it before running pytest.
 """
 
@@ -28,6 +30,9 @@ STOP_TIMEOUT = 15  # seconds for the server to stop after SIGTERM
 HTTP_TIMEOUT = (10, 60)  # connect, read (seconds) for every HTTP request
 
 SECRETS = {"RUS": "rus-interop-secret-0001", "GBR": "gbr-interop-secret-0002"}
+
+# Which store the shared node runs on: sqlite (default) or postgres.
+BACKEND = os.environ.get("LIAISON_INTEROP_BACKEND", "sqlite")
 
 
 _original_request = requests.Session.request
@@ -138,6 +143,15 @@ def node(tmp_path_factory):
             ],
             env=env,
         )
+    if BACKEND == "postgres":
+        url = os.environ.get("LIAISON_INTEROP_PG_URL", "")
+        if not url:
+            pytest.fail("LIAISON_INTEROP_BACKEND=postgres needs LIAISON_INTEROP_PG_URL (an empty database)")
+        report = json.loads(run(["--home", str(home), "migrate", "--to", url, "--format", "json"]).stdout)
+        assert report["switched"] and all(c["ok"] for c in report["checks"]), report
+        assert "postgres" in (home / "store.toml").read_text()
+    elif BACKEND != "sqlite":
+        pytest.fail(f"LIAISON_INTEROP_BACKEND={BACKEND!r}: sqlite or postgres")
 
     yield from serve(home)
 

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use liaison_labels::{Banner, Label, Party};
 use liaison_release::{Entry, IngestOptions, Node};
 use liaison_stix::parse_document_upgrading;
-use liaison_store::SqliteStore;
+use liaison_store::AnyStore;
 use serde_json::json;
 
 use crate::output::{json, table, Format};
@@ -27,8 +27,9 @@ pub(crate) fn party(s: &str, what: &str) -> anyhow::Result<Party> {
     Party::parse(s).map_err(|e| anyhow!("{what}: {e}"))
 }
 
-pub(crate) fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
-    Node::open(home).with_context(|| format!("node at `{}`", home.display()))
+/// The node at `home`, on the store its home names.
+pub(crate) fn open(home: &Path) -> anyhow::Result<Node<AnyStore>> {
+    crate::database::open(home)
 }
 
 /// Refuses a node that has partners: `liaison log stress` (a crash-test harness) writes fake
@@ -45,13 +46,38 @@ pub(crate) fn scratch_only(home: &Path, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn init(home: &Path, p: &str, fmt: Format) -> anyhow::Result<()> {
+pub(crate) fn init(
+    home: &Path,
+    p: &str,
+    database: Option<&str>,
+    fmt: Format,
+) -> anyhow::Result<()> {
     let p = party(p, "--party")?;
-    let node = Node::init(home, &p)?;
+    let db = match database {
+        Some(d) => crate::database::parse_target(d, "--database")?,
+        None => liaison_release::Database::default_sqlite(),
+    };
+    let password = crate::database::password()?;
+    let node = Node::init_on(home, &p, &db, password.as_deref())
+        .with_context(|| format!("node at `{}` on {}", home.display(), db.describe(home)))?;
     match fmt {
-        Format::Json => json(&json!({"home": home, "party": node.party().as_str()})),
+        Format::Json => {
+            let mut out = json!({"home": home, "party": node.party().as_str()});
+            if database.is_some() {
+                out["database"] = json!(db.describe(home));
+            }
+            json(&out)
+        }
         Format::Human => {
-            println!("node for {} ready at {}", node.party(), home.display());
+            match database {
+                Some(_) => println!(
+                    "node for {} ready at {} (store: {})",
+                    node.party(),
+                    home.display(),
+                    db.describe(home)
+                ),
+                None => println!("node for {} ready at {}", node.party(), home.display()),
+            }
             Ok(())
         }
     }
@@ -410,7 +436,7 @@ pub(crate) fn consent_accept(home: &Path, file: &Path, fmt: Format) -> anyhow::R
 
 /// POSTs a signed consent note to `partner`'s `/liaison/consents/`.
 fn post_consent(
-    node: &Node<SqliteStore>,
+    node: &Node<AnyStore>,
     home: &Path,
     partner: &Party,
     note: &str,

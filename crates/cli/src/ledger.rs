@@ -2,15 +2,13 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use liaison_release::{Ledger, Node};
-use liaison_store::SqliteStore;
+use liaison_store::AnyStore;
 
 use crate::output::{json, table, Format};
 
 pub(crate) fn ledger(home: &Path, partner: Option<&str>, fmt: Format) -> anyhow::Result<()> {
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let accounts: Vec<Ledger> = match partner {
         Some(p) => vec![node.ledger(&crate::commands::party(p, "--partner")?)?],
         None => node.ledgers()?,

@@ -3,17 +3,17 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use liaison_exchange::{Remotes, VerifyReport};
 use liaison_labels::Party;
 use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
-use liaison_store::SqliteStore;
+use liaison_store::{AnyStore, Store};
 use serde_json::json;
 
 use crate::output::{json, Format};
 
-fn open(home: &Path) -> anyhow::Result<Node<SqliteStore>> {
-    Node::open(home).with_context(|| format!("node at `{}`", home.display()))
+fn open(home: &Path) -> anyhow::Result<Node<AnyStore>> {
+    crate::commands::open(home)
 }
 
 /// `liaison log show`.
@@ -187,8 +187,8 @@ pub(crate) fn verify(
 }
 
 /// Verifies `partner`'s log, reached where the last pull left it.
-pub(crate) fn verify_one(
-    node: &mut Node<SqliteStore>,
+pub(crate) fn verify_one<S: Store>(
+    node: &mut Node<S>,
     home: &Path,
     partner: &Party,
     secret: &str,

@@ -3,6 +3,7 @@
 
 mod commands;
 mod curation;
+mod database;
 mod demo;
 mod ledger;
 mod log;
@@ -29,6 +30,15 @@ struct Cli {
     /// Output for people (`human`) or tools (`json`).
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// A file holding the PostgreSQL password (its first line). The password itself is read
+    /// from `LIAISON_DATABASE_PASSWORD` when set, and is never taken from the command line.
+    #[arg(
+        long,
+        global = true,
+        env = "LIAISON_DATABASE_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    database_password_file: Option<PathBuf>,
     /// More log output (repeat for more); logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -43,6 +53,20 @@ enum Command {
         /// The party that runs this node.
         #[arg(long)]
         party: String,
+        /// The store: a PostgreSQL URL without a password (`postgres://user@host/db`), or
+        /// the path of an SQLite file; default: `node.db` in the home. Recorded in the
+        /// home's `store.toml`.
+        #[arg(long, env = "LIAISON_DATABASE_URL", value_name = "URL|PATH")]
+        database: Option<String>,
+    },
+    /// Move the node to another store (SQLite to PostgreSQL or back): copies everything,
+    /// checks the copy (log root and size, objects, views, decisions, ledger, every table)
+    /// and switches the node to it only when every check holds. Stop `serve` first.
+    Migrate {
+        /// The new store: a PostgreSQL URL without a password, `sqlite` (`node.db` in the
+        /// home), or the path of an SQLite file. It must be empty.
+        #[arg(long, value_name = "URL|sqlite|PATH")]
+        to: String,
     },
     /// Partners and their agreements.
     #[command(subcommand)]
@@ -470,8 +494,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let home = commands::home(cli.home)?;
     let fmt = cli.format;
+    database::set_password_file(cli.database_password_file);
     match cli.command {
-        Command::Init { party } => commands::init(&home, &party, fmt),
+        Command::Init { party, database } => {
+            commands::init(&home, &party, database.as_deref(), fmt)
+        }
+        Command::Migrate { to } => database::migrate(&home, &to, fmt),
         Command::Partner(PartnerCmd::Add { party, agreement }) => {
             commands::partner_add(&home, &party, &agreement, fmt)
         }

@@ -11,7 +11,7 @@ use liaison_exchange::{match_selectors, MatchReport, Remotes, Selector};
 use liaison_labels::Party;
 use liaison_release::{read_selector_line, unix_now, MatchEventKind, Node};
 use liaison_selectors::Region;
-use liaison_store::{SqliteStore, Store as _};
+use liaison_store::{AnyStore, Store as _};
 
 use crate::output::{json, table, Format};
 use crate::remote::{block_on, explain};
@@ -52,8 +52,7 @@ pub(crate) fn run(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let partner = crate::commands::party(partner, "partner")?;
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let region = region
         .map(|r| r.parse::<Region>())
         .transpose()
@@ -144,8 +143,7 @@ fn print_report(r: &MatchReport) {
 
 /// `liaison match history [--partner P]`.
 pub(crate) fn history(home: &Path, partner: Option<&str>, fmt: Format) -> anyhow::Result<()> {
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let parties: Vec<Party> = match partner {
         Some(p) => {
             let p = Party::parse(p).map_err(|e| anyhow!("--partner: {e}"))?;
@@ -208,8 +206,7 @@ pub(crate) fn history(home: &Path, partner: Option<&str>, fmt: Format) -> anyhow
 }
 
 pub(crate) fn budgets(home: &Path, fmt: Format) -> anyhow::Result<()> {
-    let node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let node: Node<AnyStore> = crate::commands::open(home)?;
     let rows = node.match_budgets(unix_now())?;
     match fmt {
         Format::Json => json(&rows),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::anyhow;
-use liaison_release::{Node, Role};
+use liaison_release::Role;
 use serde_json::json;
 
 use crate::output::Format;
@@ -26,7 +26,7 @@ pub(crate) fn add(
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let mut node = Node::open(home)?;
+    let mut node = crate::commands::open(home)?;
     node.add_operator(name, role, &password, "cli")?;
     match fmt {
         Format::Json => {
@@ -40,7 +40,7 @@ pub(crate) fn add(
 }
 
 pub(crate) fn list(home: &Path, fmt: Format) -> anyhow::Result<()> {
-    let node = Node::open(home)?;
+    let node = crate::commands::open(home)?;
     let operators = node.operators()?;
     match fmt {
         Format::Json => {

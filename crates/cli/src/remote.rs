@@ -5,12 +5,12 @@
 use std::future::Future;
 use std::path::Path;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use liaison_exchange::{ExchangeError, Progress, PullOptions, PullSummary, Remotes};
 use liaison_labels::Party;
 use liaison_release::Node;
-use liaison_store::SqliteStore;
+use liaison_store::{AnyStore, Store};
 
 use crate::output::{json, Format};
 
@@ -57,8 +57,8 @@ pub(crate) struct PullArgs<'a> {
 }
 
 /// Pulls from `partner` into `node`, keeping where it got to in the node's home.
-pub(crate) fn pull_into(
-    node: &mut Node<SqliteStore>,
+pub(crate) fn pull_into<S: Store>(
+    node: &mut Node<S>,
     home: &Path,
     partner: &Party,
     args: &PullArgs<'_>,
@@ -69,8 +69,8 @@ pub(crate) fn pull_into(
 
 /// [`pull_into`] with the protocol's error kept as it is (for callers that match on it);
 /// the outer error is the runtime's.
-pub(crate) fn pull_typed(
-    node: &mut Node<SqliteStore>,
+pub(crate) fn pull_typed<S: Store>(
+    node: &mut Node<S>,
     home: &Path,
     partner: &Party,
     args: &PullArgs<'_>,
@@ -118,8 +118,7 @@ pub(crate) fn pull(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let partner = crate::commands::party(partner, "partner")?;
-    let mut node: Node<SqliteStore> =
-        Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let mut node: Node<AnyStore> = crate::commands::open(home)?;
     let secret = std::env::var(secret_env).map_err(|_| {
         anyhow!("set `{secret_env}` to the secret {partner} gave us (it is never taken on the command line)")
     })?;

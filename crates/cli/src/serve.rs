@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use liaison_console::{ConsoleConfig, ConsoleState};
-use liaison_release::Node;
+
 use liaison_server::{run, run_operator, self_signed, tls_config, AppState, Config};
 use serde_json::json;
 
@@ -44,7 +44,7 @@ pub(crate) fn serve(
     region: Option<&str>,
     fmt: Format,
 ) -> anyhow::Result<()> {
-    let mut node = Node::open(home).with_context(|| format!("node at `{}`", home.display()))?;
+    let mut node = crate::commands::open(home)?;
     node.set_region(
         region
             .map(str::parse::<liaison_selectors::Region>)

@@ -12,6 +12,9 @@ fn liaison(home: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("COLUMNS", "120")
         .env_remove("LIAISON_HOME")
+        .env_remove("LIAISON_DATABASE_URL")
+        .env_remove("LIAISON_DATABASE_PASSWORD")
+        .env_remove("LIAISON_DATABASE_PASSWORD_FILE")
         .output()
         .expect("run liaison")
 }
@@ -1694,4 +1697,364 @@ fn operators_and_the_console_listener() {
     );
     assert!(lower.contains("set-cookie: liaison_login="), "{reply}");
     served.url = console.to_owned();
+}
+
+// ---- PostgreSQL: a node on it, `liaison migrate` there and back ----
+//
+// Run when `LIAISON_TEST_PG_URL` names a maintenance URL of a throwaway cluster
+// (scripts/pg-test-cluster.sh; scripts/test.sh sets it): each test makes a database of its
+// own and drops it afterwards. With `LIAISON_REQUIRE_PG=1` a missing URL fails them.
+
+fn pg_url() -> Option<String> {
+    match std::env::var("LIAISON_TEST_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("LIAISON_REQUIRE_PG").as_deref() != Ok("1"),
+                "LIAISON_REQUIRE_PG=1 but LIAISON_TEST_PG_URL is not set"
+            );
+            eprintln!("LIAISON_TEST_PG_URL is not set: the CLI on PostgreSQL is not tested");
+            None
+        }
+    }
+}
+
+/// A database of its own for one test, dropped afterwards.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create(admin: &str) -> PgDb {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "liaison_cli_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        // The maintenance URL ends in its database (`.../postgres`): swap it.
+        let base = admin.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        PgDb {
+            admin: admin.to_owned(),
+            name,
+            url,
+        }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn a_node_on_postgres_ingests_previews_exports_and_logs() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("node");
+    // The cluster trusts loopback, so the password is not checked; what is checked is that
+    // it is read from the file and never written into the home.
+    let password_file = dir.path().join("db-password");
+    std::fs::write(&password_file, "correct-horse-battery\n").unwrap();
+    let said = ok(
+        &home,
+        &[
+            "init",
+            "--party",
+            "USA",
+            "--database",
+            &db.url,
+            "--database-password-file",
+            password_file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json_of(&said)["database"], format!("postgres {}", db.url));
+    let config = std::fs::read_to_string(home.join("store.toml")).unwrap();
+    assert!(config.contains("backend = \"postgres\""), "{config}");
+    assert!(config.contains(password_file.to_str().unwrap()), "{config}");
+    assert!(!config.contains("correct-horse"), "{config}");
+    assert!(
+        !home.join("node.db").exists(),
+        "an SQLite store was made too"
+    );
+
+    let agreement = dir.path().join("gbr.toml");
+    std::fs::write(&agreement, AGREEMENT).unwrap();
+    ok(
+        &home,
+        &[
+            "partner",
+            "add",
+            "GBR",
+            "--agreement",
+            agreement.to_str().unwrap(),
+        ],
+    );
+    let file = dir.path().join("b.json");
+    std::fs::write(&file, bundle(&[indicator(1, ""), indicator(2, "")])).unwrap();
+    ok(
+        &home,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--label",
+            "SECRET//REL TO USA, GBR",
+        ],
+    );
+    // The rows are in PostgreSQL, where another process sees them.
+    let held: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM objects WHERE id LIKE 'indicator--%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 2);
+
+    let preview = json_of(&ok(
+        &home,
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ));
+    let released = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["decision"] == "release")
+        .count();
+    assert_eq!(released, 2, "{preview}");
+    let partners = ok(&home, &["partner", "list", "--format", "json"]);
+    assert!(partners.contains("GBR"), "{partners}");
+
+    let out = dir.path().join("gbr-bundle.json");
+    ok(
+        &home,
+        &[
+            "release",
+            "export",
+            "--to",
+            "GBR",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    validate(std::slice::from_ref(&out));
+    let log = json_of(&ok(&home, &["log", "show", "--format", "json"]));
+    assert!(
+        log["size"].as_u64().unwrap() >= 2,
+        "deliveries were logged: {log}"
+    );
+    let logged: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM log_entries", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(logged as u64, log["size"].as_u64().unwrap());
+}
+
+#[test]
+fn migrate_to_postgres_and_back_checks_the_copy_and_the_node_serves_in_between() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    let dir = tempfile::tempdir().unwrap();
+    let (usa, rus, secret) = usa_and_rus(dir.path());
+    let before = json_of(&ok(&usa, &["log", "show", "--format", "json"]));
+
+    let report = json_of(&ok(&usa, &["migrate", "--to", &db.url, "--format", "json"]));
+    assert_eq!(report["switched"], true, "{report}");
+    let checks = report["checks"].as_array().unwrap();
+    for name in [
+        "log size",
+        "log root",
+        "objects",
+        "releases to RUS (view)",
+        "ledger with RUS",
+        "table log_entries",
+        "table audit",
+    ] {
+        let c = checks
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no check `{name}`: {report}"));
+        assert_eq!(c["ok"], true, "{c}");
+        assert_eq!(c["source"], c["target"], "{c}");
+    }
+    assert_eq!(
+        checks.iter().find(|c| c["check"] == "log root").unwrap()["source"],
+        before["root"]
+    );
+    assert!(
+        !usa.join("node.db").exists(),
+        "the old file was left where the node would read it"
+    );
+    assert!(report["old_store_kept_at"]
+        .as_str()
+        .unwrap()
+        .contains("node.db.migrated-"));
+
+    // On PostgreSQL now: the same log, and the node serves a partner's pull from it.
+    let after = json_of(&ok(&usa, &["log", "show", "--format", "json"]));
+    assert_eq!(
+        (&after["size"], &after["root"]),
+        (&before["size"], &before["root"])
+    );
+    let objects: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM objects", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        objects as u64,
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "objects")
+            .unwrap()["source"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    );
+    {
+        let served = serve(&usa);
+        let out = pull(
+            &rus,
+            "USA",
+            secret,
+            &[
+                "--url",
+                &served.url,
+                "--fingerprint",
+                &served.fingerprint,
+                "--without-log-check",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(summary["stored"].as_u64().unwrap() >= 4, "{summary}");
+    }
+    // A write on PostgreSQL: a new agreement with GBR is signed and logged there.
+    let terms = dir.path().join("gbr-new.toml");
+    std::fs::write(&terms, AGREEMENT).unwrap();
+    ok(&usa, &["agreement", "set", "GBR", terms.to_str().unwrap()]);
+    let grown = json_of(&ok(&usa, &["log", "show", "--format", "json"]));
+    assert!(
+        grown["size"].as_u64() > before["size"].as_u64(),
+        "the agreement was logged in PostgreSQL: {grown}"
+    );
+
+    // Back to SQLite, with the pull's entries; the database left behind is not empty, so a
+    // second migration into it is refused and the node stays where it is.
+    let back = json_of(&ok(
+        &usa,
+        &["migrate", "--to", "sqlite", "--format", "json"],
+    ));
+    assert_eq!(back["switched"], true, "{back}");
+    assert!(usa.join("node.db").exists());
+    let home_again = json_of(&ok(&usa, &["log", "show", "--format", "json"]));
+    assert_eq!(
+        (&home_again["size"], &home_again["root"]),
+        (&grown["size"], &grown["root"])
+    );
+    let err = fails(&usa, &["migrate", "--to", &db.url]);
+    assert!(err.contains("not empty"), "{err}");
+    let config = std::fs::read_to_string(usa.join("store.toml")).unwrap();
+    assert!(config.contains("backend = \"sqlite\""), "{config}");
+}
+
+#[test]
+fn a_password_in_the_database_url_is_refused_and_never_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("node");
+    let url = "postgres://liaison:hunter2-secret@127.0.0.1:1/liaison";
+    let err = fails(&home, &["init", "--party", "USA", "--database", url]);
+    assert!(err.contains("holds a password"), "{err}");
+    assert!(err.contains("LIAISON_DATABASE_PASSWORD"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!home.join("store.toml").exists());
+    // From the environment, and in key=value form: the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_liaison"))
+        .arg("--home")
+        .arg(&home)
+        .args(["init", "--party", "USA"])
+        .env(
+            "LIAISON_DATABASE_URL",
+            "postgresql://127.0.0.1:1/x?password=hunter2-secret",
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("holds a password") && !err.contains("hunter2"),
+        "{err}"
+    );
+    // migrate says the same before touching anything.
+    let (_dir, node) = setup();
+    let err = fails(&node, &["migrate", "--to", url]);
+    assert!(
+        err.contains("holds a password") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert!(node.join("node.db").exists() && !node.join("store.toml").exists());
+}
+
+#[test]
+fn a_node_refuses_a_store_with_a_newer_schema_on_both_backends() {
+    let (_dir, home) = setup();
+    rusqlite::Connection::open(home.join("node.db"))
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = fails(&home, &["log", "show"]);
+    assert!(err.contains("schema version 99"), "{err}");
+    assert!(err.contains("newer liaison"), "{err}");
+
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("node");
+    ok(&home, &["init", "--party", "USA", "--database", &db.url]);
+    db.client()
+        .batch_execute("UPDATE schema_version SET version = 99")
+        .unwrap();
+    let err = fails(&home, &["partner", "list"]);
+    assert!(err.contains("schema version 99"), "{err}");
+    assert!(err.contains("newer liaison"), "{err}");
+    let v: i64 = db
+        .client()
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 99, "the refused database was changed");
 }

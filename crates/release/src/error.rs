@@ -30,6 +30,10 @@ pub enum ReleaseError {
     /// The store failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The node's store cannot be named, reached or used as its home says (`store.toml`,
+    /// the database URL, the password file).
+    #[error("{0}")]
+    Database(String),
     /// The node has not been initialised.
     #[error("no liaison node here: run `liaison init --party XXX` first")]
     NotInitialised,

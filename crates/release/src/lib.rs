@@ -8,6 +8,7 @@ mod admit;
 mod agreement;
 mod consent;
 mod curation;
+mod database;
 mod error;
 mod exchange;
 mod explain;
@@ -21,6 +22,7 @@ mod note_text;
 mod operators;
 mod preview;
 pub mod sample;
+mod summary;
 mod trace;
 mod view;
 
@@ -31,6 +33,7 @@ pub use agreement::{
 };
 pub use consent::{consent_refusal, ConsentError, ConsentNote, CONSENT_HEADER, MAX_CONSENT_BYTES};
 pub use curation::{AssessReport, Curated, GRADING_PROPERTY};
+pub use database::{read_password_file, Database, STORE_CONFIG};
 pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{describe, Derivation, Explanation, Lineage};
@@ -49,5 +52,6 @@ pub use matching::{
 pub use node::Node;
 pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSWORD};
 pub use preview::{Entry, Export};
+pub use summary::{PartnerSummary, Summary};
 pub use trace::{read_leak, Suspect, Trace};
 pub use view::{View, ViewEntry};

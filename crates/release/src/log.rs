@@ -753,6 +753,14 @@ impl<S: Store> Node<S> {
         }
     }
 
+    /// Our log's size and root as its stored hashes give them, read only (nothing is signed
+    /// or kept): what `liaison migrate` compares between two stores.
+    pub fn log_root(&self) -> Result<(u64, String), ReleaseError> {
+        let size = self.store.log_size()?;
+        let r = root(size, &reader(&self.store, &self.log_keys)).map_err(log_err)?;
+        Ok((size, r.to_string()))
+    }
+
     /// The number of entries in our log.
     pub fn log_size(&self) -> Result<u64, ReleaseError> {
         Ok(self.store.log_size()?)

@@ -5,7 +5,9 @@ use std::path::Path;
 use liaison_labels::{Label, Party};
 use liaison_policy::{Agreement, Consent, Item, Markings, World};
 use liaison_stix::{StixId, Timestamp};
-use liaison_store::{ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
+use liaison_store::{AnyStore, ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
+
+use crate::database::Database;
 
 use crate::error::ReleaseError;
 use crate::log::{Leaf, LogKeys};
@@ -23,17 +25,84 @@ pub struct Node<S: Store> {
 }
 
 impl Node<SqliteStore> {
-    /// Creates (or reopens, for the same party) the node whose home is `home`. The log key is
-    /// made here and only here, and only while the log is empty: a node whose log has entries
-    /// and whose key is gone refuses, as [`Node::open`] does.
+    /// Creates (or reopens, for the same party) the node whose home is `home`, on the
+    /// embedded store in it. See [`Node::init_on`].
     pub fn init(home: &Path, party: &Party) -> Result<Node<SqliteStore>, ReleaseError> {
-        std::fs::create_dir_all(home).map_err(|e| {
-            ReleaseError::Store(liaison_store::StoreError::Damaged(format!(
-                "cannot create `{}`: {e}",
-                home.display()
-            )))
-        })?;
-        let mut store = SqliteStore::open(&home.join(STORE_FILE))?;
+        create_home(home)?;
+        let store = SqliteStore::open(&home.join(STORE_FILE))?;
+        Node::init_store(home, party, store)
+    }
+
+    /// Opens the node whose home is `home`, on the embedded store in it; it must have been
+    /// initialised, and its log key must be there (never made here: see [`LogKeys::load`]).
+    pub fn open(home: &Path) -> Result<Node<SqliteStore>, ReleaseError> {
+        let path = home.join(STORE_FILE);
+        if !path.exists() {
+            return Err(ReleaseError::NotInitialised);
+        }
+        Node::open_store(home, SqliteStore::open(&path)?)
+    }
+}
+
+impl Node<AnyStore> {
+    /// Creates (or reopens, for the same party) the node whose home is `home` on `database`,
+    /// and records the choice in the home (`store.toml`). A home already on another store
+    /// is refused (`liaison migrate` moves a node). `password`: see [`Database::open`].
+    pub fn init_on(
+        home: &Path,
+        party: &Party,
+        database: &Database,
+        password: Option<&str>,
+    ) -> Result<Node<AnyStore>, ReleaseError> {
+        create_home(home)?;
+        let current = Database::of_home(home)?;
+        let elsewhere = if Database::recorded_in(home) {
+            current != *database
+        } else {
+            // Not recorded: the home is on node.db if that file is there.
+            current.exists(home) && current != *database
+        };
+        if elsewhere {
+            return Err(ReleaseError::Database(format!(
+                "the node at `{}` runs on {} already; `liaison migrate --to ...` moves it to another store",
+                home.display(),
+                current.describe(home)
+            )));
+        }
+        let store = database.open(home, password)?;
+        let node = Node::init_store(home, party, store)?;
+        if Database::recorded_in(home) || *database != Database::default_sqlite() {
+            database.record(home)?;
+        }
+        Ok(node)
+    }
+
+    /// Opens the node whose home is `home`, on the store its home names (`store.toml`, else
+    /// `node.db`). `password`: see [`Database::open`].
+    pub fn open_home(home: &Path, password: Option<&str>) -> Result<Node<AnyStore>, ReleaseError> {
+        let database = Database::of_home(home)?;
+        if !database.exists(home) {
+            return Err(ReleaseError::NotInitialised);
+        }
+        Node::open_store(home, database.open(home, password)?)
+    }
+}
+
+/// Makes the node's home (and its parents) if missing.
+fn create_home(home: &Path) -> Result<(), ReleaseError> {
+    std::fs::create_dir_all(home).map_err(|e| {
+        ReleaseError::Store(liaison_store::StoreError::Damaged(format!(
+            "cannot create `{}`: {e}",
+            home.display()
+        )))
+    })
+}
+
+impl<S: Store> Node<S> {
+    /// Initialises `store` for `party` with the log key kept in `home`. The log key is made
+    /// here and only here, and only while the log is empty: a node whose log has entries and
+    /// whose key is gone refuses, as [`Node::open_store`] does.
+    pub fn init_store(home: &Path, party: &Party, mut store: S) -> Result<Node<S>, ReleaseError> {
         store.init_node(&NodeRecord {
             party: party.to_string(),
             created: Timestamp::now().to_string(),
@@ -50,21 +119,18 @@ impl Node<SqliteStore> {
         Node::with_store_and_keys(store, keys)
     }
 
-    /// Opens the node whose home is `home`; it must have been initialised, and its log key
-    /// must be there (never made here: see [`LogKeys::load`]).
-    pub fn open(home: &Path) -> Result<Node<SqliteStore>, ReleaseError> {
-        let path = home.join(STORE_FILE);
-        if !path.exists() {
-            return Err(ReleaseError::NotInitialised);
-        }
-        let store = SqliteStore::open(&path)?;
+    /// The node over an initialised `store`, with the log key kept in `home`.
+    pub fn open_store(home: &Path, store: S) -> Result<Node<S>, ReleaseError> {
         let party = Node::party_of(&store)?;
         let keys = LogKeys::load(home, &party)?;
         Node::with_store_and_keys(store, keys)
     }
-}
 
-impl<S: Store> Node<S> {
+    /// Takes the store back (e.g. to copy it elsewhere).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// A node over an initialised store, with fresh log keys that are kept nowhere (for
     /// tests and tools; a node with a home keeps its key in `log.key`).
     pub fn with_store(store: S) -> Result<Node<S>, ReleaseError> {

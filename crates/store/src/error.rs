@@ -36,7 +36,7 @@ pub enum StoreError {
     #[error("stored data is damaged: {0}")]
     Damaged(String),
     /// The database was written by a newer liaison.
-    #[error("the store has schema version {found}; this liaison knows up to {known}")]
+    #[error("the store has schema version {found}, newer than this liaison knows (up to {known}): it was written by a newer liaison; run that one (or a newer one) on it, nothing was changed")]
     Schema {
         /// Found in the file.
         found: i64,
@@ -60,6 +60,21 @@ pub enum StoreError {
         partner: String,
         /// An id recorded meanwhile.
         id: String,
+    },
+    /// The PostgreSQL URL does not read.
+    #[error("database URL: {0}")]
+    Url(String),
+    /// The PostgreSQL URL holds a password, which would then be on a command line, in a log
+    /// or in the node's home.
+    #[error("the database URL holds a password: take it out of the URL and give it in the environment (`LIAISON_DATABASE_PASSWORD`) or in a file (`--database-password-file`, or `LIAISON_DATABASE_PASSWORD_FILE`)")]
+    PasswordInUrl,
+    /// A store to copy into already holds data.
+    #[error("the target store is not empty (table `{table}` has {rows} rows); migrate into an empty database or file")]
+    NotEmpty {
+        /// A table with rows.
+        table: String,
+        /// How many.
+        rows: u64,
     },
     /// A private-matching request that was answered before.
     #[error("this matching request was answered before; a replay is not evaluated again")]

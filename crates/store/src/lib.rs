@@ -1,10 +1,14 @@
 //! Storage for a liaison node: every version of every object exactly as received, with the
 //! time it was added and where it came from; partners' agreements; consents. The [`Store`]
 //! trait is what the release pipeline sees; [`SqliteStore`] is the embedded default and
-//! [`PgStore`] the PostgreSQL backend for deployments.
+//! [`PgStore`] the PostgreSQL backend for deployments; [`AnyStore`] is either, chosen at start.
+//! Each backend versions its schema as an ordered list of migration steps (`STEPS` in
+//! `sqlite.rs` and `postgres.rs`), run when a store is opened.
 //! Invariant: a batch is written whole or not at all.
 #![deny(missing_docs)]
 
+mod any;
+mod copy;
 mod error;
 mod operators;
 mod postgres;
@@ -12,9 +16,11 @@ mod record;
 pub mod releases;
 mod sqlite;
 
+pub use any::AnyStore;
+pub use copy::TableDigest;
 pub use error::StoreError;
 pub use operators::{AuditRecord, OperatorRecord, OperatorStore};
-pub use postgres::PgStore;
+pub use postgres::{check_postgres_url, PgStore};
 pub use record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,

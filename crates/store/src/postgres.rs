@@ -32,7 +32,26 @@ use crate::record::{
 use crate::releases::{self, Released};
 use crate::{Along, Store};
 
-const SCHEMA_VERSION: i64 = 1;
+/// One migration step: the SQL that takes the schema from version `to - 1` to `to`, run in
+/// the setup transaction (under [`SETUP_LOCK`]) with the version bump.
+struct Step {
+    to: i64,
+    sql: &'static str,
+}
+
+/// The schema's history, oldest first. To change the schema, append a step (`to` one more
+/// than the last) and never edit one that has shipped: a database is at the version of the
+/// last step it ran. A node refuses a database whose version is past the last step here.
+const STEPS: &[Step] = &[
+    // 1: the tables as they were when versions began to be counted.
+    Step { to: 1, sql: SCHEMA },
+    // 2: catch up a version-1 database made before columns and tables were added under the
+    // same version number (every statement of SCHEMA is idempotent).
+    Step { to: 2, sql: SCHEMA },
+];
+
+/// The newest schema this build knows: the last step's.
+pub(crate) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].to;
 
 /// Advisory lock keys (transaction level): schema setup, and ingest (`date_added` order).
 const SETUP_LOCK: i64 = 0x6c69_6173_0001;
@@ -225,7 +244,14 @@ ORDER BY i.idx";
 
 /// The PostgreSQL store.
 pub struct PgStore {
-    client: RefCell<Client>,
+    pub(crate) client: RefCell<Client>,
+    /// How to connect again: for [`PgStore::side`].
+    config: ::postgres::Config,
+    /// A second connection, opened on first need, for reads made from inside a scan's
+    /// callback while the first one streams the scan (the pipeline looks up a tear line or
+    /// a delivered id while it walks the objects). Such a read sees what is committed, as
+    /// any other process would.
+    side: RefCell<Option<Client>>,
 }
 
 impl PgStore {
@@ -283,48 +309,87 @@ impl PgStore {
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value
-    /// form), creating the tables if needed. No TLS yet.
+    /// form), creating the tables if needed and running the schema's migration steps. No TLS
+    /// yet.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-        Self::setup(Client::connect(url, NoTls)?)
+        let config: ::postgres::Config = url.parse()?;
+        Self::setup(config)
     }
 
-    fn setup(mut client: Client) -> Result<PgStore, StoreError> {
+    /// Connects to `url`, which must not hold a password ([`StoreError::PasswordInUrl`]):
+    /// the password, if the server asks for one, is `password`. What a node uses, so that
+    /// the password is never part of a URL that is printed, logged or kept.
+    pub fn connect_with_password(url: &str, password: Option<&str>) -> Result<PgStore, StoreError> {
+        let mut config = parse_url(url)?;
+        if let Some(p) = password {
+            config.password(p);
+        }
+        Self::setup(config)
+    }
+
+    fn setup(config: ::postgres::Config) -> Result<PgStore, StoreError> {
+        let mut client = config.connect(NoTls)?;
         let mut tx = client.transaction()?;
-        // Two processes connecting to a fresh database at once must not race on CREATE.
+        // Two processes connecting to a fresh database at once must not race on CREATE or on
+        // a migration step.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SETUP_LOCK])?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)")?;
         let found: Option<i64> = tx
             .query_one("SELECT max(version) FROM schema_version", &[])?
             .get(0);
-        if let Some(found) = found {
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::Schema {
-                    found,
-                    known: SCHEMA_VERSION,
-                });
-            }
+        let found = found.unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::Schema {
+                found,
+                known: SCHEMA_VERSION,
+            });
         }
-        tx.batch_execute(SCHEMA)?;
-        if found.is_none() {
+        for step in STEPS.iter().filter(|s| s.to > found) {
+            tx.batch_execute(step.sql)?;
+        }
+        if found < SCHEMA_VERSION {
+            tx.execute("DELETE FROM schema_version", &[])?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],
             )?;
-        } else {
-            tx.execute("UPDATE schema_version SET version = $1", &[&SCHEMA_VERSION])?;
         }
         tx.commit()?;
         client.batch_execute(INCOMING)?;
         Ok(PgStore {
             client: RefCell::new(client),
+            config,
+            side: RefCell::new(None),
         })
     }
 
-    /// The connection. Reads take `&self`; a callback of a scan that uses the same store again
-    /// gets an error rather than a panic.
-    fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
-        self.client.try_borrow_mut().map_err(|_| StoreError::Busy)
+    /// The connection. Reads take `&self`; a read from inside a scan's callback goes to the side
+    /// connection, and one nested deeper still gets an error rather than a panic.
+    pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
+        if let Ok(client) = self.client.try_borrow_mut() {
+            return Ok(client);
+        }
+        // Busy with a scan: a read from its callback goes to the side connection.
+        let mut side = self.side.try_borrow_mut().map_err(|_| StoreError::Busy)?;
+        if side.is_none() {
+            *side = Some(self.config.connect(NoTls)?);
+        }
+        RefMut::filter_map(side, Option::as_mut).map_err(|_| StoreError::Busy)
     }
+}
+
+/// Checks that `url` reads as a PostgreSQL URL (or key=value string) and holds no password.
+pub fn check_postgres_url(url: &str) -> Result<(), StoreError> {
+    parse_url(url).map(|_| ())
+}
+
+/// `url` read into a connection configuration; refused when it holds a password.
+pub(crate) fn parse_url(url: &str) -> Result<::postgres::Config, StoreError> {
+    let config: ::postgres::Config = url.parse().map_err(|e| StoreError::Url(format!("{e}")))?;
+    if config.get_password().is_some_and(|p| !p.is_empty()) {
+        return Err(StoreError::PasswordInUrl);
+    }
+    Ok(config)
 }
 
 fn version_key(o: &StixObject) -> String {

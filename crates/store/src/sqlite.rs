@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use liaison_stix::{StixObject, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::error::StoreError;
 use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
@@ -29,8 +29,35 @@ use crate::record::{
 use crate::releases::{self, Released};
 use crate::{Along, Store};
 
-const SCHEMA_VERSION: i64 = 2;
+/// One migration step: takes the schema from the step before it to version `to`, inside the
+/// setup transaction (taken `IMMEDIATE`), which also records `to` in `PRAGMA user_version`.
+struct Step {
+    to: i64,
+    run: fn(&Transaction<'_>) -> Result<(), StoreError>,
+}
 
+/// The schema's history after [`BASELINE_VERSION`], oldest first. A new file gets [`SCHEMA`]
+/// (the baseline) and then every step; an older file the steps past its version. To change
+/// the schema, append a step (`to` one more than the last) and never edit one that has
+/// shipped, nor [`SCHEMA`]. A node refuses a file whose version is past the last step here.
+const STEPS: &[Step] = &[
+    Step {
+        to: 2,
+        run: migrate_v1,
+    },
+    Step {
+        to: 3,
+        run: catch_up_v2,
+    },
+];
+
+/// The version [`SCHEMA`] is.
+const BASELINE_VERSION: i64 = 2;
+
+/// The newest schema this build knows: the last step's.
+pub(crate) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].to;
+
+/// The baseline: schema 2 as it was when steps began to be listed.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refusals (
@@ -113,7 +140,7 @@ const PAGE_SIZE: i64 = 16_384;
 const WAL_AUTOCHECKPOINT: i64 = 16_384; // 256 MiB at 16 KiB
 
 /// The lookup key of an id: FNV-1a, 64 bits. Not unique; rows are matched on `id` too.
-fn id_key(id: &str) -> i64 {
+pub(crate) fn id_key(id: &str) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h ^= u64::from(b);
@@ -138,8 +165,7 @@ fn last_added_in(conn: &Connection) -> Result<i128, StoreError> {
 }
 
 /// Schema 1 (a `UNIQUE (id, version)` objects table and a `heads` table) to schema 2.
-fn migrate_v1(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+fn migrate_v1(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch("ALTER TABLE objects RENAME TO objects_v1;")?;
     tx.execute_batch(SCHEMA)?;
     {
@@ -177,6 +203,57 @@ fn migrate_v1(conn: &mut Connection) -> Result<(), StoreError> {
         }
     }
     tx.execute_batch("DROP TABLE objects_v1; DROP TABLE heads;")?;
+    Ok(())
+}
+
+/// Schema 2 to 3: a version-2 file made before columns and tables were added under the same
+/// version number gets them (each is added only where missing).
+fn catch_up_v2(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    add_missing_columns(tx)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS delivered_ids (
+            delivered TEXT PRIMARY KEY, partner TEXT NOT NULL, original TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);
+        CREATE TABLE IF NOT EXISTS match_queries (
+            request TEXT PRIMARY KEY, partner TEXT NOT NULL, epoch INTEGER NOT NULL,
+            count INTEGER NOT NULL, answered TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS match_queries_by_epoch ON match_queries (partner, epoch);",
+    )?;
+    Ok(())
+}
+
+/// Brings the file to [`SCHEMA_VERSION`], or refuses a newer one; one transaction, taken
+/// only when there is something to do (a file at the current version is opened without
+/// waiting for a writer).
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let schema_version = |c: &Connection| -> Result<i64, StoreError> {
+        let found: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::Schema {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        Ok(found)
+    };
+    if schema_version(conn)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Again under the write lock: another process may have migrated meanwhile.
+    let mut found = schema_version(&tx)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if found == 0 {
+        tx.execute_batch(SCHEMA)?;
+        found = BASELINE_VERSION;
+    }
+    for step in STEPS.iter().filter(|s| s.to > found) {
+        (step.run)(&tx)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -184,7 +261,7 @@ fn migrate_v1(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     last_added: i128,
     /// Commits by this connection that changed objects, partners, consents or credentials.
     changes: u64,
@@ -280,31 +357,7 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::Schema {
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if found == 1 {
-            migrate_v1(&mut conn)?;
-        } else {
-            conn.execute_batch(SCHEMA)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        add_missing_columns(&conn)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS delivered_ids (
-                delivered TEXT PRIMARY KEY, partner TEXT NOT NULL, original TEXT NOT NULL
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS delivered_ids_by_partner ON delivered_ids (partner);
-            CREATE TABLE IF NOT EXISTS match_queries (
-                request TEXT PRIMARY KEY, partner TEXT NOT NULL, epoch INTEGER NOT NULL,
-                count INTEGER NOT NULL, answered TEXT NOT NULL
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS match_queries_by_epoch ON match_queries (partner, epoch);",
-        )?;
+        migrate(&mut conn)?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
             conn,
@@ -1686,8 +1739,9 @@ mod tests {
                 &mut |_| {},
             )
             .unwrap();
+            // As such a file was: version 2, without the column (step 3 adds it).
             s.conn
-                .execute_batch("ALTER TABLE objects DROP COLUMN upgrades")
+                .execute_batch("ALTER TABLE objects DROP COLUMN upgrades; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let mut s = SqliteStore::open(&path).unwrap();

@@ -9,9 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    AgreementNoteRecord, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
-    NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore, RefusalKind, SqliteStore, Store,
-    StoreError,
+    AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
+    NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore, RefusalKind,
+    SqliteStore, Store, StoreError,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -459,11 +459,297 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 1
+                known: 2
             }
         ),
         "{err}"
     );
+    assert!(err.to_string().contains("newer liaison"), "{err}");
+    // Nothing was changed: the version is still the one found.
+    let v: i64 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 99);
+}
+
+#[test]
+fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("PRAGMA user_version = 99").unwrap();
+    let err = SqliteStore::open(&path).err().unwrap();
+    assert!(
+        matches!(
+            err,
+            StoreError::Schema {
+                found: 99,
+                known: 3
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer liaison"), "{err}");
+    let v: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+}
+
+#[test]
+fn postgres_version_1_database_is_caught_up_by_step_2() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    drop(db.open());
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    // As a version-1 database made before match_queries and signed consents.
+    c.batch_execute(
+        "UPDATE schema_version SET version = 1; DROP TABLE match_queries;
+         ALTER TABLE consents DROP COLUMN signed;",
+    )
+    .unwrap();
+    let mut s = db.open();
+    let v: i64 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 2);
+    let consent = ConsentRecord {
+        id: "c1".into(),
+        object: "report--x".into(),
+        to: "GBR".into(),
+        by: "ISR".into(),
+        created: "t1".into(),
+    };
+    s.add_signed_consent(&consent, "note").unwrap();
+    assert_eq!(
+        s.signed_consents().unwrap(),
+        vec![(consent, Some("note".into()))]
+    );
+    assert_eq!(
+        s.match_usage("GBR", 1).unwrap(),
+        MatchUsage {
+            used: 0,
+            queries: 0,
+            last: None
+        }
+    );
+}
+
+/// Fills `s` with some of everything the store keeps: versions (one deleted at the tail),
+/// partners, consents, releases, delivered ids, credentials, log entries with openings,
+/// checkpoints, cosignatures, partner keys and checkpoints, forks, agreement notes, a match
+/// charge, refusals, operators and audit.
+fn fill(s: &mut dyn Store) {
+    s.init_node(&NodeRecord {
+        party: "USA".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+    })
+    .unwrap();
+    let objs: Vec<StixObject> = (0..30)
+        .map(|i| {
+            indicator(
+                i % 20,
+                &format!("2026-01-{:02}T00:00:00.000Z", 1 + i / 20),
+                "198.51.100.1",
+            )
+        })
+        .collect();
+    s.ingest(&batch(&objs), "local", &mut |_| {}).unwrap();
+    let last = indicator(99, "2026-05-01T00:00:00.000Z", "198.51.100.2");
+    s.ingest(&one(&last), "local", &mut |_| {}).unwrap();
+    assert_eq!(
+        s.delete_versions("local", last.id().as_str(), None)
+            .unwrap(),
+        1
+    );
+    s.put_partner(&PartnerRecord {
+        party: "GBR".into(),
+        agreement: "a".into(),
+        updated: "t".into(),
+    })
+    .unwrap();
+    s.add_signed_consent(
+        &ConsentRecord {
+            id: "consent--1".into(),
+            object: objs[0].id().to_string(),
+            to: "GBR".into(),
+            by: "USA".into(),
+            created: "t".into(),
+        },
+        "signed note",
+    )
+    .unwrap();
+    let keys: Vec<(String, String)> = objs[..5]
+        .iter()
+        .map(|o| (o.id().to_string(), "v".to_string()))
+        .collect();
+    s.record_releases("GBR", &keys).unwrap();
+    s.add_delivered_ids("GBR", &[("indicator--d1".into(), objs[0].id().to_string())])
+        .unwrap();
+    s.set_credential("GBR", "$argon2id$x").unwrap();
+    let entries = vec![b"leaf one".to_vec(), b"leaf two".to_vec()];
+    let openings = vec![
+        LogOpening {
+            leaf: b"one".to_vec(),
+            salt: [1; 32],
+            parties: vec!["GBR".into()],
+        },
+        LogOpening {
+            leaf: b"two".to_vec(),
+            salt: [2; 32],
+            parties: vec![],
+        },
+    ];
+    s.log_append(
+        &entries,
+        &openings,
+        &[(0, [7; 32]), (1, [8; 32]), (2, [9; 32])],
+    )
+    .unwrap();
+    s.put_checkpoint(2, "checkpoint note").unwrap();
+    s.add_cosignature(2, "GBR", "cosig line").unwrap();
+    s.put_partner_checkpoint("GBR", 5, "their note").unwrap();
+    s.add_fork_evidence("GBR", "{}").unwrap();
+    s.set_partner_key("GBR", "log", "vkey").unwrap();
+    s.put_agreement_note(&AgreementNoteRecord {
+        partner: "GBR".into(),
+        side: "ours".into(),
+        sha256: "ab".into(),
+        text: "terms".into(),
+        note: "note".into(),
+        updated: "t".into(),
+    })
+    .unwrap();
+    s.log_append_match(
+        &MatchCharge {
+            request: "r1".into(),
+            partner: "GBR".into(),
+            epoch: 7,
+            count: 3,
+            budget: 10,
+        },
+        &[b"match leaf".to_vec()],
+        &[],
+        &[(3, [10; 32])],
+    )
+    .unwrap();
+    s.add_refusals(&[liaison_store::RefusalRecord {
+        seq: 0,
+        created: "t".into(),
+        sender: "GBR".into(),
+        id: "indicator--r".into(),
+        version: "v".into(),
+        reason: "not_owner".into(),
+        body: "{}".into(),
+    }])
+    .unwrap();
+    s.put_operator(&OperatorRecord {
+        name: "ann".into(),
+        role: "officer".into(),
+        phc: "$argon2id$y".into(),
+        created: "t".into(),
+        updated: "t".into(),
+    })
+    .unwrap();
+    s.add_audit(&AuditRecord {
+        seq: 0,
+        at: "t".into(),
+        operator: "ann".into(),
+        action: "login".into(),
+        target: String::new(),
+        detail: String::new(),
+    })
+    .unwrap();
+}
+
+#[test]
+fn copying_to_postgres_and_back_keeps_every_row() {
+    let Some(admin) = pg_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut source = AnyStore::from(SqliteStore::open(&dir.path().join("a.db")).unwrap());
+    fill(&mut source);
+    let digests = source.digests().unwrap();
+    assert!(
+        digests.iter().all(|d| d.rows > 0),
+        "every table has rows: {digests:?}"
+    );
+
+    let db = PgDb::create(&admin);
+    let mut pg = AnyStore::from(db.open());
+    // Every PostgreSQL table is copied, or is the backend's own bookkeeping.
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    for row in c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+    {
+        let name: String = row.get(0);
+        assert!(
+            digests.iter().any(|d| d.table == name)
+                || ["heads", "schema_version"].contains(&name.as_str()),
+            "PostgreSQL table `{name}` is not copied by `liaison migrate`"
+        );
+    }
+    let mut seen = 0;
+    source.copy_to(&mut pg, &mut |_, done| seen = done).unwrap();
+    assert_eq!(seen, digests.iter().map(|d| d.rows).sum::<u64>());
+    assert_eq!(pg.digests().unwrap(), digests);
+    // A second copy into the same (now full) database is refused, and changes nothing.
+    let err = source.copy_to(&mut pg, &mut |_, _| {}).err().unwrap();
+    assert!(matches!(err, StoreError::NotEmpty { .. }), "{err}");
+    assert_eq!(pg.digests().unwrap(), digests);
+
+    let mut back = AnyStore::from(SqliteStore::open(&dir.path().join("b.db")).unwrap());
+    pg.copy_to(&mut back, &mut |_, _| {}).unwrap();
+    assert_eq!(back.digests().unwrap(), digests);
+
+    // The copies work as stores, not only as rows: the newest versions, the counts, and
+    // ingest continuing after the deleted tail (date_added never handed out twice).
+    for (name, s) in [("postgres", &mut pg), ("sqlite", &mut back)] {
+        assert_eq!(s.counts().unwrap(), source.counts().unwrap(), "{name}");
+        let id = indicator(3, "2026-01-01T00:00:00.000Z", "x")
+            .id()
+            .to_string();
+        assert_eq!(
+            s.latest(&id)
+                .unwrap()
+                .unwrap()
+                .object
+                .version()
+                .unwrap()
+                .to_string(),
+            source
+                .latest(&id)
+                .unwrap()
+                .unwrap()
+                .object
+                .version()
+                .unwrap()
+                .to_string(),
+            "{name}"
+        );
+        let before = source
+            .latest(
+                &indicator(19, "2026-01-01T00:00:00.000Z", "x")
+                    .id()
+                    .to_string(),
+            )
+            .unwrap()
+            .unwrap();
+        let fresh = indicator(500, "2026-06-01T00:00:00.000Z", "198.51.100.3");
+        s.ingest(&one(&fresh), "local", &mut |_| {}).unwrap();
+        let added = s.latest(fresh.id().as_str()).unwrap().unwrap();
+        assert!(added.date_added > before.date_added, "{name}");
+        assert_eq!(s.log_size().unwrap(), 3, "{name}");
+        assert_eq!(s.refusals(None, 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(s.audit(None, 10).unwrap().len(), 1, "{name}");
+    }
 }
 
 #[test]
@@ -1459,9 +1745,9 @@ fn an_sqlite_file_from_before_signed_consents_gains_the_column() {
         s.add_consent(&old).unwrap();
     }
     {
-        // As the file was before: no `signed` column.
+        // As the file was before: schema 2, no `signed` column.
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("ALTER TABLE consents DROP COLUMN signed")
+        c.execute_batch("ALTER TABLE consents DROP COLUMN signed; PRAGMA user_version = 2;")
             .unwrap();
     }
     let mut s = SqliteStore::open(&path).unwrap();
