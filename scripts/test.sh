@@ -132,7 +132,7 @@ pg_pytest_rc=0
 LIAISON_INTEROP_BACKEND=postgres LIAISON_INTEROP_PG_URL="${LIAISON_TEST_PG_URL%/*}/liaison_interop" \
     timeout 600 "$LIAISON_PYTHON" -m pytest tests/python/test_taxii_interop.py \
     tests/python/test_fingerprint.py tests/python/test_matching.py tests/python/test_curation.py \
-    tests/python/test_misp.py -p no:cacheprovider -q -rfEXx --basetemp "$log_dir/pytest-pg" 2>&1 \
+    tests/python/test_misp.py tests/python/test_servers.py -p no:cacheprovider -q -rfEXx --basetemp "$log_dir/pytest-pg" 2>&1 \
     | tee "$log_dir/pytest-pg.log" || pg_pytest_rc=$?
 if [[ $pg_pytest_rc -ne 0 ]]; then
     echo "pytest on postgresql failed (exit $pg_pytest_rc)" >&2

@@ -159,7 +159,12 @@ def node(tmp_path_factory):
 def serve(home, *extra):
     """Runs `liaison serve` for the node at `home` on 127.0.0.1 (any free port) and yields its
     `Node` once it serves; stops it afterwards. `extra` are more `serve` arguments."""
+    # Several servers of one home (tests/python/test_servers.py) each keep their own.
     stderr_path = home / "serve.stderr"
+    n = 0
+    while stderr_path.exists():
+        n += 1
+        stderr_path = home / f"serve-{n}.stderr"
     stderr_file = open(stderr_path, "wb")
     process = subprocess.Popen(
         [str(BIN), "--home", str(home), "serve", "--listen", "127.0.0.1:0", "--console", "off",
