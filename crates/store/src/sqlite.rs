@@ -290,8 +290,13 @@ impl SqliteStore {
         if found == 1 {
             migrate_v1(&mut conn)?;
         } else {
+            // `IF NOT EXISTS` on what exists takes no lock; setting `user_version` always
+            // writes, and would make every opening (a read-only command's too) wait for the
+            // write lock, behind an ingest or a server's append.
             conn.execute_batch(SCHEMA)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            if found != SCHEMA_VERSION {
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
         }
         add_missing_columns(&conn)?;
         conn.execute_batch(
