@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use liaison_labels::{Banner, Label, Party};
-use liaison_release::{Entry, IngestOptions, Node};
-use liaison_stix::parse_document_upgrading;
+use liaison_release::{check_document, Entry, IngestOptions, Node};
 use liaison_store::AnyStore;
 use serde_json::json;
 
@@ -225,6 +224,7 @@ pub(crate) fn ingest(
     label: Option<&str>,
     originator: Option<&str>,
     from: Option<&str>,
+    batch: usize,
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = open(home)?;
@@ -256,27 +256,42 @@ pub(crate) fn ingest(
     };
     let show = fmt == Format::Human && std::io::IsTerminal::is_terminal(&std::io::stderr());
 
-    // Every file is read and checked before anything is written.
-    let mut docs = Vec::with_capacity(files.len());
+    // Every file is read and checked before anything is written (a first reading, streamed:
+    // memory is bounded by an object, not by the file); then each is read again and written in
+    // batches, each batch whole or not at all (see `liaison_release::ingest`).
+    let mut checked = Vec::with_capacity(files.len());
     for f in files {
-        let spinner = if show {
-            ProgressBar::new_spinner()
+        let (file, size, stamp) = open_file(f)?;
+        let bar = if show {
+            ProgressBar::new(size)
         } else {
             ProgressBar::hidden()
         };
-        spinner.set_message(format!("reading {}", f.display()));
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?;
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("checking {}", f.display()));
+        let reader = std::io::BufReader::with_capacity(READ_BUFFER, bar.wrap_read(file));
         // STIX 2.0 content (ATT&CK as published, for one) is read as 2.1: see `liaison_stix`.
-        let doc = parse_document_upgrading(&text).with_context(|| format!("`{}`", f.display()))?;
-        spinner.finish_and_clear();
-        docs.push((f, doc));
+        let doc =
+            check_document(reader, &mut |_| {}).with_context(|| format!("`{}`", f.display()))?;
+        bar.finish_and_clear();
+        checked.push((f, doc, stamp));
     }
     let mut results = Vec::new();
-    for (f, doc) in &docs {
+    for (f, doc, stamp) in &checked {
+        let (file, _, now) = open_file(f)?;
+        if now != *stamp {
+            bail!(
+                "`{}`: the file changed after it was checked; nothing from it was written",
+                f.display()
+            );
+        }
         let bar = if show {
-            ProgressBar::new(doc.document.objects.len() as u64)
+            ProgressBar::new(doc.objects)
         } else {
             ProgressBar::hidden()
         };
@@ -285,8 +300,9 @@ pub(crate) fn ingest(
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_message(format!("storing {}", f.display()));
+        let reader = std::io::BufReader::with_capacity(READ_BUFFER, file);
         let summary = node
-            .ingest_upgraded(doc, &options, &mut |n| bar.set_position(n))
+            .ingest_checked(reader, doc, &options, batch, &mut |n| bar.set_position(n))
             .with_context(|| format!("`{}`", f.display()))?;
         bar.finish_and_clear();
         results.push((f, summary));
@@ -345,6 +361,21 @@ pub(crate) fn ingest(
         ));
     }
     Ok(())
+}
+
+/// The read buffer of an ingested file.
+const READ_BUFFER: usize = 1 << 20;
+
+/// A file to ingest, opened, with its size and what tells whether it changed (size and
+/// modification time).
+fn open_file(
+    f: &Path,
+) -> anyhow::Result<(std::fs::File, u64, (u64, Option<std::time::SystemTime>))> {
+    let file = std::fs::File::open(f).with_context(|| format!("cannot read `{}`", f.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read `{}`", f.display()))?;
+    Ok((file, meta.len(), (meta.len(), meta.modified().ok())))
 }
 
 /// "1 object", "2 objects".

@@ -92,6 +92,10 @@ enum Command {
         /// Who the files came from (a partner's party), if not from this node.
         #[arg(long)]
         from: Option<String>,
+        /// Objects written per transaction: every file is checked whole before anything is
+        /// written, then written in batches, each stored whole or not at all.
+        #[arg(long, default_value_t = liaison_release::INGEST_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        batch: u64,
     },
     /// What the trust boundary refused (versions of others' objects, redefined markings,
     /// labels in our name), with who sent it.
@@ -543,12 +547,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             label,
             originator,
             from,
+            batch,
         } => commands::ingest(
             &home,
             &files,
             label.as_deref(),
             originator.as_deref(),
             from.as_deref(),
+            usize::try_from(batch).unwrap_or(usize::MAX),
             fmt,
         ),
         Command::Consent(ConsentCmd::Sign {

@@ -2058,3 +2058,159 @@ fn a_node_refuses_a_store_with_a_newer_schema_on_both_backends() {
         .get(0);
     assert_eq!(v, 99, "the refused database was changed");
 }
+
+/// Read-only commands used to fail with `database is locked` while an ingest wrote: opening
+/// the store set its schema version (a write) every time, and so waited for the write lock
+/// (5 s, then failed). Here a connection holds the write lock, as an ingest's transaction
+/// does, for longer than the store's busy timeout.
+#[test]
+fn regression_read_commands_do_not_wait_for_the_write_lock() {
+    let (dir, home) = setup();
+    let file = dir.path().join("one.json");
+    std::fs::write(&file, bundle(&[indicator(1, "")])).unwrap();
+    ok(
+        &home,
+        &[
+            "ingest",
+            "--label",
+            "SECRET//REL TO USA, GBR",
+            file.to_str().unwrap(),
+        ],
+    );
+    // The log's first checkpoint is signed and stored by the first `log show`.
+    ok(&home, &["log", "show"]);
+
+    let writer = rusqlite::Connection::open(home.join("node.db")).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    writer
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('held', 'by the test')",
+            [],
+        )
+        .unwrap();
+    for args in [
+        &["log", "show"][..],
+        &["partner", "list"],
+        &["release", "preview", "--to", "GBR", "--format", "json"],
+    ] {
+        let started = std::time::Instant::now();
+        let out = ok(&home, args);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "liaison {args:?} waited {took:?} for the write lock"
+        );
+        if args[0] == "release" {
+            let entries: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(entries.as_array().map(Vec::len), Some(1), "{entries}");
+        }
+    }
+    writer.execute_batch("ROLLBACK").unwrap();
+}
+
+/// A file is checked whole before anything is written, then written in batches (`--batch`),
+/// each whole or not at all: a malformed object anywhere refuses the file with nothing
+/// written; a conflict with a held version (found only when writing) refuses its batch, the
+/// batches before it stay, the message says so, and the same ingest run again once the file
+/// is corrected skips them as already held.
+#[test]
+fn ingest_checks_the_whole_file_then_writes_batch_by_batch() {
+    let (dir, home) = setup();
+    let count = |home: &Path| -> usize {
+        let preview = ok(
+            home,
+            &["release", "preview", "--to", "GBR", "--format", "json"],
+        );
+        serde_json::from_str::<serde_json::Value>(&preview)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let label = "SECRET//REL TO USA, GBR";
+    let held = dir.path().join("held.json");
+    std::fs::write(&held, bundle(&[indicator(4, "")])).unwrap();
+    ok(&home, &["ingest", "--label", label, held.to_str().unwrap()]);
+    assert_eq!(count(&home), 1);
+
+    // Malformed at the end, batches of one: nothing written.
+    let mut objects: Vec<String> = (1..=3).map(|n| indicator(n, "")).collect();
+    objects.push(indicator(9, "").replace(r#""pattern_type":"stix","#, ""));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, bundle(&objects)).unwrap();
+    let err = fails(
+        &home,
+        &[
+            "ingest",
+            "--batch",
+            "1",
+            "--label",
+            label,
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("bad.json")
+            && err.contains("object 3")
+            && err.contains("field `pattern_type`"),
+        "{err}"
+    );
+    assert_eq!(count(&home), 1, "a malformed file was partly written");
+
+    // A conflict with the held version in the second batch of two.
+    let other = indicator(4, "").replace("198.51.100.4", "203.0.113.4");
+    let objects = [
+        indicator(1, ""),
+        indicator(2, ""),
+        indicator(3, ""),
+        other,
+        indicator(5, ""),
+    ];
+    let file = dir.path().join("five.json");
+    std::fs::write(&file, bundle(&objects)).unwrap();
+    let err = fails(
+        &home,
+        &[
+            "ingest",
+            "--batch",
+            "2",
+            "--label",
+            label,
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("five.json"), "{err}");
+    assert!(
+        err.contains("object 3 (`indicator--00000000-0000-4000-8000-000000000004`)"),
+        "{err}"
+    );
+    assert!(err.contains("nothing from this batch was written"), "{err}");
+    assert!(err.contains("the 2 objects before it are stored"), "{err}");
+    assert_eq!(
+        count(&home),
+        3,
+        "the first batch (two objects) stays, not the second"
+    );
+
+    let fixed = [
+        indicator(1, ""),
+        indicator(2, ""),
+        indicator(3, ""),
+        indicator(4, ""),
+        indicator(5, ""),
+    ];
+    std::fs::write(&file, bundle(&fixed)).unwrap();
+    let out = ok(
+        &home,
+        &[
+            "ingest",
+            "--batch",
+            "2",
+            "--label",
+            label,
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("5 objects, 2 new, 3 already held"), "{out}");
+    assert_eq!(count(&home), 5);
+}

@@ -69,6 +69,21 @@ pub enum ReleaseError {
     /// to it).
     #[error("cosignature refused: {0}")]
     Cosignature(String),
+    /// A document could not be read.
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    /// A file changed between the reading that checked it and the one that writes it.
+    #[error("the file changed after it was checked ({0})")]
+    Changed(String),
+    /// A document written in batches stopped at one: the batches before it are stored.
+    #[error("{source}; the {stored} objects before it are stored (the same ingest run again skips them as already held)")]
+    PartlyIngested {
+        /// Objects of the document in the batches stored.
+        stored: u64,
+        /// What stopped the batch.
+        #[source]
+        source: Box<ReleaseError>,
+    },
     /// The transparency log failed or refused.
     #[error("log: {0}")]
     Log(String),

@@ -1,15 +1,35 @@
-//! Ingest: a document is checked whole (STIX, and every liaison label it carries) before
-//! anything is written, then written in one transaction.
+//! Ingest. Whatever its size, a document is checked whole (STIX, and every liaison label it
+//! carries) before anything is written. A document in memory ([`Node::ingest`]) is then written
+//! in one transaction. A file is read twice as a stream, so that memory is bounded by a batch and
+//! not by the file: [`check_document`] refuses a malformed file with nothing written, then
+//! [`Node::ingest_checked`] writes it in batches of [`INGEST_BATCH`] objects, each written whole
+//! or not at all, in a transaction of its own (so that readers and the server's own writes wait
+//! for one batch at most). What a batch can still refuse is what depends on the store (a
+//! different object held under the same id and version): the batches before it stay, and the
+//! same ingest run again skips them as already held. The trust boundary is the same for every
+//! batch ([`Node::admit`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 
 use liaison_labels::{Label, Party};
-use liaison_stix::{Document, StixId, StixObject, Timestamp, UpgradedDocument};
-use liaison_store::Store;
+use liaison_stix::{
+    stream_document, Document, StixId, StixObject, StreamError, Timestamp, Upgrade,
+    UpgradedDocument,
+};
+use liaison_store::{Store, StoreError};
 
 use crate::admit::{Entering, Refused};
 use crate::error::ReleaseError;
 use crate::node::Node;
+
+/// Objects written in one transaction by [`Node::ingest_checked`] (a batch also ends at
+/// [`INGEST_BATCH_BYTES`] of object text): about 0.1 s of the store's time, and some tens of
+/// megabytes of memory, whatever the size of the file.
+pub const INGEST_BATCH: usize = 10_000;
+
+/// Object text (bytes as received) after which a batch ends even with fewer objects.
+pub const INGEST_BATCH_BYTES: usize = 16 << 20;
 
 /// How to ingest.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +70,98 @@ pub struct IngestSummary {
     pub upgraded: u64,
 }
 
+/// The liaison labels a document defines: its marking-definitions that are liaison labels, each
+/// checked (one that does not parse refuses the document).
+#[derive(Debug, Clone, Default)]
+struct DefinedLabels(HashSet<String>);
+
+impl DefinedLabels {
+    fn check(&mut self, index: usize, o: &StixObject) -> Result<(), ReleaseError> {
+        if o.object_type() != "marking-definition" {
+            return Ok(());
+        }
+        match Label::from_marking_definition(o) {
+            Ok(Some(_)) => {
+                self.0.insert(o.id().to_string());
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(ReleaseError::Label {
+                at: format!("object {index} (`{}`)", o.id()),
+                field: format!("extensions.{}", liaison_stix::LIAISON_EXTENSION_ID),
+                problem: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// A document read once by [`check_document`] and accepted: what writing it needs.
+#[derive(Debug, Clone)]
+pub struct CheckedDocument {
+    /// Objects in the document.
+    pub objects: u64,
+    /// Objects read as STIX 2.0 and upgraded to 2.1.
+    pub upgraded: u64,
+    labels: DefinedLabels,
+}
+
+/// Reads a document (a bundle, a TAXII envelope or one object; STIX 2.0 is upgraded as
+/// [`liaison_stix::parse_document_upgrading`] does) from `source` once, as a stream, and checks
+/// it as [`Node::ingest`] checks a document before writing: every object, the document as a
+/// whole, and every liaison label it defines. Nothing is kept but the labels' ids; `read` is
+/// told how many objects were read.
+pub fn check_document<R: Read>(
+    source: R,
+    read: &mut dyn FnMut(u64),
+) -> Result<CheckedDocument, ReleaseError> {
+    let mut labels = DefinedLabels::default();
+    // The first label refused: reported only if the STIX of the whole document is accepted,
+    // as a document in memory is checked (STIX first, then labels).
+    let mut refused: Option<ReleaseError> = None;
+    let streamed = stream_document::<_, ReleaseError>(source, true, &mut |index, o, _| {
+        if refused.is_none() {
+            if let Err(e) = labels.check(index, &o) {
+                refused = Some(e);
+            }
+        }
+        if index % 4096 == 4095 {
+            read(index as u64 + 1);
+        }
+        Ok(())
+    })
+    .map_err(from_stream)?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    read(streamed.objects as u64);
+    Ok(CheckedDocument {
+        objects: streamed.objects as u64,
+        upgraded: streamed.upgraded as u64,
+        labels,
+    })
+}
+
+fn from_stream(e: StreamError<ReleaseError>) -> ReleaseError {
+    match e {
+        StreamError::Stix(e) => ReleaseError::Stix(e),
+        StreamError::Read(e) => ReleaseError::Read(e),
+        StreamError::Stopped(e) => e,
+    }
+}
+
+/// How the labels of a document's objects are decided, batch after batch.
+struct Labelling {
+    /// The liaison labels the document defines.
+    defined: DefinedLabels,
+    /// Marking ids the document uses and does not define, looked up in the store once each:
+    /// whether a liaison label is held under the id.
+    held: HashMap<String, bool>,
+    /// The label given for objects that carry none ([`IngestOptions::default_label`]).
+    given: Option<StixId>,
+    /// Its marking-definition, when the node does not hold it yet: written with the first batch.
+    make: Vec<StixObject>,
+}
+
 impl<S: Store> Node<S> {
     /// Ingests a parsed document atomically. `progress` is told how many objects are written.
     pub fn ingest(
@@ -76,125 +188,249 @@ impl<S: Store> Node<S> {
     fn ingest_with_upgrades(
         &mut self,
         doc: &Document,
-        upgrades: &[Vec<liaison_stix::Upgrade>],
+        upgrades: &[Vec<Upgrade>],
         options: &IngestOptions,
         progress: &mut dyn FnMut(u64),
     ) -> Result<IngestSummary, ReleaseError> {
-        let mut liaison_ids: HashSet<String> = HashSet::new();
+        let mut defined = DefinedLabels::default();
         for (index, o) in doc.objects.iter().enumerate() {
-            if o.object_type() != "marking-definition" {
-                continue;
-            }
-            match Label::from_marking_definition(o) {
-                Ok(Some(_)) => {
-                    liaison_ids.insert(o.id().to_string());
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(ReleaseError::Label {
-                        at: format!("object {index} (`{}`)", o.id()),
-                        field: format!("extensions.{}", liaison_stix::LIAISON_EXTENSION_ID),
-                        problem: e.to_string(),
-                    })
-                }
-            }
+            defined.check(index, o)?;
         }
-        // Which marking ids not defined in the document are liaison labels we already hold:
-        // looked up one by one (a document uses few), not by reading every stored marking.
-        let mut held_labels: HashSet<String> = HashSet::new();
-        let mut looked: HashSet<&str> = HashSet::new();
-        for o in &doc.objects {
-            for m in o.object_marking_refs() {
-                let m = m.as_str();
-                if liaison_ids.contains(m) || !looked.insert(m) {
-                    continue;
-                }
-                if let Some(stored) = self.store.latest(m)? {
-                    if matches!(Label::from_marking_definition(&stored.object), Ok(Some(_))) {
-                        held_labels.insert(m.to_owned());
-                    }
-                }
-            }
-        }
-        let carries_label = |o: &StixObject| {
-            o.object_marking_refs()
-                .iter()
-                .any(|m| liaison_ids.contains(m.as_str()) || held_labels.contains(m.as_str()))
+        let mut labelling = self.labelling(defined, options)?;
+        let mut summary = IngestSummary {
+            objects: doc.objects.len() as u64,
+            label: labelling.given.as_ref().map(ToString::to_string),
+            upgraded: upgrades.iter().filter(|u| !u.is_empty()).count() as u64,
+            ..IngestSummary::default()
         };
+        self.ingest_batch(
+            &mut labelling,
+            0,
+            &doc.objects,
+            upgrades,
+            options,
+            &mut summary,
+            progress,
+        )?;
+        ingested(&summary, options);
+        Ok(summary)
+    }
 
-        let mut extra: Vec<StixObject> = Vec::new();
-        let label_id: Option<StixId> = match &options.default_label {
+    /// Writes the document `checked` (read again from `source`, which must hold what was
+    /// checked) in batches of at most `batch` objects (and [`INGEST_BATCH_BYTES`]), each in a
+    /// transaction of its own, through the trust boundary as [`Node::ingest`] does. Memory is
+    /// bounded by a batch. If a batch is refused or fails, the batches before it stay stored
+    /// and the error says how many objects they held ([`ReleaseError::PartlyIngested`]).
+    pub fn ingest_checked<R: Read>(
+        &mut self,
+        source: R,
+        checked: &CheckedDocument,
+        options: &IngestOptions,
+        batch: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestSummary, ReleaseError> {
+        let batch = batch.max(1);
+        let mut labelling = self.labelling(checked.labels.clone(), options)?;
+        let mut summary = IngestSummary {
+            objects: checked.objects,
+            label: labelling.given.as_ref().map(ToString::to_string),
+            upgraded: checked.upgraded,
+            ..IngestSummary::default()
+        };
+        let mut objects: Vec<StixObject> = Vec::with_capacity(batch.min(INGEST_BATCH));
+        let mut upgrades: Vec<Vec<Upgrade>> = Vec::with_capacity(batch.min(INGEST_BATCH));
+        let (mut bytes, mut offset) = (0usize, 0usize);
+        let read = stream_document::<_, ReleaseError>(source, true, &mut |_, o, added| {
+            bytes += o.raw().len();
+            objects.push(o);
+            upgrades.push(added);
+            if objects.len() >= batch || bytes >= INGEST_BATCH_BYTES {
+                self.ingest_batch(
+                    &mut labelling,
+                    offset,
+                    &objects,
+                    &upgrades,
+                    options,
+                    &mut summary,
+                    progress,
+                )
+                .map_err(|e| partly(offset, e))?;
+                offset += objects.len();
+                objects.clear();
+                upgrades.clear();
+                bytes = 0;
+            }
+            Ok(())
+        });
+        let streamed = match read {
+            Ok(s) => s,
+            // Found by reading, not by writing: the file is not what was checked.
+            Err(StreamError::Stix(e)) => {
+                return Err(partly(offset, ReleaseError::Changed(e.to_string())))
+            }
+            Err(e) => return Err(from_stream(e)),
+        };
+        if streamed.objects as u64 != checked.objects {
+            return Err(partly(
+                offset,
+                ReleaseError::Changed(format!(
+                    "{} objects now, {} when checked",
+                    streamed.objects, checked.objects
+                )),
+            ));
+        }
+        if !objects.is_empty() {
+            self.ingest_batch(
+                &mut labelling,
+                offset,
+                &objects,
+                &upgrades,
+                options,
+                &mut summary,
+                progress,
+            )
+            .map_err(|e| partly(offset, e))?;
+        }
+        ingested(&summary, options);
+        Ok(summary)
+    }
+
+    /// What deciding labels needs before the first batch: the default label's
+    /// marking-definition is made (once) when the node does not hold it yet.
+    fn labelling(
+        &self,
+        defined: DefinedLabels,
+        options: &IngestOptions,
+    ) -> Result<Labelling, ReleaseError> {
+        let mut make: Vec<StixObject> = Vec::new();
+        let given: Option<StixId> = match &options.default_label {
             None => None,
             Some(label) => {
                 let id = label.marking_id();
-                if self.store.latest(id.as_str())?.is_none() && !liaison_ids.contains(id.as_str()) {
+                if self.store.latest(id.as_str())?.is_none() && !defined.0.contains(id.as_str()) {
                     let created = Timestamp::now().unix_nanos();
                     let created =
                         Timestamp::from_unix_nanos(created, 3).unwrap_or_else(Timestamp::now);
-                    extra.push(StixObject::from_props(
+                    make.push(StixObject::from_props(
                         label.to_marking_definition(created.as_str()),
                     )?);
                 }
                 Some(id)
             }
         };
+        Ok(Labelling {
+            defined,
+            held: HashMap::new(),
+            given,
+            make,
+        })
+    }
 
-        let mut batch: Vec<Entering<'_>> = Vec::with_capacity(doc.objects.len() + extra.len());
+    /// Writes `objects` (at `offset` in the document) in one transaction through the trust
+    /// boundary, adding what happened to `summary` (positions are the document's).
+    #[allow(clippy::too_many_arguments)]
+    fn ingest_batch(
+        &mut self,
+        labelling: &mut Labelling,
+        offset: usize,
+        objects: &[StixObject],
+        upgrades: &[Vec<Upgrade>],
+        options: &IngestOptions,
+        summary: &mut IngestSummary,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ReleaseError> {
+        // Which marking ids not defined in the document are liaison labels we already hold:
+        // looked up one by one (a document uses few), not by reading every stored marking.
+        for o in objects {
+            for m in o.object_marking_refs() {
+                let m = m.as_str();
+                if labelling.defined.0.contains(m) || labelling.held.contains_key(m) {
+                    continue;
+                }
+                let held = match self.store.latest(m)? {
+                    Some(stored) => {
+                        matches!(Label::from_marking_definition(&stored.object), Ok(Some(_)))
+                    }
+                    None => false,
+                };
+                labelling.held.insert(m.to_owned(), held);
+            }
+        }
+        let carries_label = |o: &StixObject| {
+            o.object_marking_refs().iter().any(|m| {
+                labelling.defined.0.contains(m.as_str())
+                    || labelling.held.get(m.as_str()) == Some(&true)
+            })
+        };
+
+        // The default label's marking-definition goes with the first batch (and is written
+        // or rolled back with it).
+        let extra = std::mem::take(&mut labelling.make);
+        let mut batch: Vec<Entering<'_>> = Vec::with_capacity(objects.len() + extra.len());
         for o in &extra {
             batch.push(Entering::plain(o, None));
         }
-        // Per document position: carries no liaison label, so gets the one given or owner only.
-        let mut unlabelled: Vec<bool> = Vec::with_capacity(doc.objects.len());
-        for (i, o) in doc.objects.iter().enumerate() {
+        // Per position: carries no liaison label, so gets the one given or owner only.
+        let mut unlabelled: Vec<bool> = Vec::with_capacity(objects.len());
+        for (i, o) in objects.iter().enumerate() {
             let meta = matches!(
                 o.object_type(),
                 "marking-definition" | "extension-definition"
             );
             let bare = !meta && !carries_label(o);
             unlabelled.push(bare);
-            let assigned = if bare { label_id.as_ref() } else { None };
+            let assigned = if bare { labelling.given.as_ref() } else { None };
             batch.push(Entering {
                 object: o,
                 assigned,
                 upgrades: upgrades.get(i).map_or(&[], Vec::as_slice),
             });
         }
-        let admitted = self.admit(options.source.as_ref(), &batch, progress)?;
-        // Positions in `batch` are positions in the document, after the labels made here.
+        let made = extra.len();
+        let admitted = match self.admit(options.source.as_ref(), &batch, &mut |n| {
+            progress((offset + (n as usize).saturating_sub(made)) as u64)
+        }) {
+            Ok(a) => a,
+            // Positions in the document, not in the batch.
+            Err(ReleaseError::Store(StoreError::Conflict {
+                index,
+                id,
+                version,
+                also,
+            })) => {
+                let at = |i: usize| i.saturating_sub(made) + offset;
+                return Err(StoreError::Conflict {
+                    index: at(index),
+                    id,
+                    version,
+                    also: also.into_iter().map(at).collect(),
+                }
+                .into());
+            }
+            Err(e) => return Err(e),
+        };
+        // Positions in `batch` are positions in `objects`, after the label made here.
         let refused: Vec<Refused> = admitted
             .refused
             .into_iter()
             .filter_map(|mut r| {
-                r.index = r.index.checked_sub(extra.len())?;
+                r.index = r.index.checked_sub(made)?;
                 Some(r)
             })
             .collect();
-        let added = admitted.added.iter().filter(|i| **i >= extra.len()).count() as u64;
-        let (labelled, owner_only, kept_label) = self.label_counts(
-            &batch[extra.len()..],
-            &unlabelled,
-            &admitted.added,
-            extra.len(),
-            &refused,
-        )?;
-        tracing::info!(
-            added,
-            duplicates = admitted.duplicates,
-            refused = refused.len(),
-            source = options.source.as_ref().map_or("local", Party::as_str),
-            "ingested"
-        );
-        Ok(IngestSummary {
-            objects: doc.objects.len() as u64,
-            added,
-            duplicates: admitted.duplicates,
-            labelled,
-            owner_only,
-            kept_label,
-            label: label_id.map(|l| l.to_string()),
-            refused,
-            upgraded: upgrades.iter().filter(|u| !u.is_empty()).count() as u64,
-        })
+        let added = admitted.added.iter().filter(|i| **i >= made).count() as u64;
+        let (labelled, owner_only, kept_label) =
+            self.label_counts(&batch[made..], &unlabelled, &admitted.added, made, &refused)?;
+        summary.added += added;
+        summary.duplicates += admitted.duplicates;
+        summary.labelled += labelled;
+        summary.owner_only += owner_only;
+        summary.kept_label.extend(kept_label);
+        summary.refused.extend(refused.into_iter().map(|mut r| {
+            r.index += offset;
+            r
+        }));
+        Ok(())
     }
 
     /// How the labels of a document went: objects newly stored with the label given, newly
@@ -240,4 +476,25 @@ impl<S: Store> Node<S> {
         }
         Ok((labelled, owner_only, kept))
     }
+}
+
+/// A batch's error once the batches before it (`stored` objects of the document) are stored.
+fn partly(stored: usize, e: ReleaseError) -> ReleaseError {
+    if stored == 0 {
+        return e;
+    }
+    ReleaseError::PartlyIngested {
+        stored: stored as u64,
+        source: Box::new(e),
+    }
+}
+
+fn ingested(summary: &IngestSummary, options: &IngestOptions) {
+    tracing::info!(
+        added = summary.added,
+        duplicates = summary.duplicates,
+        refused = summary.refused.len(),
+        source = options.source.as_ref().map_or("local", Party::as_str),
+        "ingested"
+    );
 }

@@ -38,7 +38,9 @@ pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{describe, Derivation, Explanation, Lineage};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
-pub use ingest::{IngestOptions, IngestSummary};
+pub use ingest::{
+    check_document, CheckedDocument, IngestOptions, IngestSummary, INGEST_BATCH, INGEST_BATCH_BYTES,
+};
 pub use ledger::Ledger;
 pub use liaison_grading::grading_factor;
 pub use log::{

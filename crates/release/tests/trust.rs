@@ -761,3 +761,97 @@ fn refusals_name_the_reason_codes() {
     .unwrap();
     assert_eq!(r["code"], json!("claims_our_label"));
 }
+
+/// Written in batches of any size (`ingest_checked`, as `liaison ingest` writes a file), a
+/// hostile document is refused, labelled and counted exactly as when ingested whole: the
+/// boundary is the same for every batch, and a label the document defines after the objects
+/// that carry it still counts for them.
+#[test]
+fn batched_ingest_refuses_labels_and_counts_as_whole_ingest() {
+    let rus_label = label("UNCLASSIFIED//REL TO USA, RUS", "RUS");
+    let ours = label("UNCLASSIFIED//REL TO USA, RUS", "USA");
+    let indicator = |n: u32, marks: Vec<String>| {
+        json!({"type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--00000000-0000-4000-8000-{n:012}"), "created": T1, "modified": T1,
+        "labels": ["terrorism"], "pattern": format!("[ipv4-addr:value = '192.0.2.{n}']"),
+        "pattern_type": "stix", "valid_from": T1, "object_marking_refs": marks})
+    };
+    let (_d, node) = usa();
+    let theirs_now = with(
+        held(&node, INDICATOR),
+        json!({"modified": "2026-12-01T00:00:00.000Z"}),
+    );
+    drop(node);
+    let text =
+        json!({"type": "bundle", "id": "bundle--9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "objects": [
+            indicator(1, vec![rus_label.marking_id().to_string()]),
+            indicator(2, vec![]),
+            theirs_now,
+            marking(&ours, T1),
+            indicator(3, vec![]),
+            indicator(1, vec![rus_label.marking_id().to_string()]),
+            marking(&rus_label, T1),
+        ]})
+        .to_string();
+    let options = IngestOptions {
+        default_label: Some(label("SECRET//REL TO USA", "RUS")),
+        source: Some(party("RUS")),
+    };
+    let (_w, mut whole) = usa();
+    let expected = whole
+        .ingest_upgraded(
+            &liaison_stix::parse_document_upgrading(&text).unwrap(),
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
+    let reasons: Vec<&str> = expected
+        .refused
+        .iter()
+        .map(|r| match r.reason {
+            Refusal::NotOwner { .. } => "not owner",
+            Refusal::ClaimsOurLabel { .. } => "our label",
+            Refusal::MarkingRedefined => "redefined",
+        })
+        .collect();
+    assert_eq!(reasons, ["not owner", "our label"], "{expected:?}");
+    assert_eq!(
+        (expected.added, expected.duplicates),
+        (4, 1),
+        "{expected:?}"
+    );
+    assert_eq!(
+        (expected.labelled, expected.owner_only),
+        (2, 0),
+        "{expected:?}"
+    );
+    for batch in [1, 2, 3, 1000] {
+        let (_b, mut batched) = usa();
+        let checked = liaison_release::check_document(text.as_bytes(), &mut |_| {}).unwrap();
+        let got = batched
+            .ingest_checked(text.as_bytes(), &checked, &options, batch, &mut |_| {})
+            .unwrap();
+        assert_eq!(got, expected, "batch {batch}");
+        let refusals = |n: &Node<SqliteStore>| {
+            n.refusals(None, 0, 100)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.id, r.reason))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(refusals(&batched), refusals(&whole), "batch {batch}");
+        // The same decisions, but for the ids each node mints for its deliveries.
+        let decided = |n: &Node<SqliteStore>, to: &str| {
+            let mut d = decisions(n, to);
+            for v in d.values_mut() {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("delivered_as");
+                }
+            }
+            d
+        };
+        for to in ["RUS", "GBR"] {
+            assert_eq!(decided(&batched, to), decided(&whole, to), "batch {batch}");
+        }
+    }
+}

@@ -144,7 +144,7 @@ fn parse(text: &str, upgrade: bool) -> Result<UpgradedDocument, StixError> {
 }
 
 /// Reads one object's text; with `upgrade`, a STIX 2.0 object is upgraded first.
-fn read_object(
+pub(crate) fn read_object(
     raw: &str,
     at: &Locator,
     upgrade: bool,
@@ -206,7 +206,7 @@ fn upgrade_parts(
         })
 }
 
-fn bundle_id(id: Option<&str>, at: &Locator) -> Result<Option<StixId>, StixError> {
+pub(crate) fn bundle_id(id: Option<&str>, at: &Locator) -> Result<Option<StixId>, StixError> {
     match id {
         None => Err(StixError::new(at, "id", "a bundle needs an id")),
         Some(s) => {

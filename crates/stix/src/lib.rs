@@ -9,6 +9,7 @@ mod bundle;
 mod error;
 mod id;
 mod object;
+mod stream;
 mod text;
 mod timestamp;
 mod upgrade;
@@ -20,6 +21,7 @@ pub use bundle::{
 pub use error::{Locator, StixError};
 pub use id::StixId;
 pub use object::{GranularMarking, StixObject, LIAISON_EXTENSION_ID};
+pub use stream::{stream_document, StreamError, Streamed, MAX_LONE_OBJECT};
 pub use text::{with_properties, with_property};
 pub use timestamp::Timestamp;
 pub use upgrade::{
