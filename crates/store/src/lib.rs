@@ -117,6 +117,12 @@ pub trait Store: OperatorStore {
     ) -> Result<(), StoreError>;
     /// Of `ids`, those we delivered to a partner: (delivered id, partner, our id).
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// When each of `keys` ((id, version)) entered `partner`'s view, if it did; aligned.
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError>;
     /// How many delivered ids are remembered for `partner`.
     fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError>;
     /// Whether (id, version key) entered `partner`'s view: one lookup, not a scan.
@@ -292,8 +298,9 @@ pub trait Store: OperatorStore {
         partner: &str,
         delivered: &str,
     ) -> Result<Option<ViewRow>, StoreError>;
-    /// Every marking-definition the intelligence rows of `partner`'s view refer to, sorted.
-    fn view_marks(&self, partner: &str) -> Result<Vec<String>, StoreError>;
+    /// Every marking-definition the intelligence rows of `partner`'s view refer to, sorted,
+    /// counting only rows whose original is not in `excluding` (one index seek per marking).
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError>;
     /// The change the reference index reflects (`None`: never built).
     fn refs_through(&self) -> Result<Option<i64>, StoreError>;
     /// Replaces the references of each of `ids` by those in `pairs` ((referrer, referenced));
@@ -305,6 +312,9 @@ pub trait Store: OperatorStore {
         ids: &[String],
         pairs: &[(String, String)],
     ) -> Result<(), StoreError>;
+    /// Whether a change after `after` concerns an id starting with `prefix` (a type's
+    /// `type--`): reads the pending changes only.
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError>;
     /// The objects that refer to any of `ids` (by `*_ref`, `*_refs` or a relationship's ends),
     /// each once, sorted.
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError>;

@@ -949,6 +949,38 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let (ids, versions): (Vec<&str>, Vec<&str>) =
+            keys.iter().map(|(i, v)| (i.as_str(), v.as_str())).unzip();
+        let rows = self.client()?.query(
+            "SELECT k.i, r.first FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(id, version, i)
+             JOIN releases r ON r.partner = $1 AND r.id = k.id AND r.version = k.version",
+            &[&partner, &ids, &versions],
+        )?;
+        let mut out = vec![None; keys.len()];
+        for r in rows {
+            let i: i64 = r.try_get(0)?;
+            if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
+                *slot = Some(r.try_get(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
+                &[&after, &prefix],
+            )?
+            .is_some())
+    }
+
     fn change_head(&self) -> Result<i64, StoreError> {
         Ok(self
             .client()?
@@ -1111,12 +1143,30 @@ impl Store for PgStore {
         row.as_ref().map(read_view_row).transpose()
     }
 
-    fn view_marks(&self, partner: &str) -> Result<Vec<String>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT DISTINCT mark FROM view_marks WHERE partner = $1 ORDER BY mark",
-            &[&partner],
-        )?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut client = self.client()?;
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(row) = client.query_opt(
+            "SELECT mark FROM view_marks WHERE partner = $1 AND mark > $2 ORDER BY mark LIMIT 1",
+            &[&partner, &after],
+        )? {
+            let mark: String = row.try_get(0)?;
+            if excluding.is_empty()
+                || client
+                    .query_opt(
+                        "SELECT 1 FROM view_marks WHERE partner = $1 AND mark = $2
+                         AND original <> ALL($3) LIMIT 1",
+                        &[&partner, &mark, &excluding],
+                    )?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
     }
 
     fn refs_through(&self) -> Result<Option<i64>, StoreError> {

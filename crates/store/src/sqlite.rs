@@ -978,6 +978,35 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first FROM releases WHERE partner = ?1 AND id = ?2 AND version = ?3",
+        )?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (id, version) in keys {
+            out.push(
+                stmt.query_row(params![partner, id, version], |r| r.get(0))
+                    .optional()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM object_changes WHERE seq > ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 1",
+            )?
+            .query_row(params![after, prefix], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn change_head(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn
@@ -1117,12 +1146,34 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn view_marks(&self, partner: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT mark FROM view_marks WHERE partner = ?1 ORDER BY mark",
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut next = self.conn.prepare_cached(
+            "SELECT mark FROM view_marks WHERE partner = ?1 AND mark > ?2 ORDER BY mark LIMIT 1",
         )?;
-        let rows = stmt.query_map([partner], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut carried = self.conn.prepare_cached(
+            "SELECT 1 FROM view_marks WHERE partner = ?1 AND mark = ?2
+             AND original NOT IN (SELECT value FROM json_each(?3)) LIMIT 1",
+        )?;
+        let excluded = serde_json::to_string(excluding)
+            .map_err(|e| StoreError::Damaged(format!("view marks: {e}")))?;
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(mark) = next
+            .query_row(params![partner, after], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            if excluding.is_empty()
+                || carried
+                    .query_row(params![partner, mark, excluded], |_| Ok(()))
+                    .optional()?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
     }
 
     fn refs_through(&self) -> Result<Option<i64>, StoreError> {

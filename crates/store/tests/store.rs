@@ -1712,8 +1712,20 @@ fn a_stored_view_is_written_paged_and_replaced() {
         assert_eq!(page[0].json, rows[1].json, "{name}");
         assert_eq!(store.view_page("USA", 0, 10).unwrap().len(), 1, "{name}");
         assert_eq!(
-            store.view_marks("GBR").unwrap(),
+            store.view_marks("GBR", &[]).unwrap(),
             vec!["marking-definition--x", "marking-definition--y"],
+            "{name}"
+        );
+        assert_eq!(
+            store.view_marks("GBR", &["indicator--b".into()]).unwrap(),
+            vec!["marking-definition--x"],
+            "{name}: y is carried by b only"
+        );
+        assert!(
+            store
+                .view_marks("GBR", &["indicator--a".into(), "indicator--b".into()])
+                .unwrap()
+                .is_empty(),
             "{name}"
         );
         let found = store
@@ -1753,14 +1765,14 @@ fn a_stored_view_is_written_paged_and_replaced() {
             "{name}"
         );
         assert_eq!(
-            store.view_marks("GBR").unwrap(),
+            store.view_marks("GBR", &[]).unwrap(),
             vec!["marking-definition--x"]
         );
         assert_eq!(store.view_state("GBR").unwrap().unwrap().through, 9);
         // Replacing drops every row first.
         store.write_view("GBR", &state, true, &[], &[]).unwrap();
         assert!(store.view_page("GBR", 0, 10).unwrap().is_empty(), "{name}");
-        assert!(store.view_marks("GBR").unwrap().is_empty(), "{name}");
+        assert!(store.view_marks("GBR", &[]).unwrap().is_empty(), "{name}");
         assert_eq!(store.view_page("USA", 0, 10).unwrap().len(), 1, "{name}");
     }
 }
