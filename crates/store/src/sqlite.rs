@@ -667,7 +667,6 @@ impl Store for SqliteStore {
                         o.raw(),
                         crate::record::upgrades_json(item.upgrades)?,
                     ])?;
-                    changed.execute([id])?;
                     if let Some(after) = tail_seq.take() {
                         // Only the first row needs moving: the rest follow it.
                         tx.execute(
@@ -676,6 +675,8 @@ impl Store for SqliteStore {
                         )?;
                         tx.execute("DELETE FROM meta WHERE key = ?1", [TAIL_KEY])?;
                     }
+                    // After the statement above: it reads the object row's `last_insert_rowid`.
+                    changed.execute([id])?;
                     report.added += 1;
                 }
                 if index % 4096 == 4095 {
