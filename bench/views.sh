@@ -66,7 +66,7 @@ serve_pid=
 start_server() { # start_server BINARY HOME: sets url serve_pid startup
   local f=$w/serve-$RANDOM.json t0
   t0=$(now)
-  RUST_LOG=${RUST_LOG:-info} setsid "$1" --home "$2" serve --listen 127.0.0.1:0 --insecure-http --console off --format json > "$f" 2> "$f.err" &
+  LIAISON_LOG=${LIAISON_LOG:-info} setsid "$1" --home "$2" serve --listen 127.0.0.1:0 --insecure-http --console off --format json > "$f" 2> "$f.err" &
   serve_pid=$!
   pids+=("$serve_pid")
   for _ in $(seq 1 6000); do [[ -s $f ]] && break; sleep 0.01; done
