@@ -94,6 +94,10 @@ enum Cmd {
     Bundle {
         #[arg(long, default_value_t = 100_000)]
         objects: usize,
+        /// Leave out the objects before this one (with `--objects N`, the bundle holds
+        /// objects `from..N` of the same sequence: more of the same holdings).
+        #[arg(long, default_value_t = 1)]
+        from: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -120,6 +124,23 @@ enum Cmd {
         limit: usize,
         #[arg(long, default_value_t = 6)]
         walks: usize,
+    },
+    /// The first page of each partner's outbound collection, `rounds` times over (each
+    /// partner with its own connection): the latency a partner sees (issue 14).
+    FirstPages {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The partners, comma-separated; every one's secret is in `secret_env`.
+        #[arg(long, value_delimiter = ',')]
+        partners: Vec<String>,
+        #[arg(long, default_value = "LIAISON_S")]
+        secret_env: String,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// The transparency log (issue 4).
     #[command(subcommand)]
@@ -975,7 +996,9 @@ fn main() -> Result<()> {
             edges,
             budget_secs,
         } => results.push(run_decisions(objects, edges, runs, budget_secs)?),
-        Cmd::Bundle { objects, out } => results.push(taxii::write_bundle(objects, &out)?),
+        Cmd::Bundle { objects, from, out } => {
+            results.push(taxii::write_bundle(objects, from, &out)?)
+        }
         Cmd::Serialize { bundle, limits } => {
             results.push(taxii::run_serialize(&bundle, &limits, runs)?)
         }
@@ -995,6 +1018,24 @@ fn main() -> Result<()> {
                 &secret,
                 limit,
                 walks,
+            )?)
+        }
+        Cmd::FirstPages {
+            url,
+            fingerprint,
+            partners,
+            secret_env,
+            limit,
+            rounds,
+        } => {
+            let secret = std::env::var(&secret_env).with_context(|| format!("${secret_env}"))?;
+            results.push(taxii::run_first_pages(
+                &url,
+                fingerprint.as_deref(),
+                &partners,
+                &secret,
+                limit,
+                rounds,
             )?)
         }
         Cmd::Log(LogBench::Append {

@@ -14,7 +14,7 @@ use crate::{median, secs, ObjGen};
 /// Writes a STIX bundle of `objects` unmarked objects (60 % indicators, 15 % reports, 25 %
 /// derived-from relationships, the same generator as `ingest`), preceded by the identity
 /// they are `created_by_ref`. Unmarked, so `liaison ingest --label` labels them all.
-pub(crate) fn write_bundle(objects: usize, out: &Path) -> Result<Value> {
+pub(crate) fn write_bundle(objects: usize, from: usize, out: &Path) -> Result<Value> {
     let mut gen = ObjGen::new(Vec::new());
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?,
@@ -25,7 +25,7 @@ pub(crate) fn write_bundle(objects: usize, out: &Path) -> Result<Value> {
         gen.identity
     )?;
     let mut bytes = 0usize;
-    for i in 1..objects {
+    for i in from.max(1)..objects {
         let o = gen.object(i);
         bytes += o.len();
         w.write_all(b",\n")?;
@@ -125,6 +125,59 @@ pub(crate) fn run_serialize(bundle: &Path, limits: &[usize], runs: usize) -> Res
 /// Full paged walks of the partner's outbound collection with `liaison-client`, one new
 /// connection per walk (discovery, collections, then pages following `next`). The first walk
 /// after the server starts is cold (the view is computed on the first request).
+/// The first page of each partner's outbound collection, `rounds` times over: the time from
+/// asking to having the page (a connection and the API root per partner, set up before).
+pub(crate) fn run_first_pages(
+    url: &str,
+    fingerprint: Option<&str>,
+    partners: &[String],
+    secret: &str,
+    limit: usize,
+    rounds: usize,
+) -> Result<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut times = Vec::new();
+    let mut objects = 0usize;
+    rt.block_on(async {
+        let mut sessions = Vec::new();
+        for p in partners {
+            let remote = liaison_client::Remote::new(url, fingerprint, p, secret)?;
+            let mut s = remote.connect().await?;
+            let root = s.api_root().await?;
+            let coll = s.outbound_collection(&root).await?;
+            sessions.push((s, root, coll));
+        }
+        for _ in 0..rounds.max(1) {
+            for (s, root, coll) in &mut sessions {
+                let t = Instant::now();
+                let page = s.page(root, coll, None, None, limit).await?;
+                times.push(secs(t.elapsed()) * 1e3);
+                objects += page.objects.len();
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
+    let n = times.len();
+    let p50 = crate::percentile(&mut times.clone(), 0.5);
+    let p99 = crate::percentile(&mut times.clone(), 0.99);
+    let max = times.iter().copied().fold(0.0, f64::max);
+    eprintln!("  first pages: {n} of {limit}: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    Ok(json!({
+        "bench": "first_pages",
+        "partners": partners.len(),
+        "rounds": rounds,
+        "limit": limit,
+        "pages": n,
+        "objects": objects,
+        "page_ms": times,
+        "page_ms_p50": p50,
+        "page_ms_p99": p99,
+        "page_ms_max": max,
+    }))
+}
+
 pub(crate) fn run_walk(
     url: &str,
     fingerprint: Option<&str>,

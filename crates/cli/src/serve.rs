@@ -15,6 +15,9 @@ use serde_json::json;
 
 use crate::output::Format;
 
+/// How often the background upkeep of partners' views looks for changes to the store.
+const VIEW_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Where `serve` listens: the partners' port, the operators' one for metrics, if any, and
 /// the console's, if any.
 pub(crate) struct Listen {
@@ -169,6 +172,10 @@ pub(crate) fn serve(
         let node = Arc::new(Mutex::new(node));
         let config = Config::default();
         let state = AppState::new(Arc::clone(&node), config.clone())?;
+        // Partners' views are kept in the store and maintained from a connection of their
+        // own, so that upkeep never holds the lock requests take (see `maintain.rs`).
+        let maintainer = crate::commands::open(home)?;
+        state.maintain_in_background(maintainer, VIEW_UPKEEP_EVERY)?;
         let (stop_console, console_stopped) = tokio::sync::oneshot::channel::<()>();
         let console = match console_listener {
             Some(l) => {

@@ -796,6 +796,26 @@ impl World {
         self.parents.get(ix)
     }
 
+    /// What is directly derived from an object (through counted `derived-from` edges).
+    pub fn derived_from_it(&self, ix: Ix) -> &[Ix] {
+        self.children.get(ix)
+    }
+
+    /// The original an object claims to be a tear line of (valid or not).
+    pub fn claimed_original(&self, ix: Ix) -> Option<Ix> {
+        self.nodes.get(ix as usize).and_then(|n| n.claim)
+    }
+
+    /// The derivation a `derived-from` relationship states, counted or not: (derived, source).
+    pub fn stated_derivation(&self, ix: Ix) -> Option<(Ix, Ix)> {
+        self.nodes.get(ix as usize).and_then(|n| n.derives)
+    }
+
+    /// Every object claiming to be a tear line of this one (valid or not).
+    pub fn tearline_claimants(&self, ix: Ix) -> &[Ix] {
+        self.claimants.get(&ix).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// The valid tear lines of an object.
     pub fn tearlines(&self, ix: Ix) -> &[Ix] {
         self.tearlines.get(&ix).map(Vec::as_slice).unwrap_or(&[])

@@ -16,6 +16,7 @@ mod fingerprint;
 mod ingest;
 mod ledger;
 mod log;
+mod maintain;
 mod matching;
 mod node;
 mod note_text;
@@ -47,6 +48,7 @@ pub use log::{
     hex, origin, sha256_hex, CosignatureStatus, Leaf, LogKeys, LogStatus, LOG_KEY_FILE,
     PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY,
 };
+pub use maintain::Upkeep;
 pub use matching::{
     read_selector_line, unix_now, BuiltSet, EpochPublication, EvaluatedMatch, MatchBudget,
     MatchError, MatchEvent, MatchEventKind, PendingSet, PreparedMatch, Unreadable,

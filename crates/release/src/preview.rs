@@ -1,13 +1,14 @@
 //! What a partner would receive: a decision for every object, and the cut copies that go.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use liaison_fingerprint::Recipient;
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
 use liaison_stix::{bundle_json, with_property, StixObject, LIAISON_EXTENSION_ID};
 use liaison_store::Store;
+use liaison_store::Stored;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,7 +50,7 @@ pub struct Export {
     pub delivered: usize,
 }
 
-fn is_meta(ty: &str) -> bool {
+pub(crate) fn is_meta(ty: &str) -> bool {
     matches!(ty, "marking-definition" | "extension-definition")
 }
 
@@ -69,11 +70,11 @@ struct Copy {
     built: Option<serde_json::Map<String, Value>>,
 }
 
-/// Everything one pass over the holdings yields for a partner.
-struct Run {
-    entries: Vec<Entry>,
-    copies: Vec<Delivered>,
-    labels: Vec<Label>,
+/// Everything one pass yields for a partner.
+pub(crate) struct Run {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) copies: Vec<Delivered>,
+    pub(crate) labels: Vec<Label>,
 }
 
 /// One object as it leaves the node.
@@ -88,7 +89,7 @@ pub(crate) struct Delivered {
 
 /// When computed labels are written out, they get this `created`: their id is a function of
 /// their content, so every copy of one label must be the same object.
-const COMPUTED_LABEL_CREATED: &str = "2026-01-01T00:00:00.000Z";
+pub(crate) const COMPUTED_LABEL_CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 /// The copy of `object` for the partner, and any label written for it.
 ///
@@ -224,6 +225,149 @@ fn deliver(
     })
 }
 
+/// Deciding, cutting and marking object after object for one partner: what one pass over
+/// the holdings (or, when a view is maintained, over the objects a change can affect) is
+/// made of. Objects must be given in storage order (`seq`), as [`Store::scan_latest`] gives
+/// them: which decision a tear line's delivery leaf names depends on it.
+pub(crate) struct Pass<'w, 'n, S: Store> {
+    node: &'n Node<S>,
+    to: &'n Party,
+    world: &'w World,
+    judge: Judge<'w>,
+    recipient: Recipient,
+    embedder: liaison_fingerprint::Embedder,
+    mark_copies: bool,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) copies: Vec<Delivered>,
+    pub(crate) labels: Vec<Label>,
+    sent: BTreeSet<String>,
+    pending: Vec<Result<(), ReleaseError>>,
+}
+
+impl<'w, 'n, S: Store> Pass<'w, 'n, S> {
+    /// A pass for `to` over `world`, under `agreement` (with `mark_copies`, copies are
+    /// fingerprinted for it).
+    pub(crate) fn new(
+        node: &'n Node<S>,
+        to: &'n Party,
+        world: &'w World,
+        agreement: &'w Agreement,
+        mark_copies: bool,
+    ) -> Result<Pass<'w, 'n, S>, ReleaseError> {
+        Ok(Pass {
+            node,
+            to,
+            world,
+            judge: node.judge(world, agreement)?,
+            recipient: Recipient::new(to.as_str()),
+            embedder: node.embedder(node.store.partners()?.len())?,
+            mark_copies,
+            entries: Vec::new(),
+            copies: Vec::new(),
+            labels: Vec::new(),
+            sent: BTreeSet::new(),
+            pending: Vec::new(),
+        })
+    }
+
+    /// Decides one object (the newest version of it), and cuts and marks what goes.
+    pub(crate) fn take(&mut self, stored: &Stored) {
+        let o = &stored.object;
+        let (world, to) = (self.world, self.to);
+        // Markings travel with what they mark; what a partner gave us, it already has.
+        if is_meta(o.object_type()) || stored.source == to.as_str() {
+            return;
+        }
+        let Some(ix) = world.lookup(o.id().as_str()) else {
+            return;
+        };
+        let d = self.judge.decide(ix);
+        let mut entry = Entry {
+            object: o.id().to_string(),
+            object_type: o.object_type().to_owned(),
+            decision: d.verdict,
+            reasons: d.reasons,
+            cut: Vec::new(),
+            tearline: d.tearline.map(|t| world.id(t).to_owned()),
+            delivered_as: None,
+        };
+        let goes = match d.verdict {
+            Verdict::Release => Some((
+                o.clone(),
+                stored.assigned_label.as_ref().map(|l| l.to_string()),
+            )),
+            Verdict::Tearline => match d.tearline.map(|t| self.node.store.latest(world.id(t))) {
+                Some(Ok(Some(t))) => Some((t.object, t.assigned_label.map(|l| l.to_string()))),
+                Some(Err(e)) => {
+                    self.pending.push(Err(e.into()));
+                    None
+                }
+                _ => None,
+            },
+            Verdict::Withhold => None,
+        };
+        if let Some((obj, assigned)) = goes {
+            match deliver(&mut self.judge, world, &obj, assigned.as_deref()) {
+                Ok(Copy {
+                    text,
+                    marks,
+                    reasons,
+                    cut,
+                    label,
+                    built,
+                }) => {
+                    entry.reasons.extend(reasons);
+                    entry.cut = cut;
+                    if let Some(label) = label {
+                        if !self.labels.contains(&label) {
+                            self.labels.push(label);
+                        }
+                    }
+                    let marked = is_marked(world, obj.id().as_str());
+                    if marked {
+                        match self.embedder.deliver_id(&self.recipient, obj.id()) {
+                            Ok(id) => entry.delivered_as = Some(id.to_string()),
+                            Err(e) => self.pending.push(Err(ReleaseError::Log(e.to_string()))),
+                        }
+                    }
+                    if self.sent.insert(obj.id().to_string()) {
+                        let text = if self.mark_copies && marked {
+                            let props = built.as_ref().unwrap_or_else(|| obj.props());
+                            mark_text(&self.embedder, &self.recipient, world, props, &text)
+                        } else {
+                            Ok(text)
+                        };
+                        match text {
+                            Ok(text) => self.copies.push(Delivered {
+                                text,
+                                original: obj.id().to_string(),
+                                marks,
+                            }),
+                            Err(err) => self.pending.push(Err(err)),
+                        }
+                    }
+                }
+                Err(reason) => {
+                    entry.decision = Verdict::Withhold;
+                    entry.tearline = None;
+                    entry.reasons.push(reason);
+                }
+            }
+        }
+        self.entries.push(entry);
+    }
+
+    /// The first error met on the way (a copy that could not be marked fails the pass).
+    pub(crate) fn finish(self) -> Result<Run, ReleaseError> {
+        self.pending.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok(Run {
+            entries: self.entries,
+            copies: self.copies,
+            labels: self.labels,
+        })
+    }
+}
+
 impl<S: Store> Node<S> {
     /// One pass over the holdings for `to`: every decision, and the copies that go (with
     /// `mark_copies`, fingerprinted for it; a copy that cannot be marked fails the whole run,
@@ -231,105 +375,12 @@ impl<S: Store> Node<S> {
     fn run(&self, to: &Party, mark_copies: bool) -> Result<Run, ReleaseError> {
         let agreement: Agreement = self.agreement(to)?;
         let world = self.world()?;
-        let recipient = Recipient::new(to.as_str());
-        let embedder = self.embedder(self.store.partners()?.len())?;
-        let mut judge = self.judge(&world, &agreement)?;
-        let mut entries = Vec::new();
-        let mut copies: Vec<Delivered> = Vec::new();
-        let mut computed: Vec<Label> = Vec::new();
-        let mut sent: BTreeSet<String> = BTreeSet::new();
-        let mut pending: Vec<Result<(), ReleaseError>> = Vec::new();
+        let mut pass = Pass::new(self, to, &world, &agreement, mark_copies)?;
         self.store.scan_latest(&mut |stored| {
-            let o = &stored.object;
-            // Markings travel with what they mark; what a partner gave us, it already has.
-            if is_meta(o.object_type()) || stored.source == to.as_str() {
-                return Ok(());
-            }
-            let Some(ix) = world.lookup(o.id().as_str()) else {
-                return Ok(());
-            };
-            let d = judge.decide(ix);
-            let mut entry = Entry {
-                object: o.id().to_string(),
-                object_type: o.object_type().to_owned(),
-                decision: d.verdict,
-                reasons: d.reasons,
-                cut: Vec::new(),
-                tearline: d.tearline.map(|t| world.id(t).to_owned()),
-                delivered_as: None,
-            };
-            let goes = match d.verdict {
-                Verdict::Release => Some((
-                    o.clone(),
-                    stored.assigned_label.as_ref().map(|l| l.to_string()),
-                )),
-                Verdict::Tearline => match d.tearline.map(|t| self.store.latest(world.id(t))) {
-                    Some(Ok(Some(t))) => Some((t.object, t.assigned_label.map(|l| l.to_string()))),
-                    Some(Err(e)) => {
-                        pending.push(Err(e.into()));
-                        None
-                    }
-                    _ => None,
-                },
-                Verdict::Withhold => None,
-            };
-            if let Some((obj, assigned)) = goes {
-                match deliver(&mut judge, &world, &obj, assigned.as_deref()) {
-                    Ok(Copy {
-                        text,
-                        marks,
-                        reasons,
-                        cut,
-                        label,
-                        built,
-                    }) => {
-                        entry.reasons.extend(reasons);
-                        entry.cut = cut;
-                        if let Some(label) = label {
-                            if !computed.contains(&label) {
-                                computed.push(label);
-                            }
-                        }
-                        let marked = is_marked(&world, obj.id().as_str());
-                        if marked {
-                            match embedder.deliver_id(&recipient, obj.id()) {
-                                Ok(id) => entry.delivered_as = Some(id.to_string()),
-                                Err(e) => pending.push(Err(ReleaseError::Log(e.to_string()))),
-                            }
-                        }
-                        if sent.insert(obj.id().to_string()) {
-                            let text = if mark_copies && marked {
-                                let props = built.as_ref().unwrap_or_else(|| obj.props());
-                                mark_text(&embedder, &recipient, &world, props, &text)
-                            } else {
-                                Ok(text)
-                            };
-                            match text {
-                                Ok(text) => copies.push(Delivered {
-                                    text,
-                                    original: obj.id().to_string(),
-                                    marks,
-                                }),
-                                Err(err) => pending.push(Err(err)),
-                            }
-                        }
-                    }
-                    Err(reason) => {
-                        entry.decision = Verdict::Withhold;
-                        entry.tearline = None;
-                        entry.reasons.push(reason);
-                    }
-                }
-            }
-            entries.push(entry);
+            pass.take(&stored);
             Ok(())
         })?;
-        pending.into_iter().collect::<Result<Vec<()>, _>>()?;
-        Ok(Run {
-            entries,
-            copies,
-            labels: computed,
-        })
+        pass.finish()
     }
 
     /// The decision on every object this node holds, for partner `to`.
@@ -354,6 +405,22 @@ impl<S: Store> Node<S> {
             .iter()
             .flat_map(|c| c.marks.iter().cloned())
             .collect();
+        let mut out = self.meta_copies(&marks, &computed, &HashMap::new())?;
+        let delivered = copies.len();
+        out.extend(copies);
+        Ok((entries, out, delivered))
+    }
+
+    /// The definitions that travel with copies referring to `marks`: each marking (a label
+    /// computed for a copy, from `computed`, else as `earlier` delivered it, else as held,
+    /// else a TLP definition), then liaison's identity and extension-definition when a
+    /// liaison label is among them.
+    pub(crate) fn meta_copies(
+        &self,
+        marks: &BTreeSet<String>,
+        computed: &[Label],
+        earlier: &HashMap<String, String>,
+    ) -> Result<Vec<Delivered>, ReleaseError> {
         let mut out: Vec<Delivered> = Vec::new();
         let mut uses_liaison = false;
         let meta = |text: String, id: &str| Delivered {
@@ -361,13 +428,20 @@ impl<S: Store> Node<S> {
             original: id.to_owned(),
             marks: Vec::new(),
         };
-        for m in &marks {
+        for m in marks {
             if let Some(label) = computed.iter().find(|l| l.marking_id().as_str() == m) {
                 uses_liaison = true;
                 out.push(meta(
                     Value::Object(label.to_marking_definition(COMPUTED_LABEL_CREATED)).to_string(),
                     m,
                 ));
+            } else if let Some(text) = earlier.get(m) {
+                uses_liaison |= serde_json::from_str::<Value>(text).is_ok_and(|v| {
+                    v.get("extensions")
+                        .and_then(Value::as_object)
+                        .is_some_and(|e| e.contains_key(LIAISON_EXTENSION_ID))
+                });
+                out.push(meta(text.clone(), m));
             } else if let Some(stored) = self.store.latest(m)? {
                 uses_liaison |= stored
                     .object
@@ -388,9 +462,7 @@ impl<S: Store> Node<S> {
                 out.push(meta(Value::Object(o).to_string(), &id));
             }
         }
-        let delivered = copies.len();
-        out.extend(copies);
-        Ok((entries, out, delivered))
+        Ok(out)
     }
 
     /// Delivers partner `to`'s view as one bundle: the same copies TAXII serves, through the

@@ -56,9 +56,77 @@ fn delivery_leaf(
 
 /// One object going into a view: parsed, as text, and under our id.
 pub(crate) struct Going {
-    object: StixObject,
-    text: String,
-    original: String,
+    pub(crate) object: StixObject,
+    pub(crate) text: String,
+    pub(crate) original: String,
+    /// The marking-definitions the copy refers to.
+    pub(crate) marks: Vec<String>,
+    /// Whether it travels with the intelligence (a definition, liaison's identity).
+    pub(crate) meta: bool,
+}
+
+/// Parses the copies of a delivery (the first `meta` of them travel with the others).
+pub(crate) fn parse_copies(
+    copies: Vec<crate::preview::Delivered>,
+    meta: usize,
+) -> Result<Vec<Going>, ReleaseError> {
+    let mut parsed = Vec::with_capacity(copies.len());
+    for (i, copy) in copies.into_iter().enumerate() {
+        let doc = parse_document(&copy.text)?;
+        for o in doc.objects {
+            parsed.push(Going {
+                object: o,
+                text: copy.text.clone(),
+                original: copy.original.clone(),
+                marks: copy.marks.clone(),
+                meta: i < meta,
+            });
+        }
+    }
+    Ok(parsed)
+}
+
+/// The release key of each of `parsed`: our id and the version's sort key.
+pub(crate) fn release_keys(parsed: &[Going]) -> Vec<(String, String)> {
+    parsed
+        .iter()
+        .map(|g| {
+            let v = g
+                .object
+                .version()
+                .map(Timestamp::sort_key)
+                .unwrap_or_default();
+            (g.original.clone(), v)
+        })
+        .collect()
+}
+
+/// The stored row of `g`, which entered the view at `date_added`.
+pub(crate) fn view_row(g: &Going, date_added: &Timestamp) -> liaison_store::ViewRow {
+    let o = &g.object;
+    liaison_store::ViewRow {
+        original: g.original.clone(),
+        delivered: o.id().to_string(),
+        object_type: o.object_type().to_owned(),
+        version: o
+            .version()
+            .map_or_else(|| date_added.to_string(), ToString::to_string),
+        spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
+        date_added: date_added.to_string(),
+        added_micros: i64::try_from(date_added.unix_nanos() / 1000).unwrap_or(i64::MAX),
+        json: g.text.clone(),
+        marks: g.marks.clone(),
+        meta: g.meta,
+    }
+}
+
+/// Which releases are known to the store already, and when they happened.
+#[derive(Clone, Copy)]
+pub(crate) enum Known<'k> {
+    /// Every release to the partner (a full recomputation: one read of them all).
+    All,
+    /// Only these keys (a maintained view: one lookup each).
+    Only(&'k [(String, String)]),
 }
 
 /// One object in a view.
@@ -99,32 +167,20 @@ impl<S: Store> Node<S> {
     /// ([`Node::delivery`]), then records when each object first entered the view, logging
     /// and counting what enters now. Everything that leaves the node goes through here: TAXII
     /// pages, `release export`, the demo.
+    ///
+    /// This is the full recomputation: it also replaces the partner's stored view (the rows
+    /// TAXII pages are read from, see `maintain.rs`), marked as maintained through the newest
+    /// change it saw.
     pub fn view(&mut self, to: &Party) -> Result<View, ReleaseError> {
+        // Read before deciding: a change that lands meanwhile is caught up again later.
+        let through = self.store.change_head()?;
+        let basis = self.basis(to)?;
         let (decisions, copies, delivered) = self.delivery(to)?;
-        let mut parsed = Vec::with_capacity(copies.len());
-        for copy in copies {
-            let doc = parse_document(&copy.text)?;
-            for o in doc.objects {
-                parsed.push(Going {
-                    object: o,
-                    text: copy.text.clone(),
-                    original: copy.original.clone(),
-                });
-            }
-        }
+        let meta = copies.len() - delivered;
+        let parsed = parse_copies(copies, meta)?;
         // Releases are recorded under our ids; the copies carry the recipient's.
-        let keys: Vec<(String, String)> = parsed
-            .iter()
-            .map(|g| {
-                let v = g
-                    .object
-                    .version()
-                    .map(Timestamp::sort_key)
-                    .unwrap_or_default();
-                (g.original.clone(), v)
-            })
-            .collect();
-        let times = self.record_deliveries(to, &parsed, &keys, &decisions)?;
+        let keys = release_keys(&parsed);
+        let times = self.record_deliveries(to, &parsed, &keys, &decisions, Known::All)?;
         // The ids it received, kept for tracing a leak back and for mapping what it sends
         // back to ours. Written when the store holds fewer than the view has, so a crash
         // between recording the deliveries and this write is mended by the next view.
@@ -136,6 +192,19 @@ impl<S: Store> Node<S> {
         if self.store.delivered_id_count(to.as_str())? < remapped.len() as u64 {
             self.store.add_delivered_ids(to.as_str(), &remapped)?;
         }
+        let rows: Vec<liaison_store::ViewRow> = parsed
+            .iter()
+            .zip(&times)
+            .map(|(g, t)| view_row(g, t))
+            .collect();
+        self.store.write_view(
+            to.as_str(),
+            &liaison_store::ViewState { basis, through },
+            true,
+            &[],
+            &rows,
+        )?;
+        drop(rows);
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
         for (g, date_added) in parsed.into_iter().zip(times) {
             let o = g.object;
@@ -166,18 +235,33 @@ impl<S: Store> Node<S> {
     /// enters it now is recorded and logged (a delivery leaf each, with its decision and
     /// ledger value) in one durable transaction, then a checkpoint is signed: a crash leaves
     /// either both or neither, never a delivery without its leaf.
-    fn record_deliveries(
+    pub(crate) fn record_deliveries(
         &mut self,
         to: &Party,
         parsed: &[Going],
         keys: &[(String, String)],
         decisions: &[Entry],
+        which: Known<'_>,
     ) -> Result<Vec<Timestamp>, ReleaseError> {
         let mut attempts = 0;
         loop {
             let mut known = Released::default();
-            for (id, version, first) in self.store.releases(to.as_str())? {
-                known.insert((id, version), releases::parse_time(&first)?);
+            match which {
+                Known::All => {
+                    for (id, version, first) in self.store.releases(to.as_str())? {
+                        known.insert((id, version), releases::parse_time(&first)?);
+                    }
+                }
+                Known::Only(asked) => {
+                    for (k, first) in asked
+                        .iter()
+                        .zip(self.store.released_at(to.as_str(), asked)?)
+                    {
+                        if let Some(first) = first {
+                            known.insert(k.clone(), releases::parse_time(&first)?);
+                        }
+                    }
+                }
             }
             let new_keys = releases::new_keys(keys, &known);
             if new_keys.is_empty() {

@@ -272,17 +272,6 @@ async fn open<S: Store + Send + 'static>(
     Ok((p, kind))
 }
 
-async fn view_of<S: Store + Send + 'static>(
-    state: &AppState<S>,
-    p: &Party,
-    kind: Kind,
-) -> Result<Arc<Indexed>, ApiError> {
-    match kind {
-        Kind::Outbound => state.outbound(p).await,
-        Kind::Inbound => state.inbound(p).await,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Section 4: server and API root.
 
@@ -372,18 +361,20 @@ async fn collection<S: Store + Send + 'static>(
     json(StatusCode::OK, &describe(&state.inner.party, &p, kind))
 }
 
-/// What every listing endpoint starts from: the caller, its collection, the query and the
-/// caller's view of that collection.
+/// What every listing endpoint starts from: the caller, its collection, the query, where
+/// the page starts, and the part of the caller's view of that collection the page needs.
 struct Listing {
     caller: Party,
     kind: Kind,
     endpoint: Endpoint,
     query: Query,
+    after: Option<u64>,
     view: Arc<Indexed>,
 }
 
-/// Authenticates the caller, finds its collection, reads the query for `endpoint` and the
-/// view; an `object` the caller may not see is 404.
+/// Authenticates the caller, finds its collection, reads the query for `endpoint` (and the
+/// position its `next` token carries) and the view; an `object` the caller may not see is
+/// 404.
 async fn listing<S: Store + Send + 'static>(
     state: &AppState<S>,
     headers: &HeaderMap,
@@ -394,7 +385,15 @@ async fn listing<S: Store + Send + 'static>(
 ) -> Result<Listing, ApiError> {
     let (caller, kind) = open(state, headers, collection).await?;
     let query = parse_query(raw, endpoint)?;
-    let view = view_of(state, &caller, kind).await?;
+    let after = position(state, &caller, kind.alias(), endpoint, &query, object)?;
+    let view = match kind {
+        Kind::Outbound => {
+            state
+                .outbound_window(&caller, &query, after, object, page_limit(state, &query))
+                .await?
+        }
+        Kind::Inbound => state.inbound(&caller).await?,
+    };
     if object.is_some_and(|o| !view.by_id.contains_key(o)) {
         return Err(ApiError::not_found());
     }
@@ -403,6 +402,7 @@ async fn listing<S: Store + Send + 'static>(
         kind,
         endpoint,
         query,
+        after,
         view,
     })
 }
@@ -421,6 +421,7 @@ impl Listing {
             self.endpoint,
             &self.query,
             &self.view,
+            self.after,
             object,
         )
     }
@@ -444,6 +445,50 @@ struct Paged<'a> {
     next: Option<String>,
 }
 
+/// The page size `q` gets.
+fn page_limit<S: Store + Send + 'static>(state: &AppState<S>, q: &Query) -> usize {
+    let config = state.config();
+    q.limit
+        .unwrap_or(config.default_page)
+        .min(config.max_page)
+        .max(1)
+}
+
+/// What `next` tokens for this caller, collection, object, endpoint and filters are bound to.
+fn token_scope(scope: &str, endpoint: Endpoint, q: &Query, only_id: Option<&str>) -> String {
+    format!(
+        "{scope}\0{}\0{endpoint:?}\0{}",
+        only_id.unwrap_or(""),
+        q.fingerprint()
+    )
+}
+
+/// Where the page starts: the position `q`'s `next` token carries (checked), if any.
+fn position<S: Store + Send + 'static>(
+    state: &AppState<S>,
+    caller: &Party,
+    scope: &str,
+    endpoint: Endpoint,
+    q: &Query,
+    only_id: Option<&str>,
+) -> Result<Option<u64>, ApiError> {
+    let fingerprint = token_scope(scope, endpoint, q, only_id);
+    match &q.next {
+        Some(token) => Ok(Some(
+            NextToken::check(
+                &state.inner.token_key,
+                token,
+                caller.as_str(),
+                &fingerprint,
+                now_unix(),
+            )
+            .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn paginate<'a, S: Store + Send + 'static>(
     state: &AppState<S>,
     caller: &Party,
@@ -451,27 +496,13 @@ fn paginate<'a, S: Store + Send + 'static>(
     endpoint: Endpoint,
     q: &Query,
     view: &'a Indexed,
+    after: Option<u64>,
     only_id: Option<&str>,
 ) -> Result<Paged<'a>, ApiError> {
     let config = state.config();
-    let limit = q
-        .limit
-        .unwrap_or(config.default_page)
-        .min(config.max_page)
-        .max(1);
-    let fingerprint = format!(
-        "{scope}\0{}\0{endpoint:?}\0{}",
-        only_id.unwrap_or(""),
-        q.fingerprint()
-    );
+    let limit = page_limit(state, q);
+    let fingerprint = token_scope(scope, endpoint, q, only_id);
     let key = &state.inner.token_key;
-    let after = match &q.next {
-        Some(token) => Some(
-            NextToken::check(key, token, caller.as_str(), &fingerprint, now_unix())
-                .map_err(|e| ApiError::new(ErrorKind::BadRequest, e.to_string()))?,
-        ),
-        None => None,
-    };
     let page = select(view, q, after, only_id, limit);
     let next = match (page.more, page.items.last()) {
         (true, Some(last)) => {

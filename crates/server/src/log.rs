@@ -418,7 +418,7 @@ async fn deliveries<S: Store + Send + 'static>(
         id.as_deref().unwrap_or(""),
     )?;
     // Bring the caller's view (and so its delivery leaves) up to date first.
-    state.outbound(&p).await?;
+    state.ensure_outbound(&p).await?;
     let who = p.clone();
     let body = paged_proofs(&state, &p, page, move |node, size| {
         node.deliveries(&who, id.as_deref(), size)

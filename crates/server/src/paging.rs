@@ -96,3 +96,18 @@ fn matches(view: &Indexed, q: &Query, e: &ViewEntry) -> bool {
         .iter()
         .any(|v| v.version == e.version && v.date_added == e.date_added)
 }
+
+/// Whether `q` selects `e` in a view that holds one version of each object (a partner's
+/// outbound view: the current version only), so its siblings are itself alone.
+pub(crate) fn matches_alone(q: &Query, e: &ViewEntry) -> bool {
+    if !q.matches_entry(&meta(e)) {
+        return false;
+    }
+    if q.match_version == VersionFilter::All {
+        return true;
+    }
+    let one: Vec<&ViewEntry> = vec![e];
+    select_versions(&q.match_version, &one, |v| &v.version)
+        .iter()
+        .any(|v| v.version == e.version)
+}

@@ -1,15 +1,18 @@
 //! What the handlers share: the node behind a mutex (every call to it is blocking and runs on
-//! the blocking pool), views cached per partner on the store's generation, verified secrets,
-//! status resources, the key of `next` tokens and the metrics.
+//! the blocking pool), partners' outbound views read page by page from the rows the store
+//! keeps for them (maintained in the background, see `maintain_in_background`), inbound
+//! views cached per partner on the store's generation, verified secrets, status resources,
+//! the key of `next` tokens and the metrics.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use liaison_labels::Party;
 use liaison_release::{Node, View, ViewEntry};
 use liaison_store::Store;
-use liaison_taxii::Status;
+use liaison_taxii::{Query, Status};
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -33,7 +36,8 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) node: Arc<Mutex<Node<S>>>,
     pub(crate) party: Party,
     pub(crate) config: Config,
-    pub(crate) outbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
+    /// Whether a background task maintains the stored views (else requests catch them up).
+    pub(crate) background: AtomicBool,
     pub(crate) inbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
     /// Each partner's private-matching set for the current epoch (see `matching.rs`).
     pub(crate) match_sets: Mutex<HashMap<Party, Arc<liaison_release::EpochPublication>>>,
@@ -71,7 +75,7 @@ impl<S: Store + Send + 'static> AppState<S> {
                 node,
                 party,
                 config,
-                outbound: Mutex::new(HashMap::new()),
+                background: AtomicBool::new(false),
                 inbound: Mutex::new(HashMap::new()),
                 match_sets: Mutex::new(HashMap::new()),
                 auth: Mutex::new(HashMap::new()),
@@ -104,19 +108,118 @@ impl<S: Store + Send + 'static> AppState<S> {
         .map_err(ApiError::internal)?
     }
 
-    /// Partner `p`'s outbound view, from the cache while the generation holds.
-    pub(crate) async fn outbound(&self, p: &Party) -> Result<Arc<Indexed>, ApiError> {
-        let state = self.clone();
+    /// Brings partner `p`'s stored view up to date as a request must: recomputed first when
+    /// its basis changed (fail closed); object changes caught up here too unless a background
+    /// task maintains the views.
+    pub(crate) async fn ensure_outbound(&self, p: &Party) -> Result<(), ApiError> {
+        let catch_up = !self.inner.background.load(Ordering::Relaxed);
         let p = p.clone();
         self.with_node(move |node| {
-            let generation = node.generation().map_err(ApiError::internal)?;
-            if let Some(hit) = cached(&state.inner.outbound, &p, generation)? {
-                return Ok(hit);
-            }
-            let view = node.view(&p).map_err(ApiError::internal)?;
-            store(&state.inner.outbound, &p, generation, view)
+            node.ensure_view(&p, catch_up)
+                .map(|_| ())
+                .map_err(ApiError::internal)
         })
         .await
+    }
+
+    /// The part of partner `p`'s outbound view a page needs, read from its stored rows: the
+    /// entry received under `only_id`, or the first `limit + 1` entries after `after`
+    /// (microseconds) that `q` selects. Reads as many rows as the page needs, not the view.
+    pub(crate) async fn outbound_window(
+        &self,
+        p: &Party,
+        q: &Query,
+        after: Option<u64>,
+        only_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Arc<Indexed>, ApiError> {
+        let catch_up = !self.inner.background.load(Ordering::Relaxed);
+        let (p, q, only_id) = (p.clone(), q.clone(), only_id.map(str::to_owned));
+        self.with_node(move |node| {
+            node.ensure_view(&p, catch_up).map_err(ApiError::internal)?;
+            let mut entries = Vec::new();
+            match only_id {
+                Some(id) => entries.extend(node.view_entry(&p, &id).map_err(ApiError::internal)?),
+                None => {
+                    let mut at = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
+                    let chunk = (limit + 1).clamp(64, 10_000);
+                    'read: loop {
+                        let rows = node.view_page(&p, at, chunk).map_err(ApiError::internal)?;
+                        let Some(last) = rows.last() else { break };
+                        at = i64::try_from(micros(&last.date_added)?).unwrap_or(i64::MAX);
+                        let short = rows.len() < chunk;
+                        for e in rows {
+                            if crate::paging::matches_alone(&q, &e) {
+                                entries.push(e);
+                                if entries.len() > limit {
+                                    break 'read;
+                                }
+                            }
+                        }
+                        if short {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(Arc::new(Indexed::new(View {
+                partner: p,
+                entries,
+                decisions: Vec::new(),
+                delivered: 0,
+            })?))
+        })
+        .await
+    }
+
+    /// Maintains every partner's stored view from `maintainer` (a node of its own over the
+    /// same store, so that upkeep never holds the lock requests take) on a thread, every
+    /// `every` once the store changed. Requests then serve the stored rows as they are
+    /// (after checking the basis), and no longer catch up object changes themselves. The
+    /// thread ends when the state is dropped.
+    pub fn maintain_in_background(
+        &self,
+        mut maintainer: Node<S>,
+        every: Duration,
+    ) -> std::io::Result<()> {
+        self.inner.background.store(true, Ordering::Relaxed);
+        let alive = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("liaison-views".into())
+            .spawn(move || {
+                let mut seen: Option<u64> = None;
+                loop {
+                    std::thread::sleep(every);
+                    if alive.upgrade().is_none() {
+                        break;
+                    }
+                    let generation = match maintainer.generation() {
+                        Ok(g) => g,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "views: cannot read the store's generation");
+                            continue;
+                        }
+                    };
+                    if seen == Some(generation) {
+                        continue;
+                    }
+                    let started = Instant::now();
+                    match maintainer.maintain_views() {
+                        Ok(done) => {
+                            seen = Some(generation);
+                            let busy: Vec<_> = done
+                                .iter()
+                                .filter(|(_, u)| *u != liaison_release::Upkeep::Current)
+                                .collect();
+                            if !busy.is_empty() {
+                                tracing::info!(views = ?busy, ms = started.elapsed().as_millis() as u64, "views maintained");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "views: upkeep failed"),
+                    }
+                }
+            })?;
+        Ok(())
     }
 
     /// What partner `p` sent us, every version, from the cache while the generation holds.

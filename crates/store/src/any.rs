@@ -6,7 +6,8 @@ use crate::error::StoreError;
 use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
-    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, RefusalRecord, Stored,
+    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, RefusalRecord, Stored, ViewRow,
+    ViewState,
 };
 use crate::{PgStore, SqliteStore, Store};
 
@@ -69,6 +70,71 @@ impl OperatorStore for AnyStore {
 }
 
 impl Store for AnyStore {
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        dispatch!(self, s => s.released_at(partner, keys))
+    }
+    fn change_head(&self) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.change_head())
+    }
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        dispatch!(self, s => s.changes_since(after, limit))
+    }
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
+        dispatch!(self, s => s.view_state(partner))
+    }
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.write_view(partner, state, replace, remove, rows))
+    }
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_rows(partner, originals))
+    }
+    fn view_page(
+        &self,
+        partner: &str,
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_page(partner, after_micros, limit))
+    }
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_row_delivered(partner, delivered))
+    }
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.view_marks(partner, excluding))
+    }
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.refs_through())
+    }
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.write_refs(through, replace, ids, pairs))
+    }
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.changed_since(after, prefix))
+    }
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.referrers(ids))
+    }
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         dispatch!(self, s => s.node())
     }

@@ -278,11 +278,37 @@ const TABLES: &[Table] = &[
         filter: "",
         identity: true,
     },
+    // The change feed and the reference index the maintained views are kept with (copied:
+    // `meta` says how far the index is built, and must stay true of the copy).
+    Table {
+        name: "object_changes",
+        columns: &[("seq", Int), ("id", Text)],
+        order: "seq",
+        filter: "",
+        identity: true,
+    },
+    Table {
+        name: "object_refs",
+        columns: &[("ref", Text), ("id", Text)],
+        order: "ref, id",
+        filter: "",
+        identity: false,
+    },
 ];
 
-/// Tables that are the backends' own bookkeeping, rebuilt rather than copied.
+/// Tables that are the backends' own bookkeeping, rebuilt rather than copied. The stored
+/// views (`view_state`, `view_rows`, `view_marks`) are left behind too: a node on the copy
+/// computes each partner's view whole on its first request, from the releases (copied), so
+/// with the same `date_added` and nothing delivered twice.
 #[cfg(test)]
-const NOT_COPIED: &[&str] = &["heads", "schema_version"];
+const NOT_COPIED: &[&str] = &[
+    "heads",
+    "schema_version",
+    "view_state",
+    "view_rows",
+    "view_marks",
+    "sqlite_sequence",
+];
 
 /// Rows moved per write transaction on the target.
 const CHUNK: usize = 5_000;

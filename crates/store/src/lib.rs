@@ -24,7 +24,7 @@ pub use postgres::{check_postgres_url, PgStore};
 pub use record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored,
+    RefusalRecord, Stored, ViewRow, ViewState,
 };
 pub use sqlite::SqliteStore;
 
@@ -123,6 +123,12 @@ pub trait Store: OperatorStore {
     ) -> Result<(), StoreError>;
     /// Of `ids`, those we delivered to a partner: (delivered id, partner, our id).
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// When each of `keys` ((id, version)) entered `partner`'s view, if it did; aligned.
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError>;
     /// How many delivered ids are remembered for `partner`.
     fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError>;
     /// Whether (id, version key) entered `partner`'s view: one lookup, not a scan.
@@ -257,6 +263,67 @@ pub trait Store: OperatorStore {
     fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError>;
     /// A partner's public key of `kind`.
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError>;
+
+    // Maintained views (crates/release `maintain`): the change feed that ingest and
+    // deletions write, each partner's stored view and what it is maintained through, and the
+    // references between held objects (which objects a change can affect through cuts).
+
+    /// The number of the newest change recorded (0 when none): [`Store::ingest`] records the
+    /// id of every version it adds and [`Store::delete_versions`] the id of every version it
+    /// deletes (and the ids that version derived or was the tear line of), in their own
+    /// transaction, numbered in commit order.
+    fn change_head(&self) -> Result<i64, StoreError>;
+    /// The changes after `after`, oldest first, at most `limit`: (number, id).
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError>;
+    /// What `partner`'s stored view is maintained through, if it has one.
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError>;
+    /// Writes `partner`'s stored view in one transaction: every row first removed when
+    /// `replace` (a full recomputation), else the rows of `remove` (our ids); then `rows`
+    /// written (a row of the same original replaced); then its state set.
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError>;
+    /// The rows of `partner`'s view whose original is one of `originals`.
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError>;
+    /// Up to `limit` rows of `partner`'s view added strictly after `after_micros`, by
+    /// (`date_added`, delivered id): one index range, whatever the holdings.
+    fn view_page(
+        &self,
+        partner: &str,
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError>;
+    /// The row `partner` received under `delivered`, if its view holds one.
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError>;
+    /// Every marking-definition the intelligence rows of `partner`'s view refer to, sorted,
+    /// counting only rows whose original is not in `excluding` (one index seek per marking).
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError>;
+    /// The change the reference index reflects (`None`: never built).
+    fn refs_through(&self) -> Result<Option<i64>, StoreError>;
+    /// Replaces the references of each of `ids` by those in `pairs` ((referrer, referenced));
+    /// with `replace`, every reference first. Then records the index as built `through`.
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError>;
+    /// Whether a change after `after` concerns an id starting with `prefix` (a type's
+    /// `type--`): reads the pending changes only.
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError>;
+    /// The objects that refer to any of `ids` (by `*_ref`, `*_refs` or a relationship's ends),
+    /// each once, sorted.
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError>;
 
     /// Keeps objects the trust boundary refused (their `seq` is ignored).
     fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError>;

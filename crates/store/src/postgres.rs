@@ -27,7 +27,7 @@ use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored,
+    RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
 use crate::{Along, Store};
@@ -48,6 +48,11 @@ const STEPS: &[Step] = &[
     // 2: catch up a version-1 database made before columns and tables were added under the
     // same version number (every statement of SCHEMA is idempotent).
     Step { to: 2, sql: SCHEMA },
+    // 3: maintained views (issue 14).
+    Step {
+        to: 3,
+        sql: VIEWS_SCHEMA,
+    },
 ];
 
 /// The newest schema this build knows: the last step's.
@@ -158,6 +163,59 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 "#;
 
+// Schema 3, maintained views (issue 14): the change feed (`object_changes`, written by ingest
+// and deletions under the ingest lock, so its numbers follow commit order), each partner's
+// stored view (`view_state`, `view_rows`, `view_marks`) and the reference index
+// (`object_refs`; built through `meta.refs_through`). A database migrated here starts with no
+// stored view: each is computed whole on its first request.
+const VIEWS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS object_changes (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text COLLATE "C" NOT NULL
+);
+CREATE TABLE IF NOT EXISTS view_state (
+    partner text COLLATE "C" PRIMARY KEY, basis text NOT NULL, through bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS view_rows (
+    partner text COLLATE "C" NOT NULL, original text COLLATE "C" NOT NULL,
+    delivered text COLLATE "C" NOT NULL, type text NOT NULL, version text NOT NULL,
+    spec_version text NOT NULL, date_added text NOT NULL, added bigint NOT NULL,
+    json text NOT NULL, meta boolean NOT NULL,
+    PRIMARY KEY (partner, original)
+);
+CREATE INDEX IF NOT EXISTS view_rows_page ON view_rows (partner, added, delivered);
+CREATE INDEX IF NOT EXISTS view_rows_delivered ON view_rows (partner, delivered);
+CREATE TABLE IF NOT EXISTS view_marks (
+    partner text COLLATE "C" NOT NULL, mark text COLLATE "C" NOT NULL,
+    original text COLLATE "C" NOT NULL, PRIMARY KEY (partner, mark, original)
+);
+CREATE INDEX IF NOT EXISTS view_marks_by_original ON view_marks (partner, original);
+CREATE TABLE IF NOT EXISTS object_refs (
+    ref text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (ref, id)
+);
+CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
+"#;
+
+/// The `meta` key that remembers the change the reference index is built through.
+const REFS_THROUGH: &str = "refs_through";
+
+const VIEW_COLUMNS: &str =
+    "original, delivered, type, version, spec_version, date_added, added, json, meta";
+
+fn read_view_row(r: &Row) -> Result<ViewRow, StoreError> {
+    Ok(ViewRow {
+        original: r.try_get(0)?,
+        delivered: r.try_get(1)?,
+        object_type: r.try_get(2)?,
+        version: r.try_get(3)?,
+        spec_version: r.try_get(4)?,
+        date_added: r.try_get(5)?,
+        added_micros: r.try_get(6)?,
+        json: r.try_get(7)?,
+        marks: Vec::new(),
+        meta: r.try_get(8)?,
+    })
+}
+
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
 /// bumped inside each such transaction. [`Store::generation`] reads it.
 const BUMP_GENERATION: &str = "
@@ -218,6 +276,8 @@ WITH ins AS (
     SELECT DISTINCT ON (id) id, seq, version FROM ins ORDER BY id, version DESC
     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, version = excluded.version
     WHERE excluded.version > heads.version
+), changed AS (
+    INSERT INTO object_changes (id) SELECT id FROM ins ORDER BY seq
 )
 SELECT count(*) FROM ins";
 
@@ -957,6 +1017,279 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let (ids, versions): (Vec<&str>, Vec<&str>) =
+            keys.iter().map(|(i, v)| (i.as_str(), v.as_str())).unzip();
+        let rows = self.client()?.query(
+            "SELECT k.i, r.first FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(id, version, i)
+             JOIN releases r ON r.partner = $1 AND r.id = k.id AND r.version = k.version",
+            &[&partner, &ids, &versions],
+        )?;
+        let mut out = vec![None; keys.len()];
+        for r in rows {
+            let i: i64 = r.try_get(0)?;
+            if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
+                *slot = Some(r.try_get(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
+                &[&after, &prefix],
+            )?
+            .is_some())
+    }
+
+    fn change_head(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .client()?
+            .query_one(
+                "SELECT coalesce(max(seq), 0)::bigint FROM object_changes",
+                &[],
+            )?
+            .try_get(0)?)
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, id FROM object_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT basis, through FROM view_state WHERE partner = $1",
+            &[&partner],
+        )?;
+        row.map(|r| {
+            Ok(ViewState {
+                basis: r.try_get(0)?,
+                through: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if replace {
+            tx.execute("DELETE FROM view_rows WHERE partner = $1", &[&partner])?;
+            tx.execute("DELETE FROM view_marks WHERE partner = $1", &[&partner])?;
+        }
+        let gone: Vec<&str> = remove
+            .iter()
+            .chain(rows.iter().map(|r| &r.original))
+            .map(String::as_str)
+            .collect();
+        if !gone.is_empty() {
+            tx.execute(
+                "DELETE FROM view_rows WHERE partner = $1 AND original = ANY($2)",
+                &[&partner, &gone],
+            )?;
+            tx.execute(
+                "DELETE FROM view_marks WHERE partner = $1 AND original = ANY($2)",
+                &[&partner, &gone],
+            )?;
+        }
+        let put = tx.prepare(
+            "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
+                 date_added, added, json, meta)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )?;
+        let mark = tx.prepare(
+            "INSERT INTO view_marks (partner, mark, original) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for r in rows {
+            tx.execute(
+                &put,
+                &[
+                    &partner,
+                    &r.original,
+                    &r.delivered,
+                    &r.object_type,
+                    &r.version,
+                    &r.spec_version,
+                    &r.date_added,
+                    &r.added_micros,
+                    &r.json,
+                    &r.meta,
+                ],
+            )?;
+            for m in &r.marks {
+                tx.execute(&mark, &[&partner, m, &r.original])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO view_state (partner, basis, through) VALUES ($1, $2, $3)
+             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
+            &[&partner, &state.basis, &state.through],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        let mut client = self.client()?;
+        let rows = client.query(
+            &format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND original = ANY($2)"
+            ),
+            &[&partner, &originals],
+        )?;
+        let mut out: Vec<ViewRow> = rows.iter().map(read_view_row).collect::<Result<_, _>>()?;
+        let marks = client.query(
+            "SELECT original, mark FROM view_marks WHERE partner = $1 AND original = ANY($2)
+             ORDER BY original, mark",
+            &[&partner, &originals],
+        )?;
+        let mut by: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for m in marks {
+            by.entry(m.try_get(0)?).or_default().push(m.try_get(1)?);
+        }
+        for r in &mut out {
+            r.marks = by.remove(&r.original).unwrap_or_default();
+        }
+        // In the order asked, as the SQLite backend gives them.
+        let at: std::collections::HashMap<&str, usize> = originals
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.as_str(), i))
+            .collect();
+        out.sort_by_key(|r| at.get(r.original.as_str()).copied().unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    fn view_page(
+        &self,
+        partner: &str,
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            &format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND added > $2
+                 ORDER BY added, delivered LIMIT $3"
+            ),
+            &[&partner, &after_micros, &limit],
+        )?;
+        rows.iter().map(read_view_row).collect()
+    }
+
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        let row = self.client()?.query_opt(
+            &format!("SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND delivered = $2"),
+            &[&partner, &delivered],
+        )?;
+        row.as_ref().map(read_view_row).transpose()
+    }
+
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut client = self.client()?;
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(row) = client.query_opt(
+            "SELECT mark FROM view_marks WHERE partner = $1 AND mark > $2 ORDER BY mark LIMIT 1",
+            &[&partner, &after],
+        )? {
+            let mark: String = row.try_get(0)?;
+            if excluding.is_empty()
+                || client
+                    .query_opt(
+                        "SELECT 1 FROM view_marks WHERE partner = $1 AND mark = $2
+                         AND original <> ALL($3) LIMIT 1",
+                        &[&partner, &mark, &excluding],
+                    )?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
+    }
+
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
+        row.map(|r| {
+            let v: String = r.try_get(0)?;
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
+        })
+        .transpose()
+    }
+
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if replace {
+            tx.execute("DELETE FROM object_refs", &[])?;
+        }
+        if !ids.is_empty() {
+            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
+        }
+        for chunk in pairs.chunks(10_000) {
+            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
+                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&referrer, &referenced],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&REFS_THROUGH, &through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT DISTINCT id FROM object_refs WHERE ref = ANY($1) ORDER BY id",
+            &[&ids],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
         let client = self.client.get_mut();
         let mut tx = client.transaction()?;
@@ -1035,7 +1368,12 @@ impl Store for PgStore {
             "WITH gone AS (
                  DELETE FROM objects
                  WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
-                 RETURNING date_added
+                 RETURNING date_added, derived_src, tearline_of
+             ), changed AS (
+                 INSERT INTO object_changes (id)
+                 SELECT $1 WHERE EXISTS (SELECT 1 FROM gone)
+                 UNION ALL SELECT derived_src FROM gone WHERE derived_src IS NOT NULL
+                 UNION ALL SELECT tearline_of FROM gone WHERE tearline_of IS NOT NULL
              )
              SELECT count(*), max(date_added) FROM gone",
             &[&id, &source, &versions],

@@ -284,3 +284,41 @@ pub(crate) fn upgrades_of(seq: i64, text: Option<&str>) -> Result<Vec<Upgrade>, 
             .map_err(|e| crate::StoreError::Damaged(format!("row {seq}: upgrades: {e}"))),
     }
 }
+
+/// One row of a partner's stored view (see crates/release `maintain`): an object as it was
+/// delivered to the partner, under our id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewRow {
+    /// Our id of the object (the row's key within the partner's view).
+    pub original: String,
+    /// The id the partner received it under (differs from `original` when remapped).
+    pub delivered: String,
+    /// Its type.
+    pub object_type: String,
+    /// Its version as TAXII shows it (`modified`, else `created`, else `date_added`).
+    pub version: String,
+    /// Its `spec_version`.
+    pub spec_version: String,
+    /// When it entered the partner's view (its release time).
+    pub date_added: String,
+    /// `date_added` in microseconds since the epoch: the position pages are read by.
+    pub added_micros: i64,
+    /// The copy as delivered, JSON text (cut and fingerprinted).
+    pub json: String,
+    /// The marking-definitions the copy refers to (empty for the meta rows: labels,
+    /// computed labels, liaison's identity and extension-definition).
+    pub marks: Vec<String>,
+    /// Whether this row is a meta row (a marking or extension definition, or liaison's
+    /// identity, travelling with the intelligence) rather than intelligence.
+    pub meta: bool,
+}
+
+/// What a partner's stored view is maintained through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViewState {
+    /// A fingerprint of everything that affects every decision for the partner (agreement,
+    /// consents, number of partners, marking-definitions, reciprocity pause).
+    pub basis: String,
+    /// The last change (of [`crate::Store::changes_since`]) the rows reflect.
+    pub through: i64,
+}

@@ -24,7 +24,7 @@ use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
     AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored,
+    RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
 use crate::{Along, Store};
@@ -48,6 +48,10 @@ const STEPS: &[Step] = &[
     Step {
         to: 3,
         run: catch_up_v2,
+    },
+    Step {
+        to: 4,
+        run: views_v4,
     },
 ];
 
@@ -124,6 +128,53 @@ CREATE TABLE IF NOT EXISTS audit (
     target TEXT NOT NULL, detail TEXT NOT NULL
 );
 ";
+
+/// Schema 4, maintained views (issue 14): the change feed (`object_changes`, written by ingest
+/// and deletions), each partner's stored view (`view_state`, `view_rows`, `view_marks`) and
+/// the reference index (`object_refs`; built through `meta.refs_through`). A file migrated
+/// here starts with no stored view: each is computed whole on its first request.
+const VIEWS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS object_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS view_state (partner TEXT PRIMARY KEY, basis TEXT NOT NULL, through INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS view_rows (
+    partner TEXT NOT NULL, original TEXT NOT NULL, delivered TEXT NOT NULL, type TEXT NOT NULL,
+    version TEXT NOT NULL, spec_version TEXT NOT NULL, date_added TEXT NOT NULL,
+    added INTEGER NOT NULL, json TEXT NOT NULL, meta INTEGER NOT NULL,
+    UNIQUE (partner, original)
+);
+CREATE INDEX IF NOT EXISTS view_rows_page ON view_rows (partner, added, delivered);
+CREATE INDEX IF NOT EXISTS view_rows_delivered ON view_rows (partner, delivered);
+CREATE TABLE IF NOT EXISTS view_marks (
+    partner TEXT NOT NULL, mark TEXT NOT NULL, original TEXT NOT NULL,
+    PRIMARY KEY (partner, mark, original)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS view_marks_by_original ON view_marks (partner, original);
+CREATE TABLE IF NOT EXISTS object_refs (
+    ref TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ref, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
+";
+
+/// The `meta` key that remembers the change the reference index is built through.
+const REFS_THROUGH: &str = "refs_through";
+
+const VIEW_COLUMNS: &str =
+    "original, delivered, type, version, spec_version, date_added, added, json, meta";
+
+fn read_view_row(r: &Row<'_>) -> rusqlite::Result<ViewRow> {
+    Ok(ViewRow {
+        original: r.get(0)?,
+        delivered: r.get(1)?,
+        object_type: r.get(2)?,
+        version: r.get(3)?,
+        spec_version: r.get(4)?,
+        date_added: r.get(5)?,
+        added_micros: r.get(6)?,
+        json: r.get(7)?,
+        marks: Vec::new(),
+        meta: r.get(8)?,
+    })
+}
 
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
 /// (`"<seq> <date_added>"`), so that the next ingest continues after it: SQLite would otherwise
@@ -208,6 +259,12 @@ fn migrate_v1(tx: &Transaction<'_>) -> Result<(), StoreError> {
 
 /// Schema 2 to 3: a version-2 file made before columns and tables were added under the same
 /// version number gets them (each is added only where missing).
+/// 3 to 4: the maintained views' tables ([`VIEWS_SCHEMA`]).
+fn views_v4(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(VIEWS_SCHEMA)?;
+    Ok(())
+}
+
 fn catch_up_v2(tx: &Transaction<'_>) -> Result<(), StoreError> {
     add_missing_columns(tx)?;
     tx.execute_batch(
@@ -544,6 +601,7 @@ impl Store for SqliteStore {
             )?;
             let mut body_of = tx.prepare_cached("SELECT body FROM objects WHERE seq = ?1")?;
             let mut demote = tx.prepare_cached("UPDATE objects SET latest = 0 WHERE seq = ?1")?;
+            let mut changed = tx.prepare_cached("INSERT INTO object_changes (id) VALUES (?1)")?;
             let (mut markings, mut ends) = (String::new(), String::new());
             let mut tags: Vec<&str> = Vec::new();
             // The first conflict, with the positions of the others: the batch is refused
@@ -678,6 +736,8 @@ impl Store for SqliteStore {
                         )?;
                         tx.execute("DELETE FROM meta WHERE key = ?1", [TAIL_KEY])?;
                     }
+                    // After the statement above: it reads the object row's `last_insert_rowid`.
+                    changed.execute([id])?;
                     report.added += 1;
                 }
                 if index % 4096 == 4095 {
@@ -980,6 +1040,263 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT first FROM releases WHERE partner = ?1 AND id = ?2 AND version = ?3",
+        )?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (id, version) in keys {
+            out.push(
+                stmt.query_row(params![partner, id, version], |r| r.get(0))
+                    .optional()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM object_changes WHERE seq > ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 1",
+            )?
+            .query_row(params![after, prefix], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn change_head(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM object_changes")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id FROM object_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT basis, through FROM view_state WHERE partner = ?1")?
+            .query_row([partner], |r| {
+                Ok(ViewState {
+                    basis: r.get(0)?,
+                    through: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            tx.execute("DELETE FROM view_rows WHERE partner = ?1", [partner])?;
+            tx.execute("DELETE FROM view_marks WHERE partner = ?1", [partner])?;
+        }
+        {
+            let mut gone =
+                tx.prepare_cached("DELETE FROM view_rows WHERE partner = ?1 AND original = ?2")?;
+            let mut gone_marks =
+                tx.prepare_cached("DELETE FROM view_marks WHERE partner = ?1 AND original = ?2")?;
+            for original in remove.iter().chain(rows.iter().map(|r| &r.original)) {
+                gone.execute(params![partner, original])?;
+                gone_marks.execute(params![partner, original])?;
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
+                     date_added, added, json, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut mark = tx.prepare_cached(
+                "INSERT OR IGNORE INTO view_marks (partner, mark, original) VALUES (?1, ?2, ?3)",
+            )?;
+            for r in rows {
+                put.execute(params![
+                    partner,
+                    r.original,
+                    r.delivered,
+                    r.object_type,
+                    r.version,
+                    r.spec_version,
+                    r.date_added,
+                    r.added_micros,
+                    r.json,
+                    r.meta
+                ])?;
+                for m in &r.marks {
+                    mark.execute(params![partner, m, r.original])?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO view_state (partner, basis, through) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
+            params![partner, state.basis, state.through],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND original = ?2"
+        ))?;
+        let mut marks = self.conn.prepare_cached(
+            "SELECT mark FROM view_marks WHERE partner = ?1 AND original = ?2 ORDER BY mark",
+        )?;
+        let mut out = Vec::new();
+        for o in originals {
+            if let Some(mut row) = stmt
+                .query_row(params![partner, o], read_view_row)
+                .optional()?
+            {
+                row.marks = marks
+                    .query_map(params![partner, o], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    fn view_page(
+        &self,
+        partner: &str,
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND added > ?2
+             ORDER BY added, delivered LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![partner, after_micros, limit], read_view_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND delivered = ?2"
+            ))?
+            .query_row(params![partner, delivered], read_view_row)
+            .optional()?)
+    }
+
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut next = self.conn.prepare_cached(
+            "SELECT mark FROM view_marks WHERE partner = ?1 AND mark > ?2 ORDER BY mark LIMIT 1",
+        )?;
+        let mut carried = self.conn.prepare_cached(
+            "SELECT 1 FROM view_marks WHERE partner = ?1 AND mark = ?2
+             AND original NOT IN (SELECT value FROM json_each(?3)) LIMIT 1",
+        )?;
+        let excluded = serde_json::to_string(excluding)
+            .map_err(|e| StoreError::Damaged(format!("view marks: {e}")))?;
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(mark) = next
+            .query_row(params![partner, after], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            if excluding.is_empty()
+                || carried
+                    .query_row(params![partner, mark, excluded], |_| Ok(()))
+                    .optional()?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
+    }
+
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([REFS_THROUGH], |r| r.get(0))
+            .optional()?;
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
+        })
+        .transpose()
+    }
+
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            tx.execute("DELETE FROM object_refs", [])?;
+        }
+        {
+            let mut gone = tx.prepare_cached("DELETE FROM object_refs WHERE id = ?1")?;
+            for id in ids {
+                gone.execute([id])?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT OR IGNORE INTO object_refs (ref, id) VALUES (?1, ?2)")?;
+            for (id, referenced) in pairs {
+                put.execute(params![referenced, id])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![REFS_THROUGH, through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM object_refs WHERE ref = ?1")?;
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            for r in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+                out.insert(r?);
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
     fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
@@ -1109,6 +1426,18 @@ impl Store for SqliteStore {
             }
         }
         {
+            // The change feed: the id, and what the deleted versions derived or tore from.
+            let mut related =
+                tx.prepare_cached("SELECT derived_src, tearline_of FROM objects WHERE seq = ?1")?;
+            let mut changed = tx.prepare_cached("INSERT INTO object_changes (id) VALUES (?1)")?;
+            changed.execute([id])?;
+            for seq in &doomed {
+                let (d, t): (Option<String>, Option<String>) =
+                    related.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                for other in d.iter().chain(t.iter()) {
+                    changed.execute([other])?;
+                }
+            }
             let mut delete = tx.prepare_cached("DELETE FROM objects WHERE seq = ?1")?;
             for seq in &doomed {
                 delete.execute([seq])?;

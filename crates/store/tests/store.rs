@@ -11,7 +11,7 @@ use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
     AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
     NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore, RefusalKind,
-    SqliteStore, Store, StoreError,
+    SqliteStore, Store, StoreError, ViewRow, ViewState,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -459,7 +459,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 2
+                known: 3
             }
         ),
         "{err}"
@@ -486,7 +486,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 3
+                known: 4
             }
         ),
         "{err}"
@@ -499,7 +499,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
 }
 
 #[test]
-fn postgres_version_1_database_is_caught_up_by_step_2() {
+fn postgres_version_1_database_is_caught_up_by_the_steps() {
     let Some(admin) = pg_url() else { return };
     let db = PgDb::create(&admin);
     drop(db.open());
@@ -515,7 +515,11 @@ fn postgres_version_1_database_is_caught_up_by_step_2() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 2);
+    assert_eq!(v, 3, "every step ran");
+    assert!(
+        s.view_state("GBR").unwrap().is_none(),
+        "step 3's tables are there"
+    );
     let consent = ConsentRecord {
         id: "c1".into(),
         object: "report--x".into(),
@@ -663,6 +667,14 @@ fn fill(s: &mut dyn Store) {
         detail: String::new(),
     })
     .unwrap();
+    let head = s.change_head().unwrap();
+    s.write_refs(
+        head,
+        true,
+        &["report--r".to_owned()],
+        &[("report--r".to_owned(), "indicator--r".to_owned())],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -692,7 +704,14 @@ fn copying_to_postgres_and_back_keeps_every_row() {
         let name: String = row.get(0);
         assert!(
             digests.iter().any(|d| d.table == name)
-                || ["heads", "schema_version"].contains(&name.as_str()),
+                || [
+                    "heads",
+                    "schema_version",
+                    "view_state",
+                    "view_rows",
+                    "view_marks"
+                ]
+                .contains(&name.as_str()),
             "PostgreSQL table `{name}` is not copied by `liaison migrate`"
         );
     }
@@ -1904,6 +1923,202 @@ fn operators_and_the_audit_list() {
             store.generation().unwrap(),
             generation,
             "{name}: operators and audit do not change what partners see"
+        );
+    }
+}
+
+fn view_row(original: &str, added: i64, marks: &[&str]) -> ViewRow {
+    ViewRow {
+        original: original.to_owned(),
+        delivered: format!("{original}-as-delivered"),
+        object_type: "indicator".to_owned(),
+        version: "2026-01-01T00:00:00.000Z".to_owned(),
+        spec_version: "2.1".to_owned(),
+        date_added: format!("t{added}"),
+        added_micros: added,
+        json: format!("{{\"id\":\"{original}\"}}"),
+        marks: marks.iter().map(|m| m.to_string()).collect(),
+        meta: marks.is_empty(),
+    }
+}
+
+#[test]
+fn ingest_and_deletion_write_the_change_feed_in_order() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.change_head().unwrap(), 0, "{name}");
+        let a = indicator(1, "2026-01-01T00:00:00.000Z", "198.51.100.1");
+        let b = indicator(2, "2026-01-01T00:00:00.000Z", "198.51.100.2");
+        store
+            .ingest(&batch(&[a.clone(), b.clone()]), "local", &mut |_| {})
+            .unwrap();
+        // A duplicate adds nothing, so it changes nothing.
+        store.ingest(&one(&a), "local", &mut |_| {}).unwrap();
+        let changes = store.changes_since(0, 100).unwrap();
+        let ids: Vec<&str> = changes.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(ids, vec![a.id().as_str(), b.id().as_str()], "{name}");
+        assert!(changes[0].0 < changes[1].0, "{name}: numbered in order");
+        assert_eq!(store.change_head().unwrap(), changes[1].0, "{name}");
+        assert_eq!(store.changes_since(changes[0].0, 100).unwrap().len(), 1);
+        assert_eq!(store.changes_since(0, 1).unwrap().len(), 1, "{name}: limit");
+        // A derived-from relationship, deleted: its id and the object it derived change.
+        let rel = parse_document(
+            r#"{"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-000000000009","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"derived-from","source_ref":"indicator--00000000-0000-4000-8000-000000000001","target_ref":"indicator--00000000-0000-4000-8000-000000000002"}"#,
+        )
+        .unwrap()
+        .objects
+        .remove(0);
+        store.ingest(&one(&rel), "local", &mut |_| {}).unwrap();
+        let head = store.change_head().unwrap();
+        assert_eq!(
+            store
+                .delete_versions("local", rel.id().as_str(), None)
+                .unwrap(),
+            1
+        );
+        let after: Vec<String> = store
+            .changes_since(head, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        assert!(after.contains(&rel.id().to_string()), "{name}: {after:?}");
+        assert!(after.contains(&a.id().to_string()), "{name}: {after:?}");
+    }
+}
+
+#[test]
+fn a_stored_view_is_written_paged_and_replaced() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.view_state("GBR").unwrap(), None, "{name}");
+        let state = ViewState {
+            basis: "b1".into(),
+            through: 7,
+        };
+        let rows = vec![
+            view_row("indicator--a", 10, &["marking-definition--x"]),
+            view_row(
+                "indicator--b",
+                20,
+                &["marking-definition--x", "marking-definition--y"],
+            ),
+            view_row("marking-definition--x", 5, &[]),
+        ];
+        store.write_view("GBR", &state, true, &[], &rows).unwrap();
+        store
+            .write_view("USA", &state, true, &[], &rows[..1])
+            .unwrap();
+        assert_eq!(store.view_state("GBR").unwrap(), Some(state.clone()));
+        // Pages by date_added, strictly after the position, limited; per partner.
+        let page = store.view_page("GBR", 0, 2).unwrap();
+        let got: Vec<&str> = page.iter().map(|r| r.original.as_str()).collect();
+        assert_eq!(got, vec!["marking-definition--x", "indicator--a"], "{name}");
+        let page = store.view_page("GBR", 10, 10).unwrap();
+        assert_eq!(page.len(), 1, "{name}");
+        assert_eq!(page[0].json, rows[1].json, "{name}");
+        assert_eq!(store.view_page("USA", 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(
+            store.view_marks("GBR", &[]).unwrap(),
+            vec!["marking-definition--x", "marking-definition--y"],
+            "{name}"
+        );
+        assert_eq!(
+            store.view_marks("GBR", &["indicator--b".into()]).unwrap(),
+            vec!["marking-definition--x"],
+            "{name}: y is carried by b only"
+        );
+        assert!(
+            store
+                .view_marks("GBR", &["indicator--a".into(), "indicator--b".into()])
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        let found = store
+            .view_row_delivered("GBR", "indicator--b-as-delivered")
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.original, "indicator--b", "{name}");
+        let read = store
+            .view_rows("GBR", &["indicator--b".into(), "indicator--zz".into()])
+            .unwrap();
+        assert_eq!(read.len(), 1, "{name}");
+        assert_eq!(read[0].marks, rows[1].marks, "{name}");
+        // Maintenance: b removed, a replaced; y is no longer referred to.
+        let mut a2 = view_row("indicator--a", 30, &["marking-definition--x"]);
+        a2.json = "{\"id\":\"indicator--a\",\"v\":2}".into();
+        let state2 = ViewState {
+            basis: "b1".into(),
+            through: 9,
+        };
+        store
+            .write_view(
+                "GBR",
+                &state2,
+                false,
+                &["indicator--b".into()],
+                &[a2.clone()],
+            )
+            .unwrap();
+        let all = store.view_page("GBR", 0, 100).unwrap();
+        let got: Vec<(&str, i64)> = all
+            .iter()
+            .map(|r| (r.original.as_str(), r.added_micros))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("marking-definition--x", 5), ("indicator--a", 30)],
+            "{name}"
+        );
+        assert_eq!(
+            store.view_marks("GBR", &[]).unwrap(),
+            vec!["marking-definition--x"]
+        );
+        assert_eq!(store.view_state("GBR").unwrap().unwrap().through, 9);
+        // Replacing drops every row first.
+        store.write_view("GBR", &state, true, &[], &[]).unwrap();
+        assert!(store.view_page("GBR", 0, 10).unwrap().is_empty(), "{name}");
+        assert!(store.view_marks("GBR", &[]).unwrap().is_empty(), "{name}");
+        assert_eq!(store.view_page("USA", 0, 10).unwrap().len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn the_reference_index_answers_who_refers_to_what() {
+    for (name, mut store, _keep) in backends() {
+        assert_eq!(store.refs_through().unwrap(), None, "{name}");
+        let pairs = vec![
+            ("report--1".to_owned(), "indicator--a".to_owned()),
+            ("report--1".to_owned(), "indicator--b".to_owned()),
+            ("report--2".to_owned(), "indicator--b".to_owned()),
+        ];
+        store.write_refs(3, true, &[], &pairs).unwrap();
+        assert_eq!(store.refs_through().unwrap(), Some(3), "{name}");
+        assert_eq!(
+            store.referrers(&["indicator--b".into()]).unwrap(),
+            vec!["report--1", "report--2"],
+            "{name}"
+        );
+        // report--1 now refers only to c.
+        store
+            .write_refs(
+                5,
+                false,
+                &["report--1".into()],
+                &[("report--1".into(), "indicator--c".into())],
+            )
+            .unwrap();
+        assert_eq!(store.refs_through().unwrap(), Some(5), "{name}");
+        assert_eq!(
+            store.referrers(&["indicator--b".into()]).unwrap(),
+            vec!["report--2"],
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .referrers(&["indicator--a".into(), "indicator--c".into()])
+                .unwrap(),
+            vec!["report--1"],
+            "{name}"
         );
     }
 }

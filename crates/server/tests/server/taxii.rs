@@ -826,3 +826,69 @@ async fn runs_plain_http_when_asked() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// With upkeep in the background (as `liaison serve` runs it), pages are read from the
+/// stored rows: what another connection ingests reaches the partner once upkeep has run, and
+/// after an agreement change the old rows are never served (the request recomputes first).
+#[tokio::test]
+async fn pages_come_from_the_stored_view_kept_up_in_the_background() {
+    let f = Fixture::new();
+    let maintainer = Node::open(f._dir.path()).unwrap();
+    f.state
+        .maintain_in_background(maintainer, std::time::Duration::from_millis(20))
+        .unwrap();
+    let app = f.app();
+    let coll = collection_id(&app, GBR, "outbound").await;
+    let url = format!("{}?limit=1000", objects_url(&coll));
+    let before = ids_of(&get_as(&app, GBR, &url).await.json());
+    let assessment = f.delivered_id("GBR", ASSESSMENT);
+    assert!(before.contains(&assessment), "{before:?}");
+
+    // Another process ingests an indicator GBR may see.
+    let shared = liaison_release::sample::labels().unwrap().usa_shared;
+    let id = "indicator--00000000-0000-4000-8000-00000000e001";
+    let bundle = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-00000000e002",
+        "objects": [{"type": "indicator", "spec_version": "2.1", "id": id, "created": T0,
+            "modified": T0, "pattern": "[ipv4-addr:value = '198.51.100.77']",
+            "pattern_type": "stix", "valid_from": T0, "labels": ["terrorism"],
+            "object_marking_refs": [shared.marking_id().to_string()]}]});
+    let mut other = Node::open(f._dir.path()).unwrap();
+    other
+        .ingest(
+            &liaison_stix::parse_document(&bundle.to_string()).unwrap(),
+            &Default::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let new_id = f.delivered_id("GBR", id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = ids_of(&get_as(&app, GBR, &url).await.json());
+        if now.contains(&new_id) {
+            assert_eq!(
+                now.len(),
+                before.len() + 1,
+                "only the new indicator: {now:?}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "upkeep never delivered it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // GBR's ceiling drops to UNCLASSIFIED: the very next page no longer has the SECRET
+    // assessment, without waiting for the background upkeep.
+    let lower = GBR_AGREEMENT.replace("ceiling = \"SECRET\"", "ceiling = \"UNCLASSIFIED\"");
+    assert_ne!(lower, GBR_AGREEMENT);
+    f.node
+        .lock()
+        .unwrap()
+        .add_partner(&Party::parse("GBR").unwrap(), &lower)
+        .unwrap();
+    let after = ids_of(&get_as(&app, GBR, &url).await.json());
+    assert!(!after.contains(&assessment), "{after:?}");
+    assert!(after.contains(&new_id), "{after:?}");
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Maintained views (issue 14): what a partner waits for after the holdings change, and
+# what a restart costs, for this tree's `liaison` and, in the same run, another build (the
+# current main's, to compare) when LIAISON_MAIN names its binary.
+#
+#   bench/views.sh                                        # N=1000000 objects, 10 partners
+#   N=100000 bench/views.sh                               # a smaller node
+#   LIAISON_MAIN=/tmp/liaison-main N=100000 bench/views.sh   # with main's behaviour beside
+#
+# For each binary, on a node of its own:
+# 1. `liaison ingest` of N objects (the `liaison-bench bundle` generator) under
+#    SECRET//REL TO USA and the 10 partners; 10 partners (ceiling SECRET), each with a secret.
+# 2. `liaison serve` (plain HTTP on loopback): start-up time (launch to the first answered
+#    request), then the first page (limit 1000) of each partner once (every view computed
+#    on first use), then a full walk of GBR's view.
+# 3. `liaison ingest` of MORE (1000) more objects while it serves; then, straight away, the
+#    first page of each partner, ROUNDS times over (`liaison-bench first-pages`): p50, p99.
+# 4. A full walk of GBR's view (warm); a restart (start-up time); a full walk after it.
+# Results: bench/out/views-<stamp>/ (JSON per step, logs, machine.txt, summary.txt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+MORE=${MORE:-1000}
+ROUNDS=${ROUNDS:-3}
+PARTNERS=GBR,FRA,DEU,ITA,ESP,NLD,BEL,CAN,AUS,NZL
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+w=bench/out/views-$stamp
+mkdir -p "$w"
+w=$(cd "$w" && pwd)
+log() { echo "== $*" | tee -a "$w/summary.txt" >&2; }
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+{ date -u; nproc; lscpu | sed -n 1,20p; free -h; uname -a; } > "$w/machine.txt"
+
+[[ -n ${SKIP_BUILD:-} ]] || cargo build --release -p liaison-cli -p liaison-bench
+B=$PWD/target/release/liaison-bench
+export LIAISON_S=bench-secret-$stamp
+printf 'ceiling = "SECRET"\n[scope]\nmax_tlp = "amber"\n' > "$w/partner.toml"
+label="SECRET//REL TO USA, ${PARTNERS//,/, }"
+
+$B bundle --objects "$N" --out "$w/bundle.json" --format json > "$w/bundle.meta.json"
+$B bundle --objects $((N + MORE)) --from "$N" --out "$w/more.json" --format json > "$w/more.meta.json"
+
+cat > "$w/pct.py" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+print("p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pages" % (r["page_ms_p50"], r["page_ms_p99"], r["page_ms_max"], r["pages"]))
+EOF
+cat > "$w/count.py" <<'EOF'
+import json, sys
+print(json.load(sys.stdin)[0]["walks"][0]["objects"])
+EOF
+
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; }
+
+serve_pid=
+start_server() { # start_server BINARY HOME: sets url serve_pid startup
+  local f=$w/serve-$RANDOM.json t0
+  t0=$(now)
+  LIAISON_LOG=${LIAISON_LOG:-info} setsid "$1" --home "$2" serve --listen 127.0.0.1:0 --insecure-http --console off --format json > "$f" 2> "$f.err" &
+  serve_pid=$!
+  pids+=("$serve_pid")
+  for _ in $(seq 1 6000); do [[ -s $f ]] && break; sleep 0.01; done
+  url=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["url"])' "$f")
+  local auth
+  auth="Authorization: Basic $(printf 'GBR:%s' "$LIAISON_S" | base64 -w0)"
+  until curl -sf -o /dev/null -H "$auth" -H "Accept: application/taxii+json;version=2.1" "${url}taxii2/"; do
+    sleep 0.01
+  done
+  startup=$(since "$t0")
+}
+stop_server() {
+  kill -TERM -- "-$serve_pid" 2>/dev/null || kill -TERM "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+}
+
+run() { # run NAME BINARY
+  local name=$1 L=$2 home=$w/node-$1 t0
+  $L --home "$home" init --party USA > /dev/null
+  for p in ${PARTNERS//,/ }; do
+    $L --home "$home" partner add "$p" --agreement "$w/partner.toml" > /dev/null
+    $L --home "$home" partner secret "$p" --from-env LIAISON_S > /dev/null
+  done
+  t0=$(now)
+  $L --home "$home" ingest "$w/bundle.json" --label "$label" > "$w/$name-ingest.log"
+  log "$name: ingest of $N objects $(since "$t0") s"
+
+  start_server "$L" "$home"
+  log "$name: start-up (new node) ${startup} s"
+  t0=$(now)
+  $B first-pages --url "$url" --partners "$PARTNERS" --rounds 1 --format json > "$w/$name-first-use.json"
+  log "$name: first page of each of 10 partners, views computed on first use: $(since "$t0") s"
+  $B walk --url "$url" --limit 1000 --walks 1 --format json > "$w/$name-walk-first.json"
+
+  t0=$(now)
+  $L --home "$home" ingest "$w/more.json" --label "$label" > "$w/$name-ingest-more.log"
+  log "$name: ingest of $MORE more while serving $(since "$t0") s"
+  $B first-pages --url "$url" --partners "$PARTNERS" --rounds "$ROUNDS" --format json > "$w/$name-after-ingest.json"
+  log "$name: first pages after the ingest: $(python3 "$w/pct.py" "$w/$name-after-ingest.json")"
+  $B walk --url "$url" --limit 1000 --walks 3 --format json > "$w/$name-walk-warm.json"
+  stop_server
+  start_server "$L" "$home"
+  log "$name: start-up (restart, $((N + MORE)) objects) ${startup} s"
+  $B walk --url "$url" --limit 1000 --walks 1 --format json > "$w/$name-walk-restart.json"
+  stop_server
+  # The background upkeep's rounds (this tree: `views maintained`, with their time).
+  grep -h "views maintained" "$w"/serve-*.err | sed "s/^/== $name: /" | cut -c1-300 | tee -a "$w/summary.txt" >&2 || true
+  python3 - "$w" "$name" >> "$w/summary.txt" <<'EOF'
+import json, sys
+w, name = sys.argv[1], sys.argv[2]
+def rows(f):
+    return json.load(open(f"{w}/{name}-{f}.json"))[0]["walks"]
+for f in ("walk-first", "walk-warm", "walk-restart"):
+    for row in rows(f):
+        print(f"== {name}: {f}: {row.get('objects')} objects in {row.get('total_s', 0):.2f} s "
+              f"({row.get('objects_per_s', 0):.0f}/s, first page {row.get('first_page_s', 0):.3f} s)")
+EOF
+  tail -n 4 "$w/summary.txt" >&2
+  du -sh "$home" | sed "s/^/== $name: node size /" | tee -a "$w/summary.txt" >&2
+}
+
+run views "$PWD/target/release/liaison"
+if [[ -n ${LIAISON_MAIN:-} ]]; then
+  run main "$LIAISON_MAIN"
+fi
+log "results in $w"
