@@ -48,6 +48,10 @@ pub(crate) fn serve(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = crate::commands::open(home)?;
+    // Partners' views are kept in the store and maintained from a connection of their own, so
+    // that upkeep never holds the lock requests take (see `maintain.rs`). Opened here, outside
+    // the async runtime: the PostgreSQL client blocks on a runtime of its own.
+    let maintainer = crate::commands::open(home)?;
     node.set_region(
         region
             .map(str::parse::<liaison_selectors::Region>)
@@ -172,9 +176,6 @@ pub(crate) fn serve(
         let node = Arc::new(Mutex::new(node));
         let config = Config::default();
         let state = AppState::new(Arc::clone(&node), config.clone())?;
-        // Partners' views are kept in the store and maintained from a connection of their
-        // own, so that upkeep never holds the lock requests take (see `maintain.rs`).
-        let maintainer = crate::commands::open(home)?;
         state.maintain_in_background(maintainer, VIEW_UPKEEP_EVERY)?;
         let (stop_console, console_stopped) = tokio::sync::oneshot::channel::<()>();
         let console = match console_listener {

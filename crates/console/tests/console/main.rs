@@ -202,12 +202,20 @@ async fn login_succeeds_and_fails_the_same_way_for_a_wrong_password_and_an_unkno
         "plain HTTP on loopback: {session}"
     );
 
-    let t = std::time::Instant::now();
-    let wrong = c.try_login(ANALYST.0, "not-the-password").await;
-    let wrong_time = t.elapsed();
-    let t = std::time::Instant::now();
-    let unknown = c.try_login("nobody", ANALYST.1).await;
-    let unknown_time = t.elapsed();
+    // Interleaved tries, the fastest of each kept: a busy machine slows single tries by
+    // several times, but not every one of four (8 failures: under the default 10 that close
+    // the door to this source).
+    let (mut wrong_time, mut unknown_time) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    let (mut wrong, mut unknown) = (None, None);
+    for _ in 0..4 {
+        let t = std::time::Instant::now();
+        wrong = Some(c.try_login(ANALYST.0, "not-the-password").await);
+        wrong_time = wrong_time.min(t.elapsed());
+        let t = std::time::Instant::now();
+        unknown = Some(c.try_login("nobody", ANALYST.1).await);
+        unknown_time = unknown_time.min(t.elapsed());
+    }
+    let (wrong, unknown) = (wrong.unwrap(), unknown.unwrap());
     for a in [&wrong, &unknown] {
         assert_eq!(a.status, StatusCode::UNAUTHORIZED);
         assert!(a.body.contains("Wrong name or password."));
