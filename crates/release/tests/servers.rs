@@ -24,7 +24,7 @@ use liaison_store::{NodeRecord, PgStore, Store};
 
 const SEED: [u8; 32] = [9; 32];
 const SERVERS: usize = 3;
-const ROUNDS: u64 = 40;
+const ROUNDS: u64 = 60;
 const AGREEMENT: &str = "ceiling = \"SECRET\"\n[scope]\nmax_tlp = \"amber\"\n";
 
 fn party(s: &str) -> Party {

@@ -1094,6 +1094,10 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let client = self.client.get_mut();
         let mut tx = client.transaction()?;
+        // One writer of a partner's view at a time: two servers writing it at once would each
+        // delete what they can see and insert, and the second insert would meet the first's
+        // committed rows. Under the lock, the second's statements see the first's commit.
+        tx.execute(VIEW_LOCK, &[&partner])?;
         if replace {
             tx.execute("DELETE FROM view_rows WHERE partner = $1", &[&partner])?;
             tx.execute("DELETE FROM view_marks WHERE partner = $1", &[&partner])?;
@@ -1706,6 +1710,8 @@ fn to_i64(n: u64) -> Result<i64, StoreError> {
 /// One writer of a partner's release times at a time (held until commit), so times stay
 /// increasing; taking it again in the same transaction is a no-op.
 const RELEASE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('liaison-releases:' || $1))";
+/// Writes of one partner's stored view, one at a time.
+const VIEW_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('liaison-view:' || $1))";
 
 /// Records `keys` entering `partner`'s view now, inside `tx` (holding the partner's release
 /// lock until commit): each gets a time after every earlier one; a key recorded before is
