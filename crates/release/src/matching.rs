@@ -485,8 +485,14 @@ impl<S: Store> Node<S> {
     /// sets published to it and the requests of its we evaluated, each with its log index.
     /// Read from the log's openings, so it shows exactly what a third party could check.
     pub fn match_history(&self, partner: &Party) -> Result<Vec<MatchEvent>, ReleaseError> {
+        // A partner's openings are mostly its deliveries: only the matching leaves are parsed
+        // (canonical JSON, so the kind is written exactly so).
+        const MATCH_KIND: &[u8] = b"\"kind\":\"match_";
         let mut out = Vec::new();
         for (index, o) in self.store.log_openings_for(partner.as_str())? {
+            if !o.leaf.windows(MATCH_KIND.len()).any(|w| w == MATCH_KIND) {
+                continue;
+            }
             let event = match Leaf::from_json(&o.leaf) {
                 Some(Leaf::MatchEpoch {
                     asker,
