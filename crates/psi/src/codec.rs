@@ -148,7 +148,9 @@ impl<'a> Reader<'a> {
 /// A binary fuse filter looks a key up at `h0 < segment_count_length`, and at `h0 + s` and
 /// `h0 + 2s` with bits below the segment length `s` replaced; so every index stays below
 /// `segment_count_length + 2s` when `s` is a power of two, the mask is `s - 1` and the
-/// segment count length is a multiple of `s`. Anything else could index out of bounds.
+/// segment count length is a non-zero multiple of `s`. Anything else could index out of
+/// bounds: with a segment count length of 0, `h0` is 0 rather than below it, and `h0 + 2s`
+/// with its low bits set reaches `3s - 1` (found by the `psi_messages` fuzz target).
 fn check_descriptor(d: &Descriptor, len: usize) -> Result<(), &'static str> {
     let s = d.segment_length;
     if s == 0 || !s.is_power_of_two() {
@@ -157,8 +159,8 @@ fn check_descriptor(d: &Descriptor, len: usize) -> Result<(), &'static str> {
     if d.segment_length_mask != s - 1 {
         return Err("segment mask does not match the segment length");
     }
-    if d.segment_count_length % s != 0 {
-        return Err("segment count length is not a whole number of segments");
+    if d.segment_count_length == 0 || d.segment_count_length % s != 0 {
+        return Err("segment count length is not a whole, non-zero number of segments");
     }
     let reach = u64::from(d.segment_count_length) + 2 * u64::from(s);
     if reach > u64::from(u32::MAX) || reach > len as u64 {
@@ -349,6 +351,50 @@ mod tests {
         let mut bad = good;
         bad.filter.descriptor.segment_length_mask = 0;
         assert!(EpochSet::from_bytes(&bad.to_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_filter_with_no_segments_is_refused() {
+        // The fuzz target's crash: segment length 2, mask 1, no segments, 4 fingerprints.
+        let mut bad = set(40);
+        bad.confirm.descriptor.segment_length = 2;
+        bad.confirm.descriptor.segment_length_mask = 1;
+        bad.confirm.descriptor.segment_count_length = 0;
+        bad.confirm.fingerprints = vec![1; 4].into_boxed_slice();
+        assert!(EpochSet::from_bytes(&bad.to_bytes()).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever descriptor a partner sends, a filter that decodes answers every key
+        /// without indexing out of bounds.
+        #[test]
+        fn any_decoded_descriptor_is_safe_for_every_key(
+            seed: u64,
+            shift in 0u32..6,
+            mask: u32,
+            segments in 0u32..4,
+            skew in 0u32..2,
+            spare in 0u32..4,
+            keys in proptest::collection::vec(proptest::prelude::any::<u64>(), 64),
+        ) {
+            // Descriptors near the edge: a few segments, lengths around what they reach.
+            let s = 1u32 << shift;
+            let count_length = segments * s + skew;
+            let len = ((segments + 2) * s + spare).saturating_sub(2) as usize;
+            let mut candidate = set(0);
+            candidate.confirm.descriptor = Descriptor {
+                seed,
+                segment_length: s,
+                segment_length_mask: if mask % 4 != 0 { s - 1 } else { mask },
+                segment_count_length: count_length,
+            };
+            candidate.confirm.fingerprints = vec![7; len].into_boxed_slice();
+            if let Ok(back) = EpochSet::from_bytes(&candidate.to_bytes()) {
+                for key in keys {
+                    let _ = back.confirm.contains(&key);
+                }
+            }
+        }
     }
 
     #[test]
