@@ -1,27 +1,65 @@
 //! The asker's side: blind its selector keys padded with dummies (RFC 9497 §3.3.2 `Blind`),
 //! verify the holder's proof and unblind (`Finalize`), and look outputs up in the filters.
+//! The protocol steps are in [`crate::dleq`].
 
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
-use voprf::{EvaluationElement, Group, VoprfClient};
+use voprf::Group;
+use zeroize::Zeroize;
 
+use crate::dleq;
 use crate::filter::{self, Label};
 use crate::messages::{Element, EpochSet, EvaluationRequest, EvaluationResponse};
 use crate::{bucket, PsiError, Suite};
 
-/// An asker's query in flight: the blinding state of each selector and each dummy.
+/// An asker's query in flight: each selector's and each dummy's input and blinding.
 pub struct Query {
     epoch_set_key: crate::PublicKey,
     epoch: crate::EpochId,
-    inputs: Vec<Vec<u8>>,
-    clients: Vec<VoprfClient<Suite>>,
+    blinding: Blinding,
     real: usize,
+}
+
+/// The inputs of a request, their blinding scalars (wiped when dropped) and the blinded
+/// elements sent, as points and as the bytes the proof hashes.
+pub(crate) struct Blinding {
+    pub(crate) inputs: Vec<Vec<u8>>,
+    blinds: Vec<Scalar>,
+    points: Vec<RistrettoPoint>,
+    pub(crate) elements: Vec<Element>,
+}
+
+impl Drop for Blinding {
+    fn drop(&mut self) {
+        self.blinds.zeroize();
+    }
+}
+
+impl Blinding {
+    /// Blinds `inputs` under the given scalars (RFC 9497 `Blind` with the blind fixed).
+    pub(crate) fn with_blinds(inputs: Vec<Vec<u8>>, blinds: Vec<Scalar>) -> Result<Self, PsiError> {
+        let (points, elements) = dleq::blind(&inputs, &blinds)?.into_iter().unzip();
+        Ok(Self {
+            inputs,
+            blinds,
+            points,
+            elements,
+        })
+    }
+
+    /// Blinds `inputs` under fresh random scalars.
+    fn new(inputs: Vec<Vec<u8>>, rng: &mut (impl RngCore + CryptoRng)) -> Result<Self, PsiError> {
+        let blinds = inputs.iter().map(|_| Suite::random_scalar(rng)).collect();
+        Self::with_blinds(inputs, blinds)
+    }
 }
 
 impl std::fmt::Debug for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Query")
             .field("epoch", &self.epoch)
-            .field("padded", &self.inputs.len())
+            .field("padded", &self.blinding.inputs.len())
             .finish_non_exhaustive()
     }
 }
@@ -51,27 +89,17 @@ impl Query {
             dummy.extend_from_slice(&random);
             inputs.push(dummy);
         }
-        let mut clients = Vec::with_capacity(inputs.len());
-        let mut blinded = Vec::with_capacity(inputs.len());
-        for (index, input) in inputs.iter().enumerate() {
-            let result = VoprfClient::<Suite>::blind(input, rng)
-                .map_err(|_| PsiError::BadInput { index })?;
-            let mut bytes = [0u8; 32];
-            bytes.copy_from_slice(&result.message.serialize());
-            blinded.push(Element(bytes));
-            clients.push(result.state);
-        }
+        let blinding = Blinding::new(inputs, rng)?;
         let request = EvaluationRequest {
             epoch: epoch_set.epoch,
             normaliser_version,
-            blinded,
+            blinded: blinding.elements.clone(),
         };
         Ok((
             Self {
                 epoch_set_key: epoch_set.public_key,
                 epoch: epoch_set.epoch,
-                inputs,
-                clients,
+                blinding,
                 real,
             },
             request,
@@ -98,12 +126,7 @@ impl Query {
         if epoch_set.public_key != self.epoch_set_key {
             return Err(PsiError::ProofInvalid);
         }
-        let outputs = finalize(
-            &self.inputs,
-            &self.clients,
-            response,
-            &epoch_set.public_key.0,
-        )?;
+        let outputs = finalize(&self.blinding, response, &epoch_set.public_key.0)?;
         Ok(outputs
             .iter()
             .take(self.real)
@@ -123,39 +146,27 @@ impl Query {
 }
 
 /// RFC 9497 `Finalize` over a batch: verifies the DLEQ proof, unblinds, hashes.
-#[allow(clippy::ptr_arg)] // `batch_finalize` takes `&Vec`: it iterates `&II` for a sized `II`
 pub(crate) fn finalize(
-    inputs: &Vec<Vec<u8>>,
-    clients: &Vec<VoprfClient<Suite>>,
+    blinding: &Blinding,
     response: &EvaluationResponse,
     public_key: &[u8; 32],
 ) -> Result<Vec<Vec<u8>>, PsiError> {
-    if response.evaluated.len() != clients.len() {
+    if response.evaluated.len() != blinding.elements.len() {
         return Err(PsiError::LengthMismatch {
-            sent: clients.len(),
+            sent: blinding.elements.len(),
             got: response.evaluated.len(),
         });
     }
     let pk = Suite::deserialize_elem(public_key).map_err(|_| PsiError::MalformedKey)?;
-    let messages = response
-        .evaluated
-        .iter()
-        .enumerate()
-        .map(|(index, element)| {
-            EvaluationElement::<Suite>::deserialize(&element.0)
-                .map_err(|_| PsiError::MalformedElement { index })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let proof = voprf::Proof::<Suite>::deserialize(&response.proof.to_bytes())
-        .map_err(|_| PsiError::ProofInvalid)?;
-    let outputs = VoprfClient::batch_finalize(inputs, clients, &messages, &proof, pk)
-        .map_err(|_| PsiError::ProofInvalid)?;
-    outputs
-        .enumerate()
-        .map(|(index, output)| {
-            output
-                .map(|o| o.to_vec())
-                .map_err(|_| PsiError::BadInput { index })
-        })
-        .collect()
+    let evaluated = dleq::parse_elements(&response.evaluated)?;
+    dleq::verify(
+        &pk,
+        public_key,
+        &blinding.points,
+        &blinding.elements,
+        &evaluated,
+        &response.evaluated,
+        &response.proof,
+    )?;
+    dleq::unblind(&blinding.inputs, &blinding.blinds, &evaluated)
 }

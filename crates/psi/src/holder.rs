@@ -2,12 +2,16 @@
 //! set evaluated directly (§3.3.2 `Evaluate`) into filters, and blind evaluation of an
 //! asker's request with a batch DLEQ proof (§3.3.2 `BlindEvaluate`).
 
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
+use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
-use voprf::{BlindedElement, Group, VoprfServer};
+use voprf::{Group, VoprfServer};
+use zeroize::Zeroize;
 
+use crate::dleq;
 use crate::filter::{self, Label};
 use crate::messages::{
-    Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, Proof, PublicKey,
+    Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, PublicKey,
 };
 use crate::parallel;
 use crate::{bucket, holder_bucket, Budget, Limits, PsiError, Suite, MAX_REQUEST};
@@ -23,10 +27,18 @@ impl std::fmt::Debug for MasterSecret {
     }
 }
 
-/// The holder's VOPRF key for one asker in one epoch.
+/// The holder's VOPRF key for one asker in one epoch: `voprf`'s server (its own set's direct
+/// evaluation) and the same key as a scalar, for the batch proof [`dleq`] computes.
 pub struct HolderKey {
     server: VoprfServer<Suite>,
+    key: Scalar,
     epoch: EpochId,
+}
+
+impl Drop for HolderKey {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
 }
 
 impl std::fmt::Debug for HolderKey {
@@ -50,7 +62,13 @@ impl HolderKey {
     pub(crate) fn from_seed(seed: &[u8], info: &[u8], epoch: EpochId) -> Result<Self, PsiError> {
         let server =
             VoprfServer::<Suite>::new_from_seed(seed, info).map_err(|_| PsiError::KeyDerivation)?;
-        Ok(Self { server, epoch })
+        // The same DeriveKeyPair, as a scalar: `voprf` keeps its server's key private.
+        let key = voprf::derive_key::<Suite>(seed, info, voprf::Mode::Voprf)
+            .map_err(|_| PsiError::KeyDerivation)?;
+        if &key * RISTRETTO_BASEPOINT_TABLE != server.get_public_key() {
+            return Err(PsiError::KeyDerivation);
+        }
+        Ok(Self { server, key, epoch })
     }
 
     /// The epoch this key is for.
@@ -142,45 +160,28 @@ impl HolderKey {
         if len != bucket(len) {
             return Err(PsiError::NotPadded { len });
         }
-        let blinded = request
-            .blinded
-            .iter()
-            .enumerate()
-            .map(|(index, element)| {
-                BlindedElement::<Suite>::deserialize(&element.0)
-                    .map_err(|_| PsiError::MalformedElement { index })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let blinded = dleq::parse_elements(&request.blinded)?;
         budget.charge(len as u64)?;
-        // RFC 9497 BlindEvaluate in two halves (voprf's batch API split): the per-element
-        // multiplications by the key are independent and spread over the cores; the batch
-        // DLEQ proof over all of them is one sequential pass.
-        let prepared = parallel::map_chunks(&blinded, |_, chunk| {
-            Ok::<_, PsiError>(
-                self.server
-                    .batch_blind_evaluate_prepare(chunk.iter())
-                    .collect(),
-            )
-        })?;
-        let result = self
-            .server
-            .batch_blind_evaluate_finish(rng, blinded.iter(), &prepared)
-            .map_err(|_| PsiError::Oversized { len, max })?;
-        // Serialising an element is a field inversion: also worth the cores.
-        let messages: Vec<_> = result.messages.collect();
-        let evaluated = parallel::map_chunks(&messages, |_, chunk| {
+        // RFC 9497 BlindEvaluate: the per-element multiplications by the key are independent
+        // and spread over the cores (serialising each result is a field inversion, also
+        // spread); the batch DLEQ proof is one multiscalar multiplication ([`dleq::prove`]).
+        let evaluated = parallel::map_chunks(&blinded, |_, chunk| {
             Ok::<_, PsiError>(
                 chunk
                     .iter()
-                    .map(|message| {
-                        let mut bytes = [0u8; 32];
-                        bytes.copy_from_slice(&message.serialize());
-                        Element(bytes)
-                    })
+                    .map(|element| Element((element * self.key).compress().to_bytes()))
                     .collect(),
             )
         })?;
-        let proof = Proof::from_slice(&result.proof.serialize()).ok_or(PsiError::ProofInvalid)?;
+        let r = Suite::random_scalar(rng);
+        let proof = dleq::prove(
+            &self.key,
+            &self.public_key().0,
+            &blinded,
+            &request.blinded,
+            &evaluated,
+            &r,
+        )?;
         Ok(EvaluationResponse {
             epoch: self.epoch,
             evaluated,
@@ -195,7 +196,7 @@ mod tests {
     use voprf::VoprfClient;
 
     use super::*;
-    use crate::asker::finalize;
+    use crate::asker::{finalize, Blinding};
 
     fn hex(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
@@ -254,15 +255,15 @@ mod tests {
 
             // The RFC's own proof verifies through the asker's finalize and gives its output.
             let rfc_response = EvaluationResponse {
-                proof: Proof::from_slice(&hex(proof)).unwrap(),
+                proof: crate::Proof::from_slice(&hex(proof)).unwrap(),
                 ..response.clone()
             };
-            let inputs = vec![input.clone()];
-            let clients = vec![blind_result.state];
-            let outputs = finalize(&inputs, &clients, &rfc_response, &key.public_key().0).unwrap();
+            let blinding = Blinding::with_blinds(vec![input.clone()], vec![scalar]).unwrap();
+            assert_eq!(blinding.elements[0].0.to_vec(), hex(blinded));
+            let outputs = finalize(&blinding, &rfc_response, &key.public_key().0).unwrap();
             assert_eq!(outputs, vec![hex(output)]);
             // So does the wrapper's own (randomised) proof.
-            let outputs = finalize(&inputs, &clients, &response, &key.public_key().0).unwrap();
+            let outputs = finalize(&blinding, &response, &key.public_key().0).unwrap();
             assert_eq!(outputs, vec![hex(output)]);
         }
     }

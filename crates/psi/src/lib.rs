@@ -34,6 +34,7 @@
 mod asker;
 mod budget;
 mod codec;
+mod dleq;
 mod error;
 mod filter;
 mod holder;

@@ -66,15 +66,9 @@ pub struct EvaluationResponse {
     pub proof: Proof,
 }
 
+#[cfg(test)]
 impl Proof {
-    pub(crate) fn to_bytes(self) -> [u8; 64] {
-        let mut bytes = [0u8; 64];
-        let (c, s) = bytes.split_at_mut(32);
-        c.copy_from_slice(&self.c);
-        s.copy_from_slice(&self.s);
-        bytes
-    }
-
+    /// `c ‖ s`, as `voprf` serialises a proof.
     pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
         let (c, s) = bytes.split_at_checked(32)?;
         Some(Self {
