@@ -435,8 +435,7 @@ mod tests {
             &r,
         )
         .unwrap();
-        let fresh_voprf =
-            voprf::Proof::<Suite>::deserialize(&[fresh.c, fresh.s].concat()).unwrap();
+        let fresh_voprf = voprf::Proof::<Suite>::deserialize(&[fresh.c, fresh.s].concat()).unwrap();
         assert!(
             VoprfClient::batch_finalize(&inputs, &states, &theirs.messages, &fresh_voprf, pk)
                 .is_ok()

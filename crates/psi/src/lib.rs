@@ -1,5 +1,6 @@
 //! Private matching of selectors between partners, as pure values and functions: RFC 9497
-//! VOPRF on ristretto255-SHA512 (the `voprf` crate), padded sets, the holder's precomputed
+//! VOPRF on ristretto255-SHA512 (the `voprf` crate; its batch proof by multiscalar
+//! multiplication in `dleq`), padded sets, the holder's precomputed
 //! set as binary fuse filters, and budgets. No I/O: the caller moves the messages.
 //!
 //! The flow, per asker and epoch:
