@@ -102,12 +102,13 @@ pub(crate) async fn lift<S: Store + Send + 'static>(
     Ok(back_to(&form.back, &id, to.as_str()))
 }
 
-/// The Hold form for `id` (to `to`, or a choice of `partners`), for an officer.
+/// The Hold form for `id` (to `to`, or a choice of `partners` with `chosen` selected), for an
+/// officer.
 pub(crate) fn hold_form(
     signed: &Signed,
     id: &str,
     to: Option<&str>,
-    partners: &[String],
+    (partners, chosen): (&[String], Option<&str>),
     back: &str,
 ) -> Markup {
     html! {
@@ -117,7 +118,7 @@ pub(crate) fn hold_form(
             @match to {
                 Some(p) => { input type="hidden" name="to" value=(p); }
                 None => label { "From"
-                    select name="to" { @for p in partners { option value=(p) { (p) } } }
+                    select name="to" { @for p in partners { option value=(p) selected[chosen == Some(p.as_str())] { (p) } } }
                 },
             }
             label { "Reason"

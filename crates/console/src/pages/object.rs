@@ -336,7 +336,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             @if officer {
                 h2 { "Hold (release officers)" }
                 p class="muted" { "Withholds this object, and what derives from it, from a partner until the hold is lifted, with your name and the reason on every decision it causes. A hold only ever withholds more; lifting it lets the policy decide as before." }
-                (super::hold::hold_form(&signed, &o.id, None, &o.partners, "object"))
+                (super::hold::hold_form(&signed, &o.id, None, (&o.partners, o.chosen.as_deref()), "object"))
                 h2 { "Consent (release officers)" }
                 p class="muted" { "Records our own signed consent to release this object, and what derives from it, to a partner. The policy then decides with it; nothing goes around the policy." }
                 form method="post" action={ "/object/" (o.id) "/consent" } {

@@ -135,7 +135,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                                 td {
                                     @match held.get(e.object.as_str()) {
                                         Some(_) => (super::hold::lift_form(&signed, &e.object, p.as_str(), "queue")),
-                                        None => (super::hold::hold_form(&signed, &e.object, Some(p.as_str()), &[], "queue")),
+                                        None => (super::hold::hold_form(&signed, &e.object, Some(p.as_str()), (&[], None), "queue")),
                                     }
                                 }
                             }

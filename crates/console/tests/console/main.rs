@@ -939,10 +939,15 @@ async fn an_officer_holds_an_item_from_the_queue_and_releases_it_from_the_object
         .unwrap();
     assert_eq!(entry.decision.as_str(), "withhold");
     assert!(queue.body.contains(&*entry.reasons[0].detail));
-    // Not held from ISR.
     let object = c
         .get(&format!("/object/{item}?for=RUS"), Some(&cookie))
         .await;
+    assert!(
+        object
+            .body
+            .contains("<option value=\"RUS\" selected>RUS</option>"),
+        "the hold form offers the partner explained for first"
+    );
     assert!(object.body.contains("held_by_officer"));
     assert!(object.body.contains("source re-check before release"));
     let a = c
