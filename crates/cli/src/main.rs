@@ -5,6 +5,7 @@ mod commands;
 mod curation;
 mod database;
 mod demo;
+mod hold;
 mod ledger;
 mod log;
 mod matching;
@@ -110,6 +111,10 @@ enum Command {
     /// Originators' consents to onward release.
     #[command(subcommand)]
     Consent(ConsentCmd),
+    /// A release officer's holds: withhold an object (and what derives from it) from a
+    /// partner until the hold is lifted. A hold only ever withholds more.
+    #[command(subcommand)]
+    Hold(HoldCmd),
     /// What a partner would receive.
     #[command(subcommand)]
     Release(ReleaseCmd),
@@ -325,7 +330,7 @@ enum OperatorCmd {
     Add {
         /// The login name (a-z, 0-9, `.`, `_`, `-`, starting with a letter).
         name: String,
-        /// `analyst` (reads) or `officer` (also records consents).
+        /// `analyst` (reads) or `officer` (also records consents and holds).
         #[arg(long)]
         role: String,
         /// Read the password from this environment variable instead of standard input.
@@ -449,6 +454,41 @@ enum ConsentCmd {
     },
     /// List consents on record.
     List,
+}
+
+#[derive(Subcommand, Debug)]
+enum HoldCmd {
+    /// Hold an object (and what derives from it) from a partner: the policy withholds it
+    /// with `held_by_officer`, naming the officer and the reason, until the hold is lifted.
+    Add {
+        /// The object held.
+        #[arg(long)]
+        object: String,
+        /// The partner it is held from.
+        #[arg(long)]
+        to: String,
+        /// Why (required; one line, at most 500 characters).
+        #[arg(long)]
+        reason: String,
+        /// The officer who holds it (an operator's name; `cli` when not given).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Lift a hold: the policy then decides as before.
+    Lift {
+        /// The object held.
+        #[arg(long)]
+        object: String,
+        /// The partner it is held from.
+        #[arg(long)]
+        to: String,
+    },
+    /// The holds standing, with who placed each, when and why.
+    List {
+        /// Only those for this partner.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -592,6 +632,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             secret_env,
         }) => commands::consent_send(&home, &partner, &file, &secret_env, fmt),
         Command::Consent(ConsentCmd::List) => commands::consent_list(&home, fmt),
+        Command::Hold(HoldCmd::Add {
+            object,
+            to,
+            reason,
+            by,
+        }) => hold::add(&home, &object, &to, &reason, by.as_deref(), fmt),
+        Command::Hold(HoldCmd::Lift { object, to }) => hold::lift(&home, &object, &to, fmt),
+        Command::Hold(HoldCmd::List { to }) => hold::list(&home, to.as_deref(), fmt),
         Command::Release(ReleaseCmd::Preview { to }) => commands::preview(&home, &to, fmt),
         Command::Release(ReleaseCmd::Export { to, output }) => {
             commands::export(&home, &to, &output, fmt)

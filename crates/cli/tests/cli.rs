@@ -2214,3 +2214,131 @@ fn ingest_checks_the_whole_file_then_writes_batch_by_batch() {
     assert!(out.contains("5 objects, 2 new, 3 already held"), "{out}");
     assert_eq!(count(&home), 5);
 }
+
+/// `liaison hold add|lift|list`: a hold withholds from that partner only, with its own code
+/// and the officer's words in `release preview` and `explain`; lifting it gives the policy's
+/// decision back; refusals name the field; both are in the audit list.
+#[test]
+fn an_officer_holds_an_object_and_lifts_the_hold() {
+    let (dir, home) = setup();
+    let a = dir.path().join("a.json");
+    std::fs::write(&a, bundle(&[indicator(1, ""), indicator(2, "")])).unwrap();
+    ok(
+        &home,
+        &[
+            "ingest",
+            a.to_str().unwrap(),
+            "--label",
+            "CONFIDENTIAL//REL TO FVEY",
+        ],
+    );
+    let held = "indicator--00000000-0000-4000-8000-000000000001";
+    let preview = |home: &Path| -> serde_json::Value {
+        serde_json::from_str(&ok(
+            home,
+            &["release", "preview", "--to", "GBR", "--format", "json"],
+        ))
+        .unwrap()
+    };
+    let decision_of = |p: &serde_json::Value, id: &str| -> serde_json::Value {
+        p.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["object"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(decision_of(&preview(&home), held)["decision"], "release");
+    let out = ok(
+        &home,
+        &[
+            "hold",
+            "add",
+            "--object",
+            held,
+            "--to",
+            "GBR",
+            "--reason",
+            "source check pending",
+            "--by",
+            "otto",
+            "--format",
+            "json",
+        ],
+    );
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&h["object"], &h["to"], &h["by"], &h["reason"]),
+        (
+            &serde_json::json!(held),
+            &serde_json::json!("GBR"),
+            &serde_json::json!("otto"),
+            &serde_json::json!("source check pending")
+        )
+    );
+    let e = decision_of(&preview(&home), held);
+    assert_eq!(e["decision"], "withhold");
+    assert_eq!(e["reasons"][0]["code"], "held_by_officer");
+    let detail = e["reasons"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("otto") && detail.contains("source check pending"),
+        "{detail}"
+    );
+    assert_eq!(
+        decision_of(
+            &preview(&home),
+            "indicator--00000000-0000-4000-8000-000000000002"
+        )["decision"],
+        "release"
+    );
+    let explained = ok(&home, &["explain", held, "--to", "GBR"]);
+    assert!(explained.contains("held_by_officer"), "{explained}");
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &home,
+        &["hold", "list", "--to", "GBR", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["object"], held);
+    // Refusals name the field.
+    let err = fails(
+        &home,
+        &[
+            "hold", "add", "--object", held, "--to", "GBR", "--reason", " ",
+        ],
+    );
+    assert!(err.contains("field `reason`"), "{err}");
+    let err = fails(
+        &home,
+        &[
+            "hold", "add", "--object", "nonsense", "--to", "GBR", "--reason", "r",
+        ],
+    );
+    assert!(err.contains("field `object`"), "{err}");
+    let err = fails(
+        &home,
+        &[
+            "hold", "add", "--object", held, "--to", "GBR", "--reason", "r",
+        ],
+    );
+    assert!(err.contains("already held"), "{err}");
+    let err = fails(
+        &home,
+        &[
+            "hold", "add", "--object", held, "--to", "ISR", "--reason", "r",
+        ],
+    );
+    assert!(err.contains("ISR"), "{err}");
+    let out = ok(
+        &home,
+        &[
+            "hold", "lift", "--object", held, "--to", "GBR", "--format", "json",
+        ],
+    );
+    let lifted: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(lifted["lifted"]["object"], held);
+    assert_eq!(decision_of(&preview(&home), held)["decision"], "release");
+    let err = fails(&home, &["hold", "lift", "--object", held, "--to", "GBR"]);
+    assert!(err.contains("no hold"), "{err}");
+    assert!(ok(&home, &["hold", "list"]).contains("nothing is held"));
+}

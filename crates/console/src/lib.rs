@@ -42,6 +42,8 @@ pub fn app<S: Store + Send + 'static>(state: ConsoleState<S>) -> Router {
         .route("/view/{partner}", get(pages::view::page::<S>))
         .route("/object/{id}", get(pages::object::page::<S>))
         .route("/object/{id}/consent", post(pages::object::consent::<S>))
+        .route("/object/{id}/hold", post(pages::hold::hold::<S>))
+        .route("/object/{id}/lift", post(pages::hold::lift::<S>))
         .route("/log", get(pages::log::page::<S>))
         .route("/ledger", get(pages::ledger::page::<S>))
         .route("/matching", get(pages::matching::page::<S>))

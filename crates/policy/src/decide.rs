@@ -73,7 +73,15 @@ pub struct Judge<'w> {
     coverage: Vec<(Party, Vec<u8>)>,
     /// A closed reciprocity gate: the reason, and what was delivered before it closed.
     gate: Option<(Reason, rustc_hash::FxHashSet<Ix>)>,
+    /// Officers' holds reaching each object for this partner, once looked for (`None` while
+    /// nothing is held from it): dense, `HOLD_UNKNOWN`, `HOLD_NONE`, or the held object's
+    /// index plus `HOLD_ROOT`.
+    held: Option<Vec<u32>>,
 }
+
+const HOLD_UNKNOWN: u32 = 0;
+const HOLD_NONE: u32 = 1;
+const HOLD_ROOT: u32 = 2;
 
 const DONE: u8 = 1;
 const ABOVE: u8 = 2;
@@ -96,6 +104,9 @@ impl<'w> Judge<'w> {
             visible: vec![UNKNOWN; world.len()],
             coverage: Vec::new(),
             gate: None,
+            held: world
+                .holds_anything_from(&agreement.party)
+                .then(|| vec![HOLD_UNKNOWN; world.len()]),
         }
     }
 
@@ -286,6 +297,28 @@ impl<'w> Judge<'w> {
                 reasons.push(why.clone());
             }
         }
+        // An officer's hold: only ever one more withhold (never a release), on the object and
+        // on what rests on it, as far as a consent would reach.
+        if let Some(root) = self.held_root(ix) {
+            if let Some(h) = w.hold_on(root, &self.agreement.party) {
+                let detail = if root == ix {
+                    format!(
+                        "held from {} by officer {} at {}: {}",
+                        h.to, h.by, h.at, h.reason
+                    )
+                } else {
+                    format!(
+                        "rests on `{}`, held from {} by officer {} at {}: {}",
+                        w.id(root),
+                        h.to,
+                        h.by,
+                        h.at,
+                        h.reason
+                    )
+                };
+                reasons.push(Reason::new(ReasonCode::HeldByOfficer, detail));
+            }
+        }
         let ends: &[Ix] = w.ends(ix);
         for &e in ends {
             if !self.visible(e) {
@@ -324,6 +357,87 @@ impl<'w> Judge<'w> {
                 }
                 b
             }
+        }
+    }
+
+    /// The object whose hold (for this partner) reaches `ix`, if any: a hold reaches what a
+    /// consent would, by the same rule (DESIGN.md "Label algebra"): the held object, what is
+    /// derived from it (through [`World::inputs`], transitively) and the tear lines claiming
+    /// it. Computed bottom-up once per object and remembered; the object's own hold first,
+    /// then the nearest input's. An object on a derivation cycle is withheld for the cycle
+    /// anyway; a hold above it is still found along the other inputs.
+    fn held_root(&mut self, ix: Ix) -> Option<Ix> {
+        let w = self.world;
+        let to = &self.agreement.party;
+        let memo = self.held.as_mut()?;
+        let state = |memo: &Vec<u32>, n: Ix| memo.get(n as usize).copied().unwrap_or(HOLD_NONE);
+        let lifted = |n: Ix| w.claimed_original(n).into_iter().chain(w.inputs(n));
+        // `expanded`: its inputs have been pushed (they are settled, or on a cycle).
+        let mut stack: Vec<(Ix, bool)> = vec![(ix, false)];
+        let mut on_stack: rustc_hash::FxHashSet<Ix> = rustc_hash::FxHashSet::default();
+        // A cycle cut short: "not held" found on the way is not trusted (fail closed).
+        let mut cut = false;
+        let mut settled_none = Vec::new();
+        while let Some((n, expanded)) = stack.pop() {
+            if state(memo, n) != HOLD_UNKNOWN {
+                continue;
+            }
+            if !expanded {
+                if w.hold_on(n, to).is_some() {
+                    if let Some(slot) = memo.get_mut(n as usize) {
+                        *slot = n + HOLD_ROOT;
+                    }
+                    continue;
+                }
+                if !on_stack.insert(n) {
+                    cut = true;
+                    continue;
+                }
+                stack.push((n, true));
+                for p in lifted(n) {
+                    if on_stack.contains(&p) && state(memo, p) == HOLD_UNKNOWN {
+                        cut = true;
+                    } else if state(memo, p) == HOLD_UNKNOWN {
+                        stack.push((p, false));
+                    }
+                }
+                continue;
+            }
+            let found = lifted(n)
+                .map(|p| state(memo, p))
+                .find(|s| *s >= HOLD_ROOT)
+                .unwrap_or(HOLD_NONE);
+            if found == HOLD_NONE {
+                settled_none.push(n);
+            }
+            if let Some(slot) = memo.get_mut(n as usize) {
+                *slot = found;
+            }
+        }
+        if cut {
+            // Rare (derivation cycles, which withhold anyway): forget what may be wrong and
+            // look through everything `ix` rests on, without remembering.
+            for n in settled_none {
+                if let Some(slot) = memo.get_mut(n as usize) {
+                    *slot = HOLD_UNKNOWN;
+                }
+            }
+            let mut seen = rustc_hash::FxHashSet::default();
+            let mut queue = std::collections::VecDeque::from([ix]);
+            while let Some(n) = queue.pop_front() {
+                if !seen.insert(n) {
+                    continue;
+                }
+                if w.hold_on(n, to).is_some() {
+                    return Some(n);
+                }
+                queue.extend(lifted(n));
+            }
+            return None;
+        }
+        match state(memo, ix) {
+            s if s >= HOLD_ROOT => Some(s - HOLD_ROOT),
+            _ => None,
         }
     }
 

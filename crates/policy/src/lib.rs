@@ -1,5 +1,5 @@
 //! The release policy, as pure code: no I/O, no clocks. From what a node holds (objects'
-//! labels, derivations, tear lines, consents) it computes every object's effective label and
+//! labels, derivations, tear lines, consents, officers' holds) it computes every object's effective label and
 //! decides, for a partner and its agreement, whether an object is released, released at its
 //! tear line, or withheld, always with the reasons. Anything it cannot evaluate withholds.
 #![deny(missing_docs)]
@@ -9,6 +9,7 @@ mod consent;
 mod cut;
 mod decide;
 mod error;
+mod hold;
 mod reason;
 mod world;
 
@@ -17,5 +18,6 @@ pub use consent::Consent;
 pub use cut::{cut_for, Cut, CutKind, Delivered};
 pub use decide::{Decision, Judge, Verdict};
 pub use error::PolicyError;
+pub use hold::Hold;
 pub use reason::{Reason, ReasonCode};
 pub use world::{Fault, Item, Ix, LabelId, Markings, World};

@@ -24,6 +24,8 @@ pub enum ReasonCode {
     Reciprocity,
     /// A relationship or sighting whose end the partner may not see.
     EndpointWithheld,
+    /// Held from the partner by a release officer (on the object or on what it rests on).
+    HeldByOfficer,
     /// A label that cannot be evaluated.
     InvalidLabel,
     /// `derived-from` relationships that form a cycle.
@@ -48,6 +50,7 @@ impl ReasonCode {
             ReasonCode::OutOfScope => "out_of_scope",
             ReasonCode::Reciprocity => "reciprocity",
             ReasonCode::EndpointWithheld => "endpoint_withheld",
+            ReasonCode::HeldByOfficer => "held_by_officer",
             ReasonCode::InvalidLabel => "invalid_label",
             ReasonCode::DerivationCycle => "derivation_cycle",
             ReasonCode::Tearline => "tearline",

@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::consent::Consent;
+use crate::hold::Hold;
 
 /// Index of an object in a [`World`].
 pub type Ix = u32;
@@ -616,6 +617,10 @@ pub struct World {
     pub(crate) markings: Markings,
     /// Object -> (to, by) of every consent on it.
     pub(crate) consents: FxHashMap<Ix, Vec<(Party, Party)>>,
+    /// Object -> every officer's hold standing on it (one per partner at most).
+    pub(crate) holds: FxHashMap<Ix, Vec<Hold>>,
+    /// The partners something is held from (a judge for any other never looks for holds).
+    held_from: Vec<Party>,
     default_label: LabelId,
     has_cycles: bool,
     /// A topological position per object (sources before what derives from them): a new edge
@@ -662,6 +667,8 @@ impl World {
             type_index: FxHashMap::default(),
             markings,
             consents: FxHashMap::default(),
+            holds: FxHashMap::default(),
+            held_from: Vec::new(),
             default_label,
             has_cycles: false,
             topo: Vec::new(),
@@ -877,6 +884,29 @@ impl World {
         self.consents
             .get(&ix)
             .is_some_and(|v| v.iter().any(|(t, b)| t == to && b == by))
+    }
+
+    /// Records an officer's hold (see [`Hold`]). A hold on an object that is not known is kept
+    /// for when it arrives; a second hold on the same object for the same partner replaces
+    /// the first.
+    pub fn add_hold(&mut self, hold: &Hold) {
+        let ix = self.intern_id(&hold.object);
+        let entry = self.holds.entry(ix).or_default();
+        entry.retain(|h| h.to != hold.to);
+        entry.push(hold.clone());
+        if !self.held_from.contains(&hold.to) {
+            self.held_from.push(hold.to.clone());
+        }
+    }
+
+    /// The hold standing on `ix` itself for `to`, if any.
+    pub fn hold_on(&self, ix: Ix, to: &Party) -> Option<&Hold> {
+        self.holds.get(&ix)?.iter().find(|h| &h.to == to)
+    }
+
+    /// Whether anything at all is held from `to`.
+    pub(crate) fn holds_anything_from(&self, to: &Party) -> bool {
+        self.held_from.contains(to)
     }
 
     /// Adds (or replaces with a newer version) one object and brings effective labels up to

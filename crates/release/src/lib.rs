@@ -13,6 +13,7 @@ mod error;
 mod exchange;
 mod explain;
 mod fingerprint;
+mod hold;
 mod ingest;
 mod ledger;
 mod log;
@@ -39,6 +40,7 @@ pub use error::ReleaseError;
 pub use exchange::{verify_secret, Receipt, ReceiptFailure};
 pub use explain::{describe, Derivation, Explanation, Lineage};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
+pub use hold::{CLI_OPERATOR, MAX_HOLD_REASON};
 pub use ingest::{
     check_document, CheckedDocument, IngestOptions, IngestSummary, INGEST_BATCH, INGEST_BATCH_BYTES,
 };

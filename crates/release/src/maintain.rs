@@ -3,8 +3,8 @@
 //! it carries) and TAXII pages are read from those rows by (partner, `date_added`). Rows are
 //! brought up to date two ways:
 //!
-//! - **the basis changed** (the partner's agreement, the consents given for it, the number of
-//!   partners, which sets the fingerprint code's length, a marking-definition, or whether the
+//! - **the basis changed** (the partner's agreement, the consents given for it, the officers'
+//!   holds on what goes to it, the number of partners, which sets the fingerprint code's length, a marking-definition, or whether the
 //!   reciprocity gate is closed): every decision may change, so the view is recomputed whole,
 //!   once ([`Node::view`], the path that existed before), and its rows replaced;
 //! - **objects changed** (ingest and deletions write a change feed in their own transaction):
@@ -72,7 +72,8 @@ pub enum Upkeep {
 
 impl<S: Store> Node<S> {
     /// The part of a partner's basis that is cheap to read (its agreement, the consents
-    /// given for it, the number of partners): what a request checks.
+    /// given for it, the holds on what goes to it, the number of partners): what a request
+    /// checks.
     pub(crate) fn request_basis(&self, to: &Party) -> Result<String, ReleaseError> {
         let mut text = self.agreement_text(to)?;
         text.push('\0');
@@ -89,6 +90,25 @@ impl<S: Store> Node<S> {
         for c in consents {
             text.push('\0');
             text.push_str(&c);
+        }
+        // The officers' holds for it: a hold or a lift recomputes this view, before its next
+        // page (see `hold.rs` for why the basis and not the change feed). Only the objects
+        // held count: the officer and the reason are in no row.
+        let mut held: Vec<String> = self
+            .store
+            .holds(Some(to.as_str()))?
+            .into_iter()
+            .map(|h| h.object)
+            .collect();
+        held.sort_unstable();
+        // Nothing held: the basis is the one written before holds existed, so that a node
+        // upgraded to this build recomputes no view.
+        if !held.is_empty() {
+            text.push_str("\0holds");
+        }
+        for h in held {
+            text.push('\0');
+            text.push_str(&h);
         }
         Ok(sha256_hex(text.as_bytes()))
     }

@@ -272,8 +272,8 @@ impl<S: Store> Node<S> {
         Ok(markings)
     }
 
-    /// What the policy sees of this node: every object's labels and links, and the
-    /// consents, with effective labels computed.
+    /// What the policy sees of this node: every object's labels and links, the consents
+    /// and the officers' holds, with effective labels computed.
     pub fn world(&self) -> Result<World, ReleaseError> {
         let markings = self.markings()?;
         let mut items = Vec::new();
@@ -306,6 +306,13 @@ impl<S: Store> Node<S> {
                 to,
                 by,
             });
+        }
+        // Officers' holds: only ever more withholds (see `hold.rs`).
+        for h in self.store.holds(None)? {
+            match crate::hold::policy_hold(h) {
+                Some(h) => world.add_hold(&h),
+                None => tracing::warn!("hold with an unreadable partner ignored"),
+            }
         }
         Ok(world)
     }

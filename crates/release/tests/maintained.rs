@@ -1,7 +1,7 @@
 //! Views maintained, not recomputed: a differential test. Two nodes with the same keys live
 //! through the same random history (new objects and versions, `derived-from` links, other
 //! relationships, reports referring to objects, tear lines, released and withheld labels,
-//! consents, agreement changes). One keeps each partner's view maintained
+//! consents, officers' holds and their lifting, agreement changes). One keeps each partner's view maintained
 //! (`Node::maintain_views` after every step: only what a change can affect is decided
 //! again); the other recomputes every view whole (`Node::view`, the path a full
 //! recomputation takes). After every step both must agree exactly: the rows served (ids,
@@ -71,6 +71,10 @@ enum Step {
     Consent(usize, usize),
     /// A partner's agreement gets another ceiling.
     Agreement(usize, usize),
+    /// An officer holds indicator `i` from a partner.
+    Hold(usize, usize),
+    /// The hold on indicator `i` for a partner is lifted.
+    Lift(usize, usize),
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
@@ -82,6 +86,8 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
         1 => (0..OBJECTS, 0..BANNERS.len()).prop_map(|(i, b)| Step::Tearline(i, b)),
         1 => (0..OBJECTS, 0..PARTNERS.len()).prop_map(|(i, p)| Step::Consent(i, p)),
         1 => (0..PARTNERS.len(), 0..3usize).prop_map(|(p, c)| Step::Agreement(p, c)),
+        2 => (0..OBJECTS, 0..PARTNERS.len()).prop_map(|(i, p)| Step::Hold(i, p)),
+        1 => (0..OBJECTS, 0..PARTNERS.len()).prop_map(|(i, p)| Step::Lift(i, p)),
     ];
     // Every indicator held first (under random labels), so that links always matter.
     (
@@ -174,7 +180,7 @@ fn objects(step: &Step, n: usize) -> Vec<Value> {
             "valid_from": "2026-01-01T00:00:00Z", "object_marking_refs": [mark(b)],
             "extensions": {LIAISON_EXTENSION_ID: {"extension_type": "property-extension",
                 "tearline_of": indicator_id(i)}}})],
-        Step::Consent(..) | Step::Agreement(..) => Vec::new(),
+        Step::Consent(..) | Step::Agreement(..) | Step::Hold(..) | Step::Lift(..) => Vec::new(),
     }
 }
 
@@ -187,6 +193,20 @@ fn apply(node: &mut Node<SqliteStore>, step: &Step, n: usize) {
         Step::Agreement(p, c) => {
             node.add_partner(&party(PARTNERS[p]), &agreement(c))
                 .unwrap();
+        }
+        Step::Hold(i, p) => {
+            // Refused (the same way on both nodes) while the object is not held, or is
+            // held from that partner already.
+            let _ = node.hold(
+                &indicator_id(i),
+                &party(PARTNERS[p]),
+                "otto",
+                "under review",
+                "otto",
+            );
+        }
+        Step::Lift(i, p) => {
+            let _ = node.lift_hold(&indicator_id(i), &party(PARTNERS[p]), "otto");
         }
         _ => {
             let objects = objects(step, n);
@@ -344,6 +364,14 @@ fn each_kind_of_dependency_is_caught_up() {
         Step::Version(5, 2),
         Step::Consent(5, 1),
         Step::Agreement(0, 0),
+        // A hold on a delivered object and on what derives from it, then lifted.
+        Step::Hold(0, 1),
+        Step::Hold(0, 0),
+        Step::Version(0, 0),
+        Step::Lift(0, 1),
+        Step::Hold(5, 0),
+        Step::Lift(0, 0),
+        Step::Lift(5, 0),
     ]);
 }
 
@@ -370,8 +398,112 @@ fn upkeep_decides_only_what_a_change_affects() {
     apply(&mut node, &Step::Consent(1, 0), 11);
     assert_eq!(node.maintain_view(&gbr).unwrap(), Upkeep::Recomputed);
     assert_eq!(node.maintain_view(&gbr).unwrap(), Upkeep::Current);
+    // A hold and its lifting change the basis: recomputed whole, once each, and a request
+    // after either never reads rows decided without it.
+    apply(&mut node, &Step::Hold(0, 0), 13);
+    assert_eq!(node.ensure_view(&gbr, false).unwrap(), Upkeep::Recomputed);
+    assert_eq!(node.maintain_view(&gbr).unwrap(), Upkeep::Current);
+    let held = indicator_id(0);
+    assert!(node
+        .view_page(&gbr, 0, usize::MAX)
+        .unwrap()
+        .iter()
+        .all(|e| e.original != held));
+    apply(&mut node, &Step::Lift(0, 0), 14);
+    assert_eq!(node.maintain_view(&gbr).unwrap(), Upkeep::Recomputed);
+    assert!(node
+        .view_page(&gbr, 0, usize::MAX)
+        .unwrap()
+        .iter()
+        .any(|e| e.original == held));
     // A request after an agreement change never reads the old rows.
     apply(&mut node, &Step::Agreement(0, 0), 12);
     assert_eq!(node.ensure_view(&gbr, false).unwrap(), Upkeep::Recomputed);
     assert_eq!(node.ensure_view(&gbr, false).unwrap(), Upkeep::Current);
+}
+
+/// A hold through the node: `release preview` and `explain` give `held_by_officer` with the
+/// officer and the reason, for that partner only; what derives from the held object is held
+/// too; the audit list has the hold and the lift; refusals name the field.
+#[test]
+fn a_hold_is_explained_audited_and_lifted() {
+    let keys = LogKeys::generate(&party("USA")).unwrap();
+    let mut node = node(&keys);
+    for i in 0..3 {
+        apply(&mut node, &Step::Version(i, 0), i);
+    }
+    apply(&mut node, &Step::Derive(1, 0, 0), 3);
+    let (rus, gbr) = (party("RUS"), party("GBR"));
+    let held = indicator_id(0);
+    let decision = |node: &Node<SqliteStore>, to: &Party, id: &str| {
+        node.preview(to)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.object == id)
+            .unwrap()
+    };
+    assert_eq!(decision(&node, &rus, &held).decision.as_str(), "release");
+    node.hold(&held, &rus, "otto", "  source check pending ", "otto")
+        .unwrap();
+    let e = decision(&node, &rus, &held);
+    assert_eq!(e.decision.as_str(), "withhold");
+    let codes: Vec<&str> = e.reasons.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(codes, ["held_by_officer"]);
+    let detail = &e.reasons[0].detail;
+    assert!(
+        detail.contains("otto")
+            && detail.contains("source check pending")
+            && detail.contains("RUS"),
+        "{detail}"
+    );
+    let derived = decision(&node, &rus, &indicator_id(1));
+    assert_eq!(derived.decision.as_str(), "withhold");
+    assert!(
+        derived.reasons[0].detail.contains(&held),
+        "{:?}",
+        derived.reasons
+    );
+    assert_eq!(
+        decision(&node, &rus, &indicator_id(2)).decision.as_str(),
+        "release"
+    );
+    assert_eq!(decision(&node, &gbr, &held).decision.as_str(), "release");
+    let x = node.explain(&held, &rus).unwrap();
+    assert_eq!(x.decision.reasons[0].code.as_str(), "held_by_officer");
+    // Refusals, each naming its field.
+    let err = |r: Result<liaison_store::HoldRecord, liaison_release::ReleaseError>| {
+        r.unwrap_err().to_string()
+    };
+    assert!(err(node.hold(&held, &rus, "otto", "again", "otto")).contains("already held"));
+    assert!(err(node.hold(&indicator_id(2), &rus, "otto", "  ", "otto")).contains("field `reason`"));
+    assert!(
+        err(node.hold(&indicator_id(2), &rus, "otto", "a\nb", "otto")).contains("field `reason`")
+    );
+    assert!(err(node.hold(&indicator_id(2), &rus, "Otto!", "r", "otto")).contains("field `by`"));
+    assert!(err(node.hold("not-an-id", &rus, "otto", "r", "otto")).contains("field `object`"));
+    assert!(
+        err(node.hold(&indicator_id(2), &party("ISR"), "otto", "r", "otto"))
+            .contains("not a partner")
+    );
+    assert!(err(node.lift_hold(&indicator_id(2), &rus, "otto")).contains("no hold"));
+    assert_eq!(node.holds(Some(&rus)).unwrap().len(), 1);
+    assert!(node.holds(Some(&gbr)).unwrap().is_empty());
+    node.lift_hold(&held, &rus, "cli").unwrap();
+    assert_eq!(decision(&node, &rus, &held).decision.as_str(), "release");
+    assert_eq!(
+        decision(&node, &rus, &indicator_id(1)).decision.as_str(),
+        "release"
+    );
+    let audit = node.audit(None, 10).unwrap();
+    let actions: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|a| (a.operator.as_str(), a.action.as_str(), a.target.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("cli", "hold_lift", held.as_str()),
+            ("otto", "hold", held.as_str())
+        ]
+    );
 }

@@ -5,7 +5,7 @@
 use crate::error::StoreError;
 use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, RefusalRecord, Stored, ViewRow,
     ViewState,
 };
@@ -181,6 +181,15 @@ impl Store for AnyStore {
     }
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         dispatch!(self, s => s.consents())
+    }
+    fn add_hold(&mut self, hold: &HoldRecord) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.add_hold(hold))
+    }
+    fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
+        dispatch!(self, s => s.lift_hold(object, partner))
+    }
+    fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError> {
+        dispatch!(self, s => s.holds(partner))
     }
     fn add_signed_consent(
         &mut self,

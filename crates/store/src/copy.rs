@@ -106,6 +106,19 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "holds",
+        columns: &[
+            ("object", Text),
+            ("partner", Text),
+            ("by_operator", Text),
+            ("created", Text),
+            ("reason", Text),
+        ],
+        order: "partner, object",
+        filter: "",
+        identity: false,
+    },
+    Table {
         name: "releases",
         columns: &[
             ("partner", Text),

@@ -22,7 +22,7 @@ pub use error::StoreError;
 pub use operators::{AuditRecord, OperatorRecord, OperatorStore};
 pub use postgres::{check_postgres_url, PgStore};
 pub use record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
     RefusalRecord, Stored, ViewRow, ViewState,
 };
@@ -95,6 +95,15 @@ pub trait Store: OperatorStore {
     ) -> Result<(), StoreError>;
     /// Every consent on record with its signed note (`None` for a consent recorded unsigned).
     fn signed_consents(&self) -> Result<Vec<(ConsentRecord, Option<String>)>, StoreError>;
+
+    /// Places a release officer's hold; `false` (and nothing written) if one already stands
+    /// on the same object for the same partner. Only our own operators place holds: nothing
+    /// a partner sends reaches this.
+    fn add_hold(&mut self, hold: &HoldRecord) -> Result<bool, StoreError>;
+    /// Lifts the hold on `object` for `partner`, returning it (`None`: none stood).
+    fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError>;
+    /// The holds standing, for one partner or all, by partner, then when placed.
+    fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError>;
 
     /// When each (id, version) first entered `partner`'s view: the recorded time for those
     /// seen before, a new time for the others (strictly increasing per partner, after every

@@ -25,7 +25,7 @@ use liaison_stix::{StixObject, Timestamp};
 use crate::error::StoreError;
 use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
     RefusalRecord, Stored, ViewRow, ViewState,
 };
@@ -53,7 +53,21 @@ const STEPS: &[Step] = &[
         to: 3,
         sql: VIEWS_SCHEMA,
     },
+    // 4: release officers' holds (issue 13).
+    Step {
+        to: 4,
+        sql: HOLDS_SCHEMA,
+    },
 ];
+
+/// Release officers' holds: at most one per (partner, object).
+const HOLDS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS holds (
+    object text COLLATE "C" NOT NULL, partner text COLLATE "C" NOT NULL,
+    by_operator text NOT NULL, created text COLLATE "C" NOT NULL, reason text NOT NULL,
+    PRIMARY KEY (partner, object)
+);
+"#;
 
 /// The newest schema this build knows: the last step's.
 pub(crate) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].to;
@@ -213,6 +227,16 @@ fn read_view_row(r: &Row) -> Result<ViewRow, StoreError> {
         json: r.try_get(7)?,
         marks: Vec::new(),
         meta: r.try_get(8)?,
+    })
+}
+
+fn read_hold(r: &::postgres::Row) -> Result<HoldRecord, StoreError> {
+    Ok(HoldRecord {
+        object: r.try_get(0)?,
+        partner: r.try_get(1)?,
+        by: r.try_get(2)?,
+        created: r.try_get(3)?,
+        reason: r.try_get(4)?,
     })
 }
 
@@ -905,6 +929,44 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        let n = tx.execute(
+            "INSERT INTO holds (object, partner, by_operator, created, reason)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partner, object) DO NOTHING",
+            &[&h.object, &h.partner, &h.by, &h.created, &h.reason],
+        )?;
+        if n > 0 {
+            tx.execute(BUMP_GENERATION, &[])?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
+        let mut tx = self.client.get_mut().transaction()?;
+        let row = tx.query_opt(
+            "DELETE FROM holds WHERE partner = $1 AND object = $2
+             RETURNING object, partner, by_operator, created, reason",
+            &[&partner, &object],
+        )?;
+        let lifted = row.as_ref().map(read_hold).transpose()?;
+        if lifted.is_some() {
+            tx.execute(BUMP_GENERATION, &[])?;
+        }
+        tx.commit()?;
+        Ok(lifted)
+    }
+
+    fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT object, partner, by_operator, created, reason FROM holds
+             WHERE $1::text IS NULL OR partner = $1 ORDER BY partner, created, object",
+            &[&partner],
+        )?;
+        rows.iter().map(read_hold).collect()
     }
 
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {

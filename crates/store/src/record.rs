@@ -158,6 +158,22 @@ pub struct ConsentRecord {
     pub created: String,
 }
 
+/// A release officer's hold: our own decision not to release an object (and what rests on
+/// it) to one partner for now, until it is lifted. At most one stands per (object, partner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRecord {
+    /// The object held.
+    pub object: String,
+    /// The partner it is held from.
+    pub partner: String,
+    /// The officer who placed it (an operator's name, or `cli`).
+    pub by: String,
+    /// When it was placed (RFC 3339, UTC).
+    pub created: String,
+    /// Why, in the officer's words.
+    pub reason: String,
+}
+
 /// The private opening of one log entry: the leaf the published commitment hides, its salt,
 /// and the parties it concerns (who may be given it). Kept beside the log, never published.
 #[derive(Debug, Clone, PartialEq, Eq)]

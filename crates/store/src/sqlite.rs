@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 use crate::error::StoreError;
 use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, IndexRow, IngestReport, LogOpening,
+    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
     MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
     RefusalRecord, Stored, ViewRow, ViewState,
 };
@@ -52,6 +52,10 @@ const STEPS: &[Step] = &[
     Step {
         to: 4,
         run: views_v4,
+    },
+    Step {
+        to: 5,
+        run: holds_v5,
     },
 ];
 
@@ -200,6 +204,16 @@ pub(crate) fn id_key(id: &str) -> i64 {
     h as i64
 }
 
+fn read_hold(r: &Row<'_>) -> rusqlite::Result<HoldRecord> {
+    Ok(HoldRecord {
+        object: r.get(0)?,
+        partner: r.get(1)?,
+        by: r.get(2)?,
+        created: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}
+
 /// The newest stored `date_added`, as nanoseconds (0 for an empty store).
 fn last_added_in(conn: &Connection) -> Result<i128, StoreError> {
     let last: Option<String> = conn
@@ -262,6 +276,17 @@ fn migrate_v1(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// 3 to 4: the maintained views' tables ([`VIEWS_SCHEMA`]).
 fn views_v4(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(VIEWS_SCHEMA)?;
+    Ok(())
+}
+
+/// 4 to 5: release officers' holds (issue 13).
+fn holds_v5(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS holds (
+            object TEXT NOT NULL, partner TEXT NOT NULL, by_operator TEXT NOT NULL,
+            created TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (partner, object)
+        ) WITHOUT ROWID;",
+    )?;
     Ok(())
 }
 
@@ -934,6 +959,43 @@ impl Store for SqliteStore {
                 created: r.get(4)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO holds (object, partner, by_operator, created, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (partner, object) DO NOTHING",
+            params![h.object, h.partner, h.by, h.created, h.reason],
+        )?;
+        if n > 0 {
+            self.changes += 1;
+        }
+        Ok(n > 0)
+    }
+
+    fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
+        let lifted = self
+            .conn
+            .query_row(
+                "DELETE FROM holds WHERE partner = ?1 AND object = ?2
+                 RETURNING object, partner, by_operator, created, reason",
+                params![partner, object],
+                read_hold,
+            )
+            .optional()?;
+        if lifted.is_some() {
+            self.changes += 1;
+        }
+        Ok(lifted)
+    }
+
+    fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT object, partner, by_operator, created, reason FROM holds
+             WHERE ?1 IS NULL OR partner = ?1 ORDER BY partner, created, object",
+        )?;
+        let rows = stmt.query_map(params![partner], read_hold)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -9,9 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::{
-    AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, LogOpening, MatchCharge, MatchUsage,
-    NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore, RefusalKind,
-    SqliteStore, Store, StoreError, ViewRow, ViewState,
+    AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, HoldRecord, LogOpening, MatchCharge,
+    MatchUsage, NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore,
+    RefusalKind, SqliteStore, Store, StoreError, ViewRow, ViewState,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -459,7 +459,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 3
+                known: 4
             }
         ),
         "{err}"
@@ -486,7 +486,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 4
+                known: 5
             }
         ),
         "{err}"
@@ -515,7 +515,7 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 3, "every step ran");
+    assert_eq!(v, 4, "every step ran");
     assert!(
         s.view_state("GBR").unwrap().is_none(),
         "step 3's tables are there"
@@ -667,6 +667,15 @@ fn fill(s: &mut dyn Store) {
         detail: String::new(),
     })
     .unwrap();
+    assert!(s
+        .add_hold(&HoldRecord {
+            object: objs[1].id().to_string(),
+            partner: "GBR".into(),
+            by: "ann".into(),
+            created: "t".into(),
+            reason: "review".into(),
+        })
+        .unwrap());
     let head = s.change_head().unwrap();
     s.write_refs(
         head,
@@ -929,6 +938,26 @@ fn generation_changes_on_every_write_and_only_then() {
             })
             .unwrap();
         changed(&*store, "add_consent");
+        let hold = HoldRecord {
+            object: a.id().to_string(),
+            partner: "GBR".into(),
+            by: "otto".into(),
+            created: "t".into(),
+            reason: "r".into(),
+        };
+        assert!(store.add_hold(&hold).unwrap());
+        changed(&*store, "add_hold");
+        let g = store.generation().unwrap();
+        assert!(!store.add_hold(&hold).unwrap());
+        store.holds(None).unwrap();
+        assert_eq!(store.lift_hold(a.id().as_str(), "RUS").unwrap(), None);
+        assert_eq!(
+            store.generation().unwrap(),
+            g,
+            "{name}: after a hold that stood and a lift of none"
+        );
+        assert_eq!(store.lift_hold(a.id().as_str(), "GBR").unwrap(), Some(hold));
+        changed(&*store, "lift_hold");
         store
             .set_credential("GBR", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
             .unwrap();
@@ -2121,4 +2150,116 @@ fn the_reference_index_answers_who_refers_to_what() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn holds_are_placed_once_listed_per_partner_and_lifted() {
+    for (name, mut store, _keep) in backends() {
+        let h = |object: &str, partner: &str, created: &str| HoldRecord {
+            object: object.into(),
+            partner: partner.into(),
+            by: "otto".into(),
+            created: created.into(),
+            reason: format!("review of {object}"),
+        };
+        assert!(store.holds(None).unwrap().is_empty(), "{name}");
+        assert!(
+            store.add_hold(&h("report--b", "RUS", "t2")).unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.add_hold(&h("report--a", "RUS", "t3")).unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.add_hold(&h("report--a", "GBR", "t1")).unwrap(),
+            "{name}"
+        );
+        // A second hold on the same object for the same partner leaves the first standing.
+        let mut again = h("report--a", "RUS", "t9");
+        again.reason = "another".into();
+        assert!(!store.add_hold(&again).unwrap(), "{name}");
+        assert_eq!(
+            store.holds(None).unwrap(),
+            vec![
+                h("report--a", "GBR", "t1"),
+                h("report--b", "RUS", "t2"),
+                h("report--a", "RUS", "t3"),
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            store.holds(Some("RUS")).unwrap(),
+            vec![h("report--b", "RUS", "t2"), h("report--a", "RUS", "t3")],
+            "{name}"
+        );
+        assert!(store.holds(Some("ISR")).unwrap().is_empty(), "{name}");
+        assert_eq!(
+            store.lift_hold("report--a", "RUS").unwrap(),
+            Some(h("report--a", "RUS", "t3")),
+            "{name}"
+        );
+        assert_eq!(store.lift_hold("report--a", "RUS").unwrap(), None, "{name}");
+        assert_eq!(
+            store.holds(None).unwrap(),
+            vec![h("report--a", "GBR", "t1"), h("report--b", "RUS", "t2")],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn an_sqlite_file_at_schema_4_gains_the_holds_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    drop(SqliteStore::open(&path).unwrap());
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE holds; PRAGMA user_version = 4;")
+            .unwrap();
+    }
+    let mut s = SqliteStore::open(&path).unwrap();
+    let hold = HoldRecord {
+        object: "report--x".into(),
+        partner: "RUS".into(),
+        by: "otto".into(),
+        created: "t".into(),
+        reason: "r".into(),
+    };
+    assert!(s.add_hold(&hold).unwrap());
+    assert_eq!(s.holds(None).unwrap(), vec![hold]);
+    let v: i64 = s_version(&path);
+    assert_eq!(v, 5);
+}
+
+fn s_version(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_postgres_database_at_schema_3_gains_the_holds_table() {
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    drop(db.open());
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("UPDATE schema_version SET version = 3; DROP TABLE holds;")
+        .unwrap();
+    let mut s = db.open();
+    let v: i64 = c
+        .query_one("SELECT max(version) FROM schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 4);
+    let hold = HoldRecord {
+        object: "report--x".into(),
+        partner: "RUS".into(),
+        by: "otto".into(),
+        created: "t".into(),
+        reason: "r".into(),
+    };
+    assert!(s.add_hold(&hold).unwrap());
+    assert_eq!(s.lift_hold("report--x", "RUS").unwrap(), Some(hold));
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod agreements;
 pub(crate) mod audit;
+pub(crate) mod hold;
 pub(crate) mod inbox;
 pub(crate) mod ledger;
 pub(crate) mod log;

@@ -1,7 +1,9 @@
 //! One object: its own label and effective label, the derivation chain behind it as a graph,
 //! its versions, who received it and when (the delivery leaves of our log), and the decision
-//! for a chosen partner explained (`Node::explain`). A release officer can record our own
-//! consent to a partner here; the policy then decides with it, as with any consent.
+//! for a chosen partner explained (`Node::explain`), and the officers' holds standing on it.
+//! A release officer can record our own consent to a partner here (the policy then decides
+//! with it, as with any consent), hold the object from a partner with a reason, or lift a
+//! hold (see `hold.rs`).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -66,6 +68,7 @@ struct ObjectPage {
     partners: Vec<String>,
     chosen: Option<String>,
     explanation: Option<Result<Explanation, String>>,
+    holds: Vec<liaison_store::HoldRecord>,
     json: String,
 }
 
@@ -207,6 +210,12 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 }
                 None => None,
             };
+            let holds = node
+                .holds(None)
+                .map_err(Refusal::internal)?
+                .into_iter()
+                .filter(|h| h.object == id)
+                .collect();
             let json = clipped(
                 serde_json::to_string_pretty(&value).unwrap_or_default(),
                 MAX_JSON,
@@ -226,6 +235,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 partners: all.iter().map(ToString::to_string).collect(),
                 chosen,
                 explanation,
+                holds,
                 json,
             })
         })
@@ -313,7 +323,20 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 Some(Err(m)) => p class="muted" { (m) },
                 None => {}
             }
+            h2 { "Holds" }
+            @if o.holds.is_empty() { p class="muted" { "Not held from any partner." } } @else {
+                table {
+                    thead { tr { th { "Held from" } th { "By" } th { "Since" } th { "Reason" } @if officer { th {} } } }
+                    tbody { @for h in &o.holds { tr {
+                        td { (h.partner) } td { (h.by) } td { (h.created) } td { (h.reason) }
+                        @if officer { td { (super::hold::lift_form(&signed, &o.id, &h.partner, "object")) } }
+                    } } }
+                }
+            }
             @if officer {
+                h2 { "Hold (release officers)" }
+                p class="muted" { "Withholds this object, and what derives from it, from a partner until the hold is lifted, with your name and the reason on every decision it causes. A hold only ever withholds more; lifting it lets the policy decide as before." }
+                (super::hold::hold_form(&signed, &o.id, None, (&o.partners, o.chosen.as_deref()), "object"))
                 h2 { "Consent (release officers)" }
                 p class="muted" { "Records our own signed consent to release this object, and what derives from it, to a partner. The policy then decides with it; nothing goes around the policy." }
                 form method="post" action={ "/object/" (o.id) "/consent" } {

@@ -1,5 +1,7 @@
 //! The release queue of one partner: the decision on every object we hold for it, with every
-//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`).
+//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`),
+//! and the officers' holds for it (who, when, why). A release officer holds an item here, or
+//! releases a held one (lifts the hold); the policy decides with the holds (see `hold.rs`).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -46,13 +48,17 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     Query(f): Query<Filters>,
 ) -> Result<Response, Refusal> {
     let st = state.clone();
-    let (p, entries) = state
+    let (p, entries, holds) = state
         .with_node(move |node| {
             let p = partner(node, &who)?;
             let entries = st.inner.preview(node, &p)?;
-            Ok((p, entries))
+            let holds = node.holds(Some(&p)).map_err(Refusal::internal)?;
+            Ok((p, entries, holds))
         })
         .await?;
+    let officer = signed.officer().is_ok();
+    let held: std::collections::HashMap<&str, &liaison_store::HoldRecord> =
+        holds.iter().map(|h| (h.object.as_str(), h)).collect();
     let decision = given(&f.decision).map(str::to_owned);
     let mut counts = [0usize; 3];
     for e in entries.iter() {
@@ -82,6 +88,18 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 span class="tearline" { (counts[1]) " at the tear line" }
                 span class="withhold" { (counts[2]) " withheld" }
             }
+            h2 { "Held by officers" }
+            @if holds.is_empty() { p class="muted" { "Nothing is held from " (p) "." } } @else {
+                table {
+                    thead { tr { th { "Object" } th { "By" } th { "Since" } th { "Reason" } @if officer { th {} } } }
+                    tbody { @for h in &holds { tr {
+                        td class="id" { a href={ "/object/" (h.object) "?for=" (p) } { (h.object) } }
+                        td { (h.by) } td { (h.created) } td { (h.reason) }
+                        @if officer { td { (super::hold::lift_form(&signed, &h.object, p.as_str(), "queue")) } }
+                    } } }
+                }
+            }
+            h2 { "Decisions" }
             form class="filters" method="get" action=(path) {
                 label { "Decision"
                     select name="decision" {
@@ -95,7 +113,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             }
             (pager.nav(&path, &q))
             table {
-                thead { tr { th { "Object" } th { "Type" } th { "Decision" } th { "Reasons" } th { "Cut" } } }
+                thead { tr { th { "Object" } th { "Type" } th { "Decision" } th { "Reasons" } th { "Cut" } @if officer { th { "Officer" } } } }
                 tbody {
                     @for e in &shown {
                         tr {
@@ -112,6 +130,14 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                             td {
                                 @for c in e.cut.iter().take(MAX_LISTED) { div { code { (c) } } }
                                 @if e.cut.len() > MAX_LISTED { div class="muted" { "… " (e.cut.len()) " cuts in all" } }
+                            }
+                            @if officer {
+                                td {
+                                    @match held.get(e.object.as_str()) {
+                                        Some(_) => (super::hold::lift_form(&signed, &e.object, p.as_str(), "queue")),
+                                        None => (super::hold::hold_form(&signed, &e.object, Some(p.as_str()), (&[], None), "queue")),
+                                    }
+                                }
                             }
                         }
                     }

@@ -1,7 +1,9 @@
 //! The console in a real browser: headless Chromium driven through WebDriver (Debian's
 //! `chromium` and `chromium-driver`; `scripts/test.sh` installs them when missing). Logs in,
 //! reads the inbox, views as RUS (compared id by id with RUS's TAXII view), records an
-//! officer's consent and finds it in the audit list, traces RUS's leaked copy, and keeps a
+//! officer's consent and finds it in the audit list, holds an item from RUS on the release
+//! queue and releases it again (RUS's view loses it, then has it back, as the policy says),
+//! traces RUS's leaked copy, and keeps a
 //! screenshot of each page under the test's temporary directory (copied to
 //! `$LIAISON_SCREENSHOTS` when that is set). Skips, saying why, when no browser is
 //! installed, unless `LIAISON_REQUIRE_BROWSER=1`.
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{console, party, ANALYST, ASSESSMENT, ISR_REPORT, OFFICER, WITHHELD};
+use super::{console, party, released_to_rus, ANALYST, ASSESSMENT, ISR_REPORT, OFFICER, WITHHELD};
 
 /// The W3C WebDriver element key.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -238,6 +240,24 @@ impl Browser {
         }
     }
 
+    /// Waits (bounded) until the page's source holds every one of `parts`, and returns it:
+    /// right after a navigation the driver has more than once answered with the page before.
+    fn wait_for_source(&self, parts: &[&str]) -> String {
+        let until = Instant::now() + Duration::from_secs(120);
+        loop {
+            let source = self.source();
+            if parts.iter().all(|p| source.contains(p)) {
+                return source;
+            }
+            assert!(
+                Instant::now() < until,
+                "never found {parts:?} at {}: {source}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits (bounded) until the address holds `part`.
     fn wait_for_url(&self, part: &str) {
         let until = Instant::now() + Duration::from_secs(120);
@@ -311,7 +331,8 @@ async fn in_a_real_browser() {
         })
         .await
     });
-    let (view_ids, leak, withheld) = {
+    let item = released_to_rus(&c);
+    let (view_ids, leak, withheld, item_as_rus) = {
         let mut node = c.node.lock().unwrap();
         let view = node.view(&party("RUS")).unwrap();
         let mut ids: Vec<String> = view.entries.iter().map(|e| e.id.clone()).collect();
@@ -328,7 +349,12 @@ async fn in_a_real_browser() {
         for id in WITHHELD {
             withheld.push(node.delivered_id(&party("RUS"), id).unwrap());
         }
-        (ids, leak, withheld)
+        let item_as_rus = node.delivered_id(&party("RUS"), &item).unwrap();
+        assert!(
+            ids.contains(&item_as_rus),
+            "the item held below goes to RUS now"
+        );
+        (ids, leak, withheld, item_as_rus)
     };
     let dir = tempfile::tempdir().unwrap();
     let shots = dir.path().join("screenshots");
@@ -358,7 +384,7 @@ async fn in_a_real_browser() {
         b.screenshot("view-as-rus");
 
         b.go(&format!("{base}queue/RUS"));
-        assert!(b.source().contains("third_party_rule"));
+        b.wait_for_source(&["third_party_rule"]);
         b.screenshot("release-queue-rus");
         b.go(&format!("{base}object/{ASSESSMENT}?for=RUS"));
         // Waited for, not read at once: under load the graph was once not yet in the source
@@ -391,6 +417,52 @@ async fn in_a_real_browser() {
         );
         b.screenshot("audit");
 
+        // Holding an item from RUS on its release queue, then releasing it again: RUS's view
+        // loses it and has it back, exactly as the policy decides with and without the hold.
+        b.go(&format!("{base}queue/RUS"));
+        let hold_form = format!("form[action='/object/{item}/hold']");
+        let lift_form = format!("form[action='/object/{item}/lift']");
+        b.type_in(
+            &format!("{hold_form} input[name=reason]"),
+            "source re-check before release",
+        );
+        b.click(&format!("{hold_form} button[type=submit]"));
+        b.wait_for(&lift_form);
+        assert!(
+            b.url().ends_with("/queue/RUS"),
+            "back on the queue: {}",
+            b.url()
+        );
+        // The reason code, the officer's reason and name.
+        b.wait_for_source(&[
+            "held_by_officer",
+            "source re-check before release",
+            OFFICER.0,
+        ]);
+        b.screenshot("release-queue-held");
+        b.go(&format!("{base}view/RUS"));
+        b.wait_for_source(&["objects in the view"]);
+        let shown = b.texts("td.id");
+        assert!(!shown.contains(&item_as_rus), "held: not in RUS's view");
+        assert_eq!(
+            shown.len() + 1,
+            view_ids.len(),
+            "only the item left the view"
+        );
+        b.go(&format!("{base}queue/RUS"));
+        b.click(&format!("{lift_form} button[type=submit]"));
+        b.wait_for(&hold_form);
+        let queue = b.wait_for_source(&["Nothing is held from RUS"]);
+        assert!(!queue.contains("held_by_officer"), "no longer held");
+        b.go(&format!("{base}view/RUS"));
+        b.wait_for_source(&["objects in the view"]);
+        let mut shown = b.texts("td.id");
+        shown.sort();
+        assert_eq!(shown, view_ids, "released again: RUS's view as before");
+        b.go(&format!("{base}audit"));
+        // Audited, the hold and its lifting.
+        b.wait_for_source(&["hold_lift", item.as_str()]);
+
         b.go(&format!("{base}trace"));
         b.type_in("textarea[name=leak]", &leak);
         b.click("form[action='/trace'] button[type=submit]");
@@ -413,6 +485,7 @@ async fn in_a_real_browser() {
         "ledger",
         "log",
         "audit",
+        "release-queue-held",
         "trace",
     ] {
         assert!(shots.join(format!("{name}.png")).is_file(), "{name}");

@@ -834,3 +834,220 @@ async fn the_matching_page_shows_what_each_partner_was_sent_and_asked_as_the_log
         rus.body
     );
 }
+
+/// An object the policy releases to RUS now (not a definition): what a hold can take away.
+fn released_to_rus(c: &Console) -> String {
+    c.node
+        .lock()
+        .unwrap()
+        .preview(&party("RUS"))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.decision.as_str() == "release" && e.object_type == "indicator")
+        .or_else(|| {
+            c.node
+                .lock()
+                .unwrap()
+                .preview(&party("RUS"))
+                .unwrap()
+                .into_iter()
+                .find(|e| e.decision.as_str() == "release")
+        })
+        .expect("something goes to RUS")
+        .object
+}
+
+/// What RUS's TAXII view holds, under our ids.
+fn rus_view(c: &Console) -> Vec<String> {
+    c.node
+        .lock()
+        .unwrap()
+        .view(&party("RUS"))
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.original.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_officer_holds_an_item_from_the_queue_and_releases_it_from_the_object_page() {
+    let c = console();
+    let item = released_to_rus(&c);
+    assert!(rus_view(&c).contains(&item));
+    let (cookie, csrf) = c.login(OFFICER).await;
+    let queue = c.get("/queue/RUS", Some(&cookie)).await;
+    assert!(
+        queue.body.contains(&format!("/object/{item}/hold\"")),
+        "a Hold form per item"
+    );
+    assert!(queue.body.contains("Nothing is held from RUS"));
+    // A hold needs a reason.
+    let a = c
+        .post(
+            &format!("/object/{item}/hold"),
+            Some(&cookie),
+            &[
+                ("to", "RUS"),
+                ("reason", "  "),
+                ("back", "queue"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(c.node.lock().unwrap().holds(None).unwrap().is_empty());
+    let a = c
+        .post(
+            &format!("/object/{item}/hold"),
+            Some(&cookie),
+            &[
+                ("to", "RUS"),
+                ("reason", "source re-check before release"),
+                ("back", "queue"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.headers[header::LOCATION], "/queue/RUS");
+    let holds = c.node.lock().unwrap().holds(None).unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (
+            holds[0].object.as_str(),
+            holds[0].partner.as_str(),
+            holds[0].by.as_str()
+        ),
+        (item.as_str(), "RUS", OFFICER.0)
+    );
+    // RUS's view loses it; the queue says who held it, when and why, as preview does.
+    assert!(!rus_view(&c).contains(&item));
+    let queue = c.get("/queue/RUS", Some(&cookie)).await;
+    assert!(queue.body.contains("held_by_officer"));
+    assert!(queue.body.contains("source re-check before release"));
+    assert!(queue.body.contains(&holds[0].created));
+    assert!(queue.body.contains(&format!("/object/{item}/lift\"")));
+    let entry = c
+        .node
+        .lock()
+        .unwrap()
+        .preview(&party("RUS"))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.object == item)
+        .unwrap();
+    assert_eq!(entry.decision.as_str(), "withhold");
+    assert!(queue.body.contains(&*entry.reasons[0].detail));
+    let object = c
+        .get(&format!("/object/{item}?for=RUS"), Some(&cookie))
+        .await;
+    assert!(
+        object
+            .body
+            .contains("<option value=\"RUS\" selected>RUS</option>"),
+        "the hold form offers the partner explained for first"
+    );
+    assert!(object.body.contains("held_by_officer"));
+    assert!(object.body.contains("source re-check before release"));
+    let a = c
+        .post(
+            &format!("/object/{item}/lift"),
+            Some(&cookie),
+            &[("to", "RUS"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(
+        a.headers[header::LOCATION],
+        format!("/object/{item}?for=RUS").as_str()
+    );
+    assert!(c.node.lock().unwrap().holds(None).unwrap().is_empty());
+    assert!(rus_view(&c).contains(&item), "the policy decides as before");
+    // Lifting what is not held is refused.
+    let a = c
+        .post(
+            &format!("/object/{item}/lift"),
+            Some(&cookie),
+            &[("to", "RUS"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let audit = c.node.lock().unwrap().audit(None, 20).unwrap();
+    let acts: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|e| e.target == item)
+        .map(|e| (e.action.as_str(), e.operator.as_str()))
+        .collect();
+    assert_eq!(acts, [("hold_lift", OFFICER.0), ("hold", OFFICER.0)]);
+    let page = c.get("/audit", Some(&cookie)).await;
+    assert!(
+        page.body.contains("hold_lift") && page.body.contains("source re-check before release")
+    );
+}
+
+#[tokio::test]
+async fn holds_and_lifts_by_analysts_or_without_the_token_are_refused_alike() {
+    let c = console();
+    let item = released_to_rus(&c);
+    let (officer, officer_csrf) = c.login(OFFICER).await;
+    let (analyst, analyst_csrf) = c.login(ANALYST).await;
+    let hold = format!("/object/{item}/hold");
+    let form = |csrf: &'static str| vec![("to", "RUS"), ("reason", "r"), ("csrf", csrf)];
+    let no_token = c
+        .post(&hold, Some(&officer), &[("to", "RUS"), ("reason", "r")])
+        .await;
+    let wrong = c.post(&hold, Some(&officer), &form("0")).await;
+    let mut other_session = form("");
+    other_session[2] = ("csrf", &analyst_csrf);
+    let other = c.post(&hold, Some(&officer), &other_session).await;
+    let role = c.post(&hold, Some(&analyst), &other_session).await;
+    for a in [&no_token, &wrong, &other, &role] {
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        assert_eq!(a.body, no_token.body, "refusals are alike");
+    }
+    assert!(
+        c.node.lock().unwrap().holds(None).unwrap().is_empty(),
+        "nothing held"
+    );
+    // A hold that stands cannot be lifted by an analyst or without the token either.
+    let ok = c
+        .post(
+            &hold,
+            Some(&officer),
+            &[("to", "RUS"), ("reason", "r"), ("csrf", &officer_csrf)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let lift = format!("/object/{item}/lift");
+    let role = c
+        .post(
+            &lift,
+            Some(&analyst),
+            &[("to", "RUS"), ("csrf", &analyst_csrf)],
+        )
+        .await;
+    let no_token = c.post(&lift, Some(&officer), &[("to", "RUS")]).await;
+    for a in [&role, &no_token] {
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        c.node.lock().unwrap().holds(None).unwrap().len(),
+        1,
+        "still held"
+    );
+    // Analysts see the hold, but are offered neither form.
+    for page in [format!("/object/{item}"), "/queue/RUS".to_owned()] {
+        let a = c.get(&page, Some(&analyst)).await;
+        assert!(
+            a.body.contains("held_by_officer") || a.body.contains(OFFICER.0),
+            "{page}"
+        );
+        assert!(
+            !a.body.contains("/hold\"") && !a.body.contains("/lift\""),
+            "{page}"
+        );
+        let o = c.get(&page, Some(&officer)).await;
+        assert!(o.body.contains("/lift\""), "{page}");
+    }
+}

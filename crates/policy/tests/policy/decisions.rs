@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use liaison_labels::{Banner, Classification, Label, Party, Tlp};
 use liaison_policy::{
-    Agreement, Consent, Decision, Item, Judge, Markings, ReasonCode, Scope, Verdict, World,
+    Agreement, Consent, Decision, Hold, Item, Judge, Markings, ReasonCode, Scope, Verdict, World,
 };
 
 fn party(s: &str) -> Party {
@@ -685,6 +685,7 @@ fn reason_codes_are_the_design_strings() {
         (Tearline, "tearline"),
         (FieldCut, "field_cut"),
         (RefCut, "ref_cut"),
+        (HeldByOfficer, "held_by_officer"),
     ];
     for (c, s) in all {
         assert_eq!(c.as_str(), s);
@@ -752,4 +753,157 @@ fn reciprocity_gate_holds_back_all_but_warnings_gestures_and_what_went_before() 
     // An open gate holds nothing back.
     let mut open = Judge::new(&w, &a);
     assert_eq!(codes(&mut open, &report), (Verdict::Release, vec![]));
+}
+
+fn hold(object: &str, to: &str, reason: &str) -> Hold {
+    Hold {
+        object: object.to_owned(),
+        to: party(to),
+        by: "otto".to_owned(),
+        at: "2026-11-30T23:00:00Z".to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+#[test]
+fn an_officers_hold_withholds_from_that_partner_only_with_who_and_why() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR, CAN", "USA")));
+    let mut w = s.world();
+    let gbr = agreement("GBR");
+    assert_released(&w, &gbr, &o);
+    w.add_hold(&hold(&o, "GBR", "source review pending"));
+    assert_withheld(&w, &gbr, &o, &[ReasonCode::HeldByOfficer]);
+    let d = decide(&w, &gbr, &o);
+    let detail = &d.reasons[0].detail;
+    assert!(
+        detail.contains("otto")
+            && detail.contains("source review pending")
+            && detail.contains("GBR"),
+        "{detail}"
+    );
+    // Another partner is not affected.
+    assert_released(&w, &agreement("CAN"), &o);
+}
+
+#[test]
+fn a_hold_is_one_more_reason_beside_the_labels() {
+    let mut s = Scenario::new("USA");
+    let o = s.obj("indicator", Some(("SECRET//NOFORN", "USA")));
+    let mut w = s.world();
+    w.add_hold(&hold(&o, "GBR", "r"));
+    assert_withheld(
+        &w,
+        &agreement("GBR"),
+        &o,
+        &[ReasonCode::Noforn, ReasonCode::HeldByOfficer],
+    );
+}
+
+#[test]
+fn a_hold_reaches_what_derives_from_the_held_object_as_a_consent_would() {
+    let mut s = Scenario::new("USA");
+    let src = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let mid = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let low = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let other = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&mid, &src);
+    s.derive(&low, &mid);
+    let mut w = s.world();
+    w.add_hold(&hold(&mid, "GBR", "r"));
+    let a = agreement("GBR");
+    assert_released(&w, &a, &src);
+    assert_withheld(&w, &a, &mid, &[ReasonCode::HeldByOfficer]);
+    assert_withheld(&w, &a, &low, &[ReasonCode::HeldByOfficer]);
+    let d = decide(&w, &a, &low);
+    assert!(d.reasons[0].detail.contains(&mid), "{:?}", d.reasons);
+    assert_released(&w, &a, &other);
+}
+
+#[test]
+fn a_held_object_does_not_go_at_its_tear_line_either() {
+    let mut s = Scenario::new("USA");
+    let orig = s.obj("report", Some(("SECRET//NOFORN", "USA")));
+    let tear = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.item(&tear).tearline_of = Some(orig.clone());
+    let mut w = s.world();
+    w.add_hold(&hold(&orig, "GBR", "r"));
+    let a = agreement("GBR");
+    assert_withheld(
+        &w,
+        &a,
+        &orig,
+        &[ReasonCode::Noforn, ReasonCode::HeldByOfficer],
+    );
+    assert_withheld(&w, &a, &tear, &[ReasonCode::HeldByOfficer]);
+}
+
+#[test]
+fn a_hold_on_a_relationships_end_withholds_the_relationship() {
+    let mut s = Scenario::new("USA");
+    let a_end = s.obj("indicator", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let b_end = s.obj("malware", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let m = s.mark("UNCLASSIFIED//REL TO GBR", "USA");
+    let rid = s.fresh("relationship");
+    s.items.push(Item {
+        id: rid.clone(),
+        markings: vec![m],
+        ends: vec![a_end.clone(), b_end.clone()],
+        ..Item::default()
+    });
+    let mut w = s.world();
+    w.add_hold(&hold(&b_end, "GBR", "r"));
+    assert_withheld(&w, &agreement("GBR"), &rid, &[ReasonCode::EndpointWithheld]);
+}
+
+#[test]
+fn a_hold_withholds_what_a_consent_released_and_lifting_it_restores_the_consent() {
+    let (mut s, report, assessment) = third_party_scenario();
+    s.consent(&report, "GBR", "ISR");
+    let w = s.world();
+    assert_released(&w, &agreement("GBR"), &assessment);
+    let mut held = s.world();
+    held.add_hold(&hold(&report, "GBR", "r"));
+    assert_withheld(
+        &held,
+        &agreement("GBR"),
+        &report,
+        &[ReasonCode::HeldByOfficer],
+    );
+    assert_withheld(
+        &held,
+        &agreement("GBR"),
+        &assessment,
+        &[ReasonCode::HeldByOfficer],
+    );
+    // Still withheld from RUS for the missing consent, and held from no one else.
+    assert_withheld(
+        &held,
+        &agreement("RUS"),
+        &assessment,
+        &[ReasonCode::ThirdPartyRule],
+    );
+}
+
+#[test]
+fn a_hold_above_a_derivation_cycle_is_still_found() {
+    let mut s = Scenario::new("USA");
+    let top = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let x = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    let y = s.obj("report", Some(("UNCLASSIFIED//REL TO GBR", "USA")));
+    s.derive(&x, &y);
+    s.derive(&y, &x);
+    s.derive(&x, &top);
+    let mut w = s.world();
+    w.add_hold(&hold(&top, "GBR", "r"));
+    let a = agreement("GBR");
+    for o in [&y, &x] {
+        let d = decide(&w, &a, o);
+        assert_eq!(d.verdict, Verdict::Withhold);
+        assert!(
+            codes(&d).contains(&ReasonCode::HeldByOfficer),
+            "{o}: {:?}",
+            d.reasons
+        );
+    }
 }

@@ -9,7 +9,8 @@ use liaison_labels::{
     Banner, Classification, Control, Label, Party, Restriction, Tetragraphs, Tlp,
 };
 use liaison_policy::{
-    cut_for, Agreement, Consent, Fault, Item, Judge, Markings, ReasonCode, Scope, Verdict, World,
+    cut_for, Agreement, Consent, Fault, Hold, Item, Judge, Markings, ReasonCode, Scope, Verdict,
+    World,
 };
 use liaison_stix::{parse_document, StixObject, LIAISON_EXTENSION_ID};
 use proptest::prelude::*;
@@ -605,8 +606,81 @@ fn all_ids(spec: &Spec) -> Vec<String> {
     ids
 }
 
+/// What goes to each partner: the ids released, and the tear lines that go instead.
+fn going(w: &World, spec: &Spec, objects: &[StixObject]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for a in &spec.agreements {
+        let mut j = Judge::new(w, a);
+        let set: &mut BTreeSet<String> = out.entry(a.party.to_string()).or_default();
+        for o in objects {
+            let Some(ix) = w.lookup(o.id().as_str()) else {
+                continue;
+            };
+            let d = j.decide(ix);
+            match d.verdict {
+                Verdict::Release => {
+                    // Only a copy the cuts leave whole goes.
+                    if cut_for(&mut j, ix, o).is_ok() {
+                        set.insert(o.id().to_string());
+                    }
+                }
+                Verdict::Tearline => {
+                    set.extend(d.tearline.map(|t| format!("{} (tear line)", w.id(t))));
+                }
+                Verdict::Withhold => {}
+            }
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// An officer's hold is only ever one more withhold: with any holds placed, every partner
+    /// receives a subset of what it receives without them, a held object never goes to the
+    /// partner it is held from, and deciding stays deterministic.
+    #[test]
+    fn a_hold_never_makes_any_partner_receive_more(
+        spec in spec_strategy(),
+        holds in prop::collection::vec((0usize..60, 0..PARTNERS.len()), 1..5),
+    ) {
+        let objects = spec.stix();
+        let without = spec.world(&objects);
+        let mut with = spec.world(&objects);
+        let n = objects.len();
+        let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+        for (o, p) in &holds {
+            let id = objects[o % n].id().to_string();
+            with.add_hold(&Hold {
+                object: id.clone(),
+                to: party(PARTNERS[*p]),
+                by: "otto".into(),
+                at: T.into(),
+                reason: "review".into(),
+            });
+            held.insert((PARTNERS[*p].to_owned(), id));
+        }
+        let before = going(&without, &spec, &objects);
+        let after = going(&with, &spec, &objects);
+        for (p, got) in &after {
+            let had = before.get(p).cloned().unwrap_or_default();
+            prop_assert!(got.is_subset(&had), "{} receives more with holds: {:?}", p, got.difference(&had).collect::<Vec<_>>());
+        }
+        for a in &spec.agreements {
+            let mut j = Judge::new(&with, a);
+            for (p, id) in &held {
+                if a.party.as_str() != p {
+                    continue;
+                }
+                let ix = with.lookup(id).unwrap();
+                let d = j.decide(ix);
+                prop_assert_eq!(d.verdict, Verdict::Withhold, "{} held from {}: {:?}", id, p, d.reasons);
+                prop_assert!(d.reasons.iter().any(|r| r.code == ReasonCode::HeldByOfficer));
+                prop_assert_eq!(&Judge::new(&with, a).decide(ix), &d);
+            }
+        }
+    }
 
     #[test]
     fn partner_copy_never_holds_what_the_policy_withholds(spec in spec_strategy()) {
