@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 mod auth;
+#[cfg(test)]
+mod differential;
 mod error;
 mod layout;
 mod pages;

@@ -1,5 +1,6 @@
 //! The release queue of one partner: the decision on every object we hold for it, with every
-//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`).
+//! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`),
+//! from the queue the console keeps up to date from the change feed (`Node::follow_queue`).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -49,23 +50,16 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     let (p, entries) = state
         .with_node(move |node| {
             let p = partner(node, &who)?;
-            let entries = st.inner.preview(node, &p)?;
+            let entries = st.inner.queue(node, &p)?;
             Ok((p, entries))
         })
         .await?;
     let decision = given(&f.decision).map(str::to_owned);
-    let mut counts = [0usize; 3];
-    for e in entries.iter() {
-        counts[match e.decision.as_str() {
-            "release" => 0,
-            "tearline" => 1,
-            _ => 2,
-        }] += 1;
-    }
+    let counts = entries.counts();
     let keep =
         |e: &liaison_release::Entry| decision.as_deref().is_none_or(|d| e.decision.as_str() == d);
     let (pager, shown) = page_of(
-        &entries,
+        entries.entries(),
         decision
             .is_some()
             .then_some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
