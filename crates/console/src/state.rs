@@ -225,6 +225,15 @@ impl<S: Store> Inner<S> {
             .as_ref()
             .ok_or_else(|| Refusal::internal("no holdings after following them"))?;
         let mut queues = lock(&self.queues)?;
+        if let Some(q) = queues.get(p) {
+            if node
+                .queue_is_current(p, held, q)
+                .map_err(Refusal::internal)?
+            {
+                return Ok(Arc::clone(q));
+            }
+        }
+        // Changed: followed in place, unless a page still reads it (then on a copy).
         let mut queue = queues
             .remove(p)
             .map(|q| Arc::try_unwrap(q).unwrap_or_else(|q| (*q).clone()));

@@ -247,6 +247,18 @@ impl<S: Store> Node<S> {
         Ok(basis)
     }
 
+    /// Whether `queue` is partner `to`'s decisions as of `held`: nothing to follow.
+    pub fn queue_is_current(
+        &self,
+        to: &Party,
+        held: &Holdings,
+        queue: &Queue,
+    ) -> Result<bool, ReleaseError> {
+        Ok(&queue.to == to
+            && queue.through >= held.through
+            && queue.basis == self.queue_basis(to)?)
+    }
+
     /// Brings `queue` (partner `to`'s decisions) up to `held` (already brought up to date
     /// with [`Node::follow_holdings`]): decided whole the first time or when the basis
     /// changed, else only what the changes since can affect.
