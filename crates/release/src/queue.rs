@@ -83,6 +83,9 @@ pub struct Queue {
     entries: BTreeMap<i64, Entry>,
     /// Object id -> the `seq` its entry is kept under.
     seq_of: HashMap<String, i64>,
+    /// The keys of `entries` in order, so that a page is found by position without walking
+    /// the entries before it (made again after each change).
+    order: Vec<i64>,
     /// Release, tear line, withhold.
     counts: [usize; 3],
 }
@@ -93,6 +96,22 @@ impl Queue {
         &self,
     ) -> impl DoubleEndedIterator<Item = &Entry> + ExactSizeIterator + Clone + '_ {
         self.entries.values()
+    }
+
+    /// The decisions at positions `range` (clamped).
+    pub fn page(&self, range: std::ops::Range<usize>) -> Vec<&Entry> {
+        let end = range.end.min(self.order.len());
+        self.order
+            .get(range.start.min(end)..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|seq| self.entries.get(seq))
+            .collect()
+    }
+
+    fn reorder(&mut self) {
+        self.order.clear();
+        self.order.extend(self.entries.keys().copied());
     }
 
     /// How many decisions.
@@ -303,6 +322,7 @@ impl<S: Store> Node<S> {
             q.insert(seq, entry);
         }
         q.through = held.through;
+        q.reorder();
         Ok(Followed::Incremental {
             changes: changes.len(),
             decided,
@@ -334,11 +354,13 @@ impl<S: Store> Node<S> {
             through: held.through,
             entries: BTreeMap::new(),
             seq_of: HashMap::with_capacity(entries.len()),
+            order: Vec::new(),
             counts: [0; 3],
         };
         for (seq, e) in seqs.into_iter().zip(entries) {
             q.insert(seq, e);
         }
+        q.reorder();
         Ok(q)
     }
 

@@ -18,7 +18,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{given, labels_of, page_of, partners, query, render};
+use super::{given, labels_of, page_of, partners, query, render, Pager};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -75,12 +75,19 @@ pub(crate) async fn page<S: Store + Send + 'static>(
                 .as_deref()
                 .is_none_or(|l| r.banners.iter().any(|b| b.to_lowercase().contains(l)))
     };
-    let (pager, rows) = page_of(
-        all.iter(),
-        filtered.then_some(&keep as &dyn Fn(&Row) -> bool),
-        f.page,
-        size,
-    );
+    let (pager, rows) = if filtered {
+        page_of(
+            all.iter(),
+            Some(&keep as &dyn Fn(&Row) -> bool),
+            f.page,
+            size,
+        )
+    } else {
+        // Found by position: no walk over the rows before the page.
+        let pager = Pager::new(f.page, size, all.len());
+        let rows = all.page(pager.range());
+        (pager, rows)
+    };
     let q = query(&[
         ("partner", &f.partner),
         ("type", &f.object_type),
@@ -156,28 +163,68 @@ impl Row {
 /// The inbox's rows in order, with where each object's rows are.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Rows {
-    rows: BTreeMap<RowKey, Row>,
+    /// Each row under a handle of its own.
+    rows: HashMap<u64, Row>,
+    /// The handles in the inbox's order.
+    order: BTreeMap<RowKey, u64>,
+    /// The handles by position (made again after each change), so that a page is found
+    /// without walking the rows before it.
+    positions: Vec<u64>,
     by_id: HashMap<String, Vec<RowKey>>,
+    next: u64,
 }
 
 impl Rows {
-    pub(crate) fn iter(&self) -> std::collections::btree_map::Values<'_, RowKey, Row> {
-        self.rows.values()
+    /// The rows, in order.
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &Row> + Clone + '_ {
+        self.positions
+            .iter()
+            .filter_map(|h| self.rows.get(h))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// The rows at positions `range` (clamped).
+    pub(crate) fn page(&self, range: std::ops::Range<usize>) -> Vec<&Row> {
+        let end = range.end.min(self.positions.len());
+        self.positions
+            .get(range.start.min(end)..end)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| self.rows.get(h))
+            .collect()
     }
 
     fn insert(&mut self, row: Row) {
         let key = row.key();
+        let handle = self.next;
+        self.next += 1;
         self.by_id
             .entry(row.id.clone())
             .or_default()
             .push(key.clone());
-        self.rows.insert(key, row);
+        if let Some(old) = self.order.insert(key, handle) {
+            self.rows.remove(&old);
+        }
+        self.rows.insert(handle, row);
     }
 
     fn remove_id(&mut self, id: &str) {
         for key in self.by_id.remove(id).unwrap_or_default() {
-            self.rows.remove(&key);
+            if let Some(h) = self.order.remove(&key) {
+                self.rows.remove(&h);
+            }
         }
+    }
+
+    /// Makes the positions again: after a change.
+    fn reorder(&mut self) {
+        self.positions.clear();
+        self.positions.extend(self.order.values().copied());
     }
 
     /// Sets the corroboration and echo flags of `id`'s rows from `engine`.
@@ -187,7 +234,7 @@ impl Rows {
         };
         let (corroborated, echo) = flags(engine, id);
         for key in keys {
-            if let Some(r) = self.rows.get_mut(key) {
+            if let Some(r) = self.order.get(key).and_then(|h| self.rows.get_mut(h)) {
                 r.corroborated = corroborated;
                 r.echo.clone_from(&echo);
             }
@@ -280,6 +327,7 @@ pub(crate) fn follow<S: Store>(
                     }
                 }
             }
+            rows.reorder();
             i.through = through;
             return Ok(());
         }
@@ -354,6 +402,7 @@ pub(crate) fn build<S: Store>(
             rows.insert(row_of(p, &e, markings, engine));
         }
     }
+    rows.reorder();
     Ok(rows)
 }
 

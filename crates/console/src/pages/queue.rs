@@ -8,7 +8,7 @@ use liaison_store::Store;
 use maud::html;
 use serde::Deserialize;
 
-use super::{decision_class, given, page_of, partner, partners, query, render};
+use super::{decision_class, given, page_of, partner, partners, query, render, Pager};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -58,14 +58,20 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     let counts = entries.counts();
     let keep =
         |e: &liaison_release::Entry| decision.as_deref().is_none_or(|d| e.decision.as_str() == d);
-    let (pager, shown) = page_of(
-        entries.entries(),
-        decision
-            .is_some()
-            .then_some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
-        f.page,
-        state.config().page_size,
-    );
+    let (pager, shown) = match decision {
+        // Found by position: no walk over the entries before the page.
+        None => {
+            let pager = Pager::new(f.page, state.config().page_size, entries.len());
+            let shown = entries.page(pager.range());
+            (pager, shown)
+        }
+        Some(_) => page_of(
+            entries.entries(),
+            Some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
+            f.page,
+            state.config().page_size,
+        ),
+    };
     let path = format!("/queue/{p}");
     let q = query(&[("decision", &f.decision)]);
     let body = html! {
