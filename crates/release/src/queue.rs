@@ -12,8 +12,16 @@
 //!   what the maintained views' [`Node::affected`] says a change can affect is decided again,
 //!   with the same [`Pass`] a full preview runs; else it is decided whole.
 //!
-//! The differential test in `crates/console/tests` checks that a queue followed through
-//! random changes equals a fresh `Node::preview`.
+//! Why kept in memory and followed, rather than stored decisions for withheld objects beside
+//! the view rows: a queue is every decision with every reason and cut, for every object
+//! (most of them withheld for most partners), which only the console reads; storing it would
+//! write rows per partner and object on every change and a second copy of what the stored
+//! views already decide. Following the feed reuses the views' dependency walk and the full
+//! pass's code unchanged, so a queue cannot drift from `release preview`; what it costs is
+//! memory in the serving process and one whole pass after a start.
+//!
+//! The differential test in `crates/console/src/differential.rs` checks that a queue
+//! followed through random changes equals a fresh `Node::preview`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
