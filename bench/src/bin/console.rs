@@ -3,10 +3,13 @@
 //! SECRET//REL TO USA, RUS) and half received from RUS. The router is driven in process
 //! (`tower::ServiceExt::oneshot`: real requests and answers, no socket), so the times are the
 //! server's. The first request of each page is timed apart: it computes what later ones
-//! reuse while the store does not change (the inbox rows, `Node::preview`).
+//! keep (the inbox's rows and flags, the partner's queue). Then the store changes, and the
+//! first page after each change is timed: `--fresh F` new indicators from RUS and F of ours
+//! (ids no one held), then a new version of one indicator RUS had sent. With `--view 1`,
+//! "view as RUS" is timed too (its first request computes RUS's stored view whole).
 //!
 //!   cargo run --release -p liaison-bench --bin console -- [--objects N] [--operators K]
-//!       [--requests R]
+//!       [--requests R] [--fresh F] [--view 0|1]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -59,28 +62,47 @@ fn ingest(
     n: usize,
     label: Option<Label>,
 ) {
+    ingest_range(node, from, 0, n, label);
+}
+
+fn ingest_range(
+    node: &mut Node<liaison_store::SqliteStore>,
+    from: Option<&str>,
+    start: usize,
+    stop: usize,
+    label: Option<Label>,
+) {
     let batch = 10_000;
-    let mut i = 0;
-    while i < n {
-        let end = (i + batch).min(n);
+    let mut i = start;
+    while i < stop {
+        let end = (i + batch).min(stop);
         let objects: Vec<_> = (i..end)
             .map(|k| indicator(k, from.unwrap_or("us")))
             .collect();
-        let text = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
-                          "objects": objects})
-        .to_string();
-        let doc = parse_document(&text).unwrap();
-        node.ingest(
-            &doc,
-            &IngestOptions {
-                default_label: label.clone(),
-                source: from.map(|p| Party::parse(p).unwrap()),
-            },
-            &mut |_| {},
-        )
-        .unwrap();
+        ingest_objects(node, from, objects, label.clone());
         i = end;
     }
+}
+
+fn ingest_objects(
+    node: &mut Node<liaison_store::SqliteStore>,
+    from: Option<&str>,
+    objects: Vec<serde_json::Value>,
+    label: Option<Label>,
+) {
+    let text = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
+                          "objects": objects})
+    .to_string();
+    let doc = parse_document(&text).unwrap();
+    node.ingest(
+        &doc,
+        &IngestOptions {
+            default_label: label,
+            source: from.map(|p| Party::parse(p).unwrap()),
+        },
+        &mut |_| {},
+    )
+    .unwrap();
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -142,6 +164,8 @@ fn main() {
     let objects = arg("--objects", 100_000);
     let operators = arg("--operators", 16);
     let requests = arg("--requests", 25);
+    let fresh = arg("--fresh", 100);
+    let with_view = arg("--view", 0) == 1;
     let dir = tempfile::tempdir().unwrap();
     let t = Instant::now();
     let mut node = Node::init(dir.path(), &Party::parse("USA").unwrap()).unwrap();
@@ -153,12 +177,13 @@ fn main() {
         grading: None,
         duty_to_warn: false,
     };
-    ingest(&mut node, None, objects / 2, Some(label));
+    ingest(&mut node, None, objects / 2, Some(label.clone()));
     ingest(&mut node, Some("RUS"), objects - objects / 2, None);
     node.add_operator("bench", Role::Analyst, "bench-password-1", "bench")
         .unwrap();
     let setup = t.elapsed().as_secs_f64();
     let node = Arc::new(Mutex::new(node));
+    let shared = Arc::clone(&node);
     let state = ConsoleState::new(node, ConsoleConfig::default()).unwrap();
     let router = app(state);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -170,13 +195,19 @@ fn main() {
         for _ in 0..operators {
             cookies.push(login(&router).await);
         }
+        let pages_of_interest: Vec<&str> = if with_view {
+            vec!["/inbox", "/queue/RUS", "/view/RUS"]
+        } else {
+            vec!["/inbox", "/queue/RUS"]
+        };
         let mut cold = Vec::new();
-        for path in ["/inbox", "/queue/RUS"] {
+        for path in &pages_of_interest {
             let t = Instant::now();
             let (status, bytes) = get(&router, path, &cookies[0]).await;
             assert_eq!(status, StatusCode::OK, "{path}");
-            cold.push((path, t.elapsed().as_secs_f64() * 1000.0, bytes));
+            cold.push((*path, t.elapsed().as_secs_f64() * 1000.0, bytes));
         }
+        let cookie0 = cookies[0].clone();
         let pages = objects / 2 / 50;
         let t = Instant::now();
         let mut tasks = Vec::new();
@@ -212,6 +243,36 @@ fn main() {
             max_bytes = max_bytes.max(b);
         }
         let wall = t.elapsed().as_secs_f64();
+        // The store changes; the first page of each after it. The first change also builds
+        // the store's reference index (kept in the store, then followed: a node that has
+        // served before has it), so the same kind of change is made twice.
+        let mut after = Vec::new();
+        let mut ingest_ms = Vec::new();
+        for round in 0..3usize {
+            let t = Instant::now();
+            let change = {
+                let mut node = shared.lock().unwrap();
+                if round < 2 {
+                    let from = objects + round * fresh;
+                    ingest_range(&mut node, Some("RUS"), from, from + fresh, None);
+                    ingest_range(&mut node, None, from, from + fresh, Some(label.clone()));
+                    format!("{fresh} new from RUS + {fresh} new of ours")
+                } else {
+                    let mut v = indicator(7, "RUS");
+                    v["modified"] = json!("2027-01-01T00:00:00.000Z");
+                    ingest_objects(&mut node, Some("RUS"), vec![v], None);
+                    "a new version of one RUS indicator".to_owned()
+                }
+            };
+            ingest_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            for path in &pages_of_interest {
+                let t = Instant::now();
+                let (status, _) = get(&router, path, &cookie0).await;
+                assert_eq!(status, StatusCode::OK, "{path}");
+                after.push(json!({"round": round + 1, "change": change, "page": path,
+                    "ms": t.elapsed().as_secs_f64() * 1000.0}));
+            }
+        }
         inbox.sort_by(f64::total_cmp);
         queue.sort_by(f64::total_cmp);
         let out = json!({
@@ -220,6 +281,8 @@ fn main() {
             "operators": operators,
             "requests_per_page_per_operator": requests,
             "setup_s": setup,
+            "change_ingest_ms": ingest_ms,
+            "first_after_change": after,
             "cold_ms": cold.iter().map(|(p, ms, b)| json!({"page": p, "ms": ms, "bytes": b})).collect::<Vec<_>>(),
             "inbox_ms": {"p50": percentile(&inbox, 0.5), "p99": percentile(&inbox, 0.99), "n": inbox.len()},
             "queue_ms": {"p50": percentile(&queue, 0.5), "p99": percentile(&queue, 0.99), "n": queue.len()},

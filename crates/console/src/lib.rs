@@ -1,13 +1,17 @@
 //! The operators' web console of a liaison node: server-rendered HTML over the release
 //! pipeline, for analysts (who read) and release officers (who also act), on a listener of
 //! its own, never the partners' port. Invariants: every page is rendered from the same
-//! functions the CLI and the TAXII server use (`Node::preview`, `Node::view`,
-//! `Node::explain`, ...), so the console can show nothing the pipeline would not; no page
+//! functions the CLI and the TAXII server use (the release queue from the same pass as
+//! `Node::preview`, kept up to date from the change feed; a partner's view from its stored
+//! rows, as TAXII reads them; `Node::explain`, ...), so the console can show nothing the
+//! pipeline would not; no page
 //! carries script or inline style (CSP `default-src 'self'`); every form carries a CSRF
 //! token; every change is written to the audit list; every refusal is generic.
 #![deny(missing_docs)]
 
 mod auth;
+#[cfg(test)]
+mod differential;
 mod error;
 mod layout;
 mod pages;

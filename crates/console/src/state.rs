@@ -1,18 +1,22 @@
 //! What the console's handlers share: the node behind the same mutex the TAXII server uses
 //! (every call to it runs on the blocking pool), the sessions (in memory: a restart logs
-//! every operator out), and the views and previews cached on the store's generation.
+//! every operator out), and what pages are read from, kept up to date from the store's
+//! change feed rather than rebuilt after every change: the policy's world
+//! ([`Holdings`]), each partner's release queue ([`Queue`]), the inbox's rows and the index
+//! of each partner's stored view.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use liaison_labels::Party;
-use liaison_release::{Entry, Node, Role, View};
-use liaison_store::Store;
+use liaison_release::{Holdings, Node, Queue, Role};
+use liaison_store::{Store, ViewState};
 use tokio::sync::Semaphore;
 
 use crate::error::Refusal;
-use crate::pages::inbox::Row as InboxRow;
+use crate::pages::inbox::{Inbox, Rows as InboxRows};
+use crate::pages::view::Line as ViewLine;
 
 /// The console's bounds and settings.
 #[derive(Debug, Clone)]
@@ -82,15 +86,21 @@ pub(crate) struct Inner<S: Store> {
     /// the time a wrong password takes.
     pub(crate) dummy_phc: String,
     pub(crate) logins: Semaphore,
-    pub(crate) views: Cached<View>,
-    pub(crate) previews: Cached<Vec<Entry>>,
-    pub(crate) inbox: Mutex<Option<(u64, Arc<Vec<InboxRow>>)>>,
+    /// The world the queues and the inbox's flags are decided in, followed through the
+    /// change feed.
+    pub(crate) held: Mutex<Option<Holdings>>,
+    /// Each partner's release queue, followed through the change feed.
+    pub(crate) queues: Mutex<HashMap<Party, Arc<Queue>>>,
+    pub(crate) inbox: Mutex<Option<Inbox>>,
+    /// Each partner's stored view as the view page lists it, with the view state it was read
+    /// at.
+    pub(crate) views: Mutex<HashMap<Party, ViewLines>>,
     /// Failed logins per source address: (count, first failure of the window).
     pub(crate) failures: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
 }
 
-/// A value per partner, with the store generation it was computed at.
-pub(crate) type Cached<T> = Mutex<HashMap<Party, (u64, Arc<T>)>>;
+/// A partner's view as the view page lists it, with the view state it was read at.
+pub(crate) type ViewLines = (ViewState, Arc<Vec<ViewLine>>);
 
 /// One logged-in operator.
 #[derive(Debug, Clone)]
@@ -121,9 +131,10 @@ impl<S: Store + Send + 'static> ConsoleState<S> {
                 logins: Semaphore::new(config.concurrent_logins.max(1)),
                 config,
                 sessions: Mutex::new(HashMap::new()),
-                views: Mutex::new(HashMap::new()),
-                previews: Mutex::new(HashMap::new()),
+                held: Mutex::new(None),
+                queues: Mutex::new(HashMap::new()),
                 inbox: Mutex::new(None),
+                views: Mutex::new(HashMap::new()),
                 failures: Mutex::new(HashMap::new()),
             }),
         })
@@ -153,49 +164,85 @@ impl<S: Store + Send + 'static> ConsoleState<S> {
 }
 
 impl<S: Store> Inner<S> {
-    /// Partner `p`'s view as TAXII serves it (`Node::view`), cached while the generation
-    /// holds. Called under the node lock.
-    pub(crate) fn view(&self, node: &mut Node<S>, p: &Party) -> Result<Arc<View>, Refusal> {
-        let generation = node.generation().map_err(Refusal::internal)?;
-        if let Some((g, v)) = lock(&self.views)?.get(p) {
-            if *g == generation {
-                return Ok(Arc::clone(v));
-            }
-        }
-        let view = Arc::new(node.view(p).map_err(Refusal::internal)?);
-        lock(&self.views)?.insert(p.clone(), (generation, Arc::clone(&view)));
-        Ok(view)
+    /// The world brought up to the newest change. Called under the node lock.
+    fn follow_holdings<'a>(
+        &'a self,
+        node: &mut Node<S>,
+    ) -> Result<MutexGuard<'a, Option<Holdings>>, Refusal> {
+        let mut held = lock(&self.held)?;
+        node.follow_holdings(&mut held).map_err(Refusal::internal)?;
+        Ok(held)
     }
 
-    /// The inbox's rows (made by `make`), cached while the generation holds. Called under
-    /// the node lock.
+    /// Partner `p`'s stored view (the rows TAXII pages are read from), brought up to date
+    /// as a TAXII request brings it (`Node::ensure_view`, catching up object changes), as
+    /// the view page lists it. Read again from the rows only when the view's state moved.
+    /// Called under the node lock.
+    pub(crate) fn view(
+        &self,
+        node: &mut Node<S>,
+        p: &Party,
+    ) -> Result<Arc<Vec<ViewLine>>, Refusal> {
+        node.ensure_view(p, true).map_err(Refusal::internal)?;
+        let state = node
+            .store()
+            .view_state(p.as_str())
+            .map_err(Refusal::internal)?
+            .ok_or_else(|| Refusal::internal("no stored view after it was computed"))?;
+        if let Some((s, lines)) = lock(&self.views)?.get(p) {
+            if *s == state {
+                return Ok(Arc::clone(lines));
+            }
+        }
+        let lines = Arc::new(crate::pages::view::lines(node, p)?);
+        lock(&self.views)?.insert(p.clone(), (state, Arc::clone(&lines)));
+        Ok(lines)
+    }
+
+    /// The inbox's rows, brought up to the newest change. Called under the node lock.
     pub(crate) fn inbox(
         &self,
-        node: &Node<S>,
-        make: impl FnOnce(&Node<S>) -> Result<Vec<InboxRow>, Refusal>,
-    ) -> Result<Arc<Vec<InboxRow>>, Refusal> {
-        let generation = node.generation().map_err(Refusal::internal)?;
-        if let Some((g, rows)) = lock(&self.inbox)?.as_ref() {
-            if *g == generation {
-                return Ok(Arc::clone(rows));
-            }
-        }
-        let rows = Arc::new(make(node)?);
-        *lock(&self.inbox)? = Some((generation, Arc::clone(&rows)));
-        Ok(rows)
+        node: &mut Node<S>,
+        partners: &[Party],
+    ) -> Result<Arc<InboxRows>, Refusal> {
+        let held = self.follow_holdings(node)?;
+        let held = held
+            .as_ref()
+            .ok_or_else(|| Refusal::internal("no holdings after following them"))?;
+        let mut inbox = lock(&self.inbox)?;
+        crate::pages::inbox::follow(node, held, partners, &mut inbox)?;
+        inbox
+            .as_ref()
+            .map(Inbox::rows)
+            .ok_or_else(|| Refusal::internal("no inbox after following it"))
     }
 
-    /// `Node::preview` for `p`, cached while the generation holds. Called under the node lock.
-    pub(crate) fn preview(&self, node: &Node<S>, p: &Party) -> Result<Arc<Vec<Entry>>, Refusal> {
-        let generation = node.generation().map_err(Refusal::internal)?;
-        if let Some((g, v)) = lock(&self.previews)?.get(p) {
-            if *g == generation {
-                return Ok(Arc::clone(v));
+    /// Partner `p`'s release queue (exactly `Node::preview`), brought up to the newest
+    /// change. Called under the node lock.
+    pub(crate) fn queue(&self, node: &mut Node<S>, p: &Party) -> Result<Arc<Queue>, Refusal> {
+        let held = self.follow_holdings(node)?;
+        let held = held
+            .as_ref()
+            .ok_or_else(|| Refusal::internal("no holdings after following them"))?;
+        let mut queues = lock(&self.queues)?;
+        if let Some(q) = queues.get(p) {
+            if node
+                .queue_is_current(p, held, q)
+                .map_err(Refusal::internal)?
+            {
+                return Ok(Arc::clone(q));
             }
         }
-        let preview = Arc::new(node.preview(p).map_err(Refusal::internal)?);
-        lock(&self.previews)?.insert(p.clone(), (generation, Arc::clone(&preview)));
-        Ok(preview)
+        // Changed: followed in place, unless a page still reads it (then on a copy).
+        let mut queue = queues
+            .remove(p)
+            .map(|q| Arc::try_unwrap(q).unwrap_or_else(|q| (*q).clone()));
+        let followed = node.follow_queue(p, held, &mut queue);
+        let queue =
+            Arc::new(queue.ok_or_else(|| Refusal::internal("no queue after following it"))?);
+        followed.map_err(Refusal::internal)?;
+        queues.insert(p.clone(), Arc::clone(&queue));
+        Ok(queue)
     }
 }
 

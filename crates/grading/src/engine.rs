@@ -140,6 +140,10 @@ pub struct Update {
     pub claims: Vec<ClaimChange>,
     /// Other items whose echo flag changed (the true source arrived after a relay of it).
     pub echoes: Vec<EchoChange>,
+    /// Every item whose echo flag was evaluated again (the new one among them): what a
+    /// reader keeping flags beside the engine reads again, since the item an echo names can
+    /// change while its kind does not.
+    pub rechecked: Vec<String>,
 }
 
 /// Above this many ancestors an item's set is cut (the lowest node numbers kept), so that a
@@ -221,6 +225,7 @@ impl Engine {
         touched.sort_unstable();
         touched.dedup();
         let mut echoes = Vec::new();
+        let rechecked = touched.iter().map(|&i| self.id_of(i).to_owned()).collect();
         for i in touched {
             let after = self.echo_of(i).map(|(k, j, _)| (k, j));
             let before = std::mem::replace(&mut self.items[i as usize].echo, after);
@@ -236,6 +241,7 @@ impl Engine {
             echo: self.echo_at(x),
             claims,
             echoes,
+            rechecked,
         })
     }
 

@@ -22,7 +22,7 @@
 //! The engine is built from the store per command (it is incremental, `Engine::add`, for a
 //! long-running process; the benchmark measures both).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use liaison_grading::{
     track_record, Assessment, Claim, Echo, Engine, Framing, Graded, Item, Outcome, OutcomeEvent,
@@ -38,6 +38,8 @@ use crate::error::ReleaseError;
 use crate::fingerprint::is_marked;
 use crate::ingest::IngestOptions;
 use crate::node::Node;
+use crate::queue::Holdings;
+use liaison_policy::Markings;
 
 /// The property an analyst's grading travels in, on an `opinion` of ours.
 pub const GRADING_PROPERTY: &str = "x_liaison_grading";
@@ -219,17 +221,6 @@ impl<S: Store> Node<S> {
     /// Every held object as a curation item (see the module's notes), in the order received.
     fn items(&self, held: &[Stored]) -> Result<Vec<Item>, ReleaseError> {
         let markings = self.markings()?;
-        let label_of = |o: &StixObject, assigned: Option<&liaison_stix::StixId>| -> Option<Label> {
-            o.props()
-                .get("object_marking_refs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .chain(assigned.map(|a| a.to_string()))
-                .find_map(|m| markings.get(&m).and_then(|l| l.as_ref().ok()).cloned())
-        };
         let by_id: HashMap<&str, &Stored> =
             held.iter().map(|s| (s.object.id().as_str(), s)).collect();
         let key_of = |id: &str| -> String {
@@ -297,14 +288,7 @@ impl<S: Store> Node<S> {
         let mut items = Vec::with_capacity(held.len());
         for s in held {
             let o = &s.object;
-            let ty = o.object_type();
-            if matches!(
-                ty,
-                "marking-definition" | "extension-definition" | "opinion" | "note"
-            ) || (ty == "relationship"
-                && o.props().get("relationship_type").and_then(Value::as_str)
-                    != Some("attributed-to"))
-            {
+            if skipped(o) {
                 continue;
             }
             let source = if s.source == "local" {
@@ -312,7 +296,7 @@ impl<S: Store> Node<S> {
             } else {
                 Party::parse(&s.source).map_err(|e| ReleaseError::Party(e.to_string()))?
             };
-            let label = label_of(o, s.assigned_label.as_ref());
+            let label = label_of(&markings, o, s.assigned_label.as_ref());
             let originator = label
                 .as_ref()
                 .map_or_else(|| source.clone(), |l| l.originator.clone());
@@ -393,6 +377,139 @@ impl<S: Store> Node<S> {
             graded,
             contradicted,
         })
+    }
+
+    /// Adds objects `ids`, which arrived after `curated` was built (with [`Node::curation`]),
+    /// to it as a build now would hold them, with `Engine::add`. Returns every held item
+    /// whose corroboration or echo flag may have changed (the new ones among them); `None`
+    /// when adding cannot give what a build gives, and `curated` is then left as it was: an
+    /// id already held (a new version; a deletion), an object something held refers to (a
+    /// report's claims, a relationship's entity keys, an opinion's grading rest on what
+    /// they cite), a `derived-from` relationship or an opinion (they change other items), a
+    /// marking-definition, or a partner's object citing one of our fingerprinted ids (its
+    /// flag rests on what we delivered). `held` must be current.
+    pub fn curation_add(
+        &mut self,
+        curated: &mut Curated,
+        held: &Holdings,
+        ids: &BTreeSet<String>,
+    ) -> Result<Option<Vec<String>>, ReleaseError> {
+        self.refresh_refs(held.through())?;
+        let list: Vec<String> = ids.iter().cloned().collect();
+        if self
+            .store
+            .referrers(&list)?
+            .iter()
+            .any(|r| !ids.contains(r))
+        {
+            return Ok(None);
+        }
+        let world = held.world();
+        let mut news = Vec::with_capacity(ids.len());
+        for id in ids {
+            if curated.engine.holds(id) {
+                return Ok(None);
+            }
+            let mut versions = self.store.versions(id)?;
+            let (Some(s), true) = (versions.pop(), versions.is_empty()) else {
+                return Ok(None);
+            };
+            let p = s.object.props();
+            let derivation = s.object.object_type() == "relationship"
+                && p.get("relationship_type").and_then(Value::as_str) == Some("derived-from");
+            if derivation || matches!(s.object.object_type(), "opinion" | "marking-definition") {
+                return Ok(None);
+            }
+            news.push(s);
+        }
+        news.sort_by_key(|s| s.seq);
+        // What the new objects cite, for their claims and entity keys.
+        let mut cited: HashMap<String, Stored> = HashMap::new();
+        for s in &news {
+            let mut refs = Vec::new();
+            references(s.object.props(), &mut refs);
+            refs.extend(strings_raw(s.object.props().get("object_refs")));
+            for r in refs {
+                if let std::collections::hash_map::Entry::Vacant(v) = cited.entry(r) {
+                    if let Some(c) = self.store.latest(v.key())? {
+                        v.insert(c);
+                    }
+                }
+            }
+        }
+        let by_id: HashMap<&str, &Stored> = cited.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let key_of = |id: &str| -> String {
+            by_id
+                .get(id)
+                .and_then(|s| entity_key(s.object.props()))
+                .unwrap_or_else(|| id.to_owned())
+        };
+        let markings = world.markings();
+        let mut items = Vec::new();
+        for s in &news {
+            let o = &s.object;
+            if skipped(o) {
+                continue;
+            }
+            let source = if s.source == "local" {
+                self.party.clone()
+            } else {
+                Party::parse(&s.source).map_err(|e| ReleaseError::Party(e.to_string()))?
+            };
+            let mut refs = Vec::new();
+            references(o.props(), &mut refs);
+            if source != self.party && refs.iter().any(|r| is_marked(world, r)) {
+                return Ok(None);
+            }
+            let label = label_of(markings, o, s.assigned_label.as_ref());
+            items.push(Item {
+                grading: label.as_ref().and_then(|l| l.grading),
+                derived_from: Vec::new(),
+                signature: Signature::of_text(&text_of(o.props())),
+                our_marks: None,
+                time: s.date_added.clone(),
+                id: o.id().to_string(),
+                originator: label
+                    .as_ref()
+                    .map_or_else(|| source.clone(), |l| l.originator.clone()),
+                source,
+                claims: claims_of(o.props(), &by_id, &key_of),
+            });
+        }
+        let mut changed = Vec::new();
+        for item in items {
+            if item.source != self.party {
+                curated.graded.push((
+                    item.source.clone(),
+                    Graded {
+                        item: item.id.clone(),
+                        at: item.time.clone(),
+                        grading: item.grading,
+                    },
+                ));
+            }
+            let update = curated
+                .engine
+                .add(item)
+                .map_err(|e| ReleaseError::Curation(e.to_string()))?;
+            changed.extend(update.rechecked);
+            changed.extend(update.echoes.into_iter().map(|e| e.item));
+            // An item is corroborated when a claim of it has two independent sources or more.
+            for c in update.claims {
+                if (c.before >= 2) != (c.after >= 2) {
+                    if let Some(all) = curated.engine.corroboration(&c.claim) {
+                        changed.extend(
+                            all.clusters
+                                .into_iter()
+                                .flat_map(|k| k.members.into_iter().map(|m| m.id)),
+                        );
+                    }
+                }
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        Ok(Some(changed))
     }
 
     /// `liaison assess ID`: how much one held object is worth and why.
@@ -485,6 +602,35 @@ impl<S: Store> Node<S> {
         self.ingest(&doc, &IngestOptions::default(), &mut |_| {})?;
         Ok(opinion_id)
     }
+}
+
+/// Objects that are no item of their own: definitions, opinions and notes, relationships
+/// other than attributions.
+fn skipped(o: &StixObject) -> bool {
+    let ty = o.object_type();
+    matches!(
+        ty,
+        "marking-definition" | "extension-definition" | "opinion" | "note"
+    ) || (ty == "relationship"
+        && o.props().get("relationship_type").and_then(Value::as_str) != Some("attributed-to"))
+}
+
+/// An object's label: its first marking that is a readable liaison label, else the label
+/// assigned on ingest.
+fn label_of(
+    markings: &Markings,
+    o: &StixObject,
+    assigned: Option<&liaison_stix::StixId>,
+) -> Option<Label> {
+    o.props()
+        .get("object_marking_refs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .chain(assigned.map(|a| a.to_string()))
+        .find_map(|m| markings.get(&m).and_then(|l| l.as_ref().ok()).cloned())
 }
 
 fn strings_raw(v: Option<&Value>) -> Vec<String> {

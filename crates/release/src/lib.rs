@@ -23,6 +23,7 @@ mod node;
 mod note_text;
 mod operators;
 mod preview;
+mod queue;
 pub mod sample;
 mod summary;
 mod trace;
@@ -58,6 +59,7 @@ pub use matching::{
 pub use node::Node;
 pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSWORD};
 pub use preview::{Entry, Export};
+pub use queue::{Followed, Holdings, Queue};
 pub use summary::{PartnerSummary, Summary};
 pub use trace::{read_leak, Suspect, Trace};
 pub use view::{View, ViewEntry};

@@ -49,10 +49,10 @@ use crate::preview::{Pass, Run};
 use crate::view::{parse_copies, release_keys, view_row, Known, ViewEntry};
 
 /// Past this many pending changes, a view is recomputed whole rather than caught up.
-const MAX_CHANGES: usize = 200_000;
+pub(crate) const MAX_CHANGES: usize = 200_000;
 
 /// Marking-definitions: a change to one changes the basis.
-const MARKING: &str = "marking-definition--";
+pub(crate) const MARKING: &str = "marking-definition--";
 
 /// What bringing a partner's stored view up to date did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,7 +377,7 @@ impl<S: Store> Node<S> {
 
     /// Brings the reference index (who refers to what) up to change `head`: built once from
     /// every object, then from the change feed.
-    fn refresh_refs(&mut self, head: i64) -> Result<(), ReleaseError> {
+    pub(crate) fn refresh_refs(&mut self, head: i64) -> Result<(), ReleaseError> {
         match self.store.refs_through()? {
             None => {
                 let mut pairs = Vec::new();

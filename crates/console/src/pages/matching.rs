@@ -51,7 +51,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
             Ok((budgets, history))
         })
         .await?;
-    let (pager, rows) = page_of(&history, None, f.page, size);
+    let (pager, rows) = page_of(history.iter(), None, f.page, size);
     let query = super::query(&[("partner", &f.partner)]);
     let body = html! {
         main {

@@ -100,24 +100,27 @@ impl Pager {
 
 /// The page of `all` that `page` asks for, of those `keep` keeps (all when `None`), without
 /// copying the list (it may hold a million rows): the count is one pass, the page another.
-pub(crate) fn page_of<'a, T>(
-    all: &'a [T],
+pub(crate) fn page_of<'a, T: 'a, I>(
+    all: I,
     keep: Option<&dyn Fn(&T) -> bool>,
     page: Option<usize>,
     size: usize,
-) -> (Pager, Vec<&'a T>) {
+) -> (Pager, Vec<&'a T>)
+where
+    I: ExactSizeIterator<Item = &'a T> + Clone,
+{
     match keep {
         None => {
             let pager = Pager::new(page, size, all.len());
-            let rows = all.get(pager.range()).unwrap_or_default().iter().collect();
+            let r = pager.range();
+            let rows = all.skip(r.start).take(r.len()).collect();
             (pager, rows)
         }
         Some(keep) => {
-            let total = all.iter().filter(|t| keep(t)).count();
+            let total = all.clone().filter(|t| keep(t)).count();
             let pager = Pager::new(page, size, total);
             let r = pager.range();
             let rows = all
-                .iter()
                 .filter(|t| keep(t))
                 .skip(r.start)
                 .take(r.len())
@@ -222,19 +225,19 @@ mod tests {
     #[test]
     fn pages_are_clamped_and_filtered_without_copying() {
         let all: Vec<u32> = (0..120).collect();
-        let (p, rows) = page_of(&all, None, Some(2), 50);
+        let (p, rows) = page_of(all.iter(), None, Some(2), 50);
         assert_eq!((p.page, p.total), (2, 120));
         assert_eq!(rows.first().copied(), Some(&100));
         assert_eq!(rows.len(), 20);
         // Past the last page: the last page.
-        let (p, rows) = page_of(&all, None, Some(9), 50);
+        let (p, rows) = page_of(all.iter(), None, Some(9), 50);
         assert_eq!((p.page, rows.len()), (2, 20));
         let even = |n: &u32| n % 2 == 0;
-        let (p, rows) = page_of(&all, Some(&even), Some(1), 50);
+        let (p, rows) = page_of(all.iter(), Some(&even), Some(1), 50);
         assert_eq!((p.total, rows.len()), (60, 10));
         assert_eq!(rows.first().copied(), Some(&100));
         let none: Vec<u32> = Vec::new();
-        let (p, rows) = page_of(&none, None, Some(3), 50);
+        let (p, rows) = page_of(none.iter(), None, Some(3), 50);
         assert_eq!((p.page, p.total, rows.len()), (0, 0, 0));
     }
 

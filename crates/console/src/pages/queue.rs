@@ -1,5 +1,6 @@
 //! The release queue of one partner: the decision on every object we hold for it, with every
 //! reason and cut, exactly as `liaison release preview --to P` gives them (`Node::preview`),
+//! from the queue the console keeps up to date from the change feed (`Node::follow_queue`),
 //! and the officers' holds for it (who, when, why). A release officer holds an item here, or
 //! releases a held one (lifts the hold); the policy decides with the holds (see `hold.rs`).
 
@@ -9,7 +10,7 @@ use liaison_store::Store;
 use maud::html;
 use serde::Deserialize;
 
-use super::{decision_class, given, page_of, partner, partners, query, render};
+use super::{decision_class, given, page_of, partner, partners, query, render, Pager};
 use crate::auth::Signed;
 use crate::error::Refusal;
 use crate::state::ConsoleState;
@@ -51,7 +52,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     let (p, entries, holds) = state
         .with_node(move |node| {
             let p = partner(node, &who)?;
-            let entries = st.inner.preview(node, &p)?;
+            let entries = st.inner.queue(node, &p)?;
             let holds = node.holds(Some(&p)).map_err(Refusal::internal)?;
             Ok((p, entries, holds))
         })
@@ -60,24 +61,23 @@ pub(crate) async fn page<S: Store + Send + 'static>(
     let held: std::collections::HashMap<&str, &liaison_store::HoldRecord> =
         holds.iter().map(|h| (h.object.as_str(), h)).collect();
     let decision = given(&f.decision).map(str::to_owned);
-    let mut counts = [0usize; 3];
-    for e in entries.iter() {
-        counts[match e.decision.as_str() {
-            "release" => 0,
-            "tearline" => 1,
-            _ => 2,
-        }] += 1;
-    }
+    let counts = entries.counts();
     let keep =
         |e: &liaison_release::Entry| decision.as_deref().is_none_or(|d| e.decision.as_str() == d);
-    let (pager, shown) = page_of(
-        &entries,
-        decision
-            .is_some()
-            .then_some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
-        f.page,
-        state.config().page_size,
-    );
+    let (pager, shown) = match decision {
+        // Found by position: no walk over the entries before the page.
+        None => {
+            let pager = Pager::new(f.page, state.config().page_size, entries.len());
+            let shown = entries.page(pager.range());
+            (pager, shown)
+        }
+        Some(_) => page_of(
+            entries.entries(),
+            Some(&keep as &dyn Fn(&liaison_release::Entry) -> bool),
+            f.page,
+            state.config().page_size,
+        ),
+    };
     let path = format!("/queue/{p}");
     let q = query(&[("decision", &f.decision)]);
     let body = html! {

@@ -1,12 +1,15 @@
-//! "View as partner": exactly what the partner's TAXII view holds (`Node::view`, the function
-//! the TAXII server pages from), under the ids the partner receives, with counts by type and
-//! a type filter as TAXII's `match[type]`. Nothing else: not our ids, not the decisions, not
-//! what is withheld.
+//! "View as partner": exactly what the partner's TAXII view holds (its stored rows, brought
+//! up to date with `Node::ensure_view` and read with `Node::view_page`, as the TAXII server
+//! reads them), under the ids the partner receives, with counts by type and a type filter as
+//! TAXII's `match[type]`. Nothing else: not our ids, not the decisions, not what is
+//! withheld.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use liaison_labels::Party;
+use liaison_release::Node;
 use liaison_store::Store;
 use maud::html;
 use serde::Deserialize;
@@ -39,11 +42,37 @@ pub(crate) struct Filters {
     page: Option<usize>,
 }
 
-struct Row {
+/// One entry of a partner's view, as the page lists it (the copy itself is not kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
     added: String,
     id: String,
     object_type: String,
     version: String,
+}
+
+/// Every entry of `p`'s stored view, in `date_added` order, read in chunks from its rows.
+pub(crate) fn lines<S: Store>(node: &Node<S>, p: &Party) -> Result<Vec<Line>, Refusal> {
+    const CHUNK: usize = 10_000;
+    let mut out = Vec::new();
+    let mut at = 0i64;
+    loop {
+        let rows = node.view_page(p, at, CHUNK).map_err(Refusal::internal)?;
+        let short = rows.len() < CHUNK;
+        if let Some(last) = rows.last() {
+            at = i64::try_from(last.date_added.unix_nanos() / 1000)
+                .map_err(|_| Refusal::internal("date_added out of range"))?;
+        }
+        out.extend(rows.into_iter().map(|e| Line {
+            added: e.date_added.to_string(),
+            id: e.id,
+            object_type: e.object_type,
+            version: e.version.to_string(),
+        }));
+        if short {
+            return Ok(out);
+        }
+    }
 }
 
 /// GET /view/{partner}.
@@ -62,31 +91,24 @@ pub(crate) async fn page<S: Store + Send + 'static>(
         })
         .await?;
     let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
-    for e in &view.entries {
+    for e in view.iter() {
         *by_type.entry(e.object_type.as_str()).or_default() += 1;
     }
     let ty = given(&f.object_type);
     // Newest first, as the inbox.
-    let keep = |e: &&liaison_release::ViewEntry| ty.is_none_or(|t| e.object_type == t);
+    let keep = |e: &&Line| ty.is_none_or(|t| e.object_type == t);
     let total = match ty {
         Some(t) => by_type.get(t).copied().unwrap_or(0),
-        None => view.entries.len(),
+        None => view.len(),
     };
     let pager = Pager::new(f.page, state.config().page_size, total);
     let r = pager.range();
-    let rows: Vec<Row> = view
-        .entries
+    let rows: Vec<&Line> = view
         .iter()
         .rev()
         .filter(keep)
         .skip(r.start)
         .take(r.len())
-        .map(|e| Row {
-            added: e.date_added.to_string(),
-            id: e.id.clone(),
-            object_type: e.object_type.clone(),
-            version: e.version.to_string(),
-        })
         .collect();
     let path = format!("/view/{p}");
     let q = query(&[("type", &f.object_type)]);
@@ -94,7 +116,7 @@ pub(crate) async fn page<S: Store + Send + 'static>(
         main {
             h1 { "As " (p) " sees it" }
             p class="counts" {
-                span { (view.entries.len()) " objects in the view" }
+                span { (view.len()) " objects in the view" }
                 @for (t, n) in &by_type { span { (n) " " (t) } }
             }
             form class="filters" method="get" action=(path) {
