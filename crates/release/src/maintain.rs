@@ -46,6 +46,7 @@ use crate::fingerprint::stix_ids;
 use crate::log::sha256_hex;
 use crate::node::Node;
 use crate::preview::{Pass, Run};
+use crate::queue::Holdings;
 use crate::view::{parse_copies, release_keys, view_row, Known, ViewEntry};
 
 /// Past this many pending changes, a view is recomputed whole rather than caught up.
@@ -147,35 +148,44 @@ impl<S: Store> Node<S> {
     /// only what the changes since it was last maintained can affect is decided again.
     pub fn maintain_view(&mut self, to: &Party) -> Result<Upkeep, ReleaseError> {
         let head = self.store.change_head()?;
-        let mut world = None;
-        self.maintain_in(to, head, &mut world)
+        self.maintain_in(to, head, &mut None)
     }
 
     /// [`Node::maintain_view`] for every partner whose view is stored, reading the
     /// holdings' labels once. A view never asked for is left to its first request (which
     /// computes it whole, as before), so that the two never compute the same view at once.
     pub fn maintain_views(&mut self) -> Result<Vec<(Party, Upkeep)>, ReleaseError> {
+        self.maintain_views_with(&mut None)
+    }
+
+    /// [`Node::maintain_views`] with the policy's world kept in `held` between calls and
+    /// followed through the change feed ([`Node::follow_holdings`]: upserted object by
+    /// object, built whole only when it cannot be followed exactly), instead of built from
+    /// every object's labels on each round: what the server's upkeep thread does.
+    pub fn maintain_views_with(
+        &mut self,
+        held: &mut Option<Holdings>,
+    ) -> Result<Vec<(Party, Upkeep)>, ReleaseError> {
         let head = self.store.change_head()?;
-        let mut world = None;
         let mut out = Vec::new();
         for p in self.store.partners()? {
             if self.store.view_state(&p.party)?.is_none() {
                 continue;
             }
             let party = Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
-            let done = self.maintain_in(&party, head, &mut world)?;
+            let done = self.maintain_in(&party, head, held)?;
             out.push((party, done));
         }
         Ok(out)
     }
 
-    /// One partner's upkeep through change `head`, with the world built at most once (after
-    /// `head` was read, so it holds at least what the changes describe).
+    /// One partner's upkeep through change `head`, with the world followed at most once per
+    /// call (after `head` was read, so it holds at least what the changes describe).
     fn maintain_in(
         &mut self,
         to: &Party,
         head: i64,
-        world: &mut Option<World>,
+        held: &mut Option<Holdings>,
     ) -> Result<Upkeep, ReleaseError> {
         let stored = self.store.view_state(to.as_str())?;
         // Nothing changed and the cheap part of the basis holds: current, without reading
@@ -212,10 +222,10 @@ impl<S: Store> Node<S> {
         }
         let through = changes.last().map_or(state.through, |(seq, _)| *seq);
         self.refresh_refs(head)?;
-        if world.is_none() {
-            *world = Some(self.world()?);
-        }
-        let Some(world) = world.as_ref() else {
+        // Brought up to `head` (and built again if the consents or holds it was built with
+        // changed): current after the round's first partner, so the rest read it as it is.
+        self.follow_holdings(held)?;
+        let Some(world) = held.as_ref().map(Holdings::world) else {
             return Err(ReleaseError::Log("no world to decide in".into()));
         };
         let changed: BTreeSet<String> = changes.iter().map(|(_, id)| id.clone()).collect();

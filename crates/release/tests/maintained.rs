@@ -2,7 +2,8 @@
 //! through the same random history (new objects and versions, `derived-from` links, other
 //! relationships, reports referring to objects, tear lines, released and withheld labels,
 //! consents, officers' holds and their lifting, agreement changes). One keeps each partner's view maintained
-//! (`Node::maintain_views` after every step: only what a change can affect is decided
+//! (`Node::maintain_views_with` after every step, the world kept between steps as the
+//! server keeps it: only what a change can affect is decided
 //! again); the other recomputes every view whole (`Node::view`, the path a full
 //! recomputation takes). After every step both must agree exactly: the rows served (ids,
 //! types, versions, JSON bytes), the order things entered each view, the delivery and
@@ -325,10 +326,12 @@ fn run_history(history: &[Step]) {
         maintained.view(&party(p)).unwrap();
     }
     agree(&maintained, &mut full, &[]);
+    // The world kept between rounds, as the server's upkeep keeps it.
+    let mut held = None;
     for (n, step) in history.iter().enumerate() {
         apply(&mut maintained, step, n);
         apply(&mut full, step, n);
-        maintained.maintain_views().unwrap();
+        maintained.maintain_views_with(&mut held).unwrap();
         agree(&maintained, &mut full, &history[..=n]);
     }
 }

@@ -188,6 +188,9 @@ impl<S: Store + Send + 'static> AppState<S> {
             .name("liaison-views".into())
             .spawn(move || {
                 let mut seen: Option<u64> = None;
+                // The policy's world, kept between rounds and followed through the change
+                // feed rather than built from every object's labels each time.
+                let mut held = None;
                 loop {
                     std::thread::sleep(every);
                     if alive.upgrade().is_none() {
@@ -204,7 +207,7 @@ impl<S: Store + Send + 'static> AppState<S> {
                         continue;
                     }
                     let started = Instant::now();
-                    match maintainer.maintain_views() {
+                    match maintainer.maintain_views_with(&mut held) {
                         Ok(done) => {
                             seen = Some(generation);
                             let busy: Vec<_> = done
