@@ -28,6 +28,7 @@ use crate::record::{
 };
 use crate::releases::{self, Released};
 use crate::{Along, Store};
+use rustc_hash::FxHashMap;
 
 /// One migration step: takes the schema from the step before it to version `to`, inside the
 /// setup transaction (taken `IMMEDIATE`), which also records `to` in `PRAGMA user_version`.
@@ -189,6 +190,10 @@ const PAGE_SIZE: i64 = 16_384;
 /// Normally the [`Checkpointer`] has already copied them, and this only bounds the WAL; the
 /// default (1000) would make every large batch checkpoint (copy and sync) on the ingest path.
 const WAL_AUTOCHECKPOINT: i64 = 16_384; // 256 MiB at 16 KiB
+
+/// [`Store::received_among`] seeks each id when asked about at most this many, and reads the
+/// partner's releases as one range otherwise.
+const SEEK_AT_MOST: usize = 256;
 
 /// The lookup key of an id: FNV-1a, 64 bits. Not unique; rows are matched on `id` too.
 pub(crate) fn id_key(id: &str) -> i64 {
@@ -943,6 +948,52 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map([partner], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn received_among(
+        &self,
+        partners: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<Vec<usize>>, StoreError> {
+        let at: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut out = Vec::with_capacity(partners.len());
+        // A few ids: one primary-key seek each. Many: one range of the partner's releases,
+        // read in place (no row copied out), each id looked up among those asked.
+        let mut seek = self
+            .conn
+            .prepare_cached("SELECT 1 FROM releases WHERE partner = ?1 AND id = ?2 LIMIT 1")?;
+        let mut range = self
+            .conn
+            .prepare_cached("SELECT id FROM releases WHERE partner = ?1")?;
+        for partner in partners {
+            let mut got = vec![false; ids.len()];
+            if ids.len() <= SEEK_AT_MOST {
+                for (i, id) in ids.iter().enumerate() {
+                    got[i] = seek
+                        .query_row(params![partner, id], |_| Ok(()))
+                        .optional()?
+                        .is_some();
+                }
+            } else {
+                let mut rows = range.query([partner])?;
+                while let Some(r) = rows.next()? {
+                    let id = r
+                        .get_ref(0)?
+                        .as_str()
+                        .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?;
+                    if let Some(&i) = at.get(id) {
+                        got[i] = true;
+                    }
+                }
+            }
+            out.push(
+                got.iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| g.then_some(i))
+                    .collect(),
+            );
+        }
+        Ok(out)
     }
 
     fn add_delivered_ids(
