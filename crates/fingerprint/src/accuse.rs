@@ -35,6 +35,7 @@
 //! exactly, and how the loop is made fast.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::tardos::{cut, symmetric_score};
@@ -262,7 +263,7 @@ struct Shared<'a> {
     fixed: OnceLock<FixedTerms>,
 }
 
-/// [`accuse`] with the recipients cut into `threads` contiguous shares, one per thread. Each
+/// [`accuse`] on `threads` threads, each scoring the next recipient not yet taken. Each
 /// recipient's score, threshold and p-value (its draws seeded by its name) depend on nothing
 /// else, so the accusation is the same for any number of threads.
 fn accuse_on(
@@ -281,30 +282,36 @@ fn accuse_on(
         all_threshold: OnceLock::new(),
         fixed: OnceLock::new(),
     };
-    let score_share = |share: &[Delivered]| {
+    // Recipients are handed out one at a time (a thread busy with a p-value takes fewer),
+    // and the results put back in the recipients' order.
+    let next = AtomicUsize::new(0);
+    let work = || {
         let mut scratch = Scratch::default();
-        share
-            .iter()
-            .map(|delivered| score_one(&shared, delivered, &mut scratch))
-            .collect::<Vec<_>>()
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(delivered) = recipients.get(i) else {
+                return done;
+            };
+            done.push((i, score_one(&shared, delivered, &mut scratch)));
+        }
     };
-    let per = recipients.len().div_ceil(threads.max(1)).max(1);
-    let results: Vec<(RecipientScore, Option<Accused>)> = if recipients.len() <= per {
-        score_share(recipients)
+    let threads = threads.clamp(1, recipients.len().max(1));
+    let mut done: Vec<(usize, (RecipientScore, Option<Accused>))> = if threads == 1 {
+        work()
     } else {
         std::thread::scope(|scope| {
-            let score_share = &score_share;
-            let handles: Vec<_> = recipients
-                .chunks(per)
-                .map(|share| scope.spawn(move || score_share(share)))
-                .collect();
+            let work = &work;
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
             handles
                 .into_iter()
                 .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         })
     };
-    let mut scores = Vec::with_capacity(results.len());
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let results = done.into_iter().map(|(_, r)| r);
+    let mut scores = Vec::with_capacity(recipients.len());
     let mut accused = Vec::new();
     for (score, accusation) in results {
         scores.push(score);

@@ -1015,19 +1015,30 @@ impl Store for SqliteStore {
     }
 
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ?1",
-        )?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(row) = stmt
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?
-            {
-                out.push(row);
+        if ids.len() <= SEEK_AT_MOST {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ?1",
+            )?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(row) = stmt
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?
+                {
+                    out.push(row);
+                }
             }
+            return Ok(out);
         }
-        Ok(out)
+        // Many ids (a whole leaked copy): one statement seeks them all.
+        let asked = serde_json::to_string(ids)
+            .map_err(|e| StoreError::Damaged(format!("delivered ids: {e}")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.delivered, d.partner, d.original FROM json_each(?1) AS j
+             JOIN delivered_ids AS d ON d.delivered = j.value",
+        )?;
+        let rows = stmt.query_map([asked], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {

@@ -338,6 +338,30 @@ fn received_among_agrees_with_every_release_read() {
     }
 }
 
+/// The delivered ids of a whole leaked copy are found in one statement: the same rows as
+/// asking for each id alone.
+#[test]
+fn delivered_ids_of_many_are_those_of_each() {
+    for (name, mut store, _keep) in backends() {
+        let pairs: Vec<(String, String)> = (0..400)
+            .map(|i| (format!("indicator--d{i:04}"), format!("indicator--o{i:04}")))
+            .collect();
+        store.add_delivered_ids("GBR", &pairs[..300]).unwrap();
+        store.add_delivered_ids("RUS", &pairs[300..]).unwrap();
+        let asked: Vec<String> = (0..900).map(|i| format!("indicator--d{i:04}")).collect();
+        let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let mut many = store.delivered_ids(&asked).unwrap();
+        many.sort();
+        let mut each: Vec<(String, String, String)> = asked
+            .iter()
+            .flat_map(|id| store.delivered_ids(&[id]).unwrap())
+            .collect();
+        each.sort();
+        assert_eq!(many.len(), 400, "{name}");
+        assert_eq!(many, each, "{name}");
+    }
+}
+
 #[test]
 fn release_times_are_recorded_once_and_rise_per_partner() {
     for (name, mut store, _keep) in backends() {
