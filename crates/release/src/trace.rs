@@ -317,44 +317,57 @@ impl<S: Store> Node<S> {
             })
             .collect();
         let matched = found.len();
-        // The marks, read on every core; the slots come back in the objects' order.
-        let slots: Vec<Vec<Slot>> = in_shares(&found, threads(), |share| {
-            share
-                .iter()
-                .map(|(n, original, marked)| match objects.get(*n) {
-                    Some(o) if *marked => embedder.read(original, o, &unmap),
-                    _ => Vec::new(),
+        // The objects whose marks are read, each once, sorted: what each recipient received
+        // of them is asked of the store (one aggregate over their releases) while the marks
+        // are read on the other threads.
+        let mut originals: Vec<&str> = found
+            .iter()
+            .filter(|(_, _, marked)| *marked)
+            .map(|(_, original, _)| original.as_str())
+            .collect();
+        originals.sort_unstable();
+        originals.dedup();
+        let names: Vec<&str> = partners.iter().map(Party::as_str).collect();
+        let (slots, received) = std::thread::scope(|scope| {
+            // The slots come back in the objects' order.
+            let reading = scope.spawn(|| {
+                in_shares(&found, threads(), |share| {
+                    share
+                        .iter()
+                        .map(|(n, original, marked)| match objects.get(*n) {
+                            Some(o) if *marked => embedder.read(original, o, &unmap),
+                            _ => Vec::new(),
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .collect::<Vec<_>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect();
+            });
+            let received = self.store.received_among(&names, &originals);
+            let slots = reading
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (slots, received)
+        });
+        let received = received?;
+        let slots: Vec<Vec<Slot>> = slots.into_iter().flatten().collect();
         let mut observations: Vec<Observation> = Vec::new();
         // Positions by the original they were read from.
-        let mut positions_of: HashMap<String, Vec<u64>> = HashMap::new();
+        let mut positions_of: HashMap<&str, Vec<u64>> = HashMap::new();
         let total = objects.len() as u64;
-        for ((n, original, marked), slots) in found.into_iter().zip(slots) {
-            if marked {
-                let at = positions_of.entry(original).or_default();
+        for ((n, original, marked), slots) in found.iter().zip(slots) {
+            if *marked {
+                let at = positions_of.entry(original.as_str()).or_default();
                 for s in slots {
                     at.push(s.position);
                     observations.push(s.into());
                 }
             }
             if n % 256 == 0 {
-                progress(n as u64 + 1, total);
+                progress(*n as u64 + 1, total);
             }
         }
         if total > 0 {
             progress(total, total);
         }
-        // What each recipient received of the objects read: one aggregate over the releases
-        // of those objects.
-        let mut originals: Vec<&str> = positions_of.keys().map(String::as_str).collect();
-        originals.sort_unstable();
-        let names: Vec<&str> = partners.iter().map(Party::as_str).collect();
-        let received = self.store.received_among(&names, &originals)?;
         let recipients: Vec<Delivered> = partners
             .iter()
             .zip(&received)
@@ -366,7 +379,7 @@ impl<S: Store> Node<S> {
                     Positions::Only(
                         got.iter()
                             .filter_map(|&i| originals.get(i))
-                            .filter_map(|original| positions_of.get(*original))
+                            .filter_map(|original| positions_of.get(original))
                             .flat_map(|ps| ps.iter().copied())
                             .collect(),
                     )
