@@ -517,7 +517,21 @@ mod tests {
         };
         let many: Vec<String> = (0..9).map(one).collect();
         let list = many.join(",");
+        // Nested just past what a whole document may nest, but not a share of it.
+        let deep = |depth: usize| {
+            format!(
+                r#"{{"objects":[{},{}{}{}]}}"#,
+                one(60),
+                r#"{"type":"note","id":"note--33333333-3333-4333-8333-333333333333","x":"#,
+                "[".repeat(depth) + &"]".repeat(depth),
+                "}"
+            )
+        };
         for text in [
+            deep(125),
+            deep(126),
+            deep(127),
+            deep(130),
             format!(r#"{{"type":"bundle","id":"bundle--x","objects":[{list}]}}"#),
             format!(
                 r#"{{"objects":[[{list}],{{"objects":[{}]}},3,"x"],"more":true}}"#,
