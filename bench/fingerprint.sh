@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# Issue 10: the cost of fingerprinting. Builds bench/src/bin/delivery.rs (APIs older than
-# fingerprinting) against the commit before fingerprinting was wired into delivery (BASE:
-# unmarked delivery) and against the current tree, runs them alternately ROUNDS times on the
-# same machine in one session, and prints the medians and their ratio. Then runs
-# bench/src/bin/trace.rs (current tree only): `liaison trace` of a whole copy of OBJECTS_TRACE
-# objects against 30 recipients, as delivered and with every id re-minted.
+# Issue 10: the cost of fingerprinting, and `liaison trace` on a large leak.
 #
-#   bench/fingerprint.sh                                  # 50,000 objects, 3 rounds; trace 10,000
-#   OBJECTS=100000 ROUNDS=5 OBJECTS_TRACE=10000 bench/fingerprint.sh
+# 1. bench/src/bin/marked_pages.rs: the maintained path (issue 14), fingerprinted against
+#    unmarked in one process: two nodes with the same OBJECTS objects for GBR, one delivering
+#    unmarked copies (`Node::bench_deliver_unmarked`, a switch only liaison-bench builds); the
+#    view computed whole, WALKS warm walks of the TAXII objects endpoint's store path (pages
+#    of 1,000), then ROUNDS rounds of MORE new objects: the upkeep that marks them into the
+#    stored view, and the first page after it. Medians and ratios from the same run.
+# 2. bench/src/bin/trace.rs: `liaison trace` of a whole copy of OBJECTS_TRACE objects against
+#    30 recipients, as delivered and with every id re-minted, TRACE_RUNS times each.
+# 3. Only when BASE is set (e.g. BASE=14e5709, the main before fingerprinting): the earlier
+#    comparison of a view computed whole, bench/src/bin/delivery.rs built at BASE (unmarked)
+#    and in this tree, run alternately ROUNDS times (this builds the old tree: minutes).
+#
+#   bench/fingerprint.sh                              # 50,000 objects; trace 10,000
+#   OBJECTS=100000 WALKS=5 ROUNDS=5 MORE=1000 OBJECTS_TRACE=10000 bench/fingerprint.sh
+#   BASE=14e5709 bench/fingerprint.sh                 # and the computed view against BASE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base="${BASE:-14e5709}"
 objects="${OBJECTS:-50000}"
-rounds="${ROUNDS:-3}"
+walks="${WALKS:-5}"
+rounds="${ROUNDS:-5}"
+more="${MORE:-1000}"
 trace_objects="${OBJECTS_TRACE:-10000}"
+trace_runs="${TRACE_RUNS:-7}"
 out=bench/out
 mkdir -p "$out"
+
+cargo build --release -q -p liaison-bench --bin marked_pages --bin trace
+{ date -u; nproc; uptime; } | tee "$out/fingerprint-machine.txt"
+target/release/marked_pages "$objects" "$walks" "$rounds" "$more" | tee "$out/fingerprint-pages.json"
+uptime | tee -a "$out/fingerprint-machine.txt"
+target/release/trace "$trace_objects" "$trace_runs" | tee "$out/fingerprint-trace.json"
+uptime | tee -a "$out/fingerprint-machine.txt"
+
+[[ -n ${BASE:-} ]] || exit 0
+base="$BASE"
 work="$(mktemp -d)"
 # shellcheck source=bench/base.sh
 source bench/base.sh
 trap 'remove_base "$work"' EXIT
 build_both "$base" delivery "$work"
-
-{ date -u; nproc; uptime; } | tee "$out/fingerprint-machine.txt"
 for r in $(seq "$rounds"); do
     for which in base now; do
         "$work/delivery-$which" "$objects" >"$work/$which-$r.json"
@@ -42,5 +60,3 @@ for k in keys:
     b, n = med["base"][k], med["now"][k]
     print(f"{k:<22}{b:>17,.0f}{n:>15,.0f}{n / b:>8.2f}")
 PY
-cargo build --release -q -p liaison-bench --bin trace
-echo "trace: $(target/release/trace "$trace_objects" 7)"

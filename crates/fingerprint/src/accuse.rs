@@ -35,6 +35,8 @@
 //! exactly, and how the loop is made fast.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::tardos::{cut, symmetric_score};
 use crate::{Recipient, TardosCode};
@@ -236,100 +238,87 @@ struct Scratch {
 }
 
 /// Scores every recipient in `recipients` against `observations` and accuses those above
-/// their threshold whose families agree (see the module documentation).
+/// their threshold whose families agree (see the module documentation). Recipients are
+/// scored on every core the machine offers; the result does not depend on how many.
 pub fn accuse(
     code: &TardosCode,
     observations: &[Observation],
     recipients: &[Delivered],
     options: &AccuseOptions,
 ) -> Accusation {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    accuse_on(code, observations, recipients, options, threads)
+}
+
+/// What is shared by every recipient's scoring: the leak, and what is computed once for
+/// all of them when first needed.
+struct Shared<'a> {
+    code: &'a TardosCode,
+    leak: Leak,
+    log_target: f64,
+    options: &'a AccuseOptions,
+    /// The threshold of recipients that received everything.
+    all_threshold: OnceLock<f64>,
+    /// Fixed-point terms for the p-values, built when the first recipient is accused.
+    fixed: OnceLock<FixedTerms>,
+}
+
+/// [`accuse`] on `threads` threads, each scoring the next recipient not yet taken. Each
+/// recipient's score, threshold and p-value (its draws seeded by its name) depend on nothing
+/// else, so the accusation is the same for any number of threads.
+fn accuse_on(
+    code: &TardosCode,
+    observations: &[Observation],
+    recipients: &[Delivered],
+    options: &AccuseOptions,
+    threads: usize,
+) -> Accusation {
     let (leak, erased) = readable(code, observations);
-    let log_target = code.params().log_inverse_per_recipient();
-    // Recipients that received everything share one threshold.
-    let mut all_threshold: Option<f64> = None;
-    // Fixed-point terms for the p-values, built when the first recipient is accused.
-    let mut fixed: Option<FixedTerms> = None;
-    let mut scratch = Scratch::default();
+    let shared = Shared {
+        code,
+        leak,
+        log_target: code.params().log_inverse_per_recipient(),
+        options,
+        all_threshold: OnceLock::new(),
+        fixed: OnceLock::new(),
+    };
+    // Recipients are handed out one at a time (a thread busy with a p-value takes fewer),
+    // and the results put back in the recipients' order.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut scratch = Scratch::default();
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(delivered) = recipients.get(i) else {
+                return done;
+            };
+            done.push((i, score_one(&shared, delivered, &mut scratch)));
+        }
+    };
+    let threads = threads.clamp(1, recipients.len().max(1));
+    let mut done: Vec<(usize, (RecipientScore, Option<Accused>))> = if threads == 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let work = &work;
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let results = done.into_iter().map(|(_, r)| r);
     let mut scores = Vec::with_capacity(recipients.len());
     let mut accused = Vec::new();
-    for delivered in recipients {
-        select(&leak.positions, &delivered.received, &mut scratch.indices);
-        scratch.positions.clear();
-        scratch
-            .positions
-            .extend(scratch.indices.iter().map(|&i| leak.positions[i]));
-        scratch.words.clear();
-        code.codeword(&delivered.recipient)
-            .words_into(&scratch.positions, &mut scratch.words);
-        let mut score = 0.0;
-        let mut per_family = [(0.0, 0usize); FAMILIES];
-        for (&i, &word) in scratch.indices.iter().zip(&scratch.words) {
-            let term = &leak.terms[i];
-            let g = if u64::from(word) < term.cut {
-                term.one
-            } else {
-                term.zero
-            };
-            score += g;
-            let family = &mut per_family[term.family.index()];
-            family.0 += g;
-            family.1 += 1;
-        }
-        let families: Vec<FamilyScore> = Family::ALL
-            .iter()
-            .zip(per_family)
-            .filter(|(_, (_, positions))| *positions > 0)
-            .map(|(&family, (score, positions))| FamilyScore {
-                family,
-                score,
-                positions,
-            })
-            .collect();
-        let threshold = match (&delivered.received, all_threshold) {
-            (Positions::All, Some(z)) => z,
-            (Positions::All, None) => {
-                let z = chernoff_threshold(&leak.terms, log_target);
-                all_threshold = Some(z);
-                z
-            }
-            (Positions::Only(_), _) => {
-                scratch.terms.clear();
-                scratch
-                    .terms
-                    .extend(scratch.indices.iter().map(|&i| leak.terms[i]));
-                chernoff_threshold(&scratch.terms, log_target)
-            }
-        };
-        let positions = scratch.indices.len();
-        if score > threshold && families_agree(&families) {
-            let p_value = (options.monte_carlo_trials > 0).then(|| {
-                let fixed = fixed.get_or_insert_with(|| FixedTerms::new(&leak.terms));
-                monte_carlo_p_value(
-                    fixed,
-                    &scratch.indices,
-                    score,
-                    options.monte_carlo_trials,
-                    &delivered.recipient,
-                )
-            });
-            accused.push(Accused {
-                recipient: delivered.recipient.clone(),
-                score,
-                threshold,
-                p_value,
-                positions,
-                families: families.clone(),
-            });
-        }
-        scores.push(RecipientScore {
-            recipient: delivered.recipient.clone(),
-            score,
-            threshold,
-            positions,
-            families,
-        });
+    for (score, accusation) in results {
+        scores.push(score);
+        accused.extend(accusation);
     }
     accused.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let leak = &shared.leak;
     let mut readable_families = [0usize; FAMILIES];
     for term in &leak.terms {
         readable_families[term.family.index()] += 1;
@@ -347,6 +336,88 @@ pub fn accuse(
         erased,
         monte_carlo_trials: options.monte_carlo_trials,
     }
+}
+
+/// One recipient's score, and its accusation when it is above its threshold with its
+/// families agreeing.
+fn score_one(
+    shared: &Shared<'_>,
+    delivered: &Delivered,
+    scratch: &mut Scratch,
+) -> (RecipientScore, Option<Accused>) {
+    let leak = &shared.leak;
+    select(&leak.positions, &delivered.received, &mut scratch.indices);
+    scratch.positions.clear();
+    scratch
+        .positions
+        .extend(scratch.indices.iter().map(|&i| leak.positions[i]));
+    scratch.words.clear();
+    shared
+        .code
+        .codeword(&delivered.recipient)
+        .words_into(&scratch.positions, &mut scratch.words);
+    let mut score = 0.0;
+    let mut per_family = [(0.0, 0usize); FAMILIES];
+    for (&i, &word) in scratch.indices.iter().zip(&scratch.words) {
+        let term = &leak.terms[i];
+        let g = if u64::from(word) < term.cut {
+            term.one
+        } else {
+            term.zero
+        };
+        score += g;
+        let family = &mut per_family[term.family.index()];
+        family.0 += g;
+        family.1 += 1;
+    }
+    let families: Vec<FamilyScore> = Family::ALL
+        .iter()
+        .zip(per_family)
+        .filter(|(_, (_, positions))| *positions > 0)
+        .map(|(&family, (score, positions))| FamilyScore {
+            family,
+            score,
+            positions,
+        })
+        .collect();
+    let threshold = match &delivered.received {
+        Positions::All => *shared
+            .all_threshold
+            .get_or_init(|| chernoff_threshold(&leak.terms, shared.log_target)),
+        Positions::Only(_) => {
+            scratch.terms.clear();
+            scratch
+                .terms
+                .extend(scratch.indices.iter().map(|&i| leak.terms[i]));
+            chernoff_threshold(&scratch.terms, shared.log_target)
+        }
+    };
+    let positions = scratch.indices.len();
+    let accused = (score > threshold && families_agree(&families)).then(|| {
+        let trials = shared.options.monte_carlo_trials;
+        let p_value = (trials > 0).then(|| {
+            let fixed = shared.fixed.get_or_init(|| FixedTerms::new(&leak.terms));
+            monte_carlo_p_value(fixed, &scratch.indices, score, trials, &delivered.recipient)
+        });
+        Accused {
+            recipient: delivered.recipient.clone(),
+            score,
+            threshold,
+            p_value,
+            positions,
+            families: families.clone(),
+        }
+    });
+    (
+        RecipientScore {
+            recipient: delivered.recipient.clone(),
+            score,
+            threshold,
+            positions,
+            families,
+        },
+        accused,
+    )
 }
 
 /// The indices into `leaked` (ascending, distinct) of the positions in `received`, into
@@ -694,6 +765,34 @@ mod tests {
         assert_eq!(accusation.scores[0].positions, length as usize);
         assert_eq!(accusation.scores[1].positions, length as usize);
         assert_eq!(accusation.scores[2].positions, 2 * length as usize);
+    }
+
+    /// Scoring is spread over threads: the accusation (scores, thresholds, p-values, order)
+    /// is the same on one thread as on several, with two colluders, recipients that received
+    /// parts only, and p-values drawn.
+    #[test]
+    fn the_accusation_does_not_depend_on_the_threads() {
+        let code = code(2, 1e-6);
+        let length = 2 * code.params().code_length() as u64;
+        let positions: Vec<u64> = (0..2 * length).collect();
+        let mut leak = copy_of(&code, 3, &positions[..length as usize]);
+        leak.extend(copy_of(&code, 11, &positions[length as usize..]));
+        let mut recipients = everyone();
+        recipients[3].received = Positions::Only((0..length).collect());
+        recipients[20].received = Positions::Only((length / 2..2 * length).collect());
+        let options = AccuseOptions {
+            monte_carlo_trials: 200,
+        };
+        let one = accuse_on(&code, &leak, &recipients, &options, 1);
+        assert_eq!(names(&one).len(), 2);
+        assert!(one.accused.iter().all(|a| a.p_value.is_some()));
+        for threads in [2, 3, 7, 30, 64] {
+            assert_eq!(
+                accuse_on(&code, &leak, &recipients, &options, threads),
+                one,
+                "{threads} threads"
+            );
+        }
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl<S: Store> Node<S> {
             copies,
             labels,
         } = {
-            let mut pass = Pass::new(self, to, world, &agreement, true)?;
+            let mut pass = Pass::new(self, to, world, &agreement, self.mark_copies)?;
             for s in &stored {
                 pass.take(s);
             }

@@ -22,6 +22,9 @@ pub struct Node<S: Store> {
     pub(crate) log_keys: LogKeys,
     /// Where phone numbers without a country code are read, for private matching.
     pub(crate) region: Option<liaison_selectors::Region>,
+    /// Whether copies go out with their marks: always, except in a benchmark that measures
+    /// what marking costs (the `bench-unmarked` feature, which only `liaison-bench` enables).
+    pub(crate) mark_copies: bool,
 }
 
 impl Node<SqliteStore> {
@@ -147,7 +150,18 @@ impl<S: Store> Node<S> {
             party,
             log_keys,
             region: None,
+            mark_copies: true,
         })
+    }
+
+    /// Benchmarks only: from now on this node's copies go out without their marks (ids
+    /// still remapped and remembered, the order and form variants not applied), so that the
+    /// cost of marking is measured against the same code in the same run. Never built into
+    /// a node that serves partners: the feature is enabled only by `liaison-bench`.
+    #[cfg(feature = "bench-unmarked")]
+    #[doc(hidden)]
+    pub fn bench_deliver_unmarked(&mut self) {
+        self.mark_copies = false;
     }
 
     fn party_of(store: &S) -> Result<Party, ReleaseError> {

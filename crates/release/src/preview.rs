@@ -400,7 +400,7 @@ impl<S: Store> Node<S> {
             entries,
             copies,
             labels: computed,
-        } = self.run(to, true)?;
+        } = self.run(to, self.mark_copies)?;
         let marks: BTreeSet<String> = copies
             .iter()
             .flat_map(|c| c.marks.iter().cloned())

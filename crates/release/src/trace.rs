@@ -18,9 +18,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use liaison_fingerprint::{
-    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient,
+    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient, Slot,
 };
-use liaison_labels::Party;
+use liaison_labels::{Party, LIAISON_IDENTITY_ID};
+use liaison_stix::LIAISON_EXTENSION_ID;
 use liaison_store::Store;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -82,6 +83,38 @@ pub struct Suspect {
 
 /// The JSON objects in `text` and every STIX id written anywhere in it.
 pub fn read_leak(text: &str) -> (Vec<Map<String, Value>>, Vec<String>) {
+    read_leak_on(text, threads())
+}
+
+/// Threads a trace spreads its work over (parsing the leak, reading marks): every core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// [`read_leak`] on `threads` threads: a bundle or envelope's objects are parsed in
+/// contiguous shares, one per thread, while the ids are found in the text; the result is the
+/// same as on one thread, in the same order.
+fn read_leak_on(text: &str, threads: usize) -> (Vec<Map<String, Value>>, Vec<String>) {
+    if threads > 1 {
+        if let Some(items) = bundle_items(text) {
+            let (parsed, ids) = std::thread::scope(|scope| {
+                let ids = scope.spawn(|| stix_ids(text));
+                let parsed = in_shares(&items, threads, |share| {
+                    let mut objects = Vec::new();
+                    for item in share {
+                        let v: Value = serde_json::from_str(item.get()).ok()?;
+                        collect_objects(v, &mut objects);
+                    }
+                    Some(objects)
+                });
+                (parsed, ids.join())
+            });
+            // Any share that did not parse as a whole document would: read it that way.
+            if let (Some(parsed), Ok(ids)) = (parsed.into_iter().collect::<Option<Vec<_>>>(), ids) {
+                return (parsed.into_iter().flatten().collect(), ids);
+            }
+        }
+    }
     let mut objects = Vec::new();
     match serde_json::from_str::<Value>(text) {
         Ok(v) => collect_objects(v, &mut objects),
@@ -105,6 +138,42 @@ pub fn read_leak(text: &str) -> (Vec<Map<String, Value>>, Vec<String>) {
         }
     }
     (objects, stix_ids(text))
+}
+
+/// The items of a document that is one JSON object with an `objects` list (a bundle, a TAXII
+/// envelope), unparsed; `None` for anything else (read whole then).
+fn bundle_items(text: &str) -> Option<Vec<&serde_json::value::RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow)]
+        objects: &'a serde_json::value::RawValue,
+    }
+    let outer: Outer<'_> = serde_json::from_str(text).ok()?;
+    serde_json::from_str(outer.objects.get()).ok()
+}
+
+/// `f` over `items` cut into `threads` contiguous shares, each on its own thread; results in
+/// the items' order.
+fn in_shares<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let per = items.len().div_ceil(threads.max(1)).max(1);
+    if items.len() <= per {
+        return vec![f(items)];
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|share| scope.spawn(move || f(share)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// STIX objects in `v`: bundles and envelopes opened, lists walked.
@@ -152,17 +221,6 @@ impl<S: Store> Node<S> {
             .into_iter()
             .filter_map(|p| Party::parse(&p.party).ok())
             .collect();
-        // What each recipient received (our ids).
-        let mut received: HashMap<String, HashSet<String>> = HashMap::new();
-        for p in &partners {
-            let got: HashSet<String> = self
-                .store
-                .releases(p.as_str())?
-                .into_iter()
-                .map(|(id, _, _)| id)
-                .collect();
-            received.insert(p.to_string(), got);
-        }
         // The ids in the leak that we delivered, and to whom (remembered at delivery).
         let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
         distinct.sort_unstable();
@@ -180,13 +238,35 @@ impl<S: Store> Node<S> {
             let Some(id) = o.get("id").and_then(Value::as_str) else {
                 continue;
             };
-            if delivered.contains_key(id) || held.contains(id) {
+            // Liaison's own identity and extension-definition go out alike from every node
+            // under fixed ids, and are not held: they are no reason to read the holdings.
+            if delivered.contains_key(id)
+                || held.contains(id)
+                || id == LIAISON_IDENTITY_ID
+                || id == LIAISON_EXTENSION_ID
+            {
                 continue;
             }
+            // One unknown id means the holdings are scanned, which finds the held ones too:
+            // no more lookups.
             if self.store.latest(id)?.is_some() {
                 held.insert(id.to_owned());
             } else {
                 unknown = true;
+                break;
+            }
+        }
+        if !unknown {
+            // Without the scan, `held` must still answer for every id the leak names (a list
+            // element may refer to one of our unmarked objects that is not in the leak): the
+            // ids written anywhere in it that we did not deliver are looked up one by one.
+            for id in &distinct {
+                if !delivered.contains_key(*id)
+                    && !held.contains(*id)
+                    && self.store.latest(id)?.is_some()
+                {
+                    held.insert((*id).to_owned());
+                }
             }
         }
         let mut by_content: HashMap<String, Option<String>> = HashMap::new();
@@ -217,52 +297,90 @@ impl<S: Store> Node<S> {
             }
         }
         let embedder = self.embedder(partners.len())?;
+        // Which of our objects each leaked object is, and whether its copy carries marks.
+        let found: Vec<(usize, String, bool)> = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(n, o)| {
+                let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+                // An object under one of our own ids went out unmarked (public content,
+                // observables): it carries no marks to read.
+                let (original, marked) = match delivered.get(id) {
+                    Some((_, original)) => (Some(original.clone()), true),
+                    None if held.contains(id) => (Some(id.to_owned()), false),
+                    None => (
+                        content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
+                        true,
+                    ),
+                };
+                original.map(|original| (n, original, marked))
+            })
+            .collect();
+        let matched = found.len();
+        // The objects whose marks are read, each once, sorted: what each recipient received
+        // of them is asked of the store (one aggregate over their releases) while the marks
+        // are read on the other threads.
+        let mut originals: Vec<&str> = found
+            .iter()
+            .filter(|(_, _, marked)| *marked)
+            .map(|(_, original, _)| original.as_str())
+            .collect();
+        originals.sort_unstable();
+        originals.dedup();
+        let names: Vec<&str> = partners.iter().map(Party::as_str).collect();
+        let (slots, received) = std::thread::scope(|scope| {
+            // The slots come back in the objects' order.
+            let reading = scope.spawn(|| {
+                in_shares(&found, threads(), |share| {
+                    share
+                        .iter()
+                        .map(|(n, original, marked)| match objects.get(*n) {
+                            Some(o) if *marked => embedder.read(original, o, &unmap),
+                            _ => Vec::new(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            });
+            let received = self.store.received_among(&names, &originals);
+            let slots = reading
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (slots, received)
+        });
+        let received = received?;
+        let slots: Vec<Vec<Slot>> = slots.into_iter().flatten().collect();
         let mut observations: Vec<Observation> = Vec::new();
         // Positions by the original they were read from.
-        let mut positions_of: HashMap<String, Vec<u64>> = HashMap::new();
-        let mut matched = 0usize;
+        let mut positions_of: HashMap<&str, Vec<u64>> = HashMap::new();
         let total = objects.len() as u64;
-        for (n, o) in objects.iter().enumerate() {
-            let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
-            // An object under one of our own ids went out unmarked (public content,
-            // observables): it carries no marks to read.
-            let (original, marked) = match delivered.get(id) {
-                Some((_, original)) => (Some(original.clone()), true),
-                None if held.contains(id) => (Some(id.to_owned()), false),
-                None => (
-                    content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
-                    true,
-                ),
-            };
-            if let Some(original) = original {
-                matched += 1;
-                if marked {
-                    let slots = embedder.read(&original, o, &unmap);
-                    let at = positions_of.entry(original).or_default();
-                    for s in slots {
-                        at.push(s.position);
-                        observations.push(s.into());
-                    }
+        for ((n, original, marked), slots) in found.iter().zip(slots) {
+            if *marked {
+                let at = positions_of.entry(original.as_str()).or_default();
+                for s in slots {
+                    at.push(s.position);
+                    observations.push(s.into());
                 }
             }
-            if n % 256 == 0 || n as u64 + 1 == total {
-                progress(n as u64 + 1, total);
+            if n % 256 == 0 {
+                progress(*n as u64 + 1, total);
             }
+        }
+        if total > 0 {
+            progress(total, total);
         }
         let recipients: Vec<Delivered> = partners
             .iter()
-            .map(|p| {
-                let got = received.get(p.as_str());
-                let has = |original: &str| got.is_some_and(|g| g.contains(original));
+            .zip(&received)
+            .map(|(p, got)| {
                 // Recipients that received every object the leak shows share one threshold.
-                let received = if positions_of.keys().all(|o| has(o)) {
+                let received = if got.len() == originals.len() {
                     Positions::All
                 } else {
                     Positions::Only(
-                        positions_of
-                            .iter()
-                            .filter(|(original, _)| has(original))
-                            .flat_map(|(_, ps)| ps.iter().copied())
+                        got.iter()
+                            .filter_map(|&i| originals.get(i))
+                            .filter_map(|original| positions_of.get(original))
+                            .flat_map(|ps| ps.iter().copied())
                             .collect(),
                     )
                 };
@@ -385,5 +503,50 @@ mod tests {
         }
         let (objects, ids) = read_leak("Courier network: see the report");
         assert!(objects.is_empty() && ids.is_empty());
+    }
+
+    /// A bundle's objects are parsed on several threads: the same objects, in the same order,
+    /// and the same ids as on one, whatever the document's shape (nested bundles and lists,
+    /// an `objects` that is not a list, a key named twice, text around JSON).
+    #[test]
+    fn reading_on_threads_reads_what_one_thread_reads() {
+        let one = |i: usize| {
+            format!(
+                r#"{{"type":"indicator","id":"indicator--11111111-1111-4111-8111-{i:012}","object_refs":["report--22222222-2222-4222-8222-222222222222"]}}"#
+            )
+        };
+        let many: Vec<String> = (0..9).map(one).collect();
+        let list = many.join(",");
+        // Nested just past what a whole document may nest, but not a share of it.
+        let deep = |depth: usize| {
+            format!(
+                r#"{{"objects":[{},{}{}{}]}}"#,
+                one(60),
+                r#"{"type":"note","id":"note--33333333-3333-4333-8333-333333333333","x":"#,
+                "[".repeat(depth) + &"]".repeat(depth),
+                "}"
+            )
+        };
+        for text in [
+            deep(125),
+            deep(126),
+            deep(127),
+            deep(130),
+            format!(r#"{{"type":"bundle","id":"bundle--x","objects":[{list}]}}"#),
+            format!(
+                r#"{{"objects":[[{list}],{{"objects":[{}]}},3,"x"],"more":true}}"#,
+                one(20)
+            ),
+            format!(r#"{{"objects":[{list}],"objects":[{}]}}"#, one(30)),
+            format!(r#"{{"type":"x","id":"x--1","objects":{}}}"#, one(40)),
+            format!(r#"{{"objects":[{list}]}} trailing {}"#, one(50)),
+            format!(r#"{{"objects":[{list}]"#),
+            format!("[{list}]"),
+        ] {
+            let serial = read_leak_on(&text, 1);
+            for threads in [2, 3, 16] {
+                assert_eq!(read_leak_on(&text, threads), serial, "{threads}: {text}");
+            }
+        }
     }
 }

@@ -211,6 +211,13 @@ impl Store for AnyStore {
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         dispatch!(self, s => s.releases(partner))
     }
+    fn received_among(
+        &self,
+        partners: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<Vec<usize>>, StoreError> {
+        dispatch!(self, s => s.received_among(partners, ids))
+    }
     fn add_delivered_ids(
         &mut self,
         partner: &str,

@@ -123,6 +123,15 @@ pub trait Store: OperatorStore {
     /// Every (id, version, first time) that entered `partner`'s view, oldest first: what
     /// was delivered to it.
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// Which of `ids` (our ids, distinct) each of `partners` received, in any version: for
+    /// each partner, aligned, the indices into `ids` of those it received, ascending. One
+    /// aggregate over the releases of those ids (what `liaison trace` asks of a leak), not a
+    /// read of every partner's whole delivery history.
+    fn received_among(
+        &self,
+        partners: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<Vec<usize>>, StoreError>;
     /// Remembers the ids copies went to `partner` under: (delivered id, our id) pairs, each
     /// kept once (fingerprinting remaps ids per recipient; see crates/release).
     fn add_delivered_ids(

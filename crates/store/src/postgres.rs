@@ -31,6 +31,7 @@ use crate::record::{
 };
 use crate::releases::{self, Released};
 use crate::{Along, Store};
+use rustc_hash::FxHashMap;
 
 /// One migration step: the SQL that takes the schema from version `to - 1` to `to`, run in
 /// the setup transaction (under [`SETUP_LOCK`]) with the version bump.
@@ -977,6 +978,35 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
+    }
+
+    fn received_among(
+        &self,
+        partners: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<Vec<usize>>, StoreError> {
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); partners.len()];
+        if partners.is_empty() || ids.is_empty() {
+            return Ok(out);
+        }
+        let which: FxHashMap<&str, usize> =
+            partners.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let at: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        // One query: the primary key's leading columns, both given as arrays.
+        let rows = self.client()?.query(
+            "SELECT DISTINCT partner, id FROM releases WHERE partner = ANY($1) AND id = ANY($2)",
+            &[&partners, &ids],
+        )?;
+        for r in &rows {
+            let (partner, id): (&str, &str) = (r.try_get(0)?, r.try_get(1)?);
+            if let (Some(&p), Some(&i)) = (which.get(partner), at.get(id)) {
+                out[p].push(i);
+            }
+        }
+        for got in &mut out {
+            got.sort_unstable();
+        }
+        Ok(out)
     }
 
     fn add_delivered_ids(

@@ -28,6 +28,7 @@ use crate::record::{
 };
 use crate::releases::{self, Released};
 use crate::{Along, Store};
+use rustc_hash::FxHashMap;
 
 /// One migration step: takes the schema from the step before it to version `to`, inside the
 /// setup transaction (taken `IMMEDIATE`), which also records `to` in `PRAGMA user_version`.
@@ -193,6 +194,10 @@ const PAGE_SIZE: i64 = 16_384;
 /// Normally the [`Checkpointer`] has already copied them, and this only bounds the WAL; the
 /// default (1000) would make every large batch checkpoint (copy and sync) on the ingest path.
 const WAL_AUTOCHECKPOINT: i64 = 16_384; // 256 MiB at 16 KiB
+
+/// [`Store::received_among`] seeks each id when asked about at most this many, and reads the
+/// partner's releases as one range otherwise.
+const SEEK_AT_MOST: usize = 256;
 
 /// The lookup key of an id: FNV-1a, 64 bits. Not unique; rows are matched on `id` too.
 pub(crate) fn id_key(id: &str) -> i64 {
@@ -1007,6 +1012,52 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn received_among(
+        &self,
+        partners: &[&str],
+        ids: &[&str],
+    ) -> Result<Vec<Vec<usize>>, StoreError> {
+        let at: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut out = Vec::with_capacity(partners.len());
+        // A few ids: one primary-key seek each. Many: one range of the partner's releases,
+        // read in place (no row copied out), each id looked up among those asked.
+        let mut seek = self
+            .conn
+            .prepare_cached("SELECT 1 FROM releases WHERE partner = ?1 AND id = ?2 LIMIT 1")?;
+        let mut range = self
+            .conn
+            .prepare_cached("SELECT id FROM releases WHERE partner = ?1")?;
+        for partner in partners {
+            let mut got = vec![false; ids.len()];
+            if ids.len() <= SEEK_AT_MOST {
+                for (i, id) in ids.iter().enumerate() {
+                    got[i] = seek
+                        .query_row(params![partner, id], |_| Ok(()))
+                        .optional()?
+                        .is_some();
+                }
+            } else {
+                let mut rows = range.query([partner])?;
+                while let Some(r) = rows.next()? {
+                    let id = r
+                        .get_ref(0)?
+                        .as_str()
+                        .map_err(|e| StoreError::Damaged(format!("releases: {e}")))?;
+                    if let Some(&i) = at.get(id) {
+                        got[i] = true;
+                    }
+                }
+            }
+            out.push(
+                got.iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| g.then_some(i))
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+
     fn add_delivered_ids(
         &mut self,
         partner: &str,
@@ -1026,19 +1077,30 @@ impl Store for SqliteStore {
     }
 
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ?1",
-        )?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(row) = stmt
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?
-            {
-                out.push(row);
+        if ids.len() <= SEEK_AT_MOST {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT delivered, partner, original FROM delivered_ids WHERE delivered = ?1",
+            )?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(row) = stmt
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?
+                {
+                    out.push(row);
+                }
             }
+            return Ok(out);
         }
-        Ok(out)
+        // Many ids (a whole leaked copy): one statement seeks them all.
+        let asked = serde_json::to_string(ids)
+            .map_err(|e| StoreError::Damaged(format!("delivered ids: {e}")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.delivered, d.partner, d.original FROM json_each(?1) AS j
+             JOIN delivered_ids AS d ON d.delivered = j.value",
+        )?;
+        let rows = stmt.query_map([asked], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {

@@ -288,6 +288,80 @@ fn node_partners_and_consents() {
     }
 }
 
+/// `liaison trace` asks which of a leak's objects each partner received in one aggregate: it
+/// must say what reading every partner's releases says, for a few ids (seeks) and for many
+/// (one range per partner), any version counting.
+#[test]
+fn received_among_agrees_with_every_release_read() {
+    for (name, mut store, _keep) in backends() {
+        let ids: Vec<String> = (0..600).map(|i| format!("indicator--{i:04}")).collect();
+        let keys = |pick: &dyn Fn(usize) -> bool| -> Vec<(String, String)> {
+            ids.iter()
+                .enumerate()
+                .filter(|(i, _)| pick(*i))
+                .map(|(_, id)| (id.clone(), "v1".to_owned()))
+                .collect()
+        };
+        store.release_times("GBR", &keys(&|_| true)).unwrap();
+        store.release_times("RUS", &keys(&|i| i % 3 == 0)).unwrap();
+        // A second version of one object: still one object received.
+        store
+            .release_times("RUS", &[(ids[3].clone(), "v2".to_owned())])
+            .unwrap();
+        let partners = ["GBR", "RUS", "FRA"];
+        for asked in [
+            vec!["indicator--0003", "indicator--0004", "report--unknown"],
+            ids.iter().map(String::as_str).rev().collect::<Vec<_>>(),
+        ] {
+            let got = store.received_among(&partners, &asked).unwrap();
+            for (p, partner) in partners.iter().enumerate() {
+                let released: std::collections::HashSet<String> = store
+                    .releases(partner)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(id, _, _)| id)
+                    .collect();
+                let expected: Vec<usize> = asked
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| released.contains(**id))
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(got[p], expected, "{name}: {partner}, {} asked", asked.len());
+            }
+        }
+        assert_eq!(
+            store.received_among(&partners, &[]).unwrap(),
+            vec![Vec::<usize>::new(); 3],
+            "{name}"
+        );
+    }
+}
+
+/// The delivered ids of a whole leaked copy are found in one statement: the same rows as
+/// asking for each id alone.
+#[test]
+fn delivered_ids_of_many_are_those_of_each() {
+    for (name, mut store, _keep) in backends() {
+        let pairs: Vec<(String, String)> = (0..400)
+            .map(|i| (format!("indicator--d{i:04}"), format!("indicator--o{i:04}")))
+            .collect();
+        store.add_delivered_ids("GBR", &pairs[..300]).unwrap();
+        store.add_delivered_ids("RUS", &pairs[300..]).unwrap();
+        let asked: Vec<String> = (0..900).map(|i| format!("indicator--d{i:04}")).collect();
+        let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let mut many = store.delivered_ids(&asked).unwrap();
+        many.sort();
+        let mut each: Vec<(String, String, String)> = asked
+            .iter()
+            .flat_map(|id| store.delivered_ids(&[id]).unwrap())
+            .collect();
+        each.sort();
+        assert_eq!(many.len(), 400, "{name}");
+        assert_eq!(many, each, "{name}");
+    }
+}
+
 #[test]
 fn release_times_are_recorded_once_and_rise_per_partner() {
     for (name, mut store, _keep) in backends() {
