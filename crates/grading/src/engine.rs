@@ -2,11 +2,13 @@
 //! recomputed (the claims it and its newly-complete descendants assert, the echo flags of
 //! the items it is tied to). Ancestor sets are kept closed over the items held, band buckets
 //! find candidate near-duplicates, and everything is a function of the set of items, not of
-//! their order: [`Engine::from_items`] and any sequence of [`Engine::add`] agree.
+//! their order: [`Engine::from_items`] and any sequence of [`Engine::add`] agree, and so does
+//! any sequence of adds and [`Engine::remove`]s with a build over the items left (a new
+//! version is the old one removed and the new one added).
 
 use liaison_labels::{Grading, Party};
 use liaison_stix::Timestamp;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::dependence::{Evidence, Reason};
@@ -68,6 +70,9 @@ pub struct Engine {
     chain: Vec<(u32, u32)>,
     claim_index: FxHashMap<Claim, u32>,
     pub(crate) claims: Vec<ClaimEntry>,
+    /// Items held: `items` also keeps the slots of removed ones (their bucket chain links
+    /// still name them), emptied; an item `i` is held while `node_item` of its node is `i`.
+    live: usize,
 }
 
 /// Circular reporting: how an item that arrived from a partner is not news.
@@ -167,6 +172,7 @@ impl Engine {
             chain: Vec::new(),
             claim_index: FxHashMap::default(),
             claims: Vec::new(),
+            live: 0,
         }
     }
 
@@ -245,14 +251,144 @@ impl Engine {
         })
     }
 
+    /// Removes the item `id` (a deletion, or the old version before its new one is added)
+    /// and updates what it affected, as a build over the items left would give: the
+    /// ancestor sets of the items resting on it, the claims they and it assert, the echo
+    /// flags of everything tied to them. The id stays known as a node when held items
+    /// derive from it, as an id never held does. `rechecked` names the removed item too.
+    pub fn remove(&mut self, id: &str) -> Result<Update, GradingError> {
+        let x = self
+            .item_index(id)
+            .ok_or_else(|| GradingError::NotHeld(id.to_owned()))?;
+        let node = self.items[x as usize].node;
+        let descendants: Vec<u32> = self
+            .holders
+            .get(&node)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&d| d != x)
+            .collect();
+        // Ties only disappear: what is tied to it or to what rests on it now is all that
+        // can change.
+        let mut touched = Vec::new();
+        self.for_each_related(x, &mut |j, _| touched.push(j));
+        for &d in &descendants {
+            touched.push(d);
+            self.for_each_related(d, &mut |j, _| touched.push(j));
+        }
+        let mut affected: Vec<u32> = self.items[x as usize].claims.clone();
+        for &d in &descendants {
+            affected.extend_from_slice(&self.items[d as usize].claims);
+        }
+
+        let gone = &mut self.items[x as usize];
+        let claims = std::mem::take(&mut gone.claims);
+        let ancestors = std::mem::take(&mut gone.ancestors);
+        gone.parents = Vec::new();
+        gone.signature = None;
+        gone.marks = None;
+        gone.echo = None;
+        self.node_item[node as usize] = NONE;
+        self.live -= 1;
+        for &c in &claims {
+            self.claims[c as usize].items.retain(|&i| i != x);
+        }
+        for &a in &ancestors {
+            self.unhold(a, x);
+        }
+        for &d in &descendants {
+            let now = self.closure(d);
+            let before = std::mem::replace(&mut self.items[d as usize].ancestors, now);
+            let now = &self.items[d as usize].ancestors;
+            let lost: Vec<u32> = before
+                .into_iter()
+                .filter(|a| now.binary_search(a).is_err())
+                .collect();
+            for a in lost {
+                self.unhold(a, d);
+            }
+        }
+
+        affected.sort_unstable();
+        affected.dedup();
+        let mut changes = Vec::new();
+        for c in affected {
+            let before = self.claims[c as usize].sources;
+            let after = self.count(c);
+            self.claims[c as usize].sources = after;
+            if before != after {
+                changes.push(ClaimChange {
+                    claim: self.claims[c as usize].claim.clone(),
+                    before,
+                    after,
+                });
+            }
+        }
+        touched.retain(|&i| self.is_held(i));
+        touched.sort_unstable();
+        touched.dedup();
+        let mut echoes = Vec::new();
+        let mut rechecked = vec![id.to_owned()];
+        for i in touched {
+            rechecked.push(self.id_of(i).to_owned());
+            let after = self.echo_of(i).map(|(k, j, _)| (k, j));
+            let before = std::mem::replace(&mut self.items[i as usize].echo, after);
+            if before.map(|b| b.0) != after.map(|a| a.0) {
+                echoes.push(EchoChange {
+                    item: self.id_of(i).to_owned(),
+                    before: before.map(|b| b.0),
+                    after: after.map(|a| a.0),
+                });
+            }
+        }
+        Ok(Update {
+            echo: None,
+            claims: changes,
+            echoes,
+            rechecked,
+        })
+    }
+
+    /// Item `i` no longer rests on node `a`.
+    fn unhold(&mut self, a: u32, i: u32) {
+        if let Some(list) = self.holders.get_mut(&a) {
+            list.retain(|&j| j != i);
+            if list.is_empty() {
+                self.holders.remove(&a);
+            }
+        }
+    }
+
+    /// The strict ancestors of item `i` over the items held now, walked from its parents:
+    /// what [`Engine::insert`] keeps closed as items arrive, made again after a removal.
+    fn closure(&self, i: u32) -> Vec<u32> {
+        let me = self.items[i as usize].node;
+        let mut seen = FxHashSet::default();
+        let mut stack = self.items[i as usize].parents.clone();
+        while let Some(n) = stack.pop() {
+            if n == me || !seen.insert(n) {
+                continue;
+            }
+            let j = self.node_item[n as usize];
+            if j != NONE {
+                stack.extend_from_slice(&self.items[j as usize].parents);
+            }
+        }
+        let mut out: Vec<u32> = seen.into_iter().collect();
+        out.sort_unstable();
+        out.truncate(MAX_ANCESTORS);
+        out
+    }
+
     /// The number of items held.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.live
     }
 
     /// Whether no item is held.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.live == 0
     }
 
     /// Whether an item with this id is held.
@@ -267,9 +403,13 @@ impl Engine {
             .map_or(0, |&c| self.claims[c as usize].sources)
     }
 
-    /// Every claim with its number of independent sources, in no particular order.
+    /// Every claim some held item asserts, with its number of independent sources, in no
+    /// particular order.
     pub fn claims(&self) -> impl Iterator<Item = (&Claim, usize)> {
-        self.claims.iter().map(|c| (&c.claim, c.sources))
+        self.claims
+            .iter()
+            .filter(|c| !c.items.is_empty())
+            .map(|c| (&c.claim, c.sources))
     }
 
     /// The echo flag of a held item, with its evidence.
@@ -282,6 +422,11 @@ impl Engine {
         (0..self.items.len() as u32)
             .filter(|&i| self.items[i as usize].echo.is_some())
             .filter_map(|i| self.echo_at(i))
+    }
+
+    /// Whether slot `i` is a held item (not one removed).
+    fn is_held(&self, i: u32) -> bool {
+        self.node_item[self.items[i as usize].node as usize] == i
     }
 
     pub(crate) fn item_index(&self, id: &str) -> Option<u32> {
@@ -423,6 +568,7 @@ impl Engine {
             self.holders.entry(a).or_default().push(x);
         }
         self.node_item[node as usize] = x;
+        self.live += 1;
         let descendants = self.holders.get(&node).cloned().unwrap_or_default();
         self.items.push(Held {
             node,
@@ -494,7 +640,7 @@ impl Engine {
                 let mut link = self.buckets.get(&band).copied().unwrap_or(NONE);
                 while let Some(&(j, previous)) = self.chain.get(link as usize) {
                     link = previous;
-                    if j == i {
+                    if j == i || !self.is_held(j) {
                         continue;
                     }
                     let other = self.items[j as usize].signature.as_ref();

@@ -7,6 +7,9 @@ pub enum GradingError {
     /// id from another partner is the caller's to note, not a new item).
     #[error("item `{0}` is already held")]
     Duplicate(String),
+    /// No item with this id is held (to remove).
+    #[error("item `{0}` is not held")]
+    NotHeld(String),
     /// More items than the engine indexes (2^32).
     #[error("too many items")]
     Full,

@@ -624,6 +624,53 @@ proptest! {
         prop_assert_eq!(&observed(&scratch), &reference);
     }
 
+    /// Removals and new versions (a removal, then the new item under the same id) mixed
+    /// with additions leave what a build over the items left gives, after every step.
+    #[test]
+    fn removals_and_new_versions_equal_a_build_of_what_is_left(
+        specs in prop::collection::vec(spec(), 1..40),
+        steps in prop::collection::vec((0..3usize, any::<prop::sample::Index>(), spec()), 1..12),
+    ) {
+        let items = build(&specs);
+        let mut e = engine(items.clone());
+        let mut held = items;
+        for (k, (what, pick, replacement)) in steps.into_iter().enumerate() {
+            if held.is_empty() {
+                break;
+            }
+            let at = pick.index(held.len());
+            let id = held[at].id.clone();
+            let update = e.remove(&id).unwrap();
+            prop_assert!(update.rechecked.contains(&id));
+            prop_assert!(!e.holds(&id));
+            let old = held.remove(at);
+            match what {
+                // A deletion.
+                0 => {}
+                // A new version: other text, claims, parents and time under the same id.
+                1 => {
+                    let mut new = build(&[replacement]).remove(0);
+                    new.id = old.id.clone();
+                    e.add(new.clone()).unwrap();
+                    held.push(new);
+                }
+                // Deleted, then something new arrives that may rest on it.
+                _ => {
+                    let mut new = build(&[replacement]).remove(0);
+                    new.id = format!("y--{k}");
+                    new.derived_from.push(old.id.clone());
+                    e.add(new.clone()).unwrap();
+                    held.push(new);
+                }
+            }
+            prop_assert_eq!(e.len(), held.len());
+            prop_assert_eq!(&observed(&e), &naive(&held), "after step {}", k);
+            let scratch = Engine::from_items(party("USA"), held.clone()).unwrap();
+            prop_assert_eq!(&observed(&e), &observed(&scratch));
+        }
+        prop_assert!(matches!(e.remove("x--never"), Err(liaison_grading::GradingError::NotHeld(_))));
+    }
+
     /// Adding an item that depends on a held one (same originator, derived from it, a
     /// near-duplicate of it, or carrying our marks when it is ours), asserting only what the
     /// held one asserts, never raises any count of independent sources.
