@@ -379,3 +379,44 @@ fn new_objects_are_followed_incrementally() {
     let rows = kept.inbox.as_ref().unwrap().rows();
     assert!(rows.iter().any(|r| r.is_corroborated()));
 }
+
+/// A new version of a partner's indicator, and its deletion, are followed in the curation
+/// engine (the old item out, the new one in) without building it whole, and the inbox
+/// stays what a build gives: the corroboration the old version gave is gone, the new one's
+/// is there.
+#[test]
+fn versions_and_deletions_are_followed_without_a_build() {
+    let mut node = node();
+    for i in 0..OBJECTS {
+        apply(&mut node, &Step::Version(0, i, 0, i % 3), i);
+    }
+    // GBR's indicator 0 (GBR's own reporting) asserts what our indicator 0 asserts.
+    apply(&mut node, &Step::Version(1, 0, 3, 0), 10);
+    let mut kept = Kept::default();
+    kept.check(&mut node, &[]);
+    let builds = kept.inbox.as_ref().unwrap().builds();
+    let corroborated = |kept: &Kept| {
+        let rows = kept.inbox.as_ref().unwrap().rows();
+        rows.iter().filter(|r| r.is_corroborated()).count()
+    };
+    assert_eq!(corroborated(&kept), 1);
+    // Each version GBR sent is a row, flagged as its id is now.
+    let steps = [
+        // A new version asserting what our indicator 1 asserts: still corroborated.
+        (Step::Version(1, 0, 3, 1), 2),
+        // One asserting what nothing else does: no longer.
+        (Step::Version(1, 0, 3, 7), 0),
+        (Step::Version(1, 0, 3, 2), 4),
+        (Step::Delete(1, 0), 0),
+    ];
+    for (n, (step, expected)) in steps.iter().enumerate() {
+        apply(&mut node, step, 20 + n);
+        kept.check(&mut node, &[]);
+        assert_eq!(
+            kept.inbox.as_ref().unwrap().builds(),
+            builds,
+            "{step:?} built the engine"
+        );
+        assert_eq!(corroborated(&kept), *expected, "after {step:?}");
+    }
+}

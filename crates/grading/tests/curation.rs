@@ -640,9 +640,24 @@ proptest! {
             }
             let at = pick.index(held.len());
             let id = held[at].id.clone();
+            let before = observed(&e);
             let update = e.remove(&id).unwrap();
             prop_assert!(update.rechecked.contains(&id));
             prop_assert!(!e.holds(&id));
+            // What a reader keeping flags beside the engine is told covers every change.
+            let after = observed(&e);
+            for (claim, n) in &after.0 {
+                if before.0.get(claim) != Some(n) {
+                    prop_assert!(update.claims.iter().any(|c| c.claim.to_string() == *claim
+                        && c.after == *n), "{} changed unreported", claim);
+                }
+            }
+            let items: BTreeSet<&String> = before.1.keys().chain(after.1.keys()).collect();
+            for item in items {
+                if before.1.get(item) != after.1.get(item) {
+                    prop_assert!(update.rechecked.contains(item), "{}'s flag changed unreported", item);
+                }
+            }
             let old = held.remove(at);
             match what {
                 // A deletion.

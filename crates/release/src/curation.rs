@@ -25,8 +25,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use liaison_grading::{
-    track_record, Assessment, Claim, Echo, Engine, Framing, Graded, Item, Outcome, OutcomeEvent,
-    Period, Property, Signature, TrackRecord,
+    track_record, Assessment, Claim, ClaimChange, Echo, Engine, Framing, Graded, Item, Outcome,
+    OutcomeEvent, Period, Property, Signature, TrackRecord,
 };
 use liaison_labels::{Grading, Label, Party};
 use liaison_stix::{parse_document, StixObject, Timestamp};
@@ -307,11 +307,7 @@ impl<S: Store> Node<S> {
                 .then(|| marked_for.get(source.as_str()))
                 .flatten()
                 .and_then(|got| refs.iter().find(|r| got.contains(*r)))
-                .map(|r| {
-                    format!(
-                        "cites our `{r}`, which {source} received only under the id fingerprinted for it"
-                    )
-                });
+                .map(|r| marks_note(r, &source));
             let claims = claims_of(o.props(), &by_id, &key_of);
             items.push(Item {
                 grading: graded
@@ -379,15 +375,16 @@ impl<S: Store> Node<S> {
         })
     }
 
-    /// Adds objects `ids`, which arrived after `curated` was built (with [`Node::curation`]),
-    /// to it as a build now would hold them, with `Engine::add`. Returns every held item
-    /// whose corroboration or echo flag may have changed (the new ones among them); `None`
-    /// when adding cannot give what a build gives, and `curated` is then left as it was: an
-    /// id already held (a new version; a deletion), an object something held refers to (a
-    /// report's claims, a relationship's entity keys, an opinion's grading rest on what
-    /// they cite), a `derived-from` relationship or an opinion (they change other items), a
-    /// marking-definition, or a partner's object citing one of our fingerprinted ids (its
-    /// flag rests on what we delivered). `held` must be current.
+    /// Brings `curated` (built with [`Node::curation`]) up to the objects `ids`, which
+    /// changed since: a new id is added with `Engine::add`; a new version, or a deletion
+    /// that leaves an older version or none, takes the old item out with `Engine::remove`
+    /// first. Returns every held item whose corroboration or echo flag may have changed
+    /// (the changed ones among them); `None` when following cannot give what a build gives,
+    /// and `curated` is then left as it was: an object something held refers to (a report's
+    /// claims, a relationship's entity keys, an opinion's grading rest on what they cite), a
+    /// relationship, opinion or marking-definition removed or replaced, a `derived-from`
+    /// relationship or an opinion arriving (they change other items), or a
+    /// marking-definition. `held` must be current.
     pub fn curation_add(
         &mut self,
         curated: &mut Curated,
@@ -406,13 +403,21 @@ impl<S: Store> Node<S> {
         }
         let world = held.world();
         let mut news = Vec::with_capacity(ids.len());
+        let mut gone = Vec::new();
         for id in ids {
-            if curated.engine.holds(id) {
+            // Only an item that changes nothing else can be taken out: not a relationship
+            // (a `derived-from` one ties other items), nor an opinion (a grading), nor a
+            // marking-definition. The id names the type of every version.
+            let held_now = curated.engine.holds(id);
+            let kind = id.split_once("--").map_or("", |(t, _)| t);
+            if held_now && matches!(kind, "relationship" | "opinion" | "marking-definition") {
                 return Ok(None);
             }
-            let mut versions = self.store.versions(id)?;
-            let (Some(s), true) = (versions.pop(), versions.is_empty()) else {
-                return Ok(None);
+            if held_now {
+                gone.push(id.clone());
+            }
+            let Some(s) = self.store.latest(id)? else {
+                continue;
             };
             let p = s.object.props();
             let derivation = s.object.object_type() == "relationship"
@@ -458,15 +463,39 @@ impl<S: Store> Node<S> {
             };
             let mut refs = Vec::new();
             references(o.props(), &mut refs);
-            if source != self.party && refs.iter().any(|r| is_marked(world, r)) {
-                return Ok(None);
+            // As a build finds them: the first cited id of ours, fingerprinted, that this
+            // partner received.
+            let mut ours: Vec<&str> = Vec::new();
+            if source != self.party {
+                ours = refs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|r| is_marked(world, r))
+                    .collect();
+                ours.sort_unstable();
+                ours.dedup();
             }
+            let our_marks = match ours.is_empty() {
+                true => None,
+                false => {
+                    let got = self.store.received_among(&[source.as_str()], &ours)?;
+                    let got: HashSet<&str> = got
+                        .first()
+                        .into_iter()
+                        .flatten()
+                        .map(|&i| ours[i])
+                        .collect();
+                    refs.iter()
+                        .find(|r| got.contains(r.as_str()))
+                        .map(|r| marks_note(r, &source))
+                }
+            };
             let label = label_of(markings, o, s.assigned_label.as_ref());
             items.push(Item {
                 grading: label.as_ref().and_then(|l| l.grading),
                 derived_from: Vec::new(),
                 signature: Signature::of_text(&text_of(o.props())),
-                our_marks: None,
+                our_marks,
                 time: s.date_added.clone(),
                 id: o.id().to_string(),
                 originator: label
@@ -477,6 +506,16 @@ impl<S: Store> Node<S> {
             });
         }
         let mut changed = Vec::new();
+        for id in &gone {
+            let update = curated
+                .engine
+                .remove(id)
+                .map_err(|e| ReleaseError::Curation(e.to_string()))?;
+            curated.graded.retain(|(_, g)| g.item != *id);
+            changed.extend(update.rechecked);
+            changed.extend(update.echoes.into_iter().map(|e| e.item));
+            corroboration_changed(&curated.engine, update.claims, &mut changed);
+        }
         for item in items {
             if item.source != self.party {
                 curated.graded.push((
@@ -494,18 +533,7 @@ impl<S: Store> Node<S> {
                 .map_err(|e| ReleaseError::Curation(e.to_string()))?;
             changed.extend(update.rechecked);
             changed.extend(update.echoes.into_iter().map(|e| e.item));
-            // An item is corroborated when a claim of it has two independent sources or more.
-            for c in update.claims {
-                if (c.before >= 2) != (c.after >= 2) {
-                    if let Some(all) = curated.engine.corroboration(&c.claim) {
-                        changed.extend(
-                            all.clusters
-                                .into_iter()
-                                .flat_map(|k| k.members.into_iter().map(|m| m.id)),
-                        );
-                    }
-                }
-            }
+            corroboration_changed(&curated.engine, update.claims, &mut changed);
         }
         changed.sort_unstable();
         changed.dedup();
@@ -606,6 +634,27 @@ impl<S: Store> Node<S> {
 
 /// Objects that are no item of their own: definitions, opinions and notes, relationships
 /// other than attributions.
+/// Adds to `changed` every item whose "corroborated" flag `claims` may have turned: an item
+/// is corroborated when a claim of it has two independent sources or more.
+fn corroboration_changed(engine: &Engine, claims: Vec<ClaimChange>, changed: &mut Vec<String>) {
+    for c in claims {
+        if (c.before >= 2) != (c.after >= 2) {
+            if let Some(all) = engine.corroboration(&c.claim) {
+                changed.extend(
+                    all.clusters
+                        .into_iter()
+                        .flat_map(|k| k.members.into_iter().map(|m| m.id)),
+                );
+            }
+        }
+    }
+}
+
+/// What an item built on our fingerprinted copy says of it.
+fn marks_note(cited: &str, source: &Party) -> String {
+    format!("cites our `{cited}`, which {source} received only under the id fingerprinted for it")
+}
+
 fn skipped(o: &StixObject) -> bool {
     let ty = o.object_type();
     matches!(

@@ -202,12 +202,32 @@ fn a_partner_item_built_on_our_fingerprinted_copy_and_reserialised_is_our_report
         serde_json::to_string_pretty(&serde_json::Value::Object(reordered)).unwrap(),
     ];
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // A long-running reader (the console) holds the engine from before and follows.
+    let mut held = None;
+    node.follow_holdings(&mut held).unwrap();
+    let mut kept = node.curation().unwrap();
     let receipt = node.receive(&party("GBR"), &refs).unwrap();
     assert!(receipt.failures.is_empty(), "{:?}", receipt.failures);
-    let a = node
-        .assess("report--4e2a6c81-3b5d-4f70-9e1c-8a2d4f6b0c93")
+    let report = "report--4e2a6c81-3b5d-4f70-9e1c-8a2d4f6b0c93";
+    node.follow_holdings(&mut held).unwrap();
+    let ids = [marking_id(&marking), report.to_owned()]
+        .into_iter()
+        .collect();
+    let followed = node
+        .curation_add(&mut kept, held.as_ref().unwrap(), &ids)
+        .unwrap();
+    // The marking-definition is built whole; the report alone is followed, marks found.
+    assert!(followed.is_none());
+    let ids = [report.to_owned()].into_iter().collect();
+    let mut kept = node.curation().unwrap();
+    kept.engine.remove(report).unwrap();
+    let changed = node
+        .curation_add(&mut kept, held.as_ref().unwrap(), &ids)
         .unwrap()
-        .assessment;
+        .expect("followed");
+    assert!(changed.iter().any(|c| c == report));
+    let a = node.assess(report).unwrap().assessment;
+    assert_eq!(kept.engine.echo(report), a.echo);
     let echo = a.echo.expect("our reporting echoed back");
     assert_eq!(echo.kind, EchoKind::OwnReporting);
     let evidence = serde_json::to_string(&echo.evidence).unwrap();
@@ -215,4 +235,8 @@ fn a_partner_item_built_on_our_fingerprinted_copy_and_reserialised_is_our_report
         evidence.contains(INDICATOR) && evidence.contains("fingerprinted"),
         "{evidence}"
     );
+}
+
+fn marking_id(definition: &serde_json::Value) -> String {
+    definition["id"].as_str().unwrap().to_owned()
 }

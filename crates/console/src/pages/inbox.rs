@@ -250,6 +250,8 @@ pub(crate) struct Inbox {
     partners: Vec<Party>,
     /// The newest change the rows hold.
     through: i64,
+    /// How many times the curation engine was built whole (the first time included).
+    builds: u32,
 }
 
 impl Inbox {
@@ -260,6 +262,11 @@ impl Inbox {
     #[cfg(test)]
     pub(crate) fn engine_len(&self) -> usize {
         self.curated.engine.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn builds(&self) -> u32 {
+        self.builds
     }
 }
 
@@ -273,8 +280,9 @@ impl Row {
 /// Brings `inbox` up to `held` (current): built whole the first time, when the partners or
 /// a marking-definition changed, or when too much changed; else the rows of each changed
 /// object are made again, and the flags follow the curation engine's incremental
-/// `Engine::add` where that is exact (new objects nothing held cites; see
-/// `Node::curation_add`), the engine being built whole otherwise.
+/// `Engine::add` and `Engine::remove` where that is exact (new objects, new versions and
+/// deletions of objects nothing held cites; see `Node::curation_add`), the engine being
+/// built whole otherwise.
 pub(crate) fn follow<S: Store>(
     node: &mut Node<S>,
     held: &Holdings,
@@ -321,6 +329,7 @@ pub(crate) fn follow<S: Store>(
                 }
                 None => {
                     i.curated = node.curation().map_err(Refusal::internal)?;
+                    i.builds += 1;
                     let all: Vec<String> = rows.by_id.keys().cloned().collect();
                     for id in all {
                         rows.flag(&id, &i.curated.engine);
@@ -339,6 +348,7 @@ pub(crate) fn follow<S: Store>(
         curated,
         partners: partners.to_vec(),
         through,
+        builds: inbox.as_ref().map_or(0, |i| i.builds) + 1,
     });
     Ok(())
 }
