@@ -16,6 +16,10 @@
 # 3. `liaison ingest` of MORE (1000) more objects while it serves; then, straight away, the
 #    first page of each partner, ROUNDS times over (`liaison-bench first-pages`): p50, p99.
 # 4. A full walk of GBR's view (warm); a restart (start-up time); a full walk after it.
+# 5. The serialisation limit the walks are compared with: serde_json writing the same
+#    generator's objects (a 100,000-object bundle: the rate is per object) into envelopes of
+#    1000 (`liaison-bench serialize`, as bench/taxii.sh). The server's peak RSS (VmHWM) is
+#    logged before each stop.
 # Results: bench/out/views-<stamp>/ (JSON per step, logs, machine.txt, summary.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +83,7 @@ start_server() { # start_server BINARY HOME: sets url serve_pid startup
   startup=$(since "$t0")
 }
 stop_server() {
+  log "$name: server peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' /proc/$serve_pid/status 2>/dev/null || echo '?')"
   kill -TERM -- "-$serve_pid" 2>/dev/null || kill -TERM "$serve_pid" 2>/dev/null || true
   wait "$serve_pid" 2>/dev/null || true
 }
@@ -127,6 +132,11 @@ EOF
   tail -n 4 "$w/summary.txt" >&2
   du -sh "$home" | sed "s/^/== $name: node size /" | tee -a "$w/summary.txt" >&2
 }
+
+$B bundle --objects $((N < 100000 ? N : 100000)) --out "$w/limit.json" --format json > /dev/null
+$B serialize --bundle "$w/limit.json" --limits 1000 --runs 3 --format json > "$w/serialize.json"
+rm -f "$w/limit.json"
+log "serialisation limit (serde_json, pages of 1000): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"][0]; print("%.0f objects/s, pre-serialised texts %.0f objects/s" % (r["median_objects_per_s"], r["raw_median_objects_per_s"]))' "$w/serialize.json")"
 
 run views "$PWD/target/release/liaison"
 if [[ -n ${LIAISON_MAIN:-} ]]; then
