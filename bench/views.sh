@@ -56,7 +56,7 @@ $B bundle --objects $((N + MORE)) --from "$N" --out "$w/more.json" --format json
 cat > "$w/pct.py" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))[0]
-print("p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pages" % (r["page_ms_p50"], r["page_ms_p99"], r["page_ms_max"], r["pages"]))
+print("p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d pages, %d requests timed out (408) and retried" % (r["page_ms_p50"], r["page_ms_p99"], r["page_ms_max"], r["pages"], r.get("timeouts_retried", 0)))
 EOF
 cat > "$w/count.py" <<'EOF'
 import json, sys
@@ -103,7 +103,7 @@ run() { # run NAME BINARY
   log "$name: start-up (new node) ${startup} s"
   t0=$(now)
   $B first-pages --url "$url" --partners "$PARTNERS" --rounds 1 --format json > "$w/$name-first-use.json"
-  log "$name: first page of each of 10 partners, views computed on first use: $(since "$t0") s"
+  log "$name: first page of each of 10 partners, views computed on first use: $(since "$t0") s ($(python3 "$w/pct.py" "$w/$name-first-use.json"))"
   $B walk --url "$url" --limit 1000 --walks 1 --format json > "$w/$name-walk-first.json"
 
   t0=$(now)
@@ -136,7 +136,7 @@ EOF
 $B bundle --objects $((N < 100000 ? N : 100000)) --out "$w/limit.json" --format json > /dev/null
 $B serialize --bundle "$w/limit.json" --limits 1000 --runs 3 --format json > "$w/serialize.json"
 rm -f "$w/limit.json"
-log "serialisation limit (serde_json, pages of 1000): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"][0]; print("%.0f objects/s, pre-serialised texts %.0f objects/s" % (r["median_objects_per_s"], r["raw_median_objects_per_s"]))' "$w/serialize.json")"
+log "serialisation limit (serde_json, pages of 1000): $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]["rows"][0]; print("%.0f objects/s, pre-serialised texts %.0f objects/s" % (r["median_objects_per_s"], r["raw_median_objects_per_s"]))' "$w/serialize.json")"
 
 run views "$PWD/target/release/liaison"
 if [[ -n ${LIAISON_MAIN:-} ]]; then
