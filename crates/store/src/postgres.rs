@@ -9,7 +9,7 @@
 //! after the largest one in the database, so that several processes writing to one database
 //! still give strictly increasing `date_added` in the order of `seq`.
 //!
-//! [`Store::generation`] is a counter row in `meta`, bumped inside every transaction that
+//! [`ObjectStore::generation`] is a counter row in `meta`, bumped inside every transaction that
 //! changes objects, partners, consents or credentials.
 //!
 //! Connections are plain TCP (`NoTls`); TLS for deployments is still to come.
@@ -23,14 +23,16 @@ use ::postgres::{Client, NoTls, Row};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
-use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
-    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored, ViewRow, ViewState,
+    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
+    PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
-use crate::{Along, Store};
+use crate::traits::{
+    ChangeStore, DeliveryStore, LogStore, ObjectStore, OperatorStore, PartnerStore, ViewStore,
+};
+use crate::Along;
 use rustc_hash::FxHashMap;
 
 /// One migration step: the SQL that takes the schema from version `to - 1` to `to`, run in
@@ -242,7 +244,7 @@ fn read_hold(r: &::postgres::Row) -> Result<HoldRecord, StoreError> {
 }
 
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
-/// bumped inside each such transaction. [`Store::generation`] reads it.
+/// bumped inside each such transaction. [`ObjectStore::generation`] reads it.
 const BUMP_GENERATION: &str = "
 INSERT INTO meta (key, value) VALUES ('generation', '1')
 ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text";
@@ -574,7 +576,7 @@ fn stamps(last: Option<&str>, n: usize) -> Result<Vec<Timestamp>, StoreError> {
     Ok(out)
 }
 
-impl Store for PgStore {
+impl ObjectStore for PgStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         let rows = self.client()?.query(
             "SELECT key, value FROM meta WHERE key IN ('party', 'created')",
@@ -843,6 +845,207 @@ impl Store for PgStore {
         Ok((heads.max(0) as u64, versions.max(0) as u64))
     }
 
+    fn generation(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'generation'), 0)",
+                &[],
+            )?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        for r in refusals {
+            tx.execute(
+                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&r.created, &r.sender, &r.id, &r.version, &r.reason, &r.body],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, created, sender, id, version, reason, body FROM refusals
+             WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
+            &[&after, &sender, &limit],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(RefusalRecord {
+                    seq: r.try_get(0)?,
+                    created: r.try_get(1)?,
+                    sender: r.try_get(2)?,
+                    id: r.try_get(3)?,
+                    version: r.try_get(4)?,
+                    reason: r.try_get(5)?,
+                    body: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A full scan: an index on `source` would cost every ingested row an insert.
+        let mut client = self.client()?;
+        let mut rows = client.query_raw(
+            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = $1 ORDER BY o.seq"),
+            [source],
+        )?;
+        while let Some(row) = rows.next()? {
+            f(to_stored(&row)?)?;
+        }
+        Ok(())
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // Taken like ingest: heads are settled without an ingest of the same id in between.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
+        let row = tx.query_one(
+            "WITH gone AS (
+                 DELETE FROM objects
+                 WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
+                 RETURNING date_added, derived_src, tearline_of
+             ), changed AS (
+                 INSERT INTO object_changes (id)
+                 SELECT $1 WHERE EXISTS (SELECT 1 FROM gone)
+                 UNION ALL SELECT derived_src FROM gone WHERE derived_src IS NOT NULL
+                 UNION ALL SELECT tearline_of FROM gone WHERE tearline_of IS NOT NULL
+             )
+             SELECT count(*), max(date_added) FROM gone",
+            &[&id, &source, &versions],
+        )?;
+        let deleted: i64 = row.try_get(0)?;
+        if deleted == 0 {
+            return Ok(0);
+        }
+        let tail: Option<String> = row.try_get(1)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
+            &[&DELETED_TAIL, &tail],
+        )?;
+        tx.execute("DELETE FROM heads WHERE id = $1", &[&id])?;
+        tx.execute(
+            "INSERT INTO heads (id, seq, version)
+             SELECT id, seq, version FROM objects WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            &[&id],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(deleted.max(0) as u64)
+    }
+}
+
+impl ChangeStore for PgStore {
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
+                &[&after, &prefix],
+            )?
+            .is_some())
+    }
+
+    fn change_head(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .client()?
+            .query_one(
+                "SELECT coalesce(max(seq), 0)::bigint FROM object_changes",
+                &[],
+            )?
+            .try_get(0)?)
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, id FROM object_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
+        row.map(|r| {
+            let v: String = r.try_get(0)?;
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
+        })
+        .transpose()
+    }
+
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if replace {
+            tx.execute("DELETE FROM object_refs", &[])?;
+        }
+        if !ids.is_empty() {
+            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
+        }
+        for chunk in pairs.chunks(10_000) {
+            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
+                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&referrer, &referenced],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&REFS_THROUGH, &through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT DISTINCT id FROM object_refs WHERE ref = ANY($1) ORDER BY id",
+            &[&ids],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
+
+impl PartnerStore for PgStore {
     fn put_partner(&mut self, p: &PartnerRecord) -> Result<(), StoreError> {
         let mut tx = self.client.get_mut().transaction()?;
         tx.execute(
@@ -970,6 +1173,79 @@ impl Store for PgStore {
         rows.iter().map(read_hold).collect()
     }
 
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        let updated = Timestamp::now();
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO credentials (party, phc, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
+            &[&party, &phc, &updated.as_str()],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT phc FROM credentials WHERE party = $1", &[&party])?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partner_keys (party, kind, key) VALUES ($1, $2, $3)
+             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
+            &[&party, &kind, &key],
+        )?;
+        Ok(())
+    }
+
+    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
+                 text = excluded.text, note = excluded.note, updated = excluded.updated",
+            &[&n.partner, &n.side, &n.sha256, &n.text, &n.note, &n.updated],
+        )?;
+        Ok(())
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT sha256, text, note, updated FROM agreement_notes
+             WHERE partner = $1 AND side = $2",
+            &[&partner, &side],
+        )?;
+        row.map(|r| {
+            Ok(AgreementNoteRecord {
+                partner: partner.to_owned(),
+                side: side.to_owned(),
+                sha256: r.try_get(0)?,
+                text: r.try_get(1)?,
+                note: r.try_get(2)?,
+                updated: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
+            &[&party, &kind],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
+
+impl DeliveryStore for PgStore {
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         let rows = self.client()?.query(
             "SELECT id, version, first FROM releases WHERE partner = $1 ORDER BY first, id",
@@ -1085,30 +1361,6 @@ impl Store for PgStore {
         releases::aligned(keys, &known, new, times)
     }
 
-    fn generation(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .client()?
-            .query_one(
-                "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'generation'), 0)",
-                &[],
-            )?
-            .try_get(0)?;
-        Ok(n.max(0) as u64)
-    }
-
-    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
-        let updated = Timestamp::now();
-        let mut tx = self.client.get_mut().transaction()?;
-        tx.execute(
-            "INSERT INTO credentials (party, phc, updated) VALUES ($1, $2, $3)
-             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
-            &[&party, &phc, &updated.as_str()],
-        )?;
-        tx.execute(BUMP_GENERATION, &[])?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn released_at(
         &self,
         partner: &str,
@@ -1130,371 +1382,9 @@ impl Store for PgStore {
         }
         Ok(out)
     }
+}
 
-    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .client()?
-            .query_opt(
-                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
-                &[&after, &prefix],
-            )?
-            .is_some())
-    }
-
-    fn change_head(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .client()?
-            .query_one(
-                "SELECT coalesce(max(seq), 0)::bigint FROM object_changes",
-                &[],
-            )?
-            .try_get(0)?)
-    }
-
-    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.client()?.query(
-            "SELECT seq, id FROM object_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-            &[&after, &limit],
-        )?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
-    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT basis, through FROM view_state WHERE partner = $1",
-            &[&partner],
-        )?;
-        row.map(|r| {
-            Ok(ViewState {
-                basis: r.try_get(0)?,
-                through: r.try_get(1)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn write_view(
-        &mut self,
-        partner: &str,
-        state: &ViewState,
-        replace: bool,
-        remove: &[String],
-        rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        // One writer of a partner's view at a time: two servers writing it at once would each
-        // delete what they can see and insert, and the second insert would meet the first's
-        // committed rows. Under the lock, the second's statements see the first's commit.
-        tx.execute(VIEW_LOCK, &[&partner])?;
-        if replace {
-            tx.execute("DELETE FROM view_rows WHERE partner = $1", &[&partner])?;
-            tx.execute("DELETE FROM view_marks WHERE partner = $1", &[&partner])?;
-        }
-        let gone: Vec<&str> = remove
-            .iter()
-            .chain(rows.iter().map(|r| &r.original))
-            .map(String::as_str)
-            .collect();
-        if !gone.is_empty() {
-            tx.execute(
-                "DELETE FROM view_rows WHERE partner = $1 AND original = ANY($2)",
-                &[&partner, &gone],
-            )?;
-            tx.execute(
-                "DELETE FROM view_marks WHERE partner = $1 AND original = ANY($2)",
-                &[&partner, &gone],
-            )?;
-        }
-        let put = tx.prepare(
-            "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
-                 date_added, added, json, meta)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )?;
-        let mark = tx.prepare(
-            "INSERT INTO view_marks (partner, mark, original) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-        )?;
-        for r in rows {
-            tx.execute(
-                &put,
-                &[
-                    &partner,
-                    &r.original,
-                    &r.delivered,
-                    &r.object_type,
-                    &r.version,
-                    &r.spec_version,
-                    &r.date_added,
-                    &r.added_micros,
-                    &r.json,
-                    &r.meta,
-                ],
-            )?;
-            for m in &r.marks {
-                tx.execute(&mark, &[&partner, m, &r.original])?;
-            }
-        }
-        tx.execute(
-            "INSERT INTO view_state (partner, basis, through) VALUES ($1, $2, $3)
-             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
-            &[&partner, &state.basis, &state.through],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
-        let mut client = self.client()?;
-        let rows = client.query(
-            &format!(
-                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND original = ANY($2)"
-            ),
-            &[&partner, &originals],
-        )?;
-        let mut out: Vec<ViewRow> = rows.iter().map(read_view_row).collect::<Result<_, _>>()?;
-        let marks = client.query(
-            "SELECT original, mark FROM view_marks WHERE partner = $1 AND original = ANY($2)
-             ORDER BY original, mark",
-            &[&partner, &originals],
-        )?;
-        let mut by: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for m in marks {
-            by.entry(m.try_get(0)?).or_default().push(m.try_get(1)?);
-        }
-        for r in &mut out {
-            r.marks = by.remove(&r.original).unwrap_or_default();
-        }
-        // In the order asked, as the SQLite backend gives them.
-        let at: std::collections::HashMap<&str, usize> = originals
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.as_str(), i))
-            .collect();
-        out.sort_by_key(|r| at.get(r.original.as_str()).copied().unwrap_or(usize::MAX));
-        Ok(out)
-    }
-
-    fn view_page(
-        &self,
-        partner: &str,
-        after_micros: i64,
-        limit: usize,
-    ) -> Result<Vec<ViewRow>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.client()?.query(
-            &format!(
-                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND added > $2
-                 ORDER BY added, delivered LIMIT $3"
-            ),
-            &[&partner, &after_micros, &limit],
-        )?;
-        rows.iter().map(read_view_row).collect()
-    }
-
-    fn view_row_delivered(
-        &self,
-        partner: &str,
-        delivered: &str,
-    ) -> Result<Option<ViewRow>, StoreError> {
-        let row = self.client()?.query_opt(
-            &format!("SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND delivered = $2"),
-            &[&partner, &delivered],
-        )?;
-        row.as_ref().map(read_view_row).transpose()
-    }
-
-    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut client = self.client()?;
-        // A skip scan over (partner, mark): one seek per distinct marking.
-        let mut out = Vec::new();
-        let mut after = String::new();
-        while let Some(row) = client.query_opt(
-            "SELECT mark FROM view_marks WHERE partner = $1 AND mark > $2 ORDER BY mark LIMIT 1",
-            &[&partner, &after],
-        )? {
-            let mark: String = row.try_get(0)?;
-            if excluding.is_empty()
-                || client
-                    .query_opt(
-                        "SELECT 1 FROM view_marks WHERE partner = $1 AND mark = $2
-                         AND original <> ALL($3) LIMIT 1",
-                        &[&partner, &mark, &excluding],
-                    )?
-                    .is_some()
-            {
-                out.push(mark.clone());
-            }
-            after = mark;
-        }
-        Ok(out)
-    }
-
-    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
-        row.map(|r| {
-            let v: String = r.try_get(0)?;
-            v.parse()
-                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
-        })
-        .transpose()
-    }
-
-    fn write_refs(
-        &mut self,
-        through: i64,
-        replace: bool,
-        ids: &[String],
-        pairs: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        if replace {
-            tx.execute("DELETE FROM object_refs", &[])?;
-        }
-        if !ids.is_empty() {
-            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
-        }
-        for chunk in pairs.chunks(10_000) {
-            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
-                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
-            tx.execute(
-                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
-                 ON CONFLICT DO NOTHING",
-                &[&referrer, &referenced],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&REFS_THROUGH, &through.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT DISTINCT id FROM object_refs WHERE ref = ANY($1) ORDER BY id",
-            &[&ids],
-        )?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-    }
-
-    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        for r in refusals {
-            tx.execute(
-                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&r.created, &r.sender, &r.id, &r.version, &r.reason, &r.body],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn refusals(
-        &self,
-        sender: Option<&str>,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<RefusalRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.client()?.query(
-            "SELECT seq, created, sender, id, version, reason, body FROM refusals
-             WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
-            &[&after, &sender, &limit],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok(RefusalRecord {
-                    seq: r.try_get(0)?,
-                    created: r.try_get(1)?,
-                    sender: r.try_get(2)?,
-                    id: r.try_get(3)?,
-                    version: r.try_get(4)?,
-                    reason: r.try_get(5)?,
-                    body: r.try_get(6)?,
-                })
-            })
-            .collect()
-    }
-
-    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT phc FROM credentials WHERE party = $1", &[&party])?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    fn scan_source(
-        &self,
-        source: &str,
-        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        // A full scan: an index on `source` would cost every ingested row an insert.
-        let mut client = self.client()?;
-        let mut rows = client.query_raw(
-            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = $1 ORDER BY o.seq"),
-            [source],
-        )?;
-        while let Some(row) = rows.next()? {
-            f(to_stored(&row)?)?;
-        }
-        Ok(())
-    }
-
-    fn delete_versions(
-        &mut self,
-        source: &str,
-        id: &str,
-        versions: Option<&[String]>,
-    ) -> Result<u64, StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        // Taken like ingest: heads are settled without an ingest of the same id in between.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
-        let row = tx.query_one(
-            "WITH gone AS (
-                 DELETE FROM objects
-                 WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
-                 RETURNING date_added, derived_src, tearline_of
-             ), changed AS (
-                 INSERT INTO object_changes (id)
-                 SELECT $1 WHERE EXISTS (SELECT 1 FROM gone)
-                 UNION ALL SELECT derived_src FROM gone WHERE derived_src IS NOT NULL
-                 UNION ALL SELECT tearline_of FROM gone WHERE tearline_of IS NOT NULL
-             )
-             SELECT count(*), max(date_added) FROM gone",
-            &[&id, &source, &versions],
-        )?;
-        let deleted: i64 = row.try_get(0)?;
-        if deleted == 0 {
-            return Ok(0);
-        }
-        let tail: Option<String> = row.try_get(1)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
-            &[&DELETED_TAIL, &tail],
-        )?;
-        tx.execute("DELETE FROM heads WHERE id = $1", &[&id])?;
-        tx.execute(
-            "INSERT INTO heads (id, seq, version)
-             SELECT id, seq, version FROM objects WHERE id = $1 ORDER BY version DESC LIMIT 1",
-            &[&id],
-        )?;
-        tx.execute(BUMP_GENERATION, &[])?;
-        tx.commit()?;
-        Ok(deleted.max(0) as u64)
-    }
-
+impl LogStore for PgStore {
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
@@ -1742,56 +1632,178 @@ impl Store for PgStore {
             })
             .collect()
     }
+}
 
-    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO partner_keys (party, kind, key) VALUES ($1, $2, $3)
-             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
-            &[&party, &kind, &key],
-        )?;
-        Ok(())
-    }
-
-    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
-                 text = excluded.text, note = excluded.note, updated = excluded.updated",
-            &[&n.partner, &n.side, &n.sha256, &n.text, &n.note, &n.updated],
-        )?;
-        Ok(())
-    }
-
-    fn agreement_note(
-        &self,
-        partner: &str,
-        side: &str,
-    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+impl ViewStore for PgStore {
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
         let row = self.client()?.query_opt(
-            "SELECT sha256, text, note, updated FROM agreement_notes
-             WHERE partner = $1 AND side = $2",
-            &[&partner, &side],
+            "SELECT basis, through FROM view_state WHERE partner = $1",
+            &[&partner],
         )?;
         row.map(|r| {
-            Ok(AgreementNoteRecord {
-                partner: partner.to_owned(),
-                side: side.to_owned(),
-                sha256: r.try_get(0)?,
-                text: r.try_get(1)?,
-                note: r.try_get(2)?,
-                updated: r.try_get(3)?,
+            Ok(ViewState {
+                basis: r.try_get(0)?,
+                through: r.try_get(1)?,
             })
         })
         .transpose()
     }
 
-    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
-            &[&party, &kind],
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // One writer of a partner's view at a time: two servers writing it at once would each
+        // delete what they can see and insert, and the second insert would meet the first's
+        // committed rows. Under the lock, the second's statements see the first's commit.
+        tx.execute(VIEW_LOCK, &[&partner])?;
+        if replace {
+            tx.execute("DELETE FROM view_rows WHERE partner = $1", &[&partner])?;
+            tx.execute("DELETE FROM view_marks WHERE partner = $1", &[&partner])?;
+        }
+        let gone: Vec<&str> = remove
+            .iter()
+            .chain(rows.iter().map(|r| &r.original))
+            .map(String::as_str)
+            .collect();
+        if !gone.is_empty() {
+            tx.execute(
+                "DELETE FROM view_rows WHERE partner = $1 AND original = ANY($2)",
+                &[&partner, &gone],
+            )?;
+            tx.execute(
+                "DELETE FROM view_marks WHERE partner = $1 AND original = ANY($2)",
+                &[&partner, &gone],
+            )?;
+        }
+        let put = tx.prepare(
+            "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
+                 date_added, added, json, meta)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        let mark = tx.prepare(
+            "INSERT INTO view_marks (partner, mark, original) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for r in rows {
+            tx.execute(
+                &put,
+                &[
+                    &partner,
+                    &r.original,
+                    &r.delivered,
+                    &r.object_type,
+                    &r.version,
+                    &r.spec_version,
+                    &r.date_added,
+                    &r.added_micros,
+                    &r.json,
+                    &r.meta,
+                ],
+            )?;
+            for m in &r.marks {
+                tx.execute(&mark, &[&partner, m, &r.original])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO view_state (partner, basis, through) VALUES ($1, $2, $3)
+             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
+            &[&partner, &state.basis, &state.through],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        let mut client = self.client()?;
+        let rows = client.query(
+            &format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND original = ANY($2)"
+            ),
+            &[&partner, &originals],
+        )?;
+        let mut out: Vec<ViewRow> = rows.iter().map(read_view_row).collect::<Result<_, _>>()?;
+        let marks = client.query(
+            "SELECT original, mark FROM view_marks WHERE partner = $1 AND original = ANY($2)
+             ORDER BY original, mark",
+            &[&partner, &originals],
+        )?;
+        let mut by: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for m in marks {
+            by.entry(m.try_get(0)?).or_default().push(m.try_get(1)?);
+        }
+        for r in &mut out {
+            r.marks = by.remove(&r.original).unwrap_or_default();
+        }
+        // In the order asked, as the SQLite backend gives them.
+        let at: std::collections::HashMap<&str, usize> = originals
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.as_str(), i))
+            .collect();
+        out.sort_by_key(|r| at.get(r.original.as_str()).copied().unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    fn view_page(
+        &self,
+        partner: &str,
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            &format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND added > $2
+                 ORDER BY added, delivered LIMIT $3"
+            ),
+            &[&partner, &after_micros, &limit],
+        )?;
+        rows.iter().map(read_view_row).collect()
+    }
+
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        let row = self.client()?.query_opt(
+            &format!("SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND delivered = $2"),
+            &[&partner, &delivered],
+        )?;
+        row.as_ref().map(read_view_row).transpose()
+    }
+
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut client = self.client()?;
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(row) = client.query_opt(
+            "SELECT mark FROM view_marks WHERE partner = $1 AND mark > $2 ORDER BY mark LIMIT 1",
+            &[&partner, &after],
+        )? {
+            let mark: String = row.try_get(0)?;
+            if excluding.is_empty()
+                || client
+                    .query_opt(
+                        "SELECT 1 FROM view_marks WHERE partner = $1 AND mark = $2
+                         AND original <> ALL($3) LIMIT 1",
+                        &[&partner, &mark, &excluding],
+                    )?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
     }
 }
 
