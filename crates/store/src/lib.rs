@@ -14,6 +14,7 @@ mod error;
 mod postgres;
 mod record;
 pub mod releases;
+mod rows;
 mod sqlite;
 mod traits;
 

@@ -19,7 +19,7 @@ use std::cell::{RefCell, RefMut};
 use ::postgres::binary_copy::BinaryCopyInWriter;
 use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, NoTls, Row};
+use ::postgres::{Client, NoTls};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
@@ -29,6 +29,7 @@ use crate::record::{
     PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
+use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
 use crate::traits::{
     ChangeStore, DeliveryStore, LogStore, ObjectStore, OperatorStore, PartnerStore, ViewStore,
 };
@@ -215,34 +216,6 @@ CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 /// The `meta` key that remembers the change the reference index is built through.
 const REFS_THROUGH: &str = "refs_through";
 
-const VIEW_COLUMNS: &str =
-    "original, delivered, type, version, spec_version, date_added, added, json, meta";
-
-fn read_view_row(r: &Row) -> Result<ViewRow, StoreError> {
-    Ok(ViewRow {
-        original: r.try_get(0)?,
-        delivered: r.try_get(1)?,
-        object_type: r.try_get(2)?,
-        version: r.try_get(3)?,
-        spec_version: r.try_get(4)?,
-        date_added: r.try_get(5)?,
-        added_micros: r.try_get(6)?,
-        json: r.try_get(7)?,
-        marks: Vec::new(),
-        meta: r.try_get(8)?,
-    })
-}
-
-fn read_hold(r: &::postgres::Row) -> Result<HoldRecord, StoreError> {
-    Ok(HoldRecord {
-        object: r.try_get(0)?,
-        partner: r.try_get(1)?,
-        by: r.try_get(2)?,
-        created: r.try_get(3)?,
-        reason: r.try_get(4)?,
-    })
-}
-
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
 /// bumped inside each such transaction. [`ObjectStore::generation`] reads it.
 const BUMP_GENERATION: &str = "
@@ -315,8 +288,6 @@ SELECT i.idx, CASE WHEN o.body = i.body THEN NULL ELSE o.body END
 FROM liaison_incoming i JOIN objects o ON o.id = i.id AND o.version = i.version
 WHERE o.date_added <> i.date_added
 ORDER BY i.idx";
-
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
 
 /// The batch's rows that ownership may refuse: ids whose first stored version came from
 /// another source, and marking-definitions under held ids; with the owner and the stored
@@ -481,76 +452,6 @@ pub(crate) fn parse_url(url: &str) -> Result<::postgres::Config, StoreError> {
 
 fn version_key(o: &StixObject) -> String {
     o.version().map(Timestamp::sort_key).unwrap_or_default()
-}
-
-fn to_stored(row: &Row) -> Result<Stored, StoreError> {
-    let seq: i64 = row.try_get(0)?;
-    let body: &str = row.try_get(1)?;
-    let date_added: &str = row.try_get(2)?;
-    let source: String = row.try_get(3)?;
-    let assigned: Option<&str> = row.try_get(4)?;
-    let upgrades: Option<&str> = row.try_get(5)?;
-    let doc = liaison_stix::parse_document(body)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let object = doc
-        .objects
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Damaged(format!("row {seq}: empty body")))?;
-    let date_added =
-        Timestamp::parse(date_added).map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let assigned_label = match assigned {
-        None => None,
-        Some(s) => Some(
-            liaison_stix::StixId::parse(s)
-                .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
-        ),
-    };
-    Ok(Stored {
-        seq,
-        object,
-        date_added,
-        source,
-        assigned_label,
-        upgrades: crate::record::upgrades_of(seq, upgrades)?,
-    })
-}
-
-fn to_index_row(row: &Row) -> Result<IndexRow, StoreError> {
-    let seq: i64 = row.try_get(0)?;
-    let markings: &str = row.try_get(2)?;
-    let src: Option<String> = row.try_get(5)?;
-    let dst: Option<String> = row.try_get(6)?;
-    let tags: Option<&str> = row.try_get(7)?;
-    let ends: Option<&str> = row.try_get(9)?;
-    let tags = match tags {
-        None => Vec::new(),
-        Some(t) => serde_json::from_str(t)
-            .map_err(|e| StoreError::Damaged(format!("row {seq}: tags: {e}")))?,
-    };
-    Ok(IndexRow {
-        seq,
-        id: row.try_get(1)?,
-        markings: markings.split_whitespace().map(str::to_owned).collect(),
-        assigned_label: row.try_get(3)?,
-        tearline_of: row.try_get(4)?,
-        derivation: src.zip(dst),
-        ends: ends
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        tags,
-        source: row.try_get(8)?,
-    })
-}
-
-fn to_partner(r: &Row) -> Result<PartnerRecord, StoreError> {
-    Ok(PartnerRecord {
-        party: r.try_get(0)?,
-        agreement: r.try_get(1)?,
-        updated: r.try_get(2)?,
-    })
 }
 
 /// Strictly increasing microsecond stamps after `last`, starting no earlier than now.
@@ -795,7 +696,7 @@ impl ObjectStore for PgStore {
             &format!("SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq WHERE h.id = $1"),
             &[&id],
         )?;
-        row.as_ref().map(to_stored).transpose()
+        row.as_ref().map(rows::stored).transpose()
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
@@ -803,7 +704,7 @@ impl ObjectStore for PgStore {
             &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.id = $1 ORDER BY o.version"),
             &[&id],
         )?;
-        rows.iter().map(to_stored).collect()
+        rows.iter().map(rows::stored).collect()
     }
 
     fn scan_latest(
@@ -817,7 +718,7 @@ impl ObjectStore for PgStore {
             std::iter::empty::<i64>(),
         )?;
         while let Some(row) = rows.next()? {
-            f(to_stored(&row)?)?;
+            f(rows::stored(&row)?)?;
         }
         Ok(())
     }
@@ -825,12 +726,11 @@ impl ObjectStore for PgStore {
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         let mut client = self.client()?;
         let mut rows = client.query_raw(
-            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
-             FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq",
+            &format!("SELECT {INDEX_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq"),
             std::iter::empty::<i64>(),
         )?;
         while let Some(row) = rows.next()? {
-            f(to_index_row(&row)?);
+            f(rows::index_row(&row)?);
         }
         Ok(())
     }
@@ -881,19 +781,7 @@ impl ObjectStore for PgStore {
              WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
             &[&after, &sender, &limit],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(RefusalRecord {
-                    seq: r.try_get(0)?,
-                    created: r.try_get(1)?,
-                    sender: r.try_get(2)?,
-                    id: r.try_get(3)?,
-                    version: r.try_get(4)?,
-                    reason: r.try_get(5)?,
-                    body: r.try_get(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::refusal).collect()
     }
 
     fn scan_source(
@@ -908,7 +796,7 @@ impl ObjectStore for PgStore {
             [source],
         )?;
         while let Some(row) = rows.next()? {
-            f(to_stored(&row)?)?;
+            f(rows::stored(&row)?)?;
         }
         Ok(())
     }
@@ -1063,7 +951,7 @@ impl PartnerStore for PgStore {
             "SELECT party, agreement, updated FROM partners WHERE party = $1",
             &[&party],
         )?;
-        row.as_ref().map(to_partner).transpose()
+        row.as_ref().map(rows::partner).transpose()
     }
 
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
@@ -1071,7 +959,7 @@ impl PartnerStore for PgStore {
             "SELECT party, agreement, updated FROM partners ORDER BY party",
             &[],
         )?;
-        rows.iter().map(to_partner).collect()
+        rows.iter().map(rows::partner).collect()
     }
 
     fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
@@ -1102,18 +990,7 @@ impl PartnerStore for PgStore {
             &[],
         )?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    ConsentRecord {
-                        id: r.try_get(0)?,
-                        object: r.try_get(1)?,
-                        to: r.try_get(2)?,
-                        by: r.try_get(3)?,
-                        created: r.try_get(4)?,
-                    },
-                    r.try_get(5)?,
-                ))
-            })
+            .map(|r| Ok((rows::consent(r)?, r.try_get(5)?)))
             .collect()
     }
 
@@ -1122,17 +999,7 @@ impl PartnerStore for PgStore {
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
             &[],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentRecord {
-                    id: r.try_get(0)?,
-                    object: r.try_get(1)?,
-                    to: r.try_get(2)?,
-                    by: r.try_get(3)?,
-                    created: r.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::consent).collect()
     }
 
     fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
@@ -1156,7 +1023,7 @@ impl PartnerStore for PgStore {
              RETURNING object, partner, by_operator, created, reason",
             &[&partner, &object],
         )?;
-        let lifted = row.as_ref().map(read_hold).transpose()?;
+        let lifted = row.as_ref().map(rows::hold).transpose()?;
         if lifted.is_some() {
             tx.execute(BUMP_GENERATION, &[])?;
         }
@@ -1170,7 +1037,7 @@ impl PartnerStore for PgStore {
              WHERE $1::text IS NULL OR partner = $1 ORDER BY partner, created, object",
             &[&partner],
         )?;
-        rows.iter().map(read_hold).collect()
+        rows.iter().map(rows::hold).collect()
     }
 
     fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
@@ -1223,17 +1090,8 @@ impl PartnerStore for PgStore {
              WHERE partner = $1 AND side = $2",
             &[&partner, &side],
         )?;
-        row.map(|r| {
-            Ok(AgreementNoteRecord {
-                partner: partner.to_owned(),
-                side: side.to_owned(),
-                sha256: r.try_get(0)?,
-                text: r.try_get(1)?,
-                note: r.try_get(2)?,
-                updated: r.try_get(3)?,
-            })
-        })
-        .transpose()
+        row.map(|r| rows::agreement_note(&r, partner, side))
+            .transpose()
     }
 
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
@@ -1425,11 +1283,7 @@ impl LogStore for PgStore {
              WHERE partner = $1 AND epoch = $2",
             &[&partner, &to_i64(epoch)?],
         )?;
-        Ok(MatchUsage {
-            used: row.try_get::<_, i64>(0)?.max(0) as u64,
-            queries: row.try_get::<_, i64>(1)?.max(0) as u64,
-            last: row.try_get(2)?,
-        })
+        rows::match_usage(&row)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -1497,7 +1351,7 @@ impl LogStore for PgStore {
             .collect::<Result<_, _>>()?;
         Ok(Some(LogOpening {
             leaf,
-            salt: crate::sqlite::salt32(index, &salt)?,
+            salt: rows::salt32(index, &salt)?,
             parties,
         }))
     }
@@ -1508,20 +1362,7 @@ impl LogStore for PgStore {
              WHERE a.party = $1 ORDER BY a.idx",
             &[&party],
         )?;
-        rows.iter()
-            .map(|r| {
-                let i = r.try_get::<_, i64>(0)?.max(0) as u64;
-                let salt: &[u8] = r.try_get(2)?;
-                Ok((
-                    i,
-                    LogOpening {
-                        leaf: r.try_get(1)?,
-                        salt: crate::sqlite::salt32(i, salt)?,
-                        parties: vec![party.to_owned()],
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(|r| rows::opening_for(r, party)).collect()
     }
 
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
@@ -1546,8 +1387,7 @@ impl LogStore for PgStore {
             "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
             &[],
         )?;
-        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
-            .transpose()
+        row.as_ref().map(rows::sized_note).transpose()
     }
 
     fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
@@ -1605,8 +1445,7 @@ impl LogStore for PgStore {
             "SELECT size, note FROM partner_checkpoints WHERE party = $1",
             &[&party],
         )?;
-        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
-            .transpose()
+        row.as_ref().map(rows::sized_note).transpose()
     }
 
     fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
@@ -1622,15 +1461,7 @@ impl LogStore for PgStore {
             "SELECT party, created, evidence FROM log_forks WHERE party = $1 ORDER BY seq",
             &[&party],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(ForkRecord {
-                    party: r.try_get(0)?,
-                    created: r.try_get(1)?,
-                    evidence: r.try_get(2)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::fork).collect()
     }
 }
 
@@ -1640,13 +1471,7 @@ impl ViewStore for PgStore {
             "SELECT basis, through FROM view_state WHERE partner = $1",
             &[&partner],
         )?;
-        row.map(|r| {
-            Ok(ViewState {
-                basis: r.try_get(0)?,
-                through: r.try_get(1)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::view_state).transpose()
     }
 
     fn write_view(
@@ -1728,7 +1553,7 @@ impl ViewStore for PgStore {
             ),
             &[&partner, &originals],
         )?;
-        let mut out: Vec<ViewRow> = rows.iter().map(read_view_row).collect::<Result<_, _>>()?;
+        let mut out: Vec<ViewRow> = rows.iter().map(rows::view_row).collect::<Result<_, _>>()?;
         let marks = client.query(
             "SELECT original, mark FROM view_marks WHERE partner = $1 AND original = ANY($2)
              ORDER BY original, mark",
@@ -1765,7 +1590,7 @@ impl ViewStore for PgStore {
             ),
             &[&partner, &after_micros, &limit],
         )?;
-        rows.iter().map(read_view_row).collect()
+        rows.iter().map(rows::view_row).collect()
     }
 
     fn view_row_delivered(
@@ -1777,7 +1602,7 @@ impl ViewStore for PgStore {
             &format!("SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND delivered = $2"),
             &[&partner, &delivered],
         )?;
-        row.as_ref().map(read_view_row).transpose()
+        row.as_ref().map(rows::view_row).transpose()
     }
 
     fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1909,7 +1734,8 @@ impl OperatorStore for PgStore {
                 "SELECT name, role, phc, created, updated FROM operators WHERE name = $1",
                 &[&name],
             )?
-            .map(|r| pg_operator(&r))
+            .as_ref()
+            .map(rows::operator)
             .transpose()
     }
 
@@ -1920,7 +1746,7 @@ impl OperatorStore for PgStore {
                 &[],
             )?
             .iter()
-            .map(pg_operator)
+            .map(rows::operator)
             .collect()
     }
 
@@ -1942,26 +1768,7 @@ impl OperatorStore for PgStore {
                 &[&before, &limit],
             )?
             .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.try_get(0)?,
-                    at: r.try_get(1)?,
-                    operator: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target: r.try_get(4)?,
-                    detail: r.try_get(5)?,
-                })
-            })
+            .map(rows::audit)
             .collect()
     }
-}
-
-fn pg_operator(r: &Row) -> Result<OperatorRecord, StoreError> {
-    Ok(OperatorRecord {
-        name: r.try_get(0)?,
-        role: r.try_get(1)?,
-        phc: r.try_get(2)?,
-        created: r.try_get(3)?,
-        updated: r.try_get(4)?,
-    })
 }

@@ -26,6 +26,7 @@ use crate::record::{
     PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
+use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
 use crate::traits::{
     ChangeStore, DeliveryStore, LogStore, ObjectStore, OperatorStore, PartnerStore, ViewStore,
 };
@@ -165,24 +166,6 @@ CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 /// The `meta` key that remembers the change the reference index is built through.
 const REFS_THROUGH: &str = "refs_through";
 
-const VIEW_COLUMNS: &str =
-    "original, delivered, type, version, spec_version, date_added, added, json, meta";
-
-fn read_view_row(r: &Row<'_>) -> rusqlite::Result<ViewRow> {
-    Ok(ViewRow {
-        original: r.get(0)?,
-        delivered: r.get(1)?,
-        object_type: r.get(2)?,
-        version: r.get(3)?,
-        spec_version: r.get(4)?,
-        date_added: r.get(5)?,
-        added_micros: r.get(6)?,
-        json: r.get(7)?,
-        marks: Vec::new(),
-        meta: r.get(8)?,
-    })
-}
-
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
 /// (`"<seq> <date_added>"`), so that the next ingest continues after it: SQLite would otherwise
 /// give the next row that `seq` again, and `date_added` would continue from an older row.
@@ -209,16 +192,6 @@ pub(crate) fn id_key(id: &str) -> i64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h as i64
-}
-
-fn read_hold(r: &Row<'_>) -> rusqlite::Result<HoldRecord> {
-    Ok(HoldRecord {
-        object: r.get(0)?,
-        partner: r.get(1)?,
-        by: r.get(2)?,
-        created: r.get(3)?,
-        reason: r.get(4)?,
-    })
 }
 
 /// The newest stored `date_added`, as nanoseconds (0 for an empty store).
@@ -510,51 +483,6 @@ fn join_into<'a>(out: &mut String, parts: impl Iterator<Item = &'a str>) {
     }
 }
 
-/// A row of [`STORED_COLUMNS`]: seq, body, date_added, source, assigned_label, upgrades.
-type StoredRow = (i64, String, String, String, Option<String>, Option<String>);
-
-fn read_stored(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    ))
-}
-
-fn to_stored(
-    (seq, body, date_added, source, assigned, upgrades): StoredRow,
-) -> Result<Stored, StoreError> {
-    let doc = liaison_stix::parse_document(&body)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let object = doc
-        .objects
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Damaged(format!("row {seq}: empty body")))?;
-    let date_added = Timestamp::parse(&date_added)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let assigned_label = match assigned {
-        None => None,
-        Some(s) => Some(
-            liaison_stix::StixId::parse(&s)
-                .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
-        ),
-    };
-    Ok(Stored {
-        seq,
-        object,
-        date_added,
-        source,
-        assigned_label,
-        upgrades: crate::record::upgrades_of(seq, upgrades.as_deref())?,
-    })
-}
-
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
-
 impl ObjectStore for SqliteStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         let party: Option<String> = self
@@ -799,18 +727,16 @@ impl ObjectStore for SqliteStore {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STORED_COLUMNS} FROM objects o WHERE o.k = ?1 AND o.id = ?2 AND o.latest = 1"
         ))?;
-        let row = stmt
-            .query_row(params![id_key(id), id], read_stored)
-            .optional()?;
-        row.map(to_stored).transpose()
+        let mut rows = stmt.query(params![id_key(id), id])?;
+        rows.next()?.map(rows::stored).transpose()
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STORED_COLUMNS} FROM objects o WHERE o.k = ?1 AND o.id = ?2 ORDER BY o.version"
         ))?;
-        let rows = stmt.query_map(params![id_key(id), id], read_stored)?;
-        rows.map(|r| to_stored(r?)).collect()
+        let rows = stmt.query_and_then(params![id_key(id), id], |r| rows::stored(r))?;
+        rows.collect()
     }
 
     fn scan_latest(
@@ -822,43 +748,18 @@ impl ObjectStore for SqliteStore {
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            f(to_stored(read_stored(row)?)?)?;
+            f(rows::stored(row)?)?;
         }
         Ok(())
     }
 
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
-             FROM objects o WHERE o.latest = 1 ORDER BY o.seq",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INDEX_COLUMNS} FROM objects o WHERE o.latest = 1 ORDER BY o.seq"
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let seq: i64 = row.get(0)?;
-            let markings: String = row.get(2)?;
-            let src: Option<String> = row.get(5)?;
-            let dst: Option<String> = row.get(6)?;
-            let tags: Option<String> = row.get(7)?;
-            let tags = match tags {
-                None => Vec::new(),
-                Some(t) => serde_json::from_str(&t)
-                    .map_err(|e| StoreError::Damaged(format!("row {seq}: tags: {e}")))?,
-            };
-            f(IndexRow {
-                seq,
-                id: row.get(1)?,
-                markings: markings.split_whitespace().map(str::to_owned).collect(),
-                assigned_label: row.get(3)?,
-                tearline_of: row.get(4)?,
-                derivation: src.zip(dst),
-                ends: row
-                    .get::<_, String>(9)?
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-                tags,
-                source: row.get(8)?,
-            });
+            f(rows::index_row(row)?);
         }
         Ok(())
     }
@@ -910,18 +811,8 @@ impl ObjectStore for SqliteStore {
              WHERE seq > ?1 AND (?2 IS NULL OR sender = ?2) ORDER BY seq LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![after, sender, limit], |r| {
-            Ok(RefusalRecord {
-                seq: r.get(0)?,
-                created: r.get(1)?,
-                sender: r.get(2)?,
-                id: r.get(3)?,
-                version: r.get(4)?,
-                reason: r.get(5)?,
-                body: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then(params![after, sender, limit], |r| rows::refusal(r))?;
+        rows.collect()
     }
 
     fn scan_source(
@@ -935,7 +826,7 @@ impl ObjectStore for SqliteStore {
         ))?;
         let mut rows = stmt.query([source])?;
         while let Some(row) = rows.next()? {
-            f(to_stored(read_stored(row)?)?)?;
+            f(rows::stored(row)?)?;
         }
         Ok(())
     }
@@ -1129,34 +1020,19 @@ impl PartnerStore for SqliteStore {
     }
 
     fn partner(&self, party: &str) -> Result<Option<PartnerRecord>, StoreError> {
-        Ok(self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT party, agreement, updated FROM partners WHERE party = ?1",
-                [party],
-                |r| {
-                    Ok(PartnerRecord {
-                        party: r.get(0)?,
-                        agreement: r.get(1)?,
-                        updated: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+            .prepare("SELECT party, agreement, updated FROM partners WHERE party = ?1")?;
+        let mut rows = stmt.query([party])?;
+        rows.next()?.map(rows::partner).transpose()
     }
 
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT party, agreement, updated FROM partners ORDER BY party")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PartnerRecord {
-                party: r.get(0)?,
-                agreement: r.get(1)?,
-                updated: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::partner(r))?;
+        rows.collect()
     }
 
     fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
@@ -1181,35 +1057,16 @@ impl PartnerStore for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, object, to_party, by_party, created, signed FROM consents ORDER BY created, id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                ConsentRecord {
-                    id: r.get(0)?,
-                    object: r.get(1)?,
-                    to: r.get(2)?,
-                    by: r.get(3)?,
-                    created: r.get(4)?,
-                },
-                r.get(5)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| Ok((rows::consent(r)?, r.get(5)?)))?;
+        rows.collect()
     }
 
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ConsentRecord {
-                id: r.get(0)?,
-                object: r.get(1)?,
-                to: r.get(2)?,
-                by: r.get(3)?,
-                created: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::consent(r))?;
+        rows.collect()
     }
 
     fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
@@ -1225,15 +1082,14 @@ impl PartnerStore for SqliteStore {
     }
 
     fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
-        let lifted = self
-            .conn
-            .query_row(
+        let lifted = {
+            let mut stmt = self.conn.prepare(
                 "DELETE FROM holds WHERE partner = ?1 AND object = ?2
                  RETURNING object, partner, by_operator, created, reason",
-                params![partner, object],
-                read_hold,
-            )
-            .optional()?;
+            )?;
+            let mut rows = stmt.query(params![partner, object])?;
+            rows.next()?.map(rows::hold).transpose()?
+        };
         if lifted.is_some() {
             self.changes += 1;
         }
@@ -1245,8 +1101,8 @@ impl PartnerStore for SqliteStore {
             "SELECT object, partner, by_operator, created, reason FROM holds
              WHERE ?1 IS NULL OR partner = ?1 ORDER BY partner, created, object",
         )?;
-        let rows = stmt.query_map(params![partner], read_hold)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then(params![partner], |r| rows::hold(r))?;
+        rows.collect()
     }
 
     fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
@@ -1295,24 +1151,14 @@ impl PartnerStore for SqliteStore {
         partner: &str,
         side: &str,
     ) -> Result<Option<AgreementNoteRecord>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT sha256, text, note, updated FROM agreement_notes
-                 WHERE partner = ?1 AND side = ?2",
-                [partner, side],
-                |r| {
-                    Ok(AgreementNoteRecord {
-                        partner: partner.to_owned(),
-                        side: side.to_owned(),
-                        sha256: r.get(0)?,
-                        text: r.get(1)?,
-                        note: r.get(2)?,
-                        updated: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256, text, note, updated FROM agreement_notes
+             WHERE partner = ?1 AND side = ?2",
+        )?;
+        let mut rows = stmt.query([partner, side])?;
+        rows.next()?
+            .map(|r| rows::agreement_note(r, partner, side))
+            .transpose()
     }
 
     fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
@@ -1514,20 +1360,13 @@ impl LogStore for SqliteStore {
     }
 
     fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
-        let (used, queries, last): (i64, i64, Option<String>) = self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(sum(count), 0), count(*), max(answered) FROM match_queries
-                 WHERE partner = ?1 AND epoch = ?2",
-            )?
-            .query_row(params![partner, to_i64(epoch)?], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(MatchUsage {
-            used: used.max(0) as u64,
-            queries: queries.max(0) as u64,
-            last,
-        })
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(sum(count), 0), count(*), max(answered) FROM match_queries
+             WHERE partner = ?1 AND epoch = ?2",
+        )?;
+        let mut rows = stmt.query(params![partner, to_i64(epoch)?])?;
+        let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        rows::match_usage(row)
     }
 
     fn log_append_releases(
@@ -1616,7 +1455,7 @@ impl LogStore for SqliteStore {
             .collect::<Result<_, _>>()?;
         Ok(Some(LogOpening {
             leaf,
-            salt: salt32(index, &salt)?,
+            salt: rows::salt32(index, &salt)?,
             parties,
         }))
     }
@@ -1626,27 +1465,8 @@ impl LogStore for SqliteStore {
             "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
              WHERE a.party = ?1 ORDER BY a.idx",
         )?;
-        let rows = stmt.query_map([party], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (i, leaf, salt) = row?;
-            let i = i.max(0) as u64;
-            out.push((
-                i,
-                LogOpening {
-                    leaf,
-                    salt: salt32(i, &salt)?,
-                    parties: vec![party.to_owned()],
-                },
-            ));
-        }
-        Ok(out)
+        let rows = stmt.query_and_then([party], |r| rows::opening_for(r, party))?;
+        rows.collect()
     }
 
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
@@ -1670,15 +1490,11 @@ impl LogStore for SqliteStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let row: Option<(i64, String)> = self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+            .prepare("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")?;
+        let mut rows = stmt.query([])?;
+        rows.next()?.map(rows::sized_note).transpose()
     }
 
     fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
@@ -1725,15 +1541,11 @@ impl LogStore for SqliteStore {
     }
 
     fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let row: Option<(i64, String)> = self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT size, note FROM partner_checkpoints WHERE party = ?1",
-                [party],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+            .prepare("SELECT size, note FROM partner_checkpoints WHERE party = ?1")?;
+        let mut rows = stmt.query([party])?;
+        rows.next()?.map(rows::sized_note).transpose()
     }
 
     fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
@@ -1748,29 +1560,19 @@ impl LogStore for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT party, created, evidence FROM log_forks WHERE party = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([party], |r| {
-            Ok(ForkRecord {
-                party: r.get(0)?,
-                created: r.get(1)?,
-                evidence: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([party], |r| rows::fork(r))?;
+        rows.collect()
     }
 }
 
 impl ViewStore for SqliteStore {
     fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .prepare_cached("SELECT basis, through FROM view_state WHERE partner = ?1")?
-            .query_row([partner], |r| {
-                Ok(ViewState {
-                    basis: r.get(0)?,
-                    through: r.get(1)?,
-                })
-            })
-            .optional()?)
+            .query([partner])?
+            .next()?
+            .map(rows::view_state)
+            .transpose()
     }
 
     fn write_view(
@@ -1842,8 +1644,10 @@ impl ViewStore for SqliteStore {
         let mut out = Vec::new();
         for o in originals {
             if let Some(mut row) = stmt
-                .query_row(params![partner, o], read_view_row)
-                .optional()?
+                .query(params![partner, o])?
+                .next()?
+                .map(rows::view_row)
+                .transpose()?
             {
                 row.marks = marks
                     .query_map(params![partner, o], |r| r.get(0))?
@@ -1865,8 +1669,9 @@ impl ViewStore for SqliteStore {
              ORDER BY added, delivered LIMIT ?3"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![partner, after_micros, limit], read_view_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows =
+            stmt.query_and_then(params![partner, after_micros, limit], |r| rows::view_row(r))?;
+        rows.collect()
     }
 
     fn view_row_delivered(
@@ -1874,13 +1679,14 @@ impl ViewStore for SqliteStore {
         partner: &str,
         delivered: &str,
     ) -> Result<Option<ViewRow>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .prepare_cached(&format!(
                 "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND delivered = ?2"
             ))?
-            .query_row(params![partner, delivered], read_view_row)
-            .optional()?)
+            .query(params![partner, delivered])?
+            .next()?
+            .map(rows::view_row)
+            .transpose()
     }
 
     fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1924,12 +1730,6 @@ fn next_index(conn: &Connection, table: &str) -> Result<u64, StoreError> {
         .prepare_cached(&format!("SELECT max(idx) FROM {table}"))?
         .query_row([], |r| r.get(0))?;
     Ok(max.map_or(0, |m| m.max(-1) as u64 + 1))
-}
-
-/// A stored salt, which must be 32 bytes.
-pub(crate) fn salt32(index: u64, salt: &[u8]) -> Result<[u8; 32], StoreError> {
-    <[u8; 32]>::try_from(salt)
-        .map_err(|_| StoreError::Damaged(format!("the salt of log entry {index} is not 32 bytes")))
 }
 
 /// Openings must be aligned with the entries they open (or absent).
@@ -2116,22 +1916,19 @@ impl OperatorStore for SqliteStore {
     }
 
     fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
-        Ok(self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT name, role, phc, created, updated FROM operators WHERE name = ?1",
-                [name],
-                sqlite_operator,
-            )
-            .optional()?)
+            .prepare("SELECT name, role, phc, created, updated FROM operators WHERE name = ?1")?;
+        let mut rows = stmt.query([name])?;
+        rows.next()?.map(rows::operator).transpose()
     }
 
     fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, role, phc, created, updated FROM operators ORDER BY name",
         )?;
-        let rows = stmt.query_map([], sqlite_operator)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::operator(r))?;
+        rows.collect()
     }
 
     fn add_audit(&mut self, e: &AuditRecord) -> Result<i64, StoreError> {
@@ -2148,28 +1945,9 @@ impl OperatorStore for SqliteStore {
              WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![before, limit], |r| {
-            Ok(AuditRecord {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                operator: r.get(2)?,
-                action: r.get(3)?,
-                target: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then(params![before, limit], |r| rows::audit(r))?;
+        rows.collect()
     }
-}
-
-fn sqlite_operator(r: &Row<'_>) -> rusqlite::Result<OperatorRecord> {
-    Ok(OperatorRecord {
-        name: r.get(0)?,
-        role: r.get(1)?,
-        phc: r.get(2)?,
-        created: r.get(3)?,
-        updated: r.get(4)?,
-    })
 }
 
 #[cfg(test)]
