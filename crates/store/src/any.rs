@@ -3,13 +3,11 @@
 //! generic. Every method is passed to the backend unchanged.
 
 use crate::error::StoreError;
+use crate::prelude::*;
 use crate::record::{
     AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
     IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
     PartnerRecord, RefusalRecord, Stored, ViewRow, ViewState,
-};
-use crate::traits::{
-    ChangeStore, DeliveryStore, LogStore, ObjectStore, OperatorStore, PartnerStore, ViewStore,
 };
 use crate::{PgStore, SqliteStore};
 

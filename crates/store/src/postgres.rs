@@ -23,6 +23,7 @@ use ::postgres::{Client, NoTls};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
+use crate::prelude::*;
 use crate::record::{
     AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
     IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
@@ -30,9 +31,6 @@ use crate::record::{
 };
 use crate::releases::{self, Released};
 use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
-use crate::traits::{
-    ChangeStore, DeliveryStore, LogStore, ObjectStore, OperatorStore, PartnerStore, ViewStore,
-};
 use crate::Along;
 use rustc_hash::FxHashMap;
 
