@@ -11,7 +11,8 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use liaison_labels::{Banner, Label, Party};
 use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
-use liaison_store::{NewObject, SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NewObject, SqliteStore};
 use serde_json::{json, Value};
 
 mod auth;

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use liaison_labels::Party;
 use liaison_release::{Leaf, LogKeys, Node};
-use liaison_store::{NodeRecord, PgStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NodeRecord, PgStore};
 
 const SEED: [u8; 32] = [3; 32];
 

@@ -565,7 +565,7 @@ pub(crate) fn consent_send(
 
 pub(crate) fn consent_list(home: &Path, fmt: Format) -> anyhow::Result<()> {
     let node = open(home)?;
-    let all = liaison_store::Store::signed_consents(node.store())?;
+    let all = liaison_store::PartnerStore::signed_consents(node.store())?;
     match fmt {
         Format::Json => json(
             &all.iter()

@@ -348,7 +348,7 @@ fn as_received(
 }
 
 fn held(node: &Node<SqliteStore>, id: &str) -> anyhow::Result<bool> {
-    Ok(liaison_store::Store::latest(node.store(), id)?.is_some())
+    Ok(liaison_store::ObjectStore::latest(node.store(), id)?.is_some())
 }
 
 /// Part two: the same exchange between separate nodes, over TAXII 2.1 and HTTPS on loopback.

@@ -7,7 +7,8 @@ use anyhow::{anyhow, bail};
 use liaison_exchange::{Remotes, VerifyReport};
 use liaison_labels::Party;
 use liaison_release::{sha256_hex, Leaf, Node, PARTNER_COSIGNER_KEY, PARTNER_LOG_KEY};
-use liaison_store::{AnyStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::AnyStore;
 use serde_json::json;
 
 use crate::output::{json, Format};

@@ -11,7 +11,8 @@ use liaison_exchange::{match_selectors, MatchReport, Remotes, Selector};
 use liaison_labels::Party;
 use liaison_release::{read_selector_line, unix_now, MatchEventKind, Node};
 use liaison_selectors::Region;
-use liaison_store::{AnyStore, Store as _};
+use liaison_store::prelude::*;
+use liaison_store::AnyStore;
 
 use crate::output::{json, table, Format};
 use crate::remote::{block_on, explain};

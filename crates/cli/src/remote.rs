@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use liaison_exchange::{ExchangeError, Progress, PullOptions, PullSummary, Remotes};
 use liaison_labels::Party;
 use liaison_release::Node;
-use liaison_store::{AnyStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::AnyStore;
 
 use crate::output::{json, Format};
 

@@ -21,7 +21,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use liaison_release::{verify_secret, Role, MAX_PASSWORD};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

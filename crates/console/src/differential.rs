@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use liaison_labels::{Banner, Label, Party};
 use liaison_release::{Followed, Holdings, IngestOptions, LogKeys, Node, Queue};
 use liaison_stix::{parse_document, Timestamp, LIAISON_EXTENSION_ID};
-use liaison_store::{NodeRecord, SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NodeRecord, SqliteStore};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -25,7 +25,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use liaison_labels::Party;
 use liaison_release::{Holdings, Node, Queue, Role};
-use liaison_store::{Store, ViewState};
+use liaison_store::prelude::*;
+use liaison_store::ViewState;
 use tokio::sync::Semaphore;
 
 use crate::error::Refusal;

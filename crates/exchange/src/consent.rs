@@ -3,7 +3,7 @@
 
 use liaison_labels::Party;
 use liaison_release::Node;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 
 use crate::error::ExchangeError;
 use crate::remotes::Remotes;

@@ -10,7 +10,7 @@ use liaison_log::{
     check_consistency, prove_consistency, Consistency, Hash, SignedCheckpoint, TiledTree,
 };
 use liaison_release::Node;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 

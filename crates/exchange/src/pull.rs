@@ -6,7 +6,7 @@
 use liaison_client::Remote;
 use liaison_labels::Party;
 use liaison_release::{Node, PARTNER_LOG_KEY};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::Serialize;
 
 use crate::error::ExchangeError;

@@ -6,7 +6,7 @@
 use liaison_client::{ClientError, Session};
 use liaison_labels::Party;
 use liaison_release::Node;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ExchangeError;

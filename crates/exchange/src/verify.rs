@@ -10,7 +10,7 @@ use base64::Engine as _;
 use liaison_labels::Party;
 use liaison_log::{Hash, Opening, SignedCheckpoint, VerifierKey};
 use liaison_release::{sha256_hex, Leaf, Node, PARTNER_LOG_KEY};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ExchangeError;

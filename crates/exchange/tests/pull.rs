@@ -189,7 +189,7 @@ async fn deliveries_without_a_logged_fingerprint_commitment_fail_log_verify() {
     let usa = usa_node(&dir.path().join("usa"));
     // Behind the node's back: its store says the commitment for RUS is logged already.
     let mut store = SqliteStore::open(&dir.path().join("usa").join("node.db")).unwrap();
-    liaison_store::Store::set_partner_key(&mut store, "RUS", "fingerprint-commitment", "00")
+    liaison_store::PartnerStore::set_partner_key(&mut store, "RUS", "fingerprint-commitment", "00")
         .unwrap();
     drop(store);
     let served = serve(usa, &dir.path().join("usa")).await;

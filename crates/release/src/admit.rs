@@ -16,7 +16,8 @@
 
 use liaison_labels::{Label, Party};
 use liaison_stix::{StixId, StixObject, Timestamp, Upgrade};
-use liaison_store::{NewObject, RefusalKind, RefusalRecord, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NewObject, RefusalKind, RefusalRecord};
 
 use crate::error::ReleaseError;
 use crate::node::{Node, LOCAL};

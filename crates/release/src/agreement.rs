@@ -27,7 +27,8 @@
 use liaison_labels::Party;
 use liaison_log::{verify_note, CheckpointError, VerifierKey};
 use liaison_stix::Timestamp;
-use liaison_store::{AgreementNoteRecord, Store};
+use liaison_store::prelude::*;
+use liaison_store::AgreementNoteRecord;
 use serde::Serialize;
 
 use crate::error::ReleaseError;

@@ -18,7 +18,8 @@ use liaison_labels::Party;
 use liaison_log::{verify_note, CheckpointError, VerifierKey, MAX_CHECKPOINT_BYTES};
 use liaison_policy::PolicyError;
 use liaison_stix::{StixId, Timestamp};
-use liaison_store::{ConsentRecord, Store};
+use liaison_store::prelude::*;
+use liaison_store::ConsentRecord;
 
 use crate::error::ReleaseError;
 use crate::log::{origin, Leaf, PARTNER_LOG_KEY};

@@ -30,7 +30,8 @@ use liaison_grading::{
 };
 use liaison_labels::{Grading, Label, Party};
 use liaison_stix::{parse_document, StixObject, Timestamp};
-use liaison_store::{Store, Stored};
+use liaison_store::prelude::*;
+use liaison_store::Stored;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 

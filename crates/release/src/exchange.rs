@@ -6,7 +6,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use liaison_labels::{Banner, Classification, Label, Party};
 use liaison_stix::{Locator, StixObject, Timestamp};
-use liaison_store::{Store, StoreError};
+use liaison_store::prelude::*;
+use liaison_store::StoreError;
 use serde_json::Value;
 
 use crate::admit::{version_text, Entering, Refusal};

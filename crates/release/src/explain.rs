@@ -2,7 +2,7 @@
 
 use liaison_labels::{Banner, Party, Restriction};
 use liaison_policy::{Fault, World};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReleaseError;

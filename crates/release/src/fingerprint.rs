@@ -21,7 +21,7 @@ use liaison_fingerprint::{may_mark, rewrite_ids, CodeParams, Embedder, Recipient
 use liaison_labels::{Party, Tlp};
 use liaison_policy::World;
 use liaison_stix::{with_properties, StixId};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::error::ReleaseError;

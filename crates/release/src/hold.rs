@@ -19,7 +19,8 @@
 use liaison_labels::Party;
 use liaison_policy::Hold;
 use liaison_stix::{StixId, Timestamp};
-use liaison_store::{HoldRecord, Store};
+use liaison_store::prelude::*;
+use liaison_store::HoldRecord;
 
 use crate::error::ReleaseError;
 use crate::node::Node;

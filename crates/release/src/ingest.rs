@@ -17,7 +17,8 @@ use liaison_stix::{
     stream_document, Document, StixId, StixObject, StreamError, Timestamp, Upgrade,
     UpgradedDocument,
 };
-use liaison_store::{Store, StoreError};
+use liaison_store::prelude::*;
+use liaison_store::StoreError;
 
 use crate::admit::{Entering, Refused};
 use crate::error::ReleaseError;

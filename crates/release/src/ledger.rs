@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use liaison_grading::grading_factor;
 use liaison_labels::{Grading, Party};
 use liaison_policy::{Agreement, Judge, Reciprocity, World};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReleaseError;

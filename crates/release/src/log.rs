@@ -23,7 +23,8 @@ use liaison_log::{
     Cosignature, Cosigner, CosignerKey, Hash, HashReader, InclusionProof, NodeKey, Opening,
     SignedCheckpoint, StorageError, TileId, TileKind, VerifierKey,
 };
-use liaison_store::{LogOpening, Store, StoreError};
+use liaison_store::prelude::*;
+use liaison_store::{LogOpening, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

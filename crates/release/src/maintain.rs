@@ -38,7 +38,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use liaison_labels::{extension_definition, liaison_identity, Party};
 use liaison_policy::World;
 use liaison_stix::Timestamp;
-use liaison_store::{Store, ViewRow, ViewState};
+use liaison_store::prelude::*;
+use liaison_store::{ViewRow, ViewState};
 use serde_json::Value;
 
 use crate::error::ReleaseError;

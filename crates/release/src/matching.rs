@@ -23,7 +23,8 @@ use liaison_labels::Party;
 use liaison_policy::Matching;
 use liaison_psi::{Budget, EpochId, EvaluationRequest, HolderKey, Limits, PsiError};
 use liaison_selectors::{normalise, Context, Region, SelectorKind, NORMALISER_VERSION};
-use liaison_store::{MatchCharge, Store, StoreError};
+use liaison_store::prelude::*;
+use liaison_store::{MatchCharge, StoreError};
 use serde::Serialize;
 
 use crate::error::ReleaseError;

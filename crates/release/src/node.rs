@@ -5,7 +5,8 @@ use std::path::Path;
 use liaison_labels::{Label, Party};
 use liaison_policy::{Agreement, Consent, Item, Markings, World};
 use liaison_stix::{StixId, Timestamp};
-use liaison_store::{AnyStore, ConsentRecord, NodeRecord, PartnerRecord, SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{AnyStore, ConsentRecord, NodeRecord, PartnerRecord, SqliteStore};
 
 use crate::database::Database;
 

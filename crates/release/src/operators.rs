@@ -6,7 +6,8 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
 use liaison_stix::Timestamp;
-use liaison_store::{AuditRecord, OperatorRecord, Store};
+use liaison_store::prelude::*;
+use liaison_store::{AuditRecord, OperatorRecord};
 
 use crate::error::ReleaseError;
 use crate::node::Node;

@@ -7,7 +7,7 @@ use liaison_fingerprint::Recipient;
 use liaison_labels::{extension_definition, liaison_identity, Banner, Label, Party, Tlp};
 use liaison_policy::{cut_for, Agreement, Judge, Reason, ReasonCode, Verdict, World};
 use liaison_stix::{bundle_json, with_property, StixObject, LIAISON_EXTENSION_ID};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_store::Stored;
 use serde::Serialize;
 use serde_json::Value;

@@ -27,7 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use liaison_labels::Party;
 use liaison_policy::{Item, World};
-use liaison_store::{Store, Stored};
+use liaison_store::prelude::*;
+use liaison_store::Stored;
 
 use crate::error::ReleaseError;
 use crate::maintain::{MARKING, MAX_CHANGES};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use liaison_labels::Party;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 
 use crate::error::ReleaseError;
 use crate::log::hex;

@@ -22,7 +22,7 @@ use liaison_fingerprint::{
 };
 use liaison_labels::{Party, LIAISON_IDENTITY_ID};
 use liaison_stix::LIAISON_EXTENSION_ID;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

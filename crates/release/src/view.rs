@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use liaison_labels::Party;
 use liaison_stix::{parse_document, StixObject, Timestamp};
+use liaison_store::prelude::*;
 use liaison_store::releases::{self, Released};
-use liaison_store::{Store, StoreError};
+use liaison_store::StoreError;
 
 use crate::error::ReleaseError;
 use crate::fingerprint::COMMITMENT_LOGGED;

@@ -4,7 +4,8 @@
 use liaison_labels::Party;
 use liaison_release::{IngestOptions, Node};
 use liaison_stix::{parse_document, Timestamp};
-use liaison_store::{SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::SqliteStore;
 
 fn party(s: &str) -> Party {
     Party::parse(s).unwrap()
@@ -243,7 +244,7 @@ fn regression_post_is_no_oracle_for_withheld_objects() {
         .unwrap();
     assert!(receipt.failures.is_empty(), "{:?}", receipt.failures);
     assert_eq!(receipt.successes.len(), 2);
-    let held = liaison_store::Store::latest(
+    let held = liaison_store::ObjectStore::latest(
         node.store(),
         "indicator--00000000-0000-4000-8000-000000000007",
     )
@@ -320,7 +321,7 @@ fn the_ledger_counts_both_ways_and_pauses_a_one_way_street() {
         .map(|(_, o)| liaison_release::Leaf::from_json(&o.leaf).unwrap())
         .partition(|l| matches!(l, liaison_release::Leaf::Delivery { .. }));
     assert_eq!(commitments.len(), 1, "the fingerprint commitment, once");
-    let released = liaison_store::Store::releases(node.store(), "RUS").unwrap();
+    let released = liaison_store::DeliveryStore::releases(node.store(), "RUS").unwrap();
     assert_eq!(
         logged.len(),
         released.len(),
@@ -554,7 +555,7 @@ fn terms_in_force_without_a_signed_note_are_signed_when_offered() {
     let changed = AGREEMENT.replace("SECRET", "CONFIDENTIAL");
     {
         let mut store = SqliteStore::open(&dir.path().join("node.db")).unwrap();
-        liaison_store::Store::put_partner(
+        liaison_store::PartnerStore::put_partner(
             &mut store,
             &liaison_store::PartnerRecord {
                 party: "RUS".into(),

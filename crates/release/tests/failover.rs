@@ -17,7 +17,8 @@ use std::time::Duration;
 use liaison_labels::Party;
 use liaison_log::{verify_consistency, MemoryTree};
 use liaison_release::{Leaf, LogKeys, Node};
-use liaison_store::{NodeRecord, PgStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NodeRecord, PgStore};
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-failover-pair.sh")

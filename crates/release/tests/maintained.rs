@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use liaison_labels::{Banner, Label, Party};
 use liaison_release::{IngestOptions, LogKeys, Node, Upkeep};
 use liaison_stix::{parse_document, LIAISON_EXTENSION_ID};
-use liaison_store::{NodeRecord, SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NodeRecord, SqliteStore};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

@@ -20,7 +20,8 @@ use liaison_labels::{Label, Party};
 use liaison_log::verify_consistency;
 use liaison_release::{IngestOptions, Leaf, LogKeys, Node, View};
 use liaison_stix::parse_document;
-use liaison_store::{NodeRecord, PgStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::{NodeRecord, PgStore};
 
 const SEED: [u8; 32] = [9; 32];
 const SERVERS: usize = 3;

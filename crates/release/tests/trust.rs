@@ -75,7 +75,7 @@ fn with(mut o: Value, changes: Value) -> Value {
 
 fn held(node: &Node<SqliteStore>, id: &str) -> Value {
     let s = node.store();
-    let o = liaison_store::Store::latest(s, id).unwrap().unwrap();
+    let o = liaison_store::ObjectStore::latest(s, id).unwrap().unwrap();
     serde_json::from_str(o.object.raw()).unwrap()
 }
 
@@ -715,7 +715,7 @@ fn conflicting_objects_of_a_batch_are_refused_together_and_the_rest_stored() {
     for n in [4, 5] {
         let id = format!("indicator--00000000-0000-4000-a000-{n:012}");
         assert!(
-            liaison_store::Store::latest(node.store(), &id)
+            liaison_store::ObjectStore::latest(node.store(), &id)
                 .unwrap()
                 .is_some(),
             "{id}"

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use liaison_release::{ReleaseError, MAX_AGREEMENT_BYTES};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::ErrorKind;
 
 use crate::auth::authenticate;

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use liaison_labels::Party;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::ErrorKind;
 use sha2::{Digest, Sha256};
 

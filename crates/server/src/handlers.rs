@@ -17,7 +17,7 @@ use axum::Router;
 use liaison_labels::Party;
 use liaison_release::{ReleaseError, ViewEntry};
 use liaison_stix::{StixId, Timestamp};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::{
     accepts, content_type_ok, select_versions, taxii_time, ApiRoot, Collection, Collections,
     Discovery, Endpoint, Envelope, ErrorKind, ManifestRecord, NextToken, Query, Status,

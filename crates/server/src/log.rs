@@ -15,7 +15,7 @@ use axum::Router;
 use liaison_labels::Party;
 use liaison_log::{Opening, TileId, TileKind};
 use liaison_release::ReleaseError;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::{ErrorKind, NextToken};
 use serde::{Deserialize, Serialize};
 

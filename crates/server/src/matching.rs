@@ -22,7 +22,7 @@ use liaison_labels::Party;
 use liaison_psi::PsiError;
 use liaison_release::{unix_now, EpochPublication, MatchError, ReleaseError};
 use liaison_selectors::NORMALISER_VERSION;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::ErrorKind;
 
 use crate::auth::authenticate;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use liaison_labels::Party;
 use liaison_release::{Node, View, ViewEntry};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use liaison_taxii::{Query, Status};
 
 use crate::config::Config;

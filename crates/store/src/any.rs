@@ -3,13 +3,13 @@
 //! generic. Every method is passed to the backend unchanged.
 
 use crate::error::StoreError;
-use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
+use crate::prelude::*;
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
-    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, RefusalRecord, Stored, ViewRow,
-    ViewState,
+    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
+    PartnerRecord, RefusalRecord, Stored, ViewRow, ViewState,
 };
-use crate::{PgStore, SqliteStore, Store};
+use crate::{PgStore, SqliteStore};
 
 /// The embedded SQLite store or the PostgreSQL one.
 pub enum AnyStore {
@@ -69,57 +69,95 @@ impl OperatorStore for AnyStore {
     }
 }
 
-impl Store for AnyStore {
-    fn released_at(
-        &self,
-        partner: &str,
-        keys: &[(String, String)],
-    ) -> Result<Vec<Option<String>>, StoreError> {
-        dispatch!(self, s => s.released_at(partner, keys))
+impl ObjectStore for AnyStore {
+    fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
+        dispatch!(self, s => s.node())
     }
+
+    fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError> {
+        dispatch!(self, s => s.init_node(node))
+    }
+
+    fn ingest(
+        &mut self,
+        batch: &[NewObject<'_>],
+        source: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<IngestReport, StoreError> {
+        dispatch!(self, s => s.ingest(batch, source, progress))
+    }
+
+    fn latest(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        dispatch!(self, s => s.latest(id))
+    }
+
+    fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
+        dispatch!(self, s => s.versions(id))
+    }
+
+    fn scan_latest(
+        &self,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.scan_latest(f))
+    }
+
+    fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
+        dispatch!(self, s => s.scan_index(f))
+    }
+
+    fn counts(&self) -> Result<(u64, u64), StoreError> {
+        dispatch!(self, s => s.counts())
+    }
+
+    fn generation(&self) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.generation())
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.scan_source(source, f))
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_versions(source, id, versions))
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.add_refusals(refusals))
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        dispatch!(self, s => s.refusals(sender, after, limit))
+    }
+}
+
+impl ChangeStore for AnyStore {
     fn change_head(&self) -> Result<i64, StoreError> {
         dispatch!(self, s => s.change_head())
     }
+
     fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
         dispatch!(self, s => s.changes_since(after, limit))
     }
-    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
-        dispatch!(self, s => s.view_state(partner))
-    }
-    fn write_view(
-        &mut self,
-        partner: &str,
-        state: &ViewState,
-        replace: bool,
-        remove: &[String],
-        rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.write_view(partner, state, replace, remove, rows))
-    }
-    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
-        dispatch!(self, s => s.view_rows(partner, originals))
-    }
-    fn view_page(
-        &self,
-        partner: &str,
-        after_micros: i64,
-        limit: usize,
-    ) -> Result<Vec<ViewRow>, StoreError> {
-        dispatch!(self, s => s.view_page(partner, after_micros, limit))
-    }
-    fn view_row_delivered(
-        &self,
-        partner: &str,
-        delivered: &str,
-    ) -> Result<Option<ViewRow>, StoreError> {
-        dispatch!(self, s => s.view_row_delivered(partner, delivered))
-    }
-    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
-        dispatch!(self, s => s.view_marks(partner, excluding))
-    }
+
     fn refs_through(&self) -> Result<Option<i64>, StoreError> {
         dispatch!(self, s => s.refs_through())
     }
+
     fn write_refs(
         &mut self,
         through: i64,
@@ -129,68 +167,49 @@ impl Store for AnyStore {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.write_refs(through, replace, ids, pairs))
     }
+
     fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
         dispatch!(self, s => s.changed_since(after, prefix))
     }
+
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
         dispatch!(self, s => s.referrers(ids))
     }
-    fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
-        dispatch!(self, s => s.node())
-    }
-    fn init_node(&mut self, node: &NodeRecord) -> Result<(), StoreError> {
-        dispatch!(self, s => s.init_node(node))
-    }
-    fn ingest(
-        &mut self,
-        batch: &[NewObject<'_>],
-        source: &str,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<IngestReport, StoreError> {
-        dispatch!(self, s => s.ingest(batch, source, progress))
-    }
-    fn latest(&self, id: &str) -> Result<Option<Stored>, StoreError> {
-        dispatch!(self, s => s.latest(id))
-    }
-    fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
-        dispatch!(self, s => s.versions(id))
-    }
-    fn scan_latest(
-        &self,
-        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.scan_latest(f))
-    }
-    fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
-        dispatch!(self, s => s.scan_index(f))
-    }
-    fn counts(&self) -> Result<(u64, u64), StoreError> {
-        dispatch!(self, s => s.counts())
-    }
+}
+
+impl PartnerStore for AnyStore {
     fn put_partner(&mut self, partner: &PartnerRecord) -> Result<(), StoreError> {
         dispatch!(self, s => s.put_partner(partner))
     }
+
     fn partner(&self, party: &str) -> Result<Option<PartnerRecord>, StoreError> {
         dispatch!(self, s => s.partner(party))
     }
+
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
         dispatch!(self, s => s.partners())
     }
+
     fn add_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError> {
         dispatch!(self, s => s.add_consent(consent))
     }
+
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         dispatch!(self, s => s.consents())
     }
+
     fn add_hold(&mut self, hold: &HoldRecord) -> Result<bool, StoreError> {
         dispatch!(self, s => s.add_hold(hold))
     }
+
     fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
         dispatch!(self, s => s.lift_hold(object, partner))
     }
+
     fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError> {
         dispatch!(self, s => s.holds(partner))
     }
+
     fn add_signed_consent(
         &mut self,
         consent: &ConsentRecord,
@@ -198,9 +217,49 @@ impl Store for AnyStore {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.add_signed_consent(consent, signed))
     }
+
     fn signed_consents(&self) -> Result<Vec<(ConsentRecord, Option<String>)>, StoreError> {
         dispatch!(self, s => s.signed_consents())
     }
+
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_credential(party, phc))
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.credential(party))
+    }
+
+    fn put_agreement_note(&mut self, note: &AgreementNoteRecord) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_agreement_note(note))
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        dispatch!(self, s => s.agreement_note(partner, side))
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_partner_key(party, kind, key))
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.partner_key(party, kind))
+    }
+}
+
+impl DeliveryStore for AnyStore {
+    fn released_at(
+        &self,
+        partner: &str,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        dispatch!(self, s => s.released_at(partner, keys))
+    }
+
     fn release_times(
         &mut self,
         partner: &str,
@@ -208,9 +267,11 @@ impl Store for AnyStore {
     ) -> Result<Vec<liaison_stix::Timestamp>, StoreError> {
         dispatch!(self, s => s.release_times(partner, keys))
     }
+
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         dispatch!(self, s => s.releases(partner))
     }
+
     fn received_among(
         &self,
         partners: &[&str],
@@ -218,6 +279,7 @@ impl Store for AnyStore {
     ) -> Result<Vec<Vec<usize>>, StoreError> {
         dispatch!(self, s => s.received_among(partners, ids))
     }
+
     fn add_delivered_ids(
         &mut self,
         partner: &str,
@@ -225,39 +287,19 @@ impl Store for AnyStore {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.add_delivered_ids(partner, pairs))
     }
+
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError> {
         dispatch!(self, s => s.delivered_ids(ids))
     }
+
     fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
         dispatch!(self, s => s.delivered_id_count(partner))
     }
+
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
         dispatch!(self, s => s.was_released(partner, id, version))
     }
-    fn generation(&self) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.generation())
-    }
-    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.set_credential(party, phc))
-    }
-    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
-        dispatch!(self, s => s.credential(party))
-    }
-    fn scan_source(
-        &self,
-        source: &str,
-        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.scan_source(source, f))
-    }
-    fn delete_versions(
-        &mut self,
-        source: &str,
-        id: &str,
-        versions: Option<&[String]>,
-    ) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.delete_versions(source, id, versions))
-    }
+
     fn record_releases(
         &mut self,
         partner: &str,
@@ -265,6 +307,9 @@ impl Store for AnyStore {
     ) -> Result<Vec<(liaison_stix::Timestamp, bool)>, StoreError> {
         dispatch!(self, s => s.record_releases(partner, keys))
     }
+}
+
+impl LogStore for AnyStore {
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
@@ -273,6 +318,7 @@ impl Store for AnyStore {
     ) -> Result<u64, StoreError> {
         dispatch!(self, s => s.log_append(entries, openings, hashes))
     }
+
     fn log_append_releases(
         &mut self,
         partner: &str,
@@ -283,6 +329,7 @@ impl Store for AnyStore {
     ) -> Result<Vec<liaison_stix::Timestamp>, StoreError> {
         dispatch!(self, s => s.log_append_releases(partner, keys, entries, openings, hashes))
     }
+
     fn log_append_match(
         &mut self,
         charge: &MatchCharge,
@@ -292,52 +339,55 @@ impl Store for AnyStore {
     ) -> Result<u64, StoreError> {
         dispatch!(self, s => s.log_append_match(charge, entries, openings, hashes))
     }
+
     fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
         dispatch!(self, s => s.match_usage(partner, epoch))
     }
-    fn put_agreement_note(&mut self, note: &AgreementNoteRecord) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_agreement_note(note))
-    }
-    fn agreement_note(
-        &self,
-        partner: &str,
-        side: &str,
-    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
-        dispatch!(self, s => s.agreement_note(partner, side))
-    }
+
     fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError> {
         dispatch!(self, s => s.log_opening(index))
     }
+
     fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError> {
         dispatch!(self, s => s.log_openings_for(party))
     }
+
     fn log_size(&self) -> Result<u64, StoreError> {
         dispatch!(self, s => s.log_size())
     }
+
     fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
         dispatch!(self, s => s.log_hashes(indexes))
     }
+
     fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         dispatch!(self, s => s.log_entries(start, end))
     }
+
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.put_checkpoint(size, note))
     }
+
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
         dispatch!(self, s => s.checkpoint_at(size))
     }
+
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         dispatch!(self, s => s.latest_checkpoint())
     }
+
     fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.add_cosignature(size, cosigner, line))
     }
+
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
         dispatch!(self, s => s.cosignatures(size))
     }
+
     fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
         dispatch!(self, s => s.latest_cosignatures())
     }
+
     fn put_partner_checkpoint(
         &mut self,
         party: &str,
@@ -346,30 +396,58 @@ impl Store for AnyStore {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.put_partner_checkpoint(party, size, note))
     }
+
     fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
         dispatch!(self, s => s.partner_checkpoint(party))
     }
+
     fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.add_fork_evidence(party, evidence))
     }
+
     fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError> {
         dispatch!(self, s => s.fork_evidence(party))
     }
-    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.set_partner_key(party, kind, key))
+}
+
+impl ViewStore for AnyStore {
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
+        dispatch!(self, s => s.view_state(partner))
     }
-    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        dispatch!(self, s => s.partner_key(party, kind))
+
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.write_view(partner, state, replace, remove, rows))
     }
-    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
-        dispatch!(self, s => s.add_refusals(refusals))
+
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_rows(partner, originals))
     }
-    fn refusals(
+
+    fn view_page(
         &self,
-        sender: Option<&str>,
-        after: i64,
+        partner: &str,
+        after_micros: i64,
         limit: usize,
-    ) -> Result<Vec<RefusalRecord>, StoreError> {
-        dispatch!(self, s => s.refusals(sender, after, limit))
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_page(partner, after_micros, limit))
+    }
+
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        dispatch!(self, s => s.view_row_delivered(partner, delivered))
+    }
+
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        dispatch!(self, s => s.view_marks(partner, excluding))
     }
 }

@@ -9,7 +9,7 @@
 //! after the largest one in the database, so that several processes writing to one database
 //! still give strictly increasing `date_added` in the order of `seq`.
 //!
-//! [`Store::generation`] is a counter row in `meta`, bumped inside every transaction that
+//! [`ObjectStore::generation`] is a counter row in `meta`, bumped inside every transaction that
 //! changes objects, partners, consents or credentials.
 //!
 //! Connections are plain TCP (`NoTls`); TLS for deployments is still to come.
@@ -19,18 +19,19 @@ use std::cell::{RefCell, RefMut};
 use ::postgres::binary_copy::BinaryCopyInWriter;
 use ::postgres::fallible_iterator::FallibleIterator;
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, NoTls, Row};
+use ::postgres::{Client, NoTls};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
-use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
+use crate::prelude::*;
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
-    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored, ViewRow, ViewState,
+    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
+    PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
-use crate::{Along, Store};
+use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
+use crate::Along;
 use rustc_hash::FxHashMap;
 
 /// One migration step: the SQL that takes the schema from version `to - 1` to `to`, run in
@@ -213,36 +214,8 @@ CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 /// The `meta` key that remembers the change the reference index is built through.
 const REFS_THROUGH: &str = "refs_through";
 
-const VIEW_COLUMNS: &str =
-    "original, delivered, type, version, spec_version, date_added, added, json, meta";
-
-fn read_view_row(r: &Row) -> Result<ViewRow, StoreError> {
-    Ok(ViewRow {
-        original: r.try_get(0)?,
-        delivered: r.try_get(1)?,
-        object_type: r.try_get(2)?,
-        version: r.try_get(3)?,
-        spec_version: r.try_get(4)?,
-        date_added: r.try_get(5)?,
-        added_micros: r.try_get(6)?,
-        json: r.try_get(7)?,
-        marks: Vec::new(),
-        meta: r.try_get(8)?,
-    })
-}
-
-fn read_hold(r: &::postgres::Row) -> Result<HoldRecord, StoreError> {
-    Ok(HoldRecord {
-        object: r.try_get(0)?,
-        partner: r.try_get(1)?,
-        by: r.try_get(2)?,
-        created: r.try_get(3)?,
-        reason: r.try_get(4)?,
-    })
-}
-
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
-/// bumped inside each such transaction. [`Store::generation`] reads it.
+/// bumped inside each such transaction. [`ObjectStore::generation`] reads it.
 const BUMP_GENERATION: &str = "
 INSERT INTO meta (key, value) VALUES ('generation', '1')
 ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text";
@@ -313,8 +286,6 @@ SELECT i.idx, CASE WHEN o.body = i.body THEN NULL ELSE o.body END
 FROM liaison_incoming i JOIN objects o ON o.id = i.id AND o.version = i.version
 WHERE o.date_added <> i.date_added
 ORDER BY i.idx";
-
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
 
 /// The batch's rows that ownership may refuse: ids whose first stored version came from
 /// another source, and marking-definitions under held ids; with the owner and the stored
@@ -481,76 +452,6 @@ fn version_key(o: &StixObject) -> String {
     o.version().map(Timestamp::sort_key).unwrap_or_default()
 }
 
-fn to_stored(row: &Row) -> Result<Stored, StoreError> {
-    let seq: i64 = row.try_get(0)?;
-    let body: &str = row.try_get(1)?;
-    let date_added: &str = row.try_get(2)?;
-    let source: String = row.try_get(3)?;
-    let assigned: Option<&str> = row.try_get(4)?;
-    let upgrades: Option<&str> = row.try_get(5)?;
-    let doc = liaison_stix::parse_document(body)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let object = doc
-        .objects
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Damaged(format!("row {seq}: empty body")))?;
-    let date_added =
-        Timestamp::parse(date_added).map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let assigned_label = match assigned {
-        None => None,
-        Some(s) => Some(
-            liaison_stix::StixId::parse(s)
-                .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
-        ),
-    };
-    Ok(Stored {
-        seq,
-        object,
-        date_added,
-        source,
-        assigned_label,
-        upgrades: crate::record::upgrades_of(seq, upgrades)?,
-    })
-}
-
-fn to_index_row(row: &Row) -> Result<IndexRow, StoreError> {
-    let seq: i64 = row.try_get(0)?;
-    let markings: &str = row.try_get(2)?;
-    let src: Option<String> = row.try_get(5)?;
-    let dst: Option<String> = row.try_get(6)?;
-    let tags: Option<&str> = row.try_get(7)?;
-    let ends: Option<&str> = row.try_get(9)?;
-    let tags = match tags {
-        None => Vec::new(),
-        Some(t) => serde_json::from_str(t)
-            .map_err(|e| StoreError::Damaged(format!("row {seq}: tags: {e}")))?,
-    };
-    Ok(IndexRow {
-        seq,
-        id: row.try_get(1)?,
-        markings: markings.split_whitespace().map(str::to_owned).collect(),
-        assigned_label: row.try_get(3)?,
-        tearline_of: row.try_get(4)?,
-        derivation: src.zip(dst),
-        ends: ends
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        tags,
-        source: row.try_get(8)?,
-    })
-}
-
-fn to_partner(r: &Row) -> Result<PartnerRecord, StoreError> {
-    Ok(PartnerRecord {
-        party: r.try_get(0)?,
-        agreement: r.try_get(1)?,
-        updated: r.try_get(2)?,
-    })
-}
-
 /// Strictly increasing microsecond stamps after `last`, starting no earlier than now.
 fn stamps(last: Option<&str>, n: usize) -> Result<Vec<Timestamp>, StoreError> {
     let last = match last {
@@ -574,7 +475,7 @@ fn stamps(last: Option<&str>, n: usize) -> Result<Vec<Timestamp>, StoreError> {
     Ok(out)
 }
 
-impl Store for PgStore {
+impl ObjectStore for PgStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         let rows = self.client()?.query(
             "SELECT key, value FROM meta WHERE key IN ('party', 'created')",
@@ -793,7 +694,7 @@ impl Store for PgStore {
             &format!("SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq WHERE h.id = $1"),
             &[&id],
         )?;
-        row.as_ref().map(to_stored).transpose()
+        row.as_ref().map(rows::stored).transpose()
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
@@ -801,7 +702,7 @@ impl Store for PgStore {
             &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.id = $1 ORDER BY o.version"),
             &[&id],
         )?;
-        rows.iter().map(to_stored).collect()
+        rows.iter().map(rows::stored).collect()
     }
 
     fn scan_latest(
@@ -815,7 +716,7 @@ impl Store for PgStore {
             std::iter::empty::<i64>(),
         )?;
         while let Some(row) = rows.next()? {
-            f(to_stored(&row)?)?;
+            f(rows::stored(&row)?)?;
         }
         Ok(())
     }
@@ -823,12 +724,11 @@ impl Store for PgStore {
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         let mut client = self.client()?;
         let mut rows = client.query_raw(
-            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
-             FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq",
+            &format!("SELECT {INDEX_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq ORDER BY h.seq"),
             std::iter::empty::<i64>(),
         )?;
         while let Some(row) = rows.next()? {
-            f(to_index_row(&row)?);
+            f(rows::index_row(&row)?);
         }
         Ok(())
     }
@@ -843,6 +743,195 @@ impl Store for PgStore {
         Ok((heads.max(0) as u64, versions.max(0) as u64))
     }
 
+    fn generation(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'generation'), 0)",
+                &[],
+            )?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        for r in refusals {
+            tx.execute(
+                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&r.created, &r.sender, &r.id, &r.version, &r.reason, &r.body],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, created, sender, id, version, reason, body FROM refusals
+             WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
+            &[&after, &sender, &limit],
+        )?;
+        rows.iter().map(rows::refusal).collect()
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A full scan: an index on `source` would cost every ingested row an insert.
+        let mut client = self.client()?;
+        let mut rows = client.query_raw(
+            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = $1 ORDER BY o.seq"),
+            [source],
+        )?;
+        while let Some(row) = rows.next()? {
+            f(rows::stored(&row)?)?;
+        }
+        Ok(())
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        // Taken like ingest: heads are settled without an ingest of the same id in between.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
+        let row = tx.query_one(
+            "WITH gone AS (
+                 DELETE FROM objects
+                 WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
+                 RETURNING date_added, derived_src, tearline_of
+             ), changed AS (
+                 INSERT INTO object_changes (id)
+                 SELECT $1 WHERE EXISTS (SELECT 1 FROM gone)
+                 UNION ALL SELECT derived_src FROM gone WHERE derived_src IS NOT NULL
+                 UNION ALL SELECT tearline_of FROM gone WHERE tearline_of IS NOT NULL
+             )
+             SELECT count(*), max(date_added) FROM gone",
+            &[&id, &source, &versions],
+        )?;
+        let deleted: i64 = row.try_get(0)?;
+        if deleted == 0 {
+            return Ok(0);
+        }
+        let tail: Option<String> = row.try_get(1)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
+            &[&DELETED_TAIL, &tail],
+        )?;
+        tx.execute("DELETE FROM heads WHERE id = $1", &[&id])?;
+        tx.execute(
+            "INSERT INTO heads (id, seq, version)
+             SELECT id, seq, version FROM objects WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            &[&id],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(deleted.max(0) as u64)
+    }
+}
+
+impl ChangeStore for PgStore {
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
+                &[&after, &prefix],
+            )?
+            .is_some())
+    }
+
+    fn change_head(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .client()?
+            .query_one(
+                "SELECT coalesce(max(seq), 0)::bigint FROM object_changes",
+                &[],
+            )?
+            .try_get(0)?)
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            "SELECT seq, id FROM object_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
+        row.map(|r| {
+            let v: String = r.try_get(0)?;
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
+        })
+        .transpose()
+    }
+
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if replace {
+            tx.execute("DELETE FROM object_refs", &[])?;
+        }
+        if !ids.is_empty() {
+            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
+        }
+        for chunk in pairs.chunks(10_000) {
+            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
+                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&referrer, &referenced],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&REFS_THROUGH, &through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT DISTINCT id FROM object_refs WHERE ref = ANY($1) ORDER BY id",
+            &[&ids],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
+
+impl PartnerStore for PgStore {
     fn put_partner(&mut self, p: &PartnerRecord) -> Result<(), StoreError> {
         let mut tx = self.client.get_mut().transaction()?;
         tx.execute(
@@ -860,7 +949,7 @@ impl Store for PgStore {
             "SELECT party, agreement, updated FROM partners WHERE party = $1",
             &[&party],
         )?;
-        row.as_ref().map(to_partner).transpose()
+        row.as_ref().map(rows::partner).transpose()
     }
 
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
@@ -868,7 +957,7 @@ impl Store for PgStore {
             "SELECT party, agreement, updated FROM partners ORDER BY party",
             &[],
         )?;
-        rows.iter().map(to_partner).collect()
+        rows.iter().map(rows::partner).collect()
     }
 
     fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
@@ -899,18 +988,7 @@ impl Store for PgStore {
             &[],
         )?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    ConsentRecord {
-                        id: r.try_get(0)?,
-                        object: r.try_get(1)?,
-                        to: r.try_get(2)?,
-                        by: r.try_get(3)?,
-                        created: r.try_get(4)?,
-                    },
-                    r.try_get(5)?,
-                ))
-            })
+            .map(|r| Ok((rows::consent(r)?, r.try_get(5)?)))
             .collect()
     }
 
@@ -919,17 +997,7 @@ impl Store for PgStore {
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
             &[],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentRecord {
-                    id: r.try_get(0)?,
-                    object: r.try_get(1)?,
-                    to: r.try_get(2)?,
-                    by: r.try_get(3)?,
-                    created: r.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::consent).collect()
     }
 
     fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
@@ -953,7 +1021,7 @@ impl Store for PgStore {
              RETURNING object, partner, by_operator, created, reason",
             &[&partner, &object],
         )?;
-        let lifted = row.as_ref().map(read_hold).transpose()?;
+        let lifted = row.as_ref().map(rows::hold).transpose()?;
         if lifted.is_some() {
             tx.execute(BUMP_GENERATION, &[])?;
         }
@@ -967,9 +1035,73 @@ impl Store for PgStore {
              WHERE $1::text IS NULL OR partner = $1 ORDER BY partner, created, object",
             &[&partner],
         )?;
-        rows.iter().map(read_hold).collect()
+        rows.iter().map(rows::hold).collect()
     }
 
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        let updated = Timestamp::now();
+        let mut tx = self.client.get_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO credentials (party, phc, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
+            &[&party, &phc, &updated.as_str()],
+        )?;
+        tx.execute(BUMP_GENERATION, &[])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT phc FROM credentials WHERE party = $1", &[&party])?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partner_keys (party, kind, key) VALUES ($1, $2, $3)
+             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
+            &[&party, &kind, &key],
+        )?;
+        Ok(())
+    }
+
+    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
+                 text = excluded.text, note = excluded.note, updated = excluded.updated",
+            &[&n.partner, &n.side, &n.sha256, &n.text, &n.note, &n.updated],
+        )?;
+        Ok(())
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT sha256, text, note, updated FROM agreement_notes
+             WHERE partner = $1 AND side = $2",
+            &[&partner, &side],
+        )?;
+        row.map(|r| rows::agreement_note(&r, partner, side))
+            .transpose()
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
+            &[&party, &kind],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
+
+impl DeliveryStore for PgStore {
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         let rows = self.client()?.query(
             "SELECT id, version, first FROM releases WHERE partner = $1 ORDER BY first, id",
@@ -1085,30 +1217,6 @@ impl Store for PgStore {
         releases::aligned(keys, &known, new, times)
     }
 
-    fn generation(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .client()?
-            .query_one(
-                "SELECT coalesce((SELECT value::bigint FROM meta WHERE key = 'generation'), 0)",
-                &[],
-            )?
-            .try_get(0)?;
-        Ok(n.max(0) as u64)
-    }
-
-    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
-        let updated = Timestamp::now();
-        let mut tx = self.client.get_mut().transaction()?;
-        tx.execute(
-            "INSERT INTO credentials (party, phc, updated) VALUES ($1, $2, $3)
-             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
-            &[&party, &phc, &updated.as_str()],
-        )?;
-        tx.execute(BUMP_GENERATION, &[])?;
-        tx.commit()?;
-        Ok(())
-    }
-
     fn released_at(
         &self,
         partner: &str,
@@ -1130,50 +1238,238 @@ impl Store for PgStore {
         }
         Ok(out)
     }
+}
 
-    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .client()?
-            .query_opt(
-                "SELECT 1 FROM object_changes WHERE seq > $1 AND left(id, length($2)) = $2 LIMIT 1",
-                &[&after, &prefix],
-            )?
-            .is_some())
+impl LogStore for PgStore {
+    fn log_append(
+        &mut self,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        Ok(self.append(Along::Nothing, entries, openings, hashes)?.0)
     }
 
-    fn change_head(&self) -> Result<i64, StoreError> {
+    fn log_append_releases(
+        &mut self,
+        partner: &str,
+        keys: &[(String, String)],
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<Vec<Timestamp>, StoreError> {
         Ok(self
-            .client()?
-            .query_one(
-                "SELECT coalesce(max(seq), 0)::bigint FROM object_changes",
-                &[],
-            )?
-            .try_get(0)?)
+            .append(Along::Releases(partner, keys), entries, openings, hashes)?
+            .1)
     }
 
-    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    fn log_append_match(
+        &mut self,
+        charge: &MatchCharge,
+        entries: &[Vec<u8>],
+        openings: &[LogOpening],
+        hashes: &[(u64, [u8; 32])],
+    ) -> Result<u64, StoreError> {
+        Ok(self
+            .append(Along::Match(charge), entries, openings, hashes)?
+            .0)
+    }
+
+    fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
+        let row = self.client()?.query_one(
+            "SELECT coalesce(sum(count), 0)::bigint, count(*), max(answered) FROM match_queries
+             WHERE partner = $1 AND epoch = $2",
+            &[&partner, &to_i64(epoch)?],
+        )?;
+        rows::match_usage(&row)
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM log_entries", &[])?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
+        let wanted: Vec<i64> = indexes
+            .iter()
+            .map(|&i| to_i64(i))
+            .collect::<Result<_, _>>()?;
         let rows = self.client()?.query(
-            "SELECT seq, id FROM object_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-            &[&after, &limit],
+            "SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)",
+            &[&wanted],
+        )?;
+        let mut found: rustc_hash::FxHashMap<i64, [u8; 32]> = Default::default();
+        for r in rows {
+            let i: i64 = r.try_get(0)?;
+            let h: &[u8] = r.try_get(1)?;
+            let h = <[u8; 32]>::try_from(h)
+                .map_err(|_| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))?;
+            found.insert(i, h);
+        }
+        wanted
+            .iter()
+            .map(|i| {
+                found
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))
+            })
+            .collect()
+    }
+
+    fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            &[&to_i64(start)?, &to_i64(end)?],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError> {
+        let mut client = self.client()?;
+        let Some(row) = client.query_opt(
+            "SELECT leaf, salt FROM log_openings WHERE idx = $1",
+            &[&to_i64(index)?],
+        )?
+        else {
+            return Ok(None);
+        };
+        let leaf: Vec<u8> = row.try_get(0)?;
+        let salt: Vec<u8> = row.try_get(1)?;
+        let parties = client
+            .query(
+                "SELECT party FROM log_access WHERE idx = $1 ORDER BY party",
+                &[&to_i64(index)?],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(LogOpening {
+            leaf,
+            salt: rows::salt32(index, &salt)?,
+            parties,
+        }))
+    }
+
+    fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
+             WHERE a.party = $1 ORDER BY a.idx",
+            &[&party],
+        )?;
+        rows.iter().map(|r| rows::opening_for(r, party)).collect()
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_checkpoints (size, note, created) VALUES ($1, $2, $3)
+             ON CONFLICT (size) DO NOTHING",
+            &[&to_i64(size)?, &note, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT note FROM log_checkpoints WHERE size = $1",
+            &[&to_i64(size)?],
+        )?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )?;
+        row.as_ref().map(rows::sized_note).transpose()
+    }
+
+    fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_cosignatures (size, cosigner, line, created) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size, cosigner) DO UPDATE SET line = excluded.line, created = excluded.created",
+            &[&to_i64(size)?, &cosigner, &line, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT cosigner, line FROM log_cosignatures WHERE size = $1 ORDER BY cosigner",
+            &[&to_i64(size)?],
         )?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
 
+    fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT DISTINCT ON (cosigner) cosigner, size, line FROM log_cosignatures
+             ORDER BY cosigner, size DESC",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get::<_, i64>(1)?.max(0) as u64,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn put_partner_checkpoint(
+        &mut self,
+        party: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO partner_checkpoints (party, size, note, updated) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (party) DO UPDATE SET size = excluded.size, note = excluded.note, updated = excluded.updated",
+            &[&party, &to_i64(size)?, &note, &Timestamp::now().as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row = self.client()?.query_opt(
+            "SELECT size, note FROM partner_checkpoints WHERE party = $1",
+            &[&party],
+        )?;
+        row.as_ref().map(rows::sized_note).transpose()
+    }
+
+    fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
+        self.client.get_mut().execute(
+            "INSERT INTO log_forks (party, created, evidence) VALUES ($1, $2, $3)",
+            &[&party, &Timestamp::now().as_str(), &evidence],
+        )?;
+        Ok(())
+    }
+
+    fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT party, created, evidence FROM log_forks WHERE party = $1 ORDER BY seq",
+            &[&party],
+        )?;
+        rows.iter().map(rows::fork).collect()
+    }
+}
+
+impl ViewStore for PgStore {
     fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
         let row = self.client()?.query_opt(
             "SELECT basis, through FROM view_state WHERE partner = $1",
             &[&partner],
         )?;
-        row.map(|r| {
-            Ok(ViewState {
-                basis: r.try_get(0)?,
-                through: r.try_get(1)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::view_state).transpose()
     }
 
     fn write_view(
@@ -1255,7 +1551,7 @@ impl Store for PgStore {
             ),
             &[&partner, &originals],
         )?;
-        let mut out: Vec<ViewRow> = rows.iter().map(read_view_row).collect::<Result<_, _>>()?;
+        let mut out: Vec<ViewRow> = rows.iter().map(rows::view_row).collect::<Result<_, _>>()?;
         let marks = client.query(
             "SELECT original, mark FROM view_marks WHERE partner = $1 AND original = ANY($2)
              ORDER BY original, mark",
@@ -1292,7 +1588,7 @@ impl Store for PgStore {
             ),
             &[&partner, &after_micros, &limit],
         )?;
-        rows.iter().map(read_view_row).collect()
+        rows.iter().map(rows::view_row).collect()
     }
 
     fn view_row_delivered(
@@ -1304,7 +1600,7 @@ impl Store for PgStore {
             &format!("SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = $1 AND delivered = $2"),
             &[&partner, &delivered],
         )?;
-        row.as_ref().map(read_view_row).transpose()
+        row.as_ref().map(rows::view_row).transpose()
     }
 
     fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1331,467 +1627,6 @@ impl Store for PgStore {
             after = mark;
         }
         Ok(out)
-    }
-
-    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
-        row.map(|r| {
-            let v: String = r.try_get(0)?;
-            v.parse()
-                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
-        })
-        .transpose()
-    }
-
-    fn write_refs(
-        &mut self,
-        through: i64,
-        replace: bool,
-        ids: &[String],
-        pairs: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        if replace {
-            tx.execute("DELETE FROM object_refs", &[])?;
-        }
-        if !ids.is_empty() {
-            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
-        }
-        for chunk in pairs.chunks(10_000) {
-            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
-                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
-            tx.execute(
-                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
-                 ON CONFLICT DO NOTHING",
-                &[&referrer, &referenced],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&REFS_THROUGH, &through.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT DISTINCT id FROM object_refs WHERE ref = ANY($1) ORDER BY id",
-            &[&ids],
-        )?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-    }
-
-    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        for r in refusals {
-            tx.execute(
-                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&r.created, &r.sender, &r.id, &r.version, &r.reason, &r.body],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn refusals(
-        &self,
-        sender: Option<&str>,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<RefusalRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.client()?.query(
-            "SELECT seq, created, sender, id, version, reason, body FROM refusals
-             WHERE seq > $1 AND ($2::text IS NULL OR sender = $2) ORDER BY seq LIMIT $3",
-            &[&after, &sender, &limit],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok(RefusalRecord {
-                    seq: r.try_get(0)?,
-                    created: r.try_get(1)?,
-                    sender: r.try_get(2)?,
-                    id: r.try_get(3)?,
-                    version: r.try_get(4)?,
-                    reason: r.try_get(5)?,
-                    body: r.try_get(6)?,
-                })
-            })
-            .collect()
-    }
-
-    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT phc FROM credentials WHERE party = $1", &[&party])?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    fn scan_source(
-        &self,
-        source: &str,
-        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        // A full scan: an index on `source` would cost every ingested row an insert.
-        let mut client = self.client()?;
-        let mut rows = client.query_raw(
-            &format!("SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = $1 ORDER BY o.seq"),
-            [source],
-        )?;
-        while let Some(row) = rows.next()? {
-            f(to_stored(&row)?)?;
-        }
-        Ok(())
-    }
-
-    fn delete_versions(
-        &mut self,
-        source: &str,
-        id: &str,
-        versions: Option<&[String]>,
-    ) -> Result<u64, StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        // Taken like ingest: heads are settled without an ingest of the same id in between.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INGEST_LOCK])?;
-        let row = tx.query_one(
-            "WITH gone AS (
-                 DELETE FROM objects
-                 WHERE id = $1 AND source = $2 AND ($3::text[] IS NULL OR version = ANY($3))
-                 RETURNING date_added, derived_src, tearline_of
-             ), changed AS (
-                 INSERT INTO object_changes (id)
-                 SELECT $1 WHERE EXISTS (SELECT 1 FROM gone)
-                 UNION ALL SELECT derived_src FROM gone WHERE derived_src IS NOT NULL
-                 UNION ALL SELECT tearline_of FROM gone WHERE tearline_of IS NOT NULL
-             )
-             SELECT count(*), max(date_added) FROM gone",
-            &[&id, &source, &versions],
-        )?;
-        let deleted: i64 = row.try_get(0)?;
-        if deleted == 0 {
-            return Ok(0);
-        }
-        let tail: Option<String> = row.try_get(1)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)",
-            &[&DELETED_TAIL, &tail],
-        )?;
-        tx.execute("DELETE FROM heads WHERE id = $1", &[&id])?;
-        tx.execute(
-            "INSERT INTO heads (id, seq, version)
-             SELECT id, seq, version FROM objects WHERE id = $1 ORDER BY version DESC LIMIT 1",
-            &[&id],
-        )?;
-        tx.execute(BUMP_GENERATION, &[])?;
-        tx.commit()?;
-        Ok(deleted.max(0) as u64)
-    }
-
-    fn log_append(
-        &mut self,
-        entries: &[Vec<u8>],
-        openings: &[LogOpening],
-        hashes: &[(u64, [u8; 32])],
-    ) -> Result<u64, StoreError> {
-        Ok(self.append(Along::Nothing, entries, openings, hashes)?.0)
-    }
-
-    fn log_append_releases(
-        &mut self,
-        partner: &str,
-        keys: &[(String, String)],
-        entries: &[Vec<u8>],
-        openings: &[LogOpening],
-        hashes: &[(u64, [u8; 32])],
-    ) -> Result<Vec<Timestamp>, StoreError> {
-        Ok(self
-            .append(Along::Releases(partner, keys), entries, openings, hashes)?
-            .1)
-    }
-
-    fn log_append_match(
-        &mut self,
-        charge: &MatchCharge,
-        entries: &[Vec<u8>],
-        openings: &[LogOpening],
-        hashes: &[(u64, [u8; 32])],
-    ) -> Result<u64, StoreError> {
-        Ok(self
-            .append(Along::Match(charge), entries, openings, hashes)?
-            .0)
-    }
-
-    fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
-        let row = self.client()?.query_one(
-            "SELECT coalesce(sum(count), 0)::bigint, count(*), max(answered) FROM match_queries
-             WHERE partner = $1 AND epoch = $2",
-            &[&partner, &to_i64(epoch)?],
-        )?;
-        Ok(MatchUsage {
-            used: row.try_get::<_, i64>(0)?.max(0) as u64,
-            queries: row.try_get::<_, i64>(1)?.max(0) as u64,
-            last: row.try_get(2)?,
-        })
-    }
-
-    fn log_size(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .client()?
-            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM log_entries", &[])?
-            .try_get(0)?;
-        Ok(n.max(0) as u64)
-    }
-
-    fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>, StoreError> {
-        let wanted: Vec<i64> = indexes
-            .iter()
-            .map(|&i| to_i64(i))
-            .collect::<Result<_, _>>()?;
-        let rows = self.client()?.query(
-            "SELECT idx, hash FROM log_hashes WHERE idx = ANY($1)",
-            &[&wanted],
-        )?;
-        let mut found: rustc_hash::FxHashMap<i64, [u8; 32]> = Default::default();
-        for r in rows {
-            let i: i64 = r.try_get(0)?;
-            let h: &[u8] = r.try_get(1)?;
-            let h = <[u8; 32]>::try_from(h)
-                .map_err(|_| StoreError::Damaged(format!("stored hash {i} is not 32 bytes")))?;
-            found.insert(i, h);
-        }
-        wanted
-            .iter()
-            .map(|i| {
-                found
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| StoreError::Damaged(format!("stored hash {i} is missing")))
-            })
-            .collect()
-    }
-
-    fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-            &[&to_i64(start)?, &to_i64(end)?],
-        )?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-    }
-
-    fn log_opening(&self, index: u64) -> Result<Option<LogOpening>, StoreError> {
-        let mut client = self.client()?;
-        let Some(row) = client.query_opt(
-            "SELECT leaf, salt FROM log_openings WHERE idx = $1",
-            &[&to_i64(index)?],
-        )?
-        else {
-            return Ok(None);
-        };
-        let leaf: Vec<u8> = row.try_get(0)?;
-        let salt: Vec<u8> = row.try_get(1)?;
-        let parties = client
-            .query(
-                "SELECT party FROM log_access WHERE idx = $1 ORDER BY party",
-                &[&to_i64(index)?],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        Ok(Some(LogOpening {
-            leaf,
-            salt: crate::sqlite::salt32(index, &salt)?,
-            parties,
-        }))
-    }
-
-    fn log_openings_for(&self, party: &str) -> Result<Vec<(u64, LogOpening)>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
-             WHERE a.party = $1 ORDER BY a.idx",
-            &[&party],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let i = r.try_get::<_, i64>(0)?.max(0) as u64;
-                let salt: &[u8] = r.try_get(2)?;
-                Ok((
-                    i,
-                    LogOpening {
-                        leaf: r.try_get(1)?,
-                        salt: crate::sqlite::salt32(i, salt)?,
-                        parties: vec![party.to_owned()],
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO log_checkpoints (size, note, created) VALUES ($1, $2, $3)
-             ON CONFLICT (size) DO NOTHING",
-            &[&to_i64(size)?, &note, &Timestamp::now().as_str()],
-        )?;
-        Ok(())
-    }
-
-    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT note FROM log_checkpoints WHERE size = $1",
-            &[&to_i64(size)?],
-        )?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
-    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
-            &[],
-        )?;
-        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
-            .transpose()
-    }
-
-    fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO log_cosignatures (size, cosigner, line, created) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (size, cosigner) DO UPDATE SET line = excluded.line, created = excluded.created",
-            &[&to_i64(size)?, &cosigner, &line, &Timestamp::now().as_str()],
-        )?;
-        Ok(())
-    }
-
-    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT cosigner, line FROM log_cosignatures WHERE size = $1 ORDER BY cosigner",
-            &[&to_i64(size)?],
-        )?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
-    fn latest_cosignatures(&self) -> Result<Vec<(String, u64, String)>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT DISTINCT ON (cosigner) cosigner, size, line FROM log_cosignatures
-             ORDER BY cosigner, size DESC",
-            &[],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get::<_, i64>(1)?.max(0) as u64,
-                    r.try_get(2)?,
-                ))
-            })
-            .collect()
-    }
-
-    fn put_partner_checkpoint(
-        &mut self,
-        party: &str,
-        size: u64,
-        note: &str,
-    ) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO partner_checkpoints (party, size, note, updated) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (party) DO UPDATE SET size = excluded.size, note = excluded.note, updated = excluded.updated",
-            &[&party, &to_i64(size)?, &note, &Timestamp::now().as_str()],
-        )?;
-        Ok(())
-    }
-
-    fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT size, note FROM partner_checkpoints WHERE party = $1",
-            &[&party],
-        )?;
-        row.map(|r| Ok((r.try_get::<_, i64>(0)?.max(0) as u64, r.try_get(1)?)))
-            .transpose()
-    }
-
-    fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO log_forks (party, created, evidence) VALUES ($1, $2, $3)",
-            &[&party, &Timestamp::now().as_str(), &evidence],
-        )?;
-        Ok(())
-    }
-
-    fn fork_evidence(&self, party: &str) -> Result<Vec<ForkRecord>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT party, created, evidence FROM log_forks WHERE party = $1 ORDER BY seq",
-            &[&party],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok(ForkRecord {
-                    party: r.try_get(0)?,
-                    created: r.try_get(1)?,
-                    evidence: r.try_get(2)?,
-                })
-            })
-            .collect()
-    }
-
-    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO partner_keys (party, kind, key) VALUES ($1, $2, $3)
-             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
-            &[&party, &kind, &key],
-        )?;
-        Ok(())
-    }
-
-    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
-        self.client.get_mut().execute(
-            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
-                 text = excluded.text, note = excluded.note, updated = excluded.updated",
-            &[&n.partner, &n.side, &n.sha256, &n.text, &n.note, &n.updated],
-        )?;
-        Ok(())
-    }
-
-    fn agreement_note(
-        &self,
-        partner: &str,
-        side: &str,
-    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT sha256, text, note, updated FROM agreement_notes
-             WHERE partner = $1 AND side = $2",
-            &[&partner, &side],
-        )?;
-        row.map(|r| {
-            Ok(AgreementNoteRecord {
-                partner: partner.to_owned(),
-                side: side.to_owned(),
-                sha256: r.try_get(0)?,
-                text: r.try_get(1)?,
-                note: r.try_get(2)?,
-                updated: r.try_get(3)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        let row = self.client()?.query_opt(
-            "SELECT key FROM partner_keys WHERE party = $1 AND kind = $2",
-            &[&party, &kind],
-        )?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 }
 
@@ -1897,7 +1732,8 @@ impl OperatorStore for PgStore {
                 "SELECT name, role, phc, created, updated FROM operators WHERE name = $1",
                 &[&name],
             )?
-            .map(|r| pg_operator(&r))
+            .as_ref()
+            .map(rows::operator)
             .transpose()
     }
 
@@ -1908,7 +1744,7 @@ impl OperatorStore for PgStore {
                 &[],
             )?
             .iter()
-            .map(pg_operator)
+            .map(rows::operator)
             .collect()
     }
 
@@ -1930,26 +1766,7 @@ impl OperatorStore for PgStore {
                 &[&before, &limit],
             )?
             .iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.try_get(0)?,
-                    at: r.try_get(1)?,
-                    operator: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target: r.try_get(4)?,
-                    detail: r.try_get(5)?,
-                })
-            })
+            .map(rows::audit)
             .collect()
     }
-}
-
-fn pg_operator(r: &Row) -> Result<OperatorRecord, StoreError> {
-    Ok(OperatorRecord {
-        name: r.try_get(0)?,
-        role: r.try_get(1)?,
-        phc: r.try_get(2)?,
-        created: r.try_get(3)?,
-        updated: r.try_get(4)?,
-    })
 }

@@ -187,7 +187,7 @@ pub struct LogOpening {
 }
 
 /// A private-matching request charged to a partner's budget, recorded with its log entry in
-/// one transaction (see [`crate::Store::log_append_match`]).
+/// one transaction (see [`crate::LogStore::log_append_match`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchCharge {
     /// The asking partner.
@@ -282,6 +282,38 @@ pub struct RefusalRecord {
     pub body: String,
 }
 
+/// An operator account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRecord {
+    /// The login name.
+    pub name: String,
+    /// The role (`analyst` or `officer`; the console reads it, the store does not).
+    pub role: String,
+    /// The password's Argon2 PHC string.
+    pub phc: String,
+    /// When the account was created.
+    pub created: String,
+    /// When the account was last changed.
+    pub updated: String,
+}
+
+/// One audited action: who did what, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Position in the audit list (assigned by the store; ignored when adding).
+    pub seq: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The operator (or `cli` for a change made at the command line).
+    pub operator: String,
+    /// What was done, a stable code (`login`, `consent`, `operator_add`, ...).
+    pub action: String,
+    /// What it was done to (an object id, a partner, an operator), or empty.
+    pub target: String,
+    /// Anything else worth keeping, for people.
+    pub detail: String,
+}
+
 /// The `upgrades` column's JSON text for what the STIX 2.0 upgrade added (NULL for nothing).
 pub(crate) fn upgrades_json(upgrades: &[Upgrade]) -> Result<Option<String>, crate::StoreError> {
     if upgrades.is_empty() {
@@ -335,6 +367,6 @@ pub struct ViewState {
     /// A fingerprint of everything that affects every decision for the partner (agreement,
     /// consents, number of partners, marking-definitions, reciprocity pause).
     pub basis: String,
-    /// The last change (of [`crate::Store::changes_since`]) the rows reflect.
+    /// The last change (of [`crate::ChangeStore::changes_since`]) the rows reflect.
     pub through: i64,
 }

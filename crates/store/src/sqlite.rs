@@ -11,7 +11,7 @@
 //! marks the newest version of each id; the partial index `objects_latest` lists those rows
 //! in `seq` order (appended to on ingest; an entry moves only when a newer version arrives).
 //!
-//! [`Store::generation`] is `PRAGMA data_version` (which changes when another connection
+//! [`ObjectStore::generation`] is `PRAGMA data_version` (which changes when another connection
 //! commits) plus a count of this connection's own content-changing commits.
 
 use std::path::Path;
@@ -20,14 +20,15 @@ use liaison_stix::{StixObject, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::error::StoreError;
-use crate::operators::{AuditRecord, OperatorRecord, OperatorStore};
+use crate::prelude::*;
 use crate::record::{
-    AgreementNoteRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow, IngestReport, LogOpening,
-    MatchCharge, MatchUsage, NewObject, NodeRecord, PartnerRecord, Refusal, RefusalKind,
-    RefusalRecord, Stored, ViewRow, ViewState,
+    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
+    PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
-use crate::{Along, Store};
+use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
+use crate::Along;
 use rustc_hash::FxHashMap;
 
 /// One migration step: takes the schema from the step before it to version `to`, inside the
@@ -163,24 +164,6 @@ CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 /// The `meta` key that remembers the change the reference index is built through.
 const REFS_THROUGH: &str = "refs_through";
 
-const VIEW_COLUMNS: &str =
-    "original, delivered, type, version, spec_version, date_added, added, json, meta";
-
-fn read_view_row(r: &Row<'_>) -> rusqlite::Result<ViewRow> {
-    Ok(ViewRow {
-        original: r.get(0)?,
-        delivered: r.get(1)?,
-        object_type: r.get(2)?,
-        version: r.get(3)?,
-        spec_version: r.get(4)?,
-        date_added: r.get(5)?,
-        added_micros: r.get(6)?,
-        json: r.get(7)?,
-        marks: Vec::new(),
-        meta: r.get(8)?,
-    })
-}
-
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
 /// (`"<seq> <date_added>"`), so that the next ingest continues after it: SQLite would otherwise
 /// give the next row that `seq` again, and `date_added` would continue from an older row.
@@ -195,8 +178,8 @@ const PAGE_SIZE: i64 = 16_384;
 /// default (1000) would make every large batch checkpoint (copy and sync) on the ingest path.
 const WAL_AUTOCHECKPOINT: i64 = 16_384; // 256 MiB at 16 KiB
 
-/// [`Store::received_among`] seeks each id when asked about at most this many, and reads the
-/// partner's releases as one range otherwise.
+/// [`DeliveryStore::received_among`] seeks each id when asked about at most this many, and
+/// reads the partner's releases as one range otherwise.
 const SEEK_AT_MOST: usize = 256;
 
 /// The lookup key of an id: FNV-1a, 64 bits. Not unique; rows are matched on `id` too.
@@ -207,16 +190,6 @@ pub(crate) fn id_key(id: &str) -> i64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h as i64
-}
-
-fn read_hold(r: &Row<'_>) -> rusqlite::Result<HoldRecord> {
-    Ok(HoldRecord {
-        object: r.get(0)?,
-        partner: r.get(1)?,
-        by: r.get(2)?,
-        created: r.get(3)?,
-        reason: r.get(4)?,
-    })
 }
 
 /// The newest stored `date_added`, as nanoseconds (0 for an empty store).
@@ -508,52 +481,7 @@ fn join_into<'a>(out: &mut String, parts: impl Iterator<Item = &'a str>) {
     }
 }
 
-/// A row of [`STORED_COLUMNS`]: seq, body, date_added, source, assigned_label, upgrades.
-type StoredRow = (i64, String, String, String, Option<String>, Option<String>);
-
-fn read_stored(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    ))
-}
-
-fn to_stored(
-    (seq, body, date_added, source, assigned, upgrades): StoredRow,
-) -> Result<Stored, StoreError> {
-    let doc = liaison_stix::parse_document(&body)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let object = doc
-        .objects
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Damaged(format!("row {seq}: empty body")))?;
-    let date_added = Timestamp::parse(&date_added)
-        .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?;
-    let assigned_label = match assigned {
-        None => None,
-        Some(s) => Some(
-            liaison_stix::StixId::parse(&s)
-                .map_err(|e| StoreError::Damaged(format!("row {seq}: {e}")))?,
-        ),
-    };
-    Ok(Stored {
-        seq,
-        object,
-        date_added,
-        source,
-        assigned_label,
-        upgrades: crate::record::upgrades_of(seq, upgrades.as_deref())?,
-    })
-}
-
-const STORED_COLUMNS: &str = "o.seq, o.body, o.date_added, o.source, o.assigned_label, o.upgrades";
-
-impl Store for SqliteStore {
+impl ObjectStore for SqliteStore {
     fn node(&self) -> Result<Option<NodeRecord>, StoreError> {
         let party: Option<String> = self
             .conn
@@ -797,18 +725,16 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STORED_COLUMNS} FROM objects o WHERE o.k = ?1 AND o.id = ?2 AND o.latest = 1"
         ))?;
-        let row = stmt
-            .query_row(params![id_key(id), id], read_stored)
-            .optional()?;
-        row.map(to_stored).transpose()
+        let mut rows = stmt.query(params![id_key(id), id])?;
+        rows.next()?.map(rows::stored).transpose()
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Stored>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STORED_COLUMNS} FROM objects o WHERE o.k = ?1 AND o.id = ?2 ORDER BY o.version"
         ))?;
-        let rows = stmt.query_map(params![id_key(id), id], read_stored)?;
-        rows.map(|r| to_stored(r?)).collect()
+        let rows = stmt.query_and_then(params![id_key(id), id], |r| rows::stored(r))?;
+        rows.collect()
     }
 
     fn scan_latest(
@@ -820,43 +746,18 @@ impl Store for SqliteStore {
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            f(to_stored(read_stored(row)?)?)?;
+            f(rows::stored(row)?)?;
         }
         Ok(())
     }
 
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.seq, o.id, o.markings, o.assigned_label, o.tearline_of, o.derived_src, o.derived_dst, o.tags, o.source, o.ends
-             FROM objects o WHERE o.latest = 1 ORDER BY o.seq",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INDEX_COLUMNS} FROM objects o WHERE o.latest = 1 ORDER BY o.seq"
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let seq: i64 = row.get(0)?;
-            let markings: String = row.get(2)?;
-            let src: Option<String> = row.get(5)?;
-            let dst: Option<String> = row.get(6)?;
-            let tags: Option<String> = row.get(7)?;
-            let tags = match tags {
-                None => Vec::new(),
-                Some(t) => serde_json::from_str(&t)
-                    .map_err(|e| StoreError::Damaged(format!("row {seq}: tags: {e}")))?,
-            };
-            f(IndexRow {
-                seq,
-                id: row.get(1)?,
-                markings: markings.split_whitespace().map(str::to_owned).collect(),
-                assigned_label: row.get(3)?,
-                tearline_of: row.get(4)?,
-                derivation: src.zip(dst),
-                ends: row
-                    .get::<_, String>(9)?
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-                tags,
-                source: row.get(8)?,
-            });
+            f(rows::index_row(row)?);
         }
         Ok(())
     }
@@ -873,6 +774,239 @@ impl Store for SqliteStore {
         Ok((heads.max(0) as u64, versions.max(0) as u64))
     }
 
+    fn generation(&self) -> Result<u64, StoreError> {
+        let others: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        // Both parts only grow, so the sum changes whenever either does.
+        Ok((others.max(0) as u64).wrapping_add(self.changes))
+    }
+
+    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in refusals {
+                insert.execute(params![
+                    r.created, r.sender, r.id, r.version, r.reason, r.body
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn refusals(
+        &self,
+        sender: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RefusalRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, created, sender, id, version, reason, body FROM refusals
+             WHERE seq > ?1 AND (?2 IS NULL OR sender = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_and_then(params![after, sender, limit], |r| rows::refusal(r))?;
+        rows.collect()
+    }
+
+    fn scan_source(
+        &self,
+        source: &str,
+        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A full scan: an index on `source` would cost every ingested row an insert.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = ?1 ORDER BY o.seq"
+        ))?;
+        let mut rows = stmt.query([source])?;
+        while let Some(row) = rows.next()? {
+            f(rows::stored(row)?)?;
+        }
+        Ok(())
+    }
+
+    fn delete_versions(
+        &mut self,
+        source: &str,
+        id: &str,
+        versions: Option<&[String]>,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut doomed: Vec<i64> = Vec::new();
+        let mut lost_latest = false;
+        // The newest version that stays: (version, seq).
+        let mut keep: Option<(String, i64)> = None;
+        {
+            let mut found = tx.prepare_cached(
+                "SELECT seq, id, version, latest, source FROM objects WHERE k = ?1",
+            )?;
+            let mut rows = found.query([id_key(id)])?;
+            while let Some(r) = rows.next()? {
+                if text(r, 1)? != id {
+                    continue;
+                }
+                let seq: i64 = r.get(0)?;
+                let version = text(r, 2)?;
+                let listed = versions.is_none_or(|vs| vs.iter().any(|v| v == version));
+                if listed && text(r, 4)? == source {
+                    doomed.push(seq);
+                    lost_latest |= r.get::<_, bool>(3)?;
+                } else if keep.as_ref().is_none_or(|(v, _)| version > v.as_str()) {
+                    keep = Some((version.to_owned(), seq));
+                }
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        // Deleting the newest row: remember it, or SQLite would hand its seq out again.
+        let (tail_seq, tail_added): (i64, String) = tx.query_row(
+            "SELECT seq, date_added FROM objects ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if doomed.contains(&tail_seq) {
+            let before: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [TAIL_KEY], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let before_seq = before
+                .as_deref()
+                .and_then(|t| t.split_once(' '))
+                .and_then(|(s, _)| s.parse::<i64>().ok());
+            if before_seq.is_none_or(|b| b < tail_seq) {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![TAIL_KEY, format!("{tail_seq} {tail_added}")],
+                )?;
+            }
+        }
+        {
+            // The change feed: the id, and what the deleted versions derived or tore from.
+            let mut related =
+                tx.prepare_cached("SELECT derived_src, tearline_of FROM objects WHERE seq = ?1")?;
+            let mut changed = tx.prepare_cached("INSERT INTO object_changes (id) VALUES (?1)")?;
+            changed.execute([id])?;
+            for seq in &doomed {
+                let (d, t): (Option<String>, Option<String>) =
+                    related.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                for other in d.iter().chain(t.iter()) {
+                    changed.execute([other])?;
+                }
+            }
+            let mut delete = tx.prepare_cached("DELETE FROM objects WHERE seq = ?1")?;
+            for seq in &doomed {
+                delete.execute([seq])?;
+            }
+        }
+        if lost_latest {
+            if let Some((_, seq)) = &keep {
+                tx.execute("UPDATE objects SET latest = 1 WHERE seq = ?1", [seq])?;
+            }
+        }
+        tx.commit()?;
+        self.changes += 1;
+        Ok(doomed.len() as u64)
+    }
+}
+
+impl ChangeStore for SqliteStore {
+    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM object_changes WHERE seq > ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 1",
+            )?
+            .query_row(params![after, prefix], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn change_head(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM object_changes")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id FROM object_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([REFS_THROUGH], |r| r.get(0))
+            .optional()?;
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
+        })
+        .transpose()
+    }
+
+    fn write_refs(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            tx.execute("DELETE FROM object_refs", [])?;
+        }
+        {
+            let mut gone = tx.prepare_cached("DELETE FROM object_refs WHERE id = ?1")?;
+            for id in ids {
+                gone.execute([id])?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT OR IGNORE INTO object_refs (ref, id) VALUES (?1, ?2)")?;
+            for (id, referenced) in pairs {
+                put.execute(params![referenced, id])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![REFS_THROUGH, through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM object_refs WHERE ref = ?1")?;
+        let mut out = std::collections::BTreeSet::new();
+        for id in ids {
+            for r in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+                out.insert(r?);
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}
+
+impl PartnerStore for SqliteStore {
     fn put_partner(&mut self, p: &PartnerRecord) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO partners (party, agreement, updated) VALUES (?1, ?2, ?3)
@@ -884,34 +1018,19 @@ impl Store for SqliteStore {
     }
 
     fn partner(&self, party: &str) -> Result<Option<PartnerRecord>, StoreError> {
-        Ok(self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT party, agreement, updated FROM partners WHERE party = ?1",
-                [party],
-                |r| {
-                    Ok(PartnerRecord {
-                        party: r.get(0)?,
-                        agreement: r.get(1)?,
-                        updated: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+            .prepare("SELECT party, agreement, updated FROM partners WHERE party = ?1")?;
+        let mut rows = stmt.query([party])?;
+        rows.next()?.map(rows::partner).transpose()
     }
 
     fn partners(&self) -> Result<Vec<PartnerRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT party, agreement, updated FROM partners ORDER BY party")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PartnerRecord {
-                party: r.get(0)?,
-                agreement: r.get(1)?,
-                updated: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::partner(r))?;
+        rows.collect()
     }
 
     fn add_consent(&mut self, c: &ConsentRecord) -> Result<(), StoreError> {
@@ -936,35 +1055,16 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, object, to_party, by_party, created, signed FROM consents ORDER BY created, id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                ConsentRecord {
-                    id: r.get(0)?,
-                    object: r.get(1)?,
-                    to: r.get(2)?,
-                    by: r.get(3)?,
-                    created: r.get(4)?,
-                },
-                r.get(5)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| Ok((rows::consent(r)?, r.get(5)?)))?;
+        rows.collect()
     }
 
     fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ConsentRecord {
-                id: r.get(0)?,
-                object: r.get(1)?,
-                to: r.get(2)?,
-                by: r.get(3)?,
-                created: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::consent(r))?;
+        rows.collect()
     }
 
     fn add_hold(&mut self, h: &HoldRecord) -> Result<bool, StoreError> {
@@ -980,15 +1080,14 @@ impl Store for SqliteStore {
     }
 
     fn lift_hold(&mut self, object: &str, partner: &str) -> Result<Option<HoldRecord>, StoreError> {
-        let lifted = self
-            .conn
-            .query_row(
+        let lifted = {
+            let mut stmt = self.conn.prepare(
                 "DELETE FROM holds WHERE partner = ?1 AND object = ?2
                  RETURNING object, partner, by_operator, created, reason",
-                params![partner, object],
-                read_hold,
-            )
-            .optional()?;
+            )?;
+            let mut rows = stmt.query(params![partner, object])?;
+            rows.next()?.map(rows::hold).transpose()?
+        };
         if lifted.is_some() {
             self.changes += 1;
         }
@@ -1000,10 +1099,79 @@ impl Store for SqliteStore {
             "SELECT object, partner, by_operator, created, reason FROM holds
              WHERE ?1 IS NULL OR partner = ?1 ORDER BY partner, created, object",
         )?;
-        let rows = stmt.query_map(params![partner], read_hold)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then(params![partner], |r| rows::hold(r))?;
+        rows.collect()
     }
 
+    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO credentials (party, phc, updated) VALUES (?1, ?2, ?3)
+             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
+            params![party, phc, Timestamp::now().as_str()],
+        )?;
+        self.changes += 1;
+        Ok(())
+    }
+
+    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT phc FROM credentials WHERE party = ?1",
+                [party],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO partner_keys (party, kind, key) VALUES (?1, ?2, ?3)
+             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
+            params![party, kind, key],
+        )?;
+        Ok(())
+    }
+
+    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
+                 text = excluded.text, note = excluded.note, updated = excluded.updated",
+            params![n.partner, n.side, n.sha256, n.text, n.note, n.updated],
+        )?;
+        Ok(())
+    }
+
+    fn agreement_note(
+        &self,
+        partner: &str,
+        side: &str,
+    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256, text, note, updated FROM agreement_notes
+             WHERE partner = ?1 AND side = ?2",
+        )?;
+        let mut rows = stmt.query([partner, side])?;
+        rows.next()?
+            .map(|r| rows::agreement_note(r, partner, side))
+            .transpose()
+    }
+
+    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key FROM partner_keys WHERE party = ?1 AND kind = ?2",
+                [party, kind],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+impl DeliveryStore for SqliteStore {
     fn releases(&self, partner: &str) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, version, first FROM releases WHERE partner = ?1 ORDER BY first, id",
@@ -1146,24 +1314,6 @@ impl Store for SqliteStore {
         releases::aligned(keys, &known, new, times)
     }
 
-    fn generation(&self) -> Result<u64, StoreError> {
-        let others: i64 = self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        // Both parts only grow, so the sum changes whenever either does.
-        Ok((others.max(0) as u64).wrapping_add(self.changes))
-    }
-
-    fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO credentials (party, phc, updated) VALUES (?1, ?2, ?3)
-             ON CONFLICT (party) DO UPDATE SET phc = excluded.phc, updated = excluded.updated",
-            params![party, phc, Timestamp::now().as_str()],
-        )?;
-        self.changes += 1;
-        Ok(())
-    }
-
     fn released_at(
         &self,
         partner: &str,
@@ -1181,402 +1331,9 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+}
 
-    fn changed_since(&self, after: i64, prefix: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM object_changes WHERE seq > ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 1",
-            )?
-            .query_row(params![after, prefix], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
-    fn change_head(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM object_changes")?
-            .query_row([], |r| r.get(0))?)
-    }
-
-    fn changes_since(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id FROM object_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT basis, through FROM view_state WHERE partner = ?1")?
-            .query_row([partner], |r| {
-                Ok(ViewState {
-                    basis: r.get(0)?,
-                    through: r.get(1)?,
-                })
-            })
-            .optional()?)
-    }
-
-    fn write_view(
-        &mut self,
-        partner: &str,
-        state: &ViewState,
-        replace: bool,
-        remove: &[String],
-        rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if replace {
-            tx.execute("DELETE FROM view_rows WHERE partner = ?1", [partner])?;
-            tx.execute("DELETE FROM view_marks WHERE partner = ?1", [partner])?;
-        }
-        {
-            let mut gone =
-                tx.prepare_cached("DELETE FROM view_rows WHERE partner = ?1 AND original = ?2")?;
-            let mut gone_marks =
-                tx.prepare_cached("DELETE FROM view_marks WHERE partner = ?1 AND original = ?2")?;
-            for original in remove.iter().chain(rows.iter().map(|r| &r.original)) {
-                gone.execute(params![partner, original])?;
-                gone_marks.execute(params![partner, original])?;
-            }
-            let mut put = tx.prepare_cached(
-                "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
-                     date_added, added, json, meta)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut mark = tx.prepare_cached(
-                "INSERT OR IGNORE INTO view_marks (partner, mark, original) VALUES (?1, ?2, ?3)",
-            )?;
-            for r in rows {
-                put.execute(params![
-                    partner,
-                    r.original,
-                    r.delivered,
-                    r.object_type,
-                    r.version,
-                    r.spec_version,
-                    r.date_added,
-                    r.added_micros,
-                    r.json,
-                    r.meta
-                ])?;
-                for m in &r.marks {
-                    mark.execute(params![partner, m, r.original])?;
-                }
-            }
-        }
-        tx.execute(
-            "INSERT INTO view_state (partner, basis, through) VALUES (?1, ?2, ?3)
-             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
-            params![partner, state.basis, state.through],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND original = ?2"
-        ))?;
-        let mut marks = self.conn.prepare_cached(
-            "SELECT mark FROM view_marks WHERE partner = ?1 AND original = ?2 ORDER BY mark",
-        )?;
-        let mut out = Vec::new();
-        for o in originals {
-            if let Some(mut row) = stmt
-                .query_row(params![partner, o], read_view_row)
-                .optional()?
-            {
-                row.marks = marks
-                    .query_map(params![partner, o], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                out.push(row);
-            }
-        }
-        Ok(out)
-    }
-
-    fn view_page(
-        &self,
-        partner: &str,
-        after_micros: i64,
-        limit: usize,
-    ) -> Result<Vec<ViewRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND added > ?2
-             ORDER BY added, delivered LIMIT ?3"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![partner, after_micros, limit], read_view_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn view_row_delivered(
-        &self,
-        partner: &str,
-        delivered: &str,
-    ) -> Result<Option<ViewRow>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND delivered = ?2"
-            ))?
-            .query_row(params![partner, delivered], read_view_row)
-            .optional()?)
-    }
-
-    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
-        // A skip scan over (partner, mark): one seek per distinct marking.
-        let mut next = self.conn.prepare_cached(
-            "SELECT mark FROM view_marks WHERE partner = ?1 AND mark > ?2 ORDER BY mark LIMIT 1",
-        )?;
-        let mut carried = self.conn.prepare_cached(
-            "SELECT 1 FROM view_marks WHERE partner = ?1 AND mark = ?2
-             AND original NOT IN (SELECT value FROM json_each(?3)) LIMIT 1",
-        )?;
-        let excluded = serde_json::to_string(excluding)
-            .map_err(|e| StoreError::Damaged(format!("view marks: {e}")))?;
-        let mut out = Vec::new();
-        let mut after = String::new();
-        while let Some(mark) = next
-            .query_row(params![partner, after], |r| r.get::<_, String>(0))
-            .optional()?
-        {
-            if excluding.is_empty()
-                || carried
-                    .query_row(params![partner, mark, excluded], |_| Ok(()))
-                    .optional()?
-                    .is_some()
-            {
-                out.push(mark.clone());
-            }
-            after = mark;
-        }
-        Ok(out)
-    }
-
-    fn refs_through(&self) -> Result<Option<i64>, StoreError> {
-        let v: Option<String> = self
-            .conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([REFS_THROUGH], |r| r.get(0))
-            .optional()?;
-        v.map(|v| {
-            v.parse()
-                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
-        })
-        .transpose()
-    }
-
-    fn write_refs(
-        &mut self,
-        through: i64,
-        replace: bool,
-        ids: &[String],
-        pairs: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if replace {
-            tx.execute("DELETE FROM object_refs", [])?;
-        }
-        {
-            let mut gone = tx.prepare_cached("DELETE FROM object_refs WHERE id = ?1")?;
-            for id in ids {
-                gone.execute([id])?;
-            }
-            let mut put =
-                tx.prepare_cached("INSERT OR IGNORE INTO object_refs (ref, id) VALUES (?1, ?2)")?;
-            for (id, referenced) in pairs {
-                put.execute(params![referenced, id])?;
-            }
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![REFS_THROUGH, through.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM object_refs WHERE ref = ?1")?;
-        let mut out = std::collections::BTreeSet::new();
-        for id in ids {
-            for r in stmt.query_map([id], |r| r.get::<_, String>(0))? {
-                out.insert(r?);
-            }
-        }
-        Ok(out.into_iter().collect())
-    }
-
-    fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO refusals (created, sender, id, version, reason, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for r in refusals {
-                insert.execute(params![
-                    r.created, r.sender, r.id, r.version, r.reason, r.body
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn refusals(
-        &self,
-        sender: Option<&str>,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<RefusalRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, created, sender, id, version, reason, body FROM refusals
-             WHERE seq > ?1 AND (?2 IS NULL OR sender = ?2) ORDER BY seq LIMIT ?3",
-        )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![after, sender, limit], |r| {
-            Ok(RefusalRecord {
-                seq: r.get(0)?,
-                created: r.get(1)?,
-                sender: r.get(2)?,
-                id: r.get(3)?,
-                version: r.get(4)?,
-                reason: r.get(5)?,
-                body: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn credential(&self, party: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT phc FROM credentials WHERE party = ?1",
-                [party],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    fn scan_source(
-        &self,
-        source: &str,
-        f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        // A full scan: an index on `source` would cost every ingested row an insert.
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {STORED_COLUMNS} FROM objects o WHERE o.source = ?1 ORDER BY o.seq"
-        ))?;
-        let mut rows = stmt.query([source])?;
-        while let Some(row) = rows.next()? {
-            f(to_stored(read_stored(row)?)?)?;
-        }
-        Ok(())
-    }
-
-    fn delete_versions(
-        &mut self,
-        source: &str,
-        id: &str,
-        versions: Option<&[String]>,
-    ) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut doomed: Vec<i64> = Vec::new();
-        let mut lost_latest = false;
-        // The newest version that stays: (version, seq).
-        let mut keep: Option<(String, i64)> = None;
-        {
-            let mut found = tx.prepare_cached(
-                "SELECT seq, id, version, latest, source FROM objects WHERE k = ?1",
-            )?;
-            let mut rows = found.query([id_key(id)])?;
-            while let Some(r) = rows.next()? {
-                if text(r, 1)? != id {
-                    continue;
-                }
-                let seq: i64 = r.get(0)?;
-                let version = text(r, 2)?;
-                let listed = versions.is_none_or(|vs| vs.iter().any(|v| v == version));
-                if listed && text(r, 4)? == source {
-                    doomed.push(seq);
-                    lost_latest |= r.get::<_, bool>(3)?;
-                } else if keep.as_ref().is_none_or(|(v, _)| version > v.as_str()) {
-                    keep = Some((version.to_owned(), seq));
-                }
-            }
-        }
-        if doomed.is_empty() {
-            return Ok(0);
-        }
-        // Deleting the newest row: remember it, or SQLite would hand its seq out again.
-        let (tail_seq, tail_added): (i64, String) = tx.query_row(
-            "SELECT seq, date_added FROM objects ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if doomed.contains(&tail_seq) {
-            let before: Option<String> = tx
-                .query_row("SELECT value FROM meta WHERE key = ?1", [TAIL_KEY], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let before_seq = before
-                .as_deref()
-                .and_then(|t| t.split_once(' '))
-                .and_then(|(s, _)| s.parse::<i64>().ok());
-            if before_seq.is_none_or(|b| b < tail_seq) {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![TAIL_KEY, format!("{tail_seq} {tail_added}")],
-                )?;
-            }
-        }
-        {
-            // The change feed: the id, and what the deleted versions derived or tore from.
-            let mut related =
-                tx.prepare_cached("SELECT derived_src, tearline_of FROM objects WHERE seq = ?1")?;
-            let mut changed = tx.prepare_cached("INSERT INTO object_changes (id) VALUES (?1)")?;
-            changed.execute([id])?;
-            for seq in &doomed {
-                let (d, t): (Option<String>, Option<String>) =
-                    related.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                for other in d.iter().chain(t.iter()) {
-                    changed.execute([other])?;
-                }
-            }
-            let mut delete = tx.prepare_cached("DELETE FROM objects WHERE seq = ?1")?;
-            for seq in &doomed {
-                delete.execute([seq])?;
-            }
-        }
-        if lost_latest {
-            if let Some((_, seq)) = &keep {
-                tx.execute("UPDATE objects SET latest = 1 WHERE seq = ?1", [seq])?;
-            }
-        }
-        tx.commit()?;
-        self.changes += 1;
-        Ok(doomed.len() as u64)
-    }
-
+impl LogStore for SqliteStore {
     fn log_append(
         &mut self,
         entries: &[Vec<u8>],
@@ -1601,20 +1358,13 @@ impl Store for SqliteStore {
     }
 
     fn match_usage(&self, partner: &str, epoch: u64) -> Result<MatchUsage, StoreError> {
-        let (used, queries, last): (i64, i64, Option<String>) = self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(sum(count), 0), count(*), max(answered) FROM match_queries
-                 WHERE partner = ?1 AND epoch = ?2",
-            )?
-            .query_row(params![partner, to_i64(epoch)?], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(MatchUsage {
-            used: used.max(0) as u64,
-            queries: queries.max(0) as u64,
-            last,
-        })
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(sum(count), 0), count(*), max(answered) FROM match_queries
+             WHERE partner = ?1 AND epoch = ?2",
+        )?;
+        let mut rows = stmt.query(params![partner, to_i64(epoch)?])?;
+        let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        rows::match_usage(row)
     }
 
     fn log_append_releases(
@@ -1703,7 +1453,7 @@ impl Store for SqliteStore {
             .collect::<Result<_, _>>()?;
         Ok(Some(LogOpening {
             leaf,
-            salt: salt32(index, &salt)?,
+            salt: rows::salt32(index, &salt)?,
             parties,
         }))
     }
@@ -1713,27 +1463,8 @@ impl Store for SqliteStore {
             "SELECT o.idx, o.leaf, o.salt FROM log_access a JOIN log_openings o ON o.idx = a.idx
              WHERE a.party = ?1 ORDER BY a.idx",
         )?;
-        let rows = stmt.query_map([party], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (i, leaf, salt) = row?;
-            let i = i.max(0) as u64;
-            out.push((
-                i,
-                LogOpening {
-                    leaf,
-                    salt: salt32(i, &salt)?,
-                    parties: vec![party.to_owned()],
-                },
-            ));
-        }
-        Ok(out)
+        let rows = stmt.query_and_then([party], |r| rows::opening_for(r, party))?;
+        rows.collect()
     }
 
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), StoreError> {
@@ -1757,15 +1488,11 @@ impl Store for SqliteStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let row: Option<(i64, String)> = self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+            .prepare("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1")?;
+        let mut rows = stmt.query([])?;
+        rows.next()?.map(rows::sized_note).transpose()
     }
 
     fn add_cosignature(&mut self, size: u64, cosigner: &str, line: &str) -> Result<(), StoreError> {
@@ -1812,15 +1539,11 @@ impl Store for SqliteStore {
     }
 
     fn partner_checkpoint(&self, party: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let row: Option<(i64, String)> = self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT size, note FROM partner_checkpoints WHERE party = ?1",
-                [party],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(row.map(|(s, n)| (s.max(0) as u64, n)))
+            .prepare("SELECT size, note FROM partner_checkpoints WHERE party = ?1")?;
+        let mut rows = stmt.query([party])?;
+        rows.next()?.map(rows::sized_note).transpose()
     }
 
     fn add_fork_evidence(&mut self, party: &str, evidence: &str) -> Result<(), StoreError> {
@@ -1835,70 +1558,163 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT party, created, evidence FROM log_forks WHERE party = ?1 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([party], |r| {
-            Ok(ForkRecord {
-                party: r.get(0)?,
-                created: r.get(1)?,
-                evidence: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([party], |r| rows::fork(r))?;
+        rows.collect()
+    }
+}
+
+impl ViewStore for SqliteStore {
+    fn view_state(&self, partner: &str) -> Result<Option<ViewState>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT basis, through FROM view_state WHERE partner = ?1")?
+            .query([partner])?
+            .next()?
+            .map(rows::view_state)
+            .transpose()
     }
 
-    fn set_partner_key(&mut self, party: &str, kind: &str, key: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO partner_keys (party, kind, key) VALUES (?1, ?2, ?3)
-             ON CONFLICT (party, kind) DO UPDATE SET key = excluded.key",
-            params![party, kind, key],
+    fn write_view(
+        &mut self,
+        partner: &str,
+        state: &ViewState,
+        replace: bool,
+        remove: &[String],
+        rows: &[ViewRow],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            tx.execute("DELETE FROM view_rows WHERE partner = ?1", [partner])?;
+            tx.execute("DELETE FROM view_marks WHERE partner = ?1", [partner])?;
+        }
+        {
+            let mut gone =
+                tx.prepare_cached("DELETE FROM view_rows WHERE partner = ?1 AND original = ?2")?;
+            let mut gone_marks =
+                tx.prepare_cached("DELETE FROM view_marks WHERE partner = ?1 AND original = ?2")?;
+            for original in remove.iter().chain(rows.iter().map(|r| &r.original)) {
+                gone.execute(params![partner, original])?;
+                gone_marks.execute(params![partner, original])?;
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT INTO view_rows (partner, original, delivered, type, version, spec_version,
+                     date_added, added, json, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut mark = tx.prepare_cached(
+                "INSERT OR IGNORE INTO view_marks (partner, mark, original) VALUES (?1, ?2, ?3)",
+            )?;
+            for r in rows {
+                put.execute(params![
+                    partner,
+                    r.original,
+                    r.delivered,
+                    r.object_type,
+                    r.version,
+                    r.spec_version,
+                    r.date_added,
+                    r.added_micros,
+                    r.json,
+                    r.meta
+                ])?;
+                for m in &r.marks {
+                    mark.execute(params![partner, m, r.original])?;
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO view_state (partner, basis, through) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partner) DO UPDATE SET basis = excluded.basis, through = excluded.through",
+            params![partner, state.basis, state.through],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
-    fn put_agreement_note(&mut self, n: &AgreementNoteRecord) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO agreement_notes (partner, side, sha256, text, note, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (partner, side) DO UPDATE SET sha256 = excluded.sha256,
-                 text = excluded.text, note = excluded.note, updated = excluded.updated",
-            params![n.partner, n.side, n.sha256, n.text, n.note, n.updated],
+    fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND original = ?2"
+        ))?;
+        let mut marks = self.conn.prepare_cached(
+            "SELECT mark FROM view_marks WHERE partner = ?1 AND original = ?2 ORDER BY mark",
         )?;
-        Ok(())
+        let mut out = Vec::new();
+        for o in originals {
+            if let Some(mut row) = stmt
+                .query(params![partner, o])?
+                .next()?
+                .map(rows::view_row)
+                .transpose()?
+            {
+                row.marks = marks
+                    .query_map(params![partner, o], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 
-    fn agreement_note(
+    fn view_page(
         &self,
         partner: &str,
-        side: &str,
-    ) -> Result<Option<AgreementNoteRecord>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT sha256, text, note, updated FROM agreement_notes
-                 WHERE partner = ?1 AND side = ?2",
-                [partner, side],
-                |r| {
-                    Ok(AgreementNoteRecord {
-                        partner: partner.to_owned(),
-                        side: side.to_owned(),
-                        sha256: r.get(0)?,
-                        text: r.get(1)?,
-                        note: r.get(2)?,
-                        updated: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
+        after_micros: i64,
+        limit: usize,
+    ) -> Result<Vec<ViewRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND added > ?2
+             ORDER BY added, delivered LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows =
+            stmt.query_and_then(params![partner, after_micros, limit], |r| rows::view_row(r))?;
+        rows.collect()
     }
 
-    fn partner_key(&self, party: &str, kind: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT key FROM partner_keys WHERE party = ?1 AND kind = ?2",
-                [party, kind],
-                |r| r.get(0),
-            )
-            .optional()?)
+    fn view_row_delivered(
+        &self,
+        partner: &str,
+        delivered: &str,
+    ) -> Result<Option<ViewRow>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {VIEW_COLUMNS} FROM view_rows WHERE partner = ?1 AND delivered = ?2"
+            ))?
+            .query(params![partner, delivered])?
+            .next()?
+            .map(rows::view_row)
+            .transpose()
+    }
+
+    fn view_marks(&self, partner: &str, excluding: &[String]) -> Result<Vec<String>, StoreError> {
+        // A skip scan over (partner, mark): one seek per distinct marking.
+        let mut next = self.conn.prepare_cached(
+            "SELECT mark FROM view_marks WHERE partner = ?1 AND mark > ?2 ORDER BY mark LIMIT 1",
+        )?;
+        let mut carried = self.conn.prepare_cached(
+            "SELECT 1 FROM view_marks WHERE partner = ?1 AND mark = ?2
+             AND original NOT IN (SELECT value FROM json_each(?3)) LIMIT 1",
+        )?;
+        let excluded = serde_json::to_string(excluding)
+            .map_err(|e| StoreError::Damaged(format!("view marks: {e}")))?;
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(mark) = next
+            .query_row(params![partner, after], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            if excluding.is_empty()
+                || carried
+                    .query_row(params![partner, mark, excluded], |_| Ok(()))
+                    .optional()?
+                    .is_some()
+            {
+                out.push(mark.clone());
+            }
+            after = mark;
+        }
+        Ok(out)
     }
 }
 
@@ -1912,12 +1728,6 @@ fn next_index(conn: &Connection, table: &str) -> Result<u64, StoreError> {
         .prepare_cached(&format!("SELECT max(idx) FROM {table}"))?
         .query_row([], |r| r.get(0))?;
     Ok(max.map_or(0, |m| m.max(-1) as u64 + 1))
-}
-
-/// A stored salt, which must be 32 bytes.
-pub(crate) fn salt32(index: u64, salt: &[u8]) -> Result<[u8; 32], StoreError> {
-    <[u8; 32]>::try_from(salt)
-        .map_err(|_| StoreError::Damaged(format!("the salt of log entry {index} is not 32 bytes")))
 }
 
 /// Openings must be aligned with the entries they open (or absent).
@@ -2037,7 +1847,7 @@ fn sqlite_new_releases(
     Ok(out)
 }
 
-/// The most stored hashes [`Store::log_hashes`] asks SQLite for in one statement (well under
+/// The most stored hashes [`LogStore::log_hashes`] asks SQLite for in one statement (well under
 /// SQLite's limit of 32,766 parameters).
 const HASHES_PER_QUERY: usize = 256;
 
@@ -2104,22 +1914,19 @@ impl OperatorStore for SqliteStore {
     }
 
     fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
-        Ok(self
+        let mut stmt = self
             .conn
-            .query_row(
-                "SELECT name, role, phc, created, updated FROM operators WHERE name = ?1",
-                [name],
-                sqlite_operator,
-            )
-            .optional()?)
+            .prepare("SELECT name, role, phc, created, updated FROM operators WHERE name = ?1")?;
+        let mut rows = stmt.query([name])?;
+        rows.next()?.map(rows::operator).transpose()
     }
 
     fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, role, phc, created, updated FROM operators ORDER BY name",
         )?;
-        let rows = stmt.query_map([], sqlite_operator)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then([], |r| rows::operator(r))?;
+        rows.collect()
     }
 
     fn add_audit(&mut self, e: &AuditRecord) -> Result<i64, StoreError> {
@@ -2136,28 +1943,9 @@ impl OperatorStore for SqliteStore {
              WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![before, limit], |r| {
-            Ok(AuditRecord {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                operator: r.get(2)?,
-                action: r.get(3)?,
-                target: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_and_then(params![before, limit], |r| rows::audit(r))?;
+        rows.collect()
     }
-}
-
-fn sqlite_operator(r: &Row<'_>) -> rusqlite::Result<OperatorRecord> {
-    Ok(OperatorRecord {
-        name: r.get(0)?,
-        role: r.get(1)?,
-        phc: r.get(2)?,
-        created: r.get(3)?,
-        updated: r.get(4)?,
-    })
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use liaison_stix::{parse_document, StixId, StixObject};
+use liaison_store::prelude::*;
 use liaison_store::{
     AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, HoldRecord, LogOpening, MatchCharge,
-    MatchUsage, NewObject, NodeRecord, OperatorRecord, OperatorStore, PartnerRecord, PgStore,
-    RefusalKind, SqliteStore, Store, StoreError, ViewRow, ViewState,
+    MatchUsage, NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore, RefusalKind,
+    SqliteStore, StoreError, ViewRow, ViewState,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use liaison_release::{MatchBudget, SignedTerms};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::{html, Markup};
 
 use super::{partners, render};

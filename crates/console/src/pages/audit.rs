@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 use serde::Deserialize;
 

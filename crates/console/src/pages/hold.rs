@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use liaison_stix::StixId;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 
 use super::{clipped, partners, render};

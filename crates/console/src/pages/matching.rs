@@ -5,7 +5,7 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use liaison_release::{MatchBudget, MatchEvent, MatchEventKind};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use liaison_labels::Party;
 use liaison_policy::Markings;
 use liaison_release::Node;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::{html, Markup};
 use serde_json::Value;
 

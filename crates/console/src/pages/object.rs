@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use liaison_release::{Explanation, Leaf};
 use liaison_stix::StixId;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 use serde::Deserialize;
 use serde_json::Value;

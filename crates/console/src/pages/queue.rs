@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 use serde::Deserialize;
 

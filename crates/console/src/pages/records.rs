@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use liaison_grading::{Framing, Period, TrackRecord};
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 
 use super::{partners, render};

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Form;
 use liaison_release::Trace;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 

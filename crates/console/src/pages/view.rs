@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use liaison_labels::Party;
 use liaison_release::Node;
-use liaison_store::Store;
+use liaison_store::prelude::*;
 use maud::html;
 use serde::Deserialize;
 

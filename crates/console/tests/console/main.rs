@@ -16,7 +16,8 @@ use liaison_release::sample::{
     rus_bundle, ASSESSMENT, DERIVED, ISR_REPORT, NOFORN_NOTE, RUS_AGREEMENT,
 };
 use liaison_release::{IngestOptions, Node, Role};
-use liaison_store::{SqliteStore, Store};
+use liaison_store::prelude::*;
+use liaison_store::SqliteStore;
 use tower::ServiceExt as _;
 
 mod browser;

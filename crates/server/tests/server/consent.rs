@@ -108,7 +108,7 @@ fn a_consent_signed_by_isr_releases_the_assessment_to_gbr_and_is_logged() {
     assert_eq!(assessment_for_gbr(&usa), "release");
 
     // Kept with its signed text, and logged once.
-    let kept = liaison_store::Store::signed_consents(usa.store()).unwrap();
+    let kept = liaison_store::PartnerStore::signed_consents(usa.store()).unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].1.as_deref(), Some(note.as_str()));
     assert_eq!(usa.log_size().unwrap(), size + 1);
@@ -124,7 +124,7 @@ fn a_consent_signed_by_isr_releases_the_assessment_to_gbr_and_is_logged() {
     usa.accept_consent(&note).unwrap();
     assert_eq!(usa.log_size().unwrap(), size + 1);
     assert_eq!(
-        liaison_store::Store::signed_consents(usa.store())
+        liaison_store::PartnerStore::signed_consents(usa.store())
             .unwrap()
             .len(),
         1
@@ -214,7 +214,7 @@ fn bad_consents_are_each_refused_with_their_own_error() {
         }
     }
     // Nothing was recorded, and the assessment still does not go to GBR.
-    assert!(liaison_store::Store::signed_consents(usa.store())
+    assert!(liaison_store::PartnerStore::signed_consents(usa.store())
         .unwrap()
         .is_empty());
     assert_eq!(assessment_for_gbr(&usa), "withhold");
@@ -224,7 +224,7 @@ fn bad_consents_are_each_refused_with_their_own_error() {
         .add_own_consent(ASSESSMENT, &p("GBR"), &p("USA"))
         .unwrap();
     assert_eq!(own.by, "USA");
-    let kept = liaison_store::Store::signed_consents(usa.store()).unwrap();
+    let kept = liaison_store::PartnerStore::signed_consents(usa.store()).unwrap();
     assert!(kept[0]
         .1
         .as_deref()
