@@ -136,7 +136,7 @@ impl<S: Store> Node<S> {
             None => false,
         };
         if !current {
-            self.view(to)?;
+            self.compute_view(to, false)?;
             return Ok(Upkeep::Recomputed);
         }
         if catch_up {
@@ -201,14 +201,14 @@ impl<S: Store> Node<S> {
         }
         let basis = self.basis(to)?;
         let Some(state) = stored.filter(|s| s.basis == basis) else {
-            self.view(to)?;
+            self.compute_view(to, false)?;
             return Ok(Upkeep::Recomputed);
         };
         if state.through >= head {
             return Ok(Upkeep::Current);
         }
         if self.store.changed_since(state.through, MARKING)? {
-            self.view(to)?;
+            self.compute_view(to, false)?;
             return Ok(Upkeep::Recomputed);
         }
         let changes: Vec<(i64, String)> = self
@@ -218,7 +218,7 @@ impl<S: Store> Node<S> {
             .filter(|(seq, _)| *seq <= head)
             .collect();
         if changes.len() > MAX_CHANGES {
-            self.view(to)?;
+            self.compute_view(to, false)?;
             return Ok(Upkeep::Recomputed);
         }
         let through = changes.last().map_or(state.through, |(seq, _)| *seq);
@@ -359,8 +359,8 @@ impl<S: Store> Node<S> {
         let times = self.record_deliveries(to, &going, &keys, &entries, Known::Only(&keys))?;
         let remapped: Vec<(String, String)> = going
             .iter()
-            .filter(|g| g.object.id().as_str() != g.original)
-            .map(|g| (g.object.id().to_string(), g.original.clone()))
+            .filter(|g| g.head.id != g.original)
+            .map(|g| (g.head.id.clone(), g.original.clone()))
             .collect();
         if !remapped.is_empty() {
             self.store.add_delivered_ids(to.as_str(), &remapped)?;

@@ -24,19 +24,13 @@ use crate::preview::Entry;
 /// The log leaf of object `o` (JSON text `json`) entering `to`'s view, worth `value` in the
 /// ledger: its decision is `decided`, that of the object it is (or that it is the tear line
 /// of); labels and definitions that travel along are `release`.
-fn delivery_leaf(
-    to: &Party,
-    o: &StixObject,
-    json: &str,
-    decided: Option<&Entry>,
-    value: f64,
-) -> Leaf {
-    let id = o.id().as_str();
+fn delivery_leaf(to: &Party, o: &Head, json: &str, decided: Option<&Entry>, value: f64) -> Leaf {
     Leaf::Delivery {
         recipient: to.to_string(),
-        delivered: id.to_owned(),
+        delivered: o.id.clone(),
         version: o
-            .version()
+            .version
+            .as_ref()
             .map(|v| v.as_str().to_owned())
             .unwrap_or_default(),
         sha256: sha256_hex(json.as_bytes()),
@@ -57,13 +51,35 @@ fn delivery_leaf(
 
 /// One object going into a view: parsed, as text, and under our id.
 pub(crate) struct Going {
-    pub(crate) object: StixObject,
+    pub(crate) head: Head,
     pub(crate) text: String,
     pub(crate) original: String,
     /// The marking-definitions the copy refers to.
     pub(crate) marks: Vec<String>,
     /// Whether it travels with the intelligence (a definition, liaison's identity).
     pub(crate) meta: bool,
+}
+
+/// What a delivered copy is, read off it once when it is parsed: all that logging,
+/// recording and storing it need. The parsed object is not kept (a view can hold millions
+/// of copies, and a parsed object is several times its text).
+pub(crate) struct Head {
+    /// The id it is delivered under.
+    pub(crate) id: String,
+    pub(crate) object_type: String,
+    pub(crate) version: Option<Timestamp>,
+    pub(crate) spec_version: String,
+}
+
+impl Head {
+    fn of(o: &StixObject) -> Head {
+        Head {
+            id: o.id().to_string(),
+            object_type: o.object_type().to_owned(),
+            version: o.version().cloned(),
+            spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
+        }
+    }
 }
 
 /// Parses the copies of a delivery (the first `meta` of them travel with the others).
@@ -74,10 +90,18 @@ pub(crate) fn parse_copies(
     let mut parsed = Vec::with_capacity(copies.len());
     for (i, copy) in copies.into_iter().enumerate() {
         let doc = parse_document(&copy.text)?;
-        for o in doc.objects {
+        let heads: Vec<Head> = doc.objects.iter().map(Head::of).collect();
+        drop(doc);
+        let last = heads.len().saturating_sub(1);
+        let mut text = Some(copy.text);
+        for (k, head) in heads.into_iter().enumerate() {
+            let text = match k == last {
+                true => text.take().unwrap_or_default(),
+                false => text.clone().unwrap_or_default(),
+            };
             parsed.push(Going {
-                object: o,
-                text: copy.text.clone(),
+                head,
+                text,
                 original: copy.original.clone(),
                 marks: copy.marks.clone(),
                 meta: i < meta,
@@ -93,8 +117,9 @@ pub(crate) fn release_keys(parsed: &[Going]) -> Vec<(String, String)> {
         .iter()
         .map(|g| {
             let v = g
-                .object
-                .version()
+                .head
+                .version
+                .as_ref()
                 .map(Timestamp::sort_key)
                 .unwrap_or_default();
             (g.original.clone(), v)
@@ -104,20 +129,38 @@ pub(crate) fn release_keys(parsed: &[Going]) -> Vec<(String, String)> {
 
 /// The stored row of `g`, which entered the view at `date_added`.
 pub(crate) fn view_row(g: &Going, date_added: &Timestamp) -> liaison_store::ViewRow {
-    let o = &g.object;
+    let mut row = view_row_of(&g.head, date_added, String::new());
+    row.original.clone_from(&g.original);
+    row.json.clone_from(&g.text);
+    row.marks.clone_from(&g.marks);
+    row.meta = g.meta;
+    row
+}
+
+/// [`view_row`] taking the copy's text and lists rather than copying them.
+fn view_row_owned(g: Going, date_added: &Timestamp) -> liaison_store::ViewRow {
+    let mut row = view_row_of(&g.head, date_added, g.original);
+    row.json = g.text;
+    row.marks = g.marks;
+    row.meta = g.meta;
+    row
+}
+
+fn view_row_of(o: &Head, date_added: &Timestamp, original: String) -> liaison_store::ViewRow {
     liaison_store::ViewRow {
-        original: g.original.clone(),
-        delivered: o.id().to_string(),
-        object_type: o.object_type().to_owned(),
+        original,
+        delivered: o.id.clone(),
+        object_type: o.object_type.clone(),
         version: o
-            .version()
+            .version
+            .as_ref()
             .map_or_else(|| date_added.to_string(), ToString::to_string),
-        spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
+        spec_version: o.spec_version.clone(),
         date_added: date_added.to_string(),
         added_micros: i64::try_from(date_added.unix_nanos() / 1000).unwrap_or(i64::MAX),
-        json: g.text.clone(),
-        marks: g.marks.clone(),
-        meta: g.meta,
+        json: String::new(),
+        marks: Vec::new(),
+        meta: false,
     }
 }
 
@@ -173,6 +216,13 @@ impl<S: Store> Node<S> {
     /// TAXII pages are read from, see `maintain.rs`), marked as maintained through the newest
     /// change it saw.
     pub fn view(&mut self, to: &Party) -> Result<View, ReleaseError> {
+        self.compute_view(to, true)
+    }
+
+    /// [`Node::view`]; with `entries` false, the view is only stored (what a TAXII request
+    /// and the upkeep need: pages are read from the store), and the returned `View` has no
+    /// entries nor decisions, so that each copy's text is held once rather than three times.
+    pub(crate) fn compute_view(&mut self, to: &Party, entries: bool) -> Result<View, ReleaseError> {
         // Read before deciding: a change that lands meanwhile is caught up again later.
         let through = self.store.change_head()?;
         let basis = self.basis(to)?;
@@ -182,39 +232,53 @@ impl<S: Store> Node<S> {
         // Releases are recorded under our ids; the copies carry the recipient's.
         let keys = release_keys(&parsed);
         let times = self.record_deliveries(to, &parsed, &keys, &decisions, Known::All)?;
+        drop(keys);
         // The ids it received, kept for tracing a leak back and for mapping what it sends
         // back to ours. Written when the store holds fewer than the view has, so a crash
         // between recording the deliveries and this write is mended by the next view.
         let remapped: Vec<(String, String)> = parsed
             .iter()
-            .filter(|g| g.object.id().as_str() != g.original)
-            .map(|g| (g.object.id().to_string(), g.original.clone()))
+            .filter(|g| g.head.id != g.original)
+            .map(|g| (g.head.id.clone(), g.original.clone()))
             .collect();
         if self.store.delivered_id_count(to.as_str())? < remapped.len() as u64 {
             self.store.add_delivered_ids(to.as_str(), &remapped)?;
+        }
+        drop(remapped);
+        let state = liaison_store::ViewState { basis, through };
+        if !entries {
+            drop(decisions);
+            let rows: Vec<liaison_store::ViewRow> = parsed
+                .into_iter()
+                .zip(&times)
+                .map(|(g, t)| view_row_owned(g, t))
+                .collect();
+            self.store
+                .write_view(to.as_str(), &state, true, &[], &rows)?;
+            return Ok(View {
+                partner: to.clone(),
+                entries: Vec::new(),
+                decisions: Vec::new(),
+                delivered,
+            });
         }
         let rows: Vec<liaison_store::ViewRow> = parsed
             .iter()
             .zip(&times)
             .map(|(g, t)| view_row(g, t))
             .collect();
-        self.store.write_view(
-            to.as_str(),
-            &liaison_store::ViewState { basis, through },
-            true,
-            &[],
-            &rows,
-        )?;
+        self.store
+            .write_view(to.as_str(), &state, true, &[], &rows)?;
         drop(rows);
         let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
         for (g, date_added) in parsed.into_iter().zip(times) {
-            let o = g.object;
+            let o = g.head;
             entries.push(ViewEntry {
-                id: o.id().to_string(),
+                version: o.version.unwrap_or_else(|| date_added.clone()),
+                id: o.id,
                 original: g.original,
-                object_type: o.object_type().to_owned(),
-                version: o.version().cloned().unwrap_or_else(|| date_added.clone()),
-                spec_version: o.spec_version().unwrap_or("2.1").to_owned(),
+                object_type: o.object_type,
+                spec_version: o.spec_version,
                 date_added,
                 json: g.text.into(),
             });
@@ -307,7 +371,7 @@ impl<S: Store> Node<S> {
                     ReleaseError::Log(format!("no object at position {i} of the view"))
                 })?;
                 let d = decided.get(g.original.as_str()).copied();
-                leaves.push(delivery_leaf(to, &g.object, &g.text, d, v));
+                leaves.push(delivery_leaf(to, &g.head, &g.text, d, v));
             }
             let written = self.append_with(&leaves, |store, entries, openings, hashes| {
                 store.log_append_releases(to.as_str(), &new_keys, entries, openings, hashes)
