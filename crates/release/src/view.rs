@@ -49,7 +49,7 @@ fn delivery_leaf(to: &Party, o: &Head, json: &str, decided: Option<&Entry>, valu
     }
 }
 
-/// One object going into a view: parsed, as text, and under our id.
+/// One object going into a view: its head, its text, and our id for it.
 pub(crate) struct Going {
     pub(crate) head: Head,
     pub(crate) text: String,
