@@ -976,9 +976,9 @@ fn pulls_check_and_cosign_the_partners_log_and_a_forged_history_is_refused() {
     );
     assert!(!out.status.success(), "a forged history must be refused");
     let err = String::from_utf8_lossy(&out.stderr);
-    // The checkpoint it names is the last one RUS accepted: at least what the pull saw, at
-    // most what the verify's proofs were given at (the served log can grow between the
-    // verify's checkpoint and its proofs, as the server's upkeep logs deliveries).
+    // The checkpoint it names is the last one RUS accepted, after the pull's (not always the
+    // size the verify's proofs were given at: the served log grows as the server's upkeep
+    // logs deliveries, between the verify's requests).
     assert!(err.contains("USA's log FORKED"), "{err}");
     let named: u64 = err
         .split("the checkpoint of size ")
