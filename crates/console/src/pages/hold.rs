@@ -42,7 +42,10 @@ fn back_to(back: &str, id: &str, to: &str) -> Response {
 }
 
 /// The object's id if it is held, else 404.
-fn held_id<S: Store>(node: &liaison_release::Node<S>, id: &str) -> Result<String, Refusal> {
+pub(crate) fn held_id<S: Store>(
+    node: &liaison_release::Node<S>,
+    id: &str,
+) -> Result<String, Refusal> {
     let id = StixId::parse(id)
         .map_err(|_| Refusal::NotFound)?
         .to_string();
@@ -53,33 +56,35 @@ fn held_id<S: Store>(node: &liaison_release::Node<S>, id: &str) -> Result<String
     }
 }
 
+/// A hold or a lift.
+#[derive(Clone, Copy)]
+enum Act {
+    Hold,
+    Lift,
+}
+
 /// POST /object/{id}/hold (release officers): hold it from a partner, with a reason.
 pub(crate) async fn hold<S: Store + Send + 'static>(
-    State(state): State<ConsoleState<S>>,
+    state: State<ConsoleState<S>>,
     signed: Signed,
-    Path(id): Path<String>,
-    Form(form): Form<HoldForm>,
+    id: Path<String>,
+    form: Form<HoldForm>,
 ) -> Result<Response, Refusal> {
-    signed.check_csrf(&form.csrf)?;
-    signed.officer()?;
-    let who = signed.operator.clone();
-    let (id, to) = state
-        .with_node(move |node| {
-            let id = held_id(node, &id)?;
-            let to = partner(node, &form.to).map_err(|_| Refusal::BadRequest)?;
-            // The node writes the audit entry with the hold.
-            node.hold(&id, &to, &who, &form.reason, &who).map_err(|e| {
-                tracing::info!(error = %e, "hold refused");
-                Refusal::BadRequest
-            })?;
-            Ok((id, to))
-        })
-        .await?;
-    Ok(back_to(&form.back, &id, to.as_str()))
+    act(Act::Hold, state, signed, id, form).await
 }
 
 /// POST /object/{id}/lift (release officers): lift the hold for a partner ("release").
 pub(crate) async fn lift<S: Store + Send + 'static>(
+    state: State<ConsoleState<S>>,
+    signed: Signed,
+    id: Path<String>,
+    form: Form<HoldForm>,
+) -> Result<Response, Refusal> {
+    act(Act::Lift, state, signed, id, form).await
+}
+
+async fn act<S: Store + Send + 'static>(
+    what: Act,
     State(state): State<ConsoleState<S>>,
     signed: Signed,
     Path(id): Path<String>,
@@ -92,8 +97,13 @@ pub(crate) async fn lift<S: Store + Send + 'static>(
         .with_node(move |node| {
             let id = held_id(node, &id)?;
             let to = partner(node, &form.to).map_err(|_| Refusal::BadRequest)?;
-            node.lift_hold(&id, &to, &who).map_err(|e| {
-                tracing::info!(error = %e, "lift refused");
+            // The node writes the audit entry with the hold or the lift.
+            let done = match what {
+                Act::Hold => node.hold(&id, &to, &who, &form.reason, &who).map(|_| ()),
+                Act::Lift => node.lift_hold(&id, &to, &who).map(|_| ()),
+            };
+            done.map_err(|e| {
+                tracing::info!(error = %e, "hold or lift refused");
                 Refusal::BadRequest
             })?;
             Ok((id, to))

@@ -374,17 +374,7 @@ pub(crate) async fn consent<S: Store + Send + 'static>(
     let who = signed.operator.clone();
     let (id, to) = state
         .with_node(move |node| {
-            let id = StixId::parse(&id)
-                .map_err(|_| Refusal::NotFound)?
-                .to_string();
-            if node
-                .store()
-                .latest(&id)
-                .map_err(Refusal::internal)?
-                .is_none()
-            {
-                return Err(Refusal::NotFound);
-            }
+            let id = super::hold::held_id(node, &id)?;
             let to = partner(node, &form.to).map_err(|_| Refusal::BadRequest)?;
             let us = node.party().clone();
             let record = node.add_own_consent(&id, &to, &us).map_err(|e| {
