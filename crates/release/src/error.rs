@@ -34,6 +34,10 @@ pub enum ReleaseError {
     /// the database URL, the password file).
     #[error("{0}")]
     Database(String),
+    /// Another process is computing this partner's view whole (or began computing it again
+    /// while this one was): it is left to that one.
+    #[error("another process is computing {0}'s view whole; it is served when that is done (run this again then)")]
+    ViewBusy(String),
     /// The node has not been initialised.
     #[error("no liaison node here: run `liaison init --party XXX` first")]
     NotInitialised,

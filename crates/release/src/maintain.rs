@@ -48,13 +48,23 @@ use crate::log::sha256_hex;
 use crate::node::Node;
 use crate::preview::{Pass, Run};
 use crate::queue::Holdings;
-use crate::view::{parse_copies, release_keys, view_row, Known, ViewEntry};
+use crate::view::{parse_copies, release_keys, view_row_owned, Built, ViewEntry};
 
 /// Past this many pending changes, a view is recomputed whole rather than caught up.
 pub(crate) const MAX_CHANGES: usize = 200_000;
 
 /// Marking-definitions: a change to one changes the basis.
 pub(crate) const MARKING: &str = "marking-definition--";
+
+/// What [`Node::store_run`] does with the stored rows of the objects it was given that the
+/// run no longer yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Removes them: the objects were decided again (upkeep).
+    Replace,
+    /// Leaves them: a slice of a view computed whole, whose rows start empty.
+    Add,
+}
 
 /// What bringing a partner's stored view up to date did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +80,9 @@ pub enum Upkeep {
     },
     /// The basis had changed (or no view was stored): recomputed whole.
     Recomputed,
+    /// It must be recomputed whole, and another process is doing it (or began doing it
+    /// again meanwhile): left to that one.
+    Busy,
 }
 
 impl<S: Store> Node<S> {
@@ -127,15 +140,7 @@ impl<S: Store> Node<S> {
     /// is stored or its basis changed (fail closed), and with `catch_up` also catches up
     /// object changes (when nothing runs [`Node::maintain_views`] in the background).
     pub fn ensure_view(&mut self, to: &Party, catch_up: bool) -> Result<Upkeep, ReleaseError> {
-        let cheap = self.request_basis(to)?;
-        let current = match self.store.view_state(to.as_str())? {
-            Some(state) => {
-                state.basis.split(':').next() == Some(cheap.as_str())
-                    && !self.store.changed_since(state.through, MARKING)?
-            }
-            None => false,
-        };
-        if !current {
+        if !self.view_is_current(to)? {
             self.compute_view(to, false)?;
             return Ok(Upkeep::Recomputed);
         }
@@ -149,7 +154,7 @@ impl<S: Store> Node<S> {
     /// only what the changes since it was last maintained can affect is decided again.
     pub fn maintain_view(&mut self, to: &Party) -> Result<Upkeep, ReleaseError> {
         let head = self.store.change_head()?;
-        self.maintain_in(to, head, &mut None)
+        self.maintain_in(to, head, &mut None, &mut |_, _| {})
     }
 
     /// [`Node::maintain_view`] for every partner whose view is stored, reading the
@@ -162,22 +167,48 @@ impl<S: Store> Node<S> {
     /// [`Node::maintain_views`] with the policy's world kept in `held` between calls and
     /// followed through the change feed ([`Node::follow_holdings`]: upserted object by
     /// object, built whole only when it cannot be followed exactly), instead of built from
-    /// every object's labels on each round: what the server's upkeep thread does.
+    /// every object's labels on each round.
     pub fn maintain_views_with(
         &mut self,
         held: &mut Option<Holdings>,
     ) -> Result<Vec<(Party, Upkeep)>, ReleaseError> {
+        self.maintain_views_for(held, &[], &mut |_, _| {})
+    }
+
+    /// [`Node::maintain_views_with`], also for the partners in `wanted` whose view is not
+    /// stored yet (their first request is waiting for it), reporting how far a view computed
+    /// whole has gone to `progress`: what the server's upkeep thread does, so that no request
+    /// computes a view while holding the node.
+    pub fn maintain_views_for(
+        &mut self,
+        held: &mut Option<Holdings>,
+        wanted: &[Party],
+        progress: &mut dyn FnMut(&Party, Built),
+    ) -> Result<Vec<(Party, Upkeep)>, ReleaseError> {
         let head = self.store.change_head()?;
         let mut out = Vec::new();
         for p in self.store.partners()? {
-            if self.store.view_state(&p.party)?.is_none() {
+            let party = Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
+            if !wanted.contains(&party) && self.store.view_state(&p.party)?.is_none() {
                 continue;
             }
-            let party = Party::parse(&p.party).map_err(|e| ReleaseError::Party(e.to_string()))?;
-            let done = self.maintain_in(&party, head, held)?;
+            let done = self.maintain_in(&party, head, held, progress)?;
             out.push((party, done));
         }
         Ok(out)
+    }
+
+    /// Whether a request may serve `to`'s stored rows as they are: a view is stored and
+    /// was not decided under another basis (its cheap part; pending marking-definition
+    /// changes count as another basis). Fail closed: anything else is not current.
+    pub fn view_is_current(&self, to: &Party) -> Result<bool, ReleaseError> {
+        let Some(state) = self.store.view_state(to.as_str())? else {
+            return Ok(false);
+        };
+        Ok(
+            state.basis.split(':').next() == Some(self.request_basis(to)?.as_str())
+                && !self.store.changed_since(state.through, MARKING)?,
+        )
     }
 
     /// One partner's upkeep through change `head`, with the world followed at most once per
@@ -187,7 +218,19 @@ impl<S: Store> Node<S> {
         to: &Party,
         head: i64,
         held: &mut Option<Holdings>,
+        progress: &mut dyn FnMut(&Party, Built),
     ) -> Result<Upkeep, ReleaseError> {
+        let mut whole = |node: &mut Self, held: &mut Option<Holdings>| match node.build_view(
+            to,
+            held,
+            false,
+            false,
+            &mut |b| progress(to, b),
+        ) {
+            Ok(_) => Ok(Upkeep::Recomputed),
+            Err(ReleaseError::ViewBusy(_)) => Ok(Upkeep::Busy),
+            Err(e) => Err(e),
+        };
         let stored = self.store.view_state(to.as_str())?;
         // Nothing changed and the cheap part of the basis holds: current, without reading
         // the ledger (the gate can only have moved with deliveries, and a gate that closed
@@ -201,15 +244,13 @@ impl<S: Store> Node<S> {
         }
         let basis = self.basis(to)?;
         let Some(state) = stored.filter(|s| s.basis == basis) else {
-            self.compute_view(to, false)?;
-            return Ok(Upkeep::Recomputed);
+            return whole(self, held);
         };
         if state.through >= head {
             return Ok(Upkeep::Current);
         }
         if self.store.changed_since(state.through, MARKING)? {
-            self.compute_view(to, false)?;
-            return Ok(Upkeep::Recomputed);
+            return whole(self, held);
         }
         let changes: Vec<(i64, String)> = self
             .store
@@ -218,8 +259,7 @@ impl<S: Store> Node<S> {
             .filter(|(seq, _)| *seq <= head)
             .collect();
         if changes.len() > MAX_CHANGES {
-            self.compute_view(to, false)?;
-            return Ok(Upkeep::Recomputed);
+            return whole(self, held);
         }
         let through = changes.last().map_or(state.through, |(seq, _)| *seq);
         self.refresh_refs(head)?;
@@ -315,28 +355,56 @@ impl<S: Store> Node<S> {
         }
         // Storage order, as a full pass meets them.
         stored.sort_by_key(|s| s.seq);
-        let Run {
-            entries,
-            copies,
-            labels,
-        } = {
+        let run = {
             let mut pass = Pass::new(self, to, world, &agreement, self.mark_copies)?;
             for s in &stored {
-                pass.take(s);
+                pass.take(self, s);
             }
             pass.finish()?
         };
         let decided = stored.len();
         drop(stored);
         let affected_ids: Vec<String> = affected.iter().cloned().collect();
+        // Written only over the basis it was decided under: a view another process began
+        // computing whole since is left to it.
+        let expect = state.basis.clone();
+        self.store_run(to, run, &affected_ids, &state, Rows::Replace, Some(&expect))?;
+        Ok(decided)
+    }
+
+    /// Records what a pass over the objects `ids` yielded for `to` (their delivery leaves,
+    /// with the definitions that travel with them, in one durable transaction) and writes its
+    /// rows into `to`'s stored view with `state`: with [`Rows::Replace`] the rows of `ids` the
+    /// run no longer yields are removed (upkeep), with [`Rows::Add`] nothing is (a slice of a
+    /// view computed whole: a row of `ids` may be a tear line an earlier slice delivered).
+    /// The rows are written only while the stored basis is `expect` (when given); returns
+    /// whether they were. The deliveries are recorded either way: a process that wrote the
+    /// rows instead decided the same, and finds them recorded.
+    pub(crate) fn store_run(
+        &mut self,
+        to: &Party,
+        run: Run,
+        ids: &[String],
+        state: &ViewState,
+        rows_of_ids: Rows,
+        expect: Option<&str>,
+    ) -> Result<bool, ReleaseError> {
+        let Run {
+            entries,
+            copies,
+            labels,
+        } = run;
         // The markings the view carries afterwards: those of the rows left alone, and those
         // of the new copies.
         let before_marks = self.store.view_marks(to.as_str(), &[])?;
-        let mut marks: BTreeSet<String> = self
-            .store
-            .view_marks(to.as_str(), &affected_ids)?
-            .into_iter()
-            .collect();
+        let mut marks: BTreeSet<String> = match rows_of_ids {
+            Rows::Replace => self
+                .store
+                .view_marks(to.as_str(), ids)?
+                .into_iter()
+                .collect(),
+            Rows::Add => before_marks.iter().cloned().collect(),
+        };
         marks.extend(copies.iter().flat_map(|c| c.marks.iter().cloned()));
         let meta_ids: Vec<String> = before_marks
             .iter()
@@ -356,7 +424,8 @@ impl<S: Store> Node<S> {
         all.extend(copies);
         let going = parse_copies(all, n_meta)?;
         let keys = release_keys(&going);
-        let times = self.record_deliveries(to, &going, &keys, &entries, Known::Only(&keys))?;
+        let times = self.record_deliveries(to, &going, &keys, &entries)?;
+        drop(entries);
         let remapped: Vec<(String, String)> = going
             .iter()
             .filter(|g| g.head.id != g.original)
@@ -366,24 +435,28 @@ impl<S: Store> Node<S> {
             self.store.add_delivered_ids(to.as_str(), &remapped)?;
         }
         let mut rows: Vec<ViewRow> = Vec::new();
-        let mut kept: HashSet<&str> = HashSet::new();
-        for (g, t) in going.iter().zip(&times) {
-            kept.insert(g.original.as_str());
+        let mut kept: HashSet<String> = HashSet::new();
+        for (g, t) in going.into_iter().zip(&times) {
+            kept.insert(g.original.clone());
             // A definition already delivered as it is stays as it is.
             if g.meta && earlier.get(&g.original) == Some(&g.text) {
                 continue;
             }
-            rows.push(view_row(g, t));
+            rows.push(view_row_owned(g, t));
         }
-        let remove: Vec<String> = affected_ids
+        let pruned: &[String] = match rows_of_ids {
+            Rows::Replace => ids,
+            Rows::Add => &[],
+        };
+        let remove: Vec<String> = pruned
             .iter()
             .chain(earlier.keys())
             .filter(|id| !kept.contains(id.as_str()))
             .cloned()
             .collect();
-        self.store
-            .write_view(to.as_str(), &state, false, &remove, &rows)?;
-        Ok(decided)
+        Ok(self
+            .store
+            .write_view(to.as_str(), state, false, &remove, &rows, expect)?)
     }
 
     /// Brings the reference index (who refers to what) up to change `head`: built once from

@@ -26,6 +26,9 @@ pub struct Node<S: Store> {
     /// Whether copies go out with their marks: always, except in a benchmark that measures
     /// what marking costs (the `bench-unmarked` feature, which only `liaison-bench` enables).
     pub(crate) mark_copies: bool,
+    /// How many objects a view computed whole decides, records and stores at a time (see
+    /// `view.rs`): what bounds its memory.
+    pub(crate) view_slice: usize,
 }
 
 impl Node<SqliteStore> {
@@ -152,7 +155,15 @@ impl<S: Store> Node<S> {
             log_keys,
             region: None,
             mark_copies: true,
+            view_slice: crate::view::VIEW_SLICE,
         })
+    }
+
+    /// How many objects a view computed whole takes at a time (at least 1; the default is
+    /// [`crate::VIEW_SLICE`]). Smaller slices hold less in memory and sign more checkpoints;
+    /// the view is the same whatever the slice (the differential test runs tiny ones).
+    pub fn set_view_slice(&mut self, objects: usize) {
+        self.view_slice = objects.max(1);
     }
 
     /// Benchmarks only: from now on this node's copies go out without their marks (ids

@@ -229,9 +229,8 @@ fn deliver(
 /// the holdings (or, when a view is maintained, over the objects a change can affect) is
 /// made of. Objects must be given in storage order (`seq`), as [`Store::scan_latest`] gives
 /// them: which decision a tear line's delivery leaf names depends on it.
-pub(crate) struct Pass<'w, 'n, S: Store> {
-    node: &'n Node<S>,
-    to: &'n Party,
+pub(crate) struct Pass<'w> {
+    to: Party,
     world: &'w World,
     judge: Judge<'w>,
     recipient: Recipient,
@@ -244,19 +243,19 @@ pub(crate) struct Pass<'w, 'n, S: Store> {
     pending: Vec<Result<(), ReleaseError>>,
 }
 
-impl<'w, 'n, S: Store> Pass<'w, 'n, S> {
+impl<'w> Pass<'w> {
     /// A pass for `to` over `world`, under `agreement` (with `mark_copies`, copies are
-    /// fingerprinted for it).
-    pub(crate) fn new(
-        node: &'n Node<S>,
-        to: &'n Party,
+    /// fingerprinted for it). It does not hold `node`: a view computed in slices records each
+    /// slice between the objects it takes.
+    pub(crate) fn new<S: Store>(
+        node: &Node<S>,
+        to: &Party,
         world: &'w World,
         agreement: &'w Agreement,
         mark_copies: bool,
-    ) -> Result<Pass<'w, 'n, S>, ReleaseError> {
+    ) -> Result<Pass<'w>, ReleaseError> {
         Ok(Pass {
-            node,
-            to,
+            to: to.clone(),
             world,
             judge: node.judge(world, agreement)?,
             recipient: Recipient::new(to.as_str()),
@@ -270,10 +269,12 @@ impl<'w, 'n, S: Store> Pass<'w, 'n, S> {
         })
     }
 
-    /// Decides one object (the newest version of it), and cuts and marks what goes.
-    pub(crate) fn take(&mut self, stored: &Stored) {
+    /// Decides one object (the newest version of it), and cuts and marks what goes (`node`
+    /// gives the tear lines' texts).
+    pub(crate) fn take<S: Store>(&mut self, node: &Node<S>, stored: &Stored) {
         let o = &stored.object;
-        let (world, to) = (self.world, self.to);
+        let world = self.world;
+        let to = &self.to;
         // Markings travel with what they mark; what a partner gave us, it already has.
         if is_meta(o.object_type()) || stored.source == to.as_str() {
             return;
@@ -296,7 +297,7 @@ impl<'w, 'n, S: Store> Pass<'w, 'n, S> {
                 o.clone(),
                 stored.assigned_label.as_ref().map(|l| l.to_string()),
             )),
-            Verdict::Tearline => match d.tearline.map(|t| self.node.store.latest(world.id(t))) {
+            Verdict::Tearline => match d.tearline.map(|t| node.store.latest(world.id(t))) {
                 Some(Ok(Some(t))) => Some((t.object, t.assigned_label.map(|l| l.to_string()))),
                 Some(Err(e)) => {
                     self.pending.push(Err(e.into()));
@@ -358,12 +359,21 @@ impl<'w, 'n, S: Store> Pass<'w, 'n, S> {
     }
 
     /// The first error met on the way (a copy that could not be marked fails the pass).
-    pub(crate) fn finish(self) -> Result<Run, ReleaseError> {
-        self.pending.into_iter().collect::<Result<Vec<()>, _>>()?;
+    pub(crate) fn finish(mut self) -> Result<Run, ReleaseError> {
+        self.drain()
+    }
+
+    /// What the objects taken since the last drain yielded (or the first error met on the
+    /// way), leaving the pass ready for more: what it has sent stays sent (a tear line goes
+    /// once) and its judge keeps the reciprocity gate as it was read at the start.
+    pub(crate) fn drain(&mut self) -> Result<Run, ReleaseError> {
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .collect::<Result<Vec<()>, _>>()?;
         Ok(Run {
-            entries: self.entries,
-            copies: self.copies,
-            labels: self.labels,
+            entries: std::mem::take(&mut self.entries),
+            copies: std::mem::take(&mut self.copies),
+            labels: std::mem::take(&mut self.labels),
         })
     }
 }
@@ -377,7 +387,7 @@ impl<S: Store> Node<S> {
         let world = self.world()?;
         let mut pass = Pass::new(self, to, &world, &agreement, mark_copies)?;
         self.store.scan_latest(&mut |stored| {
-            pass.take(&stored);
+            pass.take(self, &stored);
             Ok(())
         })?;
         pass.finish()
@@ -386,29 +396,6 @@ impl<S: Store> Node<S> {
     /// The decision on every object this node holds, for partner `to`.
     pub fn preview(&self, to: &Party) -> Result<Vec<Entry>, ReleaseError> {
         Ok(self.run(to, false)?.entries)
-    }
-
-    /// Everything partner `to` receives, decided, cut and fingerprinted for it: the labels
-    /// the copies carry (and liaison's identity and extension-definition when a liaison label
-    /// is among them), then the copies. Also every decision, and how many copies there are.
-    /// Not yet logged nor counted: [`Node::view`] does that.
-    pub(crate) fn delivery(
-        &self,
-        to: &Party,
-    ) -> Result<(Vec<Entry>, Vec<Delivered>, usize), ReleaseError> {
-        let Run {
-            entries,
-            copies,
-            labels: computed,
-        } = self.run(to, self.mark_copies)?;
-        let marks: BTreeSet<String> = copies
-            .iter()
-            .flat_map(|c| c.marks.iter().cloned())
-            .collect();
-        let mut out = self.meta_copies(&marks, &computed, &HashMap::new())?;
-        let delivered = copies.len();
-        out.extend(copies);
-        Ok((entries, out, delivered))
     }
 
     /// The definitions that travel with copies referring to `marks`: each marking (a label

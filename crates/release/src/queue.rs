@@ -358,7 +358,7 @@ impl<S: Store> Node<S> {
         let mut seqs = Vec::new();
         self.store.scan_latest(&mut |s| {
             let before = pass.entries.len();
-            pass.take(&s);
+            pass.take(self, &s);
             if pass.entries.len() > before {
                 seqs.push(s.seq);
             }
@@ -393,7 +393,7 @@ impl<S: Store> Node<S> {
         let mut seqs = Vec::new();
         for s in stored {
             let before = pass.entries.len();
-            pass.take(s);
+            pass.take(self, s);
             if pass.entries.len() > before {
                 seqs.push(s.seq);
             }

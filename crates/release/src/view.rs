@@ -18,8 +18,10 @@ use liaison_store::StoreError;
 use crate::error::ReleaseError;
 use crate::fingerprint::COMMITMENT_LOGGED;
 use crate::log::{sha256_hex, Leaf};
+use crate::maintain::Rows;
 use crate::node::Node;
-use crate::preview::Entry;
+use crate::preview::{Entry, Pass};
+use crate::queue::Holdings;
 
 /// The log leaf of object `o` (JSON text `json`) entering `to`'s view, worth `value` in the
 /// ledger: its decision is `decided`, that of the object it is (or that it is the tear line
@@ -128,17 +130,7 @@ pub(crate) fn release_keys(parsed: &[Going]) -> Vec<(String, String)> {
 }
 
 /// The stored row of `g`, which entered the view at `date_added`.
-pub(crate) fn view_row(g: &Going, date_added: &Timestamp) -> liaison_store::ViewRow {
-    let mut row = view_row_of(&g.head, date_added, String::new());
-    row.original.clone_from(&g.original);
-    row.json.clone_from(&g.text);
-    row.marks.clone_from(&g.marks);
-    row.meta = g.meta;
-    row
-}
-
-/// [`view_row`] taking the copy's text and lists rather than copying them.
-fn view_row_owned(g: Going, date_added: &Timestamp) -> liaison_store::ViewRow {
+pub(crate) fn view_row_owned(g: Going, date_added: &Timestamp) -> liaison_store::ViewRow {
     let mut row = view_row_of(&g.head, date_added, g.original);
     row.json = g.text;
     row.marks = g.marks;
@@ -164,13 +156,56 @@ fn view_row_of(o: &Head, date_added: &Timestamp, original: String) -> liaison_st
     }
 }
 
-/// Which releases are known to the store already, and when they happened.
-#[derive(Clone, Copy)]
-pub(crate) enum Known<'k> {
-    /// Every release to the partner (a full recomputation: one read of them all).
-    All,
-    /// Only these keys (a maintained view: one lookup each).
-    Only(&'k [(String, String)]),
+/// How many objects a view computed whole takes at a time by default: about 20 MB of copies
+/// in memory at 1 KB each, and one signed checkpoint per slice.
+pub const VIEW_SLICE: usize = 20_000;
+
+/// The state a stored view has while it is computed whole: never a request's basis.
+pub(crate) const BUILDING: &str = "building";
+
+/// A mark no other build of a view has: the time and this process.
+fn build_nonce() -> String {
+    format!("{:x}{:x}", unix_nanos(), std::process::id())
+}
+
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// A build that wrote no slice for this long is taken to have died (a slice of
+/// [`VIEW_SLICE`] objects takes seconds).
+const BUILD_STALE_SECS: u128 = 300;
+
+/// The state of a view being built by build `nonce` for `basis`, written now: its
+/// heartbeat.
+fn building_mark(nonce: &str, basis: &str) -> String {
+    format!(
+        "{BUILDING}-{nonce}-{}:{basis}",
+        unix_nanos() / 1_000_000_000
+    )
+}
+
+/// Whether `basis` is the state of a build that wrote a slice recently.
+fn building_is_alive(basis: &str) -> bool {
+    let head = basis.split(':').next().unwrap_or_default();
+    let Some(rest) = head.strip_prefix(BUILDING) else {
+        return false;
+    };
+    rest.rsplit('-')
+        .next()
+        .and_then(|s| s.parse::<u128>().ok())
+        .is_some_and(|beat| unix_nanos() / 1_000_000_000 <= beat + BUILD_STALE_SECS)
+}
+
+/// How far a view computed whole has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Built {
+    /// Objects decided so far.
+    pub decided: u64,
+    /// Objects held when it began.
+    pub total: u64,
 }
 
 /// One object in a view.
@@ -221,79 +256,114 @@ impl<S: Store> Node<S> {
 
     /// [`Node::view`]; with `entries` false, the view is only stored (what a TAXII request
     /// and the upkeep need: pages are read from the store), and the returned `View` has no
-    /// entries nor decisions, so that each copy's text is held once rather than three times.
+    /// entries nor decisions.
     pub(crate) fn compute_view(&mut self, to: &Party, entries: bool) -> Result<View, ReleaseError> {
+        let (decisions, delivered) =
+            self.build_view(to, &mut None, entries, true, &mut |_: Built| {})?;
+        let mut view = View {
+            partner: to.clone(),
+            entries: Vec::new(),
+            decisions,
+            delivered,
+        };
+        if entries {
+            // Read back as stored: by `date_added`, then the id delivered.
+            view.entries = self.view_page(to, 0, usize::MAX)?;
+        }
+        Ok(view)
+    }
+
+    /// Computes `to`'s view whole and stores it, in slices of [`Node::set_view_slice`]
+    /// objects in storage order: each slice is decided, cut and marked, its deliveries
+    /// recorded and logged in one durable transaction, and its rows written, before the next
+    /// is read. Memory is bounded by the slice, not the holdings, and the store is free
+    /// between slices (a server computes views on its upkeep node, so requests for other
+    /// partners never wait for one: see `maintain.rs`).
+    ///
+    /// What comes out is what one pass over the holdings gives (the differential test in
+    /// `tests/maintained.rs` runs slices of one object against it): one judge for the whole
+    /// build, so the reciprocity gate is read once; one record of what was sent, so a tear
+    /// line goes once; the definitions a slice's copies refer to recorded with that slice. Only
+    /// the order of delivery leaves within the log differs: a definition is logged with the
+    /// first slice that needs it.
+    ///
+    /// Until the last slice is written, the view's state says it is being built, so no
+    /// request serves a part of it (a partner paging by `added_after` would miss what a later
+    /// slice adds with an earlier `date_added`) and an interrupted build is started again.
+    /// Objects stored after the build began are left to the upkeep, like any change after
+    /// the `through` it records. With `keep`, every decision is returned (else none); and
+    /// how many copies went.
+    pub(crate) fn build_view(
+        &mut self,
+        to: &Party,
+        held: &mut Option<Holdings>,
+        keep: bool,
+        take_over: bool,
+        progress: &mut dyn FnMut(Built),
+    ) -> Result<(Vec<Entry>, usize), ReleaseError> {
+        if !take_over {
+            let state = self.store.view_state(to.as_str())?;
+            if state.is_some_and(|s| building_is_alive(&s.basis)) {
+                return Err(ReleaseError::ViewBusy(to.to_string()));
+            }
+        }
         // Read before deciding: a change that lands meanwhile is caught up again later.
         let through = self.store.change_head()?;
         let basis = self.basis(to)?;
-        let (decisions, copies, delivered) = self.delivery(to)?;
-        let meta = copies.len() - delivered;
-        let parsed = parse_copies(copies, meta)?;
-        // Releases are recorded under our ids; the copies carry the recipient's.
-        let keys = release_keys(&parsed);
-        let times = self.record_deliveries(to, &parsed, &keys, &decisions, Known::All)?;
-        drop(keys);
-        // The ids it received, kept for tracing a leak back and for mapping what it sends
-        // back to ours. Written when the store holds fewer than the view has, so a crash
-        // between recording the deliveries and this write is mended by the next view.
-        let remapped: Vec<(String, String)> = parsed
-            .iter()
-            .filter(|g| g.head.id != g.original)
-            .map(|g| (g.head.id.clone(), g.original.clone()))
-            .collect();
-        if self.store.delivered_id_count(to.as_str())? < remapped.len() as u64 {
-            self.store.add_delivered_ids(to.as_str(), &remapped)?;
-        }
-        drop(remapped);
-        let state = liaison_store::ViewState { basis, through };
-        if !entries {
-            drop(decisions);
-            let rows: Vec<liaison_store::ViewRow> = parsed
-                .into_iter()
-                .zip(&times)
-                .map(|(g, t)| view_row_owned(g, t))
-                .collect();
-            self.store
-                .write_view(to.as_str(), &state, true, &[], &rows)?;
-            return Ok(View {
-                partner: to.clone(),
-                entries: Vec::new(),
-                decisions: Vec::new(),
-                delivered,
-            });
-        }
-        let rows: Vec<liaison_store::ViewRow> = parsed
-            .iter()
-            .zip(&times)
-            .map(|(g, t)| view_row(g, t))
-            .collect();
+        // No object stored after this is taken: the world, followed next, holds at least
+        // every object up to it as it is now (a newer version has a greater `seq`, and its
+        // change comes after `through`).
+        let upto = self.store.last_seq()?;
+        let total = self.store.counts()?.0;
+        self.follow_holdings(held)?;
+        let Some(world) = held.as_ref().map(Holdings::world) else {
+            return Err(ReleaseError::Log("no world to decide in".into()));
+        };
+        let agreement = self.agreement(to)?;
+        // This build's own mark: another build of the view begun since (another process,
+        // the same basis or not) replaces it, and this one stops at its next slice.
+        let nonce = build_nonce();
+        let mut building = liaison_store::ViewState {
+            basis: building_mark(&nonce, &basis),
+            through,
+        };
         self.store
-            .write_view(to.as_str(), &state, true, &[], &rows)?;
-        drop(rows);
-        let mut entries: Vec<ViewEntry> = Vec::with_capacity(parsed.len());
-        for (g, date_added) in parsed.into_iter().zip(times) {
-            let o = g.head;
-            entries.push(ViewEntry {
-                version: o.version.unwrap_or_else(|| date_added.clone()),
-                id: o.id,
-                original: g.original,
-                object_type: o.object_type,
-                spec_version: o.spec_version,
-                date_added,
-                json: g.text.into(),
-            });
+            .write_view(to.as_str(), &building, true, &[], &[], None)?;
+        let mut pass = Pass::new(self, to, world, &agreement, self.mark_copies)?;
+        let (mut after, mut decided, mut delivered) = (0, 0u64, 0);
+        let mut decisions = Vec::new();
+        loop {
+            let slice = self.store.latest_between(after, upto, self.view_slice)?;
+            let Some(last) = slice.last() else { break };
+            after = last.seq;
+            for s in &slice {
+                pass.take(self, s);
+            }
+            decided += slice.len() as u64;
+            let ids: Vec<String> = slice.iter().map(|s| s.object.id().to_string()).collect();
+            drop(slice);
+            let run = pass.drain()?;
+            delivered += run.copies.len();
+            if keep {
+                decisions.extend(run.entries.iter().cloned());
+            }
+            // Each slice written under a fresh heartbeat, over the one before it.
+            let before = std::mem::replace(&mut building.basis, building_mark(&nonce, &basis));
+            if !self.store_run(to, run, &ids, &building, Rows::Add, Some(&before))? {
+                return Err(ReleaseError::ViewBusy(to.to_string()));
+            }
+            progress(Built { decided, total });
         }
-        entries.sort_by(|a, b| {
-            a.date_added
-                .cmp(&b.date_added)
-                .then_with(|| a.id.cmp(&b.id))
-        });
-        Ok(View {
-            partner: to.clone(),
-            entries,
-            decisions,
-            delivered,
-        })
+        drop(pass);
+        let done = liaison_store::ViewState { basis, through };
+        let mark = Some(building.basis.as_str());
+        if !self
+            .store
+            .write_view(to.as_str(), &done, false, &[], &[], mark)?
+        {
+            return Err(ReleaseError::ViewBusy(to.to_string()));
+        }
+        Ok((decisions, delivered))
     }
 
     /// When each of `parsed` (with its release key in `keys`) entered `to`'s view. What
@@ -306,26 +376,13 @@ impl<S: Store> Node<S> {
         parsed: &[Going],
         keys: &[(String, String)],
         decisions: &[Entry],
-        which: Known<'_>,
     ) -> Result<Vec<Timestamp>, ReleaseError> {
         let mut attempts = 0;
         loop {
             let mut known = Released::default();
-            match which {
-                Known::All => {
-                    for (id, version, first) in self.store.releases(to.as_str())? {
-                        known.insert((id, version), releases::parse_time(&first)?);
-                    }
-                }
-                Known::Only(asked) => {
-                    for (k, first) in asked
-                        .iter()
-                        .zip(self.store.released_at(to.as_str(), asked)?)
-                    {
-                        if let Some(first) = first {
-                            known.insert(k.clone(), releases::parse_time(&first)?);
-                        }
-                    }
+            for (k, first) in keys.iter().zip(self.store.released_at(to.as_str(), keys)?) {
+                if let Some(first) = first {
+                    known.insert(k.clone(), releases::parse_time(&first)?);
                 }
             }
             let new_keys = releases::new_keys(keys, &known);

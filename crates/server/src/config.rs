@@ -20,6 +20,9 @@ pub struct Config {
     pub default_page: usize,
     /// The longest a request may take, body included.
     pub request_timeout: Duration,
+    /// The longest a request waits for its partner's view to be computed whole (by the
+    /// upkeep task) before it answers 503 with `Retry-After`: under `request_timeout`.
+    pub view_wait: Duration,
     /// The longest a connection may wait for a complete request head: the first one after
     /// the handshake and each next one on a kept-alive connection. Idle connections close.
     pub request_head_timeout: Duration,
@@ -71,6 +74,7 @@ impl Default for Config {
             max_page: 1000,
             default_page: 100,
             request_timeout: Duration::from_secs(30),
+            view_wait: Duration::from_secs(20),
             request_head_timeout: Duration::from_secs(5),
             max_connections: 256,
             max_handshakes: 128,

@@ -33,7 +33,8 @@ pub(crate) fn sanitize(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == TAXII_MEDIA_TYPE.as_bytes());
-    if taxii && status.is_client_error() {
+    // Ours: a client error, or 503 (a view being computed, with how far it has gone).
+    if taxii && (status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE) {
         return response;
     }
     let reason = status.canonical_reason().unwrap_or("error");
@@ -99,6 +100,15 @@ impl ApiError {
         ApiError {
             kind: ErrorKind::TooManyRequests,
             description: Some(format!("too many failed logins: try again in {seconds} s")),
+            retry_after: Some(seconds),
+        }
+    }
+
+    /// 503 with `Retry-After: seconds`: `what` is not ready yet.
+    pub(crate) fn unavailable(what: String, seconds: u64) -> ApiError {
+        ApiError {
+            kind: ErrorKind::Unavailable,
+            description: Some(what),
             retry_after: Some(seconds),
         }
     }

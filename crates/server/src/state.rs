@@ -38,6 +38,8 @@ pub(crate) struct Inner<S: Store> {
     pub(crate) config: Config,
     /// Whether a background task maintains the stored views (else requests catch them up).
     pub(crate) background: AtomicBool,
+    /// Between requests and that task: which views are wanted, and when a round ends.
+    pub(crate) views: Arc<ViewSignals>,
     pub(crate) inbound: Mutex<HashMap<Party, (u64, Arc<Indexed>)>>,
     /// Each partner's private-matching set for the current epoch (see `matching.rs`).
     pub(crate) match_sets: Mutex<HashMap<Party, Arc<liaison_release::EpochPublication>>>,
@@ -76,6 +78,7 @@ impl<S: Store + Send + 'static> AppState<S> {
                 party,
                 config,
                 background: AtomicBool::new(false),
+                views: Arc::new(ViewSignals::default()),
                 inbound: Mutex::new(HashMap::new()),
                 match_sets: Mutex::new(HashMap::new()),
                 auth: Mutex::new(HashMap::new()),
@@ -109,17 +112,48 @@ impl<S: Store + Send + 'static> AppState<S> {
     }
 
     /// Brings partner `p`'s stored view up to date as a request must: recomputed first when
-    /// its basis changed (fail closed); object changes caught up here too unless a background
-    /// task maintains the views.
+    /// its basis changed (fail closed). Without a background task, here, with object changes
+    /// caught up too. With one, the view is never computed here: the task is asked for it
+    /// and the request waits for it without holding the node, so that requests of other
+    /// partners go on meanwhile; past [`Config::view_wait`] the answer is 503 with
+    /// `Retry-After`.
     pub(crate) async fn ensure_outbound(&self, p: &Party) -> Result<(), ApiError> {
-        let catch_up = !self.inner.background.load(Ordering::Relaxed);
-        let p = p.clone();
-        self.with_node(move |node| {
-            node.ensure_view(&p, catch_up)
-                .map(|_| ())
-                .map_err(ApiError::internal)
-        })
-        .await
+        if !self.inner.background.load(Ordering::Relaxed) {
+            let p = p.clone();
+            return self
+                .with_node(move |node| {
+                    node.ensure_view(&p, true)
+                        .map(|_| ())
+                        .map_err(ApiError::internal)
+                })
+                .await;
+        }
+        let deadline = Instant::now() + self.inner.config.view_wait;
+        let mut first = true;
+        loop {
+            if !std::mem::take(&mut first) {
+                // A round ended and the view is still not current (another process may be
+                // computing it): look again shortly rather than at once.
+                let pause = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(pause.min(Duration::from_millis(250))).await;
+            }
+            // Listening before looking, so that a round ending in between is not missed.
+            let done = self.inner.views.done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            let q = p.clone();
+            let current = self
+                .with_node(move |node| node.view_is_current(&q).map_err(ApiError::internal))
+                .await?;
+            if current {
+                return Ok(());
+            }
+            self.inner.views.want(p);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, done).await.is_err() {
+                return Err(not_ready());
+            }
+        }
     }
 
     /// The part of partner `p`'s outbound view a page needs, read from its stored rows: the
@@ -133,10 +167,14 @@ impl<S: Store + Send + 'static> AppState<S> {
         only_id: Option<&str>,
         limit: usize,
     ) -> Result<Arc<Indexed>, ApiError> {
-        let catch_up = !self.inner.background.load(Ordering::Relaxed);
+        self.ensure_outbound(p).await?;
         let (p, q, only_id) = (p.clone(), q.clone(), only_id.map(str::to_owned));
         self.with_node(move |node| {
-            node.ensure_view(&p, catch_up).map_err(ApiError::internal)?;
+            // Checked again under the same hold of the node as the read: the basis may have
+            // moved since (fail closed).
+            if !node.view_is_current(&p).map_err(ApiError::internal)? {
+                return Err(not_ready());
+            }
             let mut entries = Vec::new();
             match only_id {
                 Some(id) => entries.extend(node.view_entry(&p, &id).map_err(ApiError::internal)?),
@@ -184,6 +222,7 @@ impl<S: Store + Send + 'static> AppState<S> {
     ) -> std::io::Result<()> {
         self.inner.background.store(true, Ordering::Relaxed);
         let alive = Arc::downgrade(&self.inner);
+        let views = Arc::clone(&self.inner.views);
         std::thread::Builder::new()
             .name("liaison-views".into())
             .spawn(move || {
@@ -191,8 +230,13 @@ impl<S: Store + Send + 'static> AppState<S> {
                 // The policy's world, kept between rounds and followed through the change
                 // feed rather than built from every object's labels each time.
                 let mut held = None;
+                let mut wanted: Vec<Party> = Vec::new();
                 loop {
-                    std::thread::sleep(every);
+                    // What requests are waiting for is done first; it goes on being wanted
+                    // until a round ends without error.
+                    wanted.extend(views.wait(every));
+                    wanted.sort();
+                    wanted.dedup();
                     if alive.upgrade().is_none() {
                         break;
                     }
@@ -203,13 +247,25 @@ impl<S: Store + Send + 'static> AppState<S> {
                             continue;
                         }
                     };
-                    if seen == Some(generation) {
+                    if seen == Some(generation) && wanted.is_empty() {
                         continue;
                     }
                     let started = Instant::now();
-                    match maintainer.maintain_views_with(&mut held) {
+                    let mut report = |p: &Party, b: liaison_release::Built| {
+                        // About every tenth, and the end: a view of millions takes minutes.
+                        let step = (b.total / 10).max(1);
+                        if b.decided % step < liaison_release::VIEW_SLICE as u64
+                            || b.decided >= b.total
+                        {
+                            tracing::info!(partner = %p, decided = b.decided, of = b.total, "views: computing a view whole");
+                        }
+                    };
+                    let round = maintainer.maintain_views_for(&mut held, &wanted, &mut report);
+                    views.done.notify_waiters();
+                    match round {
                         Ok(done) => {
                             seen = Some(generation);
+                            wanted.clear();
                             let busy: Vec<_> = done
                                 .iter()
                                 .filter(|(_, u)| *u != liaison_release::Upkeep::Current)
@@ -253,6 +309,51 @@ fn dummy_hash() -> std::io::Result<String> {
         .hash_password(secret, &salt)
         .map(|h| h.to_string())
         .map_err(|e| std::io::Error::other(format!("cannot make the dummy hash: {e}")))
+}
+
+/// What a partner whose view is not ready is told, and when to ask again. Nothing of our
+/// holdings (not how many objects are being decided) is in it.
+fn not_ready() -> ApiError {
+    ApiError::unavailable(
+        "your view is being prepared after a change on our side; ask again shortly".into(),
+        10,
+    )
+}
+
+/// Between requests and the upkeep thread: the partners whose requests wait for a view the
+/// thread must compute, and a signal at the end of each round.
+#[derive(Default)]
+pub(crate) struct ViewSignals {
+    wanted: Mutex<Vec<Party>>,
+    wake: std::sync::Condvar,
+    pub(crate) done: tokio::sync::Notify,
+}
+
+impl ViewSignals {
+    /// Asks the upkeep thread for `p`'s view, waking it.
+    fn want(&self, p: &Party) {
+        let mut w = self
+            .wanted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !w.contains(p) {
+            w.push(p.clone());
+        }
+        self.wake.notify_one();
+    }
+
+    /// Waits up to `every` for a view to be wanted; returns (and forgets) those wanted.
+    fn wait(&self, every: Duration) -> Vec<Party> {
+        let w = self
+            .wanted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut w, _) = self
+            .wake
+            .wait_timeout_while(w, every, |w| w.is_empty())
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *w)
+    }
 }
 
 type ViewCache = Mutex<HashMap<Party, (u64, Arc<Indexed>)>>;

@@ -102,6 +102,19 @@ impl ObjectStore for AnyStore {
         dispatch!(self, s => s.scan_latest(f))
     }
 
+    fn latest_between(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<Stored>, StoreError> {
+        dispatch!(self, s => s.latest_between(after, upto, limit))
+    }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.last_seq())
+    }
+
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         dispatch!(self, s => s.scan_index(f))
     }
@@ -422,8 +435,9 @@ impl ViewStore for AnyStore {
         replace: bool,
         remove: &[String],
         rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.write_view(partner, state, replace, remove, rows))
+        expect: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.write_view(partner, state, replace, remove, rows, expect))
     }
 
     fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {

@@ -721,6 +721,27 @@ impl ObjectStore for PgStore {
         Ok(())
     }
 
+    fn latest_between(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client()?.query(
+            &format!("SELECT {STORED_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq WHERE h.seq > $1 AND h.seq <= $2 ORDER BY h.seq LIMIT $3"),
+            &[&after, &upto, &limit],
+        )?;
+        rows.iter().map(rows::stored).collect()
+    }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        let row = self
+            .client()?
+            .query_one("SELECT coalesce(max(seq), 0)::bigint FROM objects", &[])?;
+        Ok(row.get(0))
+    }
+
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         let mut client = self.client()?;
         let mut rows = client.query_raw(
@@ -1479,13 +1500,25 @@ impl ViewStore for PgStore {
         replace: bool,
         remove: &[String],
         rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
+        expect: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let client = self.client.get_mut();
         let mut tx = client.transaction()?;
         // One writer of a partner's view at a time: two servers writing it at once would each
         // delete what they can see and insert, and the second insert would meet the first's
         // committed rows. Under the lock, the second's statements see the first's commit.
         tx.execute(VIEW_LOCK, &[&partner])?;
+        if let Some(expect) = expect {
+            let basis: Option<String> = tx
+                .query_opt(
+                    "SELECT basis FROM view_state WHERE partner = $1",
+                    &[&partner],
+                )?
+                .map(|r| r.get(0));
+            if basis.as_deref() != Some(expect) {
+                return Ok(false);
+            }
+        }
         if replace {
             tx.execute("DELETE FROM view_rows WHERE partner = $1", &[&partner])?;
             tx.execute("DELETE FROM view_marks WHERE partner = $1", &[&partner])?;
@@ -1540,7 +1573,7 @@ impl ViewStore for PgStore {
             &[&partner, &state.basis, &state.through],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {

@@ -751,6 +751,32 @@ impl ObjectStore for SqliteStore {
         Ok(())
     }
 
+    fn latest_between(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STORED_COLUMNS} FROM objects o WHERE o.latest = 1 AND o.seq > ?1 AND o.seq <= ?2 ORDER BY o.seq LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![after, upto, limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(rows::stored(row)?);
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM objects", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {INDEX_COLUMNS} FROM objects o WHERE o.latest = 1 ORDER BY o.seq"
@@ -1580,10 +1606,23 @@ impl ViewStore for SqliteStore {
         replace: bool,
         remove: &[String],
         rows: &[ViewRow],
-    ) -> Result<(), StoreError> {
+        expect: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(expect) = expect {
+            let basis: Option<String> = tx
+                .query_row(
+                    "SELECT basis FROM view_state WHERE partner = ?1",
+                    [partner],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if basis.as_deref() != Some(expect) {
+                return Ok(false);
+            }
+        }
         if replace {
             tx.execute("DELETE FROM view_rows WHERE partner = ?1", [partner])?;
             tx.execute("DELETE FROM view_marks WHERE partner = ?1", [partner])?;
@@ -1629,7 +1668,7 @@ impl ViewStore for SqliteStore {
             params![partner, state.basis, state.through],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError> {

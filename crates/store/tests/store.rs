@@ -1159,6 +1159,39 @@ fn latest_agree(name: &str, store: &dyn Store, expected: &[&StixObject], version
         .unwrap();
     let from_scan: Vec<(i64, String)> = scanned.iter().map(|(s, i, _)| (*s, i.clone())).collect();
     assert_eq!(index, from_scan, "{name}: scan_index");
+    // Taken slice by slice (of 1, 2 and more than all), the scan is the same; bounded above
+    // by `upto`, it stops there; `last_seq` is at least every newest version's.
+    let last = store.last_seq().unwrap();
+    assert!(
+        scanned.iter().all(|(s, _, _)| *s <= last),
+        "{name}: last_seq"
+    );
+    for size in [1, 2, 1000] {
+        let mut sliced = Vec::new();
+        let mut after = 0;
+        loop {
+            let slice = store.latest_between(after, last, size).unwrap();
+            assert!(slice.len() <= size, "{name}: slice of {size}");
+            let Some(end) = slice.last() else { break };
+            after = end.seq;
+            sliced.extend(
+                slice
+                    .into_iter()
+                    .map(|s| (s.seq, s.object.raw().to_owned())),
+            );
+        }
+        let whole: Vec<(i64, String)> = scanned.iter().map(|(s, _, r)| (*s, r.clone())).collect();
+        assert_eq!(sliced, whole, "{name}: latest_between by {size}");
+    }
+    if let Some((first, _, _)) = scanned.first() {
+        let upto: Vec<i64> = store
+            .latest_between(0, *first, 1000)
+            .unwrap()
+            .iter()
+            .map(|s| s.seq)
+            .collect();
+        assert_eq!(upto, vec![*first], "{name}: latest_between stops at upto");
+    }
     for (seq, id, raw) in &scanned {
         let l = store.latest(id).unwrap().unwrap();
         assert_eq!(
@@ -2107,9 +2140,11 @@ fn a_stored_view_is_written_paged_and_replaced() {
             ),
             view_row("marking-definition--x", 5, &[]),
         ];
-        store.write_view("GBR", &state, true, &[], &rows).unwrap();
+        assert!(store
+            .write_view("GBR", &state, true, &[], &rows, None)
+            .unwrap());
         store
-            .write_view("USA", &state, true, &[], &rows[..1])
+            .write_view("USA", &state, true, &[], &rows[..1], None)
             .unwrap();
         assert_eq!(store.view_state("GBR").unwrap(), Some(state.clone()));
         // Pages by date_added, strictly after the position, limited; per partner.
@@ -2161,6 +2196,7 @@ fn a_stored_view_is_written_paged_and_replaced() {
                 false,
                 &["indicator--b".into()],
                 &[a2.clone()],
+                None,
             )
             .unwrap();
         let all = store.view_page("GBR", 0, 100).unwrap();
@@ -2179,7 +2215,33 @@ fn a_stored_view_is_written_paged_and_replaced() {
         );
         assert_eq!(store.view_state("GBR").unwrap().unwrap().through, 9);
         // Replacing drops every row first.
-        store.write_view("GBR", &state, true, &[], &[]).unwrap();
+        // A write that expects another basis than the stored one writes nothing.
+        let other = ViewState {
+            basis: "other".into(),
+            through: 99,
+        };
+        assert!(
+            !store
+                .write_view("GBR", &other, true, &[], &[], Some("not-the-basis"))
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.view_state("GBR").unwrap(),
+            Some(state2.clone()),
+            "{name}"
+        );
+        assert!(!store.view_page("GBR", 0, 10).unwrap().is_empty(), "{name}");
+        assert!(
+            !store
+                .write_view("DEU", &other, false, &[], &[], Some(&state2.basis))
+                .unwrap(),
+            "no view stored: {name}"
+        );
+        assert_eq!(store.view_state("DEU").unwrap(), None, "{name}");
+        store
+            .write_view("GBR", &state, true, &[], &[], Some(&state2.basis))
+            .unwrap();
         assert!(store.view_page("GBR", 0, 10).unwrap().is_empty(), "{name}");
         assert!(store.view_marks("GBR", &[]).unwrap().is_empty(), "{name}");
         assert_eq!(store.view_page("USA", 0, 10).unwrap().len(), 1, "{name}");

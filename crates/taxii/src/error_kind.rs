@@ -28,6 +28,8 @@ pub enum ErrorKind {
     TooManyRequests,
     /// 500: the server failed; the description must not reveal why.
     Internal,
+    /// 503: not ready yet (a partner's view is being computed); send `Retry-After`.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Unprocessable => 422,
             ErrorKind::TooManyRequests => 429,
             ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
         }
     }
 
@@ -60,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Unprocessable => "Unprocessable Content",
             ErrorKind::TooManyRequests => "Too Many Requests",
             ErrorKind::Internal => "Internal Server Error",
+            ErrorKind::Unavailable => "Service Unavailable",
         }
     }
 }

@@ -16,6 +16,7 @@ use liaison_release::sample::{
 };
 use liaison_release::Node;
 use liaison_server::{app, AppState, Config};
+use liaison_store::prelude::*;
 use liaison_store::SqliteStore;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -891,4 +892,92 @@ async fn pages_come_from_the_stored_view_kept_up_in_the_background() {
     let after = ids_of(&get_as(&app, GBR, &url).await.json());
     assert!(!after.contains(&assessment), "{after:?}");
     assert!(after.contains(&new_id), "{after:?}");
+}
+
+/// A view that must be computed whole is computed by the upkeep task, never under the node
+/// a request holds: while another process is computing GBR's view, GBR is told 503 with
+/// `Retry-After` and a TAXII error body (naming nothing of ours), RUS is served at once, and
+/// when that process's build is seen to have died, the upkeep computes GBR's view and GBR's
+/// next page is served.
+#[tokio::test]
+async fn a_view_being_computed_elsewhere_is_waited_for_without_holding_the_node() {
+    let f = Fixture::with_config(Config {
+        view_wait: std::time::Duration::from_millis(600),
+        ..Config::default()
+    });
+    let maintainer = Node::open(f._dir.path()).unwrap();
+    f.state
+        .maintain_in_background(maintainer, std::time::Duration::from_millis(20))
+        .unwrap();
+    let app = f.app();
+    let gbr = collection_id(&app, GBR, "outbound").await;
+    let rus = collection_id(&app, RUS, "outbound").await;
+    let before = ids_of(&get_as(&app, GBR, &objects_url(&gbr)).await.json());
+    assert!(!before.is_empty());
+
+    // Another process has begun computing GBR's view whole: its mark, with a fresh heartbeat.
+    let mut other = SqliteStore::open(&f._dir.path().join("node.db")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let building = |beat: u64| liaison_store::ViewState {
+        basis: format!("building-elsewhere-{beat}:x"),
+        through: 0,
+    };
+    assert!(other
+        .write_view("GBR", &building(now), true, &[], &[], None)
+        .unwrap());
+
+    let started = std::time::Instant::now();
+    let r = get_as(&app, GBR, &objects_url(&gbr)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.headers[header::RETRY_AFTER], "10");
+    assert_eq!(r.headers[header::CONTENT_TYPE], TAXII);
+    let body = r.json();
+    assert_eq!(body["http_status"], "503");
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .contains("being prepared"),
+        "{body}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(600));
+    // Nothing was served from rows under another basis: the view's rows are gone, and
+    // none came back (the upkeep left the view to the other process).
+    assert!(f
+        .node
+        .lock()
+        .unwrap()
+        .view_page(&Party::parse("GBR").unwrap(), 0, 10)
+        .unwrap()
+        .is_empty());
+
+    // RUS meanwhile: served at once, its view untouched.
+    let r = get_as(&app, RUS, &objects_url(&rus)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // The other process died: its heartbeat is old. The upkeep computes the view, and the
+    // request that asked for it is answered with it.
+    assert!(other
+        .write_view(
+            "GBR",
+            &building(now - 3600),
+            false,
+            &[],
+            &[],
+            Some(&building(now).basis)
+        )
+        .unwrap());
+    // (Asked again while it takes longer than the short wait this test configures.)
+    let mut r = get_as(&app, GBR, &objects_url(&gbr)).await;
+    for _ in 0..50 {
+        if r.status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        r = get_as(&app, GBR, &objects_url(&gbr)).await;
+    }
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(ids_of(&r.json()), before);
 }

@@ -40,6 +40,20 @@ pub trait ObjectStore {
         f: &mut dyn FnMut(Stored) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 
+    /// The newest version of up to `limit` objects whose newest version was stored after
+    /// `after` and no later than `upto` (storage order, `seq`), in that order: a scan taken
+    /// slice by slice, each slice a statement of its own (a view computed whole writes
+    /// between slices).
+    fn latest_between(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<Stored>, StoreError>;
+
+    /// The storage order (`seq`) of the newest version stored, 0 when nothing is.
+    fn last_seq(&self) -> Result<i64, StoreError>;
+
     /// What the label engine needs of the newest version of every object, without bodies.
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError>;
 

@@ -11,7 +11,10 @@ pub trait ViewStore {
 
     /// Writes `partner`'s stored view in one transaction: every row first removed when
     /// `replace` (a full recomputation), else the rows of `remove` (our ids); then `rows`
-    /// written (a row of the same original replaced); then its state set.
+    /// written (a row of the same original replaced); then its state set. With `expect`,
+    /// only if the stored state's basis is `expect` (a view computed in slices writes each
+    /// slice under its own mark, so that a build another process started since wins and this
+    /// one stops); returns whether it wrote.
     fn write_view(
         &mut self,
         partner: &str,
@@ -19,7 +22,8 @@ pub trait ViewStore {
         replace: bool,
         remove: &[String],
         rows: &[ViewRow],
-    ) -> Result<(), StoreError>;
+        expect: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// The rows of `partner`'s view whose original is one of `originals`.
     fn view_rows(&self, partner: &str, originals: &[String]) -> Result<Vec<ViewRow>, StoreError>;
