@@ -153,9 +153,10 @@ pub(crate) fn run_first_pages(
         for _ in 0..rounds.max(1) {
             for (s, root, coll) in &mut sessions {
                 let t = Instant::now();
-                // A view computed whole on first use can outlast the server's request
-                // timeout (408): the time counted is until the page arrives, retries
-                // included, as a client that retries sees it.
+                // A view computed whole on first use: the server answers 503 with
+                // `Retry-After` until it is ready (the client asks again by itself); an older
+                // server computed it under the request and could outlast its timeout (408).
+                // The time counted is until the page arrives, retries included.
                 let page = loop {
                     match s.page(root, coll, None, None, limit).await {
                         Err(e) if e.to_string().contains("answered 408") && timeouts < 1000 => {

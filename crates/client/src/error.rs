@@ -34,6 +34,8 @@ pub enum ClientError {
         title: String,
         /// Its description, if any.
         description: Option<String>,
+        /// Its `Retry-After`, in seconds, if any.
+        retry_after: Option<u16>,
     },
     /// The partner answered something that is not TAXII.
     #[error("`{url}`: {detail}")]

@@ -233,8 +233,28 @@ struct Answer {
 }
 
 impl Session {
+    /// GETs `path`. A 503 with `Retry-After` (a liaison server preparing our view after a
+    /// change on its side) is asked again after the time it names, up to a minute each and
+    /// within the session's deadline; any other answer is returned as it is.
     async fn get(&mut self, path: &str) -> Result<Answer, ClientError> {
-        self.request("GET", path, Bytes::new()).await
+        let mut tries = 0;
+        loop {
+            match self.request("GET", path, Bytes::new()).await {
+                Err(ClientError::Taxii {
+                    status: 503,
+                    retry_after: Some(secs),
+                    ..
+                }) if secs <= 60
+                    && tries < MAX_UNAVAILABLE_RETRIES
+                    && Instant::now() + Duration::from_secs(secs.into()) < self.deadline =>
+                {
+                    tries += 1;
+                    tracing::info!(path, secs, "the partner is preparing our view: asking again");
+                    tokio::time::sleep(Duration::from_secs(secs.into())).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// GETs `path` (under the server's prefix) and returns the body as is: for the partner's
@@ -373,6 +393,11 @@ impl Session {
             Err(e) => return Err(fail(e.to_string())),
         };
         let status = res.status();
+        let retry_after = res
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u16>().ok());
         let date_added_last = res
             .headers()
             .get(HEADER_DATE_ADDED_LAST)
@@ -393,6 +418,7 @@ impl Session {
                     .map(|e| e.title.clone())
                     .unwrap_or_else(|| status.to_string()),
                 description: err.and_then(|e| e.description),
+                retry_after,
             });
         }
         Ok(Answer {
@@ -481,6 +507,9 @@ impl Session {
         })
     }
 }
+
+/// The most times one GET is asked again after 503 with `Retry-After`.
+const MAX_UNAVAILABLE_RETRIES: u32 = 60;
 
 /// The most pages of one log list followed.
 const MAX_LOG_PAGES: usize = 100_000;

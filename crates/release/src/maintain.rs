@@ -224,7 +224,6 @@ impl<S: Store> Node<S> {
             to,
             held,
             false,
-            false,
             &mut |b| progress(to, b),
         ) {
             Ok(_) => Ok(Upkeep::Recomputed),

@@ -258,17 +258,47 @@ impl<S: Store> Node<S> {
     /// and the upkeep need: pages are read from the store), and the returned `View` has no
     /// entries nor decisions.
     pub(crate) fn compute_view(&mut self, to: &Party, entries: bool) -> Result<View, ReleaseError> {
-        let (decisions, delivered) =
-            self.build_view(to, &mut None, entries, true, &mut |_: Built| {})?;
+        let waited_since = std::time::Instant::now();
+        let (decisions, delivered) = loop {
+            match self.build_view(to, &mut None, entries, &mut |_: Built| {}) {
+                Ok(done) => break done,
+                // Another process is computing it (or began to after this did): its view is
+                // this one's, once it is done. Its decisions are a preview's (the same pass
+                // without the copies); a build that stops writing is taken over when stale.
+                Err(ReleaseError::ViewBusy(_)) => {
+                    if self.view_is_current(to)? {
+                        let decisions = match entries {
+                            true => self.preview(to)?,
+                            false => Vec::new(),
+                        };
+                        break (decisions, usize::MAX);
+                    }
+                    if waited_since.elapsed().as_secs() > 2 * BUILD_STALE_SECS as u64 {
+                        return Err(ReleaseError::ViewBusy(to.to_string()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let mut view = View {
             partner: to.clone(),
             entries: Vec::new(),
             decisions,
             delivered,
         };
-        if entries {
+        if entries || delivered == usize::MAX {
             // Read back as stored: by `date_added`, then the id delivered.
             view.entries = self.view_page(to, 0, usize::MAX)?;
+            // A pass delivers no definition as intelligence: every other row is a copy.
+            view.delivered = view
+                .entries
+                .iter()
+                .filter(|e| !crate::preview::is_meta(&e.object_type))
+                .count();
+            if !entries {
+                view.entries = Vec::new();
+            }
         }
         Ok(view)
     }
@@ -298,14 +328,14 @@ impl<S: Store> Node<S> {
         to: &Party,
         held: &mut Option<Holdings>,
         keep: bool,
-        take_over: bool,
         progress: &mut dyn FnMut(Built),
     ) -> Result<(Vec<Entry>, usize), ReleaseError> {
-        if !take_over {
-            let state = self.store.view_state(to.as_str())?;
-            if state.is_some_and(|s| building_is_alive(&s.basis)) {
-                return Err(ReleaseError::ViewBusy(to.to_string()));
-            }
+        // One build of a view at a time, across processes: one that wrote a slice lately is
+        // left alone (two that begin at once: the later mark wins, the other stops at its
+        // next slice).
+        let state = self.store.view_state(to.as_str())?;
+        if state.is_some_and(|s| building_is_alive(&s.basis)) {
+            return Err(ReleaseError::ViewBusy(to.to_string()));
         }
         // Read before deciding: a change that lands meanwhile is caught up again later.
         let through = self.store.change_head()?;
