@@ -249,7 +249,11 @@ impl Session {
                     && Instant::now() + Duration::from_secs(secs.into()) < self.deadline =>
                 {
                     tries += 1;
-                    tracing::info!(path, secs, "the partner is preparing our view: asking again");
+                    tracing::info!(
+                        path,
+                        secs,
+                        "the partner is preparing our view: asking again"
+                    );
                     tokio::time::sleep(Duration::from_secs(secs.into())).await;
                 }
                 other => return other,
