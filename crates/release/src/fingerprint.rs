@@ -85,16 +85,16 @@ pub(crate) fn map_back(object: &mut Value, ours: &HashMap<String, String>) -> bo
 }
 
 /// `text` (whose properties are `props`), the copy of one of our objects going to
-/// `recipient`, with its marks. Only the
-/// marked properties' values are written anew; every other byte stays as it was (escapes such
-/// as `\u2019` included).
+/// `recipient`, with its marks; and the id the copy carries. Only the marked properties'
+/// values are written anew; every other byte stays as it was (escapes such as `\u2019`
+/// included).
 pub(crate) fn mark_text(
     embedder: &Embedder,
     recipient: &Recipient,
     world: &World,
     props: &Map<String, Value>,
     text: &str,
-) -> Result<String, ReleaseError> {
+) -> Result<(String, Option<String>), ReleaseError> {
     // Only what marking may touch is copied and marked: the id, references, the listed lists
     // and timestamps, granular markings, and nested objects (which may hold references).
     let mut marked: Map<String, Value> = props
@@ -105,23 +105,24 @@ pub(crate) fn mark_text(
     embedder
         .mark(recipient, &mut marked, &|id| is_marked(world, id))
         .map_err(|e| ReleaseError::Log(e.to_string()))?;
+    let id = marked.get("id").and_then(Value::as_str).map(str::to_owned);
     let changes: Vec<(&str, &Value)> = marked
         .iter()
         .filter(|(k, v)| props.get(k.as_str()) != Some(v))
         .map(|(k, v)| (k.as_str(), v))
         .collect();
     if changes.is_empty() {
-        return Ok(text.to_owned());
+        return Ok((text.to_owned(), id));
     }
     if let Some(kept) = with_properties(text, &changes) {
-        return Ok(kept);
+        return Ok((kept, id));
     }
     // The text could not be edited in place (a key named twice): written anew.
     let mut whole = props.clone();
     for (k, v) in changes {
         whole.insert(k.to_owned(), v.clone());
     }
-    Ok(Value::Object(whole).to_string())
+    Ok((Value::Object(whole).to_string(), id))
 }
 
 impl<S: Store> Node<S> {

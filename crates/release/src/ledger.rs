@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use liaison_grading::grading_factor;
 use liaison_labels::{Grading, Party};
-use liaison_policy::{Agreement, Judge, Reciprocity, World};
+use liaison_policy::{Agreement, Judge, Markings, Reciprocity, World};
 use liaison_store::prelude::*;
+use liaison_store::IndexRow;
 use serde::Serialize;
 
 use crate::error::ReleaseError;
@@ -71,47 +72,60 @@ struct Facts {
     source: String,
 }
 
+impl Facts {
+    /// The facts of an object from its index row, under `markings`; with its id.
+    fn of(row: IndexRow, markings: &Markings) -> (String, Facts) {
+        let grading = row
+            .markings
+            .iter()
+            .chain(row.assigned_label.iter())
+            .find_map(|m| markings.get(m).and_then(|l| l.as_ref().ok()))
+            .and_then(|l| l.grading);
+        let object_type = row
+            .id
+            .split_once("--")
+            .map(|(t, _)| t)
+            .unwrap_or("")
+            .to_owned();
+        let facts = Facts {
+            object_type,
+            grading,
+            source: row.source,
+        };
+        (row.id, facts)
+    }
+}
+
 impl<S: Store> Node<S> {
     fn facts(&self) -> Result<HashMap<String, Facts>, ReleaseError> {
         let markings = self.markings()?;
         let mut out = HashMap::new();
         self.store.scan_index(&mut |row| {
-            let grading = row
-                .markings
-                .iter()
-                .chain(row.assigned_label.iter())
-                .find_map(|m| markings.get(m).and_then(|l| l.as_ref().ok()))
-                .and_then(|l| l.grading);
-            let object_type = row
-                .id
-                .split_once("--")
-                .map(|(t, _)| t)
-                .unwrap_or("")
-                .to_owned();
-            out.insert(
-                row.id,
-                Facts {
-                    object_type,
-                    grading,
-                    source: row.source,
-                },
-            );
+            let (id, f) = Facts::of(row, &markings);
+            out.insert(id, f);
         })?;
         Ok(out)
     }
 
     /// What delivering each of `ids` to `partner` now is worth in the ledger (what its
-    /// delivery leaf records), aligned with `ids`; 0 for an id not held.
+    /// delivery leaf records), aligned with `ids`; 0 for an id not held. `markings` are the
+    /// node's (the policy world's): only the objects named are read, not the holdings.
     pub(crate) fn delivery_values(
         &self,
         partner: &Party,
         ids: &[&str],
+        markings: &Markings,
     ) -> Result<Vec<f64>, ReleaseError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let agreement = self.agreement(partner)?;
-        let facts = self.facts()?;
+        let facts: HashMap<String, Facts> = self
+            .store
+            .index_rows(ids)?
+            .into_iter()
+            .map(|row| Facts::of(row, markings))
+            .collect();
         Ok(ids
             .iter()
             .map(|id| {

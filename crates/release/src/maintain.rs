@@ -367,7 +367,15 @@ impl<S: Store> Node<S> {
         // Written only over the basis it was decided under: a view another process began
         // computing whole since is left to it.
         let expect = state.basis.clone();
-        self.store_run(to, run, &affected_ids, &state, Rows::Replace, Some(&expect))?;
+        self.store_run(
+            to,
+            run,
+            &affected_ids,
+            &state,
+            Rows::Replace,
+            Some(&expect),
+            world,
+        )?;
         Ok(decided)
     }
 
@@ -387,6 +395,7 @@ impl<S: Store> Node<S> {
         state: &ViewState,
         rows_of_ids: Rows,
         expect: Option<&str>,
+        world: &World,
     ) -> Result<bool, ReleaseError> {
         let Run {
             entries,
@@ -423,7 +432,7 @@ impl<S: Store> Node<S> {
         all.extend(copies);
         let going = parse_copies(all, n_meta)?;
         let keys = release_keys(&going);
-        let times = self.record_deliveries(to, &going, &keys, &entries)?;
+        let times = self.record_deliveries(to, &going, &keys, &entries, world.markings())?;
         drop(entries);
         let remapped: Vec<(String, String)> = going
             .iter()

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::error::ReleaseError;
 use crate::fingerprint::{is_marked, mark_text};
 use crate::node::Node;
+use crate::view::Head;
 
 /// One object's decision for a partner, as `release preview` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +86,8 @@ pub(crate) struct Delivered {
     pub(crate) original: String,
     /// The marking-definitions it refers to.
     pub(crate) marks: Vec<String>,
+    /// What it is (read off the object it copies), when known without parsing the text.
+    pub(crate) head: Option<Head>,
 }
 
 /// When computed labels are written out, they get this `created`: their id is a function of
@@ -336,13 +339,20 @@ impl<'w> Pass<'w> {
                             let props = built.as_ref().unwrap_or_else(|| obj.props());
                             mark_text(&self.embedder, &self.recipient, world, props, &text)
                         } else {
-                            Ok(text)
+                            Ok((text, None))
                         };
                         match text {
-                            Ok(text) => self.copies.push(Delivered {
+                            Ok((text, id)) => self.copies.push(Delivered {
                                 text,
                                 original: obj.id().to_string(),
                                 marks,
+                                // What the copy is, known here: it need not be parsed again.
+                                head: Some(Head {
+                                    id: id.unwrap_or_else(|| obj.id().to_string()),
+                                    object_type: obj.object_type().to_owned(),
+                                    version: obj.version().cloned(),
+                                    spec_version: obj.spec_version().unwrap_or("2.1").to_owned(),
+                                }),
                             }),
                             Err(err) => self.pending.push(Err(err)),
                         }
@@ -414,6 +424,7 @@ impl<S: Store> Node<S> {
             text,
             original: id.to_owned(),
             marks: Vec::new(),
+            head: None,
         };
         for m in marks {
             if let Some(label) = computed.iter().find(|l| l.marking_id().as_str() == m) {

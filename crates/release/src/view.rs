@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use liaison_labels::Party;
+use liaison_policy::Markings;
 use liaison_stix::{parse_document, StixObject, Timestamp};
 use liaison_store::prelude::*;
 use liaison_store::releases::{self, Released};
@@ -91,6 +92,16 @@ pub(crate) fn parse_copies(
 ) -> Result<Vec<Going>, ReleaseError> {
     let mut parsed = Vec::with_capacity(copies.len());
     for (i, copy) in copies.into_iter().enumerate() {
+        if let Some(head) = copy.head {
+            parsed.push(Going {
+                head,
+                text: copy.text,
+                original: copy.original,
+                marks: copy.marks,
+                meta: i < meta,
+            });
+            continue;
+        }
         let doc = parse_document(&copy.text)?;
         let heads: Vec<Head> = doc.objects.iter().map(Head::of).collect();
         drop(doc);
@@ -379,7 +390,7 @@ impl<S: Store> Node<S> {
             }
             // Each slice written under a fresh heartbeat, over the one before it.
             let before = std::mem::replace(&mut building.basis, building_mark(&nonce, &basis));
-            if !self.store_run(to, run, &ids, &building, Rows::Add, Some(&before))? {
+            if !self.store_run(to, run, &ids, &building, Rows::Add, Some(&before), world)? {
                 return Err(ReleaseError::ViewBusy(to.to_string()));
             }
             progress(Built { decided, total });
@@ -406,6 +417,7 @@ impl<S: Store> Node<S> {
         parsed: &[Going],
         keys: &[(String, String)],
         decisions: &[Entry],
+        markings: &Markings,
     ) -> Result<Vec<Timestamp>, ReleaseError> {
         let mut attempts = 0;
         loop {
@@ -434,7 +446,7 @@ impl<S: Store> Node<S> {
                 .filter_map(|k| first_at.get(k).copied())
                 .collect();
             let ids: Vec<&str> = new_keys.iter().map(|(id, _)| id.as_str()).collect();
-            let values = self.delivery_values(to, &ids)?;
+            let values = self.delivery_values(to, &ids, markings)?;
             // The decision behind each delivered id: the object's own, or its original's for
             // a tear line (one pass: a view can hold millions of objects).
             let mut decided: HashMap<&str, &Entry> = HashMap::with_capacity(decisions.len());

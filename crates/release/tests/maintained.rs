@@ -291,7 +291,27 @@ fn agree(
             .map(|(id, v, first)| (format!("{id} {v}"), first))
             .collect();
         for e in &stored {
-            let key = liaison_stix::parse_document(&e.json).unwrap().objects[0]
+            // The row says what its JSON is (the row's head is not read off the text).
+            let doc = liaison_stix::parse_document(&e.json).unwrap();
+            let o = &doc.objects[0];
+            assert_eq!(
+                (
+                    o.id().as_str(),
+                    o.object_type(),
+                    o.spec_version().unwrap_or("2.1")
+                ),
+                (
+                    e.id.as_str(),
+                    e.object_type.as_str(),
+                    e.spec_version.as_str()
+                ),
+                "{p}: the row of {}",
+                e.original
+            );
+            if let Some(v) = o.version() {
+                assert_eq!(v, &e.version, "{p}: the version of {}", e.original);
+            }
+            let key = o
                 .version()
                 .map(liaison_stix::Timestamp::sort_key)
                 .unwrap_or_default();

@@ -115,6 +115,10 @@ impl ObjectStore for AnyStore {
         dispatch!(self, s => s.last_seq())
     }
 
+    fn index_rows(&self, ids: &[&str]) -> Result<Vec<IndexRow>, StoreError> {
+        dispatch!(self, s => s.index_rows(ids))
+    }
+
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError> {
         dispatch!(self, s => s.scan_index(f))
     }

@@ -735,6 +735,14 @@ impl ObjectStore for PgStore {
         rows.iter().map(rows::stored).collect()
     }
 
+    fn index_rows(&self, ids: &[&str]) -> Result<Vec<IndexRow>, StoreError> {
+        let rows = self.client()?.query(
+            &format!("SELECT {INDEX_COLUMNS} FROM heads h JOIN objects o ON o.seq = h.seq WHERE h.id = ANY($1)"),
+            &[&ids],
+        )?;
+        rows.iter().map(rows::index_row).collect()
+    }
+
     fn last_seq(&self) -> Result<i64, StoreError> {
         let row = self
             .client()?

@@ -769,6 +769,20 @@ impl ObjectStore for SqliteStore {
         Ok(out)
     }
 
+    fn index_rows(&self, ids: &[&str]) -> Result<Vec<IndexRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INDEX_COLUMNS} FROM objects o WHERE o.k = ?1 AND o.id = ?2 AND o.latest = 1"
+        ))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut rows = stmt.query(params![id_key(id), id])?;
+            if let Some(row) = rows.next()? {
+                out.push(rows::index_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
     fn last_seq(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn

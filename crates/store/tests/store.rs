@@ -1183,6 +1183,17 @@ fn latest_agree(name: &str, store: &dyn Store, expected: &[&StixObject], version
         let whole: Vec<(i64, String)> = scanned.iter().map(|(s, _, r)| (*s, r.clone())).collect();
         assert_eq!(sliced, whole, "{name}: latest_between by {size}");
     }
+    // The index rows of named objects are the scan's rows of them (an unknown id: none).
+    let mut named: Vec<&str> = scanned.iter().map(|(_, i, _)| i.as_str()).collect();
+    named.push("indicator--00000000-0000-4000-8000-0000000dead0");
+    let mut got: Vec<(i64, String)> = store
+        .index_rows(&named)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.id))
+        .collect();
+    got.sort();
+    assert_eq!(got, from_scan, "{name}: index_rows");
     if let Some((first, _, _)) = scanned.first() {
         let upto: Vec<i64> = store
             .latest_between(0, *first, 1000)

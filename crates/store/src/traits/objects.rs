@@ -54,6 +54,10 @@ pub trait ObjectStore {
     /// The storage order (`seq`) of the newest version stored, 0 when nothing is.
     fn last_seq(&self) -> Result<i64, StoreError>;
 
+    /// [`ObjectStore::scan_index`]'s row of the newest version of each of `ids` that is
+    /// held (in no particular order): one lookup each, whatever the holdings.
+    fn index_rows(&self, ids: &[&str]) -> Result<Vec<IndexRow>, StoreError>;
+
     /// What the label engine needs of the newest version of every object, without bodies.
     fn scan_index(&self, f: &mut dyn FnMut(IndexRow)) -> Result<(), StoreError>;
 
