@@ -66,6 +66,18 @@ pub(crate) enum Rows {
     Add,
 }
 
+/// How [`Node::store_run`] writes a run's rows.
+pub(crate) struct Write<'a> {
+    /// The view's state afterwards.
+    pub(crate) state: &'a ViewState,
+    /// What becomes of the rows of the objects given that the run no longer yields: with
+    /// [`Rows::Replace`] they are removed (upkeep), with [`Rows::Add`] not (a slice of a view
+    /// computed whole: such a row may be a tear line an earlier slice delivered).
+    pub(crate) rows: Rows,
+    /// The basis the stored state must have for the rows to be written, when given.
+    pub(crate) over: Option<&'a str>,
+}
+
 /// What bringing a partner's stored view up to date did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upkeep {
@@ -367,36 +379,33 @@ impl<S: Store> Node<S> {
         // Written only over the basis it was decided under: a view another process began
         // computing whole since is left to it.
         let expect = state.basis.clone();
-        self.store_run(
-            to,
-            run,
-            &affected_ids,
-            &state,
-            Rows::Replace,
-            Some(&expect),
-            world,
-        )?;
+        let write = Write {
+            state: &state,
+            rows: Rows::Replace,
+            over: Some(&expect),
+        };
+        self.store_run(to, run, &affected_ids, write, world)?;
         Ok(decided)
     }
 
     /// Records what a pass over the objects `ids` yielded for `to` (their delivery leaves,
     /// with the definitions that travel with them, in one durable transaction) and writes its
-    /// rows into `to`'s stored view with `state`: with [`Rows::Replace`] the rows of `ids` the
-    /// run no longer yields are removed (upkeep), with [`Rows::Add`] nothing is (a slice of a
-    /// view computed whole: a row of `ids` may be a tear line an earlier slice delivered).
-    /// The rows are written only while the stored basis is `expect` (when given); returns
-    /// whether they were. The deliveries are recorded either way: a process that wrote the
-    /// rows instead decided the same, and finds them recorded.
+    /// rows into `to`'s stored view as `write` says; returns whether they were written. The
+    /// deliveries are recorded either way: a process that wrote the rows instead decided the
+    /// same, and finds them recorded. `world` is the one the run was decided in.
     pub(crate) fn store_run(
         &mut self,
         to: &Party,
         run: Run,
         ids: &[String],
-        state: &ViewState,
-        rows_of_ids: Rows,
-        expect: Option<&str>,
+        write: Write<'_>,
         world: &World,
     ) -> Result<bool, ReleaseError> {
+        let Write {
+            state,
+            rows: rows_of_ids,
+            over: expect,
+        } = write;
         let Run {
             entries,
             copies,

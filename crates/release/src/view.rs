@@ -19,7 +19,7 @@ use liaison_store::StoreError;
 use crate::error::ReleaseError;
 use crate::fingerprint::COMMITMENT_LOGGED;
 use crate::log::{sha256_hex, Leaf};
-use crate::maintain::Rows;
+use crate::maintain::{Rows, Write};
 use crate::node::Node;
 use crate::preview::{Entry, Pass};
 use crate::queue::Holdings;
@@ -390,7 +390,12 @@ impl<S: Store> Node<S> {
             }
             // Each slice written under a fresh heartbeat, over the one before it.
             let before = std::mem::replace(&mut building.basis, building_mark(&nonce, &basis));
-            if !self.store_run(to, run, &ids, &building, Rows::Add, Some(&before), world)? {
+            let write = Write {
+                state: &building,
+                rows: Rows::Add,
+                over: Some(&before),
+            };
+            if !self.store_run(to, run, &ids, write, world)? {
                 return Err(ReleaseError::ViewBusy(to.to_string()));
             }
             progress(Built { decided, total });
