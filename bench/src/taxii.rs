@@ -142,16 +142,22 @@ pub(crate) fn run_first_pages(
     let mut objects = 0usize;
     let mut timeouts = 0u32;
     rt.block_on(async {
+        // Each partner's session opens just before its first page (a session has a total
+        // deadline, and the first pages of ten partners' views computed whole one after the
+        // other can take longer than it).
         let mut sessions = Vec::new();
-        for p in partners {
-            let remote = liaison_client::Remote::new(url, fingerprint, p, secret)?;
-            let mut s = remote.connect().await?;
-            let root = s.api_root().await?;
-            let coll = s.outbound_collection(&root).await?;
-            sessions.push((s, root, coll));
-        }
         for _ in 0..rounds.max(1) {
-            for (s, root, coll) in &mut sessions {
+            for (i, p) in partners.iter().enumerate() {
+                if sessions.len() <= i {
+                    let remote = liaison_client::Remote::new(url, fingerprint, p, secret)?;
+                    let mut s = remote.connect().await?;
+                    let root = s.api_root().await?;
+                    let coll = s.outbound_collection(&root).await?;
+                    sessions.push((s, root, coll));
+                }
+                let Some((s, root, coll)) = sessions.get_mut(i) else {
+                    anyhow::bail!("no session for {p}");
+                };
                 let t = Instant::now();
                 // A view computed whole on first use: the server answers 503 with
                 // `Retry-After` until it is ready (the client asks again by itself); an older

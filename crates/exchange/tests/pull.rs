@@ -25,7 +25,7 @@ fn party(s: &str) -> Party {
     Party::parse(s).unwrap()
 }
 
-use common::{serve, Served};
+use common::{serve, serve_with, Served};
 
 /// The USA node of the sample exchange, with a secret for RUS.
 fn usa_node(home: &Path) -> Node<SqliteStore> {
@@ -375,4 +375,67 @@ async fn pulling_from_start_again_logs_each_receipt_once() {
         distinct,
         "a leaf records a receipt once; the log holds {leaves:?}"
     );
+}
+
+/// A partner's view being prepared after a change on the server's side: the server answers
+/// 503 with `Retry-After` rather than hold a request (or the node) for minutes, and the
+/// puller asks again after the time it names and gets the view. Here another process's
+/// build of RUS's view holds it until its heartbeat goes stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_waits_out_a_view_being_prepared_and_takes_it() {
+    use liaison_store::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let usa_home = dir.path().join("usa");
+    let config = liaison_server::Config {
+        view_wait: std::time::Duration::from_millis(200),
+        view_retry_after: 1,
+        ..liaison_server::Config::default()
+    };
+    let served = serve_with(usa_node(&usa_home), &usa_home, config, true).await;
+    let rus_home = dir.path().join("rus");
+    let mut rus = rus_node(&rus_home);
+    exchange_keys(&served, &mut rus);
+
+    // Another process is computing RUS's view (a fresh heartbeat); it dies 2 s from now.
+    let mut other = SqliteStore::open(&usa_home.join("node.db")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let building = |beat: u64| liaison_store::ViewState {
+        basis: format!("building-elsewhere-{beat}:x"),
+        through: 0,
+    };
+    assert!(other
+        .write_view("RUS", &building(now), true, &[], &[], None)
+        .unwrap());
+    let dies = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        other
+            .write_view(
+                "RUS",
+                &building(now - 3600),
+                false,
+                &[],
+                &[],
+                Some(&building(now).basis),
+            )
+            .unwrap()
+    });
+
+    let started = std::time::Instant::now();
+    let summary = pull_from(&mut rus, &rus_home, &options(&served))
+        .await
+        .unwrap();
+    assert!(dies.join().unwrap());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "the pull did not wait for the view: {:?}",
+        started.elapsed()
+    );
+    assert!(summary.stored >= 4, "{summary:?}");
+    assert!(held(&rus, &served, ISR_TEARLINE));
+    for forbidden in [ASSESSMENT, ISR_REPORT, NOFORN_NOTE] {
+        assert!(!held(&rus, &served, forbidden), "RUS holds `{forbidden}`");
+    }
 }

@@ -23,6 +23,8 @@ pub struct Config {
     /// The longest a request waits for its partner's view to be computed whole (by the
     /// upkeep task) before it answers 503 with `Retry-After`: under `request_timeout`.
     pub view_wait: Duration,
+    /// The `Retry-After` (seconds) of the 503 a request answers past `view_wait`.
+    pub view_retry_after: u64,
     /// The longest a connection may wait for a complete request head: the first one after
     /// the handshake and each next one on a kept-alive connection. Idle connections close.
     pub request_head_timeout: Duration,
@@ -75,6 +77,7 @@ impl Default for Config {
             default_page: 100,
             request_timeout: Duration::from_secs(30),
             view_wait: Duration::from_secs(20),
+            view_retry_after: 10,
             request_head_timeout: Duration::from_secs(5),
             max_connections: 256,
             max_handshakes: 128,

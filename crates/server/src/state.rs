@@ -151,7 +151,7 @@ impl<S: Store + Send + 'static> AppState<S> {
             self.inner.views.want(p);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || tokio::time::timeout(left, done).await.is_err() {
-                return Err(not_ready());
+                return Err(not_ready(&self.inner.config));
             }
         }
     }
@@ -167,47 +167,28 @@ impl<S: Store + Send + 'static> AppState<S> {
         only_id: Option<&str>,
         limit: usize,
     ) -> Result<Arc<Indexed>, ApiError> {
-        self.ensure_outbound(p).await?;
-        let (p, q, only_id) = (p.clone(), q.clone(), only_id.map(str::to_owned));
-        self.with_node(move |node| {
-            // Checked again under the same hold of the node as the read: the basis may have
-            // moved since (fail closed).
-            if !node.view_is_current(&p).map_err(ApiError::internal)? {
-                return Err(not_ready());
+        // Read at once when the view is current (one hold of the node, the usual case); else
+        // brought up to date (or waited for) first, and read again.
+        let background = self.inner.background.load(Ordering::Relaxed);
+        for first in [true, false] {
+            if !first || !background {
+                self.ensure_outbound(p).await?;
             }
-            let mut entries = Vec::new();
-            match only_id {
-                Some(id) => entries.extend(node.view_entry(&p, &id).map_err(ApiError::internal)?),
-                None => {
-                    let mut at = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
-                    let chunk = (limit + 1).clamp(64, 10_000);
-                    'read: loop {
-                        let rows = node.view_page(&p, at, chunk).map_err(ApiError::internal)?;
-                        let Some(last) = rows.last() else { break };
-                        at = i64::try_from(micros(&last.date_added)?).unwrap_or(i64::MAX);
-                        let short = rows.len() < chunk;
-                        for e in rows {
-                            if crate::paging::matches_alone(&q, &e) {
-                                entries.push(e);
-                                if entries.len() > limit {
-                                    break 'read;
-                                }
-                            }
-                        }
-                        if short {
-                            break;
-                        }
+            let (p, q, only_id) = (p.clone(), q.clone(), only_id.map(str::to_owned));
+            let read = self
+                .with_node(move |node| {
+                    // Checked under the same hold of the node as the read (fail closed).
+                    if !node.view_is_current(&p).map_err(ApiError::internal)? {
+                        return Ok(None);
                     }
-                }
+                    read_window(node, p, &q, after, only_id, limit).map(Some)
+                })
+                .await?;
+            if let Some(window) = read {
+                return Ok(window);
             }
-            Ok(Arc::new(Indexed::new(View {
-                partner: p,
-                entries,
-                decisions: Vec::new(),
-                delivered: 0,
-            })?))
-        })
-        .await
+        }
+        Err(not_ready(&self.inner.config))
     }
 
     /// Maintains every partner's stored view from `maintainer` (a node of its own over the
@@ -297,6 +278,49 @@ impl<S: Store + Send + 'static> AppState<S> {
     }
 }
 
+/// The entries of `p`'s stored view a page needs: the one received under `only_id`, or the
+/// first `limit + 1` after `after` (microseconds) that `q` selects.
+fn read_window<S: Store>(
+    node: &Node<S>,
+    p: Party,
+    q: &Query,
+    after: Option<u64>,
+    only_id: Option<String>,
+    limit: usize,
+) -> Result<Arc<Indexed>, ApiError> {
+    let mut entries = Vec::new();
+    match only_id {
+        Some(id) => entries.extend(node.view_entry(&p, &id).map_err(ApiError::internal)?),
+        None => {
+            let mut at = i64::try_from(after.unwrap_or(0)).unwrap_or(i64::MAX);
+            let chunk = (limit + 1).clamp(64, 10_000);
+            'read: loop {
+                let rows = node.view_page(&p, at, chunk).map_err(ApiError::internal)?;
+                let Some(last) = rows.last() else { break };
+                at = i64::try_from(micros(&last.date_added)?).unwrap_or(i64::MAX);
+                let short = rows.len() < chunk;
+                for e in rows {
+                    if crate::paging::matches_alone(q, &e) {
+                        entries.push(e);
+                        if entries.len() > limit {
+                            break 'read;
+                        }
+                    }
+                }
+                if short {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Arc::new(Indexed::new(View {
+        partner: p,
+        entries,
+        decisions: Vec::new(),
+        delivered: 0,
+    })?))
+}
+
 /// An Argon2 hash (default parameters, as `Node::set_secret` uses) of a random secret.
 fn dummy_hash() -> std::io::Result<String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
@@ -311,12 +335,13 @@ fn dummy_hash() -> std::io::Result<String> {
         .map_err(|e| std::io::Error::other(format!("cannot make the dummy hash: {e}")))
 }
 
-/// What a partner whose view is not ready is told, and when to ask again. Nothing of our
-/// holdings (not how many objects are being decided) is in it.
-fn not_ready() -> ApiError {
+/// What a partner whose view is not ready is told, and when to ask again
+/// (`Config::view_retry_after`). Nothing of our holdings (not how many objects are being
+/// decided) is in it.
+fn not_ready(config: &Config) -> ApiError {
     ApiError::unavailable(
         "your view is being prepared after a change on our side; ask again shortly".into(),
-        10,
+        config.view_retry_after,
     )
 }
 
