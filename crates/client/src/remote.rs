@@ -265,11 +265,7 @@ impl Session {
     /// transparency log beside TAXII (`/log/...`).
     pub async fn get_bytes(&mut self, path: &str) -> Result<Vec<u8>, ClientError> {
         let path = format!("{}{path}", self.remote.prefix);
-        Ok(self
-            .request("GET", &path, Bytes::new())
-            .await?
-            .body
-            .to_vec())
+        Ok(self.get(&path).await?.body.to_vec())
     }
 
     /// GETs a paged list of the partner's log (`/log/deliveries`, `/log/agreements`: a JSON
