@@ -270,9 +270,10 @@ impl<S: Store> Node<S> {
     /// entries nor decisions.
     pub(crate) fn compute_view(&mut self, to: &Party, entries: bool) -> Result<View, ReleaseError> {
         let waited_since = std::time::Instant::now();
+        // How many copies went: known when this process built the view.
         let (decisions, delivered) = loop {
             match self.build_view(to, &mut None, entries, &mut |_: Built| {}) {
-                Ok(done) => break done,
+                Ok((decisions, delivered)) => break (decisions, Some(delivered)),
                 // Another process is computing it (or began to after this did): its view is
                 // this one's, once it is done. Its decisions are a preview's (the same pass
                 // without the copies); a build that stops writing is taken over when stale.
@@ -282,7 +283,7 @@ impl<S: Store> Node<S> {
                             true => self.preview(to)?,
                             false => Vec::new(),
                         };
-                        break (decisions, usize::MAX);
+                        break (decisions, None);
                     }
                     if waited_since.elapsed().as_secs() > 2 * BUILD_STALE_SECS as u64 {
                         return Err(ReleaseError::ViewBusy(to.to_string()));
@@ -296,9 +297,9 @@ impl<S: Store> Node<S> {
             partner: to.clone(),
             entries: Vec::new(),
             decisions,
-            delivered,
+            delivered: delivered.unwrap_or_default(),
         };
-        if entries || delivered == usize::MAX {
+        if entries || delivered.is_none() {
             // Read back as stored: by `date_added`, then the id delivered.
             view.entries = self.view_page(to, 0, usize::MAX)?;
             // A pass delivers no definition as intelligence: every other row is a copy.
