@@ -243,6 +243,12 @@ fn releases(node: &Node<SqliteStore>, p: &str) -> Vec<(String, String)> {
 /// A view entry as compared: everything but the time (the two nodes' clocks differ).
 type Row = (String, String, String, String, String, String);
 
+fn row(e: liaison_release::ViewEntry) -> Row {
+    let v = e.version.to_string();
+    let json = e.json.to_string();
+    (e.id, e.original, e.object_type, v, e.spec_version, json)
+}
+
 /// `v` as it is, or sorted (by its debug form) when the order does not count.
 fn order<T: std::fmt::Debug>(mut v: Vec<T>, in_order: bool) -> Vec<T> {
     if !in_order {
@@ -269,17 +275,7 @@ fn agree(
             .unwrap()
             .entries
             .into_iter()
-            .map(|e| {
-                let v = e.version.to_string();
-                (
-                    e.id,
-                    e.original,
-                    e.object_type,
-                    v,
-                    e.spec_version,
-                    e.json.to_string(),
-                )
-            })
+            .map(row)
             .collect();
         let stored = maintained.view_page(&to, 0, usize::MAX).unwrap();
         // Each row's date_added is the time its (id, version) entered the view.
@@ -322,20 +318,7 @@ fn agree(
                 e.original
             );
         }
-        let got: Vec<Row> = stored
-            .into_iter()
-            .map(|e| {
-                let v = e.version.to_string();
-                (
-                    e.id,
-                    e.original,
-                    e.object_type,
-                    v,
-                    e.spec_version,
-                    e.json.to_string(),
-                )
-            })
-            .collect();
+        let got: Vec<Row> = stored.into_iter().map(row).collect();
         assert_eq!(
             order(got, in_order),
             order(expected, in_order),
@@ -370,17 +353,7 @@ fn unordered(node: &mut Node<SqliteStore>, p: &str) -> Unordered {
         .view_page(&to, 0, usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|e| {
-            let v = e.version.to_string();
-            (
-                e.id,
-                e.original,
-                e.object_type,
-                v,
-                e.spec_version,
-                e.json.to_string(),
-            )
-        })
+        .map(row)
         .collect();
     rows.sort();
     let mut logged: Vec<String> = leaves(node, p).iter().map(Value::to_string).collect();
