@@ -402,10 +402,7 @@ async fn a_pull_waits_out_a_view_being_prepared_and_takes_it() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let building = |beat: u64| liaison_store::ViewState {
-        basis: format!("building-elsewhere-{beat}:x"),
-        through: 0,
-    };
+    let building = |beat: u64| liaison_release::view_building_state("other", beat);
     assert!(other
         .write_view("RUS", &building(now), true, &[], &[], None)
         .unwrap());

@@ -62,4 +62,4 @@ pub use preview::{Entry, Export};
 pub use queue::{Followed, Holdings, Queue};
 pub use summary::{PartnerSummary, Summary};
 pub use trace::{read_leak, Suspect, Trace};
-pub use view::{Built, View, ViewEntry, VIEW_SLICE};
+pub use view::{view_building_state, Built, View, ViewEntry, VIEW_SLICE};

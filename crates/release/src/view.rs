@@ -192,10 +192,21 @@ const BUILD_STALE_SECS: u128 = 300;
 /// The state of a view being built by build `nonce` for `basis`, written now: its
 /// heartbeat.
 fn building_mark(nonce: &str, basis: &str) -> String {
-    format!(
-        "{BUILDING}-{nonce}-{}:{basis}",
-        unix_nanos() / 1_000_000_000
-    )
+    mark_at(nonce, unix_nanos() / 1_000_000_000, basis)
+}
+
+fn mark_at(nonce: &str, beat_unix_secs: u128, basis: &str) -> String {
+    format!("{BUILDING}-{nonce}-{beat_unix_secs}:{basis}")
+}
+
+/// Tests only: the stored state of a view that build `nonce` (of another process) is
+/// computing, with its last heartbeat at `beat_unix_secs`.
+#[doc(hidden)]
+pub fn view_building_state(nonce: &str, beat_unix_secs: u64) -> liaison_store::ViewState {
+    liaison_store::ViewState {
+        basis: mark_at(nonce, beat_unix_secs.into(), "elsewhere"),
+        through: 0,
+    }
 }
 
 /// Whether `basis` is the state of a build that wrote a slice recently.

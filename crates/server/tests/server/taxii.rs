@@ -921,10 +921,7 @@ async fn a_view_being_computed_elsewhere_is_waited_for_without_holding_the_node(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let building = |beat: u64| liaison_store::ViewState {
-        basis: format!("building-elsewhere-{beat}:x"),
-        through: 0,
-    };
+    let building = |beat: u64| liaison_release::view_building_state("other", beat);
     assert!(other
         .write_view("GBR", &building(now), true, &[], &[], None)
         .unwrap());
