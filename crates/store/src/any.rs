@@ -309,10 +309,6 @@ impl DeliveryStore for AnyStore {
         dispatch!(self, s => s.delivered_ids(ids))
     }
 
-    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.delivered_id_count(partner))
-    }
-
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
         dispatch!(self, s => s.was_released(partner, id, version))
     }

@@ -1199,17 +1199,6 @@ impl DeliveryStore for PgStore {
             .collect()
     }
 
-    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .client()?
-            .query_one(
-                "SELECT count(*) FROM delivered_ids WHERE partner = $1",
-                &[&partner],
-            )?
-            .try_get(0)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
         Ok(self
             .client()?

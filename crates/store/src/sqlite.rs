@@ -1311,14 +1311,6 @@ impl DeliveryStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .prepare_cached("SELECT count(*) FROM delivered_ids WHERE partner = ?1")?
-            .query_row([partner], |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     fn was_released(&self, partner: &str, id: &str, version: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn

@@ -62,7 +62,4 @@ pub trait DeliveryStore {
 
     /// Of `ids`, those we delivered to a partner: (delivered id, partner, our id).
     fn delivered_ids(&self, ids: &[&str]) -> Result<Vec<(String, String, String)>, StoreError>;
-
-    /// How many delivered ids are remembered for `partner`.
-    fn delivered_id_count(&self, partner: &str) -> Result<u64, StoreError>;
 }
