@@ -1,5 +1,6 @@
-//! The asker's side: blind its selector keys padded with dummies (RFC 9497 §3.3.2 `Blind`),
-//! verify the holder's proof and unblind (`Finalize`), and look outputs up in the filters.
+//! The asker's side: blind its selector keys padded with dummies (additively, which gives
+//! RFC 9497's outputs at a lower cost: [`BlindKind::Add`]), verify the holder's proof and
+//! unblind (`Finalize`), and look outputs up in the filters.
 //! The protocol steps are in [`crate::dleq`].
 
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -8,7 +9,7 @@ use rand_core::{CryptoRng, RngCore};
 use voprf::Group;
 use zeroize::Zeroize;
 
-use crate::dleq;
+use crate::dleq::{self, BlindKind};
 use crate::filter::{self, Label};
 use crate::messages::{Element, EpochSet, EvaluationRequest, EvaluationResponse};
 use crate::{bucket, PsiError, Suite};
@@ -21,11 +22,12 @@ pub struct Query {
     real: usize,
 }
 
-/// The inputs of a request, their blinding scalars (wiped when dropped) and the blinded
-/// elements sent, as points and as the bytes the proof hashes.
+/// The inputs of a request, their blinding scalars (wiped when dropped) and how they were
+/// applied, and the blinded elements sent, as points and as the bytes the proof hashes.
 pub(crate) struct Blinding {
     pub(crate) inputs: Vec<Vec<u8>>,
     blinds: Vec<Scalar>,
+    kind: BlindKind,
     points: Vec<RistrettoPoint>,
     pub(crate) elements: Vec<Element>,
 }
@@ -37,21 +39,28 @@ impl Drop for Blinding {
 }
 
 impl Blinding {
-    /// Blinds `inputs` under the given scalars (RFC 9497 `Blind` with the blind fixed).
-    pub(crate) fn with_blinds(inputs: Vec<Vec<u8>>, blinds: Vec<Scalar>) -> Result<Self, PsiError> {
-        let (points, elements) = dleq::blind(&inputs, &blinds)?.into_iter().unzip();
+    /// Blinds `inputs` under the given scalars, as `kind` says (with `Multiply`, RFC 9497
+    /// `Blind` with the blind fixed, as its vectors do).
+    pub(crate) fn with_blinds(
+        inputs: Vec<Vec<u8>>,
+        blinds: Vec<Scalar>,
+        kind: BlindKind,
+    ) -> Result<Self, PsiError> {
+        let (points, elements) = dleq::blind(&inputs, &blinds, kind)?.into_iter().unzip();
         Ok(Self {
             inputs,
             blinds,
+            kind,
             points,
             elements,
         })
     }
 
-    /// Blinds `inputs` under fresh random scalars.
+    /// Blinds `inputs` additively under fresh random scalars (why additively:
+    /// [`BlindKind::Add`]).
     fn new(inputs: Vec<Vec<u8>>, rng: &mut (impl RngCore + CryptoRng)) -> Result<Self, PsiError> {
         let blinds = inputs.iter().map(|_| Suite::random_scalar(rng)).collect();
-        Self::with_blinds(inputs, blinds)
+        Self::with_blinds(inputs, blinds, BlindKind::Add)
     }
 }
 
@@ -145,7 +154,8 @@ impl Query {
     }
 }
 
-/// RFC 9497 `Finalize` over a batch: verifies the DLEQ proof, unblinds, hashes.
+/// RFC 9497 `Finalize` over a batch: verifies the DLEQ proof, then (only then: additive
+/// unblinding trusts the key the proof checked) unblinds and hashes.
 pub(crate) fn finalize(
     blinding: &Blinding,
     response: &EvaluationResponse,
@@ -168,5 +178,11 @@ pub(crate) fn finalize(
         &response.evaluated,
         &response.proof,
     )?;
-    dleq::unblind(&blinding.inputs, &blinding.blinds, &evaluated)
+    dleq::unblind(
+        &blinding.inputs,
+        &blinding.blinds,
+        blinding.kind,
+        &evaluated,
+        &pk,
+    )
 }

@@ -10,10 +10,7 @@ use zeroize::Zeroize;
 
 use crate::dleq;
 use crate::filter::{self, Label};
-use crate::messages::{
-    Element, EpochId, EpochSet, EvaluationRequest, EvaluationResponse, PublicKey,
-};
-use crate::parallel;
+use crate::messages::{EpochId, EpochSet, EvaluationRequest, EvaluationResponse, PublicKey};
 use crate::{bucket, holder_bucket, Budget, Limits, PsiError, Suite, MAX_REQUEST};
 
 /// The holder's master secret, from which every asker's epoch key is derived. Kept by the
@@ -84,7 +81,9 @@ impl HolderKey {
         PublicKey(key)
     }
 
-    /// The OPRF output of one of the holder's own selector keys.
+    /// The OPRF output of one of the holder's own selector keys, by `voprf`'s own `Evaluate`:
+    /// the independent implementation [`dleq::evaluate_direct`] is tested against.
+    #[cfg(test)]
     pub(crate) fn output(&self, input: &[u8], index: usize) -> Result<Vec<u8>, PsiError> {
         self.server
             .evaluate(input)
@@ -94,7 +93,7 @@ impl HolderKey {
 
     /// Evaluates the holder's own selector keys and publishes them as padded filters.
     /// The evaluations are independent, so they are spread over the cores
-    /// ([`parallel::map_chunks`]): at 10^7 selectors they are the whole cost of an epoch.
+    /// ([`dleq::evaluate_direct`]): at 10^7 selectors they are the whole cost of an epoch.
     pub fn precompute<'a>(
         &self,
         selectors: impl IntoIterator<Item = &'a [u8]>,
@@ -102,18 +101,11 @@ impl HolderKey {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<EpochSet, PsiError> {
         let selectors: Vec<&[u8]> = selectors.into_iter().collect();
-        let prints = parallel::map_chunks(&selectors, |offset, chunk| {
-            chunk
-                .iter()
-                .enumerate()
-                .map(|(i, selector)| {
-                    let output = self.output(selector, offset + i)?;
-                    Ok((
-                        filter::fingerprint(Label::Filter, &output),
-                        filter::fingerprint(Label::Confirm, &output),
-                    ))
-                })
-                .collect()
+        let prints = dleq::evaluate_direct(&self.key, &selectors, |output| {
+            (
+                filter::fingerprint(Label::Filter, output),
+                filter::fingerprint(Label::Confirm, output),
+            )
         })?;
         let (filter_prints, confirm_prints): (Vec<u64>, Vec<u64>) = prints.into_iter().unzip();
         let mut distinct = filter_prints.clone();
@@ -163,16 +155,10 @@ impl HolderKey {
         let blinded = dleq::parse_elements(&request.blinded)?;
         budget.charge(len as u64)?;
         // RFC 9497 BlindEvaluate: the per-element multiplications by the key are independent
-        // and spread over the cores (serialising each result is a field inversion, also
-        // spread); the batch DLEQ proof is one multiscalar multiplication ([`dleq::prove`]).
-        let evaluated = parallel::map_chunks(&blinded, |_, chunk| {
-            Ok::<_, PsiError>(
-                chunk
-                    .iter()
-                    .map(|element| Element((element * self.key).compress().to_bytes()))
-                    .collect(),
-            )
-        })?;
+        // and spread over the cores, their results serialised in batches
+        // ([`dleq::evaluate_blinded`]); the batch DLEQ proof is one multiscalar multiplication
+        // ([`dleq::prove`]).
+        let evaluated = dleq::evaluate_blinded(&self.key, &blinded);
         let r = Suite::random_scalar(rng);
         let proof = dleq::prove(
             &self.key,
@@ -197,6 +183,8 @@ mod tests {
 
     use super::*;
     use crate::asker::{finalize, Blinding};
+    use crate::dleq::BlindKind;
+    use crate::messages::Element;
 
     fn hex(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
@@ -258,7 +246,9 @@ mod tests {
                 proof: crate::Proof::from_slice(&hex(proof)).unwrap(),
                 ..response.clone()
             };
-            let blinding = Blinding::with_blinds(vec![input.clone()], vec![scalar]).unwrap();
+            let blinding =
+                Blinding::with_blinds(vec![input.clone()], vec![scalar], BlindKind::Multiply)
+                    .unwrap();
             assert_eq!(blinding.elements[0].0.to_vec(), hex(blinded));
             let outputs = finalize(&blinding, &rfc_response, &key.public_key().0).unwrap();
             assert_eq!(outputs, vec![hex(output)]);
