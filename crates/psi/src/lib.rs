@@ -8,7 +8,8 @@
 //!    normalised selectors under it and publishes an [`EpochSet`] (public key, padded
 //!    filters; the public key and the filter hash go into the transparency log);
 //! 2. the asker blinds its selectors, padded with dummies to a power of two
-//!    ([`Query::new`] → [`EvaluationRequest`]);
+//!    ([`Query::new`] → [`EvaluationRequest`]; additively, with RFC 9497's outputs: why in
+//!    `dleq::BlindKind`);
 //! 3. the holder checks epoch, normaliser version, size and budget, and evaluates
 //!    ([`HolderKey::evaluate`] → [`EvaluationResponse`] with a DLEQ proof);
 //! 4. the asker verifies the proof against the epoch's public key, unblinds, and looks
