@@ -534,7 +534,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 4
+                known: 5
             }
         ),
         "{err}"
@@ -590,7 +590,15 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 4, "every step ran");
+    assert_eq!(v, 5, "every step ran");
+    let index: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'objects_id_seq'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(index, 1, "step 5's index is there");
     assert!(
         s.view_state("GBR").unwrap().is_none(),
         "step 3's tables are there"
@@ -2400,7 +2408,7 @@ fn a_postgres_database_at_schema_3_gains_the_holds_table() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 4);
+    assert_eq!(v, 5, "steps 4 and 5 ran");
     let hold = HoldRecord {
         object: "report--x".into(),
         partner: "RUS".into(),
