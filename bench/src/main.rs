@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use liaison_labels::{Banner, Label, Party};
 use liaison_policy::{Agreement, Item, Judge, Markings, Verdict, World};
 use liaison_store::prelude::*;
-use liaison_store::{NewObject, SqliteStore};
+use liaison_store::{AnyStore, NewObject, PgStore, SqliteStore};
 use serde_json::{json, Value};
 
 mod auth;
@@ -53,7 +53,8 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         every_ms: u64,
     },
-    /// STIX bundle text -> parse_document -> SqliteStore::ingest (file-backed, temp dir).
+    /// STIX bundle text -> parse_document -> the store's ingest: SQLite (file-backed, temp
+    /// dir), or PostgreSQL with `--database`.
     Ingest {
         #[arg(long, default_value_t = 1_000_000)]
         objects: usize,
@@ -70,6 +71,10 @@ enum Cmd {
         /// for the peer measurement.
         #[arg(long)]
         dump: Option<PathBuf>,
+        /// A PostgreSQL database to ingest into instead (`postgres://...`; it should be
+        /// empty: the run counts what it holds afterwards).
+        #[arg(long)]
+        database: Option<String>,
     },
     /// World::build over objects + derived-from relationship items, then upserts.
     Labels {
@@ -409,6 +414,7 @@ fn run_ingest(
     slice: usize,
     dir: Option<PathBuf>,
     dump: Option<PathBuf>,
+    database: Option<&str>,
 ) -> Result<Value> {
     let pool = label_pool()?;
     let mut gen = ObjGen::new(pool.iter().map(|(id, _)| id.clone()).collect());
@@ -417,7 +423,13 @@ fn run_ingest(
         None => tempfile::tempdir()?,
     };
     let path = tmp.path().join("bench.db");
-    let mut store = SqliteStore::open(&path).context("open store")?;
+    let mut store: AnyStore = match database {
+        Some(url) => PgStore::connect(url)
+            .context("connect to PostgreSQL")?
+            .into(),
+        None => SqliteStore::open(&path).context("open store")?.into(),
+    };
+    let backend = store.backend();
     let mut dump_out = match &dump {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),
         None => None,
@@ -512,6 +524,7 @@ fn run_ingest(
     }
     let (heads, versions) = store.counts()?;
     drop(store);
+    // The SQLite file's size (a PostgreSQL database's is not measured here).
     let db_bytes: u64 = ["bench.db", "bench.db-wal"]
         .iter()
         .filter_map(|f| std::fs::metadata(tmp.path().join(f)).ok())
@@ -526,6 +539,7 @@ fn run_ingest(
     let med = median(&mut rates);
     Ok(json!({
         "bench": "ingest",
+        "backend": backend,
         "objects": objects,
         "batch": batch,
         "mean_object_bytes": t_bytes / objects.max(1),
@@ -986,7 +1000,15 @@ fn main() -> Result<()> {
             slice,
             dir,
             dump,
-        } => results.push(run_ingest(objects, batch, slice, dir, dump)?),
+            database,
+        } => results.push(run_ingest(
+            objects,
+            batch,
+            slice,
+            dir,
+            dump,
+            database.as_deref(),
+        )?),
         Cmd::Labels {
             objects,
             edges,
@@ -1054,7 +1076,7 @@ fn main() -> Result<()> {
             } else {
                 (1_000_000, 3_000_000, 100_000)
             };
-            results.push(run_ingest(o, 10_000.min(s), s, None, None)?);
+            results.push(run_ingest(o, 10_000.min(s), s, None, None, None)?);
             results.push(run_labels(o, e, if quick { 100 } else { 1000 }, runs)?);
             results.push(run_decisions(o, e, runs, if quick { 5.0 } else { 30.0 })?);
         }
