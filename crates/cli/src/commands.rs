@@ -224,7 +224,7 @@ pub(crate) fn ingest(
     label: Option<&str>,
     originator: Option<&str>,
     from: Option<&str>,
-    batch: usize,
+    batch: Option<usize>,
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = open(home)?;

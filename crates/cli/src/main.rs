@@ -94,9 +94,10 @@ enum Command {
         #[arg(long)]
         from: Option<String>,
         /// Objects written per transaction: every file is checked whole before anything is
-        /// written, then written in batches, each stored whole or not at all.
-        #[arg(long, default_value_t = liaison_release::INGEST_BATCH as u64, value_parser = clap::value_parser!(u64).range(1..))]
-        batch: u64,
+        /// written, then written in batches, each stored whole or not at all. Default: 10,000,
+        /// and a hundredth of what the store holds past a million, up to 100,000.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        batch: Option<u64>,
     },
     /// What the trust boundary refused (versions of others' objects, redefined markings,
     /// labels in our name), with who sent it.
@@ -594,7 +595,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             label.as_deref(),
             originator.as_deref(),
             from.as_deref(),
-            usize::try_from(batch).unwrap_or(usize::MAX),
+            batch.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
             fmt,
         ),
         Command::Consent(ConsentCmd::Sign {

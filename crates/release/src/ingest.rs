@@ -29,8 +29,33 @@ use crate::node::Node;
 /// megabytes of memory, whatever the size of the file.
 pub const INGEST_BATCH: usize = 10_000;
 
-/// Object text (bytes as received) after which a batch ends even with fewer objects.
+/// Object text (bytes as received) after which a batch of [`INGEST_BATCH`] ends even with
+/// fewer objects (a larger batch gets as much more in proportion, up to ten times this).
 pub const INGEST_BATCH_BYTES: usize = 16 << 20;
+
+/// The largest batch [`ingest_batch_for`] chooses.
+pub const INGEST_BATCH_MAX: usize = 100_000;
+
+/// The batch for a store that holds `versions` object versions: [`INGEST_BATCH`] objects
+/// until it holds a million, then a hundredth of what it holds, up to [`INGEST_BATCH_MAX`].
+///
+/// Why it grows: every new id adds an entry at a random place of the id index, and a commit
+/// writes each page it touched once (SQLite into its WAL, PostgreSQL into its own). A small
+/// batch touches as many pages as it has objects once the index has more pages than that:
+/// at 10M objects a batch of 10,000 wrote about 110 MB for 8 MB of objects, and ingest fell
+/// to 31k objects/s; batches of 100,000 touch each page once per batch instead
+/// (BENCHMARKS.md §1). Memory stays bounded by the batch; a small store keeps small batches.
+pub fn ingest_batch_for(versions: u64) -> usize {
+    usize::try_from(versions / 100)
+        .unwrap_or(usize::MAX)
+        .clamp(INGEST_BATCH, INGEST_BATCH_MAX)
+}
+
+/// The text cap of a batch of `batch` objects: [`INGEST_BATCH_BYTES`] per [`INGEST_BATCH`]
+/// objects, at most ten times that.
+fn batch_bytes(batch: usize) -> usize {
+    INGEST_BATCH_BYTES.saturating_mul(batch.div_ceil(INGEST_BATCH).clamp(1, 10))
+}
 
 /// How to ingest.
 #[derive(Debug, Clone, Default)]
@@ -218,19 +243,24 @@ impl<S: Store> Node<S> {
     }
 
     /// Writes the document `checked` (read again from `source`, which must hold what was
-    /// checked) in batches of at most `batch` objects (and [`INGEST_BATCH_BYTES`]), each in a
-    /// transaction of its own, through the trust boundary as [`Node::ingest`] does. Memory is
-    /// bounded by a batch. If a batch is refused or fails, the batches before it stay stored
+    /// checked) in batches of at most `batch` objects (by default as many as
+    /// [`ingest_batch_for`] the store's size; and at most their share of
+    /// [`INGEST_BATCH_BYTES`]), each in a transaction of its own, through the trust boundary as
+    /// [`Node::ingest`] does. Memory is bounded by a batch. If a batch is refused or fails, the batches before it stay stored
     /// and the error says how many objects they held ([`ReleaseError::PartlyIngested`]).
     pub fn ingest_checked<R: Read>(
         &mut self,
         source: R,
         checked: &CheckedDocument,
         options: &IngestOptions,
-        batch: usize,
+        batch: Option<usize>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<IngestSummary, ReleaseError> {
-        let batch = batch.max(1);
+        let batch = match batch {
+            Some(batch) => batch.max(1),
+            None => ingest_batch_for(u64::try_from(self.store.last_seq()?).unwrap_or(0)),
+        };
+        let max_bytes = batch_bytes(batch);
         let mut labelling = self.labelling(checked.labels.clone(), options)?;
         let mut summary = IngestSummary {
             objects: checked.objects,
@@ -245,7 +275,7 @@ impl<S: Store> Node<S> {
             bytes += o.raw().len();
             objects.push(o);
             upgrades.push(added);
-            if objects.len() >= batch || bytes >= INGEST_BATCH_BYTES {
+            if objects.len() >= batch || bytes >= max_bytes {
                 self.ingest_batch(
                     &mut labelling,
                     offset,
@@ -498,4 +528,23 @@ fn ingested(summary: &IngestSummary, options: &IngestOptions) {
         source = options.source.as_ref().map_or("local", Party::as_str),
         "ingested"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_grow_with_the_store_within_their_bounds() {
+        assert_eq!(ingest_batch_for(0), INGEST_BATCH);
+        assert_eq!(ingest_batch_for(1_000_000), INGEST_BATCH);
+        assert_eq!(ingest_batch_for(2_500_000), 25_000);
+        assert_eq!(ingest_batch_for(10_000_000), INGEST_BATCH_MAX);
+        assert_eq!(ingest_batch_for(u64::MAX), INGEST_BATCH_MAX);
+        assert_eq!(batch_bytes(1), INGEST_BATCH_BYTES);
+        assert_eq!(batch_bytes(INGEST_BATCH), INGEST_BATCH_BYTES);
+        assert_eq!(batch_bytes(25_000), 3 * INGEST_BATCH_BYTES);
+        assert_eq!(batch_bytes(INGEST_BATCH_MAX), 10 * INGEST_BATCH_BYTES);
+        assert_eq!(batch_bytes(usize::MAX), 10 * INGEST_BATCH_BYTES);
+    }
 }

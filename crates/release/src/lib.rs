@@ -43,7 +43,8 @@ pub use explain::{describe, Derivation, Explanation, Lineage};
 pub use fingerprint::{COLLUDERS, CONSTRUCTION, EPSILON1};
 pub use hold::{CLI_OPERATOR, MAX_HOLD_REASON};
 pub use ingest::{
-    check_document, CheckedDocument, IngestOptions, IngestSummary, INGEST_BATCH, INGEST_BATCH_BYTES,
+    check_document, ingest_batch_for, CheckedDocument, IngestOptions, IngestSummary, INGEST_BATCH,
+    INGEST_BATCH_BYTES, INGEST_BATCH_MAX,
 };
 pub use ledger::Ledger;
 pub use liaison_grading::grading_factor;

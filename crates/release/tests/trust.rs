@@ -829,7 +829,13 @@ fn batched_ingest_refuses_labels_and_counts_as_whole_ingest() {
         let (_b, mut batched) = usa();
         let checked = liaison_release::check_document(text.as_bytes(), &mut |_| {}).unwrap();
         let got = batched
-            .ingest_checked(text.as_bytes(), &checked, &options, batch, &mut |_| {})
+            .ingest_checked(
+                text.as_bytes(),
+                &checked,
+                &options,
+                Some(batch),
+                &mut |_| {},
+            )
             .unwrap();
         assert_eq!(got, expected, "batch {batch}");
         let refusals = |n: &Node<SqliteStore>| {
