@@ -180,6 +180,9 @@ const PAGE_SIZE: i64 = 16_384;
 /// of the id index): at 256 MiB every such commit checkpointed on the ingest path.
 const WAL_AUTOCHECKPOINT: i64 = 65_536; // 1 GiB at 16 KiB
 
+/// Bytes the WAL file is cut back to when a checkpoint has emptied it (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// [`DeliveryStore::received_among`] seeks each id when asked about at most this many, and
 /// reads the partner's releases as one range otherwise.
 const SEEK_AT_MOST: usize = 256;
@@ -342,6 +345,7 @@ impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         // Room for every statement this file prepares (about 40), so none is re-prepared.
         conn.set_prepared_statement_cache_capacity(64);
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
@@ -417,6 +421,9 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -262_144)?; // KiB: 256 MiB of page cache
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+        // The WAL file is reused, not shrunk, after a checkpoint: without a limit it keeps the
+        // size of its busiest moment (up to the gigabyte above) on disk for good.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
