@@ -138,7 +138,14 @@ async fn the_asker_learns_which_selectors_match_among_what_is_released_to_it_onl
     );
     for leaf in &leaves {
         let text = String::from_utf8(leaf.to_json().unwrap()).unwrap();
-        assert!(!text.contains("ekmurza") && !text.contains("928"), "{text}");
+        // The phone number's digits in full: three of them ("928") turn up in a random
+        // hash about once in twenty runs.
+        assert!(
+            !text.contains("ekmurza")
+                && !text.contains("9285550123")
+                && !text.contains("555 01 23"),
+            "{text}"
+        );
     }
 }
 
