@@ -16,7 +16,12 @@
 #    beside them (its latency while views are computed), then a full walk of GBR's view.
 # 3. `liaison ingest` of MORE (1000) more objects while it serves; then, straight away, the
 #    first page of each partner, ROUNDS times over (`liaison-bench first-pages`): p50, p99.
-# 4. A full walk of GBR's view (warm); a restart (start-up time); a full walk after it.
+# 4. A full walk of GBR's view (warm), then a full walk of every partner's view, one after
+#    another (the server's memory after them); a restart (start-up time); a full walk after it.
+# 6. While that server serves, `liaison ingest` of DURING (270,000: about 200 MB) more objects
+#    into its node, GBR asking for 10 first pages every second or so meanwhile: their latency
+#    (a page whose view is behind waits for the upkeep, then gets 503 with Retry-After) and
+#    the server's peak memory. DURING=0 skips it.
 # 5. The serialisation limit the walks are compared with: serde_json writing the same
 #    generator's objects (a 100,000-object bundle: the rate is per object) into envelopes of
 #    1000 (`liaison-bench serialize`, as bench/taxii.sh). The server's peak RSS (VmHWM) is
@@ -26,6 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
 MORE=${MORE:-1000}
+DURING=${DURING:-270000}
 ROUNDS=${ROUNDS:-3}
 PARTNERS=GBR,FRA,DEU,ITA,ESP,NLD,BEL,CAN,AUS,NZL
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -53,6 +59,9 @@ label="SECRET//REL TO USA, ${PARTNERS//,/, }"
 
 $B bundle --objects "$N" --out "$w/bundle.json" --format json > "$w/bundle.meta.json"
 $B bundle --objects $((N + MORE)) --from "$N" --out "$w/more.json" --format json > "$w/more.meta.json"
+if ((DURING > 0)); then
+  $B bundle --objects $((N + MORE + DURING)) --from $((N + MORE)) --out "$w/during.json" --format json > "$w/during.meta.json"
+fi
 
 cat > "$w/pct.py" <<'EOF'
 import json, sys
@@ -70,7 +79,14 @@ import json, sys
 print(json.load(sys.stdin)[0]["walks"][0]["objects"])
 EOF
 
+cat > "$w/walks.py" <<'EOF'
+import json, sys
+rates = [json.load(open(f))[0]["walks"][0].get("objects_per_s", 0) for f in sys.argv[1:]]
+print("%d walks, %.0f-%.0f objects/s" % (len(rates), min(rates), max(rates)))
+EOF
+
 now() { date +%s.%N; }
+memory() { awk '/VmRSS/ {r=$2} /VmHWM/ {h=$2} END {printf "RSS %.0f MB, peak %.0f MB", r / 1024, h / 1024}' /proc/$serve_pid/status 2>/dev/null || echo '?'; }
 since() { echo "$(now) - $1" | bc; }
 
 serve_pid=
@@ -132,10 +148,27 @@ run() { # run NAME BINARY
   $B first-pages --url "$url" --partners "$PARTNERS" --rounds "$ROUNDS" --format json > "$w/$name-after-ingest.json"
   log "$name: first pages after the ingest: $(python3 "$w/pct.py" "$w/$name-after-ingest.json")"
   $B walk --url "$url" --limit 1000 --walks 3 --format json > "$w/$name-walk-warm.json"
+  log "$name: server after the warm walks: $(memory)"
+  for p in ${PARTNERS//,/ }; do
+    $B walk --url "$url" --user "$p" --limit 1000 --walks 1 --format json > "$w/$name-walk-all-$p.json"
+  done
+  log "$name: every partner walked its whole view: $(python3 "$w/walks.py" "$w"/"$name"-walk-all-*.json); server $(memory)"
   stop_server
   start_server "$L" "$home"
   log "$name: start-up (restart, $((N + MORE)) objects) ${startup} s"
   $B walk --url "$url" --limit 1000 --walks 1 --format json > "$w/$name-walk-restart.json"
+  if ((DURING > 0)); then
+    t0=$(now)
+    $L --home "$home" ingest "$w/during.json" --label "$label" > "$w/$name-ingest-during.log" 2>&1 &
+    local ing=$! k=0
+    while kill -0 "$ing" 2>/dev/null; do
+      $B first-pages --url "$url" --partners GBR --rounds 10 --format json > "$w/$name-during-$k.json"
+      k=$((k + 1))
+      sleep 1
+    done
+    wait "$ing"
+    log "$name: ingest of $DURING more ($(du -m "$w/during.json" | cut -f1) MB) while serving: $(since "$t0") s; GBR's pages meanwhile: $(python3 "$w/merge.py" "$w/$name-during-"*.json); server $(memory)"
+  fi
   stop_server
   # The background upkeep's rounds (this tree: `views maintained`, with their time).
   grep -h "views maintained" "$w"/serve-*.err | sed "s/^/== $name: /" | cut -c1-300 | tee -a "$w/summary.txt" >&2 || true

@@ -29,20 +29,44 @@ const LIMIT: usize = 1000;
 /// Indicator `i`: lists and a free-form timestamp, about 700 bytes (as `delivery.rs`).
 fn indicator(i: usize) -> String {
     format!(
-        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000001-0000-4000-8000-{i:012x}","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"Facilitator infrastructure {i}","description":"Address used by a facilitation network to coordinate travel; observed in liaison reporting.","indicator_types":["malicious-activity","attribution"],"kill_chain_phases":[{{"kill_chain_name":"mitre-attack","phase_name":"command-and-control"}},{{"kill_chain_name":"mitre-attack","phase_name":"exfiltration"}}],"pattern":"[ipv4-addr:value = '10.{}.{}.{}']","pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z","labels":["terrorism","travel"],"external_references":[{{"source_name":"liaison","external_id":"LX-{i:08}"}}]}}"#,
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{}","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"Facilitator infrastructure {i}","description":"Address used by a facilitation network to coordinate travel; observed in liaison reporting.","indicator_types":["malicious-activity","attribution"],"kill_chain_phases":[{{"kill_chain_name":"mitre-attack","phase_name":"command-and-control"}},{{"kill_chain_name":"mitre-attack","phase_name":"exfiltration"}}],"pattern":"[ipv4-addr:value = '10.{}.{}.{}']","pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z","labels":["terrorism","travel"],"external_references":[{{"source_name":"liaison","external_id":"LX-{i:08}"}}]}}"#,
+        uuid(1, i),
         (i >> 16) & 0xff,
         (i >> 8) & 0xff,
         i & 0xff
     )
 }
 
+/// A version 4 UUID for item `i` of kind `tag`, spread as random ones are: real STIX ids are
+/// random, and sequential ones would favour whichever node keeps the original ids (its index
+/// inserts all land at one end of the B-tree, while remapped ids land anywhere).
+fn uuid(tag: u64, i: usize) -> String {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let a = mix((tag << 48) ^ i as u64);
+    let b = mix(a);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 52) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// Report `r` over indicators `10r .. 10r + 10`.
 fn report(r: usize) -> String {
     let refs: Vec<String> = (r * 10..r * 10 + 10)
-        .map(|i| format!("\"indicator--00000001-0000-4000-8000-{i:012x}\""))
+        .map(|i| format!("\"indicator--{}\"", uuid(1, i)))
         .collect();
     format!(
-        r#"{{"type":"report","spec_version":"2.1","id":"report--00000002-0000-4000-8000-{r:012x}","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"Facilitation network, part {r}","report_types":["threat-actor","indicator"],"published":"2025-01-02T00:00:00Z","object_refs":[{}]}}"#,
+        r#"{{"type":"report","spec_version":"2.1","id":"report--{}","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"Facilitation network, part {r}","report_types":["threat-actor","indicator"],"published":"2025-01-02T00:00:00Z","object_refs":[{}]}}"#,
+        uuid(2, r),
         refs.join(",")
     )
 }
