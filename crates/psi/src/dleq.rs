@@ -23,6 +23,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{Identity, VartimeMultiscalarMul};
 use sha2::{Digest, Sha512};
 use voprf::Group;
+use zeroize::Zeroizing;
 
 use crate::messages::{Element, Proof};
 use crate::{parallel, PsiError, Suite};
@@ -303,9 +304,9 @@ fn multiply_and_compress(half_key: &Scalar, points: &[RistrettoPoint]) -> Vec<[u
     out
 }
 
-/// Half the key, for [`multiply_and_compress`].
-fn half(key: &Scalar) -> Scalar {
-    key * Scalar::from(2u8).invert()
+/// Half the key, for [`multiply_and_compress`]: as secret as the key, so wiped when dropped.
+fn half(key: &Scalar) -> Zeroizing<Scalar> {
+    Zeroizing::new(key * Scalar::from(2u8).invert())
 }
 
 /// `BlindEvaluate`'s element-wise half (§3.3.2): `Dᵢ = k·Cᵢ`, serialised, over the cores.
