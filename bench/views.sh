@@ -111,6 +111,16 @@ stop_server() {
   wait "$serve_pid" 2>/dev/null || true
 }
 
+gbr_pages_while() { # gbr_pages_while PID PREFIX: GBR asks for 10 first pages every second or
+  # so while PID runs; each round's results go to PREFIX-<round>.json
+  local k=0
+  while kill -0 "$1" 2>/dev/null; do
+    $B first-pages --url "$url" --partners GBR --rounds 10 --format json > "$2-$k.json"
+    k=$((k + 1))
+    sleep 1
+  done
+}
+
 run() { # run NAME BINARY
   local name=$1 L=$2 home=$w/node-$1 t0
   $L --home "$home" init --party USA > /dev/null
@@ -131,12 +141,8 @@ run() { # run NAME BINARY
   # latency (a view is computed off the node's lock, by the upkeep thread).
   t0=$(now)
   $B first-pages --url "$url" --partners "${PARTNERS#GBR,}" --rounds 1 --format json > "$w/$name-first-use.json" &
-  local others=$! k=0
-  while kill -0 "$others" 2>/dev/null; do
-    $B first-pages --url "$url" --partners GBR --rounds 10 --format json > "$w/$name-beside-$k.json"
-    k=$((k + 1))
-    sleep 1
-  done
+  local others=$!
+  gbr_pages_while "$others" "$w/$name-beside"
   wait "$others"
   log "$name: first page of each of the 9 others, views computed on first use: $(since "$t0") s ($(python3 "$w/pct.py" "$w/$name-first-use.json"))"
   log "$name: GBR's pages meanwhile, 10 every second or so: $(python3 "$w/merge.py" "$w/$name-beside-"*.json)"
@@ -160,12 +166,8 @@ run() { # run NAME BINARY
   if ((DURING > 0)); then
     t0=$(now)
     $L --home "$home" ingest "$w/during.json" --label "$label" > "$w/$name-ingest-during.log" 2>&1 &
-    local ing=$! k=0
-    while kill -0 "$ing" 2>/dev/null; do
-      $B first-pages --url "$url" --partners GBR --rounds 10 --format json > "$w/$name-during-$k.json"
-      k=$((k + 1))
-      sleep 1
-    done
+    local ing=$!
+    gbr_pages_while "$ing" "$w/$name-during"
     wait "$ing"
     log "$name: ingest of $DURING more ($(du -m "$w/during.json" | cut -f1) MB) while serving: $(since "$t0") s; GBR's pages meanwhile: $(python3 "$w/merge.py" "$w/$name-during-"*.json); server $(memory)"
   fi
