@@ -44,7 +44,7 @@ pub const INGEST_BATCH_MAX: usize = 100_000;
 /// batch touches as many pages as it has objects once the index has more pages than that:
 /// at 10M objects a batch of 10,000 wrote about 110 MB for 8 MB of objects, and ingest fell
 /// to 31k objects/s; batches of 100,000 touch each page once per batch instead
-/// (BENCHMARKS.md §1). Memory stays bounded by the batch; a small store keeps small batches.
+/// (BENCHMARKS.md §14). Memory stays bounded by the batch; a small store keeps small batches.
 pub fn ingest_batch_for(versions: u64) -> usize {
     usize::try_from(versions / 100)
         .unwrap_or(usize::MAX)
@@ -243,10 +243,10 @@ impl<S: Store> Node<S> {
     }
 
     /// Writes the document `checked` (read again from `source`, which must hold what was
-    /// checked) in batches of at most `batch` objects (by default as many as
-    /// [`ingest_batch_for`] the store's size; and at most their share of
-    /// [`INGEST_BATCH_BYTES`]), each in a transaction of its own, through the trust boundary as
-    /// [`Node::ingest`] does. Memory is bounded by a batch. If a batch is refused or fails, the batches before it stay stored
+    /// checked) in batches of at most `batch` objects (by default [`ingest_batch_for`] the
+    /// store's size; and at most their share of [`INGEST_BATCH_BYTES`]), each in a
+    /// transaction of its own, through the trust boundary as [`Node::ingest`] does. Memory is
+    /// bounded by a batch. If a batch is refused or fails, the batches before it stay stored
     /// and the error says how many objects they held ([`ReleaseError::PartlyIngested`]).
     pub fn ingest_checked<R: Read>(
         &mut self,
