@@ -131,6 +131,13 @@ const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "received",
+        columns: &[("id", Text), ("partners", Text)],
+        order: "id",
+        filter: "",
+        identity: false,
+    },
+    Table {
         name: "delivered_ids",
         columns: &[("delivered", Text), ("partner", Text), ("original", Text)],
         order: "delivered",

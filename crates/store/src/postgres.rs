@@ -68,6 +68,18 @@ const STEPS: &[Step] = &[
         to: 5,
         sql: "CREATE INDEX IF NOT EXISTS objects_id_seq ON objects (id, seq);",
     },
+    // 6: who received each object, filled from the releases already recorded (the SQLite
+    // backend's `RECEIVED_SCHEMA` says why).
+    Step {
+        to: 6,
+        sql: r#"
+CREATE TABLE IF NOT EXISTS received (id text COLLATE "C" PRIMARY KEY, partners text NOT NULL);
+INSERT INTO received (id, partners)
+SELECT id, string_agg(partner, ' ' ORDER BY partner)
+FROM (SELECT DISTINCT id, partner FROM releases) AS r GROUP BY id
+ON CONFLICT (id) DO NOTHING;
+"#,
+    },
 ];
 
 /// Release officers' holds: at most one per (partner, object).
@@ -1163,20 +1175,23 @@ impl DeliveryStore for PgStore {
         }
         let which: FxHashMap<&str, usize> =
             partners.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        let at: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        // One query: the primary key's leading columns, both given as arrays.
+        // One query: the asked ids' rows of `received`, each with its place in `ids`.
         let rows = self.client()?.query(
-            "SELECT DISTINCT partner, id FROM releases WHERE partner = ANY($1) AND id = ANY($2)",
-            &[&partners, &ids],
+            "SELECT (t.n - 1)::bigint, r.partners
+             FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n) JOIN received AS r ON r.id = t.id",
+            &[&ids],
         )?;
         for r in &rows {
-            let (partner, id): (&str, &str) = (r.try_get(0)?, r.try_get(1)?);
-            if let (Some(&p), Some(&i)) = (which.get(partner), at.get(id)) {
-                out[p].push(i);
+            let (n, got): (i64, &str) = (r.try_get(0)?, r.try_get(1)?);
+            let i =
+                usize::try_from(n).map_err(|e| StoreError::Damaged(format!("received: {e}")))?;
+            for p in got.split(' ').filter_map(|p| which.get(p)) {
+                out[*p].push(i);
             }
         }
         for got in &mut out {
             got.sort_unstable();
+            got.dedup();
         }
         Ok(out)
     }
@@ -1723,6 +1738,18 @@ fn pg_new_releases(
         tx.execute(&insert, &[&partner, id, version, &t.as_str()])?;
         out.push(t);
     }
+    // Who received each object: the ids in order, so that two transactions adding different
+    // partners to the same rows take their row locks in one order.
+    let mut ids = ids;
+    ids.sort_unstable();
+    ids.dedup();
+    tx.execute(
+        "INSERT INTO received (id, partners) SELECT id, $2 FROM unnest($1::text[]) AS t(id)
+         ORDER BY id
+         ON CONFLICT (id) DO UPDATE SET partners = received.partners || ' ' || EXCLUDED.partners
+         WHERE strpos(' ' || received.partners || ' ', ' ' || EXCLUDED.partners || ' ') = 0",
+        &[&ids, &partner],
+    )?;
     Ok(out)
 }
 

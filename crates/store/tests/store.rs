@@ -339,6 +339,52 @@ fn received_among_agrees_with_every_release_read() {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// `received` is kept in the transaction that records a release: after any history of
+    /// releases (partners, objects, versions, in batches, repeated), `received_among` says
+    /// exactly what reading every partner's releases says, on every backend.
+    #[test]
+    fn received_among_follows_any_history_of_releases(
+        batches in proptest::collection::vec(
+            (0usize..4, proptest::collection::vec((0usize..40, 0usize..3), 0..30)),
+            1..12,
+        ),
+        asked in proptest::collection::vec(0usize..45, 0..60),
+    ) {
+        const PARTNERS: [&str; 4] = ["GBR", "RUS", "FRA", "FVEY"];
+        let id = |i: usize| format!("indicator--{i:04}");
+        for (name, mut store, _keep) in backends() {
+            for (p, keys) in &batches {
+                let mut keys: Vec<(String, String)> =
+                    keys.iter().map(|(i, v)| (id(*i), format!("v{v}"))).collect();
+                keys.sort();
+                keys.dedup();
+                store.release_times(PARTNERS[*p], &keys).unwrap();
+            }
+            let asked: Vec<String> = asked.iter().map(|i| id(*i)).collect();
+            let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+            let got = store.received_among(&PARTNERS, &asked).unwrap();
+            for (p, partner) in PARTNERS.iter().enumerate() {
+                let released: std::collections::HashSet<String> = store
+                    .releases(partner)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(id, _, _)| id)
+                    .collect();
+                let expected: Vec<usize> = asked
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, id)| released.contains(**id))
+                    .map(|(i, _)| i)
+                    .collect();
+                proptest::prop_assert_eq!(&got[p], &expected, "{}: {}", name, partner);
+            }
+        }
+    }
+}
+
 /// The delivered ids of a whole leaked copy are found in one statement: the same rows as
 /// asking for each id alone.
 #[test]
@@ -534,7 +580,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 5
+                known: 6
             }
         ),
         "{err}"
@@ -561,7 +607,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 5
+                known: 6
             }
         ),
         "{err}"
@@ -590,7 +636,7 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 5, "every step ran");
+    assert_eq!(v, 6, "every step ran");
     let index: i64 = c
         .query_one(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'objects_id_seq'",
@@ -2385,7 +2431,50 @@ fn an_sqlite_file_at_schema_4_gains_the_holds_table() {
     assert!(s.add_hold(&hold).unwrap());
     assert_eq!(s.holds(None).unwrap(), vec![hold]);
     let v: i64 = s_version(&path);
-    assert_eq!(v, 5);
+    assert_eq!(v, 6);
+}
+
+/// Releases recorded before schema 6 are in `received` after it: a trace on an upgraded node
+/// scores recipients on what they received before the upgrade too.
+#[test]
+fn a_store_at_schema_5_fills_received_from_its_releases() {
+    let keys = |ids: &[&str]| -> Vec<(String, String)> {
+        ids.iter()
+            .map(|i| (i.to_string(), "v1".to_owned()))
+            .collect()
+    };
+    let check = |s: &mut dyn Store, name: &str| {
+        let got = s
+            .received_among(
+                &["GBR", "RUS"],
+                &["indicator--a", "indicator--b", "indicator--c"],
+            )
+            .unwrap();
+        assert_eq!(got, vec![vec![0, 1], vec![1]], "{name}");
+    };
+    let fill = |s: &mut dyn Store| {
+        s.release_times("GBR", &keys(&["indicator--a", "indicator--b"]))
+            .unwrap();
+        s.release_times("RUS", &keys(&["indicator--b"])).unwrap();
+        s.release_times("RUS", &[("indicator--b".into(), "v2".into())])
+            .unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    fill(&mut SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE received; PRAGMA user_version = 5;")
+        .unwrap();
+    check(&mut SqliteStore::open(&path).unwrap(), "sqlite");
+    assert_eq!(s_version(&path), 6);
+    let Some(admin) = pg_url() else { return };
+    let db = PgDb::create(&admin);
+    fill(&mut db.open());
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("UPDATE schema_version SET version = 5; DROP TABLE received;")
+        .unwrap();
+    check(&mut db.open(), "postgres");
 }
 
 fn s_version(path: &std::path::Path) -> i64 {
@@ -2408,7 +2497,7 @@ fn a_postgres_database_at_schema_3_gains_the_holds_table() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 5, "steps 4 and 5 ran");
+    assert_eq!(v, 6, "steps 4 to 6 ran");
     let hold = HoldRecord {
         object: "report--x".into(),
         partner: "RUS".into(),
