@@ -263,9 +263,11 @@ struct Shared<'a> {
     fixed: OnceLock<FixedTerms>,
 }
 
-/// [`accuse`] on `threads` threads, each scoring the next recipient not yet taken. Each
-/// recipient's score, threshold and p-value (its draws seeded by its name) depend on nothing
-/// else, so the accusation is the same for any number of threads.
+/// [`accuse`] on `threads` threads. First every recipient's score, beside the threshold shared
+/// by recipients that received everything (it needs no codeword, and is the longest single
+/// job); then each recipient's own threshold and, when it is accused, its p-value (its draws
+/// seeded by its name). Each result depends on nothing else, so the accusation is the same
+/// for any number of threads.
 fn accuse_on(
     code: &TardosCode,
     observations: &[Observation],
@@ -282,35 +284,26 @@ fn accuse_on(
         all_threshold: OnceLock::new(),
         fixed: OnceLock::new(),
     };
-    // Recipients are handed out one at a time (a thread busy with a p-value takes fewer),
-    // and the results put back in the recipients' order.
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut scratch = Scratch::default();
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(delivered) = recipients.get(i) else {
-                return done;
-            };
-            done.push((i, score_one(&shared, delivered, &mut scratch)));
-        }
-    };
-    let threads = threads.clamp(1, recipients.len().max(1));
-    let mut done: Vec<(usize, (RecipientScore, Option<Accused>))> = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|scope| {
-            let work = &work;
-            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
-    done.sort_unstable_by_key(|(i, _)| *i);
-    let results = done.into_iter().map(|(_, r)| r);
+    let shared_threshold = usize::from(
+        recipients
+            .iter()
+            .any(|d| matches!(d.received, Positions::All)),
+    );
+    let scored: Vec<Option<Scored>> = on_threads(
+        threads,
+        shared_threshold + recipients.len(),
+        |job, scratch| match job.checked_sub(shared_threshold) {
+            None => {
+                shared.all_threshold();
+                None
+            }
+            Some(i) => recipients.get(i).map(|d| score_one(&shared, d, scratch)),
+        },
+    );
+    let scored: Vec<Scored> = scored.into_iter().flatten().collect();
+    let results = on_threads(threads, recipients.len(), |i, scratch| {
+        decide(&shared, &recipients[i], &scored[i], scratch)
+    });
     let mut scores = Vec::with_capacity(recipients.len());
     let mut accused = Vec::new();
     for (score, accusation) in results {
@@ -338,13 +331,60 @@ fn accuse_on(
     }
 }
 
-/// One recipient's score, and its accusation when it is above its threshold with its
-/// families agreeing.
-fn score_one(
-    shared: &Shared<'_>,
-    delivered: &Delivered,
-    scratch: &mut Scratch,
-) -> (RecipientScore, Option<Accused>) {
+/// `f` for each of `jobs` jobs, on up to `threads` threads that each take the next job not yet
+/// taken (so a long job does not hold the others up); the results in the jobs' order.
+fn on_threads<T: Send>(
+    threads: usize,
+    jobs: usize,
+    f: impl Fn(usize, &mut Scratch) -> T + Sync,
+) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut scratch = Scratch::default();
+        let mut done = Vec::new();
+        loop {
+            let job = next.fetch_add(1, Ordering::Relaxed);
+            if job >= jobs {
+                return done;
+            }
+            done.push((job, f(job, &mut scratch)));
+        }
+    };
+    let threads = threads.clamp(1, jobs.max(1));
+    let mut done: Vec<(usize, T)> = if threads == 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let work = &work;
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    done.sort_unstable_by_key(|(job, _)| *job);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Shared<'_> {
+    /// The threshold of recipients that received every readable position.
+    fn all_threshold(&self) -> f64 {
+        *self
+            .all_threshold
+            .get_or_init(|| chernoff_threshold(&self.leak.terms, self.log_target))
+    }
+}
+
+/// One recipient's score over the positions it received: the total and each family's.
+struct Scored {
+    score: f64,
+    positions: usize,
+    families: Vec<FamilyScore>,
+}
+
+/// One recipient's score (no threshold yet).
+fn score_one(shared: &Shared<'_>, delivered: &Delivered, scratch: &mut Scratch) -> Scored {
     let leak = &shared.leak;
     select(&leak.positions, &delivered.received, &mut scratch.indices);
     scratch.positions.clear();
@@ -380,10 +420,29 @@ fn score_one(
             positions,
         })
         .collect();
+    Scored {
+        score,
+        positions: scratch.indices.len(),
+        families,
+    }
+}
+
+/// One recipient's threshold, and its accusation when its score is above it with its
+/// families agreeing.
+fn decide(
+    shared: &Shared<'_>,
+    delivered: &Delivered,
+    scored: &Scored,
+    scratch: &mut Scratch,
+) -> (RecipientScore, Option<Accused>) {
+    let leak = &shared.leak;
+    let &Scored {
+        score, positions, ..
+    } = scored;
+    let families = &scored.families;
+    select(&leak.positions, &delivered.received, &mut scratch.indices);
     let threshold = match &delivered.received {
-        Positions::All => *shared
-            .all_threshold
-            .get_or_init(|| chernoff_threshold(&leak.terms, shared.log_target)),
+        Positions::All => shared.all_threshold(),
         Positions::Only(_) => {
             scratch.terms.clear();
             scratch
@@ -392,8 +451,7 @@ fn score_one(
             chernoff_threshold(&scratch.terms, shared.log_target)
         }
     };
-    let positions = scratch.indices.len();
-    let accused = (score > threshold && families_agree(&families)).then(|| {
+    let accused = (score > threshold && families_agree(families)).then(|| {
         let trials = shared.options.monte_carlo_trials;
         let p_value = (trials > 0).then(|| {
             let fixed = shared.fixed.get_or_init(|| FixedTerms::new(&leak.terms));
@@ -414,7 +472,7 @@ fn score_one(
             score,
             threshold,
             positions,
-            families,
+            families: families.clone(),
         },
         accused,
     )

@@ -234,10 +234,25 @@ impl Embedder {
         unmap: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<Slot> {
         let mut slots = Vec::new();
-        for &prop in ORDERED_FREELY {
-            let Some(Value::Array(list)) = object.get(prop) else {
-                continue;
-            };
+        // The object's marked properties, in the lists' order: found by walking its own keys
+        // (a leak is read keeping few) rather than asking it for each of the thirty names.
+        let mut lists: Vec<(usize, &Vec<Value>)> = Vec::new();
+        let mut stamps: Vec<(usize, &String)> = Vec::new();
+        for (key, value) in object {
+            if let Some(i) = ORDERED_FREELY.iter().position(|p| p == key) {
+                if let Value::Array(list) = value {
+                    lists.push((i, list));
+                }
+            } else if let Some(i) = FREE_FORM_TIMESTAMPS.iter().position(|p| p == key) {
+                if let Value::String(text) = value {
+                    stamps.push((i, text));
+                }
+            }
+        }
+        lists.sort_unstable_by_key(|(i, _)| *i);
+        stamps.sort_unstable_by_key(|(i, _)| *i);
+        for (i, list) in lists {
+            let prop = ORDERED_FREELY[i];
             let Some(keys) = element_keys(prop, list, unmap) else {
                 continue;
             };
@@ -252,10 +267,8 @@ impl Embedder {
                 }
             }
         }
-        for &prop in FREE_FORM_TIMESTAMPS {
-            let Some(Value::String(text)) = object.get(prop) else {
-                continue;
-            };
+        for (i, text) in stamps {
+            let prop = FREE_FORM_TIMESTAMPS[i];
             let Some((trimmed, padded)) = forms(text) else {
                 continue;
             };
