@@ -15,14 +15,16 @@
 //! [`liaison_fingerprint::accuse`]). Otherwise: cannot tell. Text that was retyped or
 //! paraphrased carries no marks: it can only give "cannot tell", never an accusation.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use liaison_fingerprint::{
     accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient, Slot,
+    FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
 };
 use liaison_labels::{Party, LIAISON_IDENTITY_ID};
 use liaison_stix::LIAISON_EXTENSION_ID;
 use liaison_store::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -91,42 +93,48 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// [`read_leak`] on `threads` threads: a bundle or envelope's objects are parsed in
-/// contiguous shares, one per thread, while the ids are found in the text; the result is the
-/// same as on one thread, in the same order.
+/// [`read_leak`] on `threads` threads: the objects as [`leaked_objects`] reads them, while
+/// the ids are found in the text on another thread.
 fn read_leak_on(text: &str, threads: usize) -> (Vec<Map<String, Value>>, Vec<String>) {
+    std::thread::scope(|scope| {
+        let ids = scope.spawn(|| stix_ids(text));
+        let objects = leaked_objects(text, threads);
+        let ids = ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (objects, ids)
+    })
+}
+
+/// The JSON objects in `text` (see [`collect_objects`]), read as [`Lean`] values: a bundle or
+/// envelope's objects in contiguous shares, one per thread, in their order; any other text
+/// whole, or as the objects that parse from each `{` in it.
+fn leaked_objects(text: &str, threads: usize) -> Vec<Map<String, Value>> {
     if threads > 1 {
         if let Some(items) = bundle_items(text) {
-            let (parsed, ids) = std::thread::scope(|scope| {
-                let ids = scope.spawn(|| stix_ids(text));
-                let parsed = in_shares(&items, threads, |share| {
-                    let mut objects = Vec::new();
-                    for item in share {
-                        let v: Value = serde_json::from_str(item.get()).ok()?;
-                        collect_objects(v, &mut objects);
-                    }
-                    Some(objects)
-                });
-                (parsed, ids.join())
+            let parsed = in_shares(&items, threads, |share| {
+                let mut objects = Vec::new();
+                for item in share {
+                    let Lean(v) = serde_json::from_str(item.get()).ok()?;
+                    collect_objects(v, &mut objects);
+                }
+                Some(objects)
             });
             // Any share that did not parse as a whole document would: read it that way.
-            if let (Some(parsed), Ok(ids)) = (parsed.into_iter().collect::<Option<Vec<_>>>(), ids) {
-                return (parsed.into_iter().flatten().collect(), ids);
+            if let Some(parsed) = parsed.into_iter().collect::<Option<Vec<_>>>() {
+                return parsed.into_iter().flatten().collect();
             }
         }
     }
     let mut objects = Vec::new();
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => collect_objects(v, &mut objects),
+    match serde_json::from_str::<Lean>(text) {
+        Ok(Lean(v)) => collect_objects(v, &mut objects),
         Err(_) => {
             // A fragment or text around JSON: every object that parses from a `{`.
             let bytes = text.as_bytes();
             let mut i = 0;
             while i < bytes.len() {
                 if bytes[i] == b'{' {
-                    let mut it =
-                        serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
-                    if let Some(Ok(v)) = it.next() {
+                    let mut it = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Lean>();
+                    if let Some(Ok(Lean(v))) = it.next() {
                         let used = it.byte_offset();
                         collect_objects(v, &mut objects);
                         i += used.max(1);
@@ -137,7 +145,91 @@ fn read_leak_on(text: &str, threads: usize) -> (Vec<Map<String, Value>>, Vec<Str
             }
         }
     }
-    (objects, stix_ids(text))
+    objects
+}
+
+/// The properties of a leaked object a trace reads: its id and type, what its content key is
+/// made of, and where marks sit. The rest of an object is skipped unparsed: in a bundle of
+/// indicators it is most of the text, and building it as maps was a third of a trace's time.
+fn read_by_trace(key: &str) -> bool {
+    matches!(key, "id" | "type" | "name" | "pattern" | "value")
+        || ORDERED_FREELY.contains(&key)
+        || FREE_FORM_TIMESTAMPS.contains(&key)
+}
+
+/// A JSON value as a trace needs it: every object in it keeps only the properties
+/// [`read_by_trace`] names, and `objects` (a bundle's or an envelope's list, read the same
+/// way); arrays and scalars are kept whole. Read as [`collect_objects`] reads a [`Value`],
+/// it finds the same objects.
+struct Lean(Value);
+
+impl<'de> serde::Deserialize<'de> for Lean {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lean, D::Error> {
+        d.deserialize_any(LeanVisitor)
+    }
+}
+
+struct LeanVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LeanVisitor {
+    type Value = Lean;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Lean, A::Error> {
+        let mut kept = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "objects" {
+                let Lean(v) = map.next_value()?;
+                kept.insert(key.into_owned(), v);
+            } else if read_by_trace(&key) {
+                kept.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Lean(Value::Object(kept)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lean, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Lean(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Lean(Value::Array(items)))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Lean, E> {
+        Ok(Lean(Value::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Lean, E> {
+        Ok(Lean(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Lean, E> {
+        Ok(Lean(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Lean, E> {
+        Ok(Lean(
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Lean, E> {
+        Ok(Lean(Value::String(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Lean, E> {
+        Ok(Lean(Value::String(s)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Lean, E> {
+        Ok(Lean(Value::Null))
+    }
 }
 
 /// The items of a document that is one JSON object with an `objects` list (a bundle, a TAXII
@@ -203,7 +295,86 @@ fn content_key(o: &Map<String, Value>) -> Option<String> {
     Some(format!("{ty}\u{0}{what}"))
 }
 
+/// What the store says of the ids written in a leak.
+struct Lookup {
+    /// Every STIX id in the text, in order, repeats kept.
+    ids: Vec<String>,
+    /// Of those, the ones we delivered: as delivered -> (partner, our id).
+    delivered: FxHashMap<String, (String, String)>,
+    /// The others, each once.
+    undelivered: Vec<String>,
+    /// Who received the originals of the delivered ones.
+    received: ReceivedAmong,
+}
+
+/// Which of `originals` (sorted, each once) each partner received.
+struct ReceivedAmong {
+    originals: Vec<String>,
+    /// Per partner, in the order asked: indices into `originals`, ascending.
+    received: Vec<Vec<usize>>,
+}
+
+impl ReceivedAmong {
+    /// The same answer for `some` (sorted, each once): per partner, the indices into `some`
+    /// of those it received; `None` when one of `some` is not among the originals.
+    fn among(&self, some: &[&str]) -> Option<Vec<Vec<usize>>> {
+        // Both lists are sorted: one walk places each of `some` among the originals.
+        let mut place = vec![usize::MAX; self.originals.len()];
+        let mut j = 0;
+        for (i, s) in some.iter().enumerate() {
+            while self.originals.get(j).is_some_and(|o| o.as_str() < *s) {
+                j += 1;
+            }
+            *place.get_mut(j).filter(|_| self.originals[j] == *s)? = i;
+        }
+        // Places grow with the originals' indices, so each list stays ascending.
+        Some(
+            self.received
+                .iter()
+                .map(|got| {
+                    got.iter()
+                        .filter_map(|&d| place.get(d).copied().filter(|&i| i != usize::MAX))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
+
 impl<S: Store> Node<S> {
+    /// The ids written anywhere in `text`, which of them we delivered and to whom, and which
+    /// of `partners` received the originals of those (in a copy as delivered, the objects its
+    /// marks are read from). Reads the text, not its JSON: runs while the JSON is parsed.
+    fn look_up_ids(&self, text: &str, partners: &[&str]) -> Result<Lookup, ReleaseError> {
+        let ids = stix_ids(text);
+        let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut delivered: FxHashMap<String, (String, String)> = FxHashMap::default();
+        for (as_delivered, partner, original) in self.store.delivered_ids(&distinct)? {
+            delivered.insert(as_delivered, (partner, original));
+        }
+        let undelivered: Vec<String> = distinct
+            .iter()
+            .filter(|id| !delivered.contains_key(**id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        let mut originals: Vec<String> = delivered.values().map(|(_, o)| o.clone()).collect();
+        originals.sort_unstable();
+        originals.dedup();
+        let asked: Vec<&str> = originals.iter().map(String::as_str).collect();
+        let received = self.store.received_among(partners, &asked)?;
+        Ok(Lookup {
+            ids,
+            delivered,
+            undelivered,
+            received: ReceivedAmong {
+                originals,
+                received,
+            },
+        })
+    }
+
     /// Traces `text` (a leaked bundle, object, fragment or plain text) to the recipients it
     /// came from, with `monte_carlo_trials` innocent codewords drawn for each p-value.
     /// `progress(done, total)` is told how many objects were read.
@@ -214,25 +385,33 @@ impl<S: Store> Node<S> {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Trace, ReleaseError> {
         let options = AccuseOptions { monte_carlo_trials };
-        let (objects, ids) = read_leak(text);
         let partners: Vec<Party> = self
             .store
             .partners()?
             .into_iter()
             .filter_map(|p| Party::parse(&p.party).ok())
             .collect();
-        // The ids in the leak that we delivered, and to whom (remembered at delivery).
-        let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut delivered: HashMap<String, (String, String)> = HashMap::new();
-        for (as_delivered, partner, original) in self.store.delivered_ids(&distinct)? {
-            delivered.insert(as_delivered, (partner, original));
-        }
+        let names: Vec<&str> = partners.iter().map(Party::as_str).collect();
+        // The leak's objects are parsed on other threads while the store is asked about the
+        // ids written in it.
+        let (objects, looked_up) = std::thread::scope(|scope| {
+            let parsing = scope.spawn(|| leaked_objects(text, threads()));
+            let looked_up = self.look_up_ids(text, &names);
+            let objects = parsing
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (objects, looked_up)
+        });
+        let Lookup {
+            ids,
+            delivered,
+            undelivered,
+            received: received_delivered,
+        } = looked_up?;
         // Objects whose id is no id we delivered: ours as they are (public content, which
         // goes out unmarked), or re-minted copies of ours, matched by content. The holdings
         // are read only when the leak has such objects.
-        let mut held: HashSet<String> = HashSet::new();
+        let mut held: FxHashSet<String> = FxHashSet::default();
         let mut unknown = false;
         for o in &objects {
             let Some(id) = o.get("id").and_then(Value::as_str) else {
@@ -260,16 +439,13 @@ impl<S: Store> Node<S> {
             // Without the scan, `held` must still answer for every id the leak names (a list
             // element may refer to one of our unmarked objects that is not in the leak): the
             // ids written anywhere in it that we did not deliver are looked up one by one.
-            for id in &distinct {
-                if !delivered.contains_key(*id)
-                    && !held.contains(*id)
-                    && self.store.latest(id)?.is_some()
-                {
-                    held.insert((*id).to_owned());
+            for id in undelivered {
+                if !held.contains(&id) && self.store.latest(&id)?.is_some() {
+                    held.insert(id);
                 }
             }
         }
-        let mut by_content: HashMap<String, Option<String>> = HashMap::new();
+        let mut by_content: FxHashMap<String, Option<String>> = FxHashMap::default();
         if unknown {
             self.store.scan_latest(&mut |stored| {
                 let o = &stored.object;
@@ -327,7 +503,9 @@ impl<S: Store> Node<S> {
             .collect();
         originals.sort_unstable();
         originals.dedup();
-        let names: Vec<&str> = partners.iter().map(Party::as_str).collect();
+        // Who received each of them: from the lookup when each is the original of an id we
+        // delivered (a copy as delivered), else asked now (a re-minted copy).
+        let from_lookup = received_delivered.among(&originals);
         let (slots, received) = std::thread::scope(|scope| {
             // The slots come back in the objects' order.
             let reading = scope.spawn(|| {
@@ -341,7 +519,10 @@ impl<S: Store> Node<S> {
                         .collect::<Vec<_>>()
                 })
             });
-            let received = self.store.received_among(&names, &originals);
+            let received = match from_lookup {
+                Some(received) => Ok(received),
+                None => self.store.received_among(&names, &originals),
+            };
             let slots = reading
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -390,7 +571,12 @@ impl<S: Store> Node<S> {
                 }
             })
             .collect();
-        let accusation = accuse(embedder.code(), &observations, &recipients, &options);
+        let objects_read = objects.len();
+        // The parsed leak (many small allocations) is freed beside the accusation.
+        let accusation = std::thread::scope(|scope| {
+            scope.spawn(move || drop(objects));
+            accuse(embedder.code(), &observations, &recipients, &options)
+        });
 
         let mut suspects: Vec<Suspect> = accusation
             .scores
@@ -453,7 +639,7 @@ impl<S: Store> Node<S> {
                 .iter()
                 .filter(|f| readable.get(f.as_str()).is_some_and(|n| *n > 0))
                 .count();
-            if objects.is_empty() && ids.is_empty() {
+            if objects_read == 0 && ids.is_empty() {
                 "the input holds no STIX object and no STIX id: retyped or paraphrased text carries no marks".to_owned()
             } else if matched == 0 && exact.is_empty() {
                 "nothing in the input matches an object we delivered".to_owned()
@@ -464,10 +650,6 @@ impl<S: Store> Node<S> {
                 "no id delivered to one recipient, and no recipient scores above its threshold with both families agreeing".to_owned()
             }
         });
-        let objects_read = objects.len();
-        // A large leak's parsed objects take tens of milliseconds to free: freed beside the
-        // answer rather than before it.
-        std::thread::spawn(move || drop(objects));
         Ok(Trace {
             verdict: if accused.is_empty() {
                 "cannot tell".to_owned()
@@ -507,6 +689,78 @@ mod tests {
         }
         let (objects, ids) = read_leak("Courier network: see the report");
         assert!(objects.is_empty() && ids.is_empty());
+    }
+
+    /// A trace parses only the properties it reads: each kept as a full parse has it, every
+    /// other one skipped, at any depth of bundles and envelopes.
+    #[test]
+    fn the_lean_read_keeps_exactly_what_a_trace_reads() {
+        let object = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--11111111-1111-4111-8111-111111111111","created":"2025-01-01T00:00:00.000Z","name":"Relay \"7\"","description":"long text","indicator_types":["malicious-activity","attribution"],"kill_chain_phases":[{"kill_chain_name":"k","phase_name":"a"},{"kill_chain_name":"k","phase_name":"b"}],"pattern":"[ipv4-addr:value = '10.0.0.1']","valid_from":"2025-01-01T00:00:00Z","external_references":[{"source_name":"x","objects":[1]}],"extensions":{"x":{"labels":["deep"]}},"x_custom":{"objects":[{"type":"note","id":"note--1"}]}}"#;
+        let full: Map<String, Value> = serde_json::from_str(object).unwrap();
+        for text in [
+            object.to_owned(),
+            format!(r#"{{"type":"bundle","id":"bundle--x","objects":[{object},{object}]}}"#),
+            format!(r#"{{"objects":[{{"objects":[{object}]}}]}}"#),
+        ] {
+            for threads in [1, 2] {
+                let objects = leaked_objects(&text, threads);
+                assert!(!objects.is_empty(), "{text}");
+                for o in &objects {
+                    let expected: Map<String, Value> = full
+                        .iter()
+                        .filter(|(k, _)| read_by_trace(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    assert_eq!(o, &expected, "{text}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Who received which of some originals, answered from the lookup's answer for all of
+        /// them, is what asking for those alone gives; one not among them gives no answer.
+        #[test]
+        fn received_among_some_is_the_answer_restricted(
+            all in proptest::collection::btree_set(0u16..500, 0..60),
+            got in proptest::collection::vec(proptest::collection::btree_set(0usize..60, 0..60), 0..4),
+            pick in proptest::collection::vec(proptest::bool::ANY, 60),
+            stranger in proptest::option::of(500u16..600),
+        ) {
+            let originals: Vec<String> = all.iter().map(|i| format!("indicator--{i:05}")).collect();
+            let received: Vec<Vec<usize>> = got
+                .iter()
+                .map(|g| g.iter().copied().filter(|&i| i < originals.len()).collect())
+                .collect();
+            let mut some: Vec<String> = originals
+                .iter()
+                .zip(&pick)
+                .filter(|(_, p)| **p)
+                .map(|(o, _)| o.clone())
+                .collect();
+            if let Some(s) = stranger {
+                some.push(format!("indicator--{s:05}"));
+                some.sort();
+            }
+            let some: Vec<&str> = some.iter().map(String::as_str).collect();
+            let r = ReceivedAmong { originals: originals.clone(), received: received.clone() };
+            let answer = r.among(&some);
+            if stranger.is_some() {
+                proptest::prop_assert!(answer.is_none());
+            } else {
+                let expected: Vec<Vec<usize>> = received
+                    .iter()
+                    .map(|g| {
+                        some.iter()
+                            .enumerate()
+                            .filter(|(_, s)| g.iter().any(|&d| originals[d] == **s))
+                            .map(|(i, _)| i)
+                            .collect()
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(answer, Some(expected));
+            }
+        }
     }
 
     /// A bundle's objects are parsed on several threads: the same objects, in the same order,
