@@ -15,7 +15,7 @@
 //! [`liaison_fingerprint::accuse`]). Otherwise: cannot tell. Text that was retyped or
 //! paraphrased carries no marks: it can only give "cannot tell", never an accusation.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use liaison_fingerprint::{
     accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient, Slot,
@@ -238,18 +238,18 @@ fn bundle_items(text: &str) -> Option<Vec<&serde_json::value::RawValue>> {
     #[derive(serde::Deserialize)]
     struct Outer<'a> {
         #[serde(borrow)]
-        objects: &'a serde_json::value::RawValue,
+        objects: Vec<&'a serde_json::value::RawValue>,
     }
     let outer: Outer<'_> = serde_json::from_str(text).ok()?;
-    serde_json::from_str(outer.objects.get()).ok()
+    Some(outer.objects)
 }
 
 /// `f` over `items` cut into `threads` contiguous shares, each on its own thread; results in
 /// the items' order.
-fn in_shares<T: Sync, R: Send>(
-    items: &[T],
+fn in_shares<'a, T: Sync, R: Send>(
+    items: &'a [T],
     threads: usize,
-    f: impl Fn(&[T]) -> R + Sync,
+    f: impl Fn(&'a [T]) -> R + Sync,
 ) -> Vec<R> {
     let per = items.len().div_ceil(threads.max(1)).max(1);
     if items.len() <= per {
@@ -413,17 +413,26 @@ impl<S: Store> Node<S> {
         // are read only when the leak has such objects.
         let mut held: FxHashSet<String> = FxHashSet::default();
         let mut unknown = false;
-        for o in &objects {
-            let Some(id) = o.get("id").and_then(Value::as_str) else {
-                continue;
-            };
-            // Liaison's own identity and extension-definition go out alike from every node
-            // under fixed ids, and are not held: they are no reason to read the holdings.
-            if delivered.contains_key(id)
-                || held.contains(id)
-                || id == LIAISON_IDENTITY_ID
-                || id == LIAISON_EXTENSION_ID
-            {
+        // The objects under ids we did not deliver (found on every core: in a copy as
+        // delivered, none).
+        let others: Vec<&str> = in_shares(&objects, threads(), |share| {
+            share
+                .iter()
+                .filter_map(|o| o.get("id").and_then(Value::as_str))
+                // Liaison's own identity and extension-definition go out alike from every
+                // node under fixed ids, and are not held: no reason to read the holdings.
+                .filter(|id| {
+                    !delivered.contains_key(*id)
+                        && *id != LIAISON_IDENTITY_ID
+                        && *id != LIAISON_EXTENSION_ID
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        for id in others {
+            if held.contains(id) {
                 continue;
             }
             // One unknown id means the holdings are scanned, which finds the held ones too:
@@ -466,32 +475,36 @@ impl<S: Store> Node<S> {
             held.contains(s).then(|| s.to_owned())
         };
 
-        let mut exact: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for id in &ids {
-            if let Some((partner, _)) = delivered.get(id) {
-                exact.entry(partner.clone()).or_default().insert(id.clone());
-            }
+        // Every id we delivered that the leak shows, by the partner it went to.
+        let mut exact: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (id, (partner, _)) in &delivered {
+            exact.entry(partner).or_default().insert(id);
         }
         let embedder = self.embedder(partners.len())?;
         // Which of our objects each leaked object is, and whether its copy carries marks.
-        let found: Vec<(usize, String, bool)> = objects
-            .iter()
-            .enumerate()
-            .filter_map(|(n, o)| {
-                let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
-                // An object under one of our own ids went out unmarked (public content,
-                // observables): it carries no marks to read.
-                let (original, marked) = match delivered.get(id) {
-                    Some((_, original)) => (Some(original.clone()), true),
-                    None if held.contains(id) => (Some(id.to_owned()), false),
-                    None => (
-                        content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
-                        true,
-                    ),
-                };
-                original.map(|original| (n, original, marked))
-            })
-            .collect();
+        let numbered: Vec<(usize, &Map<String, Value>)> = objects.iter().enumerate().collect();
+        let found: Vec<(usize, String, bool)> = in_shares(&numbered, threads(), |share| {
+            share
+                .iter()
+                .filter_map(|&(n, o)| {
+                    let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+                    // An object under one of our own ids went out unmarked (public content,
+                    // observables): it carries no marks to read.
+                    let (original, marked) = match delivered.get(id) {
+                        Some((_, original)) => (Some(original.clone()), true),
+                        None if held.contains(id) => (Some(id.to_owned()), false),
+                        None => (
+                            content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
+                            true,
+                        ),
+                    };
+                    original.map(|original| (n, original, marked))
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         let matched = found.len();
         // The objects whose marks are read, each once, sorted: what each recipient received
         // of them is asked of the store (one aggregate over their releases) while the marks
@@ -531,16 +544,20 @@ impl<S: Store> Node<S> {
         let received = received?;
         let slots: Vec<Vec<Slot>> = slots.into_iter().flatten().collect();
         let mut observations: Vec<Observation> = Vec::new();
-        // Positions by the original they were read from.
-        let mut positions_of: HashMap<&str, Vec<u64>> = HashMap::new();
+        // Positions by the original they were read from: needed only when some recipient
+        // received a part of what the leak shows.
+        let partly = received.iter().any(|got| got.len() != originals.len());
+        let mut positions_of: FxHashMap<&str, Vec<u64>> = FxHashMap::default();
         let total = objects.len() as u64;
         for ((n, original, marked), slots) in found.iter().zip(slots) {
             if *marked {
-                let at = positions_of.entry(original.as_str()).or_default();
-                for s in slots {
-                    at.push(s.position);
-                    observations.push(s.into());
+                if partly {
+                    positions_of
+                        .entry(original.as_str())
+                        .or_default()
+                        .extend(slots.iter().map(|s| s.position));
                 }
+                observations.extend(slots.into_iter().map(Observation::from));
             }
             if n % 256 == 0 {
                 progress(*n as u64 + 1, total);
@@ -584,8 +601,8 @@ impl<S: Store> Node<S> {
             .map(|s| {
                 let name = s.recipient.to_string();
                 let exact_ids: Vec<String> = exact
-                    .get(&name)
-                    .map(|e| e.iter().cloned().collect())
+                    .get(name.as_str())
+                    .map(|e| e.iter().map(|id| (*id).to_owned()).collect())
                     .unwrap_or_default();
                 let by_code = accusation
                     .accused
