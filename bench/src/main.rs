@@ -429,6 +429,8 @@ fn run_ingest(
             .into(),
         None => SqliteStore::open(&path).context("open store")?.into(),
     };
+    // As `liaison ingest` asks (crates/cli/src/commands.rs, INGEST_CACHE_MIB).
+    store.cache_up_to(256).context("page cache")?;
     let backend = store.backend();
     let mut dump_out = match &dump {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),
@@ -983,6 +985,10 @@ fn print_table(results: &[Value]) {
         }
     }
 }
+
+// The allocator `liaison` itself uses (crates/cli/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let cli = Cli::parse();

@@ -131,6 +131,10 @@ impl ObjectStore for AnyStore {
         dispatch!(self, s => s.generation())
     }
 
+    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
+        dispatch!(self, s => s.cache_up_to(mib))
+    }
+
     fn scan_source(
         &self,
         source: &str,

@@ -184,6 +184,12 @@ const PAGE_SIZE: i64 = 16_384;
 /// of the id index): at 256 MiB every such commit checkpointed on the ingest path.
 const WAL_AUTOCHECKPOINT: i64 = 65_536; // 1 GiB at 16 KiB
 
+/// The page cache of a connection, in MiB. A server holds two connections (requests, and the
+/// views' upkeep) for good, so this is kept modest; the operating system caches the file
+/// too. A bulk job raises its own with [`ObjectStore::cache_up_to`]: `liaison ingest` into a
+/// store of millions, whose random inserts into the id index touch a page per object.
+const CACHE_MIB: i64 = 64;
+
 /// Bytes the WAL file is cut back to when a checkpoint has emptied it (`journal_size_limit`).
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
@@ -445,7 +451,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "cache_size", -262_144)?; // KiB: 256 MiB of page cache
+        conn.pragma_update(None, "cache_size", -(CACHE_MIB * 1024))?; // in KiB
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
         // The WAL file is reused, not shrunk, after a checkpoint: without a limit it keeps the
         // size of its busiest moment (up to the gigabyte above) on disk for good.
@@ -855,6 +861,12 @@ impl ObjectStore for SqliteStore {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?;
         // Both parts only grow, so the sum changes whenever either does.
         Ok((others.max(0) as u64).wrapping_add(self.changes))
+    }
+
+    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+        Ok(())
     }
 
     fn add_refusals(&mut self, refusals: &[RefusalRecord]) -> Result<(), StoreError> {

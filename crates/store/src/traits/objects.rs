@@ -75,6 +75,14 @@ pub trait ObjectStore {
     /// whether this process or another one made the change (views are cached on it).
     fn generation(&self) -> Result<u64, StoreError>;
 
+    /// Lets this connection cache up to `mib` MiB of the database in memory, for a bulk job
+    /// that gains from it (`liaison ingest` into a large store). A backend without a cache of
+    /// its own (PostgreSQL's is the server's) ignores it.
+    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
+        let _ = mib;
+        Ok(())
+    }
+
     /// Deletes versions of `id` that came from `source`: all of them when `versions` is None,
     /// else those whose version key is listed (the key is `Timestamp::sort_key()` of the
     /// object's `modified`, else `created`, else the empty string — the same key ingest
