@@ -148,6 +148,10 @@ struct Figures {
     first_page_ms: Vec<f64>,
 }
 
+// The allocator `liaison` itself uses (crates/cli/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let mut arg =

@@ -21,6 +21,13 @@ use clap::{Parser, Subcommand};
 
 use crate::output::Format;
 
+/// mimalloc rather than the C library's allocator: it hands memory freed after a large job
+/// (a view computed whole, a parsed leak) back to the system, where glibc's kept a server at
+/// its high-water mark, and is faster on the many small allocations of parsing JSON
+/// (BENCHMARKS.md §10 and §14).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An intelligence exchange for partners who do not trust each other.
 #[derive(Parser, Debug)]
 #[command(name = "liaison", version, about, max_term_width = 100)]
