@@ -168,7 +168,7 @@ impl Embedder {
             let Some(Value::Array(list)) = object.get(prop) else {
                 continue;
             };
-            let Some(keys) = element_keys(prop, list, &|s: &str| Some(s.to_owned())) else {
+            let Some(keys) = list_keys(prop, list, &|s: &str| Some(s.to_owned())) else {
                 continue;
             };
             let canonical = self.canonical(&id, prop, &keys);
@@ -233,27 +233,23 @@ impl Embedder {
         object: &Map<String, Value>,
         unmap: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<Slot> {
+        self.read_out(original, &Readout::of(object), unmap)
+    }
+
+    /// [`Embedder::read`] from what the object shows of its marks.
+    pub fn read_out(
+        &self,
+        original: &str,
+        readout: &Readout,
+        unmap: &dyn Fn(&str) -> Option<String>,
+    ) -> Vec<Slot> {
         let mut slots = Vec::new();
-        // The object's marked properties, in the lists' order: found by walking its own keys
-        // (a leak is read keeping few) rather than asking it for each of the thirty names.
-        let mut lists: Vec<(usize, &Vec<Value>)> = Vec::new();
-        let mut stamps: Vec<(usize, &String)> = Vec::new();
-        for (key, value) in object {
-            if let Some(i) = ORDERED_FREELY.iter().position(|p| p == key) {
-                if let Value::Array(list) = value {
-                    lists.push((i, list));
-                }
-            } else if let Some(i) = FREE_FORM_TIMESTAMPS.iter().position(|p| p == key) {
-                if let Value::String(text) = value {
-                    stamps.push((i, text));
-                }
-            }
-        }
-        lists.sort_unstable_by_key(|(i, _)| *i);
-        stamps.sort_unstable_by_key(|(i, _)| *i);
-        for (i, list) in lists {
-            let prop = ORDERED_FREELY[i];
-            let Some(keys) = element_keys(prop, list, unmap) else {
+        for (i, raw) in &readout.lists {
+            let prop = ORDERED_FREELY[*i];
+            let Some(keys) = raw
+                .as_deref()
+                .and_then(|raw| element_keys(prop, raw, unmap))
+            else {
                 continue;
             };
             let canonical = self.canonical(original, prop, &keys);
@@ -267,8 +263,8 @@ impl Embedder {
                 }
             }
         }
-        for (i, text) in stamps {
-            let prop = FREE_FORM_TIMESTAMPS[i];
+        for (i, text) in &readout.stamps {
+            let prop = FREE_FORM_TIMESTAMPS[*i];
             let Some((trimmed, padded)) = forms(text) else {
                 continue;
             };
@@ -394,7 +390,7 @@ pub fn normalise(object: &Map<String, Value>, unmap: &dyn Fn(&str) -> String) ->
         let Some(Value::Array(list)) = out.get(prop) else {
             continue;
         };
-        let Some(keys) = element_keys(prop, list, &|s: &str| Some(s.to_owned())) else {
+        let Some(keys) = list_keys(prop, list, &|s: &str| Some(s.to_owned())) else {
             continue;
         };
         let mut order: Vec<usize> = (0..keys.len()).collect();
@@ -476,37 +472,105 @@ fn rewrite_nested(value: &mut Value, map_id: &dyn Fn(&str) -> Option<String>) ->
     }
 }
 
-/// The key each element of list `prop` is ranked by: the string itself (references mapped
-/// back with `unmap`), or `kill_chain_name` and `phase_name` for a kill-chain phase. `None`
-/// when the list cannot be reordered or read: an element of another shape, an element
-/// `unmap` does not know, or two equal elements (whose swap would show nothing).
-fn element_keys(
+/// The key each element of list `prop` is ranked by, as written: the string itself, or
+/// `kill_chain_name` and `phase_name` for a kill-chain phase; `None` for another shape.
+fn raw_element_key(prop: &str, v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) if prop == "kill_chain_phases" => {
+            let chain = m.get("kill_chain_name")?.as_str()?;
+            let phase = m.get("phase_name")?.as_str()?;
+            Some(format!("{chain}\u{0}{phase}"))
+        }
+        _ => None,
+    }
+}
+
+/// [`element_keys`] of a parsed list.
+fn list_keys(
     prop: &str,
     list: &[Value],
     unmap: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Vec<String>> {
-    if list.len() < 2 {
+    let raw: Vec<String> = list
+        .iter()
+        .map(|v| raw_element_key(prop, v))
+        .collect::<Option<_>>()?;
+    element_keys(prop, &raw, unmap)
+}
+
+/// The keys the elements of list `prop` are ranked by, from their keys as written
+/// ([`raw_element_key`]), references mapped back with `unmap`. `None` when the list cannot be
+/// reordered or read: fewer than two elements, an element `unmap` does not know, or two equal
+/// elements (whose swap would show nothing).
+fn element_keys(
+    prop: &str,
+    raw: &[String],
+    unmap: &dyn Fn(&str) -> Option<String>,
+) -> Option<Vec<String>> {
+    if raw.len() < 2 {
         return None;
     }
-    let refs = prop.ends_with("_refs");
-    let mut keys = Vec::with_capacity(list.len());
-    for v in list {
-        let key = match v {
-            Value::String(s) if refs => unmap(s)?,
-            Value::String(s) => s.clone(),
-            Value::Object(m) if prop == "kill_chain_phases" => {
-                let chain = m.get("kill_chain_name")?.as_str()?;
-                let phase = m.get("phase_name")?.as_str()?;
-                format!("{chain}\u{0}{phase}")
-            }
-            _ => return None,
-        };
-        keys.push(key);
-    }
+    let keys: Vec<String> = if prop.ends_with("_refs") {
+        raw.iter().map(|s| unmap(s)).collect::<Option<_>>()?
+    } else {
+        raw.to_vec()
+    };
     let mut seen: Vec<&String> = keys.iter().collect();
     seen.sort();
     seen.dedup();
     (seen.len() == keys.len()).then_some(keys)
+}
+
+/// What a leaked object shows of its marks, and nothing else of it: each freely ordered list
+/// ([`ORDERED_FREELY`]) as its elements' keys as written (`None` when an element has another
+/// shape), and each free-form timestamp ([`FREE_FORM_TIMESTAMPS`]) as written. `liaison trace`
+/// builds one per object while parsing, so a large leak is never held as maps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readout {
+    /// (index in [`ORDERED_FREELY`], keys), by index.
+    lists: Vec<(usize, Option<Vec<String>>)>,
+    /// (index in [`FREE_FORM_TIMESTAMPS`], text), by index.
+    stamps: Vec<(usize, String)>,
+}
+
+impl Readout {
+    /// The readout of a parsed object.
+    pub fn of(object: &Map<String, Value>) -> Readout {
+        let mut readout = Readout::default();
+        for (key, value) in object {
+            readout.take(key, value);
+        }
+        readout
+    }
+
+    /// Whether property `key` is one a readout reads.
+    pub fn reads(key: &str) -> bool {
+        ORDERED_FREELY.contains(&key) || FREE_FORM_TIMESTAMPS.contains(&key)
+    }
+
+    /// Reads property `key` with `value` (one it [`Readout::reads`]; any other is ignored).
+    /// A property read again replaces what was read of it, as the last of two equal keys
+    /// wins in a parsed object.
+    pub fn take(&mut self, key: &str, value: &Value) {
+        if let Some(i) = ORDERED_FREELY.iter().position(|p| *p == key) {
+            self.lists.retain(|(j, _)| *j != i);
+            if let Value::Array(list) = value {
+                let keys = list
+                    .iter()
+                    .map(|v| raw_element_key(key, v))
+                    .collect::<Option<Vec<_>>>();
+                let at = self.lists.partition_point(|(j, _)| *j < i);
+                self.lists.insert(at, (i, keys));
+            }
+        } else if let Some(i) = FREE_FORM_TIMESTAMPS.iter().position(|p| *p == key) {
+            self.stamps.retain(|(j, _)| *j != i);
+            if let Value::String(text) = value {
+                let at = self.stamps.partition_point(|(j, _)| *j < i);
+                self.stamps.insert(at, (i, text.clone()));
+            }
+        }
+    }
 }
 
 /// After list `prop` was reordered so that its element k is the old element `new_order[k]`,

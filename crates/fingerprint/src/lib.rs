@@ -38,7 +38,7 @@ pub use accuse::{
     Positions, RecipientScore,
 };
 pub use embed::{
-    may_mark, normalise, rewrite_ids, Embedder, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
+    may_mark, normalise, rewrite_ids, Embedder, Readout, Slot, FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
 };
 pub use error::FingerprintError;
 pub use key::FingerprintKey;

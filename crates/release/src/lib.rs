@@ -62,5 +62,5 @@ pub use operators::{valid_operator_name, Operator, Role, MAX_PASSWORD, MIN_PASSW
 pub use preview::{Entry, Export};
 pub use queue::{Followed, Holdings, Queue};
 pub use summary::{PartnerSummary, Summary};
-pub use trace::{read_leak, Suspect, Trace};
+pub use trace::{Suspect, Trace};
 pub use view::{view_building_state, Built, View, ViewEntry, VIEW_SLICE};

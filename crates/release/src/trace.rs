@@ -18,8 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use liaison_fingerprint::{
-    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Recipient, Slot,
-    FREE_FORM_TIMESTAMPS, ORDERED_FREELY,
+    accuse, AccuseOptions, Delivered, Family, Observation, Positions, Readout, Recipient, Slot,
 };
 use liaison_labels::{Party, LIAISON_IDENTITY_ID};
 use liaison_stix::LIAISON_EXTENSION_ID;
@@ -83,19 +82,58 @@ pub struct Suspect {
     pub family_scores: Vec<(String, f64, usize)>,
 }
 
-/// The JSON objects in `text` and every STIX id written anywhere in it.
-pub fn read_leak(text: &str) -> (Vec<Map<String, Value>>, Vec<String>) {
-    read_leak_on(text, threads())
+/// A leaked object as a trace reads it: its id and type, what its content key is made of, and
+/// what it shows of its marks ([`Readout`]). The rest of the object is skipped unparsed: in a
+/// bundle of indicators it is most of the text, and holding a large leak as maps cost a third
+/// of a trace's time.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Leaked {
+    id: Option<Value>,
+    ty: Option<Value>,
+    /// `name`, `pattern` and `value`, when present.
+    content: [Option<Value>; 3],
+    readout: Readout,
 }
 
-/// Threads a trace spreads its work over (parsing the leak, reading marks): every core.
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+/// The properties [`Leaked::content`] keeps, in the order a content key looks for them.
+const CONTENT: [&str; 3] = ["name", "pattern", "value"];
+
+impl Leaked {
+    /// Its id, when it is a string.
+    fn id(&self) -> Option<&str> {
+        self.id.as_ref().and_then(Value::as_str)
+    }
+
+    /// Reads property `key`; whether it is one this keeps.
+    fn take(&mut self, key: &str, value: Value) {
+        match key {
+            "id" => self.id = Some(value),
+            "type" => self.ty = Some(value),
+            _ => match CONTENT.iter().position(|c| *c == key) {
+                Some(i) => self.content[i] = Some(value),
+                None => self.readout.take(key, &value),
+            },
+        }
+    }
+
+    /// Whether a trace reads property `key` at all.
+    fn reads(key: &str) -> bool {
+        matches!(key, "id" | "type") || CONTENT.contains(&key) || Readout::reads(key)
+    }
+
+    /// The content key it is matched on when its id is not ours: type and name, else type
+    /// and pattern, else type and value.
+    fn content_key(&self) -> Option<String> {
+        let ty = self.ty.as_ref()?.as_str()?;
+        let what = self.content.iter().flatten().next()?.as_str()?;
+        Some(format!("{ty}\u{0}{what}"))
+    }
 }
 
 /// [`read_leak`] on `threads` threads: the objects as [`leaked_objects`] reads them, while
 /// the ids are found in the text on another thread.
-fn read_leak_on(text: &str, threads: usize) -> (Vec<Map<String, Value>>, Vec<String>) {
+#[cfg(test)]
+fn read_leak_on(text: &str, threads: usize) -> (Vec<Leaked>, Vec<String>) {
     std::thread::scope(|scope| {
         let ids = scope.spawn(|| stix_ids(text));
         let objects = leaked_objects(text, threads);
@@ -104,17 +142,29 @@ fn read_leak_on(text: &str, threads: usize) -> (Vec<Map<String, Value>>, Vec<Str
     })
 }
 
-/// The JSON objects in `text` (see [`collect_objects`]), read as [`Lean`] values: a bundle or
-/// envelope's objects in contiguous shares, one per thread, in their order; any other text
-/// whole, or as the objects that parse from each `{` in it.
-fn leaked_objects(text: &str, threads: usize) -> Vec<Map<String, Value>> {
+/// The objects in `text` and every STIX id written anywhere in it.
+#[cfg(test)]
+fn read_leak(text: &str) -> (Vec<Leaked>, Vec<String>) {
+    read_leak_on(text, threads())
+}
+
+/// Threads a trace spreads its work over (parsing the leak, reading marks): every core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The STIX objects in `text`: a bundle or envelope's objects (its `objects` list) read in
+/// contiguous shares, one per thread, in their order; any other text read whole, or as the
+/// objects that parse from each `{` in it. What counts as an object: a JSON object with `type`
+/// and `id` and no `objects` list (one with such a list is a container: its items are read
+/// instead), found in lists and containers at any depth.
+fn leaked_objects(text: &str, threads: usize) -> Vec<Leaked> {
     if threads > 1 {
         if let Some(items) = bundle_items(text) {
             let parsed = in_shares(&items, threads, |share| {
                 let mut objects = Vec::new();
                 for item in share {
-                    let Lean(v) = serde_json::from_str(item.get()).ok()?;
-                    collect_objects(v, &mut objects);
+                    read_into(item.get(), &mut objects).ok()?;
                 }
                 Some(objects)
             });
@@ -125,110 +175,140 @@ fn leaked_objects(text: &str, threads: usize) -> Vec<Map<String, Value>> {
         }
     }
     let mut objects = Vec::new();
-    match serde_json::from_str::<Lean>(text) {
-        Ok(Lean(v)) => collect_objects(v, &mut objects),
-        Err(_) => {
-            // A fragment or text around JSON: every object that parses from a `{`.
-            let bytes = text.as_bytes();
-            let mut i = 0;
-            while i < bytes.len() {
-                if bytes[i] == b'{' {
-                    let mut it = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Lean>();
-                    if let Some(Ok(Lean(v))) = it.next() {
-                        let used = it.byte_offset();
-                        collect_objects(v, &mut objects);
-                        i += used.max(1);
-                        continue;
+    if read_into(text, &mut objects).is_err() {
+        // A fragment or text around JSON: every value that parses from a `{`.
+        objects.clear();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'{' {
+                let mut it = serde_json::Deserializer::from_str(&text[i..])
+                    .into_iter::<&serde_json::value::RawValue>();
+                if let Some(Ok(raw)) = it.next() {
+                    let used = it.byte_offset();
+                    let mut found = Vec::new();
+                    if read_into(raw.get(), &mut found).is_ok() {
+                        objects.append(&mut found);
                     }
+                    i += used.max(1);
+                    continue;
                 }
-                i += 1;
             }
+            i += 1;
         }
     }
     objects
 }
 
-/// The properties of a leaked object a trace reads: its id and type, what its content key is
-/// made of, and where marks sit. The rest of an object is skipped unparsed: in a bundle of
-/// indicators it is most of the text, and building it as maps was a third of a trace's time.
-fn read_by_trace(key: &str) -> bool {
-    matches!(key, "id" | "type" | "name" | "pattern" | "value")
-        || ORDERED_FREELY.contains(&key)
-        || FREE_FORM_TIMESTAMPS.contains(&key)
+/// The objects in the one JSON document `text`, appended to `out`.
+fn read_into(text: &str, out: &mut Vec<Leaked>) -> serde_json::Result<()> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_str(text);
+    Collect(out).deserialize(&mut de)?;
+    de.end()
 }
 
-/// A JSON value as a trace needs it: every object in it keeps only the properties
-/// [`read_by_trace`] names, and `objects` (a bundle's or an envelope's list, read the same
-/// way); arrays and scalars are kept whole. Read as [`collect_objects`] reads a [`Value`],
-/// it finds the same objects.
-struct Lean(Value);
+/// Reads one JSON value, appending the objects in it to the list (see [`leaked_objects`]).
+struct Collect<'a>(&'a mut Vec<Leaked>);
 
-impl<'de> serde::Deserialize<'de> for Lean {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lean, D::Error> {
-        d.deserialize_any(LeanVisitor)
+/// Reads the value of an `objects` property: a list's items as [`Collect`] reads them; says
+/// whether it was a list.
+struct Items<'a>(&'a mut Vec<Leaked>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Collect<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct LeanVisitor;
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_> {
+    type Value = bool;
 
-impl<'de> serde::de::Visitor<'de> for LeanVisitor {
-    type Value = Lean;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Scalars hold no object: accepted and dropped.
+macro_rules! nothing_in_scalars {
+    ($out:ty, $none:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$out, E> {
+            Ok($none)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$out, E> {
+            Ok($none)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$out, E> {
+            Ok($none)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$out, E> {
+            Ok($none)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$out, E> {
+            Ok($none)
+        }
+        fn visit_unit<E>(self) -> Result<$out, E> {
+            Ok($none)
+        }
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for Collect<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JSON")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Lean, A::Error> {
-        let mut kept = Map::new();
+    nothing_in_scalars!((), ());
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Collect(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut object = Leaked::default();
+        let mut container = false;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == "objects" {
-                let Lean(v) = map.next_value()?;
-                kept.insert(key.into_owned(), v);
-            } else if read_by_trace(&key) {
-                kept.insert(key.into_owned(), map.next_value()?);
+                container |= map.next_value_seed(Items(&mut *self.0))?;
+            } else if Leaked::reads(&key) {
+                object.take(&key, map.next_value()?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        Ok(Lean(Value::Object(kept)))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lean, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Lean(v)) = seq.next_element()? {
-            items.push(v);
+        if !container && object.id.is_some() && object.ty.is_some() {
+            self.0.push(object);
         }
-        Ok(Lean(Value::Array(items)))
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Lean, E> {
-        Ok(Lean(Value::Bool(b)))
+    nothing_in_scalars!(bool, false);
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        Collect(self.0).visit_seq(seq)?;
+        Ok(true)
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Lean, E> {
-        Ok(Lean(n.into()))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Lean, E> {
-        Ok(Lean(n.into()))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Lean, E> {
-        Ok(Lean(
-            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
-        ))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Lean, E> {
-        Ok(Lean(Value::String(s.to_owned())))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Lean, E> {
-        Ok(Lean(Value::String(s)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Lean, E> {
-        Ok(Lean(Value::Null))
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        // An `objects` that is not a list (observed-data's, say) holds nothing read here.
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(false)
     }
 }
 
@@ -268,30 +348,10 @@ fn in_shares<'a, T: Sync, R: Send>(
     })
 }
 
-/// STIX objects in `v`: bundles and envelopes opened, lists walked.
-fn collect_objects(v: Value, out: &mut Vec<Map<String, Value>>) {
-    match v {
-        Value::Array(items) => items.into_iter().for_each(|i| collect_objects(i, out)),
-        Value::Object(mut m) => {
-            if let Some(Value::Array(items)) = m.remove("objects") {
-                items.into_iter().for_each(|i| collect_objects(i, out));
-            } else if m.contains_key("type") && m.contains_key("id") {
-                out.push(m);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The content key an object is matched on when its id is not ours: type and name, else type
-/// and pattern.
-fn content_key(o: &Map<String, Value>) -> Option<String> {
+/// [`Leaked::content_key`] of one of our stored objects.
+fn stored_content_key(o: &Map<String, Value>) -> Option<String> {
     let ty = o.get("type")?.as_str()?;
-    let what = o
-        .get("name")
-        .or_else(|| o.get("pattern"))
-        .or_else(|| o.get("value"))?
-        .as_str()?;
+    let what = CONTENT.iter().find_map(|c| o.get(*c))?.as_str()?;
     Some(format!("{ty}\u{0}{what}"))
 }
 
@@ -418,7 +478,7 @@ impl<S: Store> Node<S> {
         let others: Vec<&str> = in_shares(&objects, threads(), |share| {
             share
                 .iter()
-                .filter_map(|o| o.get("id").and_then(Value::as_str))
+                .filter_map(Leaked::id)
                 // Liaison's own identity and extension-definition go out alike from every
                 // node under fixed ids, and are not held: no reason to read the holdings.
                 .filter(|id| {
@@ -459,7 +519,7 @@ impl<S: Store> Node<S> {
             self.store.scan_latest(&mut |stored| {
                 let o = &stored.object;
                 held.insert(o.id().to_string());
-                if let Some(k) = content_key(o.props()) {
+                if let Some(k) = stored_content_key(o.props()) {
                     by_content
                         .entry(k)
                         .and_modify(|v| *v = None)
@@ -482,19 +542,20 @@ impl<S: Store> Node<S> {
         }
         let embedder = self.embedder(partners.len())?;
         // Which of our objects each leaked object is, and whether its copy carries marks.
-        let numbered: Vec<(usize, &Map<String, Value>)> = objects.iter().enumerate().collect();
+        let numbered: Vec<(usize, &Leaked)> = objects.iter().enumerate().collect();
         let found: Vec<(usize, String, bool)> = in_shares(&numbered, threads(), |share| {
             share
                 .iter()
                 .filter_map(|&(n, o)| {
-                    let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+                    let id = o.id().unwrap_or_default();
                     // An object under one of our own ids went out unmarked (public content,
                     // observables): it carries no marks to read.
                     let (original, marked) = match delivered.get(id) {
                         Some((_, original)) => (Some(original.clone()), true),
                         None if held.contains(id) => (Some(id.to_owned()), false),
                         None => (
-                            content_key(o).and_then(|k| by_content.get(&k).cloned().flatten()),
+                            o.content_key()
+                                .and_then(|k| by_content.get(&k).cloned().flatten()),
                             true,
                         ),
                     };
@@ -526,7 +587,7 @@ impl<S: Store> Node<S> {
                     share
                         .iter()
                         .map(|(n, original, marked)| match objects.get(*n) {
-                            Some(o) if *marked => embedder.read(original, o, &unmap),
+                            Some(o) if *marked => embedder.read_out(original, &o.readout, &unmap),
                             _ => Vec::new(),
                         })
                         .collect::<Vec<_>>()
@@ -708,8 +769,31 @@ mod tests {
         assert!(objects.is_empty() && ids.is_empty());
     }
 
-    /// A trace parses only the properties it reads: each kept as a full parse has it, every
-    /// other one skipped, at any depth of bundles and envelopes.
+    /// The reference reading: the whole document parsed into a `Value`, then walked as
+    /// [`leaked_objects`] documents (containers opened, lists walked), each object read from
+    /// its parsed map.
+    fn read_parsed(v: Value, out: &mut Vec<Leaked>) {
+        match v {
+            Value::Array(items) => items.into_iter().for_each(|i| read_parsed(i, out)),
+            Value::Object(mut m) => {
+                if let Some(Value::Array(items)) = m.remove("objects") {
+                    items.into_iter().for_each(|i| read_parsed(i, out));
+                } else if m.contains_key("type") && m.contains_key("id") {
+                    let mut o = Leaked::default();
+                    for (k, v) in m {
+                        if Leaked::reads(&k) {
+                            o.take(&k, v);
+                        }
+                    }
+                    out.push(o);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A trace keeps only what it reads of each object, as a full parse has it, at any
+    /// depth of bundles and envelopes; the readout is what the embedder reads off the map.
     #[test]
     fn the_lean_read_keeps_exactly_what_a_trace_reads() {
         let object = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--11111111-1111-4111-8111-111111111111","created":"2025-01-01T00:00:00.000Z","name":"Relay \"7\"","description":"long text","indicator_types":["malicious-activity","attribution"],"kill_chain_phases":[{"kill_chain_name":"k","phase_name":"a"},{"kill_chain_name":"k","phase_name":"b"}],"pattern":"[ipv4-addr:value = '10.0.0.1']","valid_from":"2025-01-01T00:00:00Z","external_references":[{"source_name":"x","objects":[1]}],"extensions":{"x":{"labels":["deep"]}},"x_custom":{"objects":[{"type":"note","id":"note--1"}]}}"#;
@@ -723,13 +807,68 @@ mod tests {
                 let objects = leaked_objects(&text, threads);
                 assert!(!objects.is_empty(), "{text}");
                 for o in &objects {
-                    let expected: Map<String, Value> = full
-                        .iter()
-                        .filter(|(k, _)| read_by_trace(k))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    assert_eq!(o, &expected, "{text}");
+                    assert_eq!(o.id(), full["id"].as_str());
+                    assert_eq!(o.content_key(), stored_content_key(&full));
+                    assert_eq!(o.readout, Readout::of(&full));
+                    assert_ne!(o.readout, Readout::default());
                 }
+            }
+        }
+    }
+
+    /// JSON documents of the shapes a leak takes: containers with `objects`, lists, objects
+    /// with the properties a trace reads (of every type, some of the wrong one) and others.
+    fn documents() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = prop::sample::select(vec![
+            "objects",
+            "id",
+            "type",
+            "name",
+            "pattern",
+            "value",
+            "labels",
+            "object_refs",
+            "kill_chain_phases",
+            "valid_from",
+            "published",
+            "description",
+            "x_custom",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            prop::sample::select(vec![
+                "indicator--1",
+                "report",
+                "2025-01-01T00:00:00Z",
+                "2025-01-01T00:00:00.000Z",
+                "a",
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..7).prop_map(|kvs| {
+                    Value::Object(kvs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The streaming reader finds the objects, in order, with what a trace reads of
+        /// them, that parsing the whole document and walking it finds; on one thread and on
+        /// several.
+        #[test]
+        fn streaming_reads_what_the_parsed_document_shows(doc in documents()) {
+            let text = doc.to_string();
+            let mut expected = Vec::new();
+            read_parsed(doc, &mut expected);
+            for threads in [1, 2, 3] {
+                proptest::prop_assert_eq!(&leaked_objects(&text, threads), &expected);
             }
         }
     }
