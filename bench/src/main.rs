@@ -429,8 +429,8 @@ fn run_ingest(
             .into(),
         None => SqliteStore::open(&path).context("open store")?.into(),
     };
-    // As `liaison ingest` asks (crates/cli/src/commands.rs, INGEST_CACHE_MIB).
-    store.cache_up_to(256).context("page cache")?;
+    // As `liaison ingest` does.
+    store.prepare_bulk_load().context("bulk load")?;
     let backend = store.backend();
     let mut dump_out = match &dump {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p)?)),

@@ -218,10 +218,6 @@ pub(crate) fn agreement_show(home: &Path, p: &str, fmt: Format) -> anyhow::Resul
     }
 }
 
-/// The page cache `liaison ingest` asks of the store, in MiB (a server's connections keep
-/// the store's smaller default).
-const INGEST_CACHE_MIB: u32 = 256;
-
 pub(crate) fn ingest(
     home: &Path,
     files: &[PathBuf],
@@ -232,9 +228,8 @@ pub(crate) fn ingest(
     fmt: Format,
 ) -> anyhow::Result<()> {
     let mut node = open(home)?;
-    // Past a million objects each batch touches a page of the id index per object: a cache
-    // that holds the index keeps ingest flat (BENCHMARKS.md §14).
-    liaison_store::ObjectStore::cache_up_to(node.store(), INGEST_CACHE_MIB)?;
+    // A larger cache, and patience with a server's upkeep writing beside it.
+    liaison_store::ObjectStore::prepare_bulk_load(node.store())?;
     let source = match from {
         Some(f) => Some(party(f, "--from")?),
         None => None,

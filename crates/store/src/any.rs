@@ -131,8 +131,8 @@ impl ObjectStore for AnyStore {
         dispatch!(self, s => s.generation())
     }
 
-    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
-        dispatch!(self, s => s.cache_up_to(mib))
+    fn prepare_bulk_load(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.prepare_bulk_load())
     }
 
     fn scan_source(

@@ -186,9 +186,19 @@ const WAL_AUTOCHECKPOINT: i64 = 65_536; // 1 GiB at 16 KiB
 
 /// The page cache of a connection, in MiB. A server holds two connections (requests, and the
 /// views' upkeep) for good, so this is kept modest; the operating system caches the file
-/// too. A bulk job raises its own with [`ObjectStore::cache_up_to`]: `liaison ingest` into a
-/// store of millions, whose random inserts into the id index touch a page per object.
+/// too. A bulk load raises its own ([`ObjectStore::prepare_bulk_load`]).
 const CACHE_MIB: i64 = 64;
+
+/// The page cache of a bulk load, in MiB: into a store of millions, each batch's random
+/// inserts into the id index touch a page per object, and a cache that holds the index keeps
+/// ingest flat (BENCHMARKS.md §14).
+const BULK_CACHE_MIB: i64 = 256;
+
+/// How long a bulk load waits for another writer before it gives up on a batch. Everyone
+/// else waits 5 s (a request must answer); a server's upkeep, catching up on what the load
+/// wrote, commits a transaction per partner after each batch, and 5 s was not always enough
+/// for a batch to get its turn at a million objects (BENCHMARKS.md §14).
+const BULK_WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Bytes the WAL file is cut back to when a checkpoint has emptied it (`journal_size_limit`).
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
@@ -863,9 +873,10 @@ impl ObjectStore for SqliteStore {
         Ok((others.max(0) as u64).wrapping_add(self.changes))
     }
 
-    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
+    fn prepare_bulk_load(&self) -> Result<(), StoreError> {
         self.conn
-            .pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+            .pragma_update(None, "cache_size", -(BULK_CACHE_MIB * 1024))?;
+        self.conn.busy_timeout(BULK_WRITER_WAIT)?;
         Ok(())
     }
 

@@ -75,11 +75,11 @@ pub trait ObjectStore {
     /// whether this process or another one made the change (views are cached on it).
     fn generation(&self) -> Result<u64, StoreError>;
 
-    /// Lets this connection cache up to `mib` MiB of the database in memory, for a bulk job
-    /// that gains from it (`liaison ingest` into a large store). A backend without a cache of
-    /// its own (PostgreSQL's is the server's) ignores it.
-    fn cache_up_to(&self, mib: u32) -> Result<(), StoreError> {
-        let _ = mib;
+    /// Sets this connection up for a bulk load (`liaison ingest`): a larger cache of the
+    /// database in memory, and a longer wait for other writers (a server's upkeep writes a
+    /// transaction per partner after each batch it sees: a batch job waits its turn rather
+    /// than fail). A backend that has neither of its own (PostgreSQL) ignores it.
+    fn prepare_bulk_load(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
