@@ -289,6 +289,22 @@ fn node_partners_and_consents() {
     }
 }
 
+/// The indices of `asked` that `partner` received, by reading every one of its releases.
+fn received_by_reading_releases(store: &dyn Store, partner: &str, asked: &[&str]) -> Vec<usize> {
+    let released: std::collections::HashSet<String> = store
+        .releases(partner)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    asked
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| released.contains(**id))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// `liaison trace` asks which of a leak's objects each partner received in one aggregate: it
 /// must say what reading every partner's releases says, for a few ids (seeks) and for many
 /// (one range per partner), any version counting.
@@ -316,18 +332,7 @@ fn received_among_agrees_with_every_release_read() {
         ] {
             let got = store.received_among(&partners, &asked).unwrap();
             for (p, partner) in partners.iter().enumerate() {
-                let released: std::collections::HashSet<String> = store
-                    .releases(partner)
-                    .unwrap()
-                    .into_iter()
-                    .map(|(id, _, _)| id)
-                    .collect();
-                let expected: Vec<usize> = asked
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, id)| released.contains(**id))
-                    .map(|(i, _)| i)
-                    .collect();
+                let expected = received_by_reading_releases(&*store, partner, &asked);
                 assert_eq!(got[p], expected, "{name}: {partner}, {} asked", asked.len());
             }
         }
@@ -367,18 +372,7 @@ proptest::proptest! {
             let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
             let got = store.received_among(&PARTNERS, &asked).unwrap();
             for (p, partner) in PARTNERS.iter().enumerate() {
-                let released: std::collections::HashSet<String> = store
-                    .releases(partner)
-                    .unwrap()
-                    .into_iter()
-                    .map(|(id, _, _)| id)
-                    .collect();
-                let expected: Vec<usize> = asked
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, id)| released.contains(**id))
-                    .map(|(i, _)| i)
-                    .collect();
+                let expected = received_by_reading_releases(&*store, partner, &asked);
                 proptest::prop_assert_eq!(&got[p], &expected, "{}: {}", name, partner);
             }
         }
