@@ -104,7 +104,7 @@ impl Leaked {
         self.id.as_ref().and_then(Value::as_str)
     }
 
-    /// Reads property `key`; whether it is one this keeps.
+    /// Reads property `key` (one [`Leaked::reads`]).
     fn take(&mut self, key: &str, value: Value) {
         match key {
             "id" => self.id = Some(value),
