@@ -108,31 +108,11 @@ pub(super) fn monte_carlo_p_value(
             .map(|_| u64::from(trial(&mut rng, &cuts, &deltas) >= needed))
             .sum()
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(batches as usize);
-    let at_least: u64 = if threads <= 1 {
-        (0..batches).map(count).sum()
-    } else {
-        let next = std::sync::atomic::AtomicU32::new(0);
-        let work = || {
-            let mut sum = 0;
-            loop {
-                let batch = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if batch >= batches {
-                    return sum;
-                }
-                sum += count(batch);
-            }
-        };
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .sum()
-        })
-    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let at_least: u64 =
+        super::on_threads(threads, batches as usize, |batch, _| count(batch as u32))
+            .into_iter()
+            .sum();
     (at_least + 1) as f64 / (f64::from(trials) + 1.0)
 }
 
