@@ -194,8 +194,12 @@ const CACHE_MIB: i64 = 64;
 /// ingest flat (BENCHMARKS.md §14).
 const BULK_CACHE_MIB: i64 = 256;
 
+/// How long a connection waits for another writer (SQLite's busy timeout): a request must
+/// answer.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long a bulk load waits for another writer before it gives up on a batch. Everyone
-/// else waits 5 s (a request must answer); a server's upkeep, catching up on what the load
+/// else waits [`WRITER_WAIT`]; a server's upkeep, catching up on what the load
 /// wrote, commits a transaction per partner after each batch, and 5 s was not always enough
 /// for a batch to get its turn at a million objects (BENCHMARKS.md §14).
 const BULK_WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -203,8 +207,8 @@ const BULK_WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(300
 /// Bytes the WAL file is cut back to when a checkpoint has emptied it (`journal_size_limit`).
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
-/// [`DeliveryStore::received_among`] seeks each id when asked about at most this many, and
-/// reads the partner's releases as one range otherwise.
+/// [`DeliveryStore::delivered_ids`] seeks each id when asked about at most this many, and
+/// asks for them all in one statement otherwise.
 const SEEK_AT_MOST: usize = 256;
 
 /// The lookup key of an id: FNV-1a, 64 bits. Not unique; rows are matched on `id` too.
@@ -386,7 +390,7 @@ struct Checkpointer {
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(WRITER_WAIT)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         // Room for every statement this file prepares (about 40), so none is re-prepared.
         conn.set_prepared_statement_cache_capacity(64);
@@ -467,7 +471,7 @@ impl SqliteStore {
         // size of its busiest moment (up to the gigabyte above) on disk for good.
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(WRITER_WAIT)?;
         migrate(&mut conn)?;
         let last_added = last_added_in(&conn)?;
         Ok(SqliteStore {
