@@ -2502,3 +2502,47 @@ fn a_postgres_database_at_schema_3_gains_the_holds_table() {
     assert!(s.add_hold(&hold).unwrap());
     assert_eq!(s.lift_hold("report--x", "RUS").unwrap(), Some(hold));
 }
+
+/// A bulk load waits for another writer past the 5 s a request waits: another connection
+/// holding the write lock for 6 s makes an ordinary write fail with "database is locked",
+/// and a connection set up for a bulk load write once the lock is let go.
+#[test]
+fn a_bulk_load_waits_for_another_writer_longer_than_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let hold = |object: &str| HoldRecord {
+        object: object.into(),
+        partner: "RUS".into(),
+        by: "otto".into(),
+        created: "t".into(),
+        reason: "r".into(),
+    };
+    // Another writer (a server's upkeep) holding the lock for 6 s, from `locked` on.
+    let writer_for_6s = |path: std::path::PathBuf| {
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute_batch("BEGIN IMMEDIATE").unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(6));
+            c.execute_batch("COMMIT").unwrap();
+        });
+        is_locked.recv().unwrap();
+        handle
+    };
+    let mut request = SqliteStore::open(&path).unwrap();
+    let writer = writer_for_6s(path.clone());
+    let refused = request.add_hold(&hold("report--a"));
+    writer.join().unwrap();
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("locked")),
+        "{refused:?}"
+    );
+    let mut bulk = SqliteStore::open(&path).unwrap();
+    bulk.prepare_bulk_load().unwrap();
+    let writer = writer_for_6s(path.clone());
+    assert!(bulk.add_hold(&hold("report--b")).unwrap());
+    writer.join().unwrap();
+    assert_eq!(bulk.holds(None).unwrap(), vec![hold("report--b")]);
+}
