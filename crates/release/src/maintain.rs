@@ -433,7 +433,7 @@ impl<S: Store> Node<S> {
             .view_rows(to.as_str(), &meta_ids)?
             .into_iter()
             .filter(|r| r.meta)
-            .map(|r| (r.original, r.json))
+            .map(|r| (r.original, r.json.to_string()))
             .collect();
         let meta = self.meta_copies(&marks, &labels, &earlier)?;
         let n_meta = meta.len();
@@ -577,6 +577,6 @@ fn entry_of(row: ViewRow) -> Result<ViewEntry, ReleaseError> {
         version: parse(&row.version)?,
         spec_version: row.spec_version,
         date_added: parse(&row.date_added)?,
-        json: row.json.into(),
+        json: row.json,
     })
 }

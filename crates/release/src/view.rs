@@ -143,7 +143,7 @@ pub(crate) fn release_keys(parsed: &[Going]) -> Vec<(String, String)> {
 /// The stored row of `g`, which entered the view at `date_added`.
 pub(crate) fn view_row_owned(g: Going, date_added: &Timestamp) -> liaison_store::ViewRow {
     let mut row = view_row_of(&g.head, date_added, g.original);
-    row.json = g.text;
+    row.json = g.text.into();
     row.marks = g.marks;
     row.meta = g.meta;
     row
@@ -161,7 +161,7 @@ fn view_row_of(o: &Head, date_added: &Timestamp, original: String) -> liaison_st
         spec_version: o.spec_version.clone(),
         date_added: date_added.to_string(),
         added_micros: i64::try_from(date_added.unix_nanos() / 1000).unwrap_or(i64::MAX),
-        json: String::new(),
+        json: "".into(),
         marks: Vec::new(),
         meta: false,
     }

@@ -1582,7 +1582,7 @@ impl ViewStore for PgStore {
                     &r.spec_version,
                     &r.date_added,
                     &r.added_micros,
-                    &r.json,
+                    &&*r.json,
                     &r.meta,
                 ],
             )?;

@@ -351,8 +351,9 @@ pub struct ViewRow {
     pub date_added: String,
     /// `date_added` in microseconds since the epoch: the position pages are read by.
     pub added_micros: i64,
-    /// The copy as delivered, JSON text (cut and fingerprinted).
-    pub json: String,
+    /// The copy as delivered, JSON text (cut and fingerprinted): shared, so that a page
+    /// read from the store hands it on without copying it again.
+    pub json: std::sync::Arc<str>,
     /// The marking-definitions the copy refers to (empty for the meta rows: labels,
     /// computed labels, liaison's identity and extension-definition).
     pub marks: Vec<String>,

@@ -258,7 +258,8 @@ pub(crate) fn view_row(r: &impl Row) -> Result<ViewRow, StoreError> {
         spec_version: r.column(4)?,
         date_added: r.column(5)?,
         added_micros: r.column(6)?,
-        json: r.column(7)?,
+        // Copied once, from the row straight into its shared form.
+        json: r.text(7)?.into(),
         marks: Vec::new(),
         meta: r.column(8)?,
     })

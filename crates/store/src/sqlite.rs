@@ -1712,7 +1712,7 @@ impl ViewStore for SqliteStore {
                     r.spec_version,
                     r.date_added,
                     r.added_micros,
-                    r.json,
+                    &*r.json,
                     r.meta
                 ])?;
                 for m in &r.marks {

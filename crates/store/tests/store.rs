@@ -2132,7 +2132,7 @@ fn view_row(original: &str, added: i64, marks: &[&str]) -> ViewRow {
         spec_version: "2.1".to_owned(),
         date_added: format!("t{added}"),
         added_micros: added,
-        json: format!("{{\"id\":\"{original}\"}}"),
+        json: format!("{{\"id\":\"{original}\"}}").into(),
         marks: marks.iter().map(|m| m.to_string()).collect(),
         meta: marks.is_empty(),
     }
