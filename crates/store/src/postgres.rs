@@ -318,16 +318,110 @@ LEFT JOIN objects s ON s.id = i.id AND s.version = i.version
 WHERE f.source <> $1 OR i.id LIKE 'marking-definition--%'
 ORDER BY i.idx";
 
+/// A connection, and the statements it has prepared, by their SQL.
+///
+/// The `postgres` crate prepares a statement given as text on every call: a round trip to
+/// the server to parse and describe it before the one that runs it. A TAXII page makes about
+/// ten small queries, so half its round trips went to preparing the same texts again. The
+/// reads and writes made outside a transaction (`query`, `query_one`, `query_opt`,
+/// `execute` here) are prepared once per connection; everything else is the `Client`'s
+/// (`Deref`), as before. Every SQL text in this file is a constant, so the cache holds a
+/// bounded set; it is emptied past `STATEMENTS` anyway.
+///
+/// Named prepared statements live as long as the connection: a pooler in front of the
+/// database in transaction mode must carry them (PgBouncer 1.21 and later, with
+/// `max_prepared_statements`), as README's PostgreSQL section says.
+pub(crate) struct Conn {
+    client: Client,
+    statements: FxHashMap<String, ::postgres::Statement>,
+}
+
+/// The most statements a connection keeps prepared.
+const STATEMENTS: usize = 256;
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: FxHashMap::default(),
+        }
+    }
+
+    /// `sql` prepared on this connection, once.
+    fn prepared(&mut self, sql: &str) -> Result<::postgres::Statement, ::postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        if self.statements.len() >= STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Vec<::postgres::Row>, ::postgres::Error> {
+        let s = self.prepared(sql)?;
+        self.client.query(&s, params)
+    }
+
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<::postgres::Row, ::postgres::Error> {
+        let s = self.prepared(sql)?;
+        self.client.query_one(&s, params)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<::postgres::Row>, ::postgres::Error> {
+        let s = self.prepared(sql)?;
+        self.client.query_opt(&s, params)
+    }
+
+    pub(crate) fn execute(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<u64, ::postgres::Error> {
+        let s = self.prepared(sql)?;
+        self.client.execute(&s, params)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
 /// The PostgreSQL store.
 pub struct PgStore {
-    pub(crate) client: RefCell<Client>,
+    pub(crate) client: RefCell<Conn>,
     /// How to connect again: for [`PgStore::side`].
     config: ::postgres::Config,
     /// A second connection, opened on first need, for reads made from inside a scan's
     /// callback while the first one streams the scan (the pipeline looks up a tear line or
     /// a delivered id while it walks the objects). Such a read sees what is committed, as
     /// any other process would.
-    side: RefCell<Option<Client>>,
+    side: RefCell<Option<Conn>>,
 }
 
 impl PgStore {
@@ -433,7 +527,7 @@ impl PgStore {
         tx.commit()?;
         client.batch_execute(INCOMING)?;
         Ok(PgStore {
-            client: RefCell::new(client),
+            client: RefCell::new(Conn::new(client)),
             config,
             side: RefCell::new(None),
         })
@@ -441,14 +535,14 @@ impl PgStore {
 
     /// The connection. Reads take `&self`; a read from inside a scan's callback goes to the side
     /// connection, and one nested deeper still gets an error rather than a panic.
-    pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
+    pub(crate) fn client(&self) -> Result<RefMut<'_, Conn>, StoreError> {
         if let Ok(client) = self.client.try_borrow_mut() {
             return Ok(client);
         }
         // Busy with a scan: a read from its callback goes to the side connection.
         let mut side = self.side.try_borrow_mut().map_err(|_| StoreError::Busy)?;
         if side.is_none() {
-            *side = Some(self.config.connect(NoTls)?);
+            *side = Some(Conn::new(self.config.connect(NoTls)?));
         }
         RefMut::filter_map(side, Option::as_mut).map_err(|_| StoreError::Busy)
     }
@@ -1836,5 +1930,78 @@ impl OperatorStore for PgStore {
             .iter()
             .map(rows::audit)
             .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A store in a database of its own on the test server (`LIAISON_TEST_PG_URL`), and the
+    /// server's maintenance URL to drop it with; None without a server (unless required).
+    fn store() -> Option<(PgStore, String, String)> {
+        let Some(admin) = std::env::var("LIAISON_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            assert!(
+                std::env::var("LIAISON_REQUIRE_PG").as_deref() != Ok("1"),
+                "LIAISON_REQUIRE_PG=1 but LIAISON_TEST_PG_URL is not set"
+            );
+            return None;
+        };
+        let name = format!("liaison_unit_{}", std::process::id());
+        let mut c = Client::connect(&admin, NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("no database in {admin}"),
+        };
+        Some((PgStore::connect(&url).unwrap(), admin, name))
+    }
+
+    fn prepared_like(conn: &mut Conn, pattern: &str) -> i64 {
+        conn.query_one(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1",
+            &[&pattern],
+        )
+        .unwrap()
+        .get(0)
+    }
+
+    /// A query run again is not prepared again, and the statements a connection keeps are
+    /// bounded whatever texts it is given.
+    #[test]
+    fn statements_are_prepared_once_and_bounded() {
+        let Some((store, admin, name)) = store() else {
+            return;
+        };
+        for _ in 0..5 {
+            store.generation().unwrap();
+        }
+        {
+            let mut conn = store.client().unwrap();
+            assert_eq!(prepared_like(&mut conn, "%key = 'generation'%"), 1);
+            for i in 0..STATEMENTS + 40 {
+                let n: i32 = conn
+                    .query_one(&format!("SELECT {i}::int AS n{i}"), &[])
+                    .unwrap()
+                    .get(0);
+                assert_eq!(n, i32::try_from(i).unwrap());
+            }
+            let kept = prepared_like(&mut conn, "%");
+            assert!(
+                kept <= i64::try_from(STATEMENTS).unwrap() + 1,
+                "{kept} statements kept"
+            );
+            assert!(conn.statements.len() <= STATEMENTS);
+        }
+        drop(store);
+        let mut c = Client::connect(&admin, NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
     }
 }
