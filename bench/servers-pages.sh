@@ -5,6 +5,9 @@
 # one full walk has brought the view up to date. Results to bench/out/servers-pages-<stamp>/.
 #
 #   bench/servers-pages.sh            # N=20000 objects, SECS=15 per run, RUNS=3
+#   LIAISON_MAIN=/tmp/liaison-main bench/servers-pages.sh
+#                                     # and, in each round, one server of that build (another
+#                                     # commit's `liaison`, same schema) on the same database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -44,14 +47,15 @@ $L --home "$home" ingest "$w/bundle.json" --label "SECRET//REL TO USA, GBR" > /d
 rm -f "$w/bundle.json"
 
 urls=()
-start_server() {
+start_server() { # start_server [BINARY]
   local f=$w/serve-$RANDOM.json
-  "$L" --home "$home" serve --listen 127.0.0.1:0 --console off --format json > "$f" 2> "$f.err" &
+  "${1:-$L}" --home "$home" serve --listen 127.0.0.1:0 --console off --format json > "$f" 2> "$f.err" &
   pids+=("$!")
   for _ in $(seq 1 300); do [[ -s $f ]] && break; sleep 0.1; done
   urls+=("$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["url"])' "$f")")
 }
 for _ in 1 2 3; do start_server; done
+[[ -z ${LIAISON_MAIN:-} ]] || start_server "$LIAISON_MAIN"
 fp=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("fingerprint") or "")' "$(ls "$w"/serve-*.json | head -1)")
 $B walk --url "${urls[0]}" ${fp:+--fingerprint "$fp"} --limit 1000 --walks 1 --format json > "$w/walk.json"
 
@@ -68,7 +72,12 @@ for r in $(seq 1 "$RUNS"); do
   done
   wait "${running[@]}"
   three=$(for i in 0 1 2; do rate "$w/three-$r-$i.txt"; done | paste -sd+ | bc)
-  echo -e "$r\t$(rate "$w/one-$r.txt")\t$three" | tee -a "$w/rates.tsv"
+  other=
+  if [[ -n ${LIAISON_MAIN:-} ]]; then
+    wrk -t2 -c16 -d"${SECS}s" -H "$auth" -H "$acc" "${urls[3]}liaison/collections/outbound/objects/?limit=100" > "$w/other-$r.txt"
+    other=$(rate "$w/other-$r.txt")
+  fi
+  echo -e "$r\t$(rate "$w/one-$r.txt")\t$three${other:+\t$other}" | tee -a "$w/rates.tsv"
 done
-log "pages/s (run, 1 server, 3 servers): $(tr '\n' ' ' < "$w/rates.tsv")"
+log "pages/s (run, 1 server, 3 servers${LIAISON_MAIN:+, 1 server of $LIAISON_MAIN}): $(tr '\n' ' ' < "$w/rates.tsv")"
 log "results in $w"
