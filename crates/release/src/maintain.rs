@@ -107,9 +107,8 @@ impl<S: Store> Node<S> {
         text.push_str(&self.store.partners()?.len().to_string());
         let mut consents: Vec<String> = self
             .store
-            .consents()?
+            .consents(Some(to.as_str()))?
             .into_iter()
-            .filter(|c| c.to == to.as_str())
             .map(|c| format!("{}\0{}", c.object, c.by))
             .collect();
         consents.sort_unstable();

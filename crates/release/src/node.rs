@@ -322,7 +322,7 @@ impl<S: Store> Node<S> {
             })
         })?;
         let mut world = World::build(self.party.clone(), markings, items);
-        for c in self.store.consents()? {
+        for c in self.store.consents(None)? {
             let (Ok(to), Ok(by)) = (Party::parse(&c.to), Party::parse(&c.by)) else {
                 tracing::warn!(consent = %c.id, "consent with an unreadable party ignored");
                 continue;

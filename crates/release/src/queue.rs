@@ -212,7 +212,7 @@ impl<S: Store> Node<S> {
     fn input_key(&self) -> Result<Vec<String>, ReleaseError> {
         let consents = self
             .store
-            .consents()?
+            .consents(None)?
             .into_iter()
             .map(|c| format!("consent\0{}\0{}\0{}", c.object, c.to, c.by));
         let holds = self.store.holds(None)?.into_iter().map(|h| {

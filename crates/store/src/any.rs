@@ -215,8 +215,8 @@ impl PartnerStore for AnyStore {
         dispatch!(self, s => s.add_consent(consent))
     }
 
-    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        dispatch!(self, s => s.consents())
+    fn consents(&self, to: Option<&str>) -> Result<Vec<ConsentRecord>, StoreError> {
+        dispatch!(self, s => s.consents(to))
     }
 
     fn add_hold(&mut self, hold: &HoldRecord) -> Result<bool, StoreError> {

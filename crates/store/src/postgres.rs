@@ -80,6 +80,12 @@ FROM (SELECT DISTINCT id, partner FROM releases) AS r GROUP BY id
 ON CONFLICT (id) DO NOTHING;
 "#,
     },
+    // 7: the consents given for one partner, as each page reads them (the SQLite backend's
+    // `consents_v7`).
+    Step {
+        to: 7,
+        sql: "CREATE INDEX IF NOT EXISTS consents_to ON consents (to_party, created, id);",
+    },
 ];
 
 /// Release officers' holds: at most one per (partner, object).
@@ -1138,11 +1144,11 @@ impl PartnerStore for PgStore {
             .collect()
     }
 
-    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        let rows = self.client()?.query(
-            "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
-            &[],
-        )?;
+    fn consents(&self, to: Option<&str>) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows = match to {
+            Some(to) => self.client()?.query(rows::CONSENTS[1], &[&to])?,
+            None => self.client()?.query(rows::CONSENTS[0], &[])?,
+        };
         rows.iter().map(rows::consent).collect()
     }
 

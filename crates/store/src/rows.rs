@@ -244,6 +244,15 @@ pub(crate) fn agreement_note(
     })
 }
 
+/// Every consent, then those given for one partner (`$1`, or `?1`: both backends read either
+/// form), as [`consent`] reads them: two statements rather than one with an `IS NULL` test,
+/// which neither planner would answer from the `consents_to` index.
+pub(crate) const CONSENTS: [&str; 2] = [
+    "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
+    "SELECT id, object, to_party, by_party, created FROM consents
+     WHERE to_party = $1 ORDER BY created, id",
+];
+
 /// The columns [`view_row`] reads, of `view_rows`.
 pub(crate) const VIEW_COLUMNS: &str =
     "original, delivered, type, version, spec_version, date_added, added, json, meta";

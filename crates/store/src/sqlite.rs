@@ -27,7 +27,7 @@ use crate::record::{
     PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
 use crate::releases::{self, Released};
-use crate::rows::{self, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
+use crate::rows::{self, CONSENTS, INDEX_COLUMNS, STORED_COLUMNS, VIEW_COLUMNS};
 use crate::Along;
 use rustc_hash::FxHashMap;
 
@@ -62,6 +62,10 @@ const STEPS: &[Step] = &[
     Step {
         to: 6,
         run: received_v6,
+    },
+    Step {
+        to: 7,
+        run: consents_v7,
     },
 ];
 
@@ -318,6 +322,16 @@ fn received_v6(tx: &Transaction<'_>) -> Result<(), StoreError> {
 const RECEIVED_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS received (id TEXT PRIMARY KEY, partners TEXT NOT NULL) WITHOUT ROWID;
 ";
+
+/// The consents given for one partner, in the order they are listed: what each TAXII page
+/// checks its partner's view's basis against (`PartnerStore::consents`), without reading
+/// every other partner's.
+fn consents_v7(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE INDEX IF NOT EXISTS consents_to ON consents (to_party, created, id);",
+    )?;
+    Ok(())
+}
 
 fn catch_up_v2(tx: &Transaction<'_>) -> Result<(), StoreError> {
     add_missing_columns(tx)?;
@@ -1161,11 +1175,11 @@ impl PartnerStore for SqliteStore {
         rows.collect()
     }
 
-    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, object, to_party, by_party, created FROM consents ORDER BY created, id",
-        )?;
-        let rows = stmt.query_and_then([], |r| rows::consent(r))?;
+    fn consents(&self, to: Option<&str>) -> Result<Vec<ConsentRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(CONSENTS[usize::from(to.is_some())])?;
+        let rows = stmt.query_and_then(rusqlite::params_from_iter(to), |r| rows::consent(r))?;
         rows.collect()
     }
 
@@ -2065,6 +2079,26 @@ mod tests {
             .unwrap()
             .objects
             .remove(0)
+    }
+
+    /// A partner's consents are one range of the `consents_to` index, not a scan of every
+    /// consent: what each TAXII page reads to check its partner's view.
+    #[test]
+    fn a_partners_consents_are_read_from_the_index() {
+        let s = SqliteStore::in_memory().unwrap();
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", CONSENTS[1]))
+            .unwrap()
+            .query_map(["GBR"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("USING INDEX consents_to")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
     }
 
     #[test]

@@ -285,7 +285,7 @@ fn node_partners_and_consents() {
             created: "t".into(),
         };
         store.add_consent(&c).unwrap();
-        assert_eq!(store.consents().unwrap(), vec![c]);
+        assert_eq!(store.consents(None).unwrap(), vec![c]);
     }
 }
 
@@ -374,6 +374,45 @@ proptest::proptest! {
             for (p, partner) in PARTNERS.iter().enumerate() {
                 let expected = received_by_reading_releases(&*store, partner, &asked);
                 proptest::prop_assert_eq!(&got[p], &expected, "{}: {}", name, partner);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// A partner's consents read through the index are exactly the consents on record for
+    /// it, in the same order, on every backend: the view basis a page checks is unchanged.
+    #[test]
+    fn a_partners_consents_are_those_on_record_for_it(
+        consents in proptest::collection::vec((0usize..4, 0usize..12, 0usize..3, 0usize..5), 0..40),
+    ) {
+        const PARTIES: [&str; 4] = ["GBR", "RUS", "FRA", "FVEY"];
+        for (name, mut store, _keep) in backends() {
+            for (k, (to, object, by, created)) in consents.iter().enumerate() {
+                store
+                    .add_consent(&ConsentRecord {
+                        id: format!("consent-{k:03}"),
+                        object: format!("indicator--{object:04}"),
+                        to: PARTIES[*to].into(),
+                        by: PARTIES[*by].into(),
+                        created: format!("2026-12-01T00:00:0{created}Z"),
+                    })
+                    .unwrap();
+            }
+            let all = store.consents(None).unwrap();
+            proptest::prop_assert_eq!(all.len(), consents.len(), "{}", name);
+            for party in PARTIES.iter().chain(&["USA"]) {
+                let expected: Vec<ConsentRecord> =
+                    all.iter().filter(|c| c.to == *party).cloned().collect();
+                proptest::prop_assert_eq!(
+                    store.consents(Some(party)).unwrap(),
+                    expected,
+                    "{}: {}",
+                    name,
+                    party
+                );
             }
         }
     }
@@ -574,7 +613,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 6
+                known: 7
             }
         ),
         "{err}"
@@ -601,7 +640,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 6
+                known: 7
             }
         ),
         "{err}"
@@ -630,7 +669,7 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 6, "every step ran");
+    assert_eq!(v, 7, "every step ran");
     let index: i64 = c
         .query_one(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'objects_id_seq'",
@@ -639,6 +678,14 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .unwrap()
         .get(0);
     assert_eq!(index, 1, "step 5's index is there");
+    let index: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'consents_to'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(index, 1, "step 7's index is there");
     assert!(
         s.view_state("GBR").unwrap().is_none(),
         "step 3's tables are there"
@@ -1015,7 +1062,7 @@ fn generation_changes_on_every_write_and_only_then() {
         store.scan_index(&mut |_| {}).unwrap();
         store.scan_source("GBR", &mut |_| Ok(())).unwrap();
         store.partners().unwrap();
-        store.consents().unwrap();
+        store.consents(None).unwrap();
         store.credential("GBR").unwrap();
         store.node().unwrap();
         assert_eq!(store.generation().unwrap(), g, "{name}: after reads");
@@ -1940,7 +1987,11 @@ fn consents_keep_their_signed_note_in_both_backends() {
             ],
             "{name}"
         );
-        assert_eq!(store.consents().unwrap(), vec![c("c1"), c("c2")], "{name}");
+        assert_eq!(
+            store.consents(None).unwrap(),
+            vec![c("c1"), c("c2")],
+            "{name}"
+        );
     }
 }
 
@@ -2425,7 +2476,7 @@ fn an_sqlite_file_at_schema_4_gains_the_holds_table() {
     assert!(s.add_hold(&hold).unwrap());
     assert_eq!(s.holds(None).unwrap(), vec![hold]);
     let v: i64 = s_version(&path);
-    assert_eq!(v, 6);
+    assert_eq!(v, 7);
 }
 
 /// Releases recorded before schema 6 are in `received` after it: a trace on an upgraded node
@@ -2461,7 +2512,7 @@ fn a_store_at_schema_5_fills_received_from_its_releases() {
         .execute_batch("DROP TABLE received; PRAGMA user_version = 5;")
         .unwrap();
     check(&mut SqliteStore::open(&path).unwrap(), "sqlite");
-    assert_eq!(s_version(&path), 6);
+    assert_eq!(s_version(&path), 7);
     let Some(admin) = pg_url() else { return };
     let db = PgDb::create(&admin);
     fill(&mut db.open());
@@ -2491,7 +2542,7 @@ fn a_postgres_database_at_schema_3_gains_the_holds_table() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 6, "steps 4 to 6 ran");
+    assert_eq!(v, 7, "steps 4 to 7 ran");
     let hold = HoldRecord {
         object: "report--x".into(),
         partner: "RUS".into(),

@@ -503,7 +503,7 @@ async fn an_unknown_object_and_a_malformed_id_give_the_same_404() {
 #[tokio::test]
 async fn forms_without_their_token_and_analysts_acting_are_refused_alike_and_change_nothing() {
     let c = console();
-    let consents = |c: &Console| c.node.lock().unwrap().store().consents().unwrap().len();
+    let consents = |c: &Console| c.node.lock().unwrap().store().consents(None).unwrap().len();
     let before = consents(&c);
     let path = format!("/object/{ASSESSMENT}/consent");
     let (officer, officer_csrf) = c.login(OFFICER).await;
@@ -566,7 +566,7 @@ async fn an_officers_consent_goes_through_the_policy_and_is_audited() {
         format!("/object/{ASSESSMENT}?for=RUS").as_str(),
         "back to the object, explained for RUS"
     );
-    let consents = c.node.lock().unwrap().store().consents().unwrap();
+    let consents = c.node.lock().unwrap().store().consents(None).unwrap();
     assert!(
         consents
             .iter()

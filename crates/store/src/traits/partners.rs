@@ -18,8 +18,9 @@ pub trait PartnerStore {
     /// Records a consent.
     fn add_consent(&mut self, consent: &ConsentRecord) -> Result<(), StoreError>;
 
-    /// Every consent on record.
-    fn consents(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+    /// The consents on record, all or those given for `to` (one index range: a page checks
+    /// its partner's, and must not pay for every partner's), by when given, then id.
+    fn consents(&self, to: Option<&str>) -> Result<Vec<ConsentRecord>, StoreError>;
 
     /// Records a consent with the signed note it was accepted from (C2SP signed-note text).
     fn add_signed_consent(
