@@ -102,14 +102,17 @@ impl<S: Store> Node<S> {
     /// given for it, the holds on what goes to it, the number of partners): what a request
     /// checks.
     pub(crate) fn request_basis(&self, to: &Party) -> Result<String, ReleaseError> {
-        let mut text = self.agreement_text(to)?;
+        // One read of the store (one round trip on PostgreSQL): a page checks this each time.
+        let inputs = self.store.basis_inputs(to.as_str())?;
+        let mut text = inputs
+            .agreement
+            .ok_or_else(|| ReleaseError::UnknownPartner(to.to_string()))?;
         text.push('\0');
-        text.push_str(&self.store.partners()?.len().to_string());
-        let mut consents: Vec<String> = self
-            .store
-            .consents(Some(to.as_str()))?
+        text.push_str(&inputs.partners.to_string());
+        let mut consents: Vec<String> = inputs
+            .consents
             .into_iter()
-            .map(|c| format!("{}\0{}", c.object, c.by))
+            .map(|(object, by)| format!("{object}\0{by}"))
             .collect();
         consents.sort_unstable();
         consents.dedup();
@@ -120,12 +123,7 @@ impl<S: Store> Node<S> {
         // The officers' holds for it: a hold or a lift recomputes this view, before its next
         // page (see `hold.rs` for why the basis and not the change feed). Only the objects
         // held count: the officer and the reason are in no row.
-        let mut held: Vec<String> = self
-            .store
-            .holds(Some(to.as_str()))?
-            .into_iter()
-            .map(|h| h.object)
-            .collect();
+        let mut held = inputs.held;
         held.sort_unstable();
         // Nothing held: the basis is the one written before holds existed, so that a node
         // upgraded to this build recomputes no view.

@@ -5,7 +5,7 @@
 use crate::error::StoreError;
 use crate::prelude::*;
 use crate::record::{
-    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    AgreementNoteRecord, AuditRecord, BasisInputs, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
     IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
     PartnerRecord, RefusalRecord, Stored, ViewRow, ViewState,
 };
@@ -217,6 +217,10 @@ impl PartnerStore for AnyStore {
 
     fn consents(&self, to: Option<&str>) -> Result<Vec<ConsentRecord>, StoreError> {
         dispatch!(self, s => s.consents(to))
+    }
+
+    fn basis_inputs(&self, partner: &str) -> Result<BasisInputs, StoreError> {
+        dispatch!(self, s => s.basis_inputs(partner))
     }
 
     fn add_hold(&mut self, hold: &HoldRecord) -> Result<bool, StoreError> {

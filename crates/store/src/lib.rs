@@ -23,7 +23,7 @@ pub use copy::TableDigest;
 pub use error::StoreError;
 pub use postgres::{check_postgres_url, PgStore};
 pub use record::{
-    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    AgreementNoteRecord, AuditRecord, BasisInputs, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
     IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
     PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };

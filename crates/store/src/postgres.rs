@@ -25,7 +25,7 @@ use liaison_stix::{StixObject, Timestamp};
 use crate::error::StoreError;
 use crate::prelude::*;
 use crate::record::{
-    AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
+    AgreementNoteRecord, AuditRecord, BasisInputs, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
     IngestReport, LogOpening, MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord,
     PartnerRecord, Refusal, RefusalKind, RefusalRecord, Stored, ViewRow, ViewState,
 };
@@ -1179,6 +1179,32 @@ impl PartnerStore for PgStore {
         }
         tx.commit()?;
         Ok(lifted)
+    }
+
+    fn basis_inputs(&self, partner: &str) -> Result<BasisInputs, StoreError> {
+        let row = self.client()?.query_one(
+            "SELECT (SELECT agreement FROM partners WHERE party = $1),
+                    (SELECT count(*) FROM partners),
+                    (SELECT array_agg(object ORDER BY created, id) FROM consents WHERE to_party = $1),
+                    (SELECT array_agg(by_party ORDER BY created, id) FROM consents WHERE to_party = $1),
+                    (SELECT array_agg(object ORDER BY object COLLATE \"C\") FROM holds WHERE partner = $1)",
+            &[&partner],
+        )?;
+        let partners: i64 = row.try_get(1)?;
+        let objects: Option<Vec<String>> = row.try_get(2)?;
+        let by: Option<Vec<String>> = row.try_get(3)?;
+        Ok(BasisInputs {
+            agreement: row.try_get(0)?,
+            partners: usize::try_from(partners).unwrap_or(0),
+            consents: objects
+                .unwrap_or_default()
+                .into_iter()
+                .zip(by.unwrap_or_default())
+                .collect(),
+            held: row
+                .try_get::<_, Option<Vec<String>>>(4)?
+                .unwrap_or_default(),
+        })
     }
 
     fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError> {

@@ -158,6 +158,20 @@ pub struct ConsentRecord {
     pub created: String,
 }
 
+/// What a partner's view's basis is checked against on each request (one read: see
+/// [`crate::PartnerStore::basis_inputs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BasisInputs {
+    /// The partner's agreement (TOML), if it is a partner.
+    pub agreement: Option<String>,
+    /// How many partners there are.
+    pub partners: usize,
+    /// The consents given for it: (object, originator who consents), by when given.
+    pub consents: Vec<(String, String)>,
+    /// The objects held back from it, sorted.
+    pub held: Vec<String>,
+}
+
 /// A release officer's hold: our own decision not to release an object (and what rests on
 /// it) to one partner for now, until it is lifted. At most one stands per (object, partner).
 #[derive(Debug, Clone, PartialEq, Eq)]

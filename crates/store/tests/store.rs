@@ -10,9 +10,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use liaison_stix::{parse_document, StixId, StixObject};
 use liaison_store::prelude::*;
 use liaison_store::{
-    AgreementNoteRecord, AnyStore, AuditRecord, ConsentRecord, HoldRecord, LogOpening, MatchCharge,
-    MatchUsage, NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore, RefusalKind,
-    SqliteStore, StoreError, ViewRow, ViewState,
+    AgreementNoteRecord, AnyStore, AuditRecord, BasisInputs, ConsentRecord, HoldRecord, LogOpening,
+    MatchCharge, MatchUsage, NewObject, NodeRecord, OperatorRecord, PartnerRecord, PgStore,
+    RefusalKind, SqliteStore, StoreError, ViewRow, ViewState,
 };
 
 fn indicator(uuid_tail: u32, modified: &str, value: &str) -> StixObject {
@@ -409,6 +409,78 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(
                     store.consents(Some(party)).unwrap(),
                     expected,
+                    "{}: {}",
+                    name,
+                    party
+                );
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// What a page checks a view's basis against, read at once, is what reading the partner,
+    /// the partners, its consents and its holds apart gives, on every backend (PostgreSQL
+    /// reads it in one query of its own).
+    #[test]
+    fn basis_inputs_are_the_partner_its_consents_and_holds(
+        partners in proptest::collection::vec(proptest::bool::ANY, 4),
+        consents in proptest::collection::vec((0usize..4, 0usize..12, 0usize..3, 0usize..5), 0..30),
+        holds in proptest::collection::vec((0usize..4, 0usize..12, 0usize..5), 0..20),
+    ) {
+        const PARTIES: [&str; 4] = ["GBR", "RUS", "FRA", "FVEY"];
+        for (name, mut store, _keep) in backends() {
+            for (p, party) in PARTIES.iter().enumerate().filter(|(p, _)| partners[*p]) {
+                store
+                    .put_partner(&PartnerRecord {
+                        party: (*party).into(),
+                        agreement: format!("ceiling = \"SECRET\" # {p}"),
+                        updated: "t".into(),
+                    })
+                    .unwrap();
+            }
+            for (k, (to, object, by, created)) in consents.iter().enumerate() {
+                store
+                    .add_consent(&ConsentRecord {
+                        id: format!("consent-{k:03}"),
+                        object: format!("indicator--{object:04}"),
+                        to: PARTIES[*to].into(),
+                        by: PARTIES[*by].into(),
+                        created: format!("2026-12-01T00:00:0{created}Z"),
+                    })
+                    .unwrap();
+            }
+            for (to, object, created) in &holds {
+                store
+                    .add_hold(&HoldRecord {
+                        object: format!("report--{object:04}"),
+                        partner: PARTIES[*to].into(),
+                        by: "otto".into(),
+                        created: format!("2026-12-01T00:00:0{created}Z"),
+                        reason: "r".into(),
+                    })
+                    .unwrap();
+            }
+            for party in PARTIES.iter().chain(&["USA"]) {
+                let mut held: Vec<String> =
+                    store.holds(Some(party)).unwrap().into_iter().map(|h| h.object).collect();
+                held.sort_unstable();
+                let apart = BasisInputs {
+                    agreement: store.partner(party).unwrap().map(|p| p.agreement),
+                    partners: store.partners().unwrap().len(),
+                    consents: store
+                        .consents(Some(party))
+                        .unwrap()
+                        .into_iter()
+                        .map(|c| (c.object, c.by))
+                        .collect(),
+                    held,
+                };
+                proptest::prop_assert_eq!(
+                    store.basis_inputs(party).unwrap(),
+                    apart,
                     "{}: {}",
                     name,
                     party

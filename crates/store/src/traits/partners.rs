@@ -2,7 +2,7 @@
 //! release officers' holds, credentials and the partners' public keys.
 
 use crate::error::StoreError;
-use crate::record::{AgreementNoteRecord, ConsentRecord, HoldRecord, PartnerRecord};
+use crate::record::{AgreementNoteRecord, BasisInputs, ConsentRecord, HoldRecord, PartnerRecord};
 
 /// Partners, agreements, consents, holds, credentials and partner keys.
 pub trait PartnerStore {
@@ -42,6 +42,30 @@ pub trait PartnerStore {
 
     /// The holds standing, for one partner or all, by partner, then when placed.
     fn holds(&self, partner: Option<&str>) -> Result<Vec<HoldRecord>, StoreError>;
+
+    /// What `partner`'s view's basis is checked against on each TAXII page: its agreement, the
+    /// number of partners, the consents for it and the holds on what goes to it. The same as
+    /// reading each apart ([`PartnerStore::partner`], [`PartnerStore::partners`],
+    /// [`PartnerStore::consents`], [`PartnerStore::holds`]), which is what this default does;
+    /// a backend across a network (PostgreSQL) reads them in one round trip.
+    fn basis_inputs(&self, partner: &str) -> Result<BasisInputs, StoreError> {
+        let mut held: Vec<String> = self
+            .holds(Some(partner))?
+            .into_iter()
+            .map(|h| h.object)
+            .collect();
+        held.sort_unstable();
+        Ok(BasisInputs {
+            agreement: self.partner(partner)?.map(|p| p.agreement),
+            partners: self.partners()?.len(),
+            consents: self
+                .consents(Some(partner))?
+                .into_iter()
+                .map(|c| (c.object, c.by))
+                .collect(),
+            held,
+        })
+    }
 
     /// Sets a partner's credential: an Argon2 PHC string (the secret itself is never stored).
     fn set_credential(&mut self, party: &str, phc: &str) -> Result<(), StoreError>;
