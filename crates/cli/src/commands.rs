@@ -680,7 +680,7 @@ pub(crate) fn trace(home: &Path, file: &Path, trials: u32, fmt: Format) -> anyho
         // A leak may come mangled: read what is text, whatever the encoding damage.
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    let node = open(home)?;
+    let mut node = open(home)?;
     let bar = if fmt == Format::Human && text.len() > 1 << 20 {
         ProgressBar::new(0).with_style(
             ProgressStyle::with_template("reading {pos}/{len} objects {wide_bar}")

@@ -355,6 +355,59 @@ fn stored_content_key(o: &Map<String, Value>) -> Option<String> {
     Some(format!("{ty}\u{0}{what}"))
 }
 
+/// A content key as the store keeps it: the first 16 bytes of its SHA-256, in hex. Hashed,
+/// because the key may hold characters a database column cannot (NUL separates its parts),
+/// and a fixed width keeps the index small; two keys that share 128 bits are not expected.
+fn hashed_content_key(key: &str) -> String {
+    let mut hex = crate::log::sha256_hex(key.as_bytes());
+    hex.truncate(32);
+    hex
+}
+
+impl<S: Store> Node<S> {
+    /// Brings the content-key index (`content_keys`: each held object's hashed content key,
+    /// from its latest version) up to the store's newest change: built once from every
+    /// object, then from the change feed, as the reference index is (`refresh_refs`).
+    pub(crate) fn refresh_content_keys(&mut self) -> Result<(), ReleaseError> {
+        let head = self.store.change_head()?;
+        match self.store.content_keys_through()? {
+            Some(t) if t >= head => {}
+            None => {
+                let mut pairs = Vec::new();
+                self.store.scan_latest(&mut |stored| {
+                    let o = &stored.object;
+                    if let Some(k) = stored_content_key(o.props()) {
+                        pairs.push((o.id().to_string(), hashed_content_key(&k)));
+                    }
+                    Ok(())
+                })?;
+                self.store.write_content_keys(head, true, &[], &pairs)?;
+            }
+            Some(t) => {
+                let mut ids: Vec<String> = self
+                    .store
+                    .changes_since(t, usize::MAX)?
+                    .into_iter()
+                    .filter(|(seq, _)| *seq <= head)
+                    .map(|(_, id)| id)
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut pairs = Vec::new();
+                for id in &ids {
+                    if let Some(stored) = self.store.latest(id)? {
+                        if let Some(k) = stored_content_key(stored.object.props()) {
+                            pairs.push((id.clone(), hashed_content_key(&k)));
+                        }
+                    }
+                }
+                self.store.write_content_keys(head, false, &ids, &pairs)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the store says of the ids written in a leak.
 struct Lookup {
     /// Every STIX id in the text, in order, repeats kept.
@@ -439,7 +492,7 @@ impl<S: Store> Node<S> {
     /// came from, with `monte_carlo_trials` innocent codewords drawn for each p-value.
     /// `progress(done, total)` is told how many objects were read.
     pub fn trace(
-        &self,
+        &mut self,
         text: &str,
         monte_carlo_trials: u32,
         progress: &mut dyn FnMut(u64, u64),
@@ -468,65 +521,53 @@ impl<S: Store> Node<S> {
             undelivered,
             received: received_delivered,
         } = looked_up?;
-        // Objects whose id is no id we delivered: ours as they are (public content, which
-        // goes out unmarked), or re-minted copies of ours, matched by content. The holdings
-        // are read only when the leak has such objects.
-        let mut held: FxHashSet<String> = FxHashSet::default();
-        let mut unknown = false;
-        // The objects under ids we did not deliver (found on every core: in a copy as
-        // delivered, none).
-        let others: Vec<&str> = in_shares(&objects, threads(), |share| {
+        // Ids written in the leak that we did not deliver: ours as they are (public content
+        // goes out unmarked, and a list may refer to one of our objects that is not in the
+        // leak), or not ours. One lookup of them all. Liaison's own identity and
+        // extension-definition go out alike from every node under fixed ids, and are not held.
+        let asked: Vec<&str> = undelivered
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != LIAISON_IDENTITY_ID && *id != LIAISON_EXTENSION_ID)
+            .collect();
+        let held: FxHashSet<String> = if asked.is_empty() {
+            FxHashSet::default()
+        } else {
+            self.store
+                .index_rows(&asked)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        // Leaked objects under ids that are neither: re-minted copies of ours, matched by
+        // content through the content-key index (brought up to date first), not by reading
+        // the holdings. A key two of our objects share matches neither.
+        let keys: Vec<String> = in_shares(&objects, threads(), |share| {
             share
                 .iter()
-                .filter_map(Leaked::id)
-                // Liaison's own identity and extension-definition go out alike from every
-                // node under fixed ids, and are not held: no reason to read the holdings.
-                .filter(|id| {
-                    !delivered.contains_key(*id)
-                        && *id != LIAISON_IDENTITY_ID
-                        && *id != LIAISON_EXTENSION_ID
+                .filter(|o| {
+                    o.id().is_some_and(|id| {
+                        !delivered.contains_key(id)
+                            && !held.contains(id)
+                            && id != LIAISON_IDENTITY_ID
+                            && id != LIAISON_EXTENSION_ID
+                    })
                 })
+                .filter_map(|o| o.content_key().as_deref().map(hashed_content_key))
                 .collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()
         .collect();
-        for id in others {
-            if held.contains(id) {
-                continue;
-            }
-            // One unknown id means the holdings are scanned, which finds the held ones too:
-            // no more lookups.
-            if self.store.latest(id)?.is_some() {
-                held.insert(id.to_owned());
-            } else {
-                unknown = true;
-                break;
-            }
-        }
-        if !unknown {
-            // Without the scan, `held` must still answer for every id the leak names (a list
-            // element may refer to one of our unmarked objects that is not in the leak): the
-            // ids written anywhere in it that we did not deliver are looked up one by one.
-            for id in undelivered {
-                if !held.contains(&id) && self.store.latest(&id)?.is_some() {
-                    held.insert(id);
-                }
-            }
-        }
         let mut by_content: FxHashMap<String, Option<String>> = FxHashMap::default();
-        if unknown {
-            self.store.scan_latest(&mut |stored| {
-                let o = &stored.object;
-                held.insert(o.id().to_string());
-                if let Some(k) = stored_content_key(o.props()) {
-                    by_content
-                        .entry(k)
-                        .and_modify(|v| *v = None)
-                        .or_insert_with(|| Some(o.id().to_string()));
-                }
-                Ok(())
-            })?;
+        if !keys.is_empty() {
+            self.refresh_content_keys()?;
+            for (key, id) in self.store.content_key_ids(&keys)? {
+                by_content
+                    .entry(key)
+                    .and_modify(|v| *v = None)
+                    .or_insert(Some(id));
+            }
         }
         let unmap = |s: &str| -> Option<String> {
             if let Some((_, original)) = delivered.get(s) {
@@ -554,8 +595,9 @@ impl<S: Store> Node<S> {
                         Some((_, original)) => (Some(original.clone()), true),
                         None if held.contains(id) => (Some(id.to_owned()), false),
                         None => (
-                            o.content_key()
-                                .and_then(|k| by_content.get(&k).cloned().flatten()),
+                            o.content_key().and_then(|k| {
+                                by_content.get(&hashed_content_key(&k)).cloned().flatten()
+                            }),
                             true,
                         ),
                     };
@@ -856,6 +898,87 @@ mod tests {
                 }),
             ]
         })
+    }
+
+    /// Every (hashed content key, id) of the holdings, read by scanning them: what the
+    /// content-key index must hold.
+    fn content_keys_by_scan(node: &Node<liaison_store::SqliteStore>) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        node.store
+            .scan_latest(&mut |stored| {
+                let o = &stored.object;
+                if let Some(k) = stored_content_key(o.props()) {
+                    out.insert((hashed_content_key(&k), o.id().to_string()));
+                }
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// The content-key index, brought up to date at any point of any history of new
+        /// objects, new versions that change their content, objects without a content key,
+        /// and deletions, holds exactly what scanning the holdings gives.
+        #[test]
+        fn the_content_key_index_follows_any_history(
+            steps in proptest::collection::vec((0usize..4, 0usize..6, 0usize..3, proptest::bool::ANY), 1..14),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut node = Node::init(dir.path(), &Party::parse("USA").unwrap()).unwrap();
+            for (n, (kind, i, variant, refresh)) in steps.iter().enumerate() {
+                let id = format!("indicator--00000000-0000-4000-8000-{i:012}");
+                match kind {
+                    // A new version (a new object the first time), named by `variant`, or
+                    // with no name (its pattern is its key then), or with neither.
+                    0..=2 => {
+                        let mut o = serde_json::json!({
+                            "type": "indicator", "spec_version": "2.1", "id": id,
+                            "created": "2026-01-01T00:00:00.000Z",
+                            "modified": format!("2026-01-01T00:00:{n:02}.000Z"),
+                            "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+                            "pattern": format!("[ipv4-addr:value = '198.51.100.{variant}']"),
+                        });
+                        if *kind == 0 {
+                            o["name"] = format!("Courier relay {variant}").into();
+                        }
+                        if *kind == 2 {
+                            o["name"] = serde_json::json!(["not", "a", "string"]);
+                        }
+                        let doc = serde_json::json!({"type": "bundle", "id": "bundle--5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "objects": [o]});
+                        node.ingest(
+                            &liaison_stix::parse_document(&doc.to_string()).unwrap(),
+                            &crate::IngestOptions::default(),
+                            &mut |_| {},
+                        )
+                        .unwrap();
+                    }
+                    _ => {
+                        node.store.delete_versions(&id, "local", None).unwrap();
+                    }
+                }
+                if *refresh || n + 1 == steps.len() {
+                    node.refresh_content_keys().unwrap();
+                    let expected = content_keys_by_scan(&node);
+                    // Every key that any version ever had, asked of the index.
+                    let mut asked: BTreeSet<String> = expected.iter().map(|(k, _)| k.clone()).collect();
+                    for variant in 0..3 {
+                        for key in [
+                            format!("indicator\u{0}Courier relay {variant}"),
+                            format!("indicator\u{0}[ipv4-addr:value = '198.51.100.{variant}']"),
+                        ] {
+                            asked.insert(hashed_content_key(&key));
+                        }
+                    }
+                    let asked: Vec<String> = asked.into_iter().collect();
+                    let got: BTreeSet<(String, String)> =
+                        node.store.content_key_ids(&asked).unwrap().into_iter().collect();
+                    proptest::prop_assert_eq!(got, expected, "after step {}", n);
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -99,7 +99,7 @@ fn bundle(objects: &[Map<String, Value>]) -> String {
     .to_string()
 }
 
-fn trace(node: &Node<SqliteStore>, text: &str) -> Trace {
+fn trace(node: &mut Node<SqliteStore>, text: &str) -> Trace {
     node.trace(text, 200, &mut |_, _| {}).unwrap()
 }
 
@@ -167,14 +167,14 @@ fn every_partner_gets_its_own_ids_and_a_whole_copy_names_it() {
         !bundle(&gbr).contains("indicator--00000000-0000-4000-8000-000000000001"),
         "our ids never leave the node"
     );
-    let t = trace(&node, &bundle(&gbr));
+    let t = trace(&mut node, &bundle(&gbr));
     assert_eq!(accused(&t), BTreeSet::from(["GBR".to_owned()]), "{t:?}");
     assert!(t.accused[0].families.contains(&"ids".to_owned()));
     // One object alone, pretty-printed with its keys reordered, is enough.
     let mut one: Vec<(String, Value)> = rus[rus.len() - 1].clone().into_iter().collect();
     one.reverse();
     let one: Map<String, Value> = one.into_iter().collect();
-    let t = trace(&node, &serde_json::to_string_pretty(&one).unwrap());
+    let t = trace(&mut node, &serde_json::to_string_pretty(&one).unwrap());
     assert_eq!(accused(&t), BTreeSet::from(["RUS".to_owned()]), "{t:?}");
     // An id quoted in a forum post is enough.
     let quoted = format!(
@@ -182,7 +182,7 @@ fn every_partner_gets_its_own_ids_and_a_whole_copy_names_it() {
         rus[rus.len() - 1]["id"].as_str().unwrap()
     );
     assert_eq!(
-        accused(&trace(&node, &quoted)),
+        accused(&trace(&mut node, &quoted)),
         BTreeSet::from(["RUS".to_owned()])
     );
 }
@@ -194,7 +194,7 @@ fn with_every_id_reminted_the_code_names_the_recipient_with_both_families_agreei
         let mut leak = copies(&mut node, p);
         remint_all(&mut leak);
         let text = bundle(&leak);
-        let t = trace(&node, &text);
+        let t = trace(&mut node, &text);
         assert_eq!(accused(&t), BTreeSet::from([p.to_owned()]), "{t:?}");
         let s = &t.accused[0];
         assert!(s.exact_ids.is_empty());
@@ -206,7 +206,7 @@ fn with_every_id_reminted_the_code_names_the_recipient_with_both_families_agreei
         // A subset (the reports alone, or half the indicators) still carries it.
         let half: Vec<_> = leak.iter().step_by(2).cloned().collect();
         assert_eq!(
-            accused(&trace(&node, &bundle(&half))),
+            accused(&trace(&mut node, &bundle(&half))),
             BTreeSet::from([p.to_owned()])
         );
     }
@@ -226,7 +226,7 @@ fn copies_mixed_from_two_recipients_accuse_one_of_them_and_never_an_innocent() {
         .enumerate()
         .map(|(i, (x, y))| if i % 2 == 0 { x.clone() } else { y.clone() })
         .collect();
-    let t = trace(&node, &bundle(&mixed));
+    let t = trace(&mut node, &bundle(&mixed));
     let who = accused(&t);
     assert!(!who.is_empty(), "{t:?}");
     assert!(who.iter().all(|w| w == "GBR" || w == "DEU"), "{who:?}");
@@ -239,7 +239,7 @@ fn copies_mixed_from_two_recipients_accuse_one_of_them_and_never_an_innocent() {
         .chain(b.iter().skip(50))
         .cloned()
         .collect();
-    let who = accused(&trace(&node, &bundle(&mixed)));
+    let who = accused(&trace(&mut node, &bundle(&mixed)));
     assert_eq!(who, BTreeSet::from(["GBR".to_owned(), "DEU".to_owned()]));
 }
 
@@ -262,7 +262,7 @@ fn laundered_copies_and_retyped_text_say_cannot_tell() {
             }
         }
     }
-    let t = trace(&node, &bundle(&leak));
+    let t = trace(&mut node, &bundle(&leak));
     assert!(t.accused.is_empty(), "{t:?}");
     assert_eq!(t.verdict, "cannot tell");
     // Names and patterns retyped into prose.
@@ -271,7 +271,7 @@ fn laundered_copies_and_retyped_text_say_cannot_tell() {
         .filter_map(|o| o.get("name").and_then(Value::as_str))
         .map(|n| format!("We heard about {n}. "))
         .collect();
-    let t = trace(&node, &prose);
+    let t = trace(&mut node, &prose);
     assert!(t.accused.is_empty(), "{t:?}");
 }
 

@@ -196,6 +196,24 @@ impl ChangeStore for AnyStore {
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
         dispatch!(self, s => s.referrers(ids))
     }
+
+    fn content_keys_through(&self) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.content_keys_through())
+    }
+
+    fn write_content_keys(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.write_content_keys(through, replace, ids, pairs))
+    }
+
+    fn content_key_ids(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self, s => s.content_key_ids(keys))
+    }
 }
 
 impl PartnerStore for AnyStore {

@@ -298,8 +298,8 @@ const TABLES: &[Table] = &[
         filter: "",
         identity: true,
     },
-    // The change feed and the reference index the maintained views are kept with (copied:
-    // `meta` says how far the index is built, and must stay true of the copy).
+    // The change feed, and the derived indexes kept through it (`pairs.rs`): copied, since
+    // `meta` says how far each is built and must stay true of the copy.
     Table {
         name: "object_changes",
         columns: &[("seq", Int), ("id", Text)],
@@ -311,6 +311,14 @@ const TABLES: &[Table] = &[
         name: "object_refs",
         columns: &[("ref", Text), ("id", Text)],
         order: "ref, id",
+        filter: "",
+        identity: false,
+    },
+    // Copied for the same reason: `meta.content_keys_through`.
+    Table {
+        name: "content_keys",
+        columns: &[("key", Text), ("id", Text)],
+        order: "key, id",
         filter: "",
         identity: false,
     },

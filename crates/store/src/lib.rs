@@ -11,6 +11,7 @@
 mod any;
 mod copy;
 mod error;
+mod pairs;
 mod postgres;
 mod record;
 pub mod releases;

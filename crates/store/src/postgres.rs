@@ -23,6 +23,7 @@ use ::postgres::{Client, NoTls};
 use liaison_stix::{StixObject, Timestamp};
 
 use crate::error::StoreError;
+use crate::pairs::{PairIndex, CONTENT_KEYS, REFS};
 use crate::prelude::*;
 use crate::record::{
     AgreementNoteRecord, AuditRecord, BasisInputs, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
@@ -85,6 +86,16 @@ ON CONFLICT (id) DO NOTHING;
     Step {
         to: 7,
         sql: "CREATE INDEX IF NOT EXISTS consents_to ON consents (to_party, created, id);",
+    },
+    // 8: each held object's content key, for traces (the SQLite backend's `content_keys_v8`).
+    Step {
+        to: 8,
+        sql: r#"
+CREATE TABLE IF NOT EXISTS content_keys (
+    key text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, PRIMARY KEY (key, id)
+);
+CREATE INDEX IF NOT EXISTS content_keys_by_id ON content_keys (id);
+"#,
     },
 ];
 
@@ -236,9 +247,6 @@ CREATE TABLE IF NOT EXISTS object_refs (
 );
 CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 "#;
-
-/// The `meta` key that remembers the change the reference index is built through.
-const REFS_THROUGH: &str = "refs_through";
 
 /// Counts content-changing commits (objects, partners, consents, credentials), in `meta`;
 /// bumped inside each such transaction. [`ObjectStore::generation`] reads it.
@@ -1030,15 +1038,7 @@ impl ChangeStore for PgStore {
     }
 
     fn refs_through(&self) -> Result<Option<i64>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&REFS_THROUGH])?;
-        row.map(|r| {
-            let v: String = r.try_get(0)?;
-            v.parse()
-                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
-        })
-        .transpose()
+        self.index_through(&REFS)
     }
 
     fn write_refs(
@@ -1048,30 +1048,7 @@ impl ChangeStore for PgStore {
         ids: &[String],
         pairs: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let client = self.client.get_mut();
-        let mut tx = client.transaction()?;
-        if replace {
-            tx.execute("DELETE FROM object_refs", &[])?;
-        }
-        if !ids.is_empty() {
-            tx.execute("DELETE FROM object_refs WHERE id = ANY($1)", &[&ids])?;
-        }
-        for chunk in pairs.chunks(10_000) {
-            let (referrer, referenced): (Vec<&str>, Vec<&str>) =
-                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
-            tx.execute(
-                "INSERT INTO object_refs (id, ref) SELECT * FROM unnest($1::text[], $2::text[])
-                 ON CONFLICT DO NOTHING",
-                &[&referrer, &referenced],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&REFS_THROUGH, &through.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write_pairs(&REFS, through, replace, ids, pairs)
     }
 
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1080,6 +1057,88 @@ impl ChangeStore for PgStore {
             &[&ids],
         )?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn content_keys_through(&self) -> Result<Option<i64>, StoreError> {
+        self.index_through(&CONTENT_KEYS)
+    }
+
+    fn write_content_keys(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        self.write_pairs(&CONTENT_KEYS, through, replace, ids, pairs)
+    }
+
+    fn content_key_ids(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.client()?.query(
+            "SELECT key, id FROM content_keys WHERE key = ANY($1) ORDER BY key, id",
+            &[&keys],
+        )?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
+
+impl PgStore {
+    /// The change derived index `index` reflects (`None`: never built).
+    fn index_through(&self, index: &PairIndex) -> Result<Option<i64>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&index.through])?;
+        row.map(|r| {
+            let v: String = r.try_get(0)?;
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{}: `{v}`", index.through)))
+        })
+        .transpose()
+    }
+
+    /// Replaces the pairs ((id, value)) of each of `ids` in derived index `index` (every pair
+    /// first, with `replace`), and records it as built `through`, in one transaction.
+    fn write_pairs(
+        &mut self,
+        index: &PairIndex,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let PairIndex {
+            table,
+            value,
+            through: key,
+        } = index;
+        let client = self.client.get_mut();
+        let mut tx = client.transaction()?;
+        if replace {
+            tx.execute(&format!("DELETE FROM {table}"), &[])?;
+        }
+        if !ids.is_empty() {
+            tx.execute(&format!("DELETE FROM {table} WHERE id = ANY($1)"), &[&ids])?;
+        }
+        for chunk in pairs.chunks(10_000) {
+            let (id, v): (Vec<&str>, Vec<&str>) =
+                chunk.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+            tx.execute(
+                &format!(
+                    "INSERT INTO {table} (id, {value}) SELECT * FROM unnest($1::text[], $2::text[])
+                     ON CONFLICT DO NOTHING"
+                ),
+                &[&id, &v],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[key, &through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@ use liaison_stix::{StixObject, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::error::StoreError;
+use crate::pairs::{PairIndex, CONTENT_KEYS, REFS};
 use crate::prelude::*;
 use crate::record::{
     AgreementNoteRecord, AuditRecord, ConsentRecord, ForkRecord, HoldRecord, IndexRow,
@@ -66,6 +67,10 @@ const STEPS: &[Step] = &[
     Step {
         to: 7,
         run: consents_v7,
+    },
+    Step {
+        to: 8,
+        run: content_keys_v8,
     },
 ];
 
@@ -168,9 +173,6 @@ CREATE TABLE IF NOT EXISTS object_refs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS object_refs_by_id ON object_refs (id);
 ";
-
-/// The `meta` key that remembers the change the reference index is built through.
-const REFS_THROUGH: &str = "refs_through";
 
 /// The `meta` key that remembers the newest version deleted from the tail of `objects`
 /// (`"<seq> <date_added>"`), so that the next ingest continues after it: SQLite would otherwise
@@ -329,6 +331,20 @@ CREATE TABLE IF NOT EXISTS received (id TEXT PRIMARY KEY, partners TEXT NOT NULL
 fn consents_v7(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
         "CREATE INDEX IF NOT EXISTS consents_to ON consents (to_party, created, id);",
+    )?;
+    Ok(())
+}
+
+/// Each held object's content key (its type and name, pattern or value, hashed: crates/release
+/// `trace`), so that a trace finds which of our objects a leaked copy under ids that are not
+/// ours is without reading every object. Derived, like `object_refs`: built on first need and
+/// followed through the change feed (`meta.content_keys_through`).
+fn content_keys_v8(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS content_keys (
+             key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id)
+         ) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS content_keys_by_id ON content_keys (id);",
     )?;
     Ok(())
 }
@@ -1063,16 +1079,7 @@ impl ChangeStore for SqliteStore {
     }
 
     fn refs_through(&self) -> Result<Option<i64>, StoreError> {
-        let v: Option<String> = self
-            .conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([REFS_THROUGH], |r| r.get(0))
-            .optional()?;
-        v.map(|v| {
-            v.parse()
-                .map_err(|_| StoreError::Damaged(format!("{REFS_THROUGH}: `{v}`")))
-        })
-        .transpose()
+        self.index_through(&REFS)
     }
 
     fn write_refs(
@@ -1082,30 +1089,7 @@ impl ChangeStore for SqliteStore {
         ids: &[String],
         pairs: &[(String, String)],
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if replace {
-            tx.execute("DELETE FROM object_refs", [])?;
-        }
-        {
-            let mut gone = tx.prepare_cached("DELETE FROM object_refs WHERE id = ?1")?;
-            for id in ids {
-                gone.execute([id])?;
-            }
-            let mut put =
-                tx.prepare_cached("INSERT OR IGNORE INTO object_refs (ref, id) VALUES (?1, ?2)")?;
-            for (id, referenced) in pairs {
-                put.execute(params![referenced, id])?;
-            }
-        }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![REFS_THROUGH, through.to_string()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write_pairs(&REFS, through, replace, ids, pairs)
     }
 
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1119,6 +1103,94 @@ impl ChangeStore for SqliteStore {
             }
         }
         Ok(out.into_iter().collect())
+    }
+
+    fn content_keys_through(&self) -> Result<Option<i64>, StoreError> {
+        self.index_through(&CONTENT_KEYS)
+    }
+
+    fn write_content_keys(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        self.write_pairs(&CONTENT_KEYS, through, replace, ids, pairs)
+    }
+
+    fn content_key_ids(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, id FROM content_keys WHERE key = ?1 ORDER BY id")?;
+        let mut out = Vec::new();
+        let mut keys: Vec<&String> = keys.iter().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            for r in stmt.query_map([k], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SqliteStore {
+    /// The change derived index `index` reflects (`None`: never built).
+    fn index_through(&self, index: &PairIndex) -> Result<Option<i64>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([index.through], |r| r.get(0))
+            .optional()?;
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::Damaged(format!("{}: `{v}`", index.through)))
+        })
+        .transpose()
+    }
+
+    /// Replaces the pairs ((id, value)) of each of `ids` in derived index `index` (every pair
+    /// first, with `replace`), and records it as built `through`, in one transaction.
+    fn write_pairs(
+        &mut self,
+        index: &PairIndex,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let PairIndex {
+            table,
+            value,
+            through: key,
+        } = index;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        {
+            let mut gone = tx.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?;
+            for id in ids {
+                gone.execute([id])?;
+            }
+            let mut put = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO {table} ({value}, id) VALUES (?1, ?2)"
+            ))?;
+            for (id, v) in pairs {
+                put.execute(params![v, id])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, through.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

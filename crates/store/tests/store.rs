@@ -490,6 +490,51 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// The content-key index keeps, after any sequence of writes (some replacing every key,
+    /// the others the keys of the ids they name), what a map of id to keys kept alike would,
+    /// and the change it was last written through; on every backend.
+    #[test]
+    fn content_keys_are_replaced_per_id_as_written(
+        writes in proptest::collection::vec(
+            (proptest::bool::ANY, proptest::collection::vec(0usize..8, 0..5),
+             proptest::collection::vec((0usize..8, 0usize..5), 0..10)),
+            1..8,
+        ),
+    ) {
+        let id = |i: usize| format!("indicator--{i:04}");
+        let key = |k: usize| format!("{k:032x}");
+        for (name, mut store, _keep) in backends() {
+            proptest::prop_assert_eq!(store.content_keys_through().unwrap(), None, "{}", name);
+            let mut model: std::collections::BTreeSet<(String, String)> = Default::default();
+            for (n, (replace, ids, pairs)) in writes.iter().enumerate() {
+                let ids: Vec<String> = ids.iter().map(|i| id(*i)).collect();
+                let pairs: Vec<(String, String)> =
+                    pairs.iter().map(|(i, k)| (id(*i), key(*k))).collect();
+                store.write_content_keys(n as i64, *replace, &ids, &pairs).unwrap();
+                if *replace {
+                    model.clear();
+                }
+                model.retain(|(_, i)| !ids.contains(i));
+                model.extend(pairs.iter().map(|(i, k)| (k.clone(), i.clone())));
+                let asked: Vec<String> = (0..6).map(key).collect();
+                let got = store.content_key_ids(&asked).unwrap();
+                let expected: Vec<(String, String)> =
+                    model.iter().filter(|(k, _)| asked.contains(k)).cloned().collect();
+                proptest::prop_assert_eq!(got, expected, "{}: write {}", name, n);
+                proptest::prop_assert_eq!(
+                    store.content_keys_through().unwrap(),
+                    Some(n as i64),
+                    "{}",
+                    name
+                );
+            }
+        }
+    }
+}
+
 /// The delivered ids of a whole leaked copy are found in one statement: the same rows as
 /// asking for each id alone.
 #[test]
@@ -685,7 +730,7 @@ fn postgres_refuses_a_newer_schema() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 7
+                known: 8
             }
         ),
         "{err}"
@@ -712,7 +757,7 @@ fn sqlite_refuses_a_newer_schema_and_leaves_the_file_alone() {
             err,
             StoreError::Schema {
                 found: 99,
-                known: 7
+                known: 8
             }
         ),
         "{err}"
@@ -741,7 +786,7 @@ fn postgres_version_1_database_is_caught_up_by_the_steps() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 7, "every step ran");
+    assert_eq!(v, 8, "every step ran");
     let index: i64 = c
         .query_one(
             "SELECT count(*) FROM pg_indexes WHERE indexname = 'objects_id_seq'",
@@ -924,6 +969,13 @@ fn fill(s: &mut dyn Store) {
         true,
         &["report--r".to_owned()],
         &[("report--r".to_owned(), "indicator--r".to_owned())],
+    )
+    .unwrap();
+    s.write_content_keys(
+        head,
+        true,
+        &[],
+        &[("report--r".to_owned(), "0123456789abcdef0123456789abcdef".to_owned())],
     )
     .unwrap();
 }
@@ -2548,7 +2600,7 @@ fn an_sqlite_file_at_schema_4_gains_the_holds_table() {
     assert!(s.add_hold(&hold).unwrap());
     assert_eq!(s.holds(None).unwrap(), vec![hold]);
     let v: i64 = s_version(&path);
-    assert_eq!(v, 7);
+    assert_eq!(v, 8);
 }
 
 /// Releases recorded before schema 6 are in `received` after it: a trace on an upgraded node
@@ -2584,7 +2636,7 @@ fn a_store_at_schema_5_fills_received_from_its_releases() {
         .execute_batch("DROP TABLE received; PRAGMA user_version = 5;")
         .unwrap();
     check(&mut SqliteStore::open(&path).unwrap(), "sqlite");
-    assert_eq!(s_version(&path), 7);
+    assert_eq!(s_version(&path), 8);
     let Some(admin) = pg_url() else { return };
     let db = PgDb::create(&admin);
     fill(&mut db.open());
@@ -2614,7 +2666,7 @@ fn a_postgres_database_at_schema_3_gains_the_holds_table() {
         .query_one("SELECT max(version) FROM schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(v, 7, "steps 4 to 7 ran");
+    assert_eq!(v, 8, "steps 4 to 8 ran");
     let hold = HoldRecord {
         object: "report--x".into(),
         partner: "RUS".into(),

@@ -36,4 +36,20 @@ pub trait ChangeStore {
     /// The objects that refer to any of `ids` (by `*_ref`, `*_refs` or a relationship's ends),
     /// each once, sorted.
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// The change the content-key index reflects (`None`: never built).
+    fn content_keys_through(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Replaces the content keys of each of `ids` by those in `pairs` ((id, key)); with
+    /// `replace`, every key first. Then records the index as built `through`.
+    fn write_content_keys(
+        &mut self,
+        through: i64,
+        replace: bool,
+        ids: &[String],
+        pairs: &[(String, String)],
+    ) -> Result<(), StoreError>;
+
+    /// The (key, id) pairs of the content-key index whose key is one of `keys`, sorted.
+    fn content_key_ids(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError>;
 }
