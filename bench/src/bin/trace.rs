@@ -1,9 +1,11 @@
 //! `liaison trace` on a large leak (issue 10): a node with 30 partners and OBJECTS objects
-//! released to all of them; one partner's whole copy (the bundle it was delivered) traced, as
-//! delivered and with every id re-minted (so only the code can tell), RUNS times each. Prints
-//! one JSON line with the medians, in milliseconds.
+//! released to all of them, and HELD more that went to nobody (the rest of the holdings); one
+//! partner's whole copy (the bundle it was delivered) traced, as delivered and with every id
+//! re-minted (so only the code can tell), RUNS times each. Prints one JSON line with the
+//! medians, and the first re-minted trace apart (it builds the content-key index), in
+//! milliseconds.
 //!
-//!     trace [OBJECTS] [RUNS]      # defaults 10000 7
+//!     trace [OBJECTS] [RUNS] [HELD]      # defaults 10000 7 0
 
 use std::time::Instant;
 
@@ -32,6 +34,7 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let objects: usize = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let runs: usize = args.next().map_or(Ok(7), |a| a.parse())?;
+    let held: usize = args.next().map_or(Ok(0), |a| a.parse())?;
     let home = tempfile::tempdir()?;
     let mut node = Node::init(home.path(), &Party::parse("USA")?)?;
     let partners: Vec<Party> = PARTNERS
@@ -72,6 +75,30 @@ fn main() -> Result<()> {
             leak = export.bundle;
         }
     }
+    // The rest of the holdings, released to nobody: what a trace that read every object
+    // would read too.
+    let nobody = IngestOptions {
+        default_label: Some(Label {
+            banner: "SECRET//NOFORN".parse()?,
+            originator: Party::parse("USA")?,
+            grading: None,
+            duty_to_warn: false,
+        }),
+        source: None,
+    };
+    for start in (0..held).step_by(10_000) {
+        let texts: Vec<String> = (start..held.min(start + 10_000))
+            .map(|i| {
+                format!(
+                    r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000002-0000-4000-8000-{i:012x}","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"Held {i}","pattern":"[domain-name:value = 'h{i}.example']","pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z"}}"#
+                )
+            })
+            .collect();
+        let doc = liaison_stix::parse_document(&liaison_stix::bundle_json(
+            texts.iter().map(String::as_str),
+        ))?;
+        node.ingest(&doc, &nobody, &mut |_| {})?;
+    }
     // The same copy with every indicator id re-minted.
     let mut value: serde_json::Value = serde_json::from_str(&leak)?;
     if let Some(objects) = value["objects"].as_array_mut() {
@@ -85,6 +112,7 @@ fn main() -> Result<()> {
     let mut exact = Vec::new();
     let mut code = Vec::new();
     let mut accused = (Vec::new(), Vec::new());
+    let mut first_reminted = None;
     for _ in 0..runs {
         let t = Instant::now();
         let a = node.trace(&leak, 1000, &mut |_, _| {})?;
@@ -92,6 +120,7 @@ fn main() -> Result<()> {
         let t = Instant::now();
         let b = node.trace(&reminted, 1000, &mut |_, _| {})?;
         code.push(t.elapsed().as_secs_f64() * 1e3);
+        first_reminted.get_or_insert(code[0]);
         accused = (
             a.accused.iter().map(|s| s.recipient.clone()).collect(),
             b.accused.iter().map(|s| s.recipient.clone()).collect(),
@@ -101,10 +130,12 @@ fn main() -> Result<()> {
         "{}",
         serde_json::json!({
             "objects": objects,
+            "held_beside": held,
             "recipients": partners.len(),
             "leaked_from": names[7],
             "trace_ms_median": median(exact),
             "trace_reminted_ms_median": median(code),
+            "trace_reminted_first_ms": first_reminted,
             "accused": accused.0,
             "accused_reminted": accused.1,
         })

@@ -414,8 +414,9 @@ struct Lookup {
     ids: Vec<String>,
     /// Of those, the ones we delivered: as delivered -> (partner, our id).
     delivered: FxHashMap<String, (String, String)>,
-    /// The others, each once.
-    undelivered: Vec<String>,
+    /// Of the others, the ones we hold under that id (ours as they are: public content goes
+    /// out unmarked, and a list may refer to one of our objects that is not in the leak).
+    held: FxHashSet<String>,
     /// Who received the originals of the delivered ones.
     received: ReceivedAmong,
 }
@@ -455,9 +456,10 @@ impl ReceivedAmong {
 }
 
 impl<S: Store> Node<S> {
-    /// The ids written anywhere in `text`, which of them we delivered and to whom, and which
-    /// of `partners` received the originals of those (in a copy as delivered, the objects its
-    /// marks are read from). Reads the text, not its JSON: runs while the JSON is parsed.
+    /// The ids written anywhere in `text`, which of them we delivered and to whom, which of
+    /// the others we hold, and which of `partners` received the originals of those delivered
+    /// (in a copy as delivered, the objects its marks are read from). Reads the text, not its
+    /// JSON: runs while the JSON is parsed.
     fn look_up_ids(&self, text: &str, partners: &[&str]) -> Result<Lookup, ReleaseError> {
         let ids = stix_ids(text);
         let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -467,11 +469,26 @@ impl<S: Store> Node<S> {
         for (as_delivered, partner, original) in self.store.delivered_ids(&distinct)? {
             delivered.insert(as_delivered, (partner, original));
         }
-        let undelivered: Vec<String> = distinct
+        // Liaison's own identity and extension-definition go out alike from every node under
+        // fixed ids, and are not held.
+        let undelivered: Vec<&str> = distinct
             .iter()
-            .filter(|id| !delivered.contains_key(**id))
-            .map(|id| (*id).to_owned())
+            .copied()
+            .filter(|id| {
+                !delivered.contains_key(*id)
+                    && *id != LIAISON_IDENTITY_ID
+                    && *id != LIAISON_EXTENSION_ID
+            })
             .collect();
+        let held: FxHashSet<String> = if undelivered.is_empty() {
+            FxHashSet::default()
+        } else {
+            self.store
+                .index_rows(&undelivered)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
         let mut originals: Vec<String> = delivered.values().map(|(_, o)| o.clone()).collect();
         originals.sort_unstable();
         originals.dedup();
@@ -480,7 +497,7 @@ impl<S: Store> Node<S> {
         Ok(Lookup {
             ids,
             delivered,
-            undelivered,
+            held,
             received: ReceivedAmong {
                 originals,
                 received,
@@ -518,27 +535,9 @@ impl<S: Store> Node<S> {
         let Lookup {
             ids,
             delivered,
-            undelivered,
+            held,
             received: received_delivered,
         } = looked_up?;
-        // Ids written in the leak that we did not deliver: ours as they are (public content
-        // goes out unmarked, and a list may refer to one of our objects that is not in the
-        // leak), or not ours. One lookup of them all. Liaison's own identity and
-        // extension-definition go out alike from every node under fixed ids, and are not held.
-        let asked: Vec<&str> = undelivered
-            .iter()
-            .map(String::as_str)
-            .filter(|id| *id != LIAISON_IDENTITY_ID && *id != LIAISON_EXTENSION_ID)
-            .collect();
-        let held: FxHashSet<String> = if asked.is_empty() {
-            FxHashSet::default()
-        } else {
-            self.store
-                .index_rows(&asked)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect()
-        };
         // Leaked objects under ids that are neither: re-minted copies of ours, matched by
         // content through the content-key index (brought up to date first), not by reading
         // the holdings. A key two of our objects share matches neither.

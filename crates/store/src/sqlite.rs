@@ -1120,19 +1120,15 @@ impl ChangeStore for SqliteStore {
     }
 
     fn content_key_ids(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT key, id FROM content_keys WHERE key = ?1 ORDER BY id")?;
-        let mut out = Vec::new();
-        let mut keys: Vec<&String> = keys.iter().collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for k in keys {
-            for r in stmt.query_map([k], |r| Ok((r.get(0)?, r.get(1)?)))? {
-                out.push(r?);
-            }
-        }
-        Ok(out)
+        // One statement: each distinct key asked seeks its range of the primary key.
+        let asked = serde_json::to_string(keys)
+            .map_err(|e| StoreError::Damaged(format!("content keys as JSON: {e}")))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.key, c.id FROM (SELECT DISTINCT value AS key FROM json_each(?1)) AS j
+             JOIN content_keys AS c ON c.key = j.key ORDER BY c.key, c.id",
+        )?;
+        let rows = stmt.query_map([asked], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -975,7 +975,10 @@ fn fill(s: &mut dyn Store) {
         head,
         true,
         &[],
-        &[("report--r".to_owned(), "0123456789abcdef0123456789abcdef".to_owned())],
+        &[(
+            "report--r".to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+        )],
     )
     .unwrap();
 }
