@@ -355,6 +355,11 @@ fn stored_content_key(o: &Map<String, Value>) -> Option<String> {
     Some(format!("{ty}\u{0}{what}"))
 }
 
+/// Content keys written in one transaction when the index is built from every object: about
+/// a quarter of a second of SQLite's write lock (two in the unit tests, so that their builds
+/// are written in several).
+const CONTENT_KEYS_AT_ONCE: usize = if cfg!(test) { 2 } else { 50_000 };
+
 /// A content key as the store keeps it: the first 16 bytes of its SHA-256, in hex. Hashed,
 /// because the key may hold characters a database column cannot (NUL separates its parts),
 /// and a fixed width keeps the index small; two keys that share 128 bits are not expected.
@@ -381,7 +386,23 @@ impl<S: Store> Node<S> {
                     }
                     Ok(())
                 })?;
-                self.store.write_content_keys(head, true, &[], &pairs)?;
+                // Written in transactions of `CONTENT_KEYS_AT_ONCE`, so that a first trace on
+                // a node of millions does not hold SQLite's write lock longer than a
+                // partner's request waits for it; recorded as built with the last.
+                let mut chunks = pairs.chunks(CONTENT_KEYS_AT_ONCE).peekable();
+                let mut first = true;
+                while let Some(chunk) = chunks.next() {
+                    let last = chunks.peek().is_none();
+                    self.store.write_content_keys(
+                        last.then_some(head),
+                        std::mem::take(&mut first),
+                        &[],
+                        chunk,
+                    )?;
+                }
+                if first {
+                    self.store.write_content_keys(Some(head), true, &[], &[])?;
+                }
             }
             Some(t) => {
                 let mut ids: Vec<String> = self
@@ -401,7 +422,8 @@ impl<S: Store> Node<S> {
                         }
                     }
                 }
-                self.store.write_content_keys(head, false, &ids, &pairs)?;
+                self.store
+                    .write_content_keys(Some(head), false, &ids, &pairs)?;
             }
         }
         Ok(())

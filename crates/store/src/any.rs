@@ -203,7 +203,7 @@ impl ChangeStore for AnyStore {
 
     fn write_content_keys(
         &mut self,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],

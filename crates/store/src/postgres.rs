@@ -1048,7 +1048,7 @@ impl ChangeStore for PgStore {
         ids: &[String],
         pairs: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.write_pairs(&REFS, through, replace, ids, pairs)
+        self.write_pairs(&REFS, Some(through), replace, ids, pairs)
     }
 
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1065,7 +1065,7 @@ impl ChangeStore for PgStore {
 
     fn write_content_keys(
         &mut self,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],
@@ -1099,11 +1099,12 @@ impl PgStore {
     }
 
     /// Replaces the pairs ((id, value)) of each of `ids` in derived index `index` (every pair
-    /// first, with `replace`), and records it as built `through`, in one transaction.
+    /// first, with `replace`), and records it as built `through` when given, in one
+    /// transaction.
     fn write_pairs(
         &mut self,
         index: &PairIndex,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],
@@ -1132,11 +1133,13 @@ impl PgStore {
                 &[&id, &v],
             )?;
         }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[key, &through.to_string()],
-        )?;
+        if let Some(through) = through {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[key, &through.to_string()],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }

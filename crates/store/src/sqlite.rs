@@ -1089,7 +1089,7 @@ impl ChangeStore for SqliteStore {
         ids: &[String],
         pairs: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.write_pairs(&REFS, through, replace, ids, pairs)
+        self.write_pairs(&REFS, Some(through), replace, ids, pairs)
     }
 
     fn referrers(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1111,7 +1111,7 @@ impl ChangeStore for SqliteStore {
 
     fn write_content_keys(
         &mut self,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],
@@ -1148,11 +1148,12 @@ impl SqliteStore {
     }
 
     /// Replaces the pairs ((id, value)) of each of `ids` in derived index `index` (every pair
-    /// first, with `replace`), and records it as built `through`, in one transaction.
+    /// first, with `replace`), and records it as built `through` when given, in one
+    /// transaction.
     fn write_pairs(
         &mut self,
         index: &PairIndex,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],
@@ -1180,11 +1181,13 @@ impl SqliteStore {
                 put.execute(params![v, id])?;
             }
         }
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, through.to_string()],
-        )?;
+        if let Some(through) = through {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, through.to_string()],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }

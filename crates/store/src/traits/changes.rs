@@ -41,10 +41,12 @@ pub trait ChangeStore {
     fn content_keys_through(&self) -> Result<Option<i64>, StoreError>;
 
     /// Replaces the content keys of each of `ids` by those in `pairs` ((id, key)); with
-    /// `replace`, every key first. Then records the index as built `through`.
+    /// `replace`, every key first. Then records the index as built `through`, when given (an
+    /// index built in several writes records it with the last: until then it reads as never
+    /// built, and is built again from the start if the build stops midway).
     fn write_content_keys(
         &mut self,
-        through: i64,
+        through: Option<i64>,
         replace: bool,
         ids: &[String],
         pairs: &[(String, String)],
