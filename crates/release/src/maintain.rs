@@ -473,6 +473,21 @@ impl<S: Store> Node<S> {
             .write_view(to.as_str(), state, false, &remove, &rows, expect)?)
     }
 
+    /// The ids the changes after `after` and up to `head` are about, each once, sorted: what
+    /// an index derived from the holdings (references, content keys) reads again.
+    pub(crate) fn changed_ids(&self, after: i64, head: i64) -> Result<Vec<String>, ReleaseError> {
+        let mut ids: Vec<String> = self
+            .store
+            .changes_since(after, usize::MAX)?
+            .into_iter()
+            .filter(|(seq, _)| *seq <= head)
+            .map(|(_, id)| id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// Brings the reference index (who refers to what) up to change `head`: built once from
     /// every object, then from the change feed.
     pub(crate) fn refresh_refs(&mut self, head: i64) -> Result<(), ReleaseError> {
@@ -487,15 +502,7 @@ impl<S: Store> Node<S> {
             }
             Some(t) if t >= head => {}
             Some(t) => {
-                let mut ids: Vec<String> = self
-                    .store
-                    .changes_since(t, usize::MAX)?
-                    .into_iter()
-                    .filter(|(seq, _)| *seq <= head)
-                    .map(|(_, id)| id)
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
+                let ids = self.changed_ids(t, head)?;
                 let mut pairs = Vec::new();
                 for id in &ids {
                     if let Some(s) = self.store.latest(id)? {

@@ -405,15 +405,7 @@ impl<S: Store> Node<S> {
                 }
             }
             Some(t) => {
-                let mut ids: Vec<String> = self
-                    .store
-                    .changes_since(t, usize::MAX)?
-                    .into_iter()
-                    .filter(|(seq, _)| *seq <= head)
-                    .map(|(_, id)| id)
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
+                let ids = self.changed_ids(t, head)?;
                 let mut pairs = Vec::new();
                 for id in &ids {
                     if let Some(stored) = self.store.latest(id)? {

@@ -379,6 +379,25 @@ proptest::proptest! {
     }
 }
 
+/// Records `consents` ((to, object, by, created) as indexes) given among `parties`.
+fn add_consents(
+    store: &mut dyn Store,
+    parties: &[&str],
+    consents: &[(usize, usize, usize, usize)],
+) {
+    for (k, (to, object, by, created)) in consents.iter().enumerate() {
+        store
+            .add_consent(&ConsentRecord {
+                id: format!("consent-{k:03}"),
+                object: format!("indicator--{object:04}"),
+                to: parties[*to].into(),
+                by: parties[*by].into(),
+                created: format!("2026-12-01T00:00:0{created}Z"),
+            })
+            .unwrap();
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
 
@@ -390,17 +409,7 @@ proptest::proptest! {
     ) {
         const PARTIES: [&str; 4] = ["GBR", "RUS", "FRA", "FVEY"];
         for (name, mut store, _keep) in backends() {
-            for (k, (to, object, by, created)) in consents.iter().enumerate() {
-                store
-                    .add_consent(&ConsentRecord {
-                        id: format!("consent-{k:03}"),
-                        object: format!("indicator--{object:04}"),
-                        to: PARTIES[*to].into(),
-                        by: PARTIES[*by].into(),
-                        created: format!("2026-12-01T00:00:0{created}Z"),
-                    })
-                    .unwrap();
-            }
+            add_consents(&mut *store, &PARTIES, &consents);
             let all = store.consents(None).unwrap();
             proptest::prop_assert_eq!(all.len(), consents.len(), "{}", name);
             for party in PARTIES.iter().chain(&["USA"]) {
@@ -416,10 +425,6 @@ proptest::proptest! {
             }
         }
     }
-}
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
 
     /// What a page checks a view's basis against, read at once, is what reading the partner,
     /// the partners, its consents and its holds apart gives, on every backend (PostgreSQL
@@ -441,17 +446,7 @@ proptest::proptest! {
                     })
                     .unwrap();
             }
-            for (k, (to, object, by, created)) in consents.iter().enumerate() {
-                store
-                    .add_consent(&ConsentRecord {
-                        id: format!("consent-{k:03}"),
-                        object: format!("indicator--{object:04}"),
-                        to: PARTIES[*to].into(),
-                        by: PARTIES[*by].into(),
-                        created: format!("2026-12-01T00:00:0{created}Z"),
-                    })
-                    .unwrap();
-            }
+            add_consents(&mut *store, &PARTIES, &consents);
             for (to, object, created) in &holds {
                 store
                     .add_hold(&HoldRecord {
@@ -488,10 +483,6 @@ proptest::proptest! {
             }
         }
     }
-}
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
 
     /// The content-key index keeps, after any sequence of writes (some replacing every key,
     /// the others the keys of the ids they name), what a map of id to keys kept alike would,
