@@ -335,8 +335,8 @@ ORDER BY i.idx";
 /// A connection, and the statements it has prepared, by their SQL.
 ///
 /// The `postgres` crate prepares a statement given as text on every call: a round trip to
-/// the server to parse and describe it before the one that runs it. A TAXII page makes about
-/// ten small queries, so half its round trips went to preparing the same texts again. The
+/// the server to parse and describe it before the one that runs it. A TAXII page makes six
+/// small queries, and half its round trips went to preparing the same texts again. The
 /// reads and writes made outside a transaction (`query`, `query_one`, `query_opt`,
 /// `execute` here) are prepared once per connection; everything else is the `Client`'s
 /// (`Deref`), as before. Every SQL text in this file is a constant, so the cache holds a
@@ -1244,12 +1244,15 @@ impl PartnerStore for PgStore {
     }
 
     fn basis_inputs(&self, partner: &str) -> Result<BasisInputs, StoreError> {
+        // The partner's consents are read once, into two arrays in the same order.
         let row = self.client()?.query_one(
             "SELECT (SELECT agreement FROM partners WHERE party = $1),
                     (SELECT count(*) FROM partners),
-                    (SELECT array_agg(object ORDER BY created, id) FROM consents WHERE to_party = $1),
-                    (SELECT array_agg(by_party ORDER BY created, id) FROM consents WHERE to_party = $1),
-                    (SELECT array_agg(object ORDER BY object COLLATE \"C\") FROM holds WHERE partner = $1)",
+                    c.objects, c.by,
+                    (SELECT array_agg(object ORDER BY object COLLATE \"C\") FROM holds WHERE partner = $1)
+             FROM (SELECT array_agg(object ORDER BY created, id) AS objects,
+                          array_agg(by_party ORDER BY created, id) AS by
+                   FROM consents WHERE to_party = $1) AS c",
             &[&partner],
         )?;
         let partners: i64 = row.try_get(1)?;
