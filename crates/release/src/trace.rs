@@ -929,6 +929,55 @@ mod tests {
         out
     }
 
+    /// A first build that stopped midway (keys written, none recorded as built) is not taken
+    /// for an index: the next refresh builds it again from every object.
+    #[test]
+    fn a_build_stopped_midway_is_built_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut node = Node::init(dir.path(), &Party::parse("USA").unwrap()).unwrap();
+        let objects: Vec<Value> = (0..5)
+            .map(|i| {
+                serde_json::json!({
+                    "type": "indicator", "spec_version": "2.1",
+                    "id": format!("indicator--00000000-0000-4000-8000-{i:012}"),
+                    "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                    "name": format!("Courier relay {i}"), "pattern_type": "stix",
+                    "pattern": "[ipv4-addr:value = '198.51.100.1']",
+                    "valid_from": "2026-01-01T00:00:00Z",
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({"type": "bundle", "id": "bundle--5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "objects": objects});
+        node.ingest(
+            &liaison_stix::parse_document(&doc.to_string()).unwrap(),
+            &crate::IngestOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        // What a stopped build leaves: a first chunk, with a key that is no object's.
+        let stray = (
+            "indicator--stray".to_owned(),
+            hashed_content_key("indicator\u{0}gone"),
+        );
+        node.store
+            .write_content_keys(None, true, &[], std::slice::from_ref(&stray))
+            .unwrap();
+        assert_eq!(node.store.content_keys_through().unwrap(), None);
+        node.refresh_content_keys().unwrap();
+        let expected = content_keys_by_scan(&node);
+        assert_eq!(expected.len(), 5);
+        let mut asked: Vec<String> = expected.iter().map(|(k, _)| k.clone()).collect();
+        asked.push(stray.1);
+        let got: BTreeSet<(String, String)> = node
+            .store
+            .content_key_ids(&asked)
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(got, expected);
+        assert!(node.store.content_keys_through().unwrap().is_some());
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
